@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: Python venv (moto, cfn-lint), a moto server on a
+# free loopback port, every Rust test (unit, conformance on both adapters, HTTP), template lint.
+# Usage: infra/test.sh [extra nextest/cargo test args, e.g. a test name filter]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+# --- Python tools (pinned) -------------------------------------------------------------
+venv="$root/.venv"
+if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/cfn-lint" ] || ! cmp -s infra/requirements-test.txt "$venv/.requirements"; then
+  echo "==> creating Python venv with moto and cfn-lint"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r infra/requirements-test.txt
+  cp infra/requirements-test.txt "$venv/.requirements"
+fi
+
+# --- moto on a free loopback port, stopped however we exit --------------------------------
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"${TMPDIR:-/tmp}/miping-moto-$port.log" 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true; wait $moto_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fs "http://127.0.0.1:$port/moto-api/" >/dev/null || { echo "moto did not start"; cat "${TMPDIR:-/tmp}/miping-moto-$port.log"; exit 1; }
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+echo "==> moto on $AWS_ENDPOINT_URL"
+
+# --- Rust tests ---------------------------------------------------------------------------
+if [ -f infra/test-setup.sh ]; then source infra/test-setup.sh; fi
+if command -v cargo-nextest >/dev/null 2>&1; then
+  cargo nextest run --workspace --all-features --no-fail-fast "$@"
+else
+  cargo test --workspace --all-features --no-fail-fast "$@"
+fi
+
+# --- Template lint ------------------------------------------------------------------------
+if [ -f template.yaml ]; then
+  echo "==> cfn-lint template.yaml"
+  "$venv/bin/cfn-lint" template.yaml
+fi
+echo "==> all tests passed"

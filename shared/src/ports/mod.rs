@@ -1,0 +1,27 @@
+//! Ports: what the domain needs from the outside world. Domain code depends only on these
+//! traits; `adapters` implements each one twice (AWS and embedded).
+
+pub mod clock;
+pub mod mailer;
+pub mod queue;
+pub mod table;
+pub mod vault;
+
+use std::sync::Arc;
+
+pub use clock::{Clock, IdGen};
+pub use mailer::Mailer;
+pub use queue::Queue;
+pub use table::Table;
+pub use vault::TokenVault;
+
+/// Every port the application uses, wired once at start-up.
+#[derive(Clone)]
+pub struct Ports {
+    pub table: Arc<dyn Table>,
+    pub queue: Arc<dyn Queue>,
+    pub vault: Arc<dyn TokenVault>,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+}

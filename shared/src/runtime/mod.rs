@@ -1,0 +1,6 @@
+//! How the same code runs as Lambdas and as one local process.
+
+pub mod consumer;
+
+#[cfg(feature = "lambda")]
+pub mod sqs_lambda;
