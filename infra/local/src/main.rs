@@ -1,1 +1,50 @@
-fn main() {}
+//! `miping`: the platform as one local process (see the crate docs and README).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use secrecy::ExposeSecret;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    miping::telemetry::init_local_logs(!std::io::stdout().is_terminal());
+    let options = match miping_local::Options::from_env() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("miping: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let data_dir = options.data_dir.clone();
+    let platform = match miping_local::start(options).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("miping: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    println!("Miping is running at {}", platform.base_url());
+    println!("  data:   {}", data_dir.display());
+    println!("  emails: {}", miping::platform::embedded::outbox_dir(&data_dir).display());
+    if let Some(admin) = &platform.created_admin {
+        println!("  super admin created: {}", admin.email);
+        if admin.generated {
+            // Printed once, on the console of the person who started it; never logged.
+            println!("  one-time password:   {}   (you will be asked to change it)", admin.password.expose_secret());
+        }
+    } else if let Some(admin) = &platform.state.config.super_admin {
+        println!("  super admin: {}", admin.email);
+    }
+    println!("  log in: curl -s {}/auth/login -H 'content-type: application/json' -d '{{\"email\":\"…\",\"password\":\"…\"}}'", platform.base_url());
+
+    let _ = tokio::signal::ctrl_c().await;
+    println!("shutting down");
+    match platform.stop().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("miping: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

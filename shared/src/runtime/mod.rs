@@ -3,4 +3,6 @@
 pub mod consumer;
 
 #[cfg(feature = "lambda")]
+pub mod http_lambda;
+#[cfg(feature = "lambda")]
 pub mod sqs_lambda;

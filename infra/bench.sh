@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart
+set -euo pipefail
+cd "$(dirname "$0")/.."
+case "${1:-coldstart}" in
+  coldstart)
+    shift || true
+    pkgs=$(for d in functions/*/; do printf -- '-p %s ' "$(basename "$d")"; done)
+    # shellcheck disable=SC2086
+    cargo build --release --quiet $pkgs -p miping-bench
+    target="${CARGO_TARGET_DIR:-target}"
+    "$target/release/miping-bench" coldstart "$@"
+    ;;
+  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...]"; exit 2 ;;
+esac

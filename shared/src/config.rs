@@ -1,0 +1,54 @@
+//! Configuration from the environment (SPEC "Configuration"). Secrets are `SecretString`s so
+//! they cannot end up in a `Debug` print or a log line by accident.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Base URL used in emails and links (`MIPING_PUBLIC_URL`).
+    pub public_url: String,
+    pub jwt_secret: SecretString,
+    pub jwt_ttl: Duration,
+    pub super_admin: Option<SuperAdminBootstrap>,
+    pub meta: MetaConfig,
+    /// Production mode turns on guards the local run relaxes (e.g. no loopback callback URLs).
+    pub production: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct SuperAdminBootstrap {
+    pub email: String,
+    pub password: SecretString,
+    /// True when the password was generated (and must be shown once to the operator).
+    pub generated: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct MetaConfig {
+    pub app_id: String,
+    pub app_secret: SecretString,
+    pub config_id: String,
+    pub verify_token: SecretString,
+    pub graph_version: String,
+    pub graph_url: String,
+}
+
+pub const DEFAULT_GRAPH_VERSION: &str = "v24.0";
+pub const DEFAULT_JWT_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// Reads an environment variable, treating empty as unset.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+pub fn env_secret(name: &str) -> Option<SecretString> {
+    env(name).map(SecretString::from)
+}
+
+impl Config {
+    pub fn jwt_ttl_from_env() -> Duration {
+        env("JWT_TTL_SECONDS").and_then(|s| s.parse().ok()).map(Duration::from_secs).unwrap_or(DEFAULT_JWT_TTL)
+    }
+}

@@ -1,0 +1,179 @@
+//! Authentication: login with throttling, password change, JWT issue/verify, and the super
+//! admin bootstrap.
+
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::config::SuperAdminBootstrap;
+use crate::domain::password;
+use crate::domain::user::{Role, User, UserView, normalize_email};
+use crate::http::{ApiError, FieldError};
+use crate::ports::Ports;
+use crate::ports::table::{Item, Update};
+use crate::store::keys;
+use crate::store::users::Users;
+
+/// Failed logins allowed per email within [`THROTTLE_WINDOW`] before answering 429.
+pub const MAX_FAILED_LOGINS: i64 = 5;
+pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
+
+/// JWT claims. `tid` is the tenant for tenant users; the role and tenant are re-checked against
+/// the stored user on every request, so a token never outlives a suspension or a role change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tid: Option<String>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// HS256 keys derived once from the configured secret.
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    ttl: Duration,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &SecretString, ttl: std::time::Duration) -> Self {
+        let bytes = secret.expose_secret().as_bytes();
+        Self {
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+            ttl: Duration::from_std(ttl).unwrap_or(Duration::hours(12)),
+        }
+    }
+
+    pub fn issue(&self, user: &User, now: DateTime<Utc>) -> Result<(String, DateTime<Utc>), ApiError> {
+        let expires_at = now + self.ttl;
+        let claims = Claims {
+            sub: user.id.clone(),
+            role: user.role,
+            tid: user.tenant_id.clone(),
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)?;
+        Ok((token, expires_at))
+    }
+
+    /// Verifies signature and expiry (no leeway: an expired token is expired).
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).ok().map(|d| d.claims)
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: UserView,
+}
+
+/// `POST /auth/login`. A wrong email and a wrong password are indistinguishable, in the answer
+/// and in time (an unknown email still pays for one argon2 verification).
+pub async fn login(ports: &Ports, jwt: &JwtKeys, email: &str, password: SecretString) -> Result<LoginResponse, ApiError> {
+    let now = ports.clock.now();
+    let email_key = email.trim().to_lowercase();
+    check_throttle(ports, &email_key, now).await?;
+
+    let user = match normalize_email(email) {
+        Some(e) => Users::new(&*ports.table).find_by_email(&e).await?,
+        None => None,
+    };
+    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| password::dummy_hash().to_string());
+    let ok = password::verify(password, hash).await && user.is_some();
+    let Some(user) = user.filter(|_| ok) else {
+        record_failure(ports, &email_key, now).await?;
+        return Err(ApiError::unauthorized("wrong email or password"));
+    };
+    // A success clears the failure window.
+    ports.table.delete(&keys::login_failures(&email_key), None).await?;
+    let (token, expires_at) = jwt.issue(&user, now)?;
+    Ok(LoginResponse { token, expires_at, user: UserView::from(&user) })
+}
+
+async fn check_throttle(ports: &Ports, email_key: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+    if let Some(item) = ports.table.get(&keys::login_failures(email_key)).await? {
+        let failures = item.get_i64("failures").unwrap_or(0);
+        let until = item.ttl().unwrap_or(0);
+        if failures >= MAX_FAILED_LOGINS && until > now.timestamp() {
+            let wait = (until - now.timestamp()).max(1) as u64;
+            return Err(ApiError::too_many("login_throttled", "too many failed logins for this email; try again later", wait));
+        }
+    }
+    Ok(())
+}
+
+/// Counts a failure in the current window (a window starts at the first failure and lasts
+/// [`THROTTLE_WINDOW`]; the item's TTL ends it).
+async fn record_failure(ports: &Ports, email_key: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let key = keys::login_failures(email_key);
+    let window_end = (now + THROTTLE_WINDOW).timestamp();
+    let current = ports.table.get(&key).await?;
+    match current {
+        Some(_) => {
+            ports.table.update(&key, Update::new().add("failures", 1), None).await?;
+        }
+        None => {
+            // Expired or absent: start a new window. A concurrent failure may race this put; the
+            // throttle is approximate by nature and only ever errs by one attempt.
+            let item = Item::new(key).with("failures", 1).with_ttl(window_end);
+            ports.table.put(item, None).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `POST /auth/change-password`.
+pub async fn change_password(ports: &Ports, user: &User, current: SecretString, new: SecretString) -> Result<(), ApiError> {
+    let mut errors = password::check_policy("new_password", new.expose_secret());
+    if new.expose_secret() == current.expose_secret() {
+        errors.push(FieldError::new("new_password", "unchanged", "must differ from the current password"));
+    }
+    if !password::verify(current, user.password_hash.clone()).await {
+        // The caller is authenticated; a wrong current password is a validation failure of that
+        // field, not a 401 (which clients treat as "log in again").
+        return Err(ApiError::validation(vec![FieldError::new("current_password", "incorrect", "is not your current password")]));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let hash = password::hash(new).await.map_err(ApiError::internal)?;
+    Users::new(&*ports.table).set_password(&user.id, &hash, false, ports.clock.now()).await?;
+    Ok(())
+}
+
+/// Creates the configured super admin if no user has that email yet. Idempotent and safe to
+/// run from several processes at once (the email item's condition decides the winner).
+/// Returns true when it created the user.
+pub async fn bootstrap_super_admin(ports: &Ports, admin: &SuperAdminBootstrap) -> Result<bool, ApiError> {
+    let Some(email) = normalize_email(&admin.email) else {
+        return Err(ApiError::internal("SUPER_ADMIN_EMAIL is not a valid email address"));
+    };
+    let users = Users::new(&*ports.table);
+    if users.find_by_email(&email).await?.is_some() {
+        return Ok(false);
+    }
+    let now = ports.clock.now();
+    let user = User {
+        id: ports.ids.new_id("usr"),
+        email,
+        name: "Super admin".into(),
+        role: Role::SuperAdmin,
+        tenant_id: None,
+        password_hash: password::hash(admin.password.clone()).await.map_err(ApiError::internal)?,
+        // A generated password was printed to a console: make the operator choose their own.
+        must_change_password: admin.generated,
+        created_at: now,
+        updated_at: now,
+    };
+    Ok(users.create(&user).await?)
+}

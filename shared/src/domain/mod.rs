@@ -1,0 +1,6 @@
+//! Domain logic. It talks only to ports (`crate::ports`) and repositories (`crate::store`),
+//! never to an SDK.
+
+pub mod auth;
+pub mod password;
+pub mod user;

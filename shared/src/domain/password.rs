@@ -1,0 +1,111 @@
+//! Password hashing (argon2id, OWASP parameters) and generation. Hashing costs ~20 MB and tens of
+//! milliseconds of CPU by design, so it always runs on the blocking pool: a login never stalls
+//! other requests on the same runtime.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::http::FieldError;
+
+pub const MIN_PASSWORD_LEN: usize = 12;
+pub const MAX_PASSWORD_LEN: usize = 128;
+
+fn argon2() -> Argon2<'static> {
+    // OWASP 2023 minimum for argon2id: m=19 MiB, t=2, p=1.
+    let params = Params::new(19 * 1024, 2, 1, None).expect("static argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed")]
+pub struct HashError;
+
+pub async fn hash(password: SecretString) -> Result<String, HashError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2()
+            .hash_password(password.expose_secret().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|_| HashError)
+    })
+    .await
+    .map_err(|_| HashError)?
+}
+
+/// Verifies against a stored PHC string. A malformed hash verifies as false.
+pub async fn verify(password: SecretString, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&phc)
+            .map(|parsed| argon2().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash of a random password, computed once: verifying against it when the email is unknown
+/// makes a wrong email cost the same time as a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2().hash_password(generate().expose_secret().as_bytes(), &salt).expect("hashing a fresh password").to_string()
+    })
+}
+
+/// A one-time password: 20 characters from an alphabet without look-alikes (0/O, 1/l/I),
+/// about 115 bits of entropy, easy to type from an email.
+pub fn generate() -> SecretString {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    let s: String = (0..20).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect();
+    SecretString::from(s)
+}
+
+/// The password policy for new passwords, as field errors for `field`.
+pub fn check_policy(field: &str, password: &str) -> Vec<FieldError> {
+    let len = password.chars().count();
+    let mut errors = Vec::new();
+    if len < MIN_PASSWORD_LEN {
+        errors.push(FieldError::new(field, "too_short", format!("must be at least {MIN_PASSWORD_LEN} characters")));
+    }
+    if len > MAX_PASSWORD_LEN {
+        errors.push(FieldError::new(field, "too_long", format!("must be at most {MAX_PASSWORD_LEN} characters")));
+    }
+    if len >= MIN_PASSWORD_LEN && password.chars().collect::<std::collections::HashSet<_>>().len() < 4 {
+        errors.push(FieldError::new(field, "too_simple", "must use at least 4 different characters"));
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hash_then_verify() {
+        let h = hash(SecretString::from("correct horse battery")).await.unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify(SecretString::from("correct horse battery"), h.clone()).await);
+        assert!(!verify(SecretString::from("wrong horse battery"), h).await);
+        assert!(!verify(SecretString::from("x"), "not a hash".into()).await);
+        assert!(!verify(SecretString::from("x"), dummy_hash().to_string()).await);
+    }
+
+    #[test]
+    fn generated_passwords_pass_the_policy_and_differ() {
+        let a = generate();
+        let b = generate();
+        assert_ne!(a.expose_secret(), b.expose_secret());
+        assert!(check_policy("p", a.expose_secret()).is_empty());
+    }
+
+    #[test]
+    fn policy() {
+        assert_eq!(check_policy("new_password", "short")[0].code, "too_short");
+        assert_eq!(check_policy("new_password", "aaaaaaaaaaaaaa")[0].code, "too_simple");
+        assert!(check_policy("new_password", "a fine long passphrase").is_empty());
+    }
+}

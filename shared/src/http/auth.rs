@@ -1,0 +1,108 @@
+//! Authentication and authorization as middleware, so no handler re-implements a check:
+//! - [`authenticated`] verifies the bearer JWT, loads the user (a token never outlives a
+//!   deleted user, a role change or a tenant suspension), enforces `must_change_password`, and
+//!   puts a [`Principal`] in the request extensions;
+//! - [`require_role`] restricts a router to one role.
+//! Handlers take `Principal` as an extractor.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::app::AppState;
+use crate::domain::user::{Role, User};
+use crate::store::keys;
+use crate::store::users::Users;
+
+use super::error::ApiError;
+
+/// The authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub user: User,
+}
+
+impl Principal {
+    pub fn role(&self) -> Role {
+        self.user.role
+    }
+    /// The caller's tenant, or 403 for a user without one (the super admin on a tenant route).
+    pub fn tenant_id(&self) -> Result<&str, ApiError> {
+        self.user.tenant_id.as_deref().ok_or_else(|| ApiError::forbidden("forbidden", "this route is for tenant users"))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("Principal extracted on a route without the auth layer"))
+    }
+}
+
+/// How strict [`authenticated`] is on a route group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordGate {
+    /// A user with `must_change_password` gets 403 (every route but the two below).
+    Enforce,
+    /// `POST /auth/change-password` and `GET /auth/me` stay open to such a user.
+    AllowPending,
+}
+
+fn bearer(req: &Request) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// Use with `axum::middleware::from_fn_with_state((state, gate), authenticated)`.
+pub async fn authenticated(
+    State((state, gate)): State<(AppState, PasswordGate)>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let token = bearer(&req).ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+    let claims = state.jwt.verify(token).ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+    let user = Users::new(&*state.ports.table)
+        .get(&claims.sub)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+    if let Some(tenant_id) = &user.tenant_id {
+        check_tenant_active(&state, tenant_id).await?;
+    }
+    if gate == PasswordGate::Enforce && user.must_change_password {
+        return Err(ApiError::forbidden(
+            "password_change_required",
+            "change your one-time password first (POST /auth/change-password)",
+        ));
+    }
+    req.extensions_mut().insert(Principal { user });
+    Ok(next.run(req).await)
+}
+
+/// A suspended tenant's users are shut out (403 `tenant_suspended`).
+async fn check_tenant_active(state: &AppState, tenant_id: &str) -> Result<(), ApiError> {
+    let tenant = state.ports.table.get(&keys::tenant(tenant_id)).await?;
+    match tenant.as_ref().and_then(|t| t.get_str("status")) {
+        Some("suspended") => Err(ApiError::forbidden("tenant_suspended", "this tenant is suspended")),
+        Some(_) => Ok(()),
+        // A user whose tenant is gone cannot act for it.
+        None => Err(ApiError::unauthorized("invalid or expired token")),
+    }
+}
+
+/// Use with `axum::middleware::from_fn_with_state(Role::SuperAdmin, require_role)`, layered
+/// inside [`authenticated`].
+pub async fn require_role(State(role): State<Role>, req: Request, next: Next) -> Result<Response, ApiError> {
+    let principal = req.extensions().get::<Principal>().ok_or_else(|| ApiError::from_status(StatusCode::UNAUTHORIZED))?;
+    if principal.role() != role {
+        return Err(ApiError::forbidden("forbidden", "your role may not use this route"));
+    }
+    Ok(next.run(req).await)
+}

@@ -1,0 +1,243 @@
+//! The one error shape every route answers with:
+//! `{"error": {"code": "<stable_snake_case>", "message": "<human text>", "details": [...]}}`.
+//!
+//! Codes are part of the API contract (integrators branch on them); messages are for people.
+//! A 5xx never carries internals: the cause is logged with the request id, the body says only
+//! what kind of failure it was.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::ports::mailer::MailError;
+use crate::ports::queue::QueueError;
+use crate::ports::table::TableError;
+use crate::ports::vault::VaultError;
+
+/// One offending field of a 422 (or 400) answer.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code: code.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Vec<FieldError>,
+    /// Seconds, sent as `Retry-After` on 429/503.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), details: Vec::new(), retry_after: None }
+    }
+    pub fn with_details(mut self, details: Vec<FieldError>) -> Self {
+        self.details = details;
+        self
+    }
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+    /// 422 with one entry per bad field.
+    pub fn validation(details: Vec<FieldError>) -> Self {
+        let message = match details.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            _ => format!("{} fields are invalid", details.len()),
+        };
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message).with_details(details)
+    }
+    pub fn too_many(code: &'static str, message: impl Into<String>, retry_after: u64) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, code, message).with_retry_after(retry_after)
+    }
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", message).with_retry_after(1)
+    }
+    /// An unexpected failure. The cause goes to the log (with the request id of the current
+    /// span), never to the client.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on our side")
+    }
+
+    /// The canonical error for a status the framework produced (404 route, 405, 413, 415, ...).
+    pub fn from_status(status: StatusCode) -> Self {
+        let (code, message) = match status.as_u16() {
+            400 => ("bad_request", "the request is malformed"),
+            401 => ("unauthorized", "missing or invalid credentials"),
+            403 => ("forbidden", "not allowed"),
+            404 => ("not_found", "no such resource"),
+            405 => ("method_not_allowed", "this method is not allowed on this resource"),
+            408 => ("request_timeout", "the request took too long"),
+            413 => ("payload_too_large", "the request body is too large"),
+            415 => ("unsupported_media_type", "unsupported content type"),
+            422 => ("validation_failed", "the request is invalid"),
+            429 => ("rate_limited", "too many requests"),
+            503 => ("service_unavailable", "temporarily unavailable, retry later"),
+            s if s >= 500 => ("internal_error", "something went wrong on our side"),
+            _ => ("error", "the request failed"),
+        };
+        Self::new(status, code, message)
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+    details: &'a [FieldError],
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body { error: Inner { code: self.code, message: &self.message, details: &self.details } };
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Storage failures. A failed condition that reaches this point is a conflict the route did not
+/// name more precisely: still a 409, never a 500.
+impl From<TableError> for ApiError {
+    fn from(e: TableError) -> Self {
+        match e {
+            TableError::ConditionFailed { .. } => ApiError::conflict("conflict", "the resource was changed concurrently or already exists"),
+            TableError::TransactionCanceled { ref failed_conditions } if !failed_conditions.is_empty() => {
+                ApiError::conflict("conflict", "the resource was changed concurrently or already exists")
+            }
+            TableError::TransactionCanceled { .. } | TableError::Throttled => {
+                ApiError::unavailable("the store is busy, retry shortly")
+            }
+            TableError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "table unavailable");
+                ApiError::unavailable("the store is unavailable, retry shortly")
+            }
+            TableError::ItemTooLarge => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the resource is too large to store"),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(e: QueueError) -> Self {
+        match e {
+            QueueError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "queue unavailable");
+                ApiError::unavailable("the queue is unavailable, retry shortly")
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<VaultError> for ApiError {
+    fn from(e: VaultError) -> Self {
+        match e {
+            VaultError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "vault unavailable");
+                ApiError::unavailable("the key service is unavailable, retry shortly")
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<MailError> for ApiError {
+    fn from(e: MailError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_json(r: Response) -> serde_json::Value {
+        let bytes = r.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn renders_the_spec_shape_with_retry_after() {
+        let r = ApiError::too_many("login_throttled", "slow down", 30).into_response();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "30");
+        let v = body_json(r).await;
+        assert_eq!(v["error"]["code"], "login_throttled");
+        assert_eq!(v["error"]["message"], "slow down");
+        assert_eq!(v["error"]["details"], serde_json::json!([]));
+    }
+
+    #[tokio::test]
+    async fn validation_lists_fields() {
+        let r = ApiError::validation(vec![FieldError::new("email", "required", "is required")]).into_response();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let v = body_json(r).await;
+        assert_eq!(v["error"]["details"][0]["field"], "email");
+        assert_eq!(v["error"]["message"], "email: is required");
+    }
+
+    #[test]
+    fn condition_failures_are_conflicts_not_500() {
+        let e: ApiError = TableError::ConditionFailed { current: None }.into();
+        assert_eq!(e.status, StatusCode::CONFLICT);
+        let e: ApiError = TableError::TransactionCanceled { failed_conditions: vec![1] }.into();
+        assert_eq!(e.status, StatusCode::CONFLICT);
+        let e: ApiError = TableError::TransactionCanceled { failed_conditions: vec![] }.into();
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn internal_errors_hide_the_cause() {
+        let e = ApiError::internal("db password is hunter2");
+        assert!(!e.message.contains("hunter2"));
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

@@ -1,0 +1,12 @@
+//! The HTTP layer: one axum `Router` per route group. The same routers are served by
+//! `lambda_http` in each function and merged and served by `axum::serve` in the local process.
+
+pub mod auth;
+pub mod error;
+pub mod json;
+pub mod layers;
+pub mod pagination;
+pub mod routes;
+
+pub use error::{ApiError, ApiResult, FieldError};
+pub use json::{ApiJson, Created};

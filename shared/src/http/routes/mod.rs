@@ -1,0 +1,19 @@
+//! Route groups. Each is one Lambda (see `functions/`); the local process merges them all.
+
+pub mod auth;
+pub mod health;
+
+use axum::Router;
+
+use crate::app::AppState;
+
+/// The `auth-api` function: `/auth/*` and `/health`.
+pub fn auth_group(state: AppState) -> Router {
+    Router::new().merge(health::router()).merge(auth::router(state))
+}
+
+/// Every route group on one router, with the common layers: what the local process serves.
+pub fn all(state: AppState) -> Router {
+    let router = Router::new().merge(auth_group(state));
+    super::layers::with_common_layers(router)
+}

@@ -1,0 +1,89 @@
+//! The AWS platform, from the environment the SAM template sets. Clients are built once per
+//! cold start; `AWS_ENDPOINT_URL` (moto in tests) is honoured by aws-config itself.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use crate::adapters::aws::dynamodb::DynamoTable;
+use crate::adapters::aws::kms_vault::KmsVault;
+use crate::adapters::aws::ses::SesMailer;
+use crate::adapters::aws::sqs::SqsQueue;
+use crate::config::{self, Config, MetaConfig, SuperAdminBootstrap};
+use crate::ports::Ports;
+use crate::ports::clock::{SystemClock, UlidGen};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AwsSetupError {
+    #[error("missing environment variable {0}")]
+    Missing(&'static str),
+    #[error("secret {0} could not be read: {1}")]
+    Secret(&'static str, String),
+    #[error("{0}")]
+    Adapter(String),
+}
+
+fn required(name: &'static str) -> Result<String, AwsSetupError> {
+    config::env(name).ok_or(AwsSetupError::Missing(name))
+}
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// Ports on AWS. A function only needs the resources its role grants; the optional ones
+/// (queues, key, sender) fall back to adapters that fail loudly if used without configuration.
+pub async fn ports(sdk: &aws_config::SdkConfig) -> Result<Ports, AwsSetupError> {
+    let table = DynamoTable::new(aws_sdk_dynamodb::Client::new(sdk), required("TABLE_NAME")?);
+    let queue = SqsQueue::from_env(aws_sdk_sqs::Client::new(sdk), &crate::queues::ALL);
+    let vault = KmsVault::new(aws_sdk_kms::Client::new(sdk), config::env("KMS_KEY_ID").unwrap_or_default());
+    let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(sdk), config::env("SES_FROM").unwrap_or_default());
+    Ok(Ports {
+        table: Arc::new(table),
+        queue: Arc::new(queue),
+        vault: Arc::new(vault),
+        mailer: Arc::new(mailer),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UlidGen),
+    })
+}
+
+/// A secret from `NAME` itself, or from Secrets Manager when `NAME_ARN` is set (how SAM passes
+/// them: the value never sits in the function's configuration).
+pub async fn secret(sdk: &aws_config::SdkConfig, name: &'static str) -> Result<Option<SecretString>, AwsSetupError> {
+    if let Some(value) = config::env_secret(name) {
+        return Ok(Some(value));
+    }
+    let Some(arn) = config::env(&format!("{name}_ARN")) else { return Ok(None) };
+    let out = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| AwsSetupError::Secret(name, aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+    out.secret_string().map(|s| Some(SecretString::from(s.to_string()))).ok_or(AwsSetupError::Secret(name, "not a string secret".into()))
+}
+
+/// The configuration of a Lambda function.
+pub async fn config(sdk: &aws_config::SdkConfig) -> Result<Config, AwsSetupError> {
+    let jwt_secret = secret(sdk, "JWT_SECRET").await?.ok_or(AwsSetupError::Missing("JWT_SECRET or JWT_SECRET_ARN"))?;
+    let super_admin = match (config::env("SUPER_ADMIN_EMAIL"), secret(sdk, "SUPER_ADMIN_PASSWORD").await?) {
+        (Some(email), Some(password)) => Some(SuperAdminBootstrap { email, password, generated: false }),
+        _ => None,
+    };
+    Ok(Config {
+        public_url: config::env("MIPING_PUBLIC_URL").unwrap_or_default(),
+        jwt_secret,
+        jwt_ttl: Config::jwt_ttl_from_env(),
+        super_admin,
+        meta: MetaConfig {
+            app_id: config::env("META_APP_ID").unwrap_or_default(),
+            app_secret: secret(sdk, "META_APP_SECRET").await?.unwrap_or_else(|| SecretString::from(String::new())),
+            config_id: config::env("META_CONFIG_ID").unwrap_or_default(),
+            verify_token: secret(sdk, "META_VERIFY_TOKEN").await?.unwrap_or_else(|| SecretString::from(String::new())),
+            graph_version: config::env("META_GRAPH_VERSION").unwrap_or_else(|| config::DEFAULT_GRAPH_VERSION.into()),
+            graph_url: config::env("META_GRAPH_URL").unwrap_or_else(|| "https://graph.facebook.com".into()),
+        },
+        production: true,
+    })
+}

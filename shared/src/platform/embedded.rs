@@ -1,0 +1,160 @@
+//! The embedded platform: everything under one data directory.
+//!
+//! ```text
+//! <data_dir>/table.db        single table (SQLite)
+//! <data_dir>/queues.db       work queues (SQLite)
+//! <data_dir>/keys/vault.key  AES-256-GCM key for tenants' tokens (0600)
+//! <data_dir>/keys/jwt.key    HS256 session key (0600)
+//! <data_dir>/outbox/*.eml    emails
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine;
+use rand::RngCore;
+use secrecy::SecretString;
+
+use crate::adapters::embedded::file_vault::FileVault;
+use crate::adapters::embedded::outbox::OutboxMailer;
+use crate::adapters::embedded::sqlite_queue::{QueueSettings, SqliteQueue};
+use crate::adapters::embedded::sqlite_table::SqliteTable;
+use crate::ports::Ports;
+use crate::ports::clock::{SystemClock, UlidGen};
+
+pub const LOCAL_FROM: &str = "Miping <no-reply@miping.local>";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error("cannot open {what} in {path}: {cause}")]
+    Open { what: &'static str, path: PathBuf, cause: String },
+}
+
+fn open_err(what: &'static str, path: &Path) -> impl FnOnce(String) -> EmbeddedError + '_ {
+    move |cause| EmbeddedError::Open { what, path: path.to_path_buf(), cause }
+}
+
+pub fn outbox_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("outbox")
+}
+
+/// Opens (creating if needed) every embedded adapter under `data_dir`.
+pub fn ports(data_dir: &Path) -> Result<Ports, EmbeddedError> {
+    std::fs::create_dir_all(data_dir).map_err(|e| open_err("data directory", data_dir)(e.to_string()))?;
+    let table_path = data_dir.join("table.db");
+    let queue_path = data_dir.join("queues.db");
+    let vault_path = data_dir.join("keys").join("vault.key");
+    let outbox = outbox_dir(data_dir);
+    Ok(Ports {
+        table: Arc::new(SqliteTable::open(&table_path).map_err(|e| open_err("table", &table_path)(e.to_string()))?),
+        queue: Arc::new(
+            SqliteQueue::open(&queue_path, QueueSettings::default()).map_err(|e| open_err("queues", &queue_path)(e.to_string()))?,
+        ),
+        vault: Arc::new(FileVault::open_or_create(&vault_path).map_err(|e| open_err("vault key", &vault_path)(e.to_string()))?),
+        mailer: Arc::new(OutboxMailer::new(&outbox, LOCAL_FROM).map_err(|e| open_err("outbox", &outbox)(e.to_string()))?),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UlidGen),
+    })
+}
+
+/// A secret kept in a 0600 file, generated on first use, so sessions survive restarts.
+pub fn load_or_create_secret(path: &Path) -> std::io::Result<SecretString> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        if !existing.trim().is_empty() {
+            return Ok(SecretString::from(existing.trim().to_string()));
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut bytes = [0u8; 48];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut f) => {
+            f.write_all(secret.as_bytes())?;
+            f.sync_all()?;
+            Ok(SecretString::from(secret))
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(SecretString::from(std::fs::read_to_string(path)?.trim().to_string()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    #[test]
+    fn secret_file_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/jwt.key");
+        let a = load_or_create_secret(&path).unwrap();
+        let b = load_or_create_secret(&path).unwrap();
+        assert_eq!(a.expose_secret(), b.expose_secret());
+        assert!(a.expose_secret().len() >= 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+}
+
+/// The Meta app values the built-in simulator uses when no real app is configured.
+pub mod simulator_defaults {
+    pub const APP_ID: &str = "100000000000001";
+    pub const APP_SECRET: &str = "sim-app-secret";
+    pub const CONFIG_ID: &str = "200000000000002";
+    pub const VERIFY_TOKEN: &str = "sim-verify-token";
+    pub const SIM_ADDR: &str = "127.0.0.1:3001";
+}
+
+/// Ports and configuration for running on the embedded store (the local process, or a function
+/// under `cargo lambda watch`), from the SPEC's environment variables and their local defaults.
+pub fn local_state(data_dir: &Path) -> Result<(Ports, crate::config::Config), EmbeddedError> {
+    use crate::config::{self as cfg, Config, MetaConfig, SuperAdminBootstrap};
+    use simulator_defaults as sim;
+
+    let ports = ports(data_dir)?;
+    let jwt_path = data_dir.join("keys").join("jwt.key");
+    let jwt_secret = match cfg::env_secret("JWT_SECRET") {
+        Some(s) => s,
+        None => load_or_create_secret(&jwt_path).map_err(|e| open_err("session key", &jwt_path)(e.to_string()))?,
+    };
+    let super_admin = {
+        let email = cfg::env("SUPER_ADMIN_EMAIL").unwrap_or_else(|| "admin@miping.local".into());
+        match cfg::env_secret("SUPER_ADMIN_PASSWORD") {
+            Some(password) => SuperAdminBootstrap { email, password, generated: false },
+            None => SuperAdminBootstrap { email, password: crate::domain::password::generate(), generated: true },
+        }
+    };
+    let sim_addr = cfg::env("MIPING_SIM_ADDR").unwrap_or_else(|| sim::SIM_ADDR.into());
+    let config = Config {
+        public_url: cfg::env("MIPING_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{}", cfg::env("MIPING_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into()))),
+        jwt_secret,
+        jwt_ttl: Config::jwt_ttl_from_env(),
+        super_admin: Some(super_admin),
+        meta: MetaConfig {
+            app_id: cfg::env("META_APP_ID").unwrap_or_else(|| sim::APP_ID.into()),
+            app_secret: cfg::env_secret("META_APP_SECRET").unwrap_or_else(|| SecretString::from(sim::APP_SECRET)),
+            config_id: cfg::env("META_CONFIG_ID").unwrap_or_else(|| sim::CONFIG_ID.into()),
+            verify_token: cfg::env_secret("META_VERIFY_TOKEN").unwrap_or_else(|| SecretString::from(sim::VERIFY_TOKEN)),
+            graph_version: cfg::env("META_GRAPH_VERSION").unwrap_or_else(|| cfg::DEFAULT_GRAPH_VERSION.into()),
+            graph_url: cfg::env("META_GRAPH_URL").unwrap_or_else(|| format!("http://{sim_addr}")),
+        },
+        production: false,
+    };
+    Ok((ports, config))
+}

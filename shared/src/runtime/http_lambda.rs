@@ -1,0 +1,35 @@
+//! Serving a route group on Lambda: the same axum `Router` the local process serves, behind
+//! `lambda_http` (API Gateway HTTP API payload v2 and function URLs).
+
+use axum::Router;
+pub use lambda_http::Error;
+
+use crate::app::AppState;
+use crate::http::layers::with_common_layers;
+use crate::platform;
+
+/// Builds the state for a function: AWS adapters when `TABLE_NAME` is set (deployed), the
+/// embedded store under `MIPING_DATA_DIR` otherwise (`cargo lambda watch` on a laptop).
+pub async fn state() -> Result<AppState, lambda_http::Error> {
+    if crate::config::env("TABLE_NAME").is_some() {
+        let sdk = platform::aws::sdk_config().await;
+        let config = platform::aws::config(&sdk).await?;
+        let ports = platform::aws::ports(&sdk).await?;
+        Ok(AppState::new(ports, config))
+    } else {
+        let data_dir = crate::config::env("MIPING_DATA_DIR").unwrap_or_else(|| ".miping".into());
+        let (ports, config) = platform::embedded::local_state(std::path::Path::new(&data_dir))?;
+        Ok(AppState::new(ports, config))
+    }
+}
+
+/// The whole `main` of an HTTP function: logs, state, optional bootstrap, serve.
+pub async fn serve(group: fn(AppState) -> Router) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init_json_logs();
+    let state = state().await?;
+    // Only the auth function is given SUPER_ADMIN_* on AWS; the bootstrap is idempotent.
+    if let Some(admin) = &state.config.super_admin {
+        crate::domain::auth::bootstrap_super_admin(&state.ports, admin).await?;
+    }
+    lambda_http::run(with_common_layers(group(state))).await
+}

@@ -1,0 +1,4 @@
+//! Repositories over the single-table port. Each one is written once, against `ports::Table`.
+
+pub mod keys;
+pub mod users;
