@@ -17,6 +17,7 @@ use crate::store::keys;
 use crate::store::users::Users;
 
 use super::error::ApiError;
+use super::idempotency::IdempotencyScope;
 
 /// The authenticated caller.
 #[derive(Clone, Debug)]
@@ -82,6 +83,8 @@ pub async fn authenticated(
             "change your one-time password first (POST /auth/change-password)",
         ));
     }
+    let scope = user.tenant_id.clone().unwrap_or_else(|| user.id.clone());
+    req.extensions_mut().insert(IdempotencyScope(scope));
     req.extensions_mut().insert(Principal { user });
     Ok(next.run(req).await)
 }
