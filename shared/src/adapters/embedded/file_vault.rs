@@ -36,10 +36,7 @@ pub struct FileVault {
 impl fmt::Debug for FileVault {
     // Only where the key lives, never the key itself.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FileVault")
-            .field("key_path", &self.key_path)
-            .field("key", &"<redacted>")
-            .finish()
+        f.debug_struct("FileVault").field("key_path", &self.key_path).field("key", &"<redacted>").finish()
     }
 }
 
@@ -97,9 +94,7 @@ pub(crate) fn open_bytes(cipher: &Aes256Gcm, aad: &[u8], sealed: &[u8]) -> Resul
         return Err(VaultError::CannotOpen);
     }
     let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-    cipher
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad })
-        .map_err(|_| VaultError::CannotOpen)
+    cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad }).map_err(|_| VaultError::CannotOpen)
 }
 
 /// Tokens and PINs are text; authenticated bytes that are not UTF-8 were not sealed by us.
