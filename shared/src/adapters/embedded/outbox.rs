@@ -1,1 +1,157 @@
-//! (in progress)
+//! The embedded mailer: every email becomes an RFC 5322 `<ulid>.eml` file in an outbox folder,
+//! which a developer opens in any mail client and tests read back with [`read_outbox`].
+//!
+//! Files appear atomically (written under a dot-prefixed temporary name in the same folder, then
+//! renamed), so a reader never sees half a message. ULIDs sort by time, so the folder listing is
+//! the sending order (to the millisecond).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use mail_builder::MessageBuilder;
+use mail_builder::headers::address::Address;
+use mail_parser::MessageParser;
+
+use crate::ports::mailer::{Email, MailError, Mailer};
+
+const EXTENSION: &str = "eml";
+
+#[derive(Clone, Debug)]
+pub struct OutboxMailer {
+    dir: PathBuf,
+    from: String,
+}
+
+impl OutboxMailer {
+    /// `from` is a mailbox, either `addr@host` or `Display Name <addr@host>`. Creates `dir`.
+    pub fn new(dir: impl Into<PathBuf>, from: impl Into<String>) -> Result<Self, MailError> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir).map_err(|e| unavailable(&dir, &e))?;
+        Ok(Self { dir, from: from.into() })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn render(&self, email: &Email, id: &str) -> Result<Vec<u8>, MailError> {
+        let (name, address) = split_mailbox(&self.from);
+        let from = Address::new_address(name, address);
+        let domain = address.rsplit_once('@').map_or("miping.local", |(_, d)| d);
+        let mut message = MessageBuilder::new()
+            .from(from)
+            .to(email.to.as_str())
+            .subject(email.subject.as_str())
+            .date(chrono::Utc::now().timestamp())
+            .message_id(format!("{id}@{domain}"))
+            .text_body(email.text.as_str());
+        if let Some(html) = &email.html {
+            // With both bodies mail-builder writes multipart/alternative, text first.
+            message = message.html_body(html.as_str());
+        }
+        message.write_to_vec().map_err(|e| MailError::Unavailable(format!("cannot render email: {e}")))
+    }
+}
+
+#[async_trait]
+impl Mailer for OutboxMailer {
+    /// Returns the file's ULID, which is also the local part of its `Message-ID`.
+    async fn send(&self, email: &Email) -> Result<String, MailError> {
+        let id = ulid::Ulid::new().to_string();
+        let bytes = self.render(email, &id)?;
+        let dir = self.dir.clone();
+        let name = id.clone();
+        tokio::task::spawn_blocking(move || write_atomically(&dir, &name, &bytes))
+            .await
+            .map_err(|e| MailError::Unavailable(format!("outbox writer task failed: {e}")))??;
+        Ok(id)
+    }
+}
+
+/// Writes `<dir>/.<name>.eml.tmp`, syncs it, then renames it to `<dir>/<name>.eml`: the rename
+/// within one folder is atomic, and the sync makes sure the renamed file is not empty after a crash.
+fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), MailError> {
+    let tmp = dir.join(format!(".{name}.{EXTENSION}.tmp"));
+    let target = dir.join(format!("{name}.{EXTENSION}"));
+    let written = std::fs::File::create_new(&tmp)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, &target));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        unavailable(&target, &e)
+    })
+}
+
+/// `Name <addr>` → (Some("Name"), "addr"); `addr` → (None, "addr").
+fn split_mailbox(mailbox: &str) -> (Option<&str>, &str) {
+    let mailbox = mailbox.trim();
+    match (mailbox.rfind('<'), mailbox.strip_suffix('>')) {
+        (Some(open), Some(inner)) => {
+            let name = mailbox[..open].trim().trim_matches('"').trim();
+            ((!name.is_empty()).then_some(name), &inner[open + 1..])
+        }
+        _ => (None, mailbox),
+    }
+}
+
+fn unavailable(path: &Path, e: &std::io::Error) -> MailError {
+    MailError::Unavailable(format!("outbox {}: {e}", path.display()))
+}
+
+/// One message of an outbox folder, as read back by [`read_outbox`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxEmail {
+    pub path: PathBuf,
+    pub to: String,
+    pub subject: String,
+    /// The text/plain body, decoded.
+    pub text: String,
+    /// The text/html alternative, decoded, when the message has one.
+    pub html: Option<String>,
+}
+
+/// Every `.eml` in `dir`, oldest first (by ULID file name). For tests and tooling: a missing
+/// folder is an empty outbox, and files that cannot be read or parsed are skipped with a warning.
+/// Headers are unfolded and RFC 2047 words, quoted-printable and base64 bodies decoded; line
+/// ends come back as `\n` (mail-builder writes every line end as CRLF, as RFC 5322 wants).
+pub fn read_outbox(dir: &Path) -> Vec<OutboxEmail> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> =
+        entries.filter_map(|entry| entry.ok().map(|e| e.path())).filter(|path| is_outbox_file(path)).collect();
+    paths.sort();
+    paths.into_iter().filter_map(read_email).collect()
+}
+
+fn is_outbox_file(path: &Path) -> bool {
+    let visible = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.'));
+    visible && path.extension().is_some_and(|ext| ext == EXTENSION)
+}
+
+fn read_email(path: PathBuf) -> Option<OutboxEmail> {
+    let bytes = std::fs::read(&path).inspect_err(|e| tracing::warn!(path = %path.display(), "unreadable: {e}")).ok()?;
+    let Some(message) = MessageParser::default().parse(&bytes) else {
+        tracing::warn!(path = %path.display(), "not an email");
+        return None;
+    };
+    let to = message.to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_owned();
+    let subject = message.subject().unwrap_or_default().to_owned();
+    // Only a real text/plain part counts as text (mail-parser would derive one from HTML), and
+    // only a real text/html part as html (it would derive one from text).
+    let text = message
+        .text_part(0)
+        .filter(|p| p.is_text() && !p.is_text_html())
+        .and_then(|_| message.body_text(0))
+        .map(normalize_newlines)
+        .unwrap_or_default();
+    let html =
+        message.html_part(0).filter(|p| p.is_text_html()).and_then(|_| message.body_html(0)).map(normalize_newlines);
+    Some(OutboxEmail { path, to, subject, text, html })
+}
+
+/// Mail puts CRLF at every line end; the `Email`s we send use `\n`.
+fn normalize_newlines(body: std::borrow::Cow<'_, str>) -> String {
+    body.replace("\r\n", "\n")
+}
