@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
     TransactWriteItem, Update as DdbUpdate,
 };
@@ -336,18 +336,24 @@ fn condition_failed(item: Option<&AttrMap>) -> TableError {
 }
 
 fn transaction_err(err: SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>) -> TableError {
-    let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() else {
-        return sdk_err(err);
-    };
-    let codes: Vec<&str> = e.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => canceled(e.cancellation_reasons()),
+        _ => sdk_err(err),
+    }
+}
+
+/// Maps the per-operation cancellation reasons (one per submitted operation, in order).
+fn canceled(reasons: &[CancellationReason]) -> TableError {
+    let codes: Vec<&str> = reasons.iter().map(|r| r.code().unwrap_or("None")).collect();
     let failed: Vec<usize> = codes.iter().enumerate().filter(|(_, c)| **c == "ConditionalCheckFailed").map(|(i, _)| i).collect();
+    // A conflict with another transaction carries no failed condition: the caller may retry.
     if !failed.is_empty() || codes.contains(&"TransactionConflict") {
         return TableError::TransactionCanceled { failed_conditions: failed };
     }
     if codes.iter().any(|c| matches!(*c, "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded")) {
         return TableError::Throttled;
     }
-    let messages: Vec<&str> = e.cancellation_reasons().iter().filter_map(|r| r.message()).collect();
+    let messages: Vec<&str> = reasons.iter().filter_map(|r| r.message()).collect();
     if messages.iter().any(|m| is_size_error(m)) {
         return TableError::ItemTooLarge;
     }
@@ -537,7 +543,7 @@ impl Table for DynamoTable {
             let key_cond = e.key_cond(&query);
             let filter = query.filter.as_ref().map(|f| e.cond(f));
             let (names, values) = e.into_maps();
-            let want = (query.limit + 1 - items.len()).min(i32::MAX as usize) as i32;
+            let want = (query.limit.saturating_add(1) - items.len()).min(i32::MAX as usize) as i32;
             let out = self
                 .client
                 .query()
@@ -611,6 +617,20 @@ mod tests {
         let (names, values) = e.into_maps();
         assert_eq!(names.unwrap().get("#n1").map(String::as_str), Some("a b"));
         assert_eq!(values.unwrap().len(), 7);
+    }
+
+    #[test]
+    fn cancellation_reasons_map_to_errors() {
+        let reason = |code: &str, msg: Option<&str>| CancellationReason::builder().code(code).set_message(msg.map(str::to_owned)).build();
+        let none = reason("None", None);
+        let ccf = reason("ConditionalCheckFailed", Some("The conditional request failed"));
+        let conflict = reason("TransactionConflict", None);
+        assert!(matches!(canceled(&[none.clone(), ccf.clone(), conflict.clone(), ccf]), TableError::TransactionCanceled { failed_conditions } if failed_conditions == [1, 3]));
+        assert!(matches!(canceled(&[none.clone(), conflict]), TableError::TransactionCanceled { failed_conditions } if failed_conditions.is_empty()));
+        assert!(matches!(canceled(&[reason("ThrottlingError", None), none.clone()]), TableError::Throttled));
+        let big = reason("ValidationError", Some("Item size to update has exceeded the maximum allowed size"));
+        assert!(matches!(canceled(&[none.clone(), big]), TableError::ItemTooLarge));
+        assert!(matches!(canceled(&[reason("ValidationError", Some("bad")), none]), TableError::Invalid(_)));
     }
 
     #[test]

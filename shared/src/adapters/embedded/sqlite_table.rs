@@ -301,7 +301,7 @@ fn build_query(q: &Query, after: Option<&CursorKey>, now: i64) -> QuerySql {
     };
     if q.filter.is_none() {
         // One more than the page tells whether another page exists.
-        sql += &format!(" LIMIT {}", s.bind((q.limit as i64).saturating_add(1)));
+        sql += &format!(" LIMIT {}", s.bind(i64::try_from(q.limit).unwrap_or(i64::MAX).saturating_add(1)));
     }
     s.sql = sql;
     s
