@@ -1,1 +1,467 @@
-//! (in progress)
+//! The single-table port on SQLite, for the local process.
+//!
+//! One `items` table keyed by (pk, sk) holds each item as JSON text, with the index key
+//! attributes and the TTL copied into columns so queries run on SQLite indexes. Conditions and
+//! updates are evaluated in Rust: [`Sqlite::call`] holds the only connection, so reading the
+//! item, evaluating the condition and writing the result inside one SQLite transaction is
+//! atomic, as DynamoDB's conditional writes are.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use serde_json::Value;
+
+use super::sqlite::Sqlite;
+use crate::adapters::cursor::{self, CursorKey};
+use crate::ports::table::{Cond, Index, Item, Key, Page, Query, SkCond, Table, TableError, TxOp, Update};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    data TEXT NOT NULL,
+    gsi1pk TEXT, gsi1sk TEXT,
+    gsi2pk TEXT, gsi2sk TEXT,
+    gsi3pk TEXT, gsi3sk TEXT,
+    ttl INTEGER,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gsi2pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_gsi3 ON items (gsi3pk, gsi3sk, pk, sk) WHERE gsi3pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
+";
+
+/// How often (seconds) a write also deletes expired rows; reads hide them in the meantime.
+const PURGE_INTERVAL_SECS: i64 = 60;
+
+#[derive(Clone)]
+pub struct SqliteTable {
+    db: Sqlite,
+    /// Epoch second of the last purge of expired rows.
+    last_purge: Arc<AtomicI64>,
+}
+
+impl SqliteTable {
+    /// Opens (creating if needed) the table database at `path`.
+    pub fn open(path: &Path) -> Result<Self, TableError> {
+        let db = Sqlite::open(path, SCHEMA).map_err(sql_err)?;
+        Ok(Self { db, last_purge: Arc::new(AtomicI64::new(0)) })
+    }
+
+    /// Runs `f` inside one immediate SQLite transaction, committed only when `f` succeeds.
+    async fn write<R, F>(&self, f: F) -> Result<R, TableError>
+    where
+        F: FnOnce(&Connection, i64) -> Result<R, TableError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let now = now_epoch();
+        let purge = self.purge_due(now);
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+                if purge {
+                    tx.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", params![now]).map_err(sql_err)?;
+                }
+                let out = f(&tx, now)?;
+                tx.commit().map_err(sql_err)?;
+                Ok(out)
+            })
+            .await
+    }
+
+    /// True for one caller per interval (the one that wins the compare-exchange).
+    fn purge_due(&self, now: i64) -> bool {
+        let last = self.last_purge.load(AtomicOrdering::Relaxed);
+        now - last >= PURGE_INTERVAL_SECS && self.last_purge.compare_exchange(last, now, AtomicOrdering::Relaxed, AtomicOrdering::Relaxed).is_ok()
+    }
+}
+
+fn now_epoch() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn sql_err(e: rusqlite::Error) -> TableError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => TableError::Throttled,
+        _ => TableError::Unavailable(e.to_string()),
+    }
+}
+
+// ---- rows ------------------------------------------------------------------------------
+
+fn parse_item(data: &str) -> Result<Item, TableError> {
+    match serde_json::from_str(data).map_err(|e| TableError::Corrupt(e.to_string()))? {
+        Value::Object(map) => Ok(Item(map)),
+        _ => Err(TableError::Corrupt("stored item is not a JSON object".into())),
+    }
+}
+
+/// The stored item, expired or not (conditions see expired items, as in DynamoDB).
+fn load(conn: &Connection, key: &Key) -> Result<Option<Item>, TableError> {
+    let data: Option<String> = conn
+        .query_row("SELECT data FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk], |r| r.get(0))
+        .optional()
+        .map_err(sql_err)?;
+    data.as_deref().map(parse_item).transpose()
+}
+
+/// The index key columns of `item` for `index`: both attributes, or none (sparse index).
+fn index_columns(item: &Item, index: Index) -> (Option<&str>, Option<&str>) {
+    match (item.get_str(index.pk_attr()), item.get_str(index.sk_attr())) {
+        (Some(p), Some(s)) => (Some(p), Some(s)),
+        _ => (None, None),
+    }
+}
+
+fn store(conn: &Connection, item: &Item) -> Result<(), TableError> {
+    let key = item.key().ok_or_else(|| TableError::Invalid("item without a key".into()))?;
+    let data = serde_json::to_string(&item.0).map_err(|e| TableError::Invalid(e.to_string()))?;
+    let (g1p, g1s) = index_columns(item, Index::Gsi1);
+    let (g2p, g2s) = index_columns(item, Index::Gsi2);
+    let (g3p, g3s) = index_columns(item, Index::Gsi3);
+    conn.execute(
+        "INSERT OR REPLACE INTO items (pk, sk, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, ttl)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![key.pk, key.sk, data, g1p, g1s, g2p, g2s, g3p, g3s, item.ttl()],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+fn remove(conn: &Connection, key: &Key) -> Result<(), TableError> {
+    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map_err(sql_err)?;
+    Ok(())
+}
+
+/// Fails with `ConditionFailed` (carrying the current item) when `cond` does not hold.
+fn check(cond: Option<&Cond>, current: &Option<Item>) -> Result<(), TableError> {
+    match cond {
+        Some(c) if !eval(c, current.as_ref()) => Err(TableError::ConditionFailed { current: current.clone().map(Box::new) }),
+        _ => Ok(()),
+    }
+}
+
+// ---- conditions --------------------------------------------------------------------------
+
+/// Evaluates a condition on the item as stored (`None`: no item), with DynamoDB's rules:
+/// a comparison with a missing attribute or a value of another type is false.
+pub(crate) fn eval(cond: &Cond, item: Option<&Item>) -> bool {
+    let attr = |n: &str| item.and_then(|i| i.get(n));
+    let cmp = |n: &str, v: &Value| attr(n).and_then(|a| compare(a, v));
+    match cond {
+        Cond::Exists => item.is_some(),
+        Cond::NotExists => item.is_none(),
+        Cond::AttrExists(n) => attr(n).is_some(),
+        Cond::AttrNotExists(n) => attr(n).is_none(),
+        Cond::Eq(n, v) => cmp(n, v).is_some_and(|o| o.is_eq()),
+        Cond::Ne(n, v) => cmp(n, v).is_some_and(|o| o.is_ne()),
+        Cond::Lt(n, v) => ordered(attr(n), v).is_some_and(|o| o.is_lt()),
+        Cond::Le(n, v) => ordered(attr(n), v).is_some_and(|o| o.is_le()),
+        Cond::Gt(n, v) => ordered(attr(n), v).is_some_and(|o| o.is_gt()),
+        Cond::Ge(n, v) => ordered(attr(n), v).is_some_and(|o| o.is_ge()),
+        Cond::And(cs) => cs.iter().all(|c| eval(c, item)),
+        Cond::Or(cs) => cs.iter().any(|c| eval(c, item)),
+        Cond::Not(c) => !eval(c, item),
+    }
+}
+
+/// Ordering comparisons exist only between two numbers or two strings.
+fn ordered(a: Option<&Value>, b: &Value) -> Option<std::cmp::Ordering> {
+    match (a?, b) {
+        (x @ Value::Number(_), y @ Value::Number(_)) | (x @ Value::String(_), y @ Value::String(_)) => compare(x, y),
+        _ => None,
+    }
+}
+
+/// `None` when the values have different types (or are incomparable); for lists and maps only
+/// equality is meaningful (`Equal` or `Less` standing for "different").
+fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+    use std::cmp::Ordering::{Equal, Less};
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => Some(x.cmp(&y)),
+            _ => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        },
+        (Value::String(x), Value::String(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
+        (Value::Bool(x), Value::Bool(y)) => Some(if x == y { Equal } else { Less }),
+        (Value::Null, Value::Null) => Some(Equal),
+        (Value::Array(x), Value::Array(y)) => {
+            let same = x.len() == y.len() && x.iter().zip(y).all(|(p, q)| compare(p, q).is_some_and(|o| o.is_eq()));
+            Some(if same { Equal } else { Less })
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            let same = x.len() == y.len() && x.iter().all(|(k, p)| y.get(k).and_then(|q| compare(p, q)).is_some_and(|o| o.is_eq()));
+            Some(if same { Equal } else { Less })
+        }
+        _ => None,
+    }
+}
+
+// ---- updates ----------------------------------------------------------------------------
+
+/// Applies `update` to the stored item (or a new one holding only the key: upsert), with
+/// DynamoDB's typing rules: `ADD` needs a number, `list_append` a list.
+pub(crate) fn apply_update(current: Option<Item>, key: &Key, update: &Update) -> Result<Item, TableError> {
+    let mut item = current.unwrap_or_else(|| Item::new(key.clone()));
+    for (n, v) in &update.set {
+        item.0.insert(n.clone(), v.clone());
+    }
+    for (n, v) in &update.set_if_absent {
+        item.0.entry(n.clone()).or_insert_with(|| v.clone());
+    }
+    for (n, delta) in &update.add {
+        let sum = match item.get(n) {
+            None => Value::from(*delta),
+            Some(Value::Number(x)) => match x.as_i64() {
+                Some(x) => Value::from(x.checked_add(*delta).ok_or_else(|| TableError::Invalid(format!("ADD overflows {n}")))?),
+                None => Value::from(x.as_f64().unwrap_or(0.0) + *delta as f64),
+            },
+            Some(_) => return Err(TableError::Invalid(format!("ADD on non-number attribute {n}"))),
+        };
+        item.0.insert(n.clone(), sum);
+    }
+    for (n, values) in &update.append {
+        match item.0.entry(n.clone()).or_insert_with(|| Value::Array(Vec::new())) {
+            Value::Array(list) => list.extend(values.iter().cloned()),
+            _ => return Err(TableError::Invalid(format!("list_append on non-list attribute {n}"))),
+        }
+    }
+    for n in &update.remove {
+        item.0.remove(n);
+    }
+    cursor::validate_item(&item)?;
+    Ok(item)
+}
+
+// ---- queries ----------------------------------------------------------------------------
+
+/// SQL for one query page. Column names come from fixed lists, never from the caller; every
+/// value is a bound parameter.
+struct QuerySql {
+    sql: String,
+    params: Vec<SqlValue>,
+}
+
+impl QuerySql {
+    fn bind(&mut self, v: impl Into<SqlValue>) -> String {
+        self.params.push(v.into());
+        format!("?{}", self.params.len())
+    }
+}
+
+fn index_cols(index: Option<Index>) -> (&'static str, &'static str) {
+    match index {
+        None => ("pk", "sk"),
+        Some(Index::Gsi1) => ("gsi1pk", "gsi1sk"),
+        Some(Index::Gsi2) => ("gsi2pk", "gsi2sk"),
+        Some(Index::Gsi3) => ("gsi3pk", "gsi3sk"),
+    }
+}
+
+fn build_query(q: &Query, after: Option<&CursorKey>, now: i64) -> QuerySql {
+    let (pcol, scol) = index_cols(q.index);
+    let mut s = QuerySql { sql: String::new(), params: Vec::new() };
+    let p = s.bind(q.pk.clone());
+    let t = s.bind(now);
+    let mut sql = format!("SELECT data FROM items WHERE {pcol} = {p} AND (ttl IS NULL OR ttl > {t})");
+    match &q.sk {
+        SkCond::Any => {}
+        SkCond::Eq(v) => sql += &format!(" AND {scol} = {}", s.bind(v.clone())),
+        SkCond::BeginsWith(v) => {
+            let b = s.bind(v.clone());
+            // The range term lets SQLite seek in the index; substr makes it exact.
+            sql += &format!(" AND {scol} >= {b} AND substr({scol}, 1, length({b})) = {b}");
+        }
+        SkCond::Between(a, b) => sql += &format!(" AND {scol} BETWEEN {} AND {}", s.bind(a.clone()), s.bind(b.clone())),
+        SkCond::Lt(v) => sql += &format!(" AND {scol} < {}", s.bind(v.clone())),
+        SkCond::Le(v) => sql += &format!(" AND {scol} <= {}", s.bind(v.clone())),
+        SkCond::Gt(v) => sql += &format!(" AND {scol} > {}", s.bind(v.clone())),
+        SkCond::Ge(v) => sql += &format!(" AND {scol} >= {}", s.bind(v.clone())),
+    }
+    let op = if q.forward { ">" } else { "<" };
+    let dir = if q.forward { "ASC" } else { "DESC" };
+    match (after, q.index) {
+        (Some(c), None) => sql += &format!(" AND sk {op} {}", s.bind(c.sk.clone())),
+        (Some(c), Some(_)) => {
+            let isk = c.index_key.as_ref().map_or(String::new(), |(_, isk)| isk.clone());
+            let (a, b, d) = (s.bind(isk), s.bind(c.pk.clone()), s.bind(c.sk.clone()));
+            sql += &format!(" AND ({scol}, pk, sk) {op} ({a}, {b}, {d})");
+        }
+        (None, _) => {}
+    }
+    sql += &match q.index {
+        None => format!(" ORDER BY sk {dir}"),
+        Some(_) => format!(" ORDER BY {scol} {dir}, pk {dir}, sk {dir}"),
+    };
+    if q.filter.is_none() {
+        // One more than the page tells whether another page exists.
+        sql += &format!(" LIMIT {}", s.bind(i64::try_from(q.limit).unwrap_or(i64::MAX).saturating_add(1)));
+    }
+    s.sql = sql;
+    s
+}
+
+/// Reads up to `limit + 1` matching items, applying the filter in Rust as rows stream in.
+fn run_query(conn: &Connection, q: &Query, after: Option<&CursorKey>, now: i64) -> Result<Page, TableError> {
+    let QuerySql { sql, params } = build_query(q, after, now);
+    let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
+    let mut rows = stmt.query(params_from_iter(params)).map_err(sql_err)?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        let data: String = row.get(0).map_err(sql_err)?;
+        let item = parse_item(&data)?;
+        if q.filter.as_ref().is_none_or(|f| eval(f, Some(&item))) {
+            items.push(item);
+            if items.len() > q.limit {
+                break;
+            }
+        }
+    }
+    let next_cursor = if items.len() > q.limit {
+        items.truncate(q.limit);
+        let last = items.last().ok_or_else(|| TableError::Invalid("query limit must be at least 1".into()))?;
+        Some(CursorKey::of(last, q.index)?.encode(q.index))
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+// ---- transactions -------------------------------------------------------------------------
+
+fn op_cond(op: &TxOp) -> Option<&Cond> {
+    match op {
+        TxOp::Put { cond, .. } | TxOp::Update { cond, .. } | TxOp::Delete { cond, .. } => cond.as_ref(),
+        TxOp::Check { cond, .. } => Some(cond),
+    }
+}
+
+fn run_transaction(conn: &Connection, ops: &[TxOp]) -> Result<(), TableError> {
+    let mut currents = Vec::with_capacity(ops.len());
+    let mut failed = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let key = op.key().ok_or_else(|| TableError::Invalid("transaction put without a key".into()))?;
+        let current = load(conn, &key)?;
+        if op_cond(op).is_some_and(|c| !eval(c, current.as_ref())) {
+            failed.push(i);
+        }
+        currents.push((key, current));
+    }
+    if !failed.is_empty() {
+        return Err(TableError::TransactionCanceled { failed_conditions: failed });
+    }
+    for (op, (key, current)) in ops.iter().zip(currents) {
+        match op {
+            TxOp::Put { item, .. } => store(conn, item)?,
+            TxOp::Update { update, .. } => store(conn, &apply_update(current, &key, update)?)?,
+            TxOp::Delete { .. } => remove(conn, &key)?,
+            TxOp::Check { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Table for SqliteTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        cursor::validate_key(key)?;
+        let key = key.clone();
+        let now = now_epoch();
+        let item = self.db.call(move |conn| load(conn, &key)).await?;
+        Ok(item.filter(|i| !i.is_expired(now)))
+    }
+
+    async fn put(&self, item: Item, cond: Option<Cond>) -> Result<(), TableError> {
+        cursor::validate_item(&item)?;
+        cond.as_ref().map_or(Ok(()), cursor::validate_cond)?;
+        let key = item.key().ok_or_else(|| TableError::Invalid("item without a key".into()))?;
+        self.write(move |conn, _| {
+            check(cond.as_ref(), &load(conn, &key)?)?;
+            store(conn, &item)
+        })
+        .await
+    }
+
+    async fn update(&self, key: &Key, update: Update, cond: Option<Cond>) -> Result<Item, TableError> {
+        cursor::validate_key(key)?;
+        cursor::validate_update(&update)?;
+        cond.as_ref().map_or(Ok(()), cursor::validate_cond)?;
+        let key = key.clone();
+        self.write(move |conn, _| {
+            let current = load(conn, &key)?;
+            check(cond.as_ref(), &current)?;
+            let item = apply_update(current, &key, &update)?;
+            store(conn, &item)?;
+            Ok(item)
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &Key, cond: Option<Cond>) -> Result<Option<Item>, TableError> {
+        cursor::validate_key(key)?;
+        cond.as_ref().map_or(Ok(()), cursor::validate_cond)?;
+        let key = key.clone();
+        self.write(move |conn, now| {
+            let current = load(conn, &key)?;
+            check(cond.as_ref(), &current)?;
+            remove(conn, &key)?;
+            // An expired item is already gone as far as reads are concerned.
+            Ok(current.filter(|i| !i.is_expired(now)))
+        })
+        .await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, TableError> {
+        cursor::validate_query(&query)?;
+        let after = query.cursor.as_deref().map(|c| CursorKey::decode(c, &query)).transpose()?;
+        let now = now_epoch();
+        self.db.call(move |conn| run_query(conn, &query, after.as_ref(), now)).await
+    }
+
+    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
+        cursor::validate_transaction(&ops)?;
+        self.write(move |conn, _| run_transaction(conn, &ops)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn item(v: Value) -> Item {
+        match v {
+            Value::Object(m) => Item(m),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn comparisons_follow_dynamodb_typing() {
+        let i = item(json!({"PK": "p", "SK": "s", "n": 5, "f": 1.5, "s": "b", "l": [1, "x"]}));
+        assert!(eval(&Cond::eq("n", 5.0), Some(&i)));
+        assert!(eval(&Cond::Lt("f".into(), json!(2)), Some(&i)));
+        assert!(!eval(&Cond::Ne("n".into(), json!("5")), Some(&i)), "different types: false");
+        assert!(!eval(&Cond::Ne("missing".into(), json!(1)), Some(&i)), "missing: false");
+        assert!(eval(&Cond::Eq("l".into(), json!([1.0, "x"])), Some(&i)));
+        assert!(!eval(&Cond::Gt("s".into(), json!(1)), Some(&i)));
+        assert!(eval(&Cond::Not(Box::new(Cond::Exists)), None));
+    }
+
+    #[test]
+    fn add_needs_a_number_and_append_a_list() {
+        let key = Key::new("p", "s");
+        let i = item(json!({"PK": "p", "SK": "s", "s": "x"}));
+        assert!(matches!(apply_update(Some(i.clone()), &key, &Update::new().add("s", 1)), Err(TableError::Invalid(_))));
+        assert!(matches!(apply_update(Some(i), &key, &Update::new().append("s", vec![])), Err(TableError::Invalid(_))));
+        let fresh = apply_update(None, &key, &Update::new().add("c", 2).append("l", vec![json!(1)])).unwrap();
+        assert_eq!(fresh.get("c"), Some(&json!(2)));
+        assert_eq!(fresh.get("l"), Some(&json!([1])));
+    }
+}
