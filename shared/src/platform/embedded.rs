@@ -31,7 +31,7 @@ pub enum EmbeddedError {
     Open { what: &'static str, path: PathBuf, cause: String },
 }
 
-fn open_err(what: &'static str, path: &Path) -> impl FnOnce(String) -> EmbeddedError + '_ {
+fn open_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(String) -> EmbeddedError + 'a {
     move |cause| EmbeddedError::Open { what, path: path.to_path_buf(), cause }
 }
 
