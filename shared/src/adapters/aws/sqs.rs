@@ -314,12 +314,11 @@ where
     E: std::error::Error + aws_sdk_sqs::error::ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
 {
-    if let SdkError::ServiceError(se) = &e {
-        if se.err().code() == Some("AWS.SimpleQueueService.NonExistentQueue")
-            || se.err().code() == Some("QueueDoesNotExist")
-        {
-            return QueueError::UnknownQueue(se.err().message().unwrap_or("queue does not exist").to_owned());
-        }
+    // The query protocol and the JSON protocol name a missing queue differently.
+    if let SdkError::ServiceError(se) = &e
+        && matches!(se.err().code(), Some("AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist"))
+    {
+        return QueueError::UnknownQueue(se.err().message().unwrap_or("queue does not exist").to_owned());
     }
     QueueError::Unavailable(format!("sqs: {}", DisplayErrorContext(&e)))
 }
