@@ -11,7 +11,7 @@ fn leak(name: String) -> &'static str {
     Box::leak(name.into_boxed_str())
 }
 
-mod sqlite {
+mod sqlite_queue {
     use super::*;
     use async_trait::async_trait;
     use miping::adapters::embedded::sqlite_queue::{QueueSettings, SqliteQueue};
@@ -52,7 +52,7 @@ mod sqlite {
     miping::queue_conformance!(make);
 }
 
-mod sqs {
+mod sqs_queue {
     use super::*;
     use std::collections::HashMap;
 

@@ -3,6 +3,10 @@
 //! redrive policy (`maxReceiveCount`) are queue attributes owned by infrastructure; see
 //! [`create_queue_with_dlq`] for the shape the SAM template must create.
 //!
+//! `send_batch` is atomic per SendMessageBatch call, not across calls: when a later chunk fails,
+//! earlier ones are already queued, and a caller that retries the batch sends them again, which
+//! at-least-once consumers tolerate.
+//!
 //! SQS works in whole seconds: delays and visibility changes are rounded up, so a message is
 //! never visible earlier than asked.
 
