@@ -30,6 +30,28 @@ impl QueueName {
     pub fn url_env(&self) -> String {
         format!("{}_QUEUE_URL", self.0.to_ascii_uppercase())
     }
+    /// The environment variable holding the URL of this queue's dead-letter queue on AWS
+    /// (`<NAME>_DLQ_URL`); only needed to inspect dead letters.
+    pub fn dlq_url_env(&self) -> String {
+        format!("{}_DLQ_URL", self.0.to_ascii_uppercase())
+    }
+}
+
+/// Per-queue delivery settings. On AWS they are queue attributes set by infrastructure
+/// (`VisibilityTimeout` and the redrive policy's `maxReceiveCount`); the embedded adapter takes
+/// them at construction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueSettings {
+    /// How long a received message stays hidden before it is delivered again.
+    pub visibility_timeout: Duration,
+    /// Deliveries without an ack before the message moves to the dead-letter queue.
+    pub max_receives: u32,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self { visibility_timeout: Duration::from_secs(30), max_receives: 5 }
+    }
 }
 
 impl std::fmt::Display for QueueName {

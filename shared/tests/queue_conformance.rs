@@ -1,0 +1,80 @@
+//! The queue port's conformance suite on both adapters: the embedded SQLite queue, and SQS on
+//! the moto server started by `infra/test.sh` (a fresh queue and dead-letter queue per test).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use miping::ports::queue::{Queue, QueueName};
+
+/// Queue names are `&'static str`; tests leak their unique names (a few bytes per test).
+fn leak(name: String) -> &'static str {
+    Box::leak(name.into_boxed_str())
+}
+
+mod sqlite_queue {
+    use super::*;
+    use async_trait::async_trait;
+    use miping::adapters::embedded::sqlite_queue::{QueueSettings, SqliteQueue};
+    use miping::ports::queue::{Delivery, OutMessage, QueueError};
+
+    /// The queue plus its temporary directory, removed when the test drops the queue.
+    struct TempQueue {
+        queue: SqliteQueue,
+        _dir: tempfile::TempDir,
+    }
+
+    #[async_trait]
+    impl Queue for TempQueue {
+        async fn send_batch(&self, q: QueueName, m: Vec<OutMessage>) -> Result<(), QueueError> {
+            self.queue.send_batch(q, m).await
+        }
+        async fn receive(&self, q: QueueName, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
+            self.queue.receive(q, max, wait).await
+        }
+        async fn ack(&self, q: QueueName, receipt: &str) -> Result<(), QueueError> {
+            self.queue.ack(q, receipt).await
+        }
+        async fn retry_after(&self, q: QueueName, receipt: &str, delay: Duration) -> Result<(), QueueError> {
+            self.queue.retry_after(q, receipt, delay).await
+        }
+        async fn dead_letters(&self, q: QueueName, max: usize) -> Result<Vec<Delivery>, QueueError> {
+            self.queue.dead_letters(q, max).await
+        }
+    }
+
+    async fn make(max_receives: u32, visibility_timeout: Duration) -> (Arc<dyn Queue>, QueueName) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let queue = SqliteQueue::open(&dir.path().join("queue.db"), QueueSettings { visibility_timeout, max_receives })
+            .expect("open sqlite queue");
+        (Arc::new(TempQueue { queue, _dir: dir }), QueueName(leak(miping::testkit::unique("q"))))
+    }
+
+    miping::queue_conformance!(make);
+}
+
+mod sqs_queue {
+    use super::*;
+    use std::collections::HashMap;
+
+    use miping::adapters::aws::sqs::{SqsQueue, create_queue_with_dlq};
+    use miping::ports::queue::QueueSettings;
+
+    async fn make(max_receives: u32, visibility_timeout: Duration) -> (Arc<dyn Queue>, QueueName) {
+        let client = aws_sdk_sqs::Client::new(&miping::testkit::moto::sdk_config().await);
+        let name = leak(miping::testkit::unique("q"));
+        let urls = create_queue_with_dlq(&client, name, QueueSettings { visibility_timeout, max_receives })
+            .await
+            .expect("create queue and DLQ on moto");
+        (Arc::new(SqsQueue::new(client, HashMap::from([(name, urls)]))), QueueName(name))
+    }
+
+    miping::queue_conformance!(make);
+
+    #[tokio::test]
+    async fn unknown_queue_is_an_error() {
+        let client = aws_sdk_sqs::Client::new(&miping::testkit::moto::sdk_config().await);
+        let q = SqsQueue::new(client, HashMap::new());
+        let err = q.receive(QueueName("nope"), 1, Duration::ZERO).await;
+        assert!(matches!(err, Err(miping::ports::queue::QueueError::UnknownQueue(_))), "{err:?}");
+    }
+}
