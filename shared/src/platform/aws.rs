@@ -35,7 +35,12 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// (queues, key, sender) fall back to adapters that fail loudly if used without configuration.
 pub async fn ports(sdk: &aws_config::SdkConfig) -> Result<Ports, AwsSetupError> {
     let table = DynamoTable::new(aws_sdk_dynamodb::Client::new(sdk), required("TABLE_NAME")?);
-    let queue = SqsQueue::from_env(aws_sdk_sqs::Client::new(sdk), &crate::queues::ALL);
+    // Each function's environment names only the queues its role may use; using another one is
+    // an `UnknownQueue` error at that call, not a start-up failure.
+    let configured: Vec<_> =
+        crate::queues::ALL.into_iter().filter(|q| config::env(&q.url_env()).is_some()).collect();
+    let queue = SqsQueue::from_env(aws_sdk_sqs::Client::new(sdk), &configured)
+        .map_err(|e| AwsSetupError::Adapter(e.to_string()))?;
     let vault = KmsVault::new(aws_sdk_kms::Client::new(sdk), config::env("KMS_KEY_ID").unwrap_or_default());
     let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(sdk), config::env("SES_FROM").unwrap_or_default());
     Ok(Ports {
