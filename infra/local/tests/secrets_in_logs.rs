@@ -1,0 +1,61 @@
+//! Secrets never reach the logs: passwords, session tokens and the session key, at the most
+//! verbose log level, across login, failed login, change-password and the error paths.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_secret_is_ever_logged() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_current_span(true)
+        .with_writer(move || writer.clone())
+        .init();
+
+    let tp = start().await;
+    let wrong = "wrong-password-that-must-not-leak";
+    assert_eq!(tp.login(ADMIN_EMAIL, wrong).await.status(), StatusCode::UNAUTHORIZED);
+    let token = tp.admin_token().await;
+    let new_password = "a new secret passphrase 77";
+    let r = tp
+        .http
+        .post(tp.url("/auth/change-password"))
+        .bearer_auth(&token)
+        .json(&json!({"current_password": ADMIN_PASSWORD, "new_password": new_password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let _ = tp.http.get(tp.url("/auth/me")).bearer_auth(&token).send().await.unwrap();
+    let _ = tp.http.get(tp.url("/nowhere?access_token=query-secret-value")).send().await.unwrap();
+    let jwt_key = tp.platform.as_ref().unwrap().state.config.jwt_secret.expose_secret().to_string();
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("response"), "the capture works: request logs are present");
+    for secret in [ADMIN_PASSWORD, wrong, new_password, token.as_str(), jwt_key.as_str(), "query-secret-value"] {
+        assert!(!logs.contains(secret), "a secret leaked into the logs");
+    }
+}
