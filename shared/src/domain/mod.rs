@@ -4,3 +4,4 @@
 pub mod auth;
 pub mod password;
 pub mod user;
+pub mod webhooks;

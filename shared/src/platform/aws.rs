@@ -71,7 +71,12 @@ pub async fn secret(sdk: &aws_config::SdkConfig, name: &'static str) -> Result<O
 
 /// The configuration of a Lambda function.
 pub async fn config(sdk: &aws_config::SdkConfig) -> Result<Config, AwsSetupError> {
-    let jwt_secret = secret(sdk, "JWT_SECRET").await?.ok_or(AwsSetupError::Missing("JWT_SECRET or JWT_SECRET_ARN"))?;
+    // Functions that serve no signed-in user (webhook receiver, workers) are not given the session
+    // key: a random one makes every bearer token fail there instead of failing the cold start.
+    let jwt_secret = match secret(sdk, "JWT_SECRET").await? {
+        Some(s) => s,
+        None => crate::domain::password::generate(),
+    };
     let super_admin = match (config::env("SUPER_ADMIN_EMAIL"), secret(sdk, "SUPER_ADMIN_PASSWORD").await?) {
         (Some(email), Some(password)) => Some(SuperAdminBootstrap { email, password, generated: false }),
         _ => None,

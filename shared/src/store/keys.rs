@@ -163,8 +163,9 @@ pub fn ledger_entry(tenant_id: &str, entry_id: &str) -> Key {
 pub fn balance(tenant_id: &str) -> Key {
     Key::new(format!("TENANT#{tenant_id}"), "BALANCE")
 }
-pub fn raw_webhook(event_id: &str) -> Key {
-    Key::new(format!("WEBHOOK#{event_id}"), "RAW")
+/// A claim-checked webhook body too big for a queue message, in chunks.
+pub fn raw_webhook_chunk(event_id: &str, chunk: usize) -> Key {
+    Key::new(format!("WEBHOOK#{event_id}"), format!("RAW#{chunk:03}"))
 }
 /// A processed webhook change, keyed by its derived event key: the processor's dedup record.
 pub fn webhook_processed(event_key: &str) -> Key {

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod webhook;
 
 use axum::Router;
 
@@ -12,8 +13,13 @@ pub fn auth_group(state: AppState) -> Router {
     Router::new().merge(health::router()).merge(auth::router(state))
 }
 
+/// The `webhook-receiver` function (behind a function URL): `/webhook/meta`.
+pub fn webhook_group(state: AppState) -> Router {
+    webhook::router(state)
+}
+
 /// Every route group on one router, with the common layers: what the local process serves.
 pub fn all(state: AppState) -> Router {
-    let router = Router::new().merge(auth_group(state));
+    let router = Router::new().merge(auth_group(state.clone())).merge(webhook_group(state));
     super::layers::with_common_layers(router)
 }

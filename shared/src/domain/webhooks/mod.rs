@@ -1,0 +1,4 @@
+//! Meta webhooks: persist first (`ingest`), process later (the webhook queue's consumer).
+
+pub mod ingest;
+pub mod signature;
