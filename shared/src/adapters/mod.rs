@@ -2,6 +2,7 @@
 //! `aws` (feature `aws`) talks to DynamoDB, SQS, KMS, SES v2 and Secrets Manager.
 
 pub mod embedded;
+pub mod meta_graph;
 
 #[cfg(feature = "aws")]
 pub mod aws;
