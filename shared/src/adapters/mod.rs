@@ -3,6 +3,7 @@
 
 pub mod cursor;
 pub mod embedded;
+pub mod meta_graph;
 
 #[cfg(feature = "aws")]
 pub mod aws;

@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod mailer;
+pub mod meta;
 pub mod queue;
 pub mod table;
 pub mod vault;
