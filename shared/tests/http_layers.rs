@@ -30,8 +30,6 @@ struct Env {
 
 async fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let mut ports = miping::platform::embedded::ports(dir.path()).unwrap();
-    ports.ids = Arc::new(UlidGen);
     let config = Config {
         public_url: "http://127.0.0.1:3000".into(),
         jwt_secret: SecretString::from("test-session-key-0123456789abcdef0123456789"),
@@ -43,10 +41,12 @@ async fn env() -> Env {
             config_id: String::new(),
             verify_token: SecretString::from(""),
             graph_version: "v24.0".into(),
-            graph_url: String::new(),
+            graph_url: "http://127.0.0.1:9".into(),
         },
         production: false,
     };
+    let mut ports = miping::platform::embedded::ports(dir.path(), &config.meta).unwrap();
+    ports.ids = Arc::new(UlidGen);
     Env { state: AppState::new(ports, config), _dir: dir }
 }
 

@@ -9,9 +9,13 @@ use miping::app::AppState;
 use miping::config::{Config, SuperAdminBootstrap};
 use miping::domain::auth::bootstrap_super_admin;
 use miping::http::routes;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// Default address of the in-process Meta simulator (SPEC `MIPING_SIM_ADDR`).
+pub const SIM_ADDR: &str = "127.0.0.1:3001";
 
 pub struct Options {
     pub addr: SocketAddr,
@@ -19,6 +23,9 @@ pub struct Options {
     /// Adjusts the configuration read from the environment (tests set their own super admin
     /// without touching the process environment).
     pub configure: Option<Box<dyn FnOnce(&mut Config) + Send>>,
+    /// Where the in-process Meta simulator listens; `None` when `META_GRAPH_URL` points at a
+    /// real (or separately run) Graph API.
+    pub simulator: Option<SocketAddr>,
 }
 
 impl Options {
@@ -29,6 +36,13 @@ impl Options {
             addr: addr.parse().map_err(|e| format!("MIPING_ADDR={addr}: {e}"))?,
             data_dir: miping::config::env("MIPING_DATA_DIR").unwrap_or_else(|| ".miping".into()).into(),
             configure: None,
+            simulator: match miping::config::env("META_GRAPH_URL") {
+                Some(_) => None,
+                None => {
+                    let sim = miping::config::env("MIPING_SIM_ADDR").unwrap_or_else(|| SIM_ADDR.into());
+                    Some(sim.parse().map_err(|e| format!("MIPING_SIM_ADDR={sim}: {e}"))?)
+                }
+            },
         })
     }
 }
@@ -39,6 +53,8 @@ pub struct Platform {
     pub state: AppState,
     /// Set when this start created the super admin with a generated password: show it once.
     pub created_admin: Option<SuperAdminBootstrap>,
+    /// The in-process Meta simulator, when started.
+    pub simulator: Option<meta_sim::SimHandle>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
 }
@@ -51,6 +67,9 @@ impl Platform {
     /// Stops accepting, finishes in-flight requests, stops the pollers.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
+        if let Some(sim) = self.simulator {
+            sim.shutdown();
+        }
         self.server.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 }
@@ -63,13 +82,35 @@ pub enum StartError {
     Bootstrap(#[from] miping::http::ApiError),
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
+    #[error("cannot start the Meta simulator on {0}: {1}")]
+    Simulator(SocketAddr, std::io::Error),
 }
 
 pub async fn start(options: Options) -> Result<Platform, StartError> {
-    let (ports, mut config) = miping::platform::embedded::local_state(&options.data_dir)?;
+    let mut config = miping::platform::embedded::local_config(&options.data_dir)?;
     if let Some(configure) = options.configure {
         configure(&mut config);
     }
+    let listener = TcpListener::bind(options.addr).await.map_err(|e| StartError::Listen(options.addr, e))?;
+    let addr = listener.local_addr().map_err(|e| StartError::Listen(options.addr, e))?;
+
+    // The simulator signs its webhooks with our app secret and delivers them to our own
+    // receiver, exactly as Meta would.
+    let simulator = match options.simulator {
+        Some(sim_addr) => {
+            let sim_config = meta_sim::SimConfig {
+                app_id: config.meta.app_id.clone(),
+                app_secret: config.meta.app_secret.expose_secret().to_string(),
+                webhook_url: Some(format!("http://{addr}/webhook/meta")),
+                ..meta_sim::SimConfig::default()
+            };
+            let sim = meta_sim::start(sim_config, sim_addr).await.map_err(|e| StartError::Simulator(sim_addr, e))?;
+            config.meta.graph_url = sim.base_url();
+            Some(sim)
+        }
+        None => None,
+    };
+    let ports = miping::platform::embedded::ports(&options.data_dir, &config.meta)?;
     let state = AppState::new(ports, config);
 
     let mut created_admin = None;
@@ -79,8 +120,6 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
         }
     }
 
-    let listener = TcpListener::bind(options.addr).await.map_err(|e| StartError::Listen(options.addr, e))?;
-    let addr = listener.local_addr().map_err(|e| StartError::Listen(options.addr, e))?;
     let (shutdown, mut stop) = watch::channel(false);
     let app = routes::all(state.clone());
     let server = tokio::spawn(async move {
@@ -90,5 +129,5 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
             })
             .await
     });
-    Ok(Platform { addr, state, created_admin, shutdown, server })
+    Ok(Platform { addr, state, created_admin, simulator, shutdown, server })
 }

@@ -26,6 +26,10 @@ async fn main() -> ExitCode {
 
     println!("Miping is running at {}", platform.base_url());
     println!("  data:   {}", data_dir.display());
+    match &platform.simulator {
+        Some(sim) => println!("  Meta:   built-in simulator at {} (webhooks signed and delivered here)", sim.base_url()),
+        None => println!("  Meta:   {}", platform.state.config.meta.graph_url),
+    }
     println!("  emails: {}", miping::platform::embedded::outbox_dir(&data_dir).display());
     if let Some(admin) = &platform.created_admin {
         println!("  super admin created: {}", admin.email);

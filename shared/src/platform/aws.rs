@@ -33,7 +33,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 
 /// Ports on AWS. A function only needs the resources its role grants; the optional ones
 /// (queues, key, sender) fall back to adapters that fail loudly if used without configuration.
-pub async fn ports(sdk: &aws_config::SdkConfig) -> Result<Ports, AwsSetupError> {
+pub async fn ports(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Ports, AwsSetupError> {
     let table = DynamoTable::new(aws_sdk_dynamodb::Client::new(sdk), required("TABLE_NAME")?);
     // Each function's environment names only the queues its role may use; using another one is
     // an `UnknownQueue` error at that call, not a start-up failure.
@@ -48,6 +48,7 @@ pub async fn ports(sdk: &aws_config::SdkConfig) -> Result<Ports, AwsSetupError> 
         queue: Arc::new(queue),
         vault: Arc::new(vault),
         mailer: Arc::new(mailer),
+        meta: super::meta_graph(&config.meta).map_err(AwsSetupError::Adapter)?,
         clock: Arc::new(SystemClock),
         ids: Arc::new(UlidGen),
     })

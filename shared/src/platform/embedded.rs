@@ -39,8 +39,9 @@ pub fn outbox_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("outbox")
 }
 
-/// Opens (creating if needed) every embedded adapter under `data_dir`.
-pub fn ports(data_dir: &Path) -> Result<Ports, EmbeddedError> {
+/// Opens (creating if needed) every embedded adapter under `data_dir`; Meta calls go to
+/// `meta.graph_url` (the in-process simulator by default).
+pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports, EmbeddedError> {
     std::fs::create_dir_all(data_dir).map_err(|e| open_err("data directory", data_dir)(e.to_string()))?;
     let table_path = data_dir.join("table.db");
     let queue_path = data_dir.join("queues.db");
@@ -53,6 +54,7 @@ pub fn ports(data_dir: &Path) -> Result<Ports, EmbeddedError> {
         ),
         vault: Arc::new(FileVault::open_or_create(&vault_path).map_err(|e| open_err("vault key", &vault_path)(e.to_string()))?),
         mailer: Arc::new(OutboxMailer::new(&outbox, LOCAL_FROM).map_err(|e| open_err("outbox", &outbox)(e.to_string()))?),
+        meta: super::meta_graph(meta).map_err(|cause| EmbeddedError::Open { what: "Graph API client", path: PathBuf::from(&meta.graph_url), cause })?,
         clock: Arc::new(SystemClock),
         ids: Arc::new(UlidGen),
     })
@@ -120,13 +122,20 @@ pub mod simulator_defaults {
     pub const SIM_ADDR: &str = "127.0.0.1:3001";
 }
 
-/// Ports and configuration for running on the embedded store (the local process, or a function
-/// under `cargo lambda watch`), from the SPEC's environment variables and their local defaults.
+/// Ports and configuration for running on the embedded store (a function under
+/// `cargo lambda watch`), from the SPEC's environment variables and their local defaults.
 pub fn local_state(data_dir: &Path) -> Result<(Ports, crate::config::Config), EmbeddedError> {
+    let config = local_config(data_dir)?;
+    let ports = ports(data_dir, &config.meta)?;
+    Ok((ports, config))
+}
+
+/// The local configuration: the SPEC's environment variables and their local defaults (session
+/// key and generated super admin password kept under `data_dir`, the simulator's Meta app).
+pub fn local_config(data_dir: &Path) -> Result<crate::config::Config, EmbeddedError> {
     use crate::config::{self as cfg, Config, MetaConfig, SuperAdminBootstrap};
     use simulator_defaults as sim;
 
-    let ports = ports(data_dir)?;
     let jwt_path = data_dir.join("keys").join("jwt.key");
     let jwt_secret = match cfg::env_secret("JWT_SECRET") {
         Some(s) => s,
@@ -156,5 +165,5 @@ pub fn local_state(data_dir: &Path) -> Result<(Ports, crate::config::Config), Em
         },
         production: false,
     };
-    Ok((ports, config))
+    Ok(config)
 }

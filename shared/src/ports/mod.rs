@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 pub use clock::{Clock, IdGen};
 pub use mailer::Mailer;
+pub use meta::MetaGraph;
 pub use queue::Queue;
 pub use table::Table;
 pub use vault::TokenVault;
@@ -23,6 +24,7 @@ pub struct Ports {
     pub queue: Arc<dyn Queue>,
     pub vault: Arc<dyn TokenVault>,
     pub mailer: Arc<dyn Mailer>,
+    pub meta: Arc<dyn MetaGraph>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
 }

@@ -14,7 +14,7 @@ pub async fn state() -> Result<AppState, lambda_http::Error> {
     if crate::config::env("TABLE_NAME").is_some() {
         let sdk = platform::aws::sdk_config().await;
         let config = platform::aws::config(&sdk).await?;
-        let ports = platform::aws::ports(&sdk).await?;
+        let ports = platform::aws::ports(&sdk, &config).await?;
         Ok(AppState::new(ports, config))
     } else {
         let data_dir = crate::config::env("MIPING_DATA_DIR").unwrap_or_else(|| ".miping".into());

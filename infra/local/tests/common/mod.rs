@@ -41,6 +41,7 @@ pub async fn start_in(data_dir: PathBuf, generated: bool) -> TestPlatform {
                 generated,
             });
         })),
+        simulator: Some("127.0.0.1:0".parse().unwrap()),
     };
     let platform = miping_local::start(options).await.expect("platform starts");
     let base = platform.base_url();
