@@ -2,6 +2,7 @@
 //! never to an SDK.
 
 pub mod auth;
+pub mod messages;
 pub mod password;
 pub mod user;
 pub mod webhooks;

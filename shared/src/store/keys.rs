@@ -122,6 +122,13 @@ pub fn message(tenant_id: &str, message_id: &str) -> Key {
 pub fn messages_list(tenant_id: &str) -> String {
     format!("T#{tenant_id}#MSGS")
 }
+/// A status that arrived before its message was known by wamid, one item per status.
+pub fn parked_status(tenant_id: &str, wamid: &str, status: &str) -> Key {
+    Key::new(parked_statuses(tenant_id, wamid), status.to_string())
+}
+pub fn parked_statuses(tenant_id: &str, wamid: &str) -> String {
+    format!("T#{tenant_id}#PARKED#{wamid}")
+}
 pub fn wamid_lookup(wamid: &str) -> String {
     format!("WAMID#{wamid}")
 }

@@ -1,0 +1,6 @@
+//! Messages, outbound and inbound, and how Meta's delivery statuses move them.
+
+pub mod model;
+pub mod status;
+
+pub use model::{Direction, Message, MessageError, MessageStatus, MessageView, StatusEntry};

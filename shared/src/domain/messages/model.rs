@@ -1,0 +1,213 @@
+//! The message entity. Per-status timestamps are separate attributes (`at_sent`, `at_read`...)
+//! written with `if_not_exists`, so a duplicated webhook changes nothing and statuses arriving in
+//! any order still leave a complete, ordered history.
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ports::table::Item;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Outbound,
+    Inbound,
+}
+
+/// SPEC statuses. The rank orders the forward path; `failed` and `cancelled` are terminal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    Scheduled,
+    Queued,
+    Sending,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+    Cancelled,
+    /// Inbound messages: stored as received.
+    Received,
+}
+
+impl MessageStatus {
+    pub const ALL: [MessageStatus; 9] = [
+        Self::Scheduled,
+        Self::Queued,
+        Self::Sending,
+        Self::Sent,
+        Self::Delivered,
+        Self::Read,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Received,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Queued => "queued",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Received => "received",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Position on the forward path; a status may only replace one of lower rank.
+    /// `failed` outranks the in-flight states but not `delivered`/`read` (a message the customer
+    /// has is not undone by a late failure report).
+    pub fn rank(self) -> i64 {
+        match self {
+            Self::Scheduled => 0,
+            Self::Queued => 1,
+            Self::Sending => 2,
+            Self::Sent => 3,
+            Self::Failed => 4,
+            Self::Delivered => 5,
+            Self::Read => 6,
+            Self::Cancelled => 7,
+            Self::Received => 8,
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Read | Self::Failed | Self::Cancelled | Self::Received)
+    }
+
+    /// The attribute holding when this status was first reported.
+    pub fn at_attr(self) -> String {
+        format!("at_{}", self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageError {
+    pub code: i64,
+    pub title: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusEntry {
+    pub status: MessageStatus,
+    pub at: DateTime<Utc>,
+}
+
+/// The stored message. Fields not known yet are absent.
+/// The stored message. Fields not known yet are absent (not null): `if_not_exists` updates
+/// (pricing, error) must find them missing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: String,
+    pub tenant_id: String,
+    pub direction: Direction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    /// Outbound: the recipient (E.164, or a WhatsApp user id for username-only users).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Inbound: the sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// `template`, `text`, or Meta's inbound type (`image`, `interactive`, ...).
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Inbound: Meta's message object as received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Value>,
+    pub status: MessageStatus,
+    #[serde(default)]
+    pub status_rank: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wamid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<MessageError>,
+    /// What the message cost in credits, as an exact decimal string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Message {
+    /// Reads the per-status timestamps (epoch milliseconds) into an ordered history.
+    pub fn history(item: &Item) -> Vec<StatusEntry> {
+        let mut out: Vec<StatusEntry> = MessageStatus::ALL
+            .into_iter()
+            .filter_map(|s| {
+                let ms = item.get_i64(&s.at_attr())?;
+                Some(StatusEntry { status: s, at: Utc.timestamp_millis_opt(ms).single()? })
+            })
+            .collect();
+        out.sort_by_key(|e| (e.at, e.status.rank()));
+        out
+    }
+}
+
+/// What the API shows (SPEC `GET /messages/{id}`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MessageView {
+    pub id: String,
+    pub direction: Direction,
+    pub to: Option<String>,
+    pub from: Option<String>,
+    pub contact_id: Option<String>,
+    pub conversation_id: Option<String>,
+    pub campaign_id: Option<String>,
+    pub kind: String,
+    pub template: Option<Value>,
+    pub text: Option<String>,
+    pub status: MessageStatus,
+    pub wamid: Option<String>,
+    pub error: Option<MessageError>,
+    pub cost: Option<String>,
+    pub pricing: Option<Value>,
+    pub schedule_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub status_history: Vec<StatusEntry>,
+}
+
+impl MessageView {
+    pub fn from_item(item: &Item) -> Result<Self, crate::ports::table::TableError> {
+        let m: Message = item.to_entity()?;
+        Ok(Self {
+            status_history: Message::history(item),
+            id: m.id,
+            direction: m.direction,
+            to: m.to,
+            from: m.from,
+            contact_id: m.contact_id,
+            conversation_id: m.conversation_id,
+            campaign_id: m.campaign_id,
+            kind: m.kind,
+            template: m.template,
+            text: m.text,
+            status: m.status,
+            wamid: m.wamid,
+            error: m.error,
+            cost: m.cost,
+            pricing: m.pricing,
+            schedule_at: m.schedule_at,
+            created_at: m.created_at,
+        })
+    }
+}

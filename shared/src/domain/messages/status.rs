@@ -1,0 +1,118 @@
+//! Applying delivery statuses. Meta delivers status webhooks at least once and in any order;
+//! these rules make the end state the same for every permutation with duplicates:
+//! - each status's first report time is kept (`if_not_exists`): duplicates change nothing;
+//! - the current status only moves forward by rank (`read` stays `read` when a late `sent`
+//!   arrives; `failed` never replaces `delivered`/`read`);
+//! - a status for a message we cannot find yet is parked under its wamid and applied when the
+//!   send worker records that wamid (the webhook can beat the send's own write).
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::ports::Ports;
+use crate::ports::table::{Cond, Item, Key, Query, TableError, Update};
+use crate::store::keys;
+
+use super::model::{MessageError, MessageStatus};
+
+/// One status report, independent of where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusReport {
+    pub status: MessageStatus,
+    pub at: DateTime<Utc>,
+    pub error: Option<MessageError>,
+    pub pricing: Option<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The message's current status changed to this report's.
+    Advanced,
+    /// Recorded in the history; the current status stays (later, or terminal, already).
+    Recorded,
+    /// The very same report was applied before.
+    Duplicate,
+}
+
+/// Parked statuses live this long waiting for their message.
+const PARKED_TTL_SECS: i64 = 7 * 24 * 3600;
+
+/// Applies `report` to the message at `key`. Returns `None` when there is no such message.
+pub async fn apply(ports: &Ports, key: &Key, report: &StatusReport) -> Result<Option<Applied>, TableError> {
+    let at_attr = report.status.at_attr();
+    // 1. The history entry, once. Conditional on the message existing so no orphan is created,
+    //    and on this status not being recorded yet (which tells a duplicate apart).
+    let mut record = Update::new().set_if_absent(&at_attr, report.at.timestamp_millis());
+    if let Some(pricing) = &report.pricing {
+        record = record.set_if_absent("pricing", pricing.clone());
+    }
+    if let Some(error) = &report.error {
+        record = record.set_if_absent("error", serde_json::to_value(error).expect("error serializes"));
+    }
+    let first_time = match ports.table.update(key, record, Some(Cond::And(vec![Cond::Exists, Cond::AttrNotExists(at_attr)]))).await {
+        Ok(_) => true,
+        Err(TableError::ConditionFailed { current: None }) => return Ok(None),
+        // Reported before. Still run step 2: a crash between the two steps must heal on redelivery.
+        Err(TableError::ConditionFailed { current: Some(_) }) => false,
+        Err(e) => return Err(e),
+    };
+
+    // 2. The current status, only forward. `failed` may only replace in-flight states.
+    let ceiling = if report.status == MessageStatus::Failed { MessageStatus::Sent.rank() } else { report.status.rank() - 1 };
+    let advance = Update::new().set("status", report.status.as_str()).set("status_rank", report.status.rank());
+    let cond = Cond::And(vec![
+        Cond::Exists,
+        Cond::Le("status_rank".into(), Value::from(ceiling)),
+        Cond::Ne("status".into(), Value::from(MessageStatus::Cancelled.as_str())),
+    ]);
+    match ports.table.update(key, advance, Some(cond)).await {
+        Ok(_) => Ok(Some(Applied::Advanced)),
+        Err(TableError::ConditionFailed { .. }) if first_time => Ok(Some(Applied::Recorded)),
+        Err(TableError::ConditionFailed { .. }) => Ok(Some(Applied::Duplicate)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Keeps a status whose message is not known yet, keyed by wamid.
+pub async fn park(ports: &Ports, tenant_id: &str, wamid: &str, report: &StatusReport) -> Result<(), TableError> {
+    let item = Item::new(keys::parked_status(tenant_id, wamid, report.status.as_str()))
+        .with("status", report.status.as_str())
+        .with("at_ms", report.at.timestamp_millis())
+        .with("error", report.error.as_ref().map(|e| serde_json::to_value(e).expect("serializes")).unwrap_or(Value::Null))
+        .with("pricing", report.pricing.clone().unwrap_or(Value::Null))
+        .with_ttl(ports.clock.epoch_seconds() + PARKED_TTL_SECS);
+    // Duplicates overwrite the same item with the same content.
+    ports.table.put(item, None).await
+}
+
+/// Applies (and removes) the statuses parked for `wamid`, now that `message` carries it.
+/// Called by whoever records a wamid on a message.
+pub async fn release_parked(ports: &Ports, tenant_id: &str, wamid: &str, message: &Key) -> Result<usize, TableError> {
+    let page = ports.table.query(Query::table(keys::parked_statuses(tenant_id, wamid)).limit(20)).await?;
+    let mut applied = 0;
+    for item in page.items {
+        let Some(status) = item.get_str("status").and_then(MessageStatus::parse) else { continue };
+        let at = item
+            .get_i64("at_ms")
+            .and_then(|ms| DateTime::<Utc>::from_timestamp_millis(ms))
+            .unwrap_or_else(|| ports.clock.now());
+        let report = StatusReport {
+            status,
+            at,
+            error: item.get("error").filter(|v| !v.is_null()).and_then(|v| serde_json::from_value(v.clone()).ok()),
+            pricing: item.get("pricing").filter(|v| !v.is_null()).cloned(),
+        };
+        if apply(ports, message, &report).await?.is_some() {
+            applied += 1;
+        }
+        if let Some(k) = item.key() {
+            ports.table.delete(&k, None).await?;
+        }
+    }
+    Ok(applied)
+}
+
+/// A compact JSON of a report for outbound callbacks and logs.
+pub fn describe(report: &StatusReport) -> Value {
+    json!({"status": report.status.as_str(), "at": report.at.to_rfc3339(), "error": report.error})
+}

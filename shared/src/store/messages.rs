@@ -1,0 +1,73 @@
+//! Messages repository: `T#<tenant>#MSG#<id>`, listed per tenant (GSI1, newest last by ULID),
+//! found by wamid (GSI2) and per conversation (GSI3).
+
+use serde_json::Value;
+
+use crate::domain::messages::status::release_parked;
+use crate::domain::messages::{Message, MessageView};
+use crate::ports::Ports;
+use crate::ports::table::{Cond, Item, Key, Query, TableError, Update};
+
+use super::keys;
+
+pub fn key(tenant_id: &str, message_id: &str) -> Key {
+    keys::message(tenant_id, message_id)
+}
+
+/// The stored item for a new message (indexes set from what is known).
+pub fn item(message: &Message) -> Result<Item, TableError> {
+    let mut item = Item::from_entity(key(&message.tenant_id, &message.id), message)?
+        .with(message.status.at_attr(), message.created_at.timestamp_millis())
+        .with("status_rank", message.status.rank())
+        .with_index(keys::LISTS, keys::messages_list(&message.tenant_id), &message.id);
+    if let Some(wamid) = &message.wamid {
+        item = item.with_index(keys::LOOKUPS, keys::wamid_lookup(wamid), format!("T#{}", message.tenant_id));
+    }
+    if let Some(conversation_id) = &message.conversation_id {
+        item = item.with_index(
+            keys::SECONDARY,
+            keys::conversation_messages(&message.tenant_id, conversation_id),
+            &message.id,
+        );
+    }
+    Ok(item)
+}
+
+/// Creates the message; `Ok(false)` if one with this id exists already (idempotent retries).
+pub async fn create(ports: &Ports, message: &Message) -> Result<bool, TableError> {
+    match ports.table.put(item(message)?, Some(Cond::NotExists)).await {
+        Ok(()) => Ok(true),
+        Err(TableError::ConditionFailed { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn get(ports: &Ports, tenant_id: &str, message_id: &str) -> Result<Option<Item>, TableError> {
+    ports.table.get(&key(tenant_id, message_id)).await
+}
+
+pub async fn view(ports: &Ports, tenant_id: &str, message_id: &str) -> Result<Option<MessageView>, TableError> {
+    get(ports, tenant_id, message_id).await?.map(|i| MessageView::from_item(&i)).transpose()
+}
+
+/// The message a wamid belongs to, within a tenant.
+pub async fn find_by_wamid(ports: &Ports, tenant_id: &str, wamid: &str) -> Result<Option<Item>, TableError> {
+    let page = ports
+        .table
+        .query(Query::index(keys::LOOKUPS, keys::wamid_lookup(wamid)).sk(crate::ports::table::SkCond::Eq(format!("T#{tenant_id}"))).limit(1))
+        .await?;
+    Ok(page.items.into_iter().next())
+}
+
+/// Records the wamid Meta gave the message (making it findable by wamid) and applies any status
+/// that arrived before this write.
+pub async fn set_wamid(ports: &Ports, tenant_id: &str, message_id: &str, wamid: &str) -> Result<(), TableError> {
+    let k = key(tenant_id, message_id);
+    let update = Update::new()
+        .set("wamid", wamid)
+        .set(keys::LOOKUPS.pk_attr(), keys::wamid_lookup(wamid))
+        .set(keys::LOOKUPS.sk_attr(), Value::from(format!("T#{tenant_id}")));
+    ports.table.update(&k, update, Some(Cond::Exists)).await?;
+    release_parked(ports, tenant_id, wamid, &k).await?;
+    Ok(())
+}
