@@ -26,6 +26,8 @@ pub struct Options {
     /// Where the in-process Meta simulator listens; `None` when `META_GRAPH_URL` points at a
     /// real (or separately run) Graph API.
     pub simulator: Option<SocketAddr>,
+    /// Run the queue consumers in-process (tests that inspect raw queue contents turn them off).
+    pub consumers: bool,
 }
 
 impl Options {
@@ -43,6 +45,7 @@ impl Options {
                     Some(sim.parse().map_err(|e| format!("MIPING_SIM_ADDR={sim}: {e}"))?)
                 }
             },
+            consumers: true,
         })
     }
 }
@@ -57,6 +60,7 @@ pub struct Platform {
     pub simulator: Option<meta_sim::SimHandle>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
+    consumers: Vec<JoinHandle<()>>,
 }
 
 impl Platform {
@@ -69,6 +73,9 @@ impl Platform {
         let _ = self.shutdown.send(true);
         if let Some(sim) = self.simulator {
             sim.shutdown();
+        }
+        for consumer in self.consumers {
+            let _ = consumer.await;
         }
         self.server.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
@@ -121,6 +128,7 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
     }
 
     let (shutdown, mut stop) = watch::channel(false);
+    let consumers = if options.consumers { spawn_consumers(&state, &shutdown) } else { Vec::new() };
     let app = routes::all(state.clone());
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -129,5 +137,21 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
             })
             .await
     });
-    Ok(Platform { addr, state, created_admin, simulator, shutdown, server })
+    Ok(Platform { addr, state, created_admin, simulator, shutdown, server, consumers })
+}
+
+/// The queue consumers that are separate Lambdas on AWS, as in-process pollers.
+fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<JoinHandle<()>> {
+    use std::sync::Arc;
+
+    use miping::runtime::consumer::{Consumer, PollerOptions, run_poller};
+
+    let consumers: Vec<(miping::ports::queue::QueueName, Arc<dyn Consumer>)> =
+        vec![(miping::queues::WEBHOOK, Arc::new(miping::domain::webhooks::process::processor(state.ports.clone())))];
+    consumers
+        .into_iter()
+        .map(|(queue, consumer)| {
+            tokio::spawn(run_poller(state.ports.queue.clone(), queue, consumer, PollerOptions::default(), shutdown.subscribe()))
+        })
+        .collect()
 }

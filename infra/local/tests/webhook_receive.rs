@@ -46,7 +46,7 @@ fn secret(tp: &TestPlatform) -> secrecy::SecretString {
 
 #[tokio::test]
 async fn verification_handshake() {
-    let tp = start().await;
+    let tp = start_without_consumers().await;
     let token = tp.platform.as_ref().unwrap().state.config.meta.verify_token.expose_secret().to_string();
     let r = tp
         .http
@@ -66,7 +66,7 @@ async fn verification_handshake() {
 
 #[tokio::test]
 async fn every_real_fixture_is_stored_byte_for_byte() {
-    let tp = start().await;
+    let tp = start_without_consumers().await;
     let secret = secret(&tp);
     let fixtures = fixtures();
     for (name, body) in &fixtures {
@@ -93,7 +93,7 @@ async fn every_real_fixture_is_stored_byte_for_byte() {
 
 #[tokio::test]
 async fn forged_and_unsigned_bodies_are_401_and_not_stored() {
-    let tp = start().await;
+    let tp = start_without_consumers().await;
     let secret = secret(&tp);
     let (_, body) = fixtures().remove(0);
     let other_secret = secrecy::SecretString::from("someone-else");
@@ -119,7 +119,7 @@ async fn forged_and_unsigned_bodies_are_401_and_not_stored() {
 
 #[tokio::test]
 async fn a_body_too_big_for_the_queue_is_claim_checked() {
-    let tp = start().await;
+    let tp = start_without_consumers().await;
     let secret = secret(&tp);
     // A valid JSON body of ~700 KB (many statuses batched), with multi-byte characters.
     let status = r#"{"id":"wamid.é","status":"delivered","timestamp":"1","recipient_id":"1"}"#;

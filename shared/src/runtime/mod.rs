@@ -6,3 +6,5 @@ pub mod consumer;
 pub mod http_lambda;
 #[cfg(feature = "lambda")]
 pub mod sqs_lambda;
+#[cfg(feature = "lambda")]
+pub mod worker_lambda;

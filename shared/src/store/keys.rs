@@ -174,6 +174,11 @@ pub fn balance(tenant_id: &str) -> Key {
 pub fn raw_webhook_chunk(event_id: &str, chunk: usize) -> Key {
     Key::new(format!("WEBHOOK#{event_id}"), format!("RAW#{chunk:03}"))
 }
+/// A webhook delivery or event set aside for inspection (malformed, unrouted, unhandled).
+pub fn quarantined_webhook(id: &str) -> Key {
+    Key::new(format!("WEBHOOKQ#{id}"), "QUARANTINE")
+}
+pub const QUARANTINE_LIST: &str = "WEBHOOK#QUARANTINE";
 /// A processed webhook change, keyed by its derived event key: the processor's dedup record.
 pub fn webhook_processed(event_key: &str) -> Key {
     Key::new(format!("WEBHOOKDONE#{event_key}"), "DONE")

@@ -31,6 +31,18 @@ pub async fn start() -> TestPlatform {
 /// Starts on `data_dir` (kept by the caller) with the test super admin; `generated` makes its
 /// password count as generated (so it must be changed).
 pub async fn start_in(data_dir: PathBuf, generated: bool) -> TestPlatform {
+    start_with(data_dir, generated, true).await
+}
+
+/// The platform without its queue consumers, for tests that inspect what lands on the queues.
+pub async fn start_without_consumers() -> TestPlatform {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tp = start_with(dir.path().to_path_buf(), false, false).await;
+    tp._dir = Some(dir);
+    tp
+}
+
+pub async fn start_with(data_dir: PathBuf, generated: bool, consumers: bool) -> TestPlatform {
     let options = Options {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.clone(),
@@ -42,6 +54,7 @@ pub async fn start_in(data_dir: PathBuf, generated: bool) -> TestPlatform {
             });
         })),
         simulator: Some("127.0.0.1:0".parse().unwrap()),
+        consumers,
     };
     let platform = miping_local::start(options).await.expect("platform starts");
     let base = platform.base_url();

@@ -2,4 +2,7 @@
 
 pub mod ingest;
 pub mod payload;
+pub mod process;
+pub mod quarantine;
+pub mod routing;
 pub mod signature;

@@ -1,0 +1,165 @@
+//! The webhook processor end to end over HTTP: signed deliveries in any order, duplicated,
+//! reach the right message; unroutable and malformed ones are quarantined, not lost.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use common::*;
+use miping::domain::messages::{Direction, Message, MessageStatus};
+use miping::domain::webhooks::signature::sign;
+use miping::ports::table::{Item, Query};
+use miping::store::{keys, messages};
+use rand::seq::SliceRandom;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const PHONE_ID: &str = "109876543210001";
+
+async fn post(tp: &TestPlatform, body: &str) {
+    let secret = tp.platform.as_ref().unwrap().state.config.meta.app_secret.clone();
+    let r = tp
+        .http
+        .post(tp.url("/webhook/meta"))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", sign(&secret, body.as_bytes()))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+fn status_body(wamid: &str, message_id: &str, status: &str, ts: i64) -> String {
+    let mut s = json!({"id": wamid, "status": status, "timestamp": ts.to_string(), "recipient_id": "15550001111",
+                       "biz_opaque_callback_data": message_id});
+    if status == "failed" {
+        s["errors"] = json!([{"code": 131026, "title": "Message undeliverable", "error_data": {"details": "Unable to deliver"}}]);
+    }
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550009999", "phone_number_id": PHONE_ID},
+        "statuses": [s]}}]}]})
+    .to_string()
+}
+
+async fn route_to(tp: &TestPlatform, tenant: &str) {
+    let ports = &tp.platform.as_ref().unwrap().state.ports;
+    ports.table.put(Item::new(keys::phone_route(PHONE_ID)).with("tenant_id", tenant), None).await.unwrap();
+}
+
+async fn message(tp: &TestPlatform, tenant: &str) -> String {
+    let ports = &tp.platform.as_ref().unwrap().state.ports;
+    let id = ports.ids.new_id("msg");
+    let m = Message {
+        id: id.clone(),
+        tenant_id: tenant.into(),
+        direction: Direction::Outbound,
+        contact_id: None,
+        conversation_id: None,
+        to: Some("+15550001111".into()),
+        from: None,
+        kind: "template".into(),
+        template: None,
+        text: None,
+        content: None,
+        status: MessageStatus::Sending,
+        status_rank: MessageStatus::Sending.rank(),
+        wamid: None,
+        error: None,
+        cost: None,
+        pricing: None,
+        campaign_id: None,
+        schedule_at: None,
+        created_at: Utc::now(),
+    };
+    assert!(messages::create(ports, &m).await.unwrap());
+    id
+}
+
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn quarantined(tp: &TestPlatform) -> Vec<Item> {
+    let ports = &tp.platform.as_ref().unwrap().state.ports;
+    ports.table.query(Query::index(keys::LISTS, keys::QUARANTINE_LIST).limit(500)).await.unwrap().items
+}
+
+#[tokio::test]
+async fn statuses_in_any_order_with_duplicates_end_right() {
+    let tp = start().await;
+    let tenant = "ten_webhooks";
+    route_to(&tp, tenant).await;
+    let mut rng = rand::thread_rng();
+    let mut expected = Vec::new();
+    for round in 0..4 {
+        let id = message(&tp, tenant).await;
+        let wamid = format!("wamid.{id}");
+        let fails = round % 2 == 1;
+        let statuses: Vec<&str> = if fails { vec!["sent", "failed"] } else { vec!["sent", "delivered", "read"] };
+        let mut bodies: Vec<String> =
+            statuses.iter().enumerate().map(|(i, s)| status_body(&wamid, &id, s, 1_800_000_000 + i as i64)).collect();
+        bodies.extend(bodies.clone()); // every delivery twice
+        bodies.shuffle(&mut rng);
+        for b in &bodies {
+            post(&tp, b).await;
+        }
+        expected.push((id, if fails { MessageStatus::Failed } else { MessageStatus::Read }, statuses.len() + 1));
+    }
+    let ports = tp.platform.as_ref().unwrap().state.ports.clone();
+    for (id, status, history_len) in expected {
+        let probe = ports.clone();
+        let id2 = id.clone();
+        eventually("the final status", move || {
+            let ports = probe.clone();
+            let id = id2.clone();
+            async move {
+                let v = messages::view(&ports, tenant, &id).await.unwrap().unwrap();
+                v.status == status && v.status_history.len() == history_len
+            }
+        })
+        .await;
+        let v = messages::view(&ports, tenant, &id).await.unwrap().unwrap();
+        if status == MessageStatus::Failed {
+            let e = v.error.unwrap();
+            assert_eq!((e.code, e.detail.as_deref()), (131026, Some("Unable to deliver")));
+        }
+    }
+    assert!(quarantined(&tp).await.is_empty());
+}
+
+#[tokio::test]
+async fn unrouted_and_malformed_deliveries_are_quarantined() {
+    let tp = start().await;
+    // A real fixture for a number nobody connected.
+    let fixture = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/meta-webhooks/inbound_text.json"),
+    )
+    .unwrap();
+    post(&tp, &fixture).await;
+    post(&tp, &fixture).await; // a redelivery adds nothing
+    post(&tp, "{\"this is\": not json").await;
+    post(&tp, r#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"security","value":{"x":1}}]}]}"#).await;
+    let tp_ref = &tp;
+    eventually("three quarantined items", || async move { quarantined(tp_ref).await.len() == 3 }).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let items = quarantined(&tp).await;
+    let mut reasons: Vec<&str> = items.iter().map(|i| i.get_str("reason").unwrap()).collect();
+    reasons.sort();
+    assert_eq!(reasons, vec!["malformed", "unhandled", "unrouted"]);
+    let unrouted = items.iter().find(|i| i.get_str("reason") == Some("unrouted")).unwrap();
+    assert!(unrouted.get_str("detail").unwrap().contains("phone number"));
+    let malformed = items.iter().find(|i| i.get_str("reason") == Some("malformed")).unwrap();
+    assert_eq!(malformed.get("payload"), Some(&Value::String("{\"this is\": not json".into())));
+}
