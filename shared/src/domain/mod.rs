@@ -2,6 +2,7 @@
 //! never to an SDK.
 
 pub mod auth;
+pub mod inbox;
 pub mod messages;
 pub mod password;
 pub mod user;

@@ -132,6 +132,10 @@ pub fn parked_statuses(tenant_id: &str, wamid: &str) -> String {
 pub fn wamid_lookup(wamid: &str) -> String {
     format!("WAMID#{wamid}")
 }
+/// An inbound wamid already recorded (redelivered webhooks never create a second message).
+pub fn unique_inbound_wamid(tenant_id: &str, wamid: &str) -> Key {
+    Key::new(format!("UNIQUE#T#{tenant_id}#INWAMID#{wamid}"), "UNIQUE")
+}
 pub fn conversation(tenant_id: &str, conversation_id: &str) -> Key {
     Key::new(format!("T#{tenant_id}#CONV#{conversation_id}"), "CONV")
 }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod inbox;
 pub mod webhook;
 
 use axum::Router;
@@ -18,8 +19,13 @@ pub fn webhook_group(state: AppState) -> Router {
     webhook::router(state)
 }
 
+/// The `inbox-api` function: `/conversations*`.
+pub fn inbox_group(state: AppState) -> Router {
+    inbox::router(state)
+}
+
 /// Every route group on one router, with the common layers: what the local process serves.
 pub fn all(state: AppState) -> Router {
-    let router = Router::new().merge(auth_group(state.clone())).merge(webhook_group(state));
+    let router = Router::new().merge(auth_group(state.clone())).merge(webhook_group(state.clone())).merge(inbox_group(state));
     super::layers::with_common_layers(router)
 }

@@ -1,0 +1,158 @@
+//! The inbox: one conversation per contact, its messages (inbound and outbound), unread counts,
+//! and the 24 h customer service window (free text is only allowed while it is open; templates
+//! any time).
+//!
+//! An inbound message is recorded in one transaction with its conversation's update and a
+//! uniqueness item on its wamid, so a redelivered webhook can never count twice.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::messages::{Direction, Message, MessageStatus};
+use crate::domain::webhooks::payload::InboundMessage;
+use crate::ports::Ports;
+use crate::ports::table::{Cond, Item, Key, TableError, TxOp, Update};
+use crate::store::{keys, messages};
+
+/// Meta's customer service window.
+pub const SERVICE_WINDOW: Duration = Duration::hours(24);
+
+/// One conversation per contact: its id follows from the contact's.
+pub fn conversation_id(contact_id: &str) -> String {
+    format!("cnv_{}", contact_id.split_once('_').map(|(_, rest)| rest).unwrap_or(contact_id))
+}
+
+pub fn conversation_key(tenant_id: &str, conversation_id: &str) -> Key {
+    keys::conversation(tenant_id, conversation_id)
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: String,
+    pub tenant_id: String,
+    pub contact_id: String,
+    #[serde(default)]
+    pub unread_count: i64,
+    #[serde(default)]
+    pub last_message_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub last_message_preview: Option<String>,
+    #[serde(default)]
+    pub last_direction: Option<Direction>,
+    /// When the customer last wrote: the service window runs 24 h from here.
+    #[serde(default)]
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConversationView {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub window_open: bool,
+    pub window_expires_at: Option<DateTime<Utc>>,
+}
+
+impl Conversation {
+    pub fn window_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.last_inbound_at.map(|t| t + SERVICE_WINDOW)
+    }
+    pub fn window_open(&self, now: DateTime<Utc>) -> bool {
+        self.window_expires_at().is_some_and(|t| now < t)
+    }
+    pub fn view(self, now: DateTime<Utc>) -> ConversationView {
+        ConversationView { window_open: self.window_open(now), window_expires_at: self.window_expires_at(), conversation: self }
+    }
+}
+
+/// The update that moves a conversation to its newest message (creating it if needed).
+fn touch(tenant_id: &str, conversation_id: &str, contact_id: &str, at: DateTime<Utc>, preview: Option<&str>, direction: Direction) -> TxOp {
+    let mut update = Update::new()
+        .set_if_absent("id", conversation_id)
+        .set_if_absent("tenant_id", tenant_id)
+        .set_if_absent("contact_id", contact_id)
+        .set_if_absent("created_at", at.to_rfc3339())
+        .set("last_message_at", at.to_rfc3339())
+        .set("last_direction", serde_json::to_value(direction).expect("serializes"))
+        .set(keys::LISTS.pk_attr(), keys::conversations_list(tenant_id))
+        .set(keys::LISTS.sk_attr(), format!("{:013}#{conversation_id}", at.timestamp_millis()));
+    if let Some(p) = preview {
+        update = update.set("last_message_preview", truncate(p, 120));
+    }
+    if direction == Direction::Inbound {
+        update = update.add("unread_count", 1).set("last_inbound_at", at.to_rfc3339());
+    }
+    TxOp::Update { key: conversation_key(tenant_id, conversation_id), update, cond: None }
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}
+
+/// Records an inbound message for `contact_id`. Returns the message id, or `None` when this wamid
+/// was recorded before (a redelivery).
+pub async fn record_inbound(ports: &Ports, tenant_id: &str, contact_id: &str, inbound: &InboundMessage) -> Result<Option<String>, TableError> {
+    let at = Utc.timestamp_opt(inbound.timestamp, 0).single().unwrap_or_else(|| ports.clock.now());
+    let conversation_id = conversation_id(contact_id);
+    let message = Message {
+        id: ports.ids.new_id("msg"),
+        tenant_id: tenant_id.into(),
+        direction: Direction::Inbound,
+        contact_id: Some(contact_id.into()),
+        conversation_id: Some(conversation_id.clone()),
+        to: None,
+        from: inbound.from.clone().or_else(|| inbound.from_user_id.clone()),
+        kind: inbound.kind.clone(),
+        template: None,
+        text: inbound.text.clone(),
+        content: Some(inbound.raw.clone()),
+        status: MessageStatus::Received,
+        status_rank: MessageStatus::Received.rank(),
+        wamid: Some(inbound.wamid.clone()),
+        error: None,
+        cost: None,
+        pricing: None,
+        campaign_id: None,
+        schedule_at: None,
+        created_at: at,
+    };
+    let ops = vec![
+        TxOp::Put { item: Item::new(keys::unique_inbound_wamid(tenant_id, &inbound.wamid)).with("message_id", message.id.clone()), cond: Some(Cond::NotExists) },
+        TxOp::Put { item: messages::item(&message)?, cond: Some(Cond::NotExists) },
+        touch(tenant_id, &conversation_id, contact_id, at, Some(&preview(inbound)), Direction::Inbound),
+    ];
+    match ports.table.transact(ops).await {
+        Ok(()) => Ok(Some(message.id)),
+        Err(TableError::TransactionCanceled { failed_conditions }) if failed_conditions.contains(&0) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// What an inbox list shows for a message.
+fn preview(inbound: &InboundMessage) -> String {
+    inbound.text.clone().unwrap_or_else(|| format!("[{}]", inbound.kind))
+}
+
+/// Moves the conversation for an outbound message (a reply or any message to the contact).
+pub fn touch_outbound(tenant_id: &str, contact_id: &str, at: DateTime<Utc>, preview: Option<&str>) -> TxOp {
+    touch(tenant_id, &conversation_id(contact_id), contact_id, at, preview, Direction::Outbound)
+}
+
+pub async fn get(ports: &Ports, tenant_id: &str, conversation_id: &str) -> Result<Option<Conversation>, TableError> {
+    ports.table.get(&conversation_key(tenant_id, conversation_id)).await?.map(|i| i.to_entity()).transpose()
+}
+
+pub async fn mark_read(ports: &Ports, tenant_id: &str, conversation_id: &str) -> Result<bool, TableError> {
+    match ports.table.update(&conversation_key(tenant_id, conversation_id), Update::new().set("unread_count", 0), Some(Cond::Exists)).await {
+        Ok(_) => Ok(true),
+        Err(TableError::ConditionFailed { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// A preview of a template for inbox lists.
+pub fn template_preview(template: &Value) -> String {
+    format!("[template {}]", template.get("name").and_then(Value::as_str).unwrap_or("?"))
+}

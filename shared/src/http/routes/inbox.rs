@@ -1,0 +1,150 @@
+//! The inbox: `/conversations*` for tenant admins.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::domain::inbox::{self, ConversationView};
+use crate::domain::messages::dispatch::{SendJob, enqueue};
+use crate::domain::messages::{Direction, Message, MessageStatus, MessageView};
+use crate::http::auth::{PasswordGate, Principal, authenticated};
+use crate::http::idempotency::idempotency;
+use crate::http::pagination::{ListResponse, PageParams};
+use crate::http::{ApiError, ApiJson, ApiResult, FieldError};
+use crate::ports::table::{Cond, Query as TableQuery, TxOp};
+use crate::store::{keys, messages};
+
+/// Longest free-text message WhatsApp accepts.
+const MAX_TEXT_CHARS: usize = 4096;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/conversations", get(list))
+        .route("/conversations/{id}", get(show))
+        .route("/conversations/{id}/messages", get(list_messages).post(reply))
+        .route("/conversations/{id}/read", post(mark_read))
+        .route_layer(from_fn_with_state(state.clone(), idempotency))
+        .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
+        .with_state(state)
+}
+
+async fn list(State(state): State<AppState>, p: Principal, Query(page): Query<PageParams>) -> ApiResult<ApiJson<ListResponse<ConversationView>>> {
+    let tenant = p.tenant_id()?;
+    let q = TableQuery::index(keys::LISTS, keys::conversations_list(tenant)).backward().limit(page.limit()?).cursor(page.cursor());
+    let result = state.ports.table.query(q).await.map_err(bad_cursor)?;
+    let now = state.ports.clock.now();
+    let items = result
+        .items
+        .iter()
+        .map(|i| i.to_entity::<inbox::Conversation>().map(|c| c.view(now)))
+        .collect::<Result<_, _>>()?;
+    Ok(ApiJson(ListResponse { items, next_cursor: result.next_cursor }))
+}
+
+async fn show(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<ApiJson<ConversationView>> {
+    let conversation = inbox::get(&state.ports, p.tenant_id()?, &id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
+    Ok(ApiJson(conversation.view(state.ports.clock.now())))
+}
+
+async fn list_messages(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    Query(page): Query<PageParams>,
+) -> ApiResult<ApiJson<ListResponse<MessageView>>> {
+    let tenant = p.tenant_id()?;
+    inbox::get(&state.ports, tenant, &id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
+    let q = TableQuery::index(keys::SECONDARY, keys::conversation_messages(tenant, &id))
+        .backward()
+        .limit(page.limit()?)
+        .cursor(page.cursor());
+    let result = state.ports.table.query(q).await.map_err(bad_cursor)?;
+    let items = result.items.iter().map(MessageView::from_item).collect::<Result<_, _>>()?;
+    Ok(ApiJson(ListResponse { items, next_cursor: result.next_cursor }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyBody {
+    text: Option<String>,
+}
+
+/// A free-text reply inside the customer service window. 202: accepted means durably queued.
+async fn reply(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReplyBody>,
+) -> ApiResult<(StatusCode, ApiJson<MessageView>)> {
+    let tenant = p.tenant_id()?.to_string();
+    let text = body.text.map(|t| t.trim().to_string()).unwrap_or_default();
+    if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::validation(vec![FieldError::new("text", "invalid", format!("must be 1 to {MAX_TEXT_CHARS} characters"))]));
+    }
+    let now = state.ports.clock.now();
+    let conversation = inbox::get(&state.ports, &tenant, &id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
+    if !conversation.window_open(now) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "outside_service_window",
+            "the customer has not written in the last 24 hours: free text is not allowed, send a template instead",
+        ));
+    }
+    let contact = state.ports.table.get(&keys::contact(&tenant, &conversation.contact_id)).await?.ok_or_else(|| ApiError::not_found("contact"))?;
+    let to = contact.get_str("phone").or_else(|| contact.get_str("wa_user_id")).map(str::to_string);
+    let message = Message {
+        id: state.ports.ids.new_id("msg"),
+        tenant_id: tenant.clone(),
+        direction: Direction::Outbound,
+        contact_id: Some(conversation.contact_id.clone()),
+        conversation_id: Some(id.clone()),
+        to,
+        from: None,
+        kind: "text".into(),
+        template: None,
+        text: Some(text.clone()),
+        content: None,
+        status: MessageStatus::Queued,
+        status_rank: MessageStatus::Queued.rank(),
+        wamid: None,
+        error: None,
+        cost: None,
+        pricing: None,
+        campaign_id: None,
+        schedule_at: None,
+        created_at: now,
+    };
+    state
+        .ports
+        .table
+        .transact(vec![
+            TxOp::Put { item: messages::item(&message)?, cond: Some(Cond::NotExists) },
+            inbox::touch_outbound(&tenant, &conversation.contact_id, now, Some(&text)),
+        ])
+        .await?;
+    enqueue(&state.ports, &SendJob { tenant_id: tenant.clone(), message_id: message.id.clone() }).await?;
+    let view = messages::view(&state.ports, &tenant, &message.id).await?.ok_or_else(|| ApiError::internal("message vanished"))?;
+    Ok((StatusCode::ACCEPTED, ApiJson(view)))
+}
+
+async fn mark_read(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    if inbox::mark_read(&state.ports, p.tenant_id()?, &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("conversation"))
+    }
+}
+
+/// A cursor from another list (or tampered) is the client's mistake, not ours.
+pub fn bad_cursor(e: crate::ports::table::TableError) -> ApiError {
+    match e {
+        crate::ports::table::TableError::Invalid(_) => {
+            ApiError::validation(vec![FieldError::new("cursor", "invalid", "is not a cursor of this list")])
+        }
+        other => other.into(),
+    }
+}
