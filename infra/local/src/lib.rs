@@ -4,11 +4,15 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use miping::app::AppState;
 use miping::config::{Config, SuperAdminBootstrap};
 use miping::domain::auth::bootstrap_super_admin;
+use miping::domain::welcome_mail::MailConsumer;
 use miping::http::routes;
+use miping::runtime::consumer::{PollerOptions, run_poller};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -41,6 +45,7 @@ pub struct Platform {
     pub created_admin: Option<SuperAdminBootstrap>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
+    consumers: Vec<JoinHandle<()>>,
 }
 
 impl Platform {
@@ -51,7 +56,11 @@ impl Platform {
     /// Stops accepting, finishes in-flight requests, stops the pollers.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
-        self.server.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        let served = self.server.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        for consumer in self.consumers {
+            let _ = consumer.await;
+        }
+        served
     }
 }
 
@@ -82,6 +91,15 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
     let listener = TcpListener::bind(options.addr).await.map_err(|e| StartError::Listen(options.addr, e))?;
     let addr = listener.local_addr().map_err(|e| StartError::Listen(options.addr, e))?;
     let (shutdown, mut stop) = watch::channel(false);
+    // The queue consumers, in-process (each is its own Lambda on AWS).
+    let mail = Arc::new(MailConsumer { ports: state.ports.clone() });
+    let consumers = vec![tokio::spawn(run_poller(
+        state.ports.queue.clone(),
+        miping::queues::MAIL,
+        mail,
+        PollerOptions { wait: Duration::from_millis(200), ..PollerOptions::default() },
+        stop.clone(),
+    ))];
     let app = routes::all(state.clone());
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -90,5 +108,5 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
             })
             .await
     });
-    Ok(Platform { addr, state, created_admin, shutdown, server })
+    Ok(Platform { addr, state, created_admin, shutdown, server, consumers })
 }

@@ -2,5 +2,11 @@
 //! never to an SDK.
 
 pub mod auth;
+pub mod billing;
+pub mod money;
 pub mod password;
+pub mod plans;
+pub mod tenants;
+pub mod usage;
 pub mod user;
+pub mod welcome_mail;

@@ -1,4 +1,7 @@
 //! Repositories over the single-table port. Each one is written once, against `ports::Table`.
 
 pub mod keys;
+pub mod ledger;
+pub mod plans;
+pub mod tenants;
 pub mod users;
