@@ -98,13 +98,17 @@ mod cases {
         let plan_id = plan(&ports).await;
         let other = plan(&ports).await;
         let slug = unique("acme").replace('_', "-");
-        let t = tenants::provision(&ports, "http://x", provision_input(&plan_id, &slug, &format!("{slug}@acme.test"))).await.unwrap();
+        let t = tenants::provision(&ports, "http://x", provision_input(&plan_id, &slug, &format!("{slug}@acme.test")))
+            .await
+            .unwrap();
         assert_eq!(tenant_count(&ports, &plan_id).await, 1);
         let repo = Plans::new(&*ports.table);
         assert!(matches!(repo.delete(&plan_id).await.unwrap(), DeletePlan::InUse));
         assert_eq!(plans::delete(&ports, &plan_id).await.unwrap_err().code, "plan_in_use");
         // Moving the tenant away frees it.
-        tenants::patch(&ports, &t.tenant.id, TenantPatch { plan_id: Some(other.clone()), ..Default::default() }).await.unwrap();
+        tenants::patch(&ports, &t.tenant.id, TenantPatch { plan_id: Some(other.clone()), ..Default::default() })
+            .await
+            .unwrap();
         assert!(matches!(repo.delete(&plan_id).await.unwrap(), DeletePlan::Deleted));
         assert!(matches!(repo.delete(&plan_id).await.unwrap(), DeletePlan::NotFound));
         assert_eq!(tenant_count(&ports, &other).await, 1);
@@ -121,7 +125,9 @@ mod cases {
 
         let taken = |e: ApiError| (e.status.as_u16(), e.code);
         let other_slug = unique("other").replace('_', "-");
-        let e = tenants::provision(&ports, "http://x", provision_input(&plan_id, &slug, "new@acme.test")).await.unwrap_err();
+        let e = tenants::provision(&ports, "http://x", provision_input(&plan_id, &slug, "new@acme.test"))
+            .await
+            .unwrap_err();
         assert_eq!(taken(e), (409, "slug_taken"));
         let e = tenants::provision(&ports, "http://x", provision_input(&plan_id, &other_slug, &email.to_uppercase()))
             .await
@@ -132,7 +138,9 @@ mod cases {
         assert!(ports.table.get(&miping::store::keys::unique_slug(&other_slug)).await.unwrap().is_none());
         assert!(Users::new(&*ports.table).find_by_email("new@acme.test").await.unwrap().is_none());
         assert_eq!(tenant_count(&ports, &plan_id).await, 1);
-        let e = tenants::provision(&ports, "http://x", provision_input("plan_nope", &other_slug, "x@acme.test")).await.unwrap_err();
+        let e = tenants::provision(&ports, "http://x", provision_input("plan_nope", &other_slug, "x@acme.test"))
+            .await
+            .unwrap_err();
         assert_eq!((e.status.as_u16(), e.details[0].code.as_str()), (422, "unknown_plan"));
     }
 
@@ -140,13 +148,22 @@ mod cases {
         let a = plan(&ports).await;
         let b = plan(&ports).await;
         let slug = unique("acme").replace('_', "-");
-        let t = tenants::provision(&ports, "http://x", provision_input(&a, &slug, &format!("{slug}@acme.test"))).await.unwrap();
-        let changed = tenants::patch(&ports, &t.tenant.id, TenantPatch { plan_id: Some(b.clone()), ..Default::default() }).await.unwrap();
+        let t = tenants::provision(&ports, "http://x", provision_input(&a, &slug, &format!("{slug}@acme.test")))
+            .await
+            .unwrap();
+        let changed =
+            tenants::patch(&ports, &t.tenant.id, TenantPatch { plan_id: Some(b.clone()), ..Default::default() })
+                .await
+                .unwrap();
         assert_eq!(changed.plan_id, b);
         assert_eq!((tenant_count(&ports, &a).await, tenant_count(&ports, &b).await), (0, 1));
-        let e = tenants::patch(&ports, &t.tenant.id, TenantPatch { plan_id: Some("plan_nope".into()), ..Default::default() })
-            .await
-            .unwrap_err();
+        let e = tenants::patch(
+            &ports,
+            &t.tenant.id,
+            TenantPatch { plan_id: Some("plan_nope".into()), ..Default::default() },
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.status.as_u16(), 422);
         assert_eq!((tenant_count(&ports, &a).await, tenant_count(&ports, &b).await), (0, 1));
     }
@@ -191,7 +208,9 @@ mod cases {
         let c = billing::credit(&ports, &t, m("10.00"), Some("top-up".into())).await.unwrap();
         assert_eq!((c.kind, c.balance_after, c.seq), (EntryKind::Credit, m("10"), 1));
 
-        let out = billing::debit(&ports, &t, &[req("msg_a", "0.7846"), req("msg_b", "1.2154"), req("msg_a", "0.7846")]).await.unwrap();
+        let out = billing::debit(&ports, &t, &[req("msg_a", "0.7846"), req("msg_b", "1.2154"), req("msg_a", "0.7846")])
+            .await
+            .unwrap();
         assert!(matches!(&out[0], DebitOutcome::Debited { balance_after, .. } if *balance_after == m("9.2154")));
         assert!(matches!(&out[1], DebitOutcome::Debited { balance_after, .. } if *balance_after == m("8")));
         assert_eq!(out[2], DebitOutcome::AlreadyDebited);
@@ -205,7 +224,10 @@ mod cases {
         assert_eq!(billing::refund(&ports, &t, "msg_a", None).await.unwrap(), RefundOutcome::AlreadyRefunded);
         assert_eq!(billing::refund(&ports, &t, "msg_never", None).await.unwrap(), RefundOutcome::NotDebited);
         // A refunded message is still "debited" for a redelivery: it is not charged again.
-        assert_eq!(billing::debit(&ports, &t, &[req("msg_a", "0.7846")]).await.unwrap(), vec![DebitOutcome::AlreadyDebited]);
+        assert_eq!(
+            billing::debit(&ports, &t, &[req("msg_a", "0.7846")]).await.unwrap(),
+            vec![DebitOutcome::AlreadyDebited]
+        );
 
         let entries = assert_ledger_consistent(&ports, &t).await;
         let kinds: Vec<EntryKind> = entries.iter().map(|e| e.kind).collect();
@@ -217,7 +239,9 @@ mod cases {
     pub async fn insufficient_prefix(ports: Ports) {
         let t = new_tenant(&ports).await;
         billing::credit(&ports, &t, m("2.50"), None).await.unwrap();
-        let out = billing::debit(&ports, &t, &[req("m1", "1"), req("m2", "1"), req("m3", "1"), req("m4", "0.25")]).await.unwrap();
+        let out = billing::debit(&ports, &t, &[req("m1", "1"), req("m2", "1"), req("m3", "1"), req("m4", "0.25")])
+            .await
+            .unwrap();
         assert!(matches!(out[0], DebitOutcome::Debited { .. }));
         assert!(matches!(out[1], DebitOutcome::Debited { .. }));
         // In order: m4 would fit, but it does not overtake m3.

@@ -294,10 +294,10 @@ pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result
     for _ in 0..PATCH_ATTEMPTS {
         let tenant = get(ports, tenant_id).await?;
         let mut errors = Vec::new();
-        if let Some(Some(end)) = patch.ends_at {
-            if end <= tenant.starts_at {
-                errors.push(FieldError::new("ends_at", "before_start", "must be after starts_at"));
-            }
+        if let Some(Some(end)) = patch.ends_at
+            && end <= tenant.starts_at
+        {
+            errors.push(FieldError::new("ends_at", "before_start", "must be after starts_at"));
         }
         if patch.plan_id.as_deref() == Some("") {
             errors.push(FieldError::new("plan_id", "required", "must not be empty"));

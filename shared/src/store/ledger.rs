@@ -114,7 +114,7 @@ impl<'a> Ledger<'a> {
                 merged.push(item.to_entity::<LedgerEntry>()?);
             }
         }
-        merged.sort_by(|a, b| b.seq.cmp(&a.seq));
+        merged.sort_by_key(|e| std::cmp::Reverse(e.seq));
         more |= merged.len() > limit;
         merged.truncate(limit);
         let next = if more { merged.last().map(|e| e.seq) } else { None };
