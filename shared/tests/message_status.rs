@@ -13,15 +13,7 @@ use rand::seq::SliceRandom;
 
 fn ports_with(table: Arc<dyn Table>) -> (Ports, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let meta = miping::config::MetaConfig {
-        app_id: String::new(),
-        app_secret: secrecy::SecretString::from(""),
-        config_id: String::new(),
-        verify_token: secrecy::SecretString::from(""),
-        graph_version: "v24.0".into(),
-        graph_url: "http://127.0.0.1:9".into(),
-    };
-    let mut ports = miping::platform::embedded::ports(dir.path(), &meta).unwrap();
+    let mut ports = miping::testkit::embedded_ports(dir.path());
     ports.table = table;
     (ports, dir)
 }

@@ -4,12 +4,17 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use miping::app::AppState;
 use miping::config::{Config, SuperAdminBootstrap};
 use miping::domain::auth::bootstrap_super_admin;
+use miping::domain::welcome_mail::MailConsumer;
 use miping::http::routes;
 use secrecy::ExposeSecret;
+use miping::ports::queue::QueueName;
+use miping::runtime::consumer::{Consumer, PollerOptions, run_poller};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -74,10 +79,11 @@ impl Platform {
         if let Some(sim) = self.simulator {
             sim.shutdown();
         }
+        let served = self.server.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
         for consumer in self.consumers {
             let _ = consumer.await;
         }
-        self.server.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        served
     }
 }
 
@@ -142,16 +148,16 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
 
 /// The queue consumers that are separate Lambdas on AWS, as in-process pollers.
 fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<JoinHandle<()>> {
-    use std::sync::Arc;
-
-    use miping::runtime::consumer::{Consumer, PollerOptions, run_poller};
-
-    let consumers: Vec<(miping::ports::queue::QueueName, Arc<dyn Consumer>)> =
-        vec![(miping::queues::WEBHOOK, Arc::new(miping::domain::webhooks::process::processor(state.ports.clone())))];
+    let consumers: Vec<(QueueName, Arc<dyn Consumer>)> = vec![
+        (miping::queues::WEBHOOK, Arc::new(miping::domain::webhooks::process::processor(state.ports.clone()))),
+        (miping::queues::MAIL, Arc::new(MailConsumer { ports: state.ports.clone() })),
+    ];
+    // Short long-poll waits: locally a message should move within a fraction of a second.
+    let options = PollerOptions { wait: Duration::from_millis(200), ..PollerOptions::default() };
     consumers
         .into_iter()
         .map(|(queue, consumer)| {
-            tokio::spawn(run_poller(state.ports.queue.clone(), queue, consumer, PollerOptions::default(), shutdown.subscribe()))
+            tokio::spawn(run_poller(state.ports.queue.clone(), queue, consumer, options.clone(), shutdown.subscribe()))
         })
         .collect()
 }

@@ -2,8 +2,14 @@
 //! never to an SDK.
 
 pub mod auth;
+pub mod billing;
 pub mod inbox;
 pub mod messages;
+pub mod money;
 pub mod password;
+pub mod plans;
+pub mod tenants;
+pub mod usage;
 pub mod user;
 pub mod webhooks;
+pub mod welcome_mail;

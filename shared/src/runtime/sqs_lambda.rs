@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::future::join_all;
+pub use lambda_runtime::Error;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 use super::consumer::{Consumer, consume};

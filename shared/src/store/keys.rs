@@ -27,10 +27,9 @@ pub fn tenant(tenant_id: &str) -> Key {
 }
 pub const TENANTS_LIST: &str = "TENANTS";
 
-/// The tenant's current subscription (one per tenant), beside the tenant in its partition.
-pub fn subscription(tenant_id: &str) -> Key {
-    Key::new(format!("TENANT#{tenant_id}"), "SUBSCRIPTION")
-}
+// The tenant's current subscription (plan, starts_at, ends_at) lives on the tenant item itself:
+// the auth middleware and the send worker read one item to decide, and a plan change is one
+// item update in the same transaction as the plans' `tenant_count` counters.
 
 pub fn unique_slug(slug: &str) -> Key {
     Key::new(format!("UNIQUE#SLUG#{slug}"), "UNIQUE")
@@ -55,6 +54,11 @@ pub fn tenant_users_list(tenant_id: &str) -> String {
 /// Failed-login counter for one email, with a TTL window.
 pub fn login_failures(email: &str) -> Key {
     Key::new(format!("LOGINFAIL#{}", email.to_lowercase()), "LOGINFAIL")
+}
+
+/// "This email was handed to the mailer": the mail consumer's dedup record (TTL 7 days).
+pub fn mail_sent(mail_id: &str) -> Key {
+    Key::new(format!("MAILSENT#{mail_id}"), "MAILSENT")
 }
 
 // --- idempotency -----------------------------------------------------------------------------
@@ -165,14 +169,47 @@ pub fn api_key_by_hash(key_hash_hex: &str) -> Key {
 pub fn api_keys_list(tenant_id: &str) -> String {
     format!("T#{tenant_id}#APIKEYS")
 }
-pub fn ledger_entries(tenant_id: &str) -> String {
-    format!("T#{tenant_id}#LEDGER")
+/// Ledger partitions per tenant. Entry `seq` n lives in shard `n % LEDGER_SHARDS`, so at
+/// 1,000 entries/s each ledger partition takes 250 (see `docs/billing.md`).
+pub const LEDGER_SHARDS: u64 = 4;
+pub fn ledger_shard(tenant_id: &str, shard: u64) -> String {
+    format!("T#{tenant_id}#LEDGER#{shard}")
 }
-pub fn ledger_entry(tenant_id: &str, entry_id: &str) -> Key {
-    Key::new(ledger_entries(tenant_id), format!("ENTRY#{entry_id}"))
+/// Entries are keyed by their position in the tenant's ledger (the balance item's `seq` after
+/// the write), zero-padded so the sort key orders them.
+pub fn ledger_entry_sk(seq: u64) -> String {
+    format!("ENTRY#{seq:020}")
 }
+pub const LEDGER_ENTRY_PREFIX: &str = "ENTRY#";
+pub fn ledger_entry(tenant_id: &str, seq: u64) -> Key {
+    Key::new(ledger_shard(tenant_id, seq % LEDGER_SHARDS), ledger_entry_sk(seq))
+}
+/// The credit balance: `balance` (integer 1/10,000 units) and `seq` (entries written so far).
 pub fn balance(tenant_id: &str) -> Key {
     Key::new(format!("TENANT#{tenant_id}"), "BALANCE")
+}
+/// "This message was debited" (amount, entry): the per-message idempotency of debits. In the
+/// message's own partition, so 1,000 debits/s spread over 1,000 partitions.
+pub fn debit_marker(tenant_id: &str, message_id: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#MSG#{message_id}"), "DEBIT")
+}
+/// "This message was refunded": refunds happen at most once per message.
+pub fn refund_marker(tenant_id: &str, message_id: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#MSG#{message_id}"), "REFUND")
+}
+/// Business-initiated messages sent in a subscription period (`period` = the period's start
+/// date, `YYYY-MM-DD`), sharded: the send worker `ADD`s a whole batch's count to one random
+/// shard; readers sum the shards with one query (`USAGE#<period>#`).
+pub const USAGE_SHARDS: u64 = 8;
+pub fn usage_counter(tenant_id: &str, period: &str, shard: u64) -> Key {
+    Key::new(format!("TENANT#{tenant_id}"), format!("USAGE#{period}#{shard}"))
+}
+pub fn usage_prefix(period: &str) -> String {
+    format!("USAGE#{period}#")
+}
+/// The tenant's contact count, `ADD`ed in the transactions that create and delete contacts.
+pub fn contact_count(tenant_id: &str) -> Key {
+    Key::new(format!("TENANT#{tenant_id}"), "COUNT#CONTACTS")
 }
 /// A claim-checked webhook body too big for a queue message, in chunks.
 pub fn raw_webhook_chunk(event_id: &str, chunk: usize) -> Key {

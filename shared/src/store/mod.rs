@@ -1,5 +1,8 @@
 //! Repositories over the single-table port. Each one is written once, against `ports::Table`.
 
 pub mod keys;
+pub mod ledger;
 pub mod messages;
+pub mod plans;
+pub mod tenants;
 pub mod users;

@@ -73,7 +73,12 @@ impl TestPlatform {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.http.post(self.url("/auth/login")).json(&json!({"email": email, "password": password})).send().await.unwrap()
+        self.http
+            .post(self.url("/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Logs in as the test super admin and returns the bearer token.
@@ -95,3 +100,84 @@ pub async fn error_code(r: Response, status: StatusCode) -> String {
     assert!(err["details"].is_array(), "error without details array: {body}");
     err["code"].as_str().expect("error code").to_string()
 }
+
+// --- administration helpers -----------------------------------------------------------------
+
+pub fn sample_plan() -> Value {
+    json!({"name": "Starter", "price": "99.00", "currency": "INR", "monthly_message_limit": 1000,
+        "contact_limit": 500, "template_limit": 10, "api_key_limit": 2, "messages_per_second": 10})
+}
+
+/// Creates a plan as the super admin; returns its id.
+pub async fn create_plan(tp: &TestPlatform, admin: &str) -> String {
+    let r = tp.http.post(tp.url("/plans")).bearer_auth(admin).json(&sample_plan()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+}
+
+/// Waits (up to 10 s) for the welcome email to `to` and returns its one-time password.
+pub async fn welcome_password(
+    tp: &TestPlatform,
+    to: &str,
+    nth: usize,
+) -> (miping::adapters::embedded::outbox::OutboxEmail, String) {
+    let dir = miping::platform::embedded::outbox_dir(&tp.data_dir);
+    for _ in 0..200 {
+        let mails: Vec<_> =
+            miping::adapters::embedded::outbox::read_outbox(&dir).into_iter().filter(|m| m.to == to).collect();
+        if let Some(mail) = mails.get(nth) {
+            let password = mail
+                .text
+                .lines()
+                .find_map(|l| l.strip_prefix("One-time password: "))
+                .expect("the email states the password")
+                .trim()
+                .to_string();
+            return (mail.clone(), password);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no welcome email #{nth} to {to} in {}", dir.display());
+}
+
+pub struct ActiveTenant {
+    pub id: String,
+    pub plan_id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+}
+
+/// Provisions a tenant, reads its welcome email, logs in and changes the one-time password.
+pub async fn provision_and_activate(tp: &TestPlatform) -> ActiveTenant {
+    let admin = tp.admin_token().await;
+    let plan_id = create_plan(tp, &admin).await;
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let email = format!("owner{n}@tenant.test");
+    let r = tp
+        .http
+        .post(tp.url("/admin/tenants"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": format!("Tenant {n}"), "slug": format!("tenant-{n}"), "admin_email": email,
+            "admin_name": "Owner", "plan_id": plan_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["tenant"]["id"].as_str().unwrap().to_string();
+    let (_, one_time) = welcome_password(tp, &email, 0).await;
+    let token = tp.login(&email, &one_time).await.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+    let password = format!("my own password {n}");
+    let r = tp
+        .http
+        .post(tp.url("/auth/change-password"))
+        .bearer_auth(&token)
+        .json(&json!({"current_password": one_time, "new_password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    ActiveTenant { id, plan_id, email, password, token }
+}
+
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);

@@ -35,7 +35,7 @@ pub fn router(state: AppState) -> Router {
 async fn list(State(state): State<AppState>, p: Principal, Query(page): Query<PageParams>) -> ApiResult<ApiJson<ListResponse<ConversationView>>> {
     let tenant = p.tenant_id()?;
     let q = TableQuery::index(keys::LISTS, keys::conversations_list(tenant)).backward().limit(page.limit()?).cursor(page.cursor());
-    let result = state.ports.table.query(q).await.map_err(bad_cursor)?;
+    let result = state.ports.table.query(q).await.map_err(super::list_error)?;
     let now = state.ports.clock.now();
     let items = result
         .items
@@ -62,7 +62,7 @@ async fn list_messages(
         .backward()
         .limit(page.limit()?)
         .cursor(page.cursor());
-    let result = state.ports.table.query(q).await.map_err(bad_cursor)?;
+    let result = state.ports.table.query(q).await.map_err(super::list_error)?;
     let items = result.items.iter().map(MessageView::from_item).collect::<Result<_, _>>()?;
     Ok(ApiJson(ListResponse { items, next_cursor: result.next_cursor }))
 }
@@ -136,15 +136,5 @@ async fn mark_read(State(state): State<AppState>, p: Principal, Path(id): Path<S
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("conversation"))
-    }
-}
-
-/// A cursor from another list (or tampered) is the client's mistake, not ours.
-pub fn bad_cursor(e: crate::ports::table::TableError) -> ApiError {
-    match e {
-        crate::ports::table::TableError::Invalid(_) => {
-            ApiError::validation(vec![FieldError::new("cursor", "invalid", "is not a cursor of this list")])
-        }
-        other => other.into(),
     }
 }

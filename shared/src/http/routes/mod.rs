@@ -1,13 +1,23 @@
 //! Route groups. Each is one Lambda (see `functions/`); the local process merges them all.
 
+pub mod admin_tenants;
 pub mod auth;
+pub mod billing;
 pub mod health;
 pub mod inbox;
+pub mod plans;
+pub mod tenant;
 pub mod webhook;
 
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 
 use crate::app::AppState;
+use crate::domain::user::Role;
+use crate::http::ApiError;
+use crate::http::auth::{PasswordGate, authenticated, require_role};
+use crate::http::idempotency::idempotency;
+use crate::ports::table::TableError;
 
 /// The `auth-api` function: `/auth/*` and `/health`.
 pub fn auth_group(state: AppState) -> Router {
@@ -24,8 +34,46 @@ pub fn inbox_group(state: AppState) -> Router {
     inbox::router(state)
 }
 
+/// The `admin-api` function: `/plans*` and `/admin/*`, super admin only. Layers run outside in:
+/// authentication (with the one-time password gate), the role, then Idempotency-Key (inside the
+/// auth layer, which provides its scope).
+pub fn admin_group(state: AppState) -> Router {
+    Router::new()
+        .merge(plans::router())
+        .merge(admin_tenants::router())
+        .route_layer(from_fn_with_state(state.clone(), idempotency))
+        .route_layer(from_fn_with_state(Role::SuperAdmin, require_role))
+        .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
+        .with_state(state)
+}
+
+/// The `tenant-api` function: `/tenant` and `/billing/*`, for tenant users (a user without a
+/// tenant, i.e. the super admin, gets 403 from `Principal::tenant_id`).
+pub fn tenant_group(state: AppState) -> Router {
+    Router::new()
+        .merge(tenant::router())
+        .merge(billing::router())
+        .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
+        .with_state(state)
+}
+
 /// Every route group on one router, with the common layers: what the local process serves.
 pub fn all(state: AppState) -> Router {
-    let router = Router::new().merge(auth_group(state.clone())).merge(webhook_group(state.clone())).merge(inbox_group(state));
+    let router = Router::new()
+        .merge(auth_group(state.clone()))
+        .merge(admin_group(state.clone()))
+        .merge(tenant_group(state.clone()))
+        .merge(webhook_group(state.clone()))
+        .merge(inbox_group(state));
     super::layers::with_common_layers(router)
+}
+
+/// A list query's error: a cursor the table refuses is the client's (400), not ours.
+pub(crate) fn list_error(e: TableError) -> ApiError {
+    match e {
+        TableError::Invalid(_) => {
+            ApiError::bad_request("invalid_cursor", "the cursor is malformed or belongs to another list")
+        }
+        other => other.into(),
+    }
 }

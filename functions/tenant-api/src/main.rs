@@ -1,0 +1,6 @@
+//! Lambda `tenant-api`: `/tenant` and `/billing/*` (tenant users).
+
+#[tokio::main]
+async fn main() -> Result<(), miping::runtime::http_lambda::Error> {
+    miping::runtime::http_lambda::serve(miping::http::routes::tenant_group).await
+}

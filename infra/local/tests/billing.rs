@@ -1,0 +1,125 @@
+//! Credits over HTTP: top-ups by the super admin, the ledger for both sides, isolation.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn credits_and_ledgers() {
+    let tp = start().await;
+    let admin = tp.admin_token().await;
+    let t = provision_and_activate(&tp).await;
+    let credits = tp.url(&format!("/admin/tenants/{}/credits", t.id));
+    let r = tp
+        .http
+        .post(&credits)
+        .bearer_auth(&admin)
+        .json(&json!({"amount": "100.50", "description": "Top-up #1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let entry: Value = r.json().await.unwrap();
+    assert!(entry["id"].as_str().unwrap().starts_with("led_"));
+    assert_eq!(
+        (entry["kind"].as_str(), entry["amount"].as_str(), entry["balance_after"].as_str()),
+        (Some("credit"), Some("100.50"), Some("100.50"))
+    );
+    assert_eq!((&entry["reference"], entry["description"].as_str()), (&Value::Null, Some("Top-up #1")));
+    assert!(entry["at"].is_string());
+    let r = tp.http.post(&credits).bearer_auth(&admin).json(&json!({"amount": 0.7846})).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["balance_after"], "101.2846");
+
+    let admin_view: Value = tp
+        .http
+        .get(tp.url(&format!("/admin/tenants/{}/ledger", t.id)))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tenant_view: Value = tp
+        .http
+        .get(tp.url("/billing/ledger?limit=1"))
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(admin_view["items"].as_array().unwrap().len(), 2);
+    assert_eq!(admin_view["items"][0]["amount"], "0.7846", "newest first");
+    assert_eq!(tenant_view["items"][0], admin_view["items"][0]);
+    let next = tenant_view["next_cursor"].as_str().unwrap();
+    let rest: Value = tp
+        .http
+        .get(tp.url(&format!("/billing/ledger?limit=1&cursor={next}")))
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((&rest["items"][0], &rest["next_cursor"]), (&admin_view["items"][1], &Value::Null));
+    let r = tp.http.get(tp.url("/billing/ledger?cursor=bogus")).bearer_auth(&t.token).send().await.unwrap();
+    assert_eq!(error_code(r, StatusCode::BAD_REQUEST).await, "invalid_cursor");
+
+    let me: Value = tp.http.get(tp.url("/tenant")).bearer_auth(&t.token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["balance"], "101.2846");
+
+    // Another tenant sees none of it.
+    let other = provision_and_activate(&tp).await;
+    let theirs: Value =
+        tp.http.get(tp.url("/billing/ledger")).bearer_auth(&other.token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(theirs["items"], json!([]));
+    let me: Value =
+        tp.http.get(tp.url("/tenant")).bearer_auth(&other.token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["balance"], "0.00");
+}
+
+#[tokio::test]
+async fn credit_validation_and_idempotency() {
+    let tp = start().await;
+    let admin = tp.admin_token().await;
+    let t = provision_and_activate(&tp).await;
+    let credits = tp.url(&format!("/admin/tenants/{}/credits", t.id));
+    for (amount, code) in [
+        (json!("-5"), "not_positive"),
+        (json!(0), "not_positive"),
+        (json!("1.00001"), "too_many_decimals"),
+        (json!("ten"), "invalid_decimal"),
+    ] {
+        let r = tp.http.post(&credits).bearer_auth(&admin).json(&json!({"amount": amount})).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(
+            (err["error"]["details"][0]["field"].as_str(), err["error"]["details"][0]["code"].as_str()),
+            (Some("amount"), Some(code)),
+            "{amount}"
+        );
+    }
+    let r = tp.http.post(&credits).bearer_auth(&admin).json(&json!({"description": "no amount"})).send().await.unwrap();
+    assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
+
+    let post = |amount: &str| {
+        tp.http
+            .post(&credits)
+            .bearer_auth(&admin)
+            .header("idempotency-key", "topup-7")
+            .json(&json!({"amount": amount}))
+            .send()
+    };
+    let first: Value = post("25").await.unwrap().json().await.unwrap();
+    let again = post("25").await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    assert_eq!(error_code(post("26").await.unwrap(), StatusCode::CONFLICT).await, "idempotency_key_reused");
+    let me: Value = tp.http.get(tp.url("/tenant")).bearer_auth(&t.token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["balance"], "25.00", "credited once");
+}

@@ -1,0 +1,507 @@
+//! Prepaid credits: the ledger, top-ups, and the debit/refund operations the send pipeline calls.
+//! Design and write-rate arithmetic: `docs/billing.md`. In short:
+//! - one balance item per tenant holding `balance` and `seq` (entries written so far);
+//! - every change reads it, then commits ONE transaction: the balance update conditioned on
+//!   `seq` being unchanged + the new entries (each with its exact `balance_after`) + for debits
+//!   and refunds a per-message marker put with `attribute_not_exists` (idempotency);
+//! - debits come in batches (a whole SQS batch of the send worker, up to [`MAX_DEBIT_BATCH`]
+//!   messages per transaction), so the balance item takes one write per batch, not per message;
+//! - a conflict (someone else wrote the balance) retries with jittered backoff; a message
+//!   already debited is dropped from the batch (the cancellation reasons name it); when the
+//!   balance cannot cover the whole batch, the prefix that fits is debited and the rest is
+//!   reported [`DebitOutcome::InsufficientCredits`]. The balance never goes below zero.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::money::Money;
+use crate::http::{ApiError, FieldError};
+use crate::ports::Ports;
+use crate::ports::table::{TableError, TxOp};
+use crate::store::ledger::{BalanceState, DebitMarker, Ledger};
+
+/// Messages per debit transaction: 1 balance update + 2 items (marker, entry) per message must
+/// fit DynamoDB's 100 operations per transaction.
+pub const MAX_DEBIT_BATCH: usize = 45;
+/// Optimistic attempts before giving up with [`BillingError::Contended`] (the caller's queue
+/// message is then retried later).
+const MAX_ATTEMPTS: u32 = 40;
+pub const MAX_DESCRIPTION_LEN: usize = 500;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    Credit,
+    Debit,
+    Refund,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceType {
+    Message,
+    Campaign,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reference {
+    #[serde(rename = "type")]
+    pub kind: ReferenceType,
+    pub id: String,
+}
+
+impl Reference {
+    pub fn message(id: impl Into<String>) -> Self {
+        Self { kind: ReferenceType::Message, id: id.into() }
+    }
+    pub fn campaign(id: impl Into<String>) -> Self {
+        Self { kind: ReferenceType::Campaign, id: id.into() }
+    }
+}
+
+/// One ledger entry. `amount` is always positive; `kind` says which way it moved the balance.
+/// `seq` is its position in the tenant's ledger (1 = first entry); entries sorted by `seq` chain:
+/// each `balance_after` is the previous one plus or minus `amount`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub id: String,
+    pub seq: u64,
+    pub kind: EntryKind,
+    pub amount: Money,
+    pub balance_after: Money,
+    pub reference: Option<Reference>,
+    pub description: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl LedgerEntry {
+    /// The entry's effect on the balance.
+    pub fn signed_amount(&self) -> Money {
+        match self.kind {
+            EntryKind::Credit | EntryKind::Refund => self.amount,
+            EntryKind::Debit => Money::from_units(-self.amount.units()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error("amounts must be positive")]
+    InvalidAmount,
+    /// Too many concurrent writers on this tenant's balance; retry later.
+    #[error("the balance is contended; retry later")]
+    Contended,
+}
+
+impl From<BillingError> for ApiError {
+    fn from(e: BillingError) -> Self {
+        match e {
+            BillingError::Table(t) => t.into(),
+            BillingError::InvalidAmount => ApiError::internal(e),
+            BillingError::Contended => ApiError::unavailable("the balance is busy, retry shortly"),
+        }
+    }
+}
+
+/// Full-jitter backoff for optimistic conflicts: 0..=min(2 ms × 2^attempt, 200 ms).
+async fn backoff(attempt: u32) {
+    let ceiling = 2u64.saturating_mul(1 << attempt.min(7)).min(200);
+    let ms = rand::thread_rng().gen_range(0..=ceiling);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+/// A conflict another writer caused (retry), as opposed to a real error.
+fn is_conflict(e: &TableError) -> bool {
+    matches!(e, TableError::TransactionCanceled { .. } | TableError::Throttled)
+}
+
+// --- credits ------------------------------------------------------------------------------------
+
+/// Adds credits (a top-up). Returns the entry.
+pub async fn credit(
+    ports: &Ports,
+    tenant_id: &str,
+    amount: Money,
+    description: Option<String>,
+) -> Result<LedgerEntry, BillingError> {
+    if !amount.is_positive() {
+        return Err(BillingError::InvalidAmount);
+    }
+    let ledger = Ledger::new(&*ports.table);
+    let id = ports.ids.new_id("led");
+    for attempt in 0..MAX_ATTEMPTS {
+        let read = ledger.balance(tenant_id).await?;
+        let balance_after = read.balance.checked_add(amount).ok_or(BillingError::InvalidAmount)?;
+        let entry = LedgerEntry {
+            id: id.clone(),
+            seq: read.seq + 1,
+            kind: EntryKind::Credit,
+            amount,
+            balance_after,
+            reference: None,
+            description: description.clone(),
+            at: ports.clock.now(),
+        };
+        let ops = vec![Ledger::balance_op(tenant_id, read, balance_after, 1)?, Ledger::entry_op(tenant_id, &entry)?];
+        match ports.table.transact(ops).await {
+            Ok(()) => return Ok(entry),
+            Err(e) if is_conflict(&e) => backoff(attempt).await,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(BillingError::Contended)
+}
+
+// --- debits -------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DebitRequest {
+    /// The idempotency key: a message is debited at most once, ever.
+    pub message_id: String,
+    pub amount: Money,
+    /// What the entry shows (the message, or its campaign).
+    pub reference: Reference,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DebitOutcome {
+    Debited {
+        entry_id: String,
+        balance_after: Money,
+    },
+    /// A previous delivery already paid for this message: send it, do not charge again.
+    AlreadyDebited,
+    /// Not enough credits: the message must not be sent.
+    InsufficientCredits,
+}
+
+/// Debits a batch of messages, one outcome per request, in order. Any number of requests; they
+/// are committed [`MAX_DEBIT_BATCH`] at a time. A message id given twice is debited once (the
+/// second is `AlreadyDebited`).
+pub async fn debit(
+    ports: &Ports,
+    tenant_id: &str,
+    requests: &[DebitRequest],
+) -> Result<Vec<DebitOutcome>, BillingError> {
+    if requests.iter().any(|r| !r.amount.is_positive()) {
+        return Err(BillingError::InvalidAmount);
+    }
+    let mut outcomes: Vec<Option<DebitOutcome>> = vec![None; requests.len()];
+    // First occurrence of each message id; later duplicates are answered from it.
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let mut unique = Vec::new();
+    for (i, r) in requests.iter().enumerate() {
+        if !first_of.contains_key(r.message_id.as_str()) {
+            first_of.insert(&r.message_id, i);
+            unique.push(i);
+        }
+    }
+    for chunk in unique.chunks(MAX_DEBIT_BATCH) {
+        for (i, outcome) in debit_chunk(ports, tenant_id, requests, chunk).await? {
+            outcomes[i] = Some(outcome);
+        }
+    }
+    Ok(requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match outcomes[i].take() {
+            Some(o) => o,
+            None => match &outcomes[first_of[r.message_id.as_str()]] {
+                Some(DebitOutcome::InsufficientCredits) => DebitOutcome::InsufficientCredits,
+                _ => DebitOutcome::AlreadyDebited,
+            },
+        })
+        .collect())
+}
+
+/// One transaction's worth (indexes into `requests`, distinct message ids).
+async fn debit_chunk(
+    ports: &Ports,
+    tenant_id: &str,
+    requests: &[DebitRequest],
+    chunk: &[usize],
+) -> Result<Vec<(usize, DebitOutcome)>, BillingError> {
+    let ledger = Ledger::new(&*ports.table);
+    let mut done = Vec::with_capacity(chunk.len());
+    let mut pending: Vec<usize> = chunk.to_vec();
+    let mut attempt = 0;
+    while !pending.is_empty() {
+        if attempt >= MAX_ATTEMPTS {
+            return Err(BillingError::Contended);
+        }
+        let read = ledger.balance(tenant_id).await?;
+        // The prefix the balance covers (in order: a later message never overtakes an earlier one).
+        let mut balance = read.balance;
+        let mut fit = 0;
+        for &i in &pending {
+            match balance.checked_sub(requests[i].amount) {
+                Some(b) if !b.is_negative() => {
+                    balance = b;
+                    fit += 1;
+                }
+                _ => break,
+            }
+        }
+        if fit == 0 {
+            // Nothing fits. Messages already debited by an earlier delivery are not short of
+            // credits: find them, and try again without them.
+            let mut rest = Vec::new();
+            for &i in &pending {
+                if ledger.debit_marker(tenant_id, &requests[i].message_id).await?.is_some() {
+                    done.push((i, DebitOutcome::AlreadyDebited));
+                } else {
+                    rest.push(i);
+                }
+            }
+            if rest.len() == pending.len() {
+                done.extend(rest.into_iter().map(|i| (i, DebitOutcome::InsufficientCredits)));
+                return Ok(done);
+            }
+            pending = rest;
+            continue;
+        }
+
+        let batch = &pending[..fit];
+        let now = ports.clock.now();
+        let mut running = read.balance;
+        let mut entries = Vec::with_capacity(fit);
+        let mut ops = Vec::with_capacity(1 + 2 * fit);
+        ops.push(Ledger::balance_op(tenant_id, read, balance, fit as u64)?);
+        for (n, &i) in batch.iter().enumerate() {
+            let r = &requests[i];
+            running = running.checked_sub(r.amount).ok_or(BillingError::InvalidAmount)?;
+            let entry = LedgerEntry {
+                id: ports.ids.new_id("led"),
+                seq: read.seq + 1 + n as u64,
+                kind: EntryKind::Debit,
+                amount: r.amount,
+                balance_after: running,
+                reference: Some(r.reference.clone()),
+                description: None,
+                at: now,
+            };
+            let marker = DebitMarker { amount: r.amount, entry_id: entry.id.clone(), seq: entry.seq };
+            ops.push(Ledger::debit_marker_op(tenant_id, &r.message_id, &marker)?);
+            ops.push(Ledger::entry_op(tenant_id, &entry)?);
+            entries.push(entry);
+        }
+        match ports.table.transact(ops).await {
+            Ok(()) => {
+                for (&i, e) in batch.iter().zip(entries) {
+                    done.push((i, DebitOutcome::Debited { entry_id: e.id, balance_after: e.balance_after }));
+                }
+                pending.drain(..fit);
+            }
+            Err(TableError::TransactionCanceled { failed_conditions }) => {
+                // Op 1 + 2n is message n's marker: it was debited by an earlier delivery.
+                let already: Vec<usize> = failed_conditions
+                    .iter()
+                    .filter(|&&op| op >= 1 && (op - 1) % 2 == 0)
+                    .map(|&op| batch[(op - 1) / 2])
+                    .collect();
+                if already.is_empty() {
+                    // The balance moved under us (or a transaction conflict): re-read, retry.
+                    backoff(attempt).await;
+                    attempt += 1;
+                } else {
+                    done.extend(already.iter().map(|&i| (i, DebitOutcome::AlreadyDebited)));
+                    pending.retain(|i| !already.contains(i));
+                }
+            }
+            Err(e) if is_conflict(&e) => {
+                backoff(attempt).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(done)
+}
+
+// --- refunds ------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Refunded {
+        entry_id: String,
+        balance_after: Money,
+    },
+    AlreadyRefunded,
+    /// The message was never debited (free, or not sent): nothing to give back.
+    NotDebited,
+}
+
+/// Gives back exactly what the message was debited, once.
+pub async fn refund(
+    ports: &Ports,
+    tenant_id: &str,
+    message_id: &str,
+    description: Option<String>,
+) -> Result<RefundOutcome, BillingError> {
+    let ledger = Ledger::new(&*ports.table);
+    let Some(debit) = ledger.debit_marker(tenant_id, message_id).await? else {
+        return Ok(RefundOutcome::NotDebited);
+    };
+    let id = ports.ids.new_id("led");
+    for attempt in 0..MAX_ATTEMPTS {
+        if ledger.is_refunded(tenant_id, message_id).await? {
+            return Ok(RefundOutcome::AlreadyRefunded);
+        }
+        let read: BalanceState = ledger.balance(tenant_id).await?;
+        let balance_after = read.balance.checked_add(debit.amount).ok_or(BillingError::InvalidAmount)?;
+        let entry = LedgerEntry {
+            id: id.clone(),
+            seq: read.seq + 1,
+            kind: EntryKind::Refund,
+            amount: debit.amount,
+            balance_after,
+            reference: Some(Reference::message(message_id)),
+            description: description.clone(),
+            at: ports.clock.now(),
+        };
+        let ops: Vec<TxOp> = vec![
+            Ledger::balance_op(tenant_id, read, balance_after, 1)?,
+            Ledger::refund_marker_op(tenant_id, message_id, &id),
+            Ledger::entry_op(tenant_id, &entry)?,
+        ];
+        match ports.table.transact(ops).await {
+            Ok(()) => return Ok(RefundOutcome::Refunded { entry_id: entry.id, balance_after }),
+            Err(TableError::TransactionCanceled { failed_conditions }) if failed_conditions.contains(&1) => {
+                return Ok(RefundOutcome::AlreadyRefunded);
+            }
+            Err(e) if is_conflict(&e) => backoff(attempt).await,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(BillingError::Contended)
+}
+
+// --- reading --------------------------------------------------------------------------------------
+
+pub async fn balance(ports: &Ports, tenant_id: &str) -> Result<Money, ApiError> {
+    Ok(Ledger::new(&*ports.table).balance(tenant_id).await?.balance)
+}
+
+/// A page of the ledger, newest first. The cursor is opaque to clients.
+pub async fn list(
+    ports: &Ports,
+    tenant_id: &str,
+    limit: usize,
+    cursor: Option<String>,
+) -> Result<(Vec<LedgerEntry>, Option<String>), ApiError> {
+    let before = cursor.map(|c| decode_cursor(&c)).transpose()?;
+    let (entries, next) = Ledger::new(&*ports.table).list(tenant_id, limit, before).await?;
+    Ok((entries, next.map(encode_cursor)))
+}
+
+fn encode_cursor(seq: u64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("ledger:{seq}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<u64, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("ledger:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| ApiError::bad_request("invalid_cursor", "the cursor is malformed or belongs to another list"))
+}
+
+/// `POST /admin/tenants/{id}/credits` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditInput {
+    pub amount: Option<Value>,
+    pub description: Option<String>,
+}
+
+/// Validates a top-up: a positive exact amount, an optional description.
+pub fn validate_credit(input: CreditInput) -> Result<(Money, Option<String>), ApiError> {
+    let mut errors = Vec::new();
+    let amount = match input.amount.as_ref().map(Money::from_json) {
+        None => {
+            errors.push(FieldError::new("amount", "required", "is required"));
+            None
+        }
+        Some(Ok(a)) if a.is_positive() => Some(a),
+        Some(Ok(_)) => {
+            errors.push(FieldError::new("amount", "not_positive", "must be greater than zero"));
+            None
+        }
+        Some(Err(e)) => {
+            errors.push(FieldError::new("amount", e.code(), e.to_string()));
+            None
+        }
+    };
+    let description = input.description.map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
+    if description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LEN) {
+        errors.push(FieldError::new(
+            "description",
+            "too_long",
+            format!("must be at most {MAX_DESCRIPTION_LEN} characters"),
+        ));
+    }
+    match amount {
+        Some(a) if errors.is_empty() => Ok((a, description)),
+        _ => Err(ApiError::validation(errors)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip_and_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
+        assert_eq!(decode_cursor("nope").unwrap_err().code, "invalid_cursor");
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("other:1")).unwrap_err().code, "invalid_cursor");
+    }
+
+    #[test]
+    fn credit_validation() {
+        let ok =
+            validate_credit(CreditInput { amount: Some(json!("10.5")), description: Some(" top-up ".into()) }).unwrap();
+        assert_eq!(ok, (Money::from_units(105_000), Some("top-up".into())));
+        for (amount, code) in [
+            (json!(0), "not_positive"),
+            (json!("-1"), "not_positive"),
+            (json!("1.23456"), "too_many_decimals"),
+            (json!([]), "invalid_decimal"),
+        ] {
+            let e = validate_credit(CreditInput { amount: Some(amount), description: None }).unwrap_err();
+            assert_eq!(e.details[0].code, code);
+        }
+        let e = validate_credit(CreditInput { amount: None, description: None }).unwrap_err();
+        assert_eq!(e.details[0].field, "amount");
+    }
+
+    #[test]
+    fn signed_amounts() {
+        let e = LedgerEntry {
+            id: "led_1".into(),
+            seq: 1,
+            kind: EntryKind::Debit,
+            amount: Money::from_units(5),
+            balance_after: Money::ZERO,
+            reference: Some(Reference::message("msg_1")),
+            description: None,
+            at: Utc::now(),
+        };
+        assert_eq!(e.signed_amount(), Money::from_units(-5));
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["reference"], json!({"type": "message", "id": "msg_1"}));
+        assert_eq!(v["amount"], "0.0005");
+    }
+}

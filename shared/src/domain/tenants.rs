@@ -1,0 +1,388 @@
+//! Tenants and their subscription: provisioning (tenant + subscription + admin user in one
+//! transaction, then the welcome email through the mail queue), the admin's changes (plan,
+//! end date, suspension), and the rule the send pipeline applies before sending.
+
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::password;
+use crate::domain::user::{Role, User, normalize_email};
+use crate::domain::welcome_mail;
+use crate::http::{ApiError, FieldError};
+use crate::ports::Ports;
+use crate::ports::table::Update;
+use crate::store::plans::Plans;
+use crate::store::tenants::{ProvisionConflict, Tenants};
+use crate::store::users::Users;
+
+pub const MAX_NAME_LEN: usize = 100;
+pub const MIN_SLUG_LEN: usize = 3;
+pub const MAX_SLUG_LEN: usize = 40;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantStatus {
+    Active,
+    /// Users and API keys get 403 `tenant_suspended` (checked by the auth layers on the
+    /// `status` attribute of the tenant item); queued sends are held, not dropped.
+    Suspended,
+}
+
+/// The stored tenant, with its current subscription.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub status: TenantStatus,
+    pub plan_id: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub admin_user_id: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SubscriptionView {
+    pub plan_id: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Within its dates and not suspended: the tenant may send.
+    pub active: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TenantView {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub status: TenantStatus,
+    pub plan_id: String,
+    pub subscription: SubscriptionView,
+    pub admin_user_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Tenant {
+    pub fn view(&self, now: DateTime<Utc>) -> TenantView {
+        TenantView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            slug: self.slug.clone(),
+            status: self.status,
+            plan_id: self.plan_id.clone(),
+            subscription: SubscriptionView {
+                plan_id: self.plan_id.clone(),
+                starts_at: self.starts_at,
+                ends_at: self.ends_at,
+                active: sending_state(self, now) == SendingState::Active,
+            },
+            admin_user_id: self.admin_user_id.clone(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// Whether a tenant may send right now. Reading (lists, the inbox, the ledger) is never blocked
+/// by the subscription dates, only by suspension (at the auth layer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendingState {
+    Active,
+    /// Held: the send worker re-queues the tenant's messages with a delay instead of sending or
+    /// failing them, so reactivation releases them in order.
+    Suspended,
+    /// Past `ends_at`: sends are refused with [`SendingState::error_code`] `subscription_expired`.
+    Expired,
+    /// Before `starts_at`.
+    NotStarted,
+}
+
+impl SendingState {
+    /// The stable error code an API send gets in this state.
+    pub fn error_code(self) -> Option<&'static str> {
+        match self {
+            SendingState::Active => None,
+            SendingState::Suspended => Some("tenant_suspended"),
+            SendingState::Expired => Some("subscription_expired"),
+            SendingState::NotStarted => Some("subscription_not_started"),
+        }
+    }
+}
+
+/// The rule the send pipeline applies before every send. Suspension wins over the dates.
+pub fn sending_state(tenant: &Tenant, now: DateTime<Utc>) -> SendingState {
+    if tenant.status == TenantStatus::Suspended {
+        SendingState::Suspended
+    } else if tenant.ends_at.is_some_and(|end| now >= end) {
+        SendingState::Expired
+    } else if now < tenant.starts_at {
+        SendingState::NotStarted
+    } else {
+        SendingState::Active
+    }
+}
+
+/// Lower-case letters, digits and single hyphens inside; 3 to 40 characters. Slugs end up in
+/// URLs and email subjects, so nothing that needs escaping.
+pub fn is_valid_slug(slug: &str) -> bool {
+    let bytes = slug.as_bytes();
+    (MIN_SLUG_LEN..=MAX_SLUG_LEN).contains(&bytes.len())
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes[0] != b'-'
+        && bytes[bytes.len() - 1] != b'-'
+        && !slug.contains("--")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionInput {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub admin_email: Option<String>,
+    pub admin_name: Option<String>,
+    pub plan_id: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AdminUserRef {
+    pub id: String,
+    pub email: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Provisioned {
+    pub tenant: TenantView,
+    pub admin_user: AdminUserRef,
+}
+
+fn text_field(errors: &mut Vec<FieldError>, field: &str, value: Option<String>) -> String {
+    let value = value.map(|v| v.trim().to_string()).unwrap_or_default();
+    if value.is_empty() {
+        errors.push(FieldError::new(field, "required", "is required"));
+    } else if value.chars().count() > MAX_NAME_LEN {
+        errors.push(FieldError::new(field, "too_long", format!("must be at most {MAX_NAME_LEN} characters")));
+    }
+    value
+}
+
+/// `POST /admin/tenants`.
+pub async fn provision(ports: &Ports, public_url: &str, input: ProvisionInput) -> Result<Provisioned, ApiError> {
+    let now = ports.clock.now();
+    let mut errors = Vec::new();
+    let name = text_field(&mut errors, "name", input.name);
+    let admin_name = text_field(&mut errors, "admin_name", input.admin_name);
+    let slug = input.slug.unwrap_or_default();
+    if slug.is_empty() {
+        errors.push(FieldError::new("slug", "required", "is required"));
+    } else if !is_valid_slug(&slug) {
+        errors.push(FieldError::new(
+            "slug",
+            "invalid_slug",
+            format!("must be {MIN_SLUG_LEN} to {MAX_SLUG_LEN} lower-case letters, digits and single inner hyphens"),
+        ));
+    }
+    let email = match input.admin_email.as_deref().map(str::trim) {
+        None | Some("") => {
+            errors.push(FieldError::new("admin_email", "required", "is required"));
+            None
+        }
+        Some(raw) => {
+            let e = normalize_email(raw);
+            if e.is_none() {
+                errors.push(FieldError::new("admin_email", "invalid_email", "is not an email address"));
+            }
+            e
+        }
+    };
+    let starts_at = input.starts_at.unwrap_or(now);
+    if input.ends_at.is_some_and(|end| end <= starts_at) {
+        errors.push(FieldError::new("ends_at", "before_start", "must be after starts_at"));
+    }
+    let plan_id = input.plan_id.unwrap_or_default();
+    if plan_id.is_empty() {
+        errors.push(FieldError::new("plan_id", "required", "is required"));
+    } else if Plans::new(&*ports.table).get(&plan_id).await?.is_none() {
+        errors.push(unknown_plan());
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let email = email.ok_or_else(|| ApiError::internal("validated email missing"))?;
+
+    let tenant = Tenant {
+        id: ports.ids.new_id("ten"),
+        name,
+        slug,
+        status: TenantStatus::Active,
+        plan_id,
+        starts_at,
+        ends_at: input.ends_at,
+        admin_user_id: ports.ids.new_id("usr"),
+        created_at: now,
+        updated_at: now,
+    };
+    let one_time = password::generate();
+    let admin = User {
+        id: tenant.admin_user_id.clone(),
+        email,
+        name: admin_name,
+        role: Role::TenantAdmin,
+        tenant_id: Some(tenant.id.clone()),
+        password_hash: password::hash(one_time.clone()).await.map_err(ApiError::internal)?,
+        must_change_password: true,
+        created_at: now,
+        updated_at: now,
+    };
+    // Sealed before the commit so that nothing can fail between the commit and the enqueue
+    // except the enqueue itself.
+    let mail = welcome_mail::WelcomeJob::seal(ports, &tenant, &admin, &one_time, public_url).await?;
+    match Tenants::new(&*ports.table).provision(&tenant, &admin).await? {
+        Ok(()) => {}
+        Err(conflicts) => return Err(provision_conflict(&conflicts)),
+    }
+    welcome_mail::enqueue(ports, &mail).await;
+    Ok(Provisioned { tenant: tenant.view(now), admin_user: AdminUserRef { id: admin.id, email: admin.email } })
+}
+
+fn unknown_plan() -> FieldError {
+    FieldError::new("plan_id", "unknown_plan", "no plan with this id")
+}
+
+fn provision_conflict(conflicts: &[ProvisionConflict]) -> ApiError {
+    if conflicts.contains(&ProvisionConflict::SlugTaken) {
+        ApiError::conflict("slug_taken", "a tenant with this slug already exists")
+    } else if conflicts.contains(&ProvisionConflict::EmailTaken) {
+        ApiError::conflict("email_taken", "a user with this email already exists")
+    } else {
+        // The plan was deleted between our check and the commit.
+        ApiError::validation(vec![unknown_plan()])
+    }
+}
+
+pub async fn get(ports: &Ports, tenant_id: &str) -> Result<Tenant, ApiError> {
+    Tenants::new(&*ports.table).get(tenant_id).await?.ok_or_else(|| ApiError::not_found("tenant"))
+}
+
+/// `PATCH /admin/tenants/{id}`. `ends_at: null` removes the end date.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantPatch {
+    pub plan_id: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub ends_at: Option<Option<DateTime<Utc>>>,
+    pub status: Option<TenantStatus>,
+}
+
+/// Tells "absent" (`None`) from "null" (`Some(None)`).
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Attempts before a concurrently changing tenant is reported as a conflict.
+const PATCH_ATTEMPTS: usize = 5;
+
+pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result<Tenant, ApiError> {
+    let repo = Tenants::new(&*ports.table);
+    for _ in 0..PATCH_ATTEMPTS {
+        let tenant = get(ports, tenant_id).await?;
+        let mut errors = Vec::new();
+        if let Some(Some(end)) = patch.ends_at
+            && end <= tenant.starts_at
+        {
+            errors.push(FieldError::new("ends_at", "before_start", "must be after starts_at"));
+        }
+        if patch.plan_id.as_deref() == Some("") {
+            errors.push(FieldError::new("plan_id", "required", "must not be empty"));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        let now = ports.clock.now();
+        let mut update = Update::new().set("updated_at", now.to_rfc3339());
+        match patch.ends_at {
+            Some(Some(end)) => update = update.set("ends_at", end.to_rfc3339()),
+            Some(None) => update = update.set("ends_at", serde_json::Value::Null),
+            None => {}
+        }
+        if let Some(status) = patch.status {
+            update = update.set("status", serde_json::to_value(status).map_err(ApiError::internal)?);
+        }
+        let new_plan = patch.plan_id.clone().unwrap_or_else(|| tenant.plan_id.clone());
+        match repo.update(tenant_id, &tenant.plan_id, &new_plan, update).await? {
+            Ok(true) => return get(ports, tenant_id).await,
+            Ok(false) => continue,
+            Err(_) => return Err(ApiError::validation(vec![unknown_plan()])),
+        }
+    }
+    Err(ApiError::conflict("conflict", "the tenant was changed concurrently; retry"))
+}
+
+/// `POST /admin/tenants/{id}/resend-welcome`: a new one-time password for the tenant's admin
+/// (the old one stops working at once), emailed like the first.
+pub async fn resend_welcome(ports: &Ports, public_url: &str, tenant_id: &str) -> Result<AdminUserRef, ApiError> {
+    let tenant = get(ports, tenant_id).await?;
+    let users = Users::new(&*ports.table);
+    let admin = users.get(&tenant.admin_user_id).await?.ok_or_else(|| ApiError::not_found("tenant admin user"))?;
+    let one_time: SecretString = password::generate();
+    let hash = password::hash(one_time.clone()).await.map_err(ApiError::internal)?;
+    let mail = welcome_mail::WelcomeJob::seal(ports, &tenant, &admin, &one_time, public_url).await?;
+    users.set_password(&admin.id, &hash, true, ports.clock.now()).await?;
+    welcome_mail::enqueue(ports, &mail).await;
+    Ok(AdminUserRef { id: admin.id, email: admin.email })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    fn tenant(now: DateTime<Utc>) -> Tenant {
+        Tenant {
+            id: "ten_1".into(),
+            name: "Acme".into(),
+            slug: "acme".into(),
+            status: TenantStatus::Active,
+            plan_id: "plan_1".into(),
+            starts_at: now - Duration::days(1),
+            ends_at: Some(now + Duration::days(1)),
+            admin_user_id: "usr_1".into(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn sending_state_follows_status_then_dates() {
+        let now = Utc::now();
+        let mut t = tenant(now);
+        assert_eq!(sending_state(&t, now), SendingState::Active);
+        assert_eq!(sending_state(&t, now + Duration::days(1)), SendingState::Expired);
+        assert_eq!(sending_state(&t, now - Duration::days(2)), SendingState::NotStarted);
+        t.status = TenantStatus::Suspended;
+        assert_eq!(sending_state(&t, now + Duration::days(2)), SendingState::Suspended);
+        assert_eq!(SendingState::Expired.error_code(), Some("subscription_expired"));
+        t.status = TenantStatus::Active;
+        t.ends_at = None;
+        assert_eq!(sending_state(&t, now + Duration::days(3650)), SendingState::Active);
+        assert!(t.view(now).subscription.active);
+    }
+
+    #[test]
+    fn slugs() {
+        for ok in ["acme", "acme-2", "a1b", "0-0"] {
+            assert!(is_valid_slug(ok), "{ok}");
+        }
+        for bad in ["", "ab", "Acme", "-acme", "acme-", "ac--me", "ac me", "acmé", &"a".repeat(41)] {
+            assert!(!is_valid_slug(bad), "{bad}");
+        }
+    }
+}

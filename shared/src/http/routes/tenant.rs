@@ -1,0 +1,48 @@
+//! `GET /tenant`: the caller's own tenant, its plan, subscription, usage and balance.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::domain::money::Money;
+use crate::domain::plans::{self, Plan};
+use crate::domain::tenants::{self, SubscriptionView, TenantStatus};
+use crate::domain::{billing, usage};
+use crate::http::auth::Principal;
+use crate::http::{ApiJson, ApiResult};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/tenant", get(show))
+}
+
+#[derive(Serialize)]
+struct TenantOverview {
+    id: String,
+    name: String,
+    slug: String,
+    status: TenantStatus,
+    plan: Plan,
+    subscription: SubscriptionView,
+    usage: usage::Usage,
+    balance: Money,
+}
+
+async fn show(State(state): State<AppState>, principal: Principal) -> ApiResult<ApiJson<TenantOverview>> {
+    let tenant = tenants::get(&state.ports, principal.tenant_id()?).await?;
+    let view = tenant.view(state.ports.clock.now());
+    let plan = plans::get(&state.ports, &tenant.plan_id).await?;
+    let usage = usage::current(&state.ports, &tenant.id, tenant.starts_at).await?;
+    let balance = billing::balance(&state.ports, &tenant.id).await?;
+    Ok(ApiJson(TenantOverview {
+        id: view.id,
+        name: view.name,
+        slug: view.slug,
+        status: view.status,
+        plan,
+        subscription: view.subscription,
+        usage,
+        balance,
+    }))
+}
