@@ -11,5 +11,10 @@ case "${1:-coldstart}" in
     target="${CARGO_TARGET_DIR:-target}"
     "$target/release/miping-bench" coldstart "$@"
     ;;
-  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...]"; exit 2 ;;
+  webhooks)
+    shift || true
+    cargo build --release --quiet -p miping-bench
+    "${CARGO_TARGET_DIR:-target}/release/miping-bench" webhooks "$@"
+    ;;
+  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N]"; exit 2 ;;
 esac
