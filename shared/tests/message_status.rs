@@ -20,26 +20,8 @@ fn ports_with(table: Arc<dyn Table>) -> (Ports, tempfile::TempDir) {
 
 fn outbound(tenant: &str, id: &str) -> Message {
     Message {
-        id: id.into(),
-        tenant_id: tenant.into(),
-        direction: Direction::Outbound,
-        contact_id: None,
-        conversation_id: None,
         to: Some("+15550001111".into()),
-        from: None,
-        kind: "template".into(),
-        template: None,
-        text: None,
-        content: None,
-        status: MessageStatus::Queued,
-        status_rank: MessageStatus::Queued.rank(),
-        wamid: None,
-        error: None,
-        cost: None,
-        pricing: None,
-        campaign_id: None,
-        schedule_at: None,
-        created_at: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
+        ..Message::new(id, tenant, Direction::Outbound, "template", MessageStatus::Queued, Utc.timestamp_opt(1_700_000_000, 0).unwrap())
     }
 }
 

@@ -52,26 +52,8 @@ async fn message(tp: &TestPlatform, tenant: &str) -> String {
     let ports = &tp.platform.as_ref().unwrap().state.ports;
     let id = ports.ids.new_id("msg");
     let m = Message {
-        id: id.clone(),
-        tenant_id: tenant.into(),
-        direction: Direction::Outbound,
-        contact_id: None,
-        conversation_id: None,
         to: Some("+15550001111".into()),
-        from: None,
-        kind: "template".into(),
-        template: None,
-        text: None,
-        content: None,
-        status: MessageStatus::Sending,
-        status_rank: MessageStatus::Sending.rank(),
-        wamid: None,
-        error: None,
-        cost: None,
-        pricing: None,
-        campaign_id: None,
-        schedule_at: None,
-        created_at: Utc::now(),
+        ..Message::new(id.clone(), tenant, Direction::Outbound, "template", MessageStatus::Sending, Utc::now())
     };
     assert!(messages::create(ports, &m).await.unwrap());
     id

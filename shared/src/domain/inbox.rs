@@ -97,26 +97,13 @@ pub async fn record_inbound(ports: &Ports, tenant_id: &str, contact_id: &str, in
     let at = Utc.timestamp_opt(inbound.timestamp, 0).single().unwrap_or_else(|| ports.clock.now());
     let conversation_id = conversation_id(contact_id);
     let message = Message {
-        id: ports.ids.new_id("msg"),
-        tenant_id: tenant_id.into(),
-        direction: Direction::Inbound,
         contact_id: Some(contact_id.into()),
         conversation_id: Some(conversation_id.clone()),
-        to: None,
         from: inbound.from.clone().or_else(|| inbound.from_user_id.clone()),
-        kind: inbound.kind.clone(),
-        template: None,
         text: inbound.text.clone(),
         content: Some(inbound.raw.clone()),
-        status: MessageStatus::Received,
-        status_rank: MessageStatus::Received.rank(),
         wamid: Some(inbound.wamid.clone()),
-        error: None,
-        cost: None,
-        pricing: None,
-        campaign_id: None,
-        schedule_at: None,
-        created_at: at,
+        ..Message::new(ports.ids.new_id("msg"), tenant_id, Direction::Inbound, inbound.kind.clone(), MessageStatus::Received, at)
     };
     let ops = vec![
         TxOp::Put { item: Item::new(keys::unique_inbound_wamid(tenant_id, &inbound.wamid)).with("message_id", message.id.clone()), cond: Some(Cond::NotExists) },

@@ -149,6 +149,40 @@ pub struct Message {
 }
 
 impl Message {
+    /// A message with only what every message has; callers fill in the rest with struct update
+    /// syntax (`Message { to, text, ..Message::new(...) }`).
+    pub fn new(
+        id: impl Into<String>,
+        tenant_id: impl Into<String>,
+        direction: Direction,
+        kind: impl Into<String>,
+        status: MessageStatus,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            tenant_id: tenant_id.into(),
+            direction,
+            contact_id: None,
+            conversation_id: None,
+            to: None,
+            from: None,
+            kind: kind.into(),
+            template: None,
+            text: None,
+            content: None,
+            status,
+            status_rank: status.rank(),
+            wamid: None,
+            error: None,
+            cost: None,
+            pricing: None,
+            campaign_id: None,
+            schedule_at: None,
+            created_at,
+        }
+    }
+
     /// Reads the per-status timestamps (epoch milliseconds) into an ordered history.
     pub fn history(item: &Item) -> Vec<StatusEntry> {
         let mut out: Vec<StatusEntry> = MessageStatus::ALL

@@ -97,26 +97,11 @@ async fn reply(
     let contact = state.ports.table.get(&keys::contact(&tenant, &conversation.contact_id)).await?.ok_or_else(|| ApiError::not_found("contact"))?;
     let to = contact.get_str("phone").or_else(|| contact.get_str("wa_user_id")).map(str::to_string);
     let message = Message {
-        id: state.ports.ids.new_id("msg"),
-        tenant_id: tenant.clone(),
-        direction: Direction::Outbound,
         contact_id: Some(conversation.contact_id.clone()),
         conversation_id: Some(id.clone()),
         to,
-        from: None,
-        kind: "text".into(),
-        template: None,
         text: Some(text.clone()),
-        content: None,
-        status: MessageStatus::Queued,
-        status_rank: MessageStatus::Queued.rank(),
-        wamid: None,
-        error: None,
-        cost: None,
-        pricing: None,
-        campaign_id: None,
-        schedule_at: None,
-        created_at: now,
+        ..Message::new(state.ports.ids.new_id("msg"), tenant.clone(), Direction::Outbound, "text", MessageStatus::Queued, now)
     };
     state
         .ports
