@@ -7,6 +7,7 @@ pub mod inbox;
 pub mod messages;
 pub mod money;
 pub mod password;
+pub mod sending;
 pub mod plans;
 pub mod tenants;
 pub mod usage;

@@ -1,0 +1,3 @@
+//! Sending: pacing per phone number (and per recipient pair), the send worker, campaigns.
+
+pub mod pacing;

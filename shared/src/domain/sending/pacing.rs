@@ -1,0 +1,146 @@
+//! Pacing one WhatsApp number at its allowed rate, shared by every concurrent worker (Lambdas or
+//! in-process tasks), with no hot item.
+//!
+//! **Number rate.** Time is cut into one-second slots. A slot's capacity (`rate`) is split over
+//! `shards` counter items `PACE#<phone>#<second>#<shard>`; a send takes a permit by an atomic
+//! `ADD count 1` conditional on `count < capacity_of_shard`, trying shards from a random start.
+//! Each counter item lives for one second (then TTL removes it), so at 1,000 msg/s with 8 shards
+//! no item is written more than ~125 times per second, and a full second simply means "wait for
+//! the next slot". Workers never coordinate beyond these conditional writes.
+//!
+//! **Slow-down.** When Meta answers 130429 (throughput) for a number, its rate is halved for a
+//! cool-down (an item `PACEADJ#<phone>` with the factor and an expiry), read by every worker —
+//! only that number slows down. 131056 (pair rate) marks the recipient pair instead.
+//!
+//! **Pair rate.** Meta allows about one message every 6 s from a number to the same recipient:
+//! `PAIR#<phone>#<recipient>` holds the earliest next send, claimed with a conditional update.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde_json::Value;
+
+use crate::ports::Ports;
+use crate::ports::table::{Cond, Item, Key, TableError, Update};
+
+/// Counter items per second-slot. 8 keeps each item under ~125 writes/s at 1,000 msg/s.
+pub const DEFAULT_SHARDS: u32 = 8;
+/// Meta's pair rate: about one message every 6 s to one recipient.
+pub const PAIR_INTERVAL: Duration = Duration::from_secs(6);
+/// How long a 130429 slow-down lasts.
+pub const COOL_DOWN: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Permit {
+    /// Send now.
+    Granted,
+    /// Not before this instant (the caller re-queues the message with that delay, or sleeps).
+    NotBefore(DateTime<Utc>),
+}
+
+fn slot_key(phone: &str, second: i64, shard: u32) -> Key {
+    Key::new(format!("PACE#{phone}#{second}"), format!("SHARD#{shard}"))
+}
+
+fn adjust_key(phone: &str) -> Key {
+    Key::new(format!("PACEADJ#{phone}"), "PACEADJ")
+}
+
+fn pair_key(phone: &str, recipient: &str) -> Key {
+    Key::new(format!("PAIR#{phone}#{recipient}"), "PAIR")
+}
+
+/// The effective rate of a number now: its allowed rate, reduced while cooling down.
+pub async fn effective_rate(ports: &Ports, phone: &str, allowed_per_second: u32) -> Result<u32, TableError> {
+    let now = ports.clock.epoch_seconds();
+    let factor = match ports.table.get(&adjust_key(phone)).await? {
+        Some(item) if item.get_i64("until").unwrap_or(0) > now => item.get("factor").and_then(Value::as_f64).unwrap_or(1.0),
+        _ => 1.0,
+    };
+    Ok(((allowed_per_second as f64) * factor).floor().max(1.0) as u32)
+}
+
+/// Takes one permit for `phone` at `rate` messages per second.
+pub async fn acquire(ports: &Ports, phone: &str, rate: u32, shards: u32) -> Result<Permit, TableError> {
+    let now = ports.clock.now();
+    let second = now.timestamp();
+    let shards = shards.clamp(1, rate.max(1));
+    let per_shard = capacity_per_shard(rate, shards);
+    let start = rand::thread_rng().gen_range(0..shards);
+    for i in 0..shards {
+        let shard = (start + i) % shards;
+        let cap = per_shard[shard as usize];
+        if cap == 0 {
+            continue;
+        }
+        let key = slot_key(phone, second, shard);
+        let update = Update::new().add("count", 1).set_if_absent("ttl", second + 60);
+        match ports.table.update(&key, update, Some(Cond::Or(vec![Cond::AttrNotExists("count".into()), Cond::lt("count", cap)]))).await {
+            Ok(_) => return Ok(Permit::Granted),
+            Err(TableError::ConditionFailed { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    // This second is full: the next slot starts at the next whole second.
+    Ok(Permit::NotBefore(DateTime::<Utc>::from_timestamp(second + 1, 0).unwrap_or(now)))
+}
+
+/// `rate` split over `shards` as evenly as possible (the first `rate % shards` get one more).
+pub fn capacity_per_shard(rate: u32, shards: u32) -> Vec<i64> {
+    let base = rate / shards;
+    let extra = rate % shards;
+    (0..shards).map(|i| i64::from(base + u32::from(i < extra))).collect()
+}
+
+/// Meta answered 130429 for this number: halve its rate for [`COOL_DOWN`] (compounding while
+/// it keeps happening, never below 1/16).
+pub async fn slow_down(ports: &Ports, phone: &str) -> Result<(), TableError> {
+    let now = ports.clock.epoch_seconds();
+    let current = match ports.table.get(&adjust_key(phone)).await? {
+        Some(item) if item.get_i64("until").unwrap_or(0) > now => item.get("factor").and_then(Value::as_f64).unwrap_or(1.0),
+        _ => 1.0,
+    };
+    let factor = (current / 2.0).max(1.0 / 16.0);
+    let until = now + COOL_DOWN.as_secs() as i64;
+    let item = Item::new(adjust_key(phone)).with("factor", factor).with("until", until).with_ttl(until + 60);
+    ports.table.put(item, None).await
+}
+
+/// Claims the pair (number → recipient) for a send now, or says when it is free.
+pub async fn acquire_pair(ports: &Ports, phone: &str, recipient: &str, interval: Duration) -> Result<Permit, TableError> {
+    let now = ports.clock.now();
+    let now_ms = now.timestamp_millis();
+    let next = now_ms + interval.as_millis() as i64;
+    let key = pair_key(phone, recipient);
+    let update = Update::new().set("next_ms", next).set("ttl", next / 1000 + 60);
+    let cond = Cond::Or(vec![Cond::AttrNotExists("next_ms".into()), Cond::Le("next_ms".into(), Value::from(now_ms))]);
+    match ports.table.update(&key, update, Some(cond)).await {
+        Ok(_) => Ok(Permit::Granted),
+        Err(TableError::ConditionFailed { current }) => {
+            let at = current.and_then(|i| i.get_i64("next_ms")).unwrap_or(next);
+            Ok(Permit::NotBefore(DateTime::<Utc>::from_timestamp_millis(at).unwrap_or(now)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Meta answered 131056 for this pair: push its next slot back a full interval.
+pub async fn pair_backoff(ports: &Ports, phone: &str, recipient: &str, interval: Duration) -> Result<(), TableError> {
+    let next = ports.clock.now().timestamp_millis() + interval.as_millis() as i64;
+    let item = Item::new(pair_key(phone, recipient)).with("next_ms", next).with_ttl(next / 1000 + 60);
+    ports.table.put(item, None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacity_is_split_exactly() {
+        assert_eq!(capacity_per_shard(80, 8), vec![10; 8]);
+        assert_eq!(capacity_per_shard(20, 8), vec![3, 3, 3, 3, 2, 2, 2, 2]);
+        assert_eq!(capacity_per_shard(1000, 8).iter().sum::<i64>(), 1000);
+        assert_eq!(capacity_per_shard(3, 3).iter().sum::<i64>(), 3);
+    }
+}
