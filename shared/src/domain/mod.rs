@@ -5,3 +5,4 @@ pub mod auth;
 pub mod password;
 pub mod user;
 pub mod webhooks;
+pub mod whatsapp;

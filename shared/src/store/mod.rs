@@ -2,3 +2,4 @@
 
 pub mod keys;
 pub mod users;
+pub mod whatsapp;

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod health;
 pub mod webhook;
+pub mod whatsapp;
 
 use axum::Router;
 
@@ -18,8 +19,14 @@ pub fn webhook_group(state: AppState) -> Router {
     webhook::router(state)
 }
 
+/// The `whatsapp-api` function: `/whatsapp/*` and the connect page `/connect`.
+pub fn whatsapp_group(state: AppState) -> Router {
+    whatsapp::router(state)
+}
+
 /// Every route group on one router, with the common layers: what the local process serves.
 pub fn all(state: AppState) -> Router {
-    let router = Router::new().merge(auth_group(state.clone())).merge(webhook_group(state));
+    let router =
+        Router::new().merge(auth_group(state.clone())).merge(webhook_group(state.clone())).merge(whatsapp_group(state));
     super::layers::with_common_layers(router)
 }
