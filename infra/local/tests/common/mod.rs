@@ -60,7 +60,12 @@ impl TestPlatform {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.http.post(self.url("/auth/login")).json(&json!({"email": email, "password": password})).send().await.unwrap()
+        self.http
+            .post(self.url("/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Logs in as the test super admin and returns the bearer token.
