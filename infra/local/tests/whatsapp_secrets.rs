@@ -69,7 +69,8 @@ async fn no_token_or_pin_in_any_response_or_log() {
     let vault = &ports(&tp).vault;
     let mut secrets = Vec::new();
     for conn in [&first, &last] {
-        secrets.push(vault.open(&t.id, conn.sealed_token.as_deref().unwrap()).await.unwrap().expose_secret().to_string());
+        secrets
+            .push(vault.open(&t.id, conn.sealed_token.as_deref().unwrap()).await.unwrap().expose_secret().to_string());
         secrets.push(vault.open(&t.id, conn.sealed_pin.as_deref().unwrap()).await.unwrap().expose_secret().to_string());
     }
     assert!(secrets[0].starts_with("EAA") && secrets[0] != secrets[2], "two distinct tokens were issued");

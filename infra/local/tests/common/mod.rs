@@ -48,6 +48,34 @@ pub async fn start_in(data_dir: PathBuf, generated: bool) -> TestPlatform {
     TestPlatform { platform: Some(platform), base, http: Client::new(), data_dir, _dir: None }
 }
 
+/// Starts like [`start`] with a further change to the configuration (e.g. the connect page's
+/// SDK URL pointed at a test stand-in).
+pub async fn start_configured(configure: impl FnOnce(&mut miping::config::Config) + Send + 'static) -> TestPlatform {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        configure: Some(Box::new(move |c| {
+            c.super_admin = Some(SuperAdminBootstrap {
+                email: ADMIN_EMAIL.into(),
+                password: SecretString::from(ADMIN_PASSWORD),
+                generated: false,
+            });
+            configure(c);
+        })),
+        simulator: Some("127.0.0.1:0".parse().unwrap()),
+    };
+    let platform = miping_local::start(options).await.expect("platform starts");
+    let base = platform.base_url();
+    TestPlatform {
+        platform: Some(platform),
+        base,
+        http: Client::new(),
+        data_dir: dir.path().to_path_buf(),
+        _dir: Some(dir),
+    }
+}
+
 impl TestPlatform {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)

@@ -28,7 +28,9 @@ pub async fn tenant(tp: &TestPlatform, name: &str) -> Tenant {
     let id = format!("ten_{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
     let item = Item::new(keys::tenant(&id)).with("id", id.clone()).with("name", name).with("status", "active");
     state.ports.table.put(item, None).await.unwrap();
-    let email = format!("{}@{}.test", name.to_ascii_lowercase(), id);
+    // A valid address for the browser's own form validation too (no `_` in the domain).
+    let email =
+        format!("{}.{}@tenant.test", name.to_ascii_lowercase(), ulid::Ulid::new().to_string().to_ascii_lowercase());
     let now = Utc::now();
     let user = User {
         id: format!("usr_{}", ulid::Ulid::new().to_string().to_ascii_lowercase()),
@@ -105,3 +107,4 @@ pub fn fixture(name: &str) -> String {
     }
     panic!("fixture {name} not found above {}", here.display());
 }
+pub mod webdriver;
