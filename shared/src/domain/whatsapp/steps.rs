@@ -578,27 +578,18 @@ mod tests {
             (StatusCode::BAD_GATEWAY, "meta_rejected", Some(100), false)
         );
         assert!(f.message.contains("Invalid verification code format."));
-        let expired = MetaError::Api { code: 190, status: 401, ..clone_api(&rejected) };
+        let expired = MetaError::Api {
+            status: 401,
+            code: 190,
+            subcode: Some(463),
+            error_type: None,
+            title: None,
+            message: "Session has expired".into(),
+            details: None,
+            fbtrace_id: None,
+        };
         assert!(StepFailure::meta("x", &expired).reauth);
         let f = StepFailure::meta("x", &MetaError::Timeout);
         assert_eq!((f.code, f.retry_after), ("meta_unavailable", Some(5)));
-    }
-
-    fn clone_api(e: &MetaError) -> MetaError {
-        match e {
-            MetaError::Api { status, code, subcode, error_type, title, message, details, fbtrace_id } => {
-                MetaError::Api {
-                    status: *status,
-                    code: *code,
-                    subcode: *subcode,
-                    error_type: error_type.clone(),
-                    title: title.clone(),
-                    message: message.clone(),
-                    details: details.clone(),
-                    fbtrace_id: fbtrace_id.clone(),
-                }
-            }
-            _ => unreachable!(),
-        }
     }
 }
