@@ -29,6 +29,18 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 echo "==> moto on $AWS_ENDPOINT_URL"
 
+# --- Headless browser for the connect page test (BEGIN connect-page block) ----------------
+# Debian's chromium + chromium-driver; the test drives them over WebDriver (never a downloaded
+# browser). Installed only when missing.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "==> installing chromium and chromium-driver (connect page browser test)"
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+# --- (END connect-page block) ----------------------------------------------------------------
+
 # --- Rust tests ---------------------------------------------------------------------------
 if [ -f infra/test-setup.sh ]; then source infra/test-setup.sh; fi
 if command -v cargo-nextest >/dev/null 2>&1; then

@@ -33,9 +33,12 @@ pub struct MetaConfig {
     pub verify_token: SecretString,
     pub graph_version: String,
     pub graph_url: String,
+    /// The Facebook JS SDK the connect page loads (`META_SDK_URL`; tests serve a stand-in).
+    pub sdk_url: String,
 }
 
 pub const DEFAULT_GRAPH_VERSION: &str = "v24.0";
+pub const DEFAULT_SDK_URL: &str = "https://connect.facebook.net/en_US/sdk.js";
 pub const DEFAULT_JWT_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// Reads an environment variable, treating empty as unset.

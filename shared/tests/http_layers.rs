@@ -42,6 +42,7 @@ async fn env() -> Env {
             verify_token: SecretString::from(""),
             graph_version: "v24.0".into(),
             graph_url: "http://127.0.0.1:9".into(),
+            sdk_url: miping::config::DEFAULT_SDK_URL.into(),
         },
         production: false,
     };
@@ -78,12 +79,15 @@ fn router(state: &AppState) -> Router {
         .route_layer(from_fn_with_state(Role::SuperAdmin, require_role));
     let signed_in = Router::new()
         .route("/whoami", get(|p: Principal| async move { p.user.id.clone() }))
-        .route("/boom", get(|| async {
-            if true {
-                panic!("handler bug");
-            }
-            "unreachable"
-        }))
+        .route(
+            "/boom",
+            get(|| async {
+                if true {
+                    panic!("handler bug");
+                }
+                "unreachable"
+            }),
+        )
         .merge(admin)
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated));
     with_common_layers(signed_in)

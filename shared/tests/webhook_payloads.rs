@@ -4,7 +4,7 @@
 use miping::domain::webhooks::payload::{DeliveryStatus, Event, parse};
 
 fn fixture(name: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/meta-webhooks").join(name);
+    let path = miping::testkit::fixtures_dir("meta-webhooks").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -16,17 +16,12 @@ fn one(name: &str) -> Event {
 
 #[test]
 fn every_fixture_parses_without_unhandled_events() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/meta-webhooks");
     let mut count = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "json") {
-            continue;
-        }
-        let events = parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert!(!events.is_empty(), "{}", path.display());
+    for (name, body) in miping::testkit::fixtures("meta-webhooks") {
+        let events = parse(std::str::from_utf8(&body).unwrap()).unwrap();
+        assert!(!events.is_empty(), "{name}");
         for e in &events {
-            assert!(!matches!(e, Event::Unhandled { .. }), "{}: {e:?}", path.display());
+            assert!(!matches!(e, Event::Unhandled { .. }), "{name}: {e:?}");
             assert!(!e.key().is_empty());
         }
         count += 1;
@@ -36,7 +31,9 @@ fn every_fixture_parses_without_unhandled_events() {
 
 #[test]
 fn statuses() {
-    let Event::Status { metadata, status, contact, .. } = one("status_sent_biz_opaque_callback_data.json") else { panic!() };
+    let Event::Status { metadata, status, contact, .. } = one("status_sent_biz_opaque_callback_data.json") else {
+        panic!()
+    };
     assert_eq!(metadata.phone_number_id, "1122334455667");
     assert_eq!(status.wamid, "wamid.xyzxyz");
     assert_eq!(status.status, DeliveryStatus::Sent);
@@ -55,7 +52,9 @@ fn statuses() {
     let Event::Status { status, .. } = one("status_failed_130472.json") else { panic!() };
     assert_eq!(status.errors[0].code, 130472);
 
-    for (name, expected) in [("status_delivered.json", DeliveryStatus::Delivered), ("status_read.json", DeliveryStatus::Read)] {
+    for (name, expected) in
+        [("status_delivered.json", DeliveryStatus::Delivered), ("status_read.json", DeliveryStatus::Read)]
+    {
         let Event::Status { status, .. } = one(name) else { panic!() };
         assert_eq!(status.status, expected, "{name}");
     }
@@ -103,7 +102,10 @@ fn inbound_message_types() {
     assert!(message.reply_id.is_some());
 
     let Event::Inbound { message, .. } = one("inbound_template_quick_reply_button.json") else { panic!() };
-    assert_eq!((message.kind.as_str(), message.reply_id.as_deref(), message.text.as_deref()), ("button", Some("callback_data"), Some("title")));
+    assert_eq!(
+        (message.kind.as_str(), message.reply_id.as_deref(), message.text.as_deref()),
+        ("button", Some("callback_data"), Some("title"))
+    );
 
     let Event::Inbound { message, .. } = one("inbound_flow_nfm_reply.json") else { panic!() };
     assert_eq!(message.text.as_deref(), Some("Sent"));
@@ -118,13 +120,20 @@ fn inbound_message_types() {
 
 #[test]
 fn templates_accounts_and_preferences() {
-    let Event::TemplateStatus { template_id, event, reason, name, .. } = one("template_status_APPROVED.json") else { panic!() };
-    assert_eq!((template_id.as_str(), event.as_str(), reason, name.as_str()), ("1689556908129832", "APPROVED", None, "order_confirmation"));
+    let Event::TemplateStatus { template_id, event, reason, name, .. } = one("template_status_APPROVED.json") else {
+        panic!()
+    };
+    assert_eq!(
+        (template_id.as_str(), event.as_str(), reason, name.as_str()),
+        ("1689556908129832", "APPROVED", None, "order_confirmation")
+    );
     let Event::TemplateStatus { event, reason, .. } = one("template_status_REJECTED_SCAM.json") else { panic!() };
     assert_eq!((event.as_str(), reason.as_deref()), ("REJECTED", Some("SCAM")));
     let Event::TemplateStatus { event, .. } = one("template_status_REJECTED.json") else { panic!() };
     assert_eq!(event, "REJECTED");
-    let Event::TemplateCategory { new_category, template_id, .. } = one("template_category_update.json") else { panic!() };
+    let Event::TemplateCategory { new_category, template_id, .. } = one("template_category_update.json") else {
+        panic!()
+    };
     assert_eq!((new_category.as_str(), template_id.as_str()), ("MARKETING", "12345678"));
     let Event::TemplateQuality { new_quality, .. } = one("template_quality_update_yellow.json") else { panic!() };
     assert_eq!(new_quality, "YELLOW");

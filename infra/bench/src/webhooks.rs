@@ -100,16 +100,10 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> std::process::ExitCo
 }
 
 fn fixtures() -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/meta-webhooks");
-    let mut out: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|p| std::fs::read_to_string(p).expect("fixture"))
-        .collect();
-    out.sort();
-    out
+    miping::testkit::fixtures("meta-webhooks")
+        .into_iter()
+        .map(|(_, bytes)| String::from_utf8(bytes).expect("fixtures are UTF-8"))
+        .collect()
 }
 
 /// Counts what the receiver made durable, by draining the queue.

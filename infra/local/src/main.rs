@@ -27,7 +27,9 @@ async fn main() -> ExitCode {
     println!("Miping is running at {}", platform.base_url());
     println!("  data:   {}", data_dir.display());
     match &platform.simulator {
-        Some(sim) => println!("  Meta:   built-in simulator at {} (webhooks signed and delivered here)", sim.base_url()),
+        Some(sim) => {
+            println!("  Meta:   built-in simulator at {} (webhooks signed and delivered here)", sim.base_url())
+        }
         None => println!("  Meta:   {}", platform.state.config.meta.graph_url),
     }
     println!("  emails: {}", miping::platform::embedded::outbox_dir(&data_dir).display());
@@ -40,7 +42,10 @@ async fn main() -> ExitCode {
     } else if let Some(admin) = &platform.state.config.super_admin {
         println!("  super admin: {}", admin.email);
     }
-    println!("  log in: curl -s {}/auth/login -H 'content-type: application/json' -d '{{\"email\":\"…\",\"password\":\"…\"}}'", platform.base_url());
+    println!(
+        "  log in: curl -s {}/auth/login -H 'content-type: application/json' -d '{{\"email\":\"…\",\"password\":\"…\"}}'",
+        platform.base_url()
+    );
 
     let _ = tokio::signal::ctrl_c().await;
     println!("shutting down");

@@ -146,14 +146,22 @@ async fn framework_errors_use_the_spec_body() {
     let r = tp.http.post(tp.url("/auth/login")).header("content-type", "text/plain").body("{}").send().await.unwrap();
     assert_eq!(error_code(r, StatusCode::UNSUPPORTED_MEDIA_TYPE).await, "unsupported_media_type");
 
-    let r = tp.http.post(tp.url("/auth/login")).header("content-type", "application/json").body("{\"email\":").send().await.unwrap();
+    let r = tp
+        .http
+        .post(tp.url("/auth/login"))
+        .header("content-type", "application/json")
+        .body("{\"email\":")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r, StatusCode::BAD_REQUEST).await, "malformed_json");
 
     let r = tp.http.post(tp.url("/auth/login")).json(&json!({"email": 5, "password": "x"})).send().await.unwrap();
     assert_eq!(error_code(r, StatusCode::BAD_REQUEST).await, "invalid_body");
 
     let big = format!("{{\"email\":\"{}\",\"password\":\"x\"}}", "a".repeat(2 * 1024 * 1024));
-    let r = tp.http.post(tp.url("/auth/login")).header("content-type", "application/json").body(big).send().await.unwrap();
+    let r =
+        tp.http.post(tp.url("/auth/login")).header("content-type", "application/json").body(big).send().await.unwrap();
     assert_eq!(error_code(r, StatusCode::PAYLOAD_TOO_LARGE).await, "payload_too_large");
 }
 

@@ -125,10 +125,7 @@ async fn statuses_in_any_order_with_duplicates_end_right() {
 async fn unrouted_and_malformed_deliveries_are_quarantined() {
     let tp = start().await;
     // A real fixture for a number nobody connected.
-    let fixture = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/meta-webhooks/inbound_text.json"),
-    )
-    .unwrap();
+    let fixture = std::fs::read_to_string(miping::testkit::fixtures_dir("meta-webhooks").join("inbound_text.json")).unwrap();
     post(&tp, &fixture).await;
     post(&tp, &fixture).await; // a redelivery adds nothing
     post(&tp, "{\"this is\": not json").await;

@@ -8,7 +8,9 @@
 //! - business id: `12` + seed (15 digits); WABA id: `10` + seed (15 digits);
 //! - phone number id: `11` + seed + index (16 digits);
 //! - a code containing `finish_only_waba` has no phone number, one containing `numbers_N`
-//!   (N in 1..=9) has N; otherwise one.
+//!   (N in 1..=9) has N; otherwise one;
+//! - only the part before a `~` counts: `acme~2` is the same business as `acme` (the same
+//!   business running Embedded Signup again gets a new code for the same WABA and number).
 
 use sha2::{Digest, Sha256};
 
@@ -41,6 +43,7 @@ pub struct Business {
 
 /// The business an OAuth code stands for (pure: same code, same business).
 pub fn business_for_code(code: &str) -> Business {
+    let code = code.split('~').next().unwrap_or(code);
     let digest = Sha256::digest(code.as_bytes());
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
@@ -126,5 +129,12 @@ mod tests {
     fn code_flags_choose_the_phone_count() {
         assert!(business_for_code("x_finish_only_waba").phone_numbers.is_empty());
         assert_eq!(business_for_code("acme_numbers_3").phone_numbers.len(), 3);
+    }
+
+    #[test]
+    fn a_tilde_suffix_is_the_same_business() {
+        assert_eq!(business_for_code("acme~again"), business_for_code("acme"));
+        assert_eq!(business_for_code("x_finish_only_waba~2").phone_numbers.len(), 0);
+        assert_ne!(business_for_code("acme~again").waba_id, business_for_code("acme-again").waba_id);
     }
 }

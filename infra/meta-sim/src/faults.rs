@@ -48,3 +48,74 @@ pub fn after_timeout() -> GraphError {
     GraphError::new(StatusCode::SERVICE_UNAVAILABLE, 2, "OAuthException", "(#2) Service temporarily unavailable")
         .transient(true)
 }
+
+/// A Graph endpoint, for faults scripted on one operation ([`crate::SimHandle::fail_next`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `GET /oauth/access_token`
+    ExchangeCode,
+    /// `GET /debug_token`
+    DebugToken,
+    /// `GET /{waba}/phone_numbers`
+    ListPhoneNumbers,
+    /// `GET /{phone}`
+    GetPhoneNumber,
+    /// `POST /{phone}/register`
+    Register,
+    /// `POST /{waba}/subscribed_apps`
+    SubscribeApp,
+    /// `DELETE /{waba}/subscribed_apps`
+    UnsubscribeApp,
+    /// `POST /{waba}/message_templates`
+    CreateTemplate,
+    /// `GET /{waba}/message_templates`
+    ListTemplates,
+    /// `POST /{phone}/messages`
+    SendMessage,
+}
+
+impl Endpoint {
+    /// The endpoint a Graph edge request addresses, if it is one of the scriptable ones.
+    pub fn of_edge(method: &axum::http::Method, edge: &str) -> Option<Self> {
+        use axum::http::Method;
+        Some(match (method, edge) {
+            (&Method::GET, "phone_numbers") => Self::ListPhoneNumbers,
+            (&Method::POST, "register") => Self::Register,
+            (&Method::POST, "subscribed_apps") => Self::SubscribeApp,
+            (&Method::DELETE, "subscribed_apps") => Self::UnsubscribeApp,
+            (&Method::POST, "message_templates") => Self::CreateTemplate,
+            (&Method::GET, "message_templates") => Self::ListTemplates,
+            (&Method::POST, "messages") => Self::SendMessage,
+            _ => return None,
+        })
+    }
+}
+
+/// A failure scripted for the next request to one endpoint (deterministic, unlike [`Faults`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptedFault {
+    /// HTTP 500, code 2, `is_transient: true`.
+    ServerError,
+    /// HTTP 401, code 190 / subcode 463.
+    ExpiredToken,
+    /// HTTP 400 with this (permanent) Graph error code and message.
+    Rejected { code: i64, message: String },
+}
+
+impl ScriptedFault {
+    pub fn to_error(&self) -> GraphError {
+        match self {
+            Self::ServerError => GraphError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                2,
+                "OAuthException",
+                "An unexpected error has occurred. Please retry your request later.",
+            )
+            .transient(true),
+            Self::ExpiredToken => GraphError::expired_token(),
+            Self::Rejected { code, message } => {
+                GraphError::new(StatusCode::BAD_REQUEST, *code, "OAuthException", message.clone())
+            }
+        }
+    }
+}

@@ -10,7 +10,8 @@
 //!   contains `reject`; a signed `message_template_status_update` webhook follows;
 //! - sent messages get signed `sent`, `delivered`, `read` webhooks; recipients ending `0000` fail
 //!   with 131026, ending `0001` with 131047;
-//! - per-number throughput (130429) and pair-rate (131056) limits; injectable faults.
+//! - per-number throughput (130429) and pair-rate (131056) limits; injectable faults, random
+//!   ([`Faults`]) or scripted for the next call to one endpoint ([`SimHandle::fail_next`]).
 
 mod business;
 mod errors;
@@ -29,6 +30,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 pub use business::{Business, PhoneNumber, business_for_code};
+pub use faults::{Endpoint, ScriptedFault};
 pub use state::SentMessage;
 pub use templates::{TemplateRecord, TemplateStatus};
 pub use webhooks::{WebhookDelivery, sign as sign_webhook};
@@ -134,6 +136,22 @@ impl SimHandle {
 
     pub fn set_faults(&self, faults: Faults) {
         self.configure(|c| c.faults = faults)
+    }
+
+    /// The next request to `endpoint` fails with `fault` (once; calls queue up in order). Lets a
+    /// test fail one precise step of a flow, e.g. the app subscription of a connect.
+    pub fn fail_next(&self, endpoint: Endpoint, fault: ScriptedFault) {
+        self.sim.lock().scripted.push((endpoint, fault));
+    }
+
+    /// Whether the app is subscribed to the WABA's webhooks.
+    pub fn is_subscribed(&self, waba_id: &str) -> bool {
+        self.sim.lock().subscribed.contains(waba_id)
+    }
+
+    /// Whether the number was registered for the Cloud API.
+    pub fn is_registered(&self, phone_number_id: &str) -> bool {
+        self.sim.lock().registered.contains(phone_number_id)
     }
 
     pub fn set_throughput(&self, per_second: u32) {

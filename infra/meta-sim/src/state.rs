@@ -43,6 +43,8 @@ pub struct Inner {
     pub registered: HashSet<String>,
     pub limits: Limits,
     pub sent: VecDeque<SentMessage>,
+    /// One-shot failures per endpoint, consumed in order by the next matching requests.
+    pub scripted: Vec<(crate::faults::Endpoint, crate::faults::ScriptedFault)>,
 }
 
 impl Inner {
@@ -58,6 +60,12 @@ impl Inner {
     pub fn new_template_id(&mut self) -> String {
         self.next_template += 1;
         format!("{}", 1_300_000_000_000_000u64 + self.next_template)
+    }
+
+    /// The next scripted failure for `endpoint`, removed so it happens once.
+    pub fn take_scripted(&mut self, endpoint: crate::faults::Endpoint) -> Option<crate::errors::GraphError> {
+        let at = self.scripted.iter().position(|(e, _)| *e == endpoint)?;
+        Some(self.scripted.remove(at).1.to_error())
     }
 
     pub fn record_sent(&mut self, m: SentMessage) {

@@ -423,3 +423,66 @@ async fn injected_faults_look_like_meta_failures() {
     sim.set_faults(Faults::default());
     assert_eq!(g.get(&path, &t).await.0, 200);
 }
+
+#[tokio::test]
+async fn scripted_faults_fail_the_next_call_to_one_endpoint_once() {
+    use meta_sim::{Endpoint, ScriptedFault};
+    let sim = sim(fast_config()).await;
+    let g = Graph::new(&sim);
+    let first_code = code("scripted");
+    let business = business_for_code(&first_code);
+    let token = g.token(&first_code).await;
+    let waba = &business.waba_id;
+    let phone = &business.phone_numbers[0].id;
+
+    sim.fail_next(Endpoint::SubscribeApp, ScriptedFault::ServerError);
+    sim.fail_next(Endpoint::SubscribeApp, ScriptedFault::ExpiredToken);
+    sim.fail_next(Endpoint::Register, ScriptedFault::Rejected { code: 133005, message: "PIN mismatch".into() });
+    // Other endpoints are untouched by faults scripted for these two.
+    let (status, _) = g.get(&format!("{waba}/phone_numbers"), &token).await;
+    assert_eq!(status, 200);
+
+    let (status, body) = g.post(&format!("{waba}/subscribed_apps"), &token, json!({})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_i64(), body["error"]["is_transient"].as_bool()),
+        (500, Some(2), Some(true))
+    );
+    let (status, body) = g.post(&format!("{waba}/subscribed_apps"), &token, json!({})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_i64(), body["error"]["error_subcode"].as_i64()),
+        (401, Some(190), Some(463))
+    );
+    assert!(!sim.is_subscribed(waba));
+    let (status, _) = g.post(&format!("{waba}/subscribed_apps"), &token, json!({})).await;
+    assert_eq!(status, 200, "each scripted fault happens once");
+    assert!(sim.is_subscribed(waba));
+
+    let pin = json!({"messaging_product": "whatsapp", "pin": "123456"});
+    let (status, body) = g.post(&format!("{phone}/register"), &token, pin.clone()).await;
+    assert_eq!((status, body["error"]["code"].as_i64()), (400, Some(133005)));
+    assert_eq!(body["error"]["message"], "PIN mismatch");
+    assert!(!sim.is_registered(phone));
+    let (status, _) = g.post(&format!("{phone}/register"), &token, pin).await;
+    assert_eq!(status, 200);
+    assert!(sim.is_registered(phone));
+
+    sim.fail_next(Endpoint::ExchangeCode, ScriptedFault::ServerError);
+    let (status, _) = g.exchange(&code("fresh")).await;
+    assert_eq!(status, 500);
+}
+
+#[tokio::test]
+async fn a_second_code_for_the_same_business_gets_its_own_token() {
+    let sim = sim(fast_config()).await;
+    let g = Graph::new(&sim);
+    let base = code("again");
+    let first = g.token(&base).await;
+    let second = g.token(&format!("{base}~2")).await;
+    assert_ne!(first, second);
+    let waba = business_for_code(&base).waba_id;
+    for token in [&first, &second] {
+        let (status, body) = g.get(&format!("{waba}/phone_numbers"), token).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["data"][0]["id"], business_for_code(&base).phone_numbers[0].id.as_str());
+    }
+}

@@ -13,7 +13,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
-use crate::ports::table::{Cond, Index, Item, MAX_ITEM_BYTES, MAX_TRANSACTION_OPS, PK, Query, SK, TxOp, TableError, Update};
+use crate::ports::table::{
+    Cond, Index, Item, MAX_ITEM_BYTES, MAX_TRANSACTION_OPS, PK, Query, SK, TableError, TxOp, Update,
+};
 
 /// The position a page ended at.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +30,9 @@ impl CursorKey {
     /// The key of `item` as a cursor for a query on `index` (`None`: the table).
     pub fn of(item: &Item, index: Option<Index>) -> Result<Self, TableError> {
         let attr = |name: &str| {
-            item.get_str(name).map(str::to_owned).ok_or_else(|| TableError::Corrupt(format!("returned item lacks key attribute {name}")))
+            item.get_str(name)
+                .map(str::to_owned)
+                .ok_or_else(|| TableError::Corrupt(format!("returned item lacks key attribute {name}")))
         };
         let index_key = match index {
             Some(ix) => Some((attr(ix.pk_attr())?, attr(ix.sk_attr())?)),
@@ -48,7 +52,8 @@ impl CursorKey {
     }
 
     pub fn encode(&self, index: Option<Index>) -> String {
-        let map: Map<String, Value> = self.attributes(index).into_iter().map(|(k, v)| (k.to_owned(), Value::String(v.to_owned()))).collect();
+        let map: Map<String, Value> =
+            self.attributes(index).into_iter().map(|(k, v)| (k.to_owned(), Value::String(v.to_owned()))).collect();
         URL_SAFE_NO_PAD.encode(Value::Object(map).to_string())
     }
 
@@ -63,7 +68,9 @@ impl CursorKey {
         if map.len() != expected {
             return Err(invalid("wrong key attributes"));
         }
-        let attr = |name: &str| map.get(name).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| invalid("wrong key attributes"));
+        let attr = |name: &str| {
+            map.get(name).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| invalid("wrong key attributes"))
+        };
         let key = Self {
             pk: attr(PK)?,
             sk: attr(SK)?,
@@ -219,7 +226,10 @@ pub fn validate_query(query: &Query) -> Result<(), TableError> {
 /// A transaction: 1 to [`MAX_TRANSACTION_OPS`] operations, each on a different item, each valid.
 pub fn validate_transaction(ops: &[TxOp]) -> Result<(), TableError> {
     if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
-        return Err(TableError::Invalid(format!("a transaction has 1 to {MAX_TRANSACTION_OPS} operations, got {}", ops.len())));
+        return Err(TableError::Invalid(format!(
+            "a transaction has 1 to {MAX_TRANSACTION_OPS} operations, got {}",
+            ops.len()
+        )));
     }
     let mut keys = HashSet::new();
     for op in ops {

@@ -57,7 +57,8 @@ impl JwtKeys {
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)?;
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(ApiError::internal)?;
         Ok((token, expires_at))
     }
 
@@ -79,7 +80,12 @@ pub struct LoginResponse {
 
 /// `POST /auth/login`. A wrong email and a wrong password are indistinguishable, in the answer
 /// and in time (an unknown email still pays for one argon2 verification).
-pub async fn login(ports: &Ports, jwt: &JwtKeys, email: &str, password: SecretString) -> Result<LoginResponse, ApiError> {
+pub async fn login(
+    ports: &Ports,
+    jwt: &JwtKeys,
+    email: &str,
+    password: SecretString,
+) -> Result<LoginResponse, ApiError> {
     let now = ports.clock.now();
     let email_key = email.trim().to_lowercase();
     check_throttle(ports, &email_key, now).await?;
@@ -106,7 +112,11 @@ async fn check_throttle(ports: &Ports, email_key: &str, now: DateTime<Utc>) -> R
         let until = item.ttl().unwrap_or(0);
         if failures >= MAX_FAILED_LOGINS && until > now.timestamp() {
             let wait = (until - now.timestamp()).max(1) as u64;
-            return Err(ApiError::too_many("login_throttled", "too many failed logins for this email; try again later", wait));
+            return Err(ApiError::too_many(
+                "login_throttled",
+                "too many failed logins for this email; try again later",
+                wait,
+            ));
         }
     }
     Ok(())
@@ -133,7 +143,12 @@ async fn record_failure(ports: &Ports, email_key: &str, now: DateTime<Utc>) -> R
 }
 
 /// `POST /auth/change-password`.
-pub async fn change_password(ports: &Ports, user: &User, current: SecretString, new: SecretString) -> Result<(), ApiError> {
+pub async fn change_password(
+    ports: &Ports,
+    user: &User,
+    current: SecretString,
+    new: SecretString,
+) -> Result<(), ApiError> {
     let mut errors = password::check_policy("new_password", new.expose_secret());
     if new.expose_secret() == current.expose_secret() {
         errors.push(FieldError::new("new_password", "unchanged", "must differ from the current password"));
@@ -141,7 +156,11 @@ pub async fn change_password(ports: &Ports, user: &User, current: SecretString, 
     if !password::verify(current, user.password_hash.clone()).await {
         // The caller is authenticated; a wrong current password is a validation failure of that
         // field, not a 401 (which clients treat as "log in again").
-        return Err(ApiError::validation(vec![FieldError::new("current_password", "incorrect", "is not your current password")]));
+        return Err(ApiError::validation(vec![FieldError::new(
+            "current_password",
+            "incorrect",
+            "is not your current password",
+        )]));
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));

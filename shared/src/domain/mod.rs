@@ -14,3 +14,4 @@ pub mod usage;
 pub mod user;
 pub mod webhooks;
 pub mod welcome_mail;
+pub mod whatsapp;

@@ -25,10 +25,7 @@ pub struct HashError;
 pub async fn hash(password: SecretString) -> Result<String, HashError> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        argon2()
-            .hash_password(password.expose_secret().as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|_| HashError)
+        argon2().hash_password(password.expose_secret().as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| HashError)
     })
     .await
     .map_err(|_| HashError)?
@@ -51,7 +48,10 @@ pub fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
-        argon2().hash_password(generate().expose_secret().as_bytes(), &salt).expect("hashing a fresh password").to_string()
+        argon2()
+            .hash_password(generate().expose_secret().as_bytes(), &salt)
+            .expect("hashing a fresh password")
+            .to_string()
     })
 }
 

@@ -103,7 +103,8 @@ async fn check_tenant_active(state: &AppState, tenant_id: &str) -> Result<(), Ap
 /// Use with `axum::middleware::from_fn_with_state(Role::SuperAdmin, require_role)`, layered
 /// inside [`authenticated`].
 pub async fn require_role(State(role): State<Role>, req: Request, next: Next) -> Result<Response, ApiError> {
-    let principal = req.extensions().get::<Principal>().ok_or_else(|| ApiError::from_status(StatusCode::UNAUTHORIZED))?;
+    let principal =
+        req.extensions().get::<Principal>().ok_or_else(|| ApiError::from_status(StatusCode::UNAUTHORIZED))?;
     if principal.role() != role {
         return Err(ApiError::forbidden("forbidden", "your role may not use this route"));
     }

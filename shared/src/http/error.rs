@@ -145,7 +145,9 @@ impl std::error::Error for ApiError {}
 impl From<TableError> for ApiError {
     fn from(e: TableError) -> Self {
         match e {
-            TableError::ConditionFailed { .. } => ApiError::conflict("conflict", "the resource was changed concurrently or already exists"),
+            TableError::ConditionFailed { .. } => {
+                ApiError::conflict("conflict", "the resource was changed concurrently or already exists")
+            }
             TableError::TransactionCanceled { ref failed_conditions } if !failed_conditions.is_empty() => {
                 ApiError::conflict("conflict", "the resource was changed concurrently or already exists")
             }
@@ -156,7 +158,9 @@ impl From<TableError> for ApiError {
                 tracing::error!(error = %cause, "table unavailable");
                 ApiError::unavailable("the store is unavailable, retry shortly")
             }
-            TableError::ItemTooLarge => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the resource is too large to store"),
+            TableError::ItemTooLarge => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the resource is too large to store")
+            }
             other => ApiError::internal(other),
         }
     }

@@ -56,7 +56,12 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         .ok()
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
-        .ok_or_else(|| ApiError::bad_request("invalid_idempotency_key", format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} visible characters")))?
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} visible characters"),
+            )
+        })?
         .to_string();
     let scope = req
         .extensions()
@@ -86,7 +91,8 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     }
     let (resp_parts, resp_body) = response.into_parts();
     let resp_bytes = resp_body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-    let content_type = resp_parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let content_type =
+        resp_parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let update = Update::new()
         .set("status", "COMPLETED")
         .set("response_status", status.as_u16())
@@ -106,7 +112,12 @@ enum Claim {
     Replay(Response),
 }
 
-async fn claim(state: &AppState, record_key: &crate::ports::table::Key, fingerprint: &str, now: i64) -> Result<Claim, ApiError> {
+async fn claim(
+    state: &AppState,
+    record_key: &crate::ports::table::Key,
+    fingerprint: &str,
+    now: i64,
+) -> Result<Claim, ApiError> {
     let record = Item::new(record_key.clone())
         .with("status", "INPROGRESS")
         .with("fingerprint", fingerprint)
@@ -119,7 +130,10 @@ async fn claim(state: &AppState, record_key: &crate::ports::table::Key, fingerpr
     };
     let Some(current) = current else {
         // It vanished between the check and now: whoever removed it wants us to retry.
-        return Err(ApiError::conflict("idempotency_request_in_progress", "a request with this Idempotency-Key is in progress; retry"));
+        return Err(ApiError::conflict(
+            "idempotency_request_in_progress",
+            "a request with this Idempotency-Key is in progress; retry",
+        ));
     };
     if current.get_str("fingerprint") != Some(fingerprint) {
         return Err(ApiError::conflict(
@@ -131,7 +145,8 @@ async fn claim(state: &AppState, record_key: &crate::ports::table::Key, fingerpr
         Some("COMPLETED") => Ok(Claim::Replay(replay(&current)?)),
         _ if current.get_i64("locked_until").unwrap_or(0) <= now => {
             // The first attempt died holding the lock: take it over, once.
-            let takeover = Cond::And(vec![Cond::eq("status", "INPROGRESS"), Cond::Le("locked_until".into(), Value::from(now))]);
+            let takeover =
+                Cond::And(vec![Cond::eq("status", "INPROGRESS"), Cond::Le("locked_until".into(), Value::from(now))]);
             match state.ports.table.put(record, Some(takeover)).await {
                 Ok(()) => Ok(Claim::Run),
                 Err(TableError::ConditionFailed { .. }) => Err(in_progress()),
@@ -143,7 +158,10 @@ async fn claim(state: &AppState, record_key: &crate::ports::table::Key, fingerpr
 }
 
 fn in_progress() -> ApiError {
-    ApiError::conflict("idempotency_request_in_progress", "a request with this Idempotency-Key is still in progress; retry shortly")
+    ApiError::conflict(
+        "idempotency_request_in_progress",
+        "a request with this Idempotency-Key is still in progress; retry shortly",
+    )
 }
 
 fn replay(record: &Item) -> Result<Response, ApiError> {
@@ -181,10 +199,8 @@ fn canonical_json(v: &Value) -> String {
         Value::Object(map) => {
             let mut keys: Vec<_> = map.keys().collect();
             keys.sort();
-            let inner: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical_json(&map[k])))
-                .collect();
+            let inner: Vec<String> =
+                keys.into_iter().map(|k| format!("{}:{}", Value::String(k.clone()), canonical_json(&map[k]))).collect();
             format!("{{{}}}", inner.join(","))
         }
         Value::Array(items) => format!("[{}]", items.iter().map(canonical_json).collect::<Vec<_>>().join(",")),

@@ -51,7 +51,11 @@ pub fn with_common_layers(router: Router) -> Router {
                 })
                 .on_request(())
                 .on_response(|res: &Response, latency: Duration, _span: &Span| {
-                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "response");
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        latency_ms = latency.as_secs_f64() * 1000.0,
+                        "response"
+                    );
                 })
                 .on_failure(()),
         )

@@ -37,8 +37,7 @@ pub async fn ports(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Ports
     let table = DynamoTable::new(aws_sdk_dynamodb::Client::new(sdk), required("TABLE_NAME")?);
     // Each function's environment names only the queues its role may use; using another one is
     // an `UnknownQueue` error at that call, not a start-up failure.
-    let configured: Vec<_> =
-        crate::queues::ALL.into_iter().filter(|q| config::env(&q.url_env()).is_some()).collect();
+    let configured: Vec<_> = crate::queues::ALL.into_iter().filter(|q| config::env(&q.url_env()).is_some()).collect();
     let queue = SqsQueue::from_env(aws_sdk_sqs::Client::new(sdk), &configured)
         .map_err(|e| AwsSetupError::Adapter(e.to_string()))?;
     let vault = KmsVault::new(aws_sdk_kms::Client::new(sdk), config::env("KMS_KEY_ID").unwrap_or_default());
@@ -61,13 +60,13 @@ pub async fn secret(sdk: &aws_config::SdkConfig, name: &'static str) -> Result<O
         return Ok(Some(value));
     }
     let Some(arn) = config::env(&format!("{name}_ARN")) else { return Ok(None) };
-    let out = aws_sdk_secretsmanager::Client::new(sdk)
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .map_err(|e| AwsSetupError::Secret(name, aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
-    out.secret_string().map(|s| Some(SecretString::from(s.to_string()))).ok_or(AwsSetupError::Secret(name, "not a string secret".into()))
+    let out =
+        aws_sdk_secretsmanager::Client::new(sdk).get_secret_value().secret_id(arn).send().await.map_err(|e| {
+            AwsSetupError::Secret(name, aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+        })?;
+    out.secret_string()
+        .map(|s| Some(SecretString::from(s.to_string())))
+        .ok_or(AwsSetupError::Secret(name, "not a string secret".into()))
 }
 
 /// The configuration of a Lambda function.
@@ -94,6 +93,7 @@ pub async fn config(sdk: &aws_config::SdkConfig) -> Result<Config, AwsSetupError
             verify_token: secret(sdk, "META_VERIFY_TOKEN").await?.unwrap_or_else(|| SecretString::from(String::new())),
             graph_version: config::env("META_GRAPH_VERSION").unwrap_or_else(|| config::DEFAULT_GRAPH_VERSION.into()),
             graph_url: config::env("META_GRAPH_URL").unwrap_or_else(|| "https://graph.facebook.com".into()),
+            sdk_url: config::env("META_SDK_URL").unwrap_or_else(|| config::DEFAULT_SDK_URL.into()),
         },
         production: true,
     })

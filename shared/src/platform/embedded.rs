@@ -50,11 +50,20 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
     Ok(Ports {
         table: Arc::new(SqliteTable::open(&table_path).map_err(|e| open_err("table", &table_path)(e.to_string()))?),
         queue: Arc::new(
-            SqliteQueue::open(&queue_path, QueueSettings::default()).map_err(|e| open_err("queues", &queue_path)(e.to_string()))?,
+            SqliteQueue::open(&queue_path, QueueSettings::default())
+                .map_err(|e| open_err("queues", &queue_path)(e.to_string()))?,
         ),
-        vault: Arc::new(FileVault::open_or_create(&vault_path).map_err(|e| open_err("vault key", &vault_path)(e.to_string()))?),
-        mailer: Arc::new(OutboxMailer::new(&outbox, LOCAL_FROM).map_err(|e| open_err("outbox", &outbox)(e.to_string()))?),
-        meta: super::meta_graph(meta).map_err(|cause| EmbeddedError::Open { what: "Graph API client", path: PathBuf::from(&meta.graph_url), cause })?,
+        vault: Arc::new(
+            FileVault::open_or_create(&vault_path).map_err(|e| open_err("vault key", &vault_path)(e.to_string()))?,
+        ),
+        mailer: Arc::new(
+            OutboxMailer::new(&outbox, LOCAL_FROM).map_err(|e| open_err("outbox", &outbox)(e.to_string()))?,
+        ),
+        meta: super::meta_graph(meta).map_err(|cause| EmbeddedError::Open {
+            what: "Graph API client",
+            path: PathBuf::from(&meta.graph_url),
+            cause,
+        })?,
         clock: Arc::new(SystemClock),
         ids: Arc::new(UlidGen),
     })
@@ -150,8 +159,9 @@ pub fn local_config(data_dir: &Path) -> Result<crate::config::Config, EmbeddedEr
     };
     let sim_addr = cfg::env("MIPING_SIM_ADDR").unwrap_or_else(|| sim::SIM_ADDR.into());
     let config = Config {
-        public_url: cfg::env("MIPING_PUBLIC_URL")
-            .unwrap_or_else(|| format!("http://{}", cfg::env("MIPING_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into()))),
+        public_url: cfg::env("MIPING_PUBLIC_URL").unwrap_or_else(|| {
+            format!("http://{}", cfg::env("MIPING_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into()))
+        }),
         jwt_secret,
         jwt_ttl: Config::jwt_ttl_from_env(),
         super_admin: Some(super_admin),
@@ -162,6 +172,7 @@ pub fn local_config(data_dir: &Path) -> Result<crate::config::Config, EmbeddedEr
             verify_token: cfg::env_secret("META_VERIFY_TOKEN").unwrap_or_else(|| SecretString::from(sim::VERIFY_TOKEN)),
             graph_version: cfg::env("META_GRAPH_VERSION").unwrap_or_else(|| cfg::DEFAULT_GRAPH_VERSION.into()),
             graph_url: cfg::env("META_GRAPH_URL").unwrap_or_else(|| format!("http://{sim_addr}")),
+            sdk_url: cfg::env("META_SDK_URL").unwrap_or_else(|| cfg::DEFAULT_SDK_URL.into()),
         },
         production: false,
     };

@@ -18,7 +18,8 @@ pub const META_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 
 /// The Graph API client for a Meta configuration: graph.facebook.com on AWS, the simulator locally.
 pub fn meta_graph(meta: &MetaConfig) -> Result<Arc<dyn MetaGraph>, String> {
-    let graph = HttpGraph::new(&meta.graph_url, &meta.graph_version, &meta.app_id, meta.app_secret.clone(), META_TIMEOUT)
-        .map_err(|e| e.to_string())?;
+    let graph =
+        HttpGraph::new(&meta.graph_url, &meta.graph_version, &meta.app_id, meta.app_secret.clone(), META_TIMEOUT)
+            .map_err(|e| e.to_string())?;
     Ok(Arc::new(graph))
 }

@@ -229,7 +229,11 @@ impl Update {
         self
     }
     pub fn is_empty(&self) -> bool {
-        self.set.is_empty() && self.set_if_absent.is_empty() && self.add.is_empty() && self.append.is_empty() && self.remove.is_empty()
+        self.set.is_empty()
+            && self.set_if_absent.is_empty()
+            && self.add.is_empty()
+            && self.append.is_empty()
+            && self.remove.is_empty()
     }
 }
 

@@ -6,3 +6,4 @@ pub mod messages;
 pub mod plans;
 pub mod tenants;
 pub mod users;
+pub mod whatsapp;

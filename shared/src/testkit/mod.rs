@@ -24,10 +24,38 @@ pub fn offline_meta() -> crate::config::MetaConfig {
         verify_token: secrecy::SecretString::from("test-verify-token"),
         graph_version: crate::config::DEFAULT_GRAPH_VERSION.into(),
         graph_url: "http://127.0.0.1:9".into(),
+        sdk_url: crate::config::DEFAULT_SDK_URL.into(),
     }
 }
 
 /// The embedded ports under `dir`, with Meta unreachable.
 pub fn embedded_ports(dir: &std::path::Path) -> crate::ports::Ports {
     crate::platform::embedded::ports(dir, &offline_meta()).expect("embedded ports")
+}
+
+/// `shared/fixtures/<kind>` (the real Meta payloads), found by walking up from this crate: the
+/// project's `shared/` folder sits beside the repository (in CI and in every checkout layout).
+pub fn fixtures_dir(kind: &str) -> std::path::PathBuf {
+    let start = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    start
+        .ancestors()
+        .map(|dir| dir.join("shared/fixtures").join(kind))
+        .find(|candidate| candidate.is_dir())
+        .unwrap_or_else(|| panic!("no shared/fixtures/{kind} above {}", start.display()))
+}
+
+/// Every `*.json` fixture of `kind`, sorted by file name: `(name, raw bytes)`.
+pub fn fixtures(kind: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = fixtures_dir(kind);
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (p.file_name().unwrap_or_default().to_string_lossy().into_owned(), bytes)
+        })
+        .collect();
+    out.sort();
+    out
 }

@@ -18,7 +18,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::ports::table::{Cond, Index, Item, Key, MAX_ITEM_BYTES, Page, Query, SkCond, Table, TableError, TxOp, Update};
+use crate::ports::table::{
+    Cond, Index, Item, Key, MAX_ITEM_BYTES, Page, Query, SkCond, Table, TableError, TxOp, Update,
+};
 use crate::testkit::unique;
 
 /// Expands to one `#[tokio::test]` per conformance case; `$make` is an async expression
@@ -107,18 +109,26 @@ fn flatten(pages: &[Page]) -> Vec<Item> {
 
 pub async fn round_trip(table: &dyn Table) {
     let key = new_key("rt");
-    let item = Item::new(key.clone()).with("doc", json!({
-        "nested": {"deeper": {"list": [1, -2, 3.25, "x", true, null, [], {}]}},
-        "int": i64::MAX, "neg": i64::MIN, "float": -0.125, "small": 0.1,
-        "yes": true, "no": false, "nothing": null, "empty": "", "unicode": "héllo ✓",
-        "empty_list": [], "empty_map": {}
-    }))
-    .with("top_empty", "")
-    .with("top_null", Value::Null)
-    .with("count", 42);
+    let item = Item::new(key.clone())
+        .with(
+            "doc",
+            json!({
+                "nested": {"deeper": {"list": [1, -2, 3.25, "x", true, null, [], {}]}},
+                "int": i64::MAX, "neg": i64::MIN, "float": -0.125, "small": 0.1,
+                "yes": true, "no": false, "nothing": null, "empty": "", "unicode": "héllo ✓",
+                "empty_list": [], "empty_map": {}
+            }),
+        )
+        .with("top_empty", "")
+        .with("top_null", Value::Null)
+        .with("count", 42);
     table.put(item.clone(), None).await.expect("put");
     assert_eq!(table.get(&key).await.expect("get"), Some(item.clone()));
-    assert_eq!(table.get(&Key::new(key.pk.clone(), "other")).await.expect("get"), None, "another sort key is another item");
+    assert_eq!(
+        table.get(&Key::new(key.pk.clone(), "other")).await.expect("get"),
+        None,
+        "another sort key is another item"
+    );
     // A put replaces the whole item.
     let replaced = Item::new(key.clone()).with("only", 1);
     table.put(replaced.clone(), None).await.expect("put");
@@ -168,10 +178,17 @@ pub async fn update_upserts(table: &dyn Table) {
     assert_eq!(created, expected);
     assert_eq!(table.get(&key).await.expect("get"), Some(expected));
     let after = table.update(&key, Update::new().set("a", json!({"m": [1]})), None).await.expect("update");
-    assert_eq!(after, Item::new(key.clone()).with("a", json!({"m": [1]})).with("n", 1), "update keeps other attributes");
+    assert_eq!(
+        after,
+        Item::new(key.clone()).with("a", json!({"m": [1]})).with("n", 1),
+        "update keeps other attributes"
+    );
     // An update conditioned on existence does not create.
     let missing = new_key("ups");
-    assert!(matches!(table.update(&missing, Update::new().set("a", 1), Some(Cond::Exists)).await, Err(TableError::ConditionFailed { current: None })));
+    assert!(matches!(
+        table.update(&missing, Update::new().set("a", 1), Some(Cond::Exists)).await,
+        Err(TableError::ConditionFailed { current: None })
+    ));
     assert_eq!(table.get(&missing).await.expect("get"), None);
     // An empty update still creates the item with just its key.
     let bare = new_key("ups");
@@ -190,25 +207,46 @@ pub async fn add_counters(table: &dyn Table) {
 
 pub async fn set_if_absent(table: &dyn Table) {
     let key = new_key("sia");
-    let item = table.update(&key, Update::new().set_if_absent("created", 100).set("seen", 1), None).await.expect("update");
+    let item =
+        table.update(&key, Update::new().set_if_absent("created", 100).set("seen", 1), None).await.expect("update");
     assert_eq!(item.get_i64("created"), Some(100));
-    let item = table.update(&key, Update::new().set_if_absent("created", 200).set("seen", 2), None).await.expect("update");
-    assert_eq!((item.get_i64("created"), item.get_i64("seen")), (Some(100), Some(2)), "set_if_absent keeps the existing value");
+    let item =
+        table.update(&key, Update::new().set_if_absent("created", 200).set("seen", 2), None).await.expect("update");
+    assert_eq!(
+        (item.get_i64("created"), item.get_i64("seen")),
+        (Some(100), Some(2)),
+        "set_if_absent keeps the existing value"
+    );
 }
 
 pub async fn append_lists(table: &dyn Table) {
     let key = new_key("app");
-    let item = table.update(&key, Update::new().append("log", vec![json!("a"), json!(1)]), None).await.expect("append to missing");
+    let item = table
+        .update(&key, Update::new().append("log", vec![json!("a"), json!(1)]), None)
+        .await
+        .expect("append to missing");
     assert_eq!(item.get("log"), Some(&json!(["a", 1])));
-    let item = table.update(&key, Update::new().append("log", vec![json!({"k": null})]), None).await.expect("append to existing");
+    let item = table
+        .update(&key, Update::new().append("log", vec![json!({"k": null})]), None)
+        .await
+        .expect("append to existing");
     assert_eq!(item.get("log"), Some(&json!(["a", 1, {"k": null}])));
-    assert_eq!(table.get(&key).await.expect("get").and_then(|i| i.get("log").cloned()), Some(json!(["a", 1, {"k": null}])));
+    assert_eq!(
+        table.get(&key).await.expect("get").and_then(|i| i.get("log").cloned()),
+        Some(json!(["a", 1, {"k": null}]))
+    );
 }
 
 pub async fn remove_attributes(table: &dyn Table) {
     let key = new_key("rem");
-    table.put(Item::new(key.clone()).with("a", 1).with("b", 2).with_index(Index::Gsi2, unique("g"), "s"), None).await.expect("put");
-    let item = table.update(&key, Update::new().remove("a").remove("missing").remove("GSI2PK").remove("GSI2SK"), None).await.expect("remove");
+    table
+        .put(Item::new(key.clone()).with("a", 1).with("b", 2).with_index(Index::Gsi2, unique("g"), "s"), None)
+        .await
+        .expect("put");
+    let item = table
+        .update(&key, Update::new().remove("a").remove("missing").remove("GSI2PK").remove("GSI2SK"), None)
+        .await
+        .expect("remove");
     assert_eq!(item, Item::new(key.clone()).with("b", 2));
     assert_eq!(table.get(&key).await.expect("get"), Some(item));
 }
@@ -217,7 +255,8 @@ pub async fn failed_conditions_leave_item(table: &dyn Table) {
     let key = new_key("fcl");
     let item = Item::new(key.clone()).with("state", "open").with("n", 1);
     table.put(item.clone(), None).await.expect("put");
-    match table.update(&key, Update::new().set("state", "closed").add("n", 1), Some(Cond::eq("state", "closed"))).await {
+    match table.update(&key, Update::new().set("state", "closed").add("n", 1), Some(Cond::eq("state", "closed"))).await
+    {
         Err(TableError::ConditionFailed { current }) => assert_eq!(current.map(|b| *b), Some(item.clone())),
         other => panic!("expected ConditionFailed, got {other:?}"),
     }
@@ -328,7 +367,13 @@ pub async fn invalid_updates(table: &dyn Table) {
         assert!(matches!(table.update(&key, update.clone(), None).await, Err(TableError::Invalid(_))), "{update:?}");
     }
     assert!(matches!(table.put(Item::new(Key::new("", "x")), None).await, Err(TableError::Invalid(_))), "empty key");
-    assert!(matches!(table.put(Item::new(new_key("inv")).with("GSI1PK", 5).with("GSI1SK", "s"), None).await, Err(TableError::Invalid(_))), "non-string index key");
+    assert!(
+        matches!(
+            table.put(Item::new(new_key("inv")).with("GSI1PK", 5).with("GSI1SK", "s"), None).await,
+            Err(TableError::Invalid(_))
+        ),
+        "non-string index key"
+    );
     assert_eq!(table.get(&key).await.expect("get"), Some(Item::new(key).with("s", "x").with("n", 1)));
 }
 
@@ -383,7 +428,9 @@ pub async fn pagination(table: &dyn Table) {
         }
     }
     // Paging within a sort key range stays in the range.
-    let pages = all_pages(table, Query::table(pk.clone()).sk(SkCond::Between("item#005".into(), "item#014".into())).limit(5)).await;
+    let pages =
+        all_pages(table, Query::table(pk.clone()).sk(SkCond::Between("item#005".into(), "item#014".into())).limit(5))
+            .await;
     assert_eq!(pages.len(), 2);
     assert_eq!(sks(&flatten(&pages)), expected[5..15]);
 }
@@ -392,7 +439,10 @@ pub async fn filter_with_limit(table: &dyn Table) {
     let pk = unique("filt");
     for i in 0..30 {
         let kind = if i % 3 == 0 { "a" } else { "b" };
-        table.put(Item::new(Key::new(pk.clone(), format!("i#{i:02}"))).with("kind", kind).with("n", i), None).await.expect("put");
+        table
+            .put(Item::new(Key::new(pk.clone(), format!("i#{i:02}"))).with("kind", kind).with("n", i), None)
+            .await
+            .expect("put");
     }
     let pages = all_pages(table, Query::table(pk.clone()).filter(Cond::eq("kind", "a")).limit(4)).await;
     assert_eq!(pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(), [4, 4, 2]);
@@ -432,14 +482,19 @@ pub async fn index_queries(table: &dyn Table) {
     // Index sort keys deliberately ordered differently from the table keys.
     let placed = [("p3", "2024-01"), ("p1", "2024-03"), ("p2", "2024-02"), ("p5", "2023-12"), ("p4", "2024-05")];
     for (pk, isk) in placed {
-        let item = Item::new(Key::new(format!("{g}-{pk}"), "meta")).with("isk", isk).with_index(Index::Gsi1, g.clone(), isk);
+        let item =
+            Item::new(Key::new(format!("{g}-{pk}"), "meta")).with("isk", isk).with_index(Index::Gsi1, g.clone(), isk);
         table.put(item, None).await.expect("put");
     }
     // Sparse: no index attributes, only one of them, or another index.
     table.put(Item::new(Key::new(format!("{g}-none"), "meta")), None).await.expect("put");
     table.put(Item::new(Key::new(format!("{g}-half"), "meta")).with("GSI1PK", g.clone()), None).await.expect("put");
-    table.put(Item::new(Key::new(format!("{g}-other"), "meta")).with_index(Index::Gsi2, g.clone(), "2024-04"), None).await.expect("put");
-    let isks = |items: &[Item]| items.iter().map(|i| i.get_str("isk").unwrap_or_default().to_owned()).collect::<Vec<_>>();
+    table
+        .put(Item::new(Key::new(format!("{g}-other"), "meta")).with_index(Index::Gsi2, g.clone(), "2024-04"), None)
+        .await
+        .expect("put");
+    let isks =
+        |items: &[Item]| items.iter().map(|i| i.get_str("isk").unwrap_or_default().to_owned()).collect::<Vec<_>>();
     let page = table.query(Query::index(Index::Gsi1, g.clone())).await.expect("query");
     assert_eq!(isks(&page.items), ["2023-12", "2024-01", "2024-02", "2024-03", "2024-05"]);
     assert!(page.items.iter().all(|i| i.key().is_some()), "index queries return whole items");
@@ -448,14 +503,24 @@ pub async fn index_queries(table: &dyn Table) {
     let pages = all_pages(table, Query::index(Index::Gsi1, g.clone()).limit(2)).await;
     assert_eq!(isks(&flatten(&pages)), ["2023-12", "2024-01", "2024-02", "2024-03", "2024-05"]);
     assert_eq!(pages.len(), 3);
-    let pages = all_pages(table, Query::index(Index::Gsi1, g.clone()).backward().limit(2).filter(Cond::Ne("isk".into(), json!("2024-02")))).await;
+    let pages = all_pages(
+        table,
+        Query::index(Index::Gsi1, g.clone()).backward().limit(2).filter(Cond::Ne("isk".into(), json!("2024-02"))),
+    )
+    .await;
     assert_eq!(isks(&flatten(&pages)), ["2024-05", "2024-03", "2024-01", "2023-12"]);
     let page = table.query(Query::index(Index::Gsi2, g.clone())).await.expect("query");
     assert_eq!(page.items.len(), 1);
     assert!(table.query(Query::index(Index::Gsi3, g.clone())).await.expect("query").items.is_empty());
     // Moving an item in the index moves it in queries.
-    table.update(&Key::new(format!("{g}-p5"), "meta"), Update::new().remove("GSI1PK").remove("GSI1SK"), None).await.expect("update");
-    table.update(&Key::new(format!("{g}-p1"), "meta"), Update::new().set("GSI1SK", "2025-01"), None).await.expect("update");
+    table
+        .update(&Key::new(format!("{g}-p5"), "meta"), Update::new().remove("GSI1PK").remove("GSI1SK"), None)
+        .await
+        .expect("update");
+    table
+        .update(&Key::new(format!("{g}-p1"), "meta"), Update::new().set("GSI1SK", "2025-01"), None)
+        .await
+        .expect("update");
     let page = table.query(Query::index(Index::Gsi1, g)).await.expect("query");
     assert_eq!(isks(&page.items), ["2024-01", "2024-02", "2024-05", "2024-03"]);
 }
@@ -467,21 +532,37 @@ pub async fn ttl_hides_expired(table: &dyn Table) {
     let at_now = Key::new(pk.clone(), "at-now");
     let live = Key::new(pk.clone(), "live");
     let g = unique("ttlg");
-    table.put(Item::new(expired.clone()).with_ttl(now - 60).with("v", "old").with_index(Index::Gsi3, g.clone(), "a"), None).await.expect("put");
+    table
+        .put(
+            Item::new(expired.clone()).with_ttl(now - 60).with("v", "old").with_index(Index::Gsi3, g.clone(), "a"),
+            None,
+        )
+        .await
+        .expect("put");
     table.put(Item::new(at_now.clone()).with_ttl(now - 1), None).await.expect("put");
-    table.put(Item::new(live.clone()).with_ttl(now + 3600).with_index(Index::Gsi3, g.clone(), "b"), None).await.expect("put");
+    table
+        .put(Item::new(live.clone()).with_ttl(now + 3600).with_index(Index::Gsi3, g.clone(), "b"), None)
+        .await
+        .expect("put");
     assert_eq!(table.get(&expired).await.expect("get"), None);
     assert_eq!(table.get(&at_now).await.expect("get"), None);
     assert!(table.get(&live).await.expect("get").is_some());
     assert_eq!(sks(&table.query(Query::table(pk.clone())).await.expect("query").items), ["live"]);
     let pages = all_pages(table, Query::table(pk.clone()).limit(1)).await;
-    assert_eq!((pages.len(), sks(&flatten(&pages))), (1, vec!["live".to_owned()]), "expired items do not count toward pages");
+    assert_eq!(
+        (pages.len(), sks(&flatten(&pages))),
+        (1, vec!["live".to_owned()]),
+        "expired items do not count toward pages"
+    );
     assert_eq!(table.query(Query::index(Index::Gsi3, g)).await.expect("query").items.len(), 1);
     // The idiom for reusing a key whose previous holder expired.
     let fresh = Item::new(expired.clone()).with("v", "new").with_ttl(now + 3600);
     table.put(fresh.clone(), Some(Cond::expired_or_absent(now))).await.expect("replace expired");
     assert_eq!(table.get(&expired).await.expect("get"), Some(fresh));
-    assert!(matches!(table.put(Item::new(live.clone()), Some(Cond::expired_or_absent(now))).await, Err(TableError::ConditionFailed { current: Some(_) })));
+    assert!(matches!(
+        table.put(Item::new(live.clone()), Some(Cond::expired_or_absent(now))).await,
+        Err(TableError::ConditionFailed { current: Some(_) })
+    ));
     table.put(Item::new(Key::new(pk, "absent")), Some(Cond::expired_or_absent(now))).await.expect("put on absent");
 }
 
@@ -496,7 +577,11 @@ pub async fn transactions_all_or_nothing(table: &dyn Table) {
     table.put(Item::new(k("e")).with("doomed", true), None).await.expect("put");
     let ops = |check_key: &str, need: i64| {
         vec![
-            TxOp::Update { key: k("a"), update: Update::new().add("balance", -5), cond: Some(Cond::ge("balance", need)) },
+            TxOp::Update {
+                key: k("a"),
+                update: Update::new().add("balance", -5),
+                cond: Some(Cond::ge("balance", need)),
+            },
             TxOp::Update { key: k("b"), update: Update::new().add("balance", 5), cond: None },
             TxOp::Put { item: Item::new(k("c")).with("made", true), cond: Some(Cond::NotExists) },
             TxOp::Delete { key: k("e"), cond: Some(Cond::Exists) },
@@ -529,7 +614,10 @@ pub async fn transactions_all_or_nothing(table: &dyn Table) {
     assert_eq!(table.get(&k("c")).await.expect("get"), Some(Item::new(k("c")).with("made", true)));
     assert_eq!(table.get(&k("e")).await.expect("get"), None);
     // Updates in a transaction upsert, like single updates.
-    table.transact(vec![TxOp::Update { key: k("new"), update: Update::new().add("n", 1), cond: None }]).await.expect("transaction");
+    table
+        .transact(vec![TxOp::Update { key: k("new"), update: Update::new().add("n", 1), cond: None }])
+        .await
+        .expect("transaction");
     assert_eq!(table.get(&k("new")).await.expect("get"), Some(Item::new(k("new")).with("n", 1)));
 }
 
@@ -543,7 +631,10 @@ pub async fn transaction_limits(table: &dyn Table) {
     assert!(matches!(res, Err(TableError::Invalid(_))), "101 operations: {res:?}");
     let res = table.transact(vec![]).await;
     assert!(matches!(res, Err(TableError::Invalid(_))), "no operations: {res:?}");
-    assert!(table.query(Query::table(pk.clone())).await.expect("query").items.is_empty(), "rejected transactions write nothing");
+    assert!(
+        table.query(Query::table(pk.clone())).await.expect("query").items.is_empty(),
+        "rejected transactions write nothing"
+    );
     table.transact((0..100).map(put).collect()).await.expect("100 operations");
     let pages = all_pages(table, Query::table(pk).limit(100)).await;
     assert_eq!((pages.len(), flatten(&pages).len()), (1, 100));
@@ -594,7 +685,9 @@ pub async fn concurrent_conditional_decrements(table: Arc<dyn Table>) {
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let (table, key) = (table.clone(), key.clone());
-            tokio::spawn(async move { table.update(&key, Update::new().add("balance", -1), Some(Cond::ge("balance", 1))).await })
+            tokio::spawn(async move {
+                table.update(&key, Update::new().add("balance", -1), Some(Cond::ge("balance", 1))).await
+            })
         })
         .collect();
     let mut ok = 0;
@@ -626,8 +719,16 @@ pub async fn concurrent_transactions(table: Arc<dyn Table>) {
             tokio::spawn(async move {
                 for attempt in 0..50u64 {
                     let ops = vec![
-                        TxOp::Update { key: from.clone(), update: Update::new().add("balance", -3), cond: Some(Cond::ge("balance", 3)) },
-                        TxOp::Update { key: to.clone(), update: Update::new().add("balance", 3).append("from", vec![json!(i)]), cond: None },
+                        TxOp::Update {
+                            key: from.clone(),
+                            update: Update::new().add("balance", -3),
+                            cond: Some(Cond::ge("balance", 3)),
+                        },
+                        TxOp::Update {
+                            key: to.clone(),
+                            update: Update::new().add("balance", 3).append("from", vec![json!(i)]),
+                            cond: None,
+                        },
                     ];
                     match table.transact(ops).await {
                         Ok(()) => return true,

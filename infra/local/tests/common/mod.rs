@@ -43,6 +43,25 @@ pub async fn start_without_consumers() -> TestPlatform {
 }
 
 pub async fn start_with(data_dir: PathBuf, generated: bool, consumers: bool) -> TestPlatform {
+    launch(data_dir, generated, consumers, |_| {}).await
+}
+
+/// Starts like [`start`] with a further change to the configuration (e.g. the connect page's
+/// SDK URL pointed at a test stand-in).
+pub async fn start_configured(configure: impl FnOnce(&mut miping::config::Config) + Send + 'static) -> TestPlatform {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tp = launch(dir.path().to_path_buf(), false, true, configure).await;
+    tp._dir = Some(dir);
+    tp
+}
+
+/// The one place tests start a platform: the test super admin, a simulator on a free port.
+async fn launch(
+    data_dir: PathBuf,
+    generated: bool,
+    consumers: bool,
+    configure: impl FnOnce(&mut miping::config::Config) + Send + 'static,
+) -> TestPlatform {
     let options = Options {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.clone(),
@@ -52,6 +71,7 @@ pub async fn start_with(data_dir: PathBuf, generated: bool, consumers: bool) -> 
                 password: SecretString::from(ADMIN_PASSWORD),
                 generated,
             });
+            configure(c);
         })),
         simulator: Some("127.0.0.1:0".parse().unwrap()),
         consumers,

@@ -131,6 +131,9 @@ async fn node(
         async {
             let business = gate.business(&sim)?;
             if Business::from_phone_id(&id).is_some() && method == Method::GET {
+                if let Some(e) = sim.lock().take_scripted(faults::Endpoint::GetPhoneNumber) {
+                    return Err(e);
+                }
                 return phones::get_phone(&sim, &business, &id, &query);
             }
             if sim.lock().template(&id).is_some() {
@@ -162,6 +165,11 @@ async fn edge(
     flatten(
         async {
             let business = gate.business(&sim)?;
+            if let Some(endpoint) = faults::Endpoint::of_edge(&method, &edge)
+                && let Some(e) = sim.lock().take_scripted(endpoint)
+            {
+                return Err(e);
+            }
             let m = method.as_str().to_ascii_lowercase();
             match (method.clone(), edge.as_str()) {
                 (Method::GET, "phone_numbers") => phones::list(&sim, &business, &id, &query, &headers, &v, &gate),

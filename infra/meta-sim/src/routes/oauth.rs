@@ -28,6 +28,9 @@ pub async fn exchange(
     if let Err(r) = Gate::pass(&sim, &v, &headers, &query).await {
         return r;
     }
+    if let Some(e) = sim.lock().take_scripted(crate::faults::Endpoint::ExchangeCode) {
+        return e.into_response();
+    }
     let config = sim.config();
     let get = |k: &str| query.get(k).map(String::as_str).unwrap_or_default();
     if get("client_id") != config.app_id {
@@ -62,6 +65,9 @@ pub async fn debug_token(
         Ok(g) => g,
         Err(r) => return r,
     };
+    if let Some(e) = sim.lock().take_scripted(crate::faults::Endpoint::DebugToken) {
+        return e.into_response();
+    }
     let config = sim.config();
     let Some(caller) = &gate.token else { return GraphError::missing_token().into_response() };
     if !token::is_app_token(caller, &config.app_id, &config.app_secret) && gate.business(&sim).is_err() {

@@ -21,9 +21,9 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
-    TransactWriteItem, Update as DdbUpdate,
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, ConditionCheck, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    ScalarAttributeType, TableStatus, TimeToLiveSpecification, TransactWriteItem, Update as DdbUpdate,
 };
 use serde_json::{Map, Number, Value};
 
@@ -95,7 +95,11 @@ async fn wait_active(client: &Client, name: &str) -> Result<(), TableError> {
 }
 
 fn attr_def(name: &str) -> Result<AttributeDefinition, TableError> {
-    AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().map_err(build_err)
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(build_err)
 }
 
 fn key_elem(name: &str, key_type: KeyType) -> Result<KeySchemaElement, TableError> {
@@ -130,7 +134,9 @@ pub(crate) fn from_av(av: &AttributeValue) -> Result<Value, TableError> {
         AttributeValue::N(n) => parse_number(n)?,
         AttributeValue::S(s) => Value::String(s.clone()),
         AttributeValue::L(l) => Value::Array(l.iter().map(from_av).collect::<Result<_, _>>()?),
-        AttributeValue::M(m) => Value::Object(m.iter().map(|(k, v)| Ok((k.clone(), from_av(v)?))).collect::<Result<_, TableError>>()?),
+        AttributeValue::M(m) => {
+            Value::Object(m.iter().map(|(k, v)| Ok((k.clone(), from_av(v)?))).collect::<Result<_, TableError>>()?)
+        }
         other => return Err(TableError::Corrupt(format!("unsupported attribute type {other:?}"))),
     })
 }
@@ -156,12 +162,16 @@ fn to_attr_map(item: &Item) -> AttrMap {
 }
 
 fn from_attr_map(map: &AttrMap) -> Result<Item, TableError> {
-    let fields: Map<String, Value> = map.iter().map(|(k, v)| Ok((k.clone(), from_av(v)?))).collect::<Result<_, TableError>>()?;
+    let fields: Map<String, Value> =
+        map.iter().map(|(k, v)| Ok((k.clone(), from_av(v)?))).collect::<Result<_, TableError>>()?;
     Ok(Item(fields))
 }
 
 fn key_map(key: &Key) -> AttrMap {
-    HashMap::from([(PK.to_owned(), AttributeValue::S(key.pk.clone())), (SK.to_owned(), AttributeValue::S(key.sk.clone()))])
+    HashMap::from([
+        (PK.to_owned(), AttributeValue::S(key.pk.clone())),
+        (SK.to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
 }
 
 // ---- expressions -------------------------------------------------------------------------
@@ -254,7 +264,11 @@ impl Expr {
             let list = self.value(AttributeValue::L(values.iter().map(to_av).collect()));
             set.push(format!("{name} = list_append(if_not_exists({name}, {empty}), {list})"));
         }
-        let add: Vec<String> = u.add.iter().map(|(n, d)| format!("{} {}", self.name(n), self.value(AttributeValue::N(d.to_string())))).collect();
+        let add: Vec<String> = u
+            .add
+            .iter()
+            .map(|(n, d)| format!("{} {}", self.name(n), self.value(AttributeValue::N(d.to_string()))))
+            .collect();
         let remove: Vec<String> = u.remove.iter().map(|n| self.name(n)).collect();
         let clauses: Vec<String> = [("SET", set), ("ADD", add), ("REMOVE", remove)]
             .into_iter()
@@ -314,7 +328,9 @@ where
     let message = err.message().unwrap_or_default().to_owned();
     match err.code() {
         Some("ConditionalCheckFailedException") => TableError::ConditionFailed { current: None },
-        Some("ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded") => TableError::Throttled,
+        Some("ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded") => {
+            TableError::Throttled
+        }
         // A single-item write racing a transaction on the same item: retryable, like throttling.
         Some("TransactionConflictException") => TableError::Throttled,
         Some("ValidationException") if is_size_error(&message) => TableError::ItemTooLarge,
@@ -345,12 +361,14 @@ fn transaction_err(err: SdkError<TransactWriteItemsError, aws_sdk_dynamodb::conf
 /// Maps the per-operation cancellation reasons (one per submitted operation, in order).
 fn canceled(reasons: &[CancellationReason]) -> TableError {
     let codes: Vec<&str> = reasons.iter().map(|r| r.code().unwrap_or("None")).collect();
-    let failed: Vec<usize> = codes.iter().enumerate().filter(|(_, c)| **c == "ConditionalCheckFailed").map(|(i, _)| i).collect();
+    let failed: Vec<usize> =
+        codes.iter().enumerate().filter(|(_, c)| **c == "ConditionalCheckFailed").map(|(i, _)| i).collect();
     // A conflict with another transaction carries no failed condition: the caller may retry.
     if !failed.is_empty() || codes.contains(&"TransactionConflict") {
         return TableError::TransactionCanceled { failed_conditions: failed };
     }
-    if codes.iter().any(|c| matches!(*c, "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded")) {
+    if codes.iter().any(|c| matches!(*c, "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded"))
+    {
         return TableError::Throttled;
     }
     let messages: Vec<&str> = reasons.iter().filter_map(|r| r.message()).collect();
@@ -432,7 +450,15 @@ impl DynamoTable {
 impl Table for DynamoTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
         cursor::validate_key(key)?;
-        let out = self.client.get_item().table_name(&self.table).set_key(Some(key_map(key))).consistent_read(true).send().await.map_err(sdk_err)?;
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_map(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_err)?;
         let item = out.item().map(from_attr_map).transpose()?;
         Ok(item.filter(|i| !i.is_expired(now_epoch())))
     }
@@ -621,12 +647,18 @@ mod tests {
 
     #[test]
     fn cancellation_reasons_map_to_errors() {
-        let reason = |code: &str, msg: Option<&str>| CancellationReason::builder().code(code).set_message(msg.map(str::to_owned)).build();
+        let reason = |code: &str, msg: Option<&str>| {
+            CancellationReason::builder().code(code).set_message(msg.map(str::to_owned)).build()
+        };
         let none = reason("None", None);
         let ccf = reason("ConditionalCheckFailed", Some("The conditional request failed"));
         let conflict = reason("TransactionConflict", None);
-        assert!(matches!(canceled(&[none.clone(), ccf.clone(), conflict.clone(), ccf]), TableError::TransactionCanceled { failed_conditions } if failed_conditions == [1, 3]));
-        assert!(matches!(canceled(&[none.clone(), conflict]), TableError::TransactionCanceled { failed_conditions } if failed_conditions.is_empty()));
+        assert!(
+            matches!(canceled(&[none.clone(), ccf.clone(), conflict.clone(), ccf]), TableError::TransactionCanceled { failed_conditions } if failed_conditions == [1, 3])
+        );
+        assert!(
+            matches!(canceled(&[none.clone(), conflict]), TableError::TransactionCanceled { failed_conditions } if failed_conditions.is_empty())
+        );
         assert!(matches!(canceled(&[reason("ThrottlingError", None), none.clone()]), TableError::Throttled));
         let big = reason("ValidationError", Some("Item size to update has exceeded the maximum allowed size"));
         assert!(matches!(canceled(&[none.clone(), big]), TableError::ItemTooLarge));

@@ -66,7 +66,8 @@ impl SqliteTable {
             .call(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
                 if purge {
-                    tx.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", params![now]).map_err(sql_err)?;
+                    tx.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", params![now])
+                        .map_err(sql_err)?;
                 }
                 let out = f(&tx, now)?;
                 tx.commit().map_err(sql_err)?;
@@ -78,7 +79,8 @@ impl SqliteTable {
     /// True for one caller per interval (the one that wins the compare-exchange).
     fn purge_due(&self, now: i64) -> bool {
         let last = self.last_purge.load(AtomicOrdering::Relaxed);
-        now - last >= PURGE_INTERVAL_SECS && self.last_purge.compare_exchange(last, now, AtomicOrdering::Relaxed, AtomicOrdering::Relaxed).is_ok()
+        now - last >= PURGE_INTERVAL_SECS
+            && self.last_purge.compare_exchange(last, now, AtomicOrdering::Relaxed, AtomicOrdering::Relaxed).is_ok()
     }
 }
 
@@ -142,7 +144,9 @@ fn remove(conn: &Connection, key: &Key) -> Result<(), TableError> {
 /// Fails with `ConditionFailed` (carrying the current item) when `cond` does not hold.
 fn check(cond: Option<&Cond>, current: &Option<Item>) -> Result<(), TableError> {
     match cond {
-        Some(c) if !eval(c, current.as_ref()) => Err(TableError::ConditionFailed { current: current.clone().map(Box::new) }),
+        Some(c) if !eval(c, current.as_ref()) => {
+            Err(TableError::ConditionFailed { current: current.clone().map(Box::new) })
+        }
         _ => Ok(()),
     }
 }
@@ -196,7 +200,8 @@ fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
             Some(if same { Equal } else { Less })
         }
         (Value::Object(x), Value::Object(y)) => {
-            let same = x.len() == y.len() && x.iter().all(|(k, p)| y.get(k).and_then(|q| compare(p, q)).is_some_and(|o| o.is_eq()));
+            let same = x.len() == y.len()
+                && x.iter().all(|(k, p)| y.get(k).and_then(|q| compare(p, q)).is_some_and(|o| o.is_eq()));
             Some(if same { Equal } else { Less })
         }
         _ => None,
@@ -219,7 +224,9 @@ pub(crate) fn apply_update(current: Option<Item>, key: &Key, update: &Update) ->
         let sum = match item.get(n) {
             None => Value::from(*delta),
             Some(Value::Number(x)) => match x.as_i64() {
-                Some(x) => Value::from(x.checked_add(*delta).ok_or_else(|| TableError::Invalid(format!("ADD overflows {n}")))?),
+                Some(x) => {
+                    Value::from(x.checked_add(*delta).ok_or_else(|| TableError::Invalid(format!("ADD overflows {n}")))?)
+                }
                 None => Value::from(x.as_f64().unwrap_or(0.0) + *delta as f64),
             },
             Some(_) => return Err(TableError::Invalid(format!("ADD on non-number attribute {n}"))),

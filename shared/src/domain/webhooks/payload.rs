@@ -168,16 +168,64 @@ pub struct UserPreference {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Status { waba_id: String, metadata: Metadata, contact: Option<Contact>, status: StatusUpdate },
-    Inbound { waba_id: String, metadata: Metadata, contact: Option<Contact>, message: InboundMessage },
-    UserPreference { waba_id: String, metadata: Metadata, contact: Option<Contact>, preference: UserPreference },
-    TemplateStatus { waba_id: String, template_id: String, name: String, language: String, event: String, reason: Option<String> },
-    TemplateCategory { waba_id: String, template_id: String, name: String, language: String, new_category: String },
-    TemplateQuality { waba_id: String, template_id: String, name: String, language: String, new_quality: String },
-    AccountUpdate { waba_id: String, event: String, value: Value },
-    PhoneQuality { waba_id: String, display_phone_number: String, event: String, current_limit: Option<String> },
+    Status {
+        waba_id: String,
+        metadata: Metadata,
+        contact: Option<Contact>,
+        status: StatusUpdate,
+    },
+    Inbound {
+        waba_id: String,
+        metadata: Metadata,
+        contact: Option<Contact>,
+        message: InboundMessage,
+    },
+    UserPreference {
+        waba_id: String,
+        metadata: Metadata,
+        contact: Option<Contact>,
+        preference: UserPreference,
+    },
+    TemplateStatus {
+        waba_id: String,
+        template_id: String,
+        name: String,
+        language: String,
+        event: String,
+        reason: Option<String>,
+    },
+    TemplateCategory {
+        waba_id: String,
+        template_id: String,
+        name: String,
+        language: String,
+        new_category: String,
+    },
+    TemplateQuality {
+        waba_id: String,
+        template_id: String,
+        name: String,
+        language: String,
+        new_quality: String,
+    },
+    AccountUpdate {
+        waba_id: String,
+        event: String,
+        value: Value,
+    },
+    PhoneQuality {
+        waba_id: String,
+        display_phone_number: String,
+        event: String,
+        current_limit: Option<String>,
+    },
     /// A field we do not act on (or a malformed change): kept for inspection.
-    Unhandled { waba_id: String, field: String, value: Value, reason: String },
+    Unhandled {
+        waba_id: String,
+        field: String,
+        value: Value,
+        reason: String,
+    },
 }
 
 impl Event {
@@ -198,22 +246,28 @@ impl Event {
                 format!("tplstatus:{template_id}:{event}:{}", reason.as_deref().unwrap_or(""))
             }
             Event::TemplateCategory { template_id, new_category, .. } => format!("tplcat:{template_id}:{new_category}"),
-            Event::TemplateQuality { template_id, new_quality, .. } => format!("tplquality:{template_id}:{new_quality}"),
-            Event::AccountUpdate { waba_id, event, value } => format!("account:{waba_id}:{event}:{}", short_hash(value)),
+            Event::TemplateQuality { template_id, new_quality, .. } => {
+                format!("tplquality:{template_id}:{new_quality}")
+            }
+            Event::AccountUpdate { waba_id, event, value } => {
+                format!("account:{waba_id}:{event}:{}", short_hash(value))
+            }
             Event::PhoneQuality { waba_id, display_phone_number, event, current_limit } => format!(
                 "phonequality:{waba_id}:{display_phone_number}:{event}:{}",
                 current_limit.as_deref().unwrap_or("")
             ),
-            Event::Unhandled { waba_id, field, value, .. } => format!("unhandled:{waba_id}:{field}:{}", short_hash(value)),
+            Event::Unhandled { waba_id, field, value, .. } => {
+                format!("unhandled:{waba_id}:{field}:{}", short_hash(value))
+            }
         }
     }
 
     /// The phone number id this event is about, when Meta says so (routing by number first).
     pub fn phone_number_id(&self) -> Option<&str> {
         match self {
-            Event::Status { metadata, .. } | Event::Inbound { metadata, .. } | Event::UserPreference { metadata, .. } => {
-                Some(&metadata.phone_number_id)
-            }
+            Event::Status { metadata, .. }
+            | Event::Inbound { metadata, .. }
+            | Event::UserPreference { metadata, .. } => Some(&metadata.phone_number_id),
             _ => None,
         }
     }
@@ -246,7 +300,9 @@ pub fn parse(body: &str) -> Result<Vec<Event>, PayloadError> {
             let waba_id = entry.id.clone();
             match parse_change(&waba_id, &change) {
                 Ok(mut evs) => events.append(&mut evs),
-                Err(reason) => events.push(Event::Unhandled { waba_id, field: change.field, value: change.value, reason }),
+                Err(reason) => {
+                    events.push(Event::Unhandled { waba_id, field: change.field, value: change.value, reason })
+                }
             }
         }
     }
@@ -315,7 +371,8 @@ fn parse_messages_value(waba_id: &str, v: &Value) -> Result<Vec<Event>, String> 
             .contacts
             .iter()
             .find(|c| {
-                (wa_id.is_some() && c.wa_id.as_deref() == wa_id) || (user_id.is_some() && c.user_id.as_deref() == user_id)
+                (wa_id.is_some() && c.wa_id.as_deref() == wa_id)
+                    || (user_id.is_some() && c.user_id.as_deref() == user_id)
             })
             .or_else(|| (value.contacts.len() == 1).then(|| &value.contacts[0]))
             .cloned()
@@ -339,7 +396,12 @@ fn parse_messages_value(waba_id: &str, v: &Value) -> Result<Vec<Event>, String> 
             timestamp: int_field(p, "timestamp").unwrap_or(0),
         };
         let contact = contact_for(preference.wa_id.as_deref(), None);
-        events.push(Event::UserPreference { waba_id: waba_id.into(), metadata: value.metadata.clone(), contact, preference });
+        events.push(Event::UserPreference {
+            waba_id: waba_id.into(),
+            metadata: value.metadata.clone(),
+            contact,
+            preference,
+        });
     }
     Ok(events)
 }
@@ -353,7 +415,12 @@ fn parse_status(s: &Value) -> Result<StatusUpdate, String> {
         recipient_id: str_field(s, "recipient_id").filter(|r| !r.is_empty()),
         recipient_user_id: str_field(s, "recipient_user_id").filter(|r| !r.is_empty()),
         biz_opaque_callback_data: str_field(s, "biz_opaque_callback_data"),
-        errors: s.get("errors").map(|e| serde_json::from_value(e.clone())).transpose().map_err(|e| format!("errors: {e}"))?.unwrap_or_default(),
+        errors: s
+            .get("errors")
+            .map(|e| serde_json::from_value(e.clone()))
+            .transpose()
+            .map_err(|e| format!("errors: {e}"))?
+            .unwrap_or_default(),
         pricing: s.get("pricing").cloned(),
         conversation: s.get("conversation").cloned(),
     })

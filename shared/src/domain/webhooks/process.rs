@@ -12,6 +12,8 @@ use chrono::{TimeZone, Utc};
 use serde_json::Value;
 
 use crate::domain::messages::MessageError;
+use crate::domain::whatsapp::account_events;
+use crate::http::ApiError;
 use crate::domain::messages::status::{self, StatusReport};
 use crate::ports::Ports;
 use crate::ports::queue::Delivery;
@@ -39,7 +41,27 @@ pub enum Outcome {
 /// connection). Returns `Ok(false)` when it does not handle this kind.
 #[async_trait]
 pub trait EventHandler: Send + Sync + 'static {
-    async fn handle(&self, ports: &Ports, tenant_id: &str, event: &Event) -> Result<bool, TableError>;
+    async fn handle(&self, ports: &Ports, tenant_id: &str, event: &Event) -> Result<bool, ApiError>;
+}
+
+/// `account_update` and `phone_number_quality_update` change the tenant's connection.
+pub struct AccountEvents;
+
+#[async_trait]
+impl EventHandler for AccountEvents {
+    async fn handle(&self, ports: &Ports, tenant_id: &str, event: &Event) -> Result<bool, ApiError> {
+        match event {
+            Event::AccountUpdate { event, value, .. } => {
+                account_events::apply_account_update(ports, tenant_id, event, value).await?;
+                Ok(true)
+            }
+            Event::PhoneQuality { event, current_limit, .. } => {
+                account_events::apply_phone_quality(ports, tenant_id, event, current_limit.as_deref()).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
 pub struct WebhookProcessor {
@@ -58,7 +80,7 @@ impl WebhookProcessor {
     }
 
     /// Processes one queue message; `Err` means "retry the delivery".
-    pub async fn process(&self, body: &str) -> Result<Vec<Outcome>, TableError> {
+    pub async fn process(&self, body: &str) -> Result<Vec<Outcome>, ApiError> {
         let envelope: Envelope = match serde_json::from_str(body) {
             Ok(e) => e,
             Err(e) => {
@@ -95,7 +117,7 @@ impl WebhookProcessor {
         Ok(outcomes)
     }
 
-    async fn process_event(&self, event: &Event) -> Result<Outcome, TableError> {
+    async fn process_event(&self, event: &Event) -> Result<Outcome, ApiError> {
         let key = event.key();
         let done = keys::webhook_processed(&key);
         if self.ports.table.get(&done).await?.is_some() {
@@ -119,11 +141,11 @@ impl WebhookProcessor {
         let record = Item::new(done).with("at", self.ports.clock.now().to_rfc3339()).with_ttl(self.ports.clock.epoch_seconds() + DONE_TTL_SECS);
         match self.ports.table.put(record, Some(Cond::NotExists)).await {
             Ok(()) | Err(TableError::ConditionFailed { .. }) => Ok(outcome),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 
-    async fn apply(&self, tenant_id: &str, event: &Event) -> Result<Outcome, TableError> {
+    async fn apply(&self, tenant_id: &str, event: &Event) -> Result<Outcome, ApiError> {
         if let Event::Status { status, .. } = event {
             apply_status(&self.ports, tenant_id, status).await?;
             return Ok(Outcome::Applied);
@@ -142,7 +164,7 @@ impl WebhookProcessor {
 /// The processor with every handler the platform has, as both the Lambda and the local process
 /// run it.
 pub fn processor(ports: Ports) -> WebhookProcessor {
-    WebhookProcessor::new(ports)
+    WebhookProcessor::new(ports).with_handler(AccountEvents)
 }
 
 #[async_trait]

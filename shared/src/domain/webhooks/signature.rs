@@ -15,14 +15,16 @@ pub fn verify(app_secret: &SecretString, body: &[u8], header: Option<&str>) -> b
         // An unconfigured secret must never make every signature valid.
         return false;
     }
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret.expose_secret().as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(app_secret.expose_secret().as_bytes()).expect("HMAC takes any key length");
     mac.update(body);
     mac.verify_slice(&expected).is_ok()
 }
 
 /// The header value for `body` (used by the simulator and tests).
 pub fn sign(app_secret: &SecretString, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret.expose_secret().as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(app_secret.expose_secret().as_bytes()).expect("HMAC takes any key length");
     mac.update(body);
     format!("sha256={}", crate::http::idempotency::hex(&mac.finalize().into_bytes()))
 }

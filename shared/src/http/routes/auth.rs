@@ -27,7 +27,10 @@ struct LoginBody {
     password: SecretString,
 }
 
-async fn login(axum::extract::State(state): axum::extract::State<AppState>, ApiJson(body): ApiJson<LoginBody>) -> ApiResult<ApiJson<LoginResponse>> {
+async fn login(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<ApiJson<LoginResponse>> {
     if body.email.trim().is_empty() {
         return Err(ApiError::validation(vec![FieldError::new("email", "required", "is required")]));
     }

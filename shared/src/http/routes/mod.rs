@@ -8,6 +8,7 @@ pub mod inbox;
 pub mod plans;
 pub mod tenant;
 pub mod webhook;
+pub mod whatsapp;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -57,6 +58,11 @@ pub fn tenant_group(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The `whatsapp-api` function: `/whatsapp/*` and the connect page `/connect`.
+pub fn whatsapp_group(state: AppState) -> Router {
+    whatsapp::router(state)
+}
+
 /// Every route group on one router, with the common layers: what the local process serves.
 pub fn all(state: AppState) -> Router {
     let router = Router::new()
@@ -64,6 +70,7 @@ pub fn all(state: AppState) -> Router {
         .merge(admin_group(state.clone()))
         .merge(tenant_group(state.clone()))
         .merge(webhook_group(state.clone()))
+        .merge(whatsapp_group(state.clone()))
         .merge(inbox_group(state));
     super::layers::with_common_layers(router)
 }

@@ -1,0 +1,352 @@
+//! The stored connection and its API view.
+//!
+//! One item per tenant (`keys::whatsapp_account`). Secrets are stored sealed by the vault port
+//! (the business token and the registration PIN) and never leave this module's callers except
+//! toward Meta: the view has no field that could hold them, and `Debug` hides them.
+
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::http::ApiError;
+use crate::ports::Ports;
+use crate::store::whatsapp::WhatsappStore;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStatus {
+    #[default]
+    NotConnected,
+    /// Onboarding is running, or stopped at a failed step that a retry resumes.
+    Connecting,
+    Connected,
+    /// Meta refused the token (code 190): the tenant must run Embedded Signup again.
+    NeedsReauth,
+    Disconnected,
+    /// Meta disabled the WhatsApp Business Account.
+    Banned,
+}
+
+impl ConnectionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotConnected => "not_connected",
+            Self::Connecting => "connecting",
+            Self::Connected => "connected",
+            Self::NeedsReauth => "needs_reauth",
+            Self::Disconnected => "disconnected",
+            Self::Banned => "banned",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Pending,
+    Done,
+    Failed,
+}
+
+/// Why a step failed: our stable code, a message for people (Meta's own when Meta refused), and
+/// Meta's error code when Meta answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepError {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta_code: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub name: String,
+    pub status: StepStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<StepError>,
+    /// When the step last changed (done or failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+}
+
+impl Step {
+    pub fn pending(name: &str) -> Self {
+        Self { name: name.to_string(), status: StepStatus::Pending, error: None, at: None }
+    }
+}
+
+/// Meta's throughput level and what it means in messages per second.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// `STANDARD` or `HIGH`.
+    pub level: String,
+    pub messages_per_second: u32,
+}
+
+impl Throughput {
+    /// Meta's documented rates: 80 msg/s by default, up to 1,000 once upgraded.
+    pub fn from_level(level: &str) -> Self {
+        let messages_per_second = if level.eq_ignore_ascii_case("HIGH") { 1000 } else { 80 };
+        Self { level: level.to_ascii_uppercase(), messages_per_second }
+    }
+}
+
+/// `account_update` / `DISABLED_UPDATE`'s `ban_info`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BanInfo {
+    /// `SCHEDULE_FOR_DISABLE`, `DISABLE`, `REINSTATE`.
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+}
+
+/// An account webhook as recorded on the connection (the latest few, newest last).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountEvent {
+    pub event: String,
+    pub at: DateTime<Utc>,
+    #[serde(default)]
+    pub detail: Value,
+}
+
+/// How many account events the connection keeps (enough to explain its current state).
+pub const ACCOUNT_EVENTS_KEPT: usize = 20;
+
+/// The stored connection.
+#[derive(Clone, Serialize, Deserialize, Default)]
+pub struct Connection {
+    pub tenant_id: String,
+    pub status: ConnectionStatus,
+    pub waba_id: Option<String>,
+    pub phone_number_id: Option<String>,
+    pub display_phone_number: Option<String>,
+    pub business_name: Option<String>,
+    /// `GREEN`, `YELLOW`, `RED`, `UNKNOWN`.
+    pub quality_rating: Option<String>,
+    /// Meta's messaging limit tier (`TIER_1K`, ...).
+    pub messaging_limit: Option<String>,
+    pub throughput: Option<Throughput>,
+    /// The last `phone_number_quality_update` event (`FLAGGED`, `UNFLAGGED`, `UPGRADE`, ...).
+    pub quality_event: Option<String>,
+    pub ban_info: Option<BanInfo>,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub account_events: Vec<AccountEvent>,
+    /// Something the tenant should know that is not an error (e.g. Meta did not confirm the
+    /// unsubscription on disconnect).
+    pub notice: Option<String>,
+
+    // --- the current onboarding attempt --------------------------------------------------
+    /// SHA-256 (hex) of the code this attempt started from: the same body sent again resumes
+    /// instead of restarting (a code can only be exchanged once).
+    pub code_sha256: Option<String>,
+    /// What the browser reported (Embedded Signup's session info), used as hints.
+    pub requested_waba_id: Option<String>,
+    pub requested_phone_number_id: Option<String>,
+
+    // --- secrets (sealed by the vault; never in a view, a log or an error) -----------------
+    pub sealed_token: Option<String>,
+    pub sealed_pin: Option<String>,
+    /// The number the sealed PIN was set for (a new number gets a new PIN).
+    pub pin_phone_number_id: Option<String>,
+    /// Unix seconds, 0 = never (from `debug_token`).
+    pub token_expires_at: Option<i64>,
+
+    // --- routing items this tenant holds (freed on disconnect or when the number changes) ----
+    pub claimed_phone_number_id: Option<String>,
+    pub claimed_waba_id: Option<String>,
+
+    // --- concurrency ------------------------------------------------------------------------
+    /// A running connect holds the lease until `lease_until` (unix seconds); a crashed run's
+    /// lease simply expires, so nothing can wedge the connection.
+    pub lease_id: Option<String>,
+    pub lease_until: Option<i64>,
+    /// Incremented by every write; writes are conditional on it (optimistic concurrency).
+    #[serde(default)]
+    pub version: i64,
+
+    pub connected_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("tenant_id", &self.tenant_id)
+            .field("status", &self.status)
+            .field("waba_id", &self.waba_id)
+            .field("phone_number_id", &self.phone_number_id)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    pub fn new(tenant_id: &str) -> Self {
+        Self { tenant_id: tenant_id.to_string(), ..Self::default() }
+    }
+
+    /// True while another run holds an unexpired lease.
+    pub fn is_leased(&self, now_epoch: i64) -> bool {
+        self.lease_id.is_some() && self.lease_until.is_some_and(|until| until > now_epoch)
+    }
+
+    pub fn record_event(&mut self, event: AccountEvent) {
+        self.account_events.push(event);
+        let excess = self.account_events.len().saturating_sub(ACCOUNT_EVENTS_KEPT);
+        self.account_events.drain(..excess);
+    }
+
+    /// Forgets the token, PIN and number details (disconnect, offboarding). The routing items
+    /// are freed by the caller, which knows them from `claimed_*` before calling this.
+    pub fn forget(&mut self) {
+        self.sealed_token = None;
+        self.sealed_pin = None;
+        self.pin_phone_number_id = None;
+        self.token_expires_at = None;
+        self.code_sha256 = None;
+        self.requested_waba_id = None;
+        self.requested_phone_number_id = None;
+        self.claimed_phone_number_id = None;
+        self.claimed_waba_id = None;
+        self.waba_id = None;
+        self.phone_number_id = None;
+        self.display_phone_number = None;
+        self.business_name = None;
+        self.quality_rating = None;
+        self.messaging_limit = None;
+        self.throughput = None;
+        self.quality_event = None;
+        self.steps.clear();
+        self.connected_at = None;
+    }
+
+    pub fn view(&self) -> ConnectionView {
+        ConnectionView {
+            status: self.status,
+            waba_id: self.waba_id.clone(),
+            phone_number_id: self.phone_number_id.clone(),
+            display_phone_number: self.display_phone_number.clone(),
+            business_name: self.business_name.clone(),
+            quality_rating: self.quality_rating.clone(),
+            messaging_limit: self.messaging_limit.clone(),
+            throughput: self.throughput.clone(),
+            quality_event: self.quality_event.clone(),
+            ban_info: self.ban_info.clone(),
+            steps: self.steps.clone(),
+            notice: self.notice.clone(),
+            connected_at: self.connected_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// `GET /whatsapp/status` and `POST /whatsapp/connect`'s answer. Built field by field from the
+/// connection, so a secret added to [`Connection`] can never show up here by accident.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionView {
+    pub status: ConnectionStatus,
+    pub waba_id: Option<String>,
+    pub phone_number_id: Option<String>,
+    pub display_phone_number: Option<String>,
+    pub business_name: Option<String>,
+    pub quality_rating: Option<String>,
+    pub messaging_limit: Option<String>,
+    pub throughput: Option<Throughput>,
+    pub quality_event: Option<String>,
+    pub ban_info: Option<BanInfo>,
+    pub steps: Vec<Step>,
+    pub notice: Option<String>,
+    pub connected_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// The tenant's connection and its business token, for code that calls Meta on the tenant's
+/// behalf (senders, template sync). 409 with a precise code when the connection is not usable:
+/// `whatsapp_not_connected`, `whatsapp_needs_reauth`, `whatsapp_banned`.
+pub async fn business_token(ports: &Ports, tenant_id: &str) -> Result<(Connection, SecretString), ApiError> {
+    let conn = WhatsappStore::new(&*ports.table).get(tenant_id).await?.unwrap_or_else(|| Connection::new(tenant_id));
+    match conn.status {
+        ConnectionStatus::Connected => {}
+        ConnectionStatus::NeedsReauth => {
+            return Err(ApiError::conflict(
+                "whatsapp_needs_reauth",
+                "Meta no longer accepts this WhatsApp connection's token: reconnect WhatsApp (Embedded Signup) to continue",
+            ));
+        }
+        ConnectionStatus::Banned => {
+            return Err(ApiError::conflict("whatsapp_banned", "Meta has disabled this WhatsApp Business Account"));
+        }
+        _ => {
+            return Err(ApiError::conflict("whatsapp_not_connected", "WhatsApp is not connected for this tenant"));
+        }
+    }
+    let Some(sealed) = conn.sealed_token.as_deref() else {
+        return Err(ApiError::internal("connected WhatsApp connection without a token"));
+    };
+    let token = ports.vault.open(tenant_id, sealed).await?;
+    Ok((conn, token))
+}
+
+/// Any Meta call answered with `Disposition::ReauthRequired` (code 190) for this tenant's token:
+/// the connection becomes `needs_reauth`. Only a `connected` or `connecting` connection changes
+/// (a disconnected or banned one stays as it is). Returns whether it changed.
+pub async fn mark_needs_reauth(ports: &Ports, tenant_id: &str) -> Result<bool, ApiError> {
+    let changed = WhatsappStore::new(&*ports.table)
+        .set_status_if(
+            tenant_id,
+            ConnectionStatus::NeedsReauth,
+            &[ConnectionStatus::Connected, ConnectionStatus::Connecting],
+            ports.clock.now(),
+        )
+        .await?;
+    if changed {
+        tracing::warn!(tenant_id, "WhatsApp token rejected by Meta: connection needs reauth");
+    }
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_view_never_show_secrets() {
+        let mut c = Connection::new("ten_1");
+        c.sealed_token = Some("SEALED-TOKEN".into());
+        c.sealed_pin = Some("SEALED-PIN".into());
+        c.code_sha256 = Some("CODEHASH".into());
+        let debug = format!("{c:?}");
+        let view = serde_json::to_string(&c.view()).unwrap();
+        for s in ["SEALED-TOKEN", "SEALED-PIN", "CODEHASH"] {
+            assert!(!debug.contains(s) && !view.contains(s), "{s} leaked");
+        }
+    }
+
+    #[test]
+    fn throughput_levels() {
+        assert_eq!(Throughput::from_level("STANDARD").messages_per_second, 80);
+        assert_eq!(Throughput::from_level("HIGH").messages_per_second, 1000);
+    }
+
+    #[test]
+    fn account_events_are_capped() {
+        let mut c = Connection::new("t");
+        for i in 0..(ACCOUNT_EVENTS_KEPT + 5) {
+            c.record_event(AccountEvent { event: format!("E{i}"), at: Utc::now(), detail: Value::Null });
+        }
+        assert_eq!(c.account_events.len(), ACCOUNT_EVENTS_KEPT);
+        assert_eq!(c.account_events.last().unwrap().event, format!("E{}", ACCOUNT_EVENTS_KEPT + 4));
+    }
+
+    #[test]
+    fn expired_leases_do_not_count() {
+        let mut c = Connection::new("t");
+        c.lease_id = Some("l".into());
+        c.lease_until = Some(100);
+        assert!(c.is_leased(99));
+        assert!(!c.is_leased(100));
+    }
+}
