@@ -50,6 +50,14 @@ mod sqlite_queue {
     }
 
     miping::queue_conformance!(make);
+
+    /// Stricter than SQS: the embedded queue never hands one message to two receivers.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn concurrent_receivers_never_share_a_message() {
+        let ids = miping::testkit::queue::concurrent_receive(make).await;
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!((ids.len(), distinct.len()), (30, 30), "each message delivered exactly once");
+    }
 }
 
 mod sqs_queue {

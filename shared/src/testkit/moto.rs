@@ -17,5 +17,10 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
             unsafe { std::env::set_var(k, v) };
         }
     }
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    // moto answers an occasional 500 when many requests race (its state is not fully
+    // thread-safe); the production default of 3 attempts is too few for parallel test runs.
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
+        .load()
+        .await
 }
