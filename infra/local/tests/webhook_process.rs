@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::*;
+use miping::domain::billing;
 use miping::domain::messages::{Direction, Message, MessageStatus};
 use miping::domain::webhooks::signature::sign;
 use miping::ports::table::{Item, Query};
@@ -83,11 +84,16 @@ async fn statuses_in_any_order_with_duplicates_end_right() {
     let tp = start().await;
     let tenant = "ten_webhooks";
     route_to(&tp, tenant).await;
+    let ports = tp.platform.as_ref().unwrap().state.ports.clone();
+    billing::credit(&ports, tenant, "10.00".parse().unwrap(), None).await.unwrap();
     let mut rng = rand::thread_rng();
     let mut expected = Vec::new();
     for round in 0..4 {
         let id = message(&tp, tenant).await;
         let wamid = format!("wamid.{id}");
+        // Dispatch debited it (what the send worker does).
+        let debit = billing::DebitRequest { message_id: id.clone(), amount: "1.00".parse().unwrap(), reference: billing::Reference::message(&id) };
+        billing::debit(&ports, tenant, &[debit]).await.unwrap();
         let fails = round % 2 == 1;
         let statuses: Vec<&str> = if fails { vec!["sent", "failed"] } else { vec!["sent", "delivered", "read"] };
         let mut bodies: Vec<String> =
@@ -99,7 +105,6 @@ async fn statuses_in_any_order_with_duplicates_end_right() {
         }
         expected.push((id, if fails { MessageStatus::Failed } else { MessageStatus::Read }, statuses.len() + 1));
     }
-    let ports = tp.platform.as_ref().unwrap().state.ports.clone();
     for (id, status, history_len) in expected {
         let probe = ports.clone();
         let id2 = id.clone();
@@ -119,6 +124,12 @@ async fn statuses_in_any_order_with_duplicates_end_right() {
         }
     }
     assert!(quarantined(&tp).await.is_empty());
+    // Two messages failed (each failure delivered twice): exactly two refunds, and the balance is
+    // what the two delivered messages cost.
+    let (entries, _) = billing::list(&ports, tenant, 100, None).await.unwrap();
+    let refunds = entries.iter().filter(|e| e.kind == billing::EntryKind::Refund).count();
+    assert_eq!(refunds, 2);
+    assert_eq!(billing::balance(&ports, tenant).await.unwrap(), "8.00".parse().unwrap());
 }
 
 #[tokio::test]

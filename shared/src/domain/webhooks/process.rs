@@ -176,7 +176,7 @@ impl Consumer for WebhookProcessor {
 
 /// Applies a delivery status to the tenant's message: by our id (echoed as
 /// `biz_opaque_callback_data`), else by wamid, else parked until the wamid is recorded.
-pub async fn apply_status(ports: &Ports, tenant_id: &str, s: &StatusUpdate) -> Result<(), TableError> {
+pub async fn apply_status(ports: &Ports, tenant_id: &str, s: &StatusUpdate) -> Result<(), ApiError> {
     let report = StatusReport {
         status: to_message_status(s.status),
         at: Utc.timestamp_opt(s.timestamp, 0).single().unwrap_or_else(|| ports.clock.now()),
@@ -189,17 +189,33 @@ pub async fn apply_status(ports: &Ports, tenant_id: &str, s: &StatusUpdate) -> R
     };
     if let Some(id) = s.biz_opaque_callback_data.as_deref().filter(|id| id.starts_with("msg_")) {
         if status::apply(ports, &messages::key(tenant_id, id), &report).await?.is_some() {
-            return Ok(());
+            return settle_failure(ports, tenant_id, id, &report).await;
         }
     }
     if let Some(item) = messages::find_by_wamid(ports, tenant_id, &s.wamid).await? {
-        if let Some(key) = item.key() {
+        if let (Some(key), Some(id)) = (item.key(), item.get_str("id")) {
             if status::apply(ports, &key, &report).await?.is_some() {
-                return Ok(());
+                return settle_failure(ports, tenant_id, id, &report).await;
             }
         }
     }
-    status::park(ports, tenant_id, &s.wamid, &report).await
+    Ok(status::park(ports, tenant_id, &s.wamid, &report).await?)
+}
+
+/// A message that ended `failed` gets its credits back, exactly once (the billing refund is
+/// idempotent per message; checking the stored status also covers a crash between the status
+/// write and the refund, since the redelivered event finds the message failed).
+async fn settle_failure(ports: &Ports, tenant_id: &str, message_id: &str, report: &StatusReport) -> Result<(), ApiError> {
+    use crate::domain::messages::MessageStatus;
+    if report.status != MessageStatus::Failed {
+        return Ok(());
+    }
+    let failed = messages::get(ports, tenant_id, message_id).await?.is_some_and(|m| m.get_str("status") == Some("failed"));
+    if failed {
+        let reason = report.error.as_ref().map(|e| format!("Meta reported failure {}", e.code));
+        crate::domain::billing::refund(ports, tenant_id, message_id, reason).await?;
+    }
+    Ok(())
 }
 
 fn to_message_status(s: payload::DeliveryStatus) -> crate::domain::messages::MessageStatus {
