@@ -151,6 +151,13 @@ fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<Join
     let consumers: Vec<(QueueName, Arc<dyn Consumer>)> = vec![
         (miping::queues::WEBHOOK, Arc::new(miping::domain::webhooks::process::processor(state.ports.clone()))),
         (miping::queues::MAIL, Arc::new(MailConsumer { ports: state.ports.clone() })),
+        (
+            miping::queues::SEND,
+            Arc::new(miping::domain::sending::worker::SendWorker {
+                ports: state.ports.clone(),
+                prices: miping::domain::sending::prices::PriceTable::from_env(),
+            }),
+        ),
     ];
     // Short long-poll waits: locally a message should move within a fraction of a second.
     let options = PollerOptions { wait: Duration::from_millis(200), ..PollerOptions::default() };

@@ -124,6 +124,10 @@ pub struct Message {
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<Value>,
+    /// Meta's pricing category (`marketing`, `utility`, `authentication`, `service`): what the
+    /// message costs in credits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Inbound: Meta's message object as received.
@@ -169,6 +173,7 @@ impl Message {
             from: None,
             kind: kind.into(),
             template: None,
+            category: None,
             text: None,
             content: None,
             status,

@@ -1,3 +1,5 @@
 //! Sending: pacing per phone number (and per recipient pair), the send worker, campaigns.
 
 pub mod pacing;
+pub mod prices;
+pub mod worker;
