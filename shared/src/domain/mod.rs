@@ -8,6 +8,7 @@ pub mod messages;
 pub mod money;
 pub mod password;
 pub mod plans;
+pub mod templates;
 pub mod tenants;
 pub mod usage;
 pub mod user;

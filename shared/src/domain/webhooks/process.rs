@@ -142,7 +142,7 @@ impl WebhookProcessor {
 /// The processor with every handler the platform has, as both the Lambda and the local process
 /// run it.
 pub fn processor(ports: Ports) -> WebhookProcessor {
-    WebhookProcessor::new(ports)
+    WebhookProcessor::new(ports).with_handler(crate::domain::templates::events::TemplateEvents)
 }
 
 #[async_trait]
