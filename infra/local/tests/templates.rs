@@ -19,7 +19,8 @@ async fn connect(tp: &TestPlatform, tenant_id: &str, code: &str) -> String {
     let token = ports.meta.exchange_code(code).await.expect("simulator code");
     let waba_id = meta_sim::business_for_code(code).waba_id;
     let sealed = ports.vault.seal(tenant_id, &token).await.unwrap();
-    let account = Item::new(keys::whatsapp_account(tenant_id)).with("waba_id", waba_id.clone()).with("sealed_token", sealed);
+    let account =
+        Item::new(keys::whatsapp_account(tenant_id)).with("waba_id", waba_id.clone()).with("sealed_token", sealed);
     ports.table.put(account, None).await.unwrap();
     ports.table.put(Item::new(keys::waba_route(&waba_id)).with("tenant_id", tenant_id), None).await.unwrap();
     waba_id
@@ -104,19 +105,40 @@ async fn pending_then_approved_or_rejected_by_signed_webhooks_then_edit_and_dele
     // same day hits Meta's edit limit, which is surfaced with Meta's words.
     let mut components = utility("x")["components"].clone();
     components[2]["text"] = json!("Thank you for shopping with us");
-    let r = tp.http.patch(tp.url(&format!("/templates/{id}"))).bearer_auth(&t.token).json(&json!({"components": components})).send().await.unwrap();
+    let r = tp
+        .http
+        .patch(tp.url(&format!("/templates/{id}")))
+        .bearer_auth(&t.token)
+        .json(&json!({"components": components}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let edited: Value = r.json().await.unwrap();
     assert_eq!(edited["status"], "PENDING");
     assert_eq!(edited["components"][2]["text"], "Thank you for shopping with us");
     wait_for(&tp, &t.token, &id, "status", "APPROVED").await;
-    let r = tp.http.patch(tp.url(&format!("/templates/{id}"))).bearer_auth(&t.token).json(&json!({"components": components})).send().await.unwrap();
+    let r = tp
+        .http
+        .patch(tp.url(&format!("/templates/{id}")))
+        .bearer_auth(&t.token)
+        .json(&json!({"components": components}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "meta_rejected");
     assert!(body["error"]["message"].as_str().unwrap().contains("Edit limit"), "{body}");
     // An invalid edit never reaches Meta.
-    let r = tp.http.patch(tp.url(&format!("/templates/{id}"))).bearer_auth(&t.token).json(&json!({"components": [{"type": "FOOTER", "text": "x"}]})).send().await.unwrap();
+    let r = tp
+        .http
+        .patch(tp.url(&format!("/templates/{id}")))
+        .bearer_auth(&t.token)
+        .json(&json!({"components": [{"type": "FOOTER", "text": "x"}]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
 
     // Delete: Meta first, then ours.
@@ -161,7 +183,13 @@ async fn validation_errors_name_each_field_and_nothing_reaches_meta() {
     ] {
         assert!(fields.contains(&want), "{want:?} missing from {fields:?}");
     }
-    let r = post(&tp, &t.token, "/templates", &json!({"name": "x", "language": "en", "category": "UTILITY", "components": [], "extra": 1})).await;
+    let r = post(
+        &tp,
+        &t.token,
+        "/templates",
+        &json!({"name": "x", "language": "en", "category": "UTILITY", "components": [], "extra": 1}),
+    )
+    .await;
     assert_eq!(error_code(r, StatusCode::BAD_REQUEST).await, "invalid_body");
     assert!(sim(&tp).templates(&waba).is_empty(), "nothing invalid was submitted");
     let (_, list) = get_json(&tp, &t.token, "/templates").await;
@@ -189,7 +217,12 @@ async fn sync_reconciles_templates_created_and_deleted_in_whatsapp_manager() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let r = tp.http.delete(format!("{base}/_sim/templates/{}", ours["meta_template_id"].as_str().unwrap())).send().await.unwrap();
+    let r = tp
+        .http
+        .delete(format!("{base}/_sim/templates/{}", ours["meta_template_id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 
     let r = post(&tp, &t.token, "/templates/sync", &json!({})).await;
@@ -212,7 +245,14 @@ async fn plan_limit_is_exact_and_tenants_are_isolated() {
     let tp = start().await;
     let admin = tp.admin_token().await;
     let t = provision_and_activate(&tp).await;
-    let r = tp.http.patch(tp.url(&format!("/plans/{}", t.plan_id))).bearer_auth(&admin).json(&json!({"template_limit": 2})).send().await.unwrap();
+    let r = tp
+        .http
+        .patch(tp.url(&format!("/plans/{}", t.plan_id)))
+        .bearer_auth(&admin)
+        .json(&json!({"template_limit": 2}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     connect(&tp, &t.id, "limit-code").await;
     let first = create(&tp, &t.token, &utility("first_one")).await;
@@ -256,7 +296,13 @@ async fn library_is_super_admin_only_and_installs_idempotently() {
     }
     let r = post(&tp, &admin, "/admin/templates", &utility("order_update")).await;
     assert_eq!(error_code(r, StatusCode::CONFLICT).await, "template_exists");
-    let r = post(&tp, &admin, "/admin/templates", &json!({"name": "Nope", "language": "en", "category": "UTILITY", "components": []})).await;
+    let r = post(
+        &tp,
+        &admin,
+        "/admin/templates",
+        &json!({"name": "Nope", "language": "en", "category": "UTILITY", "components": []}),
+    )
+    .await;
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
     let (_, lib) = get_json(&tp, &admin, "/admin/templates").await;
     assert_eq!(lib["items"].as_array().unwrap().len(), 2);

@@ -43,7 +43,8 @@ pub fn insert_ops(tenant_id: &str, t: &Template, limit: Option<u64>) -> Result<V
     Ok(vec![
         TxOp::Update { key: keys::template_count(tenant_id), update: Update::new().add("count", 1), cond },
         TxOp::Put {
-            item: Item::new(keys::unique_template_name(tenant_id, &t.name, &t.language)).with("template_id", t.id.clone()),
+            item: Item::new(keys::unique_template_name(tenant_id, &t.name, &t.language))
+                .with("template_id", t.id.clone()),
             cond: Some(Cond::NotExists),
         },
         TxOp::Put { item: item(tenant_id, t)?, cond: Some(Cond::NotExists) },
@@ -76,11 +77,17 @@ pub async fn get(ports: &Ports, tenant_id: &str, id: &str) -> Result<Option<Temp
 }
 
 pub async fn find_by_meta_id(ports: &Ports, tenant_id: &str, meta_id: &str) -> Result<Option<Template>, TableError> {
-    let q = Query::index(keys::LOOKUPS, keys::meta_template_lookup(meta_id)).sk(SkCond::Eq(lookup_sk(tenant_id))).limit(1);
+    let q =
+        Query::index(keys::LOOKUPS, keys::meta_template_lookup(meta_id)).sk(SkCond::Eq(lookup_sk(tenant_id))).limit(1);
     ports.table.query(q).await?.items.first().map(|i| i.to_entity()).transpose()
 }
 
-pub async fn find_by_name(ports: &Ports, tenant_id: &str, name: &str, language: &str) -> Result<Option<Template>, TableError> {
+pub async fn find_by_name(
+    ports: &Ports,
+    tenant_id: &str,
+    name: &str,
+    language: &str,
+) -> Result<Option<Template>, TableError> {
     let Some(unique) = ports.table.get(&keys::unique_template_name(tenant_id, name, language)).await? else {
         return Ok(None);
     };

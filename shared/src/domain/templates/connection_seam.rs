@@ -10,8 +10,7 @@ use crate::store::keys;
 
 /// `(waba_id, token)`, or 409 `whatsapp_not_connected`.
 pub async fn waba_and_token(ports: &Ports, tenant_id: &str) -> Result<(String, SecretString), ApiError> {
-    let not_connected =
-        || ApiError::conflict("whatsapp_not_connected", "connect a WhatsApp Business account first");
+    let not_connected = || ApiError::conflict("whatsapp_not_connected", "connect a WhatsApp Business account first");
     let item = ports.table.get(&keys::whatsapp_account(tenant_id)).await?.ok_or_else(not_connected)?;
     let (Some(waba_id), Some(sealed)) = (item.get_str("waba_id"), item.get_str("sealed_token")) else {
         return Err(not_connected());

@@ -37,8 +37,11 @@ impl EventHandler for TemplateEvents {
             _ => return Ok(false),
         };
         let Some(t) = find(ports, tenant_id, meta_id, name, language).await? else {
-            let detail = format!("tenant {tenant_id} has no template {meta_id} ({name}/{language}); POST /templates/sync adopts it");
-            quarantine::keep(ports, &event.key(), Reason::Unhandled, &detail, Value::String(format!("{event:?}"))).await?;
+            let detail = format!(
+                "tenant {tenant_id} has no template {meta_id} ({name}/{language}); POST /templates/sync adopts it"
+            );
+            quarantine::keep(ports, &event.key(), Reason::Unhandled, &detail, Value::String(format!("{event:?}")))
+                .await?;
             return Ok(true);
         };
         if matches!(event, Event::TemplateStatus { event, .. } if event == "DELETED") {
@@ -69,7 +72,13 @@ fn status_update(event: &str, reason: Option<&str>) -> Option<Update> {
     Some(Update::new().set("status", status).set("rejection_reason", reason))
 }
 
-async fn find(ports: &Ports, tenant_id: &str, meta_id: &str, name: &str, language: &str) -> Result<Option<Template>, TableError> {
+async fn find(
+    ports: &Ports,
+    tenant_id: &str,
+    meta_id: &str,
+    name: &str,
+    language: &str,
+) -> Result<Option<Template>, TableError> {
     if let Some(t) = repo::find_by_meta_id(ports, tenant_id, meta_id).await? {
         return Ok(Some(t));
     }

@@ -35,10 +35,9 @@ pub async fn create(ports: &Ports, input: TemplateInput) -> Result<LibraryTempla
         .await
     {
         Ok(()) => Ok(t),
-        Err(e) if e.is_condition_failure() => Err(ApiError::conflict(
-            "template_exists",
-            format!("the library already has {} in {}", t.name, t.language),
-        )),
+        Err(e) if e.is_condition_failure() => {
+            Err(ApiError::conflict("template_exists", format!("the library already has {} in {}", t.name, t.language)))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -88,7 +87,9 @@ pub async fn install_library(ports: &Ports, tenant_id: &str) -> Result<InstallRe
             // Meta already has it (made before this platform knew): not ours to recreate; a
             // sync brings it in.
             Err(e) if e.code == "template_exists" || is_meta_duplicate(&e) => report.skipped += 1,
-            Err(e) => report.failed.push(InstallFailure { name: lib.name.clone(), error: format!("{}: {}", e.code, e.message) }),
+            Err(e) => report
+                .failed
+                .push(InstallFailure { name: lib.name.clone(), error: format!("{}: {}", e.code, e.message) }),
         }
     }
     Ok(report)

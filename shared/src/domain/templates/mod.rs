@@ -28,8 +28,8 @@ use crate::ports::meta::{Disposition, MetaError, NewTemplate, TemplateEdit};
 use crate::ports::table::{Cond, TableError, Update};
 use crate::store::templates as repo;
 
-use model::{PENDING, STATUSES, SUBMITTING, Template, TemplateEditInput, TemplateInput};
 pub use model::{InstallReport, SyncReport};
+use model::{PENDING, STATUSES, SUBMITTING, Template, TemplateEditInput, TemplateInput};
 use validate::ValidTemplate;
 
 pub use library::install_library;
@@ -43,8 +43,12 @@ pub fn meta_error(e: MetaError) -> ApiError {
         MetaError::Api { code: 100, title, message, details, subcode, .. } => {
             let text = meta_text(title, message, details);
             let detail = FieldError::new("meta", subcode.map(|s| s.to_string()).unwrap_or_else(|| "100".into()), &text);
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "meta_rejected", format!("Meta rejected the template: {text}"))
-                .with_details(vec![detail])
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "meta_rejected",
+                format!("Meta rejected the template: {text}"),
+            )
+            .with_details(vec![detail])
         }
         _ if e.disposition() == Disposition::ReauthRequired => ApiError::conflict(
             "whatsapp_reauth_required",
@@ -54,9 +58,11 @@ pub fn meta_error(e: MetaError) -> ApiError {
             tracing::warn!(error = %e, "Meta unavailable");
             ApiError::unavailable("Meta is unavailable, retry shortly")
         }
-        MetaError::Api { title, message, details, .. } => {
-            ApiError::new(StatusCode::BAD_GATEWAY, "meta_error", format!("Meta refused: {}", meta_text(title, message, details)))
-        }
+        MetaError::Api { title, message, details, .. } => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "meta_error",
+            format!("Meta refused: {}", meta_text(title, message, details)),
+        ),
         other => {
             tracing::error!(error = %other, "unexpected Meta answer");
             ApiError::new(StatusCode::BAD_GATEWAY, "meta_error", "Meta's answer could not be understood")
@@ -80,7 +86,11 @@ async fn template_limit(ports: &Ports, tenant_id: &str) -> Result<u64, ApiError>
 }
 
 fn limit_reached(limit: u64) -> ApiError {
-    ApiError::too_many("template_limit_reached", format!("your plan allows {limit} templates: delete one or upgrade"), 3600)
+    ApiError::too_many(
+        "template_limit_reached",
+        format!("your plan allows {limit} templates: delete one or upgrade"),
+        3600,
+    )
 }
 
 fn duplicate(name: &str, language: &str) -> ApiError {
@@ -154,7 +164,8 @@ pub async fn submit(ports: &Ports, tenant_id: &str, valid: ValidTemplate) -> Res
 async fn settle(ports: &Ports, tenant_id: &str, t: &Template) -> Result<(), TableError> {
     let key = repo::key(tenant_id, &t.id);
     let meta_id = t.meta_template_id.clone().unwrap_or_default();
-    let mut base = Update::new().set("meta_template_id", meta_id.clone()).set("updated_at", ports.clock.now().to_rfc3339());
+    let mut base =
+        Update::new().set("meta_template_id", meta_id.clone()).set("updated_at", ports.clock.now().to_rfc3339());
     for (k, v) in repo::meta_lookup(tenant_id, &meta_id) {
         base = base.set(k, v);
     }
@@ -179,7 +190,11 @@ pub fn status_filter(status: Option<&str>) -> Result<Option<String>, ApiError> {
             if STATUSES.contains(&upper.as_str()) {
                 Ok(Some(upper))
             } else {
-                Err(ApiError::validation(vec![FieldError::new("status", "invalid", format!("must be one of {STATUSES:?}"))]))
+                Err(ApiError::validation(vec![FieldError::new(
+                    "status",
+                    "invalid",
+                    format!("must be one of {STATUSES:?}"),
+                )]))
             }
         }
     }
@@ -202,10 +217,10 @@ pub async fn edit(ports: &Ports, tenant_id: &str, id: &str, input: TemplateEditI
             Value::Null
         }
     };
-    if errors.is_empty() {
-        if let Err(mut e) = validate::validate_components(&components, &category, t.parameter_format) {
-            errors.append(&mut e);
-        }
+    if errors.is_empty()
+        && let Err(mut e) = validate::validate_components(&components, &category, t.parameter_format)
+    {
+        errors.append(&mut e);
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));

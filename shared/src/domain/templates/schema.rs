@@ -106,7 +106,8 @@ pub fn derive(components: &Value, format: ParameterFormat, category: &str) -> Pa
                 push(&mut required, Slot::Body, None, named(format, name), ParamKind::BodyText, true);
             }
         }
-        let buttons = list.iter().find(|c| kind_of(c) == "BUTTONS").and_then(|c| c.get("buttons")).and_then(Value::as_array);
+        let buttons =
+            list.iter().find(|c| kind_of(c) == "BUTTONS").and_then(|c| c.get("buttons")).and_then(Value::as_array);
         for (j, button) in buttons.into_iter().flatten().enumerate() {
             match kind_of(button).as_str() {
                 "URL" if button.get("url").and_then(Value::as_str).is_some_and(|u| !placeholders(u).is_empty()) => {
@@ -185,15 +186,21 @@ fn is_link(s: &str) -> bool {
 fn check_one(kind: ParamKind, v: &Value) -> Result<(), String> {
     let text = || text_value(v).map(|_| ()).ok_or_else(|| "must be a non-empty text".to_string());
     match kind {
-        ParamKind::HeaderText | ParamKind::UrlSuffix | ParamKind::CouponCode | ParamKind::Payload | ParamKind::OtpCode => {
-            text()
-        }
+        ParamKind::HeaderText
+        | ParamKind::UrlSuffix
+        | ParamKind::CouponCode
+        | ParamKind::Payload
+        | ParamKind::OtpCode => text(),
         ParamKind::BodyText => {
             if let Some(c) = v.get("currency") {
                 let ok = c.get("fallback_value").is_some_and(Value::is_string)
                     && c.get("code").and_then(Value::as_str).is_some_and(|s| s.len() == 3)
                     && c.get("amount_1000").is_some_and(|a| a.is_i64() || a.is_u64());
-                return if ok { Ok(()) } else { Err("a currency needs fallback_value, code and integer amount_1000".into()) };
+                return if ok {
+                    Ok(())
+                } else {
+                    Err("a currency needs fallback_value, code and integer amount_1000".into())
+                };
             }
             if let Some(d) = v.get("date_time") {
                 return if d.get("fallback_value").is_some_and(Value::is_string) {
@@ -216,7 +223,8 @@ fn check_one(kind: ParamKind, v: &Value) -> Result<(), String> {
             if ok { Ok(()) } else { Err("must be an http(s) link or {link|id}".into()) }
         }
         ParamKind::Location => {
-            let ok = v.get("latitude").is_some_and(Value::is_number) && v.get("longitude").is_some_and(Value::is_number);
+            let ok =
+                v.get("latitude").is_some_and(Value::is_number) && v.get("longitude").is_some_and(Value::is_number);
             if ok { Ok(()) } else { Err("must be {latitude, longitude, name?, address?}".into()) }
         }
     }

@@ -27,7 +27,8 @@ pub async fn sync_from_meta(ports: &Ports, tenant_id: &str) -> Result<SyncReport
     let now = ports.clock.now();
     let by_meta_id: HashMap<&str, &Template> =
         local.iter().filter_map(|t| t.meta_template_id.as_deref().map(|m| (m, t))).collect();
-    let by_name: HashMap<(&str, &str), &Template> = local.iter().map(|t| ((t.name.as_str(), t.language.as_str()), t)).collect();
+    let by_name: HashMap<(&str, &str), &Template> =
+        local.iter().map(|t| ((t.name.as_str(), t.language.as_str()), t)).collect();
     let mut report = SyncReport::default();
     let mut matched: HashSet<&str> = HashSet::new();
     for m in &remote {

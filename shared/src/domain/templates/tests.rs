@@ -71,7 +71,9 @@ fn placeholders_must_be_sequential_from_one() {
     assert!(has(&e, "components[0].text", "placeholder_sequence"), "{e:?}");
     let e = errors(input("UTILITY", json!([body("Hi {{2}}, order {{1}} ships.", Some(json!(["a", "b"])))])));
     assert!(has(&e, "components[0].text", "placeholder_sequence"), "{e:?}");
-    assert!(validate(&input("UTILITY", json!([body("Hi {{1}}, order {{2}} ships.", Some(json!(["a", "b"])))]))).is_ok());
+    assert!(
+        validate(&input("UTILITY", json!([body("Hi {{1}}, order {{2}} ships.", Some(json!(["a", "b"])))]))).is_ok()
+    );
 }
 
 #[test]
@@ -147,21 +149,35 @@ fn structure_body_required_and_no_duplicates() {
 fn button_rules() {
     let qr = |t: &str| json!({"type": "QUICK_REPLY", "text": t});
     let url = json!({"type": "URL", "text": "Track", "url": "https://x.test/{{1}}", "example": ["https://x.test/1"]});
-    let e = errors(input("MARKETING", json!([body("Hi there.", None), {"type": "BUTTONS", "buttons": (0..11).map(|i| qr(&format!("b{i}"))).collect::<Vec<_>>()}])));
+    let e = errors(input(
+        "MARKETING",
+        json!([body("Hi there.", None), {"type": "BUTTONS", "buttons": (0..11).map(|i| qr(&format!("b{i}"))).collect::<Vec<_>>()}]),
+    ));
     assert!(has(&e, "components[1].buttons", "too_many"), "{e:?}");
-    let e = errors(input("MARKETING", json!([body("Hi there.", None), {"type": "BUTTONS", "buttons": [url, url, url]}])));
+    let e =
+        errors(input("MARKETING", json!([body("Hi there.", None), {"type": "BUTTONS", "buttons": [url, url, url]}])));
     assert!(has(&e, "components[1].buttons", "too_many_url_buttons"), "{e:?}");
-    let e = errors(input("MARKETING", json!([body("Hi there.", None), {"type": "BUTTONS", "buttons": [qr("a"), url, qr("b")]}])));
+    let e = errors(input(
+        "MARKETING",
+        json!([body("Hi there.", None), {"type": "BUTTONS", "buttons": [qr("a"), url, qr("b")]}]),
+    ));
     assert!(has(&e, "components[1].buttons", "quick_replies_not_grouped"), "{e:?}");
-    let middle = json!({"type": "URL", "text": "Track", "url": "https://x.test/{{1}}/x", "example": ["https://x.test/1/x"]});
+    let middle =
+        json!({"type": "URL", "text": "Track", "url": "https://x.test/{{1}}/x", "example": ["https://x.test/1/x"]});
     let e = errors(input("MARKETING", json!([body("Hi there.", None), {"type": "BUTTONS", "buttons": [middle]}])));
     assert!(has(&e, "components[1].buttons[0].url", "invalid_url_variable"), "{e:?}");
     let no_example = json!({"type": "URL", "text": "Track", "url": "https://x.test/{{1}}"});
     let e = errors(input("MARKETING", json!([body("Hi there.", None), {"type": "BUTTONS", "buttons": [no_example]}])));
     assert!(has(&e, "components[1].buttons[0].example", "example_required"), "{e:?}");
-    let e = errors(input("MARKETING", json!([body("Hi there.", None), {"type": "BUTTONS", "buttons": [{"type": "PHONE_NUMBER", "text": "Call", "phone_number": "call me"}]}])));
+    let e = errors(input(
+        "MARKETING",
+        json!([body("Hi there.", None), {"type": "BUTTONS", "buttons": [{"type": "PHONE_NUMBER", "text": "Call", "phone_number": "call me"}]}]),
+    ));
     assert!(has(&e, "components[1].buttons[0].phone_number", "invalid"), "{e:?}");
-    let ok = input("MARKETING", json!([body("Hi there.", None), {"type": "BUTTONS", "buttons": [qr("Yes"), qr("No"), url]}]));
+    let ok = input(
+        "MARKETING",
+        json!([body("Hi there.", None), {"type": "BUTTONS", "buttons": [qr("Yes"), qr("No"), url]}]),
+    );
     assert!(validate(&ok).is_ok());
 }
 
@@ -208,7 +224,10 @@ fn authentication_shape() {
     assert!(has(&e, "components[3].buttons[0].supported_apps", "required"), "{e:?}");
     let e = errors(input("AUTHENTICATION", json!([{"type": "BODY"}])));
     assert!(has(&e, "components", "otp_button_required"), "{e:?}");
-    let e = errors(input("UTILITY", json!([body("Hi.", None), {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE"}]}])));
+    let e = errors(input(
+        "UTILITY",
+        json!([body("Hi.", None), {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE"}]}]),
+    ));
     assert!(has(&e, "components[1].buttons[0].type", "not_allowed"), "{e:?}");
 }
 
@@ -255,7 +274,14 @@ fn builds_quick_reply_fixture() {
         json!([body("Hi {{1}}, confirm {{2}} at {{3}}?", Some(json!(["Ana", "04/11", "14:30"]))), qr_buttons(3)]),
     );
     assert_eq!((s.count, s.variables.len()), (3, 6), "3 required, 3 optional payloads");
-    let vars = [json!("Mauricio"), json!("04/11/2022"), json!("14:30"), json!("OP_YES_48547"), json!("OP_NO_48548"), json!("OP_CH_48549")];
+    let vars = [
+        json!("Mauricio"),
+        json!("04/11/2022"),
+        json!("14:30"),
+        json!("OP_YES_48547"),
+        json!("OP_NO_48548"),
+        json!("OP_CH_48549"),
+    ];
     assert_eq!(schema::check_variables(&s, &vars), Ok(()));
     assert_eq!(schema::build(&s, &vars), expected_components("send_template_quick_reply_buttons.json"));
     // Without the optional payloads no button components are sent.
@@ -294,7 +320,11 @@ fn builds_document_header_url_button_fixture() {
             {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Open", "url": "https://www.x.test/{{1}}", "example": ["https://www.x.test/a"]}]}
         ]),
     );
-    let vars = [json!({"id": "928860901494862", "filename": "Class.pdf"}), json!("Mauricio Binda"), json!("career-academy/?trk_ref=globalnav")];
+    let vars = [
+        json!({"id": "928860901494862", "filename": "Class.pdf"}),
+        json!("Mauricio Binda"),
+        json!("career-academy/?trk_ref=globalnav"),
+    ];
     assert_eq!(schema::check_variables(&s, &vars), Ok(()));
     assert_eq!(schema::build(&s, &vars), expected_components("send_template_document_header_url_button.json"));
 }

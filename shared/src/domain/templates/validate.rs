@@ -61,7 +61,9 @@ pub fn placeholders(text: &str) -> Vec<Placeholder> {
 }
 
 pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= MAX_NAME && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Meta's language codes: `en`, `en_US`, `pt_BR`, `zh_HK`, `fil`, ...
@@ -177,7 +179,11 @@ fn check_components(e: &mut Errors, components: &Value, category: &str, format: 
         e.add("components", "body_required", "a BODY component is required");
     }
     if auth && !seen.iter().any(|k| k == "BUTTONS") {
-        e.add("components", "otp_button_required", "AUTHENTICATION templates need a BUTTONS component with one OTP button");
+        e.add(
+            "components",
+            "otp_button_required",
+            "AUTHENTICATION templates need a BUTTONS component with one OTP button",
+        );
     }
 }
 
@@ -209,8 +215,14 @@ impl TextRules {
         example_key: "header_text",
         named_example_key: "header_text_named_params",
     };
-    const FOOTER: Self =
-        Self { what: "footer", max: MAX_FOOTER_TEXT, max_vars: 0, edges: false, example_key: "", named_example_key: "" };
+    const FOOTER: Self = Self {
+        what: "footer",
+        max: MAX_FOOTER_TEXT,
+        max_vars: 0,
+        edges: false,
+        example_key: "",
+        named_example_key: "",
+    };
 }
 
 fn check_header(e: &mut Errors, path: &str, c: &Map<String, Value>, format: ParameterFormat) {
@@ -258,7 +270,10 @@ fn check_text(e: &mut Errors, path: &str, c: &Map<String, Value>, rules: TextRul
             e.add(
                 &field,
                 "adjacent_parameters",
-                format!("{{{{{}}}}} and {{{{{}}}}} are next to each other: put text between them", pair[0].token, pair[1].token),
+                format!(
+                    "{{{{{}}}}} and {{{{{}}}}} are next to each other: put text between them",
+                    pair[0].token, pair[1].token
+                ),
             );
         }
     }
@@ -283,7 +298,10 @@ fn positional_numbers(vars: &[Placeholder]) -> Result<Vec<u32>, String> {
     let mut numbers = Vec::new();
     for v in vars {
         let n: u32 = v.token.parse().map_err(|_| {
-            format!("{{{{{}}}}} is not a numbered placeholder (use {{{{1}}}}, {{{{2}}}}, ... or parameter_format NAMED)", v.token)
+            format!(
+                "{{{{{}}}}} is not a numbered placeholder (use {{{{1}}}}, {{{{2}}}}, ... or parameter_format NAMED)",
+                v.token
+            )
         })?;
         if !numbers.contains(&n) {
             numbers.push(n);
@@ -356,9 +374,14 @@ fn check_examples(
             let mut covered: Vec<&str> = Vec::new();
             for g in given {
                 let name = g.get("param_name").and_then(Value::as_str);
-                let ok = name.is_some_and(|n| names.iter().any(|x| x == n)) && g.get("example").is_some_and(non_empty_str);
+                let ok =
+                    name.is_some_and(|n| names.iter().any(|x| x == n)) && g.get("example").is_some_and(non_empty_str);
                 if !ok {
-                    return e.add(field, "example_mismatch", "each entry needs a param_name used in the text and an example");
+                    return e.add(
+                        field,
+                        "example_mismatch",
+                        "each entry needs a param_name used in the text and an example",
+                    );
                 }
                 covered.extend(name);
             }
@@ -429,13 +452,24 @@ fn check_buttons(e: &mut Errors, path: &str, c: &Map<String, Value>, auth: bool)
                     && phone.len() <= MAX_PHONE
                     && phone.trim_start_matches('+').bytes().all(|c| c.is_ascii_digit());
                 if !ok {
-                    e.add(format!("{bpath}.phone_number"), "invalid", format!("a phone number of at most {MAX_PHONE} digits"));
+                    e.add(
+                        format!("{bpath}.phone_number"),
+                        "invalid",
+                        format!("a phone number of at most {MAX_PHONE} digits"),
+                    );
                 }
             }
             "COPY_CODE" => {
-                let ok = b.get("example").and_then(Value::as_str).is_some_and(|s| !s.is_empty() && s.chars().count() <= MAX_COUPON);
+                let ok = b
+                    .get("example")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !s.is_empty() && s.chars().count() <= MAX_COUPON);
                 if !ok {
-                    e.add(format!("{bpath}.example"), "example_required", format!("a sample code of 1 to {MAX_COUPON} characters"));
+                    e.add(
+                        format!("{bpath}.example"),
+                        "example_required",
+                        format!("a sample code of 1 to {MAX_COUPON} characters"),
+                    );
                 }
             }
             _ => {}
@@ -486,14 +520,14 @@ fn check_auth_footer(e: &mut Errors, path: &str, c: &Map<String, Value>) {
     if c.contains_key("text") {
         e.add(format!("{path}.text"), "not_allowed", "AUTHENTICATION footers are Meta's fixed text: omit text");
     }
-    if let Some(v) = c.get("code_expiration_minutes") {
-        if !v.as_i64().is_some_and(|m| (1..=MAX_CODE_EXPIRATION_MINUTES).contains(&m)) {
-            e.add(
-                format!("{path}.code_expiration_minutes"),
-                "out_of_range",
-                format!("must be 1 to {MAX_CODE_EXPIRATION_MINUTES}"),
-            );
-        }
+    if let Some(v) = c.get("code_expiration_minutes")
+        && !v.as_i64().is_some_and(|m| (1..=MAX_CODE_EXPIRATION_MINUTES).contains(&m))
+    {
+        e.add(
+            format!("{path}.code_expiration_minutes"),
+            "out_of_range",
+            format!("must be 1 to {MAX_CODE_EXPIRATION_MINUTES}"),
+        );
     }
 }
 
@@ -507,7 +541,8 @@ fn check_otp_button(e: &mut Errors, path: &str, b: Option<&Map<String, Value>>) 
             let ok = apps.is_some_and(|a| {
                 !a.is_empty()
                     && a.iter().all(|app| {
-                        app.get("package_name").is_some_and(non_empty_str) && app.get("signature_hash").is_some_and(non_empty_str)
+                        app.get("package_name").is_some_and(non_empty_str)
+                            && app.get("signature_hash").is_some_and(non_empty_str)
                     })
             });
             if !ok {

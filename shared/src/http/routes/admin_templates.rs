@@ -16,11 +16,17 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/admin/templates", get(list).post(create))
 }
 
-async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<TemplateInput>) -> ApiResult<Created<LibraryTemplate>> {
+async fn create(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<TemplateInput>,
+) -> ApiResult<Created<LibraryTemplate>> {
     Ok(Created(library::create(&state.ports, input).await?))
 }
 
-async fn list(State(state): State<AppState>, Query(page): Query<PageParams>) -> ApiResult<ApiJson<ListResponse<LibraryTemplate>>> {
+async fn list(
+    State(state): State<AppState>,
+    Query(page): Query<PageParams>,
+) -> ApiResult<ApiJson<ListResponse<LibraryTemplate>>> {
     let (items, next_cursor) = library::page(&state.ports, page.limit()?, page.cursor()).await.map_err(list_error)?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
 }

@@ -28,7 +28,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn create(State(state): State<AppState>, p: Principal, ApiJson(input): ApiJson<TemplateInput>) -> ApiResult<Created<Template>> {
+async fn create(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiJson(input): ApiJson<TemplateInput>,
+) -> ApiResult<Created<Template>> {
     Ok(Created(templates::create(&state.ports, p.tenant_id()?, input).await?))
 }
 
@@ -39,7 +43,11 @@ struct ListParams {
     page: PageParams,
 }
 
-async fn list(State(state): State<AppState>, p: Principal, Query(q): Query<ListParams>) -> ApiResult<ApiJson<ListResponse<Template>>> {
+async fn list(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<ListParams>,
+) -> ApiResult<ApiJson<ListResponse<Template>>> {
     let tenant = p.tenant_id()?;
     let status = templates::status_filter(q.status.as_deref())?;
     let (items, next_cursor) = repo::page(&state.ports, tenant, status.as_deref(), q.page.limit()?, q.page.cursor())
