@@ -9,6 +9,7 @@ pub mod money;
 pub mod password;
 pub mod sending;
 pub mod plans;
+pub mod templates;
 pub mod tenants;
 pub mod usage;
 pub mod user;

@@ -96,10 +96,19 @@ pub fn unique_template_name(tenant_id: &str, name: &str, language: &str) -> Key 
 pub fn meta_template_lookup(meta_template_id: &str) -> String {
     format!("METATEMPLATE#{meta_template_id}")
 }
+/// The tenant's template count, `ADD`ed in the transactions that create and delete templates
+/// (the plan's `template_limit` is a condition on it).
+pub fn template_count(tenant_id: &str) -> Key {
+    Key::new(format!("TENANT#{tenant_id}"), "COUNT#TEMPLATES")
+}
 pub fn library_template(template_id: &str) -> Key {
     Key::new(format!("LIBRARY#{template_id}"), "LIBRARY")
 }
 pub const LIBRARY_LIST: &str = "LIBRARY";
+/// Uniqueness of a library template's name+language; holds the library template id.
+pub fn unique_library_template(name: &str, language: &str) -> Key {
+    Key::new(format!("UNIQUE#LIBRARY#{name}#{language}"), "UNIQUE")
+}
 
 // --- contacts ------------------------------------------------------------------------------
 

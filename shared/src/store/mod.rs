@@ -4,6 +4,7 @@ pub mod keys;
 pub mod ledger;
 pub mod messages;
 pub mod plans;
+pub mod templates;
 pub mod tenants;
 pub mod users;
 pub mod whatsapp;

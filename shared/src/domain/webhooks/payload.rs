@@ -31,6 +31,9 @@ struct Entry {
     /// The WABA id (for account-level fields it may be any id Meta chooses).
     #[serde(deserialize_with = "string_or_number")]
     id: String,
+    /// When Meta produced the notification (Unix seconds).
+    #[serde(default)]
+    time: Option<i64>,
     #[serde(default)]
     changes: Vec<Change>,
 }
@@ -168,24 +171,11 @@ pub struct UserPreference {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Status {
-        waba_id: String,
-        metadata: Metadata,
-        contact: Option<Contact>,
-        status: StatusUpdate,
-    },
-    Inbound {
-        waba_id: String,
-        metadata: Metadata,
-        contact: Option<Contact>,
-        message: InboundMessage,
-    },
-    UserPreference {
-        waba_id: String,
-        metadata: Metadata,
-        contact: Option<Contact>,
-        preference: UserPreference,
-    },
+    Status { waba_id: String, metadata: Metadata, contact: Option<Contact>, status: StatusUpdate },
+    Inbound { waba_id: String, metadata: Metadata, contact: Option<Contact>, message: InboundMessage },
+    UserPreference { waba_id: String, metadata: Metadata, contact: Option<Contact>, preference: UserPreference },
+    /// `at` is the entry's `time`: a template edited and approved again sends the same event a
+    /// second time, which must not be taken for a redelivery of the first.
     TemplateStatus {
         waba_id: String,
         template_id: String,
@@ -193,32 +183,12 @@ pub enum Event {
         language: String,
         event: String,
         reason: Option<String>,
+        at: Option<i64>,
     },
-    TemplateCategory {
-        waba_id: String,
-        template_id: String,
-        name: String,
-        language: String,
-        new_category: String,
-    },
-    TemplateQuality {
-        waba_id: String,
-        template_id: String,
-        name: String,
-        language: String,
-        new_quality: String,
-    },
-    AccountUpdate {
-        waba_id: String,
-        event: String,
-        value: Value,
-    },
-    PhoneQuality {
-        waba_id: String,
-        display_phone_number: String,
-        event: String,
-        current_limit: Option<String>,
-    },
+    TemplateCategory { waba_id: String, template_id: String, name: String, language: String, new_category: String },
+    TemplateQuality { waba_id: String, template_id: String, name: String, language: String, new_quality: String },
+    AccountUpdate { waba_id: String, event: String, value: Value },
+    PhoneQuality { waba_id: String, display_phone_number: String, event: String, current_limit: Option<String> },
     /// A field we do not act on (or a malformed change): kept for inspection.
     Unhandled {
         waba_id: String,
@@ -242,8 +212,8 @@ impl Event {
                 preference.value,
                 preference.timestamp
             ),
-            Event::TemplateStatus { template_id, event, reason, .. } => {
-                format!("tplstatus:{template_id}:{event}:{}", reason.as_deref().unwrap_or(""))
+            Event::TemplateStatus { template_id, event, reason, at, .. } => {
+                format!("tplstatus:{template_id}:{event}:{}:{}", reason.as_deref().unwrap_or(""), at.unwrap_or(0))
             }
             Event::TemplateCategory { template_id, new_category, .. } => format!("tplcat:{template_id}:{new_category}"),
             Event::TemplateQuality { template_id, new_quality, .. } => {
@@ -298,7 +268,7 @@ pub fn parse(body: &str) -> Result<Vec<Event>, PayloadError> {
     for entry in delivery.entry {
         for change in entry.changes {
             let waba_id = entry.id.clone();
-            match parse_change(&waba_id, &change) {
+            match parse_change(&waba_id, entry.time, &change) {
                 Ok(mut evs) => events.append(&mut evs),
                 Err(reason) => {
                     events.push(Event::Unhandled { waba_id, field: change.field, value: change.value, reason })
@@ -309,7 +279,7 @@ pub fn parse(body: &str) -> Result<Vec<Event>, PayloadError> {
     Ok(events)
 }
 
-fn parse_change(waba_id: &str, change: &Change) -> Result<Vec<Event>, String> {
+fn parse_change(waba_id: &str, time: Option<i64>, change: &Change) -> Result<Vec<Event>, String> {
     let v = &change.value;
     let waba_id = waba_id.to_string();
     match change.field.as_str() {
@@ -320,6 +290,7 @@ fn parse_change(waba_id: &str, change: &Change) -> Result<Vec<Event>, String> {
             language: str_field(v, "message_template_language").unwrap_or_default(),
             event: str_field(v, "event").ok_or("template status without event")?,
             reason: str_field(v, "reason").filter(|r| r != "NONE"),
+            at: time,
             waba_id,
         }]),
         "template_category_update" => Ok(vec![Event::TemplateCategory {

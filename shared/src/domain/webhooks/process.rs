@@ -164,7 +164,9 @@ impl WebhookProcessor {
 /// The processor with every handler the platform has, as both the Lambda and the local process
 /// run it.
 pub fn processor(ports: Ports) -> WebhookProcessor {
-    WebhookProcessor::new(ports).with_handler(AccountEvents)
+    WebhookProcessor::new(ports)
+        .with_handler(AccountEvents)
+        .with_handler(crate::domain::templates::events::TemplateEvents)
 }
 
 #[async_trait]

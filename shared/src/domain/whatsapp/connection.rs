@@ -290,6 +290,22 @@ pub async fn business_token(ports: &Ports, tenant_id: &str) -> Result<(Connectio
     Ok((conn, token))
 }
 
+/// The WABA id and business token for managing the tenant's templates: like [`business_token`],
+/// but also while connecting (the onboarding's last steps sync templates and install the
+/// library once the number is set up, before the connection is `connected`).
+pub async fn waba_access(ports: &Ports, tenant_id: &str) -> Result<(String, SecretString), ApiError> {
+    let conn = WhatsappStore::new(&*ports.table).get(tenant_id).await?;
+    let usable = conn.filter(|c| matches!(c.status, ConnectionStatus::Connected | ConnectionStatus::Connecting));
+    let Some(conn) = usable else {
+        // Same precise codes as for sending.
+        return business_token(ports, tenant_id).await.map(|(c, t)| (c.waba_id.unwrap_or_default(), t));
+    };
+    let (Some(waba_id), Some(sealed)) = (conn.waba_id.clone(), conn.sealed_token.clone()) else {
+        return Err(ApiError::conflict("whatsapp_not_connected", "WhatsApp is not connected for this tenant"));
+    };
+    Ok((waba_id, ports.vault.open(tenant_id, &sealed).await?))
+}
+
 /// Any Meta call answered with `Disposition::ReauthRequired` (code 190) for this tenant's token:
 /// the connection becomes `needs_reauth`. Only a `connected` or `connecting` connection changes
 /// (a disconnected or banned one stays as it is). Returns whether it changed.

@@ -20,8 +20,17 @@ use crate::store::whatsapp::{ClaimError, WhatsappStore};
 use super::connection::{Connection, StepError, Throughput};
 
 /// The ordered onboarding steps. Append new steps at the end (see the module docs).
-pub static STEPS: &[&dyn ConnectStep] =
-    &[&ExchangeCode, &ValidateToken, &FetchPhoneNumbers, &ClaimNumber, &SubscribeApp, &RegisterPhone, &FetchProfile];
+pub static STEPS: &[&dyn ConnectStep] = &[
+    &ExchangeCode,
+    &ValidateToken,
+    &FetchPhoneNumbers,
+    &ClaimNumber,
+    &SubscribeApp,
+    &RegisterPhone,
+    &FetchProfile,
+    &crate::domain::templates::connect_steps::SyncTemplates,
+    &crate::domain::templates::connect_steps::InstallLibrary,
+];
 
 /// Scopes Embedded Signup must grant on the WABA.
 pub const MANAGEMENT_SCOPE: &str = "whatsapp_business_management";

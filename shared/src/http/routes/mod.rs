@@ -1,11 +1,13 @@
 //! Route groups. Each is one Lambda (see `functions/`); the local process merges them all.
 
+pub mod admin_templates;
 pub mod admin_tenants;
 pub mod auth;
 pub mod billing;
 pub mod health;
 pub mod inbox;
 pub mod plans;
+pub mod templates;
 pub mod tenant;
 pub mod webhook;
 pub mod whatsapp;
@@ -35,6 +37,11 @@ pub fn inbox_group(state: AppState) -> Router {
     inbox::router(state)
 }
 
+/// The `templates-api` function: `/templates*`.
+pub fn templates_group(state: AppState) -> Router {
+    templates::router(state)
+}
+
 /// The `admin-api` function: `/plans*` and `/admin/*`, super admin only. Layers run outside in:
 /// authentication (with the one-time password gate), the role, then Idempotency-Key (inside the
 /// auth layer, which provides its scope).
@@ -42,6 +49,7 @@ pub fn admin_group(state: AppState) -> Router {
     Router::new()
         .merge(plans::router())
         .merge(admin_tenants::router())
+        .merge(admin_templates::router())
         .route_layer(from_fn_with_state(state.clone(), idempotency))
         .route_layer(from_fn_with_state(Role::SuperAdmin, require_role))
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
@@ -71,7 +79,8 @@ pub fn all(state: AppState) -> Router {
         .merge(tenant_group(state.clone()))
         .merge(webhook_group(state.clone()))
         .merge(whatsapp_group(state.clone()))
-        .merge(inbox_group(state));
+        .merge(inbox_group(state.clone()))
+        .merge(templates_group(state));
     super::layers::with_common_layers(router)
 }
 

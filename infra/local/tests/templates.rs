@@ -1,0 +1,321 @@
+//! `/templates*` and `/admin/templates` over HTTP against the built-in Meta simulator: review
+//! outcomes through real signed webhooks (receiver → queue → processor), sync with changes made
+//! "in WhatsApp Manager", validation, limits, isolation, edit limits, the library.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use miping::ports::table::Item;
+use miping::store::keys;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// Connects the tenant the way the connection flow will: a simulator code exchanged for a
+/// token, sealed, and the connection + WABA route items written (the seam reads only those).
+async fn connect(tp: &TestPlatform, tenant_id: &str, code: &str) -> String {
+    let ports = &tp.platform.as_ref().unwrap().state.ports;
+    let token = ports.meta.exchange_code(code).await.expect("simulator code");
+    let waba_id = meta_sim::business_for_code(code).waba_id;
+    let sealed = ports.vault.seal(tenant_id, &token).await.unwrap();
+    let account =
+        Item::new(keys::whatsapp_account(tenant_id)).with("waba_id", waba_id.clone()).with("sealed_token", sealed);
+    ports.table.put(account, None).await.unwrap();
+    ports.table.put(Item::new(keys::waba_route(&waba_id)).with("tenant_id", tenant_id), None).await.unwrap();
+    waba_id
+}
+
+fn sim(tp: &TestPlatform) -> &meta_sim::SimHandle {
+    tp.platform.as_ref().unwrap().simulator.as_ref().unwrap()
+}
+
+fn utility(name: &str) -> Value {
+    json!({"name": name, "language": "en_US", "category": "UTILITY", "components": [
+        {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}", "example": {"header_text": ["A-1"]}},
+        {"type": "BODY", "text": "Hi {{1}}, your order {{2}} ships today.", "example": {"body_text": [["Ana", "A-1"]]}},
+        {"type": "FOOTER", "text": "Thanks for shopping"},
+        {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Track", "url": "https://shop.test/t/{{1}}", "example": ["https://shop.test/t/A-1"]}]}
+    ]})
+}
+
+async fn post(tp: &TestPlatform, token: &str, path: &str, body: &Value) -> reqwest::Response {
+    tp.http.post(tp.url(path)).bearer_auth(token).json(body).send().await.unwrap()
+}
+
+async fn get_json(tp: &TestPlatform, token: &str, path: &str) -> (StatusCode, Value) {
+    let r = tp.http.get(tp.url(path)).bearer_auth(token).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn create(tp: &TestPlatform, token: &str, body: &Value) -> Value {
+    let r = post(tp, token, "/templates", body).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json().await.unwrap()
+}
+
+/// Polls the template until `field` is `want` (the review webhook is ~1 s away).
+async fn wait_for(tp: &TestPlatform, token: &str, id: &str, field: &str, want: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        let (status, t) = get_json(tp, token, &format!("/templates/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        if t[field] == want {
+            return t;
+        }
+        last = t;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("template {id} never got {field} = {want}: {last}");
+}
+
+#[tokio::test]
+async fn pending_then_approved_or_rejected_by_signed_webhooks_then_edit_and_delete() {
+    let tp = start().await;
+    let t = provision_and_activate(&tp).await;
+    let waba = connect(&tp, &t.id, "lifecycle-code").await;
+
+    let created = create(&tp, &t.token, &utility("order_update")).await;
+    assert_eq!(created["status"], "PENDING");
+    assert_eq!(created["rejection_reason"], Value::Null);
+    assert!(created["meta_template_id"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(created["parameters"]["count"], 4, "header, 2 body, URL suffix: {created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let approved = wait_for(&tp, &t.token, &id, "status", "APPROVED").await;
+    assert_eq!(approved["meta_template_id"], created["meta_template_id"]);
+
+    let rejected = create(&tp, &t.token, &utility("promo_reject_me")).await;
+    let rid = rejected["id"].as_str().unwrap();
+    let r = wait_for(&tp, &t.token, rid, "status", "REJECTED").await;
+    assert_eq!(r["rejection_reason"], "INVALID_FORMAT");
+
+    let (_, list) = get_json(&tp, &t.token, "/templates?status=APPROVED").await;
+    let names: Vec<&str> = list["items"].as_array().unwrap().iter().filter_map(|i| i["name"].as_str()).collect();
+    assert_eq!(names, ["order_update"]);
+    let r = tp.http.get(tp.url("/templates?status=bogus")).bearer_auth(&t.token).send().await.unwrap();
+    assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
+
+    // Same name+language again: 409 before Meta is asked.
+    let r = post(&tp, &t.token, "/templates", &utility("order_update")).await;
+    assert_eq!(error_code(r, StatusCode::CONFLICT).await, "template_exists");
+    assert_eq!(sim(&tp).templates(&waba).len(), 2);
+
+    // Edit an approved template: resubmitted (PENDING) then approved again; a second edit the
+    // same day hits Meta's edit limit, which is surfaced with Meta's words.
+    let mut components = utility("x")["components"].clone();
+    components[2]["text"] = json!("Thank you for shopping with us");
+    let r = tp
+        .http
+        .patch(tp.url(&format!("/templates/{id}")))
+        .bearer_auth(&t.token)
+        .json(&json!({"components": components}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let edited: Value = r.json().await.unwrap();
+    assert_eq!(edited["status"], "PENDING");
+    assert_eq!(edited["components"][2]["text"], "Thank you for shopping with us");
+    wait_for(&tp, &t.token, &id, "status", "APPROVED").await;
+    let r = tp
+        .http
+        .patch(tp.url(&format!("/templates/{id}")))
+        .bearer_auth(&t.token)
+        .json(&json!({"components": components}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "meta_rejected");
+    assert!(body["error"]["message"].as_str().unwrap().contains("Edit limit"), "{body}");
+    // An invalid edit never reaches Meta.
+    let r = tp
+        .http
+        .patch(tp.url(&format!("/templates/{id}")))
+        .bearer_auth(&t.token)
+        .json(&json!({"components": [{"type": "FOOTER", "text": "x"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
+
+    // Delete: Meta first, then ours.
+    let r = tp.http.delete(tp.url(&format!("/templates/{id}"))).bearer_auth(&t.token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(get_json(&tp, &t.token, &format!("/templates/{id}")).await.0, StatusCode::NOT_FOUND);
+    let left: Vec<String> = sim(&tp).templates(&waba).into_iter().map(|t| t.name).collect();
+    assert_eq!(left, ["promo_reject_me"]);
+}
+
+#[tokio::test]
+async fn validation_errors_name_each_field_and_nothing_reaches_meta() {
+    let tp = start().await;
+    let t = provision_and_activate(&tp).await;
+    // Not connected yet: a valid template is refused with 409.
+    let r = post(&tp, &t.token, "/templates", &utility("order_update")).await;
+    assert_eq!(error_code(r, StatusCode::CONFLICT).await, "whatsapp_not_connected");
+    let waba = connect(&tp, &t.id, "validation-code").await;
+
+    let bad = json!({"name": "Bad Name", "language": "en_US", "category": "UTILITY", "components": [
+        {"type": "HEADER", "format": "TEXT", "text": "Hello {{1}}"},
+        {"type": "BODY", "text": "Hi {{1}} {{2}}, order {{4}} ships.", "example": {"body_text": [["a", "b", "c"]]}},
+        {"type": "FOOTER", "text": "f".repeat(61)},
+        {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "This button text is far too long"}]}
+    ]});
+    let r = post(&tp, &t.token, "/templates", &bad).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    let fields: Vec<(&str, &str)> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["field"].as_str().unwrap(), d["code"].as_str().unwrap()))
+        .collect();
+    for want in [
+        ("name", "invalid_format"),
+        ("components[0].example.header_text", "example_required"),
+        ("components[1].text", "adjacent_parameters"),
+        ("components[1].text", "placeholder_sequence"),
+        ("components[2].text", "too_long"),
+        ("components[3].buttons[0].text", "invalid"),
+    ] {
+        assert!(fields.contains(&want), "{want:?} missing from {fields:?}");
+    }
+    let r = post(
+        &tp,
+        &t.token,
+        "/templates",
+        &json!({"name": "x", "language": "en", "category": "UTILITY", "components": [], "extra": 1}),
+    )
+    .await;
+    assert_eq!(error_code(r, StatusCode::BAD_REQUEST).await, "invalid_body");
+    assert!(sim(&tp).templates(&waba).is_empty(), "nothing invalid was submitted");
+    let (_, list) = get_json(&tp, &t.token, "/templates").await;
+    assert_eq!(list["items"], json!([]));
+}
+
+#[tokio::test]
+async fn sync_reconciles_templates_created_and_deleted_in_whatsapp_manager() {
+    let tp = start().await;
+    let t = provision_and_activate(&tp).await;
+    let waba = connect(&tp, &t.id, "sync-code").await;
+    let ours = create(&tp, &t.token, &utility("order_update")).await;
+    let kept = create(&tp, &t.token, &utility("shipping_update")).await;
+    wait_for(&tp, &t.token, kept["id"].as_str().unwrap(), "status", "APPROVED").await;
+    wait_for(&tp, &t.token, ours["id"].as_str().unwrap(), "status", "APPROVED").await;
+
+    // In WhatsApp Manager: one template added, ours deleted (no webhooks for either).
+    let base = sim(&tp).base_url();
+    let r = tp
+        .http
+        .post(format!("{base}/_sim/templates"))
+        .json(&json!({"waba_id": waba, "name": "made_in_manager", "language": "es", "category": "MARKETING",
+            "components": [{"type": "BODY", "text": "Hola {{1}}, gracias.", "example": {"body_text": [["Ana"]]}}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = tp
+        .http
+        .delete(format!("{base}/_sim/templates/{}", ours["meta_template_id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let r = post(&tp, &t.token, "/templates/sync", &json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"created": 1, "updated": 0, "deleted": 1}));
+    let (_, list) = get_json(&tp, &t.token, "/templates").await;
+    let mut names: Vec<&str> = list["items"].as_array().unwrap().iter().filter_map(|i| i["name"].as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["made_in_manager", "shipping_update"]);
+    let adopted = list["items"].as_array().unwrap().iter().find(|i| i["name"] == "made_in_manager").unwrap();
+    assert_eq!((adopted["status"].as_str(), adopted["parameters"]["count"].as_u64()), (Some("APPROVED"), Some(1)));
+
+    // Nothing changed since: a second sync is a no-op.
+    let r = post(&tp, &t.token, "/templates/sync", &json!({})).await;
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"created": 0, "updated": 0, "deleted": 0}));
+}
+
+#[tokio::test]
+async fn plan_limit_is_exact_and_tenants_are_isolated() {
+    let tp = start().await;
+    let admin = tp.admin_token().await;
+    let t = provision_and_activate(&tp).await;
+    let r = tp
+        .http
+        .patch(tp.url(&format!("/plans/{}", t.plan_id)))
+        .bearer_auth(&admin)
+        .json(&json!({"template_limit": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    connect(&tp, &t.id, "limit-code").await;
+    let first = create(&tp, &t.token, &utility("first_one")).await;
+    create(&tp, &t.token, &utility("second_one")).await;
+    let r = post(&tp, &t.token, "/templates", &utility("third_one")).await;
+    assert_eq!(error_code(r, StatusCode::TOO_MANY_REQUESTS).await, "template_limit_reached");
+
+    // Another tenant cannot see or touch it.
+    let other = provision_and_activate(&tp).await;
+    connect(&tp, &other.id, "other-code").await;
+    let path = format!("/templates/{}", first["id"].as_str().unwrap());
+    assert_eq!(get_json(&tp, &other.token, &path).await.0, StatusCode::NOT_FOUND);
+    let r = tp.http.delete(tp.url(&path)).bearer_auth(&other.token).send().await.unwrap();
+    assert_eq!(error_code(r, StatusCode::NOT_FOUND).await, "not_found");
+    let (_, list) = get_json(&tp, &other.token, "/templates").await;
+    assert_eq!(list["items"], json!([]));
+
+    // Deleting frees exactly one slot.
+    let r = tp.http.delete(tp.url(&path)).bearer_auth(&t.token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    create(&tp, &t.token, &utility("third_one")).await;
+    let r = post(&tp, &t.token, "/templates", &utility("fourth_one")).await;
+    assert_eq!(error_code(r, StatusCode::TOO_MANY_REQUESTS).await, "template_limit_reached");
+    // The super admin has no tenant: 403 on tenant routes.
+    let r = tp.http.get(tp.url("/templates")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden");
+}
+
+#[tokio::test]
+async fn library_is_super_admin_only_and_installs_idempotently() {
+    let tp = start().await;
+    let admin = tp.admin_token().await;
+    let t = provision_and_activate(&tp).await;
+    let r = post(&tp, &t.token, "/admin/templates", &utility("welcome_message")).await;
+    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden");
+    assert_eq!(get_json(&tp, &t.token, "/admin/templates").await.0, StatusCode::FORBIDDEN);
+
+    for name in ["welcome_message", "order_update"] {
+        let r = post(&tp, &admin, "/admin/templates", &utility(name)).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let r = post(&tp, &admin, "/admin/templates", &utility("order_update")).await;
+    assert_eq!(error_code(r, StatusCode::CONFLICT).await, "template_exists");
+    let r = post(
+        &tp,
+        &admin,
+        "/admin/templates",
+        &json!({"name": "Nope", "language": "en", "category": "UTILITY", "components": []}),
+    )
+    .await;
+    assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
+    let (_, lib) = get_json(&tp, &admin, "/admin/templates").await;
+    assert_eq!(lib["items"].as_array().unwrap().len(), 2);
+
+    let waba = connect(&tp, &t.id, "library-code").await;
+    // The tenant already has one of them: skipped, the other installed.
+    create(&tp, &t.token, &utility("order_update")).await;
+    let r = post(&tp, &t.token, "/templates/library/install", &json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"installed": 1, "skipped": 1, "failed": []}));
+    let r = post(&tp, &t.token, "/templates/library/install", &json!({})).await;
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"installed": 0, "skipped": 2, "failed": []}));
+    let mut names: Vec<String> = sim(&tp).templates(&waba).into_iter().map(|t| t.name).collect();
+    names.sort();
+    assert_eq!(names, ["order_update", "welcome_message"]);
+}
