@@ -152,7 +152,7 @@ async fn the_connect_page_runs_embedded_signup_and_connects() {
     let steps = driver
         .eval("return Array.from(document.querySelectorAll('#steps li')).map(function (li) { return li.getAttribute('data-status'); })")
         .await;
-    assert_eq!(steps, json!(["done", "done", "done", "done", "done", "done", "done"]));
+    assert_eq!(steps, json!(["done", "done", "done", "done", "done", "done", "done", "done", "done"]));
     let shown = driver.eval("return document.getElementById('display-phone-number').textContent").await;
     assert_eq!(shown, business.phone_numbers[0].display_phone_number.as_str());
     driver.quit().await;

@@ -7,23 +7,17 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use miping::ports::table::Item;
-use miping::store::keys;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// Connects the tenant the way the connection flow will: a simulator code exchanged for a
-/// token, sealed, and the connection + WABA route items written (the seam reads only those).
-async fn connect(tp: &TestPlatform, tenant_id: &str, code: &str) -> String {
-    let ports = &tp.platform.as_ref().unwrap().state.ports;
-    let token = ports.meta.exchange_code(code).await.expect("simulator code");
-    let waba_id = meta_sim::business_for_code(code).waba_id;
-    let sealed = ports.vault.seal(tenant_id, &token).await.unwrap();
-    let account =
-        Item::new(keys::whatsapp_account(tenant_id)).with("waba_id", waba_id.clone()).with("sealed_token", sealed);
-    ports.table.put(account, None).await.unwrap();
-    ports.table.put(Item::new(keys::waba_route(&waba_id)).with("tenant_id", tenant_id), None).await.unwrap();
-    waba_id
+/// Connects the tenant through Embedded Signup's backend (`POST /whatsapp/connect`) with a
+/// simulator code; returns the WABA id.
+async fn connect(tp: &TestPlatform, tenant: &ActiveTenant, code: &str) -> String {
+    let r = post(tp, &tenant.token, "/whatsapp/connect", &json!({"code": code})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "connected", "{v}");
+    v["waba_id"].as_str().unwrap().to_string()
 }
 
 fn sim(tp: &TestPlatform) -> &meta_sim::SimHandle {
@@ -74,7 +68,7 @@ async fn wait_for(tp: &TestPlatform, token: &str, id: &str, field: &str, want: &
 async fn pending_then_approved_or_rejected_by_signed_webhooks_then_edit_and_delete() {
     let tp = start().await;
     let t = provision_and_activate(&tp).await;
-    let waba = connect(&tp, &t.id, "lifecycle-code").await;
+    let waba = connect(&tp, &t, "lifecycle-code").await;
 
     let created = create(&tp, &t.token, &utility("order_update")).await;
     assert_eq!(created["status"], "PENDING");
@@ -156,7 +150,7 @@ async fn validation_errors_name_each_field_and_nothing_reaches_meta() {
     // Not connected yet: a valid template is refused with 409.
     let r = post(&tp, &t.token, "/templates", &utility("order_update")).await;
     assert_eq!(error_code(r, StatusCode::CONFLICT).await, "whatsapp_not_connected");
-    let waba = connect(&tp, &t.id, "validation-code").await;
+    let waba = connect(&tp, &t, "validation-code").await;
 
     let bad = json!({"name": "Bad Name", "language": "en_US", "category": "UTILITY", "components": [
         {"type": "HEADER", "format": "TEXT", "text": "Hello {{1}}"},
@@ -200,7 +194,7 @@ async fn validation_errors_name_each_field_and_nothing_reaches_meta() {
 async fn sync_reconciles_templates_created_and_deleted_in_whatsapp_manager() {
     let tp = start().await;
     let t = provision_and_activate(&tp).await;
-    let waba = connect(&tp, &t.id, "sync-code").await;
+    let waba = connect(&tp, &t, "sync-code").await;
     let ours = create(&tp, &t.token, &utility("order_update")).await;
     let kept = create(&tp, &t.token, &utility("shipping_update")).await;
     wait_for(&tp, &t.token, kept["id"].as_str().unwrap(), "status", "APPROVED").await;
@@ -254,7 +248,7 @@ async fn plan_limit_is_exact_and_tenants_are_isolated() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    connect(&tp, &t.id, "limit-code").await;
+    connect(&tp, &t, "limit-code").await;
     let first = create(&tp, &t.token, &utility("first_one")).await;
     create(&tp, &t.token, &utility("second_one")).await;
     let r = post(&tp, &t.token, "/templates", &utility("third_one")).await;
@@ -262,7 +256,7 @@ async fn plan_limit_is_exact_and_tenants_are_isolated() {
 
     // Another tenant cannot see or touch it.
     let other = provision_and_activate(&tp).await;
-    connect(&tp, &other.id, "other-code").await;
+    connect(&tp, &other, "other-code").await;
     let path = format!("/templates/{}", first["id"].as_str().unwrap());
     assert_eq!(get_json(&tp, &other.token, &path).await.0, StatusCode::NOT_FOUND);
     let r = tp.http.delete(tp.url(&path)).bearer_auth(&other.token).send().await.unwrap();
@@ -307,15 +301,20 @@ async fn library_is_super_admin_only_and_installs_idempotently() {
     let (_, lib) = get_json(&tp, &admin, "/admin/templates").await;
     assert_eq!(lib["items"].as_array().unwrap().len(), 2);
 
-    let waba = connect(&tp, &t.id, "library-code").await;
-    // The tenant already has one of them: skipped, the other installed.
-    create(&tp, &t.token, &utility("order_update")).await;
-    let r = post(&tp, &t.token, "/templates/library/install", &json!({})).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({"installed": 1, "skipped": 1, "failed": []}));
-    let r = post(&tp, &t.token, "/templates/library/install", &json!({})).await;
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({"installed": 0, "skipped": 2, "failed": []}));
-    let mut names: Vec<String> = sim(&tp).templates(&waba).into_iter().map(|t| t.name).collect();
+    // Connecting installs the library into the new WABA (the flow's last step)...
+    let waba = connect(&tp, &t, "library-code").await;
+    let (_, mine) = get_json(&tp, &t.token, "/templates").await;
+    let mut names: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     names.sort();
     assert_eq!(names, ["order_update", "welcome_message"]);
+    // ...and installing again later only adds what the library gained since, idempotently.
+    assert_eq!(post(&tp, &admin, "/admin/templates", &utility("shipping_notice")).await.status(), StatusCode::CREATED);
+    let r = post(&tp, &t.token, "/templates/library/install", &json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"installed": 1, "skipped": 2, "failed": []}));
+    let r = post(&tp, &t.token, "/templates/library/install", &json!({})).await;
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"installed": 0, "skipped": 3, "failed": []}));
+    let mut names: Vec<String> = sim(&tp).templates(&waba).into_iter().map(|t| t.name).collect();
+    names.sort();
+    assert_eq!(names, ["order_update", "shipping_notice", "welcome_message"]);
 }

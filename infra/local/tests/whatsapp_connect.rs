@@ -12,7 +12,7 @@ use miping::domain::whatsapp::{business_token, mark_needs_reauth};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const ALL_STEPS: [&str; 7] = [
+const ALL_STEPS: [&str; 9] = [
     "exchange_code",
     "validate_token",
     "fetch_phone_numbers",
@@ -20,6 +20,8 @@ const ALL_STEPS: [&str; 7] = [
     "subscribe_app",
     "register_phone",
     "fetch_profile",
+    "sync_templates",
+    "install_library",
 ];
 
 fn all_done(view: &Value) -> bool {
