@@ -3,5 +3,6 @@
 
 pub mod auth;
 pub mod password;
+pub mod phone;
 pub mod user;
 pub mod webhooks;

@@ -165,6 +165,11 @@ pub(crate) fn eval(cond: &Cond, item: Option<&Item>) -> bool {
         Cond::Le(n, v) => ordered(attr(n), v).is_some_and(|o| o.is_le()),
         Cond::Gt(n, v) => ordered(attr(n), v).is_some_and(|o| o.is_gt()),
         Cond::Ge(n, v) => ordered(attr(n), v).is_some_and(|o| o.is_ge()),
+        Cond::Contains(n, v) => match (attr(n), v) {
+            (Some(Value::String(a)), Value::String(sub)) => a.contains(sub.as_str()),
+            (Some(Value::Array(list)), v) => list.iter().any(|e| compare(e, v).is_some_and(|o| o.is_eq())),
+            _ => false,
+        },
         Cond::And(cs) => cs.iter().all(|c| eval(c, item)),
         Cond::Or(cs) => cs.iter().any(|c| eval(c, item)),
         Cond::Not(c) => !eval(c, item),
