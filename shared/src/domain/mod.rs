@@ -2,6 +2,8 @@
 //! never to an SDK.
 
 pub mod auth;
+pub mod contacts;
+pub mod limits;
 pub mod password;
 pub mod phone;
 pub mod user;

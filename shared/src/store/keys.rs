@@ -105,6 +105,12 @@ pub fn contact(tenant_id: &str, contact_id: &str) -> Key {
 pub fn contacts_list(tenant_id: &str) -> String {
     format!("T#{tenant_id}#CONTACTS")
 }
+/// The tenant's exact contact count (`count`), beside the tenant in its partition; changed in
+/// the same transaction as every contact creation and deletion, so the plan's `contact_limit`
+/// is a condition on it.
+pub fn contact_count(tenant_id: &str) -> Key {
+    Key::new(format!("TENANT#{tenant_id}"), "CONTACT_COUNT")
+}
 /// Uniqueness per tenant by E.164 phone; holds the contact id.
 pub fn contact_phone(tenant_id: &str, e164: &str) -> Key {
     Key::new(format!("UNIQUE#T#{tenant_id}#PHONE#{e164}"), "UNIQUE")
