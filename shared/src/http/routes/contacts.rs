@@ -53,12 +53,14 @@ async fn create(
     Ok(Created(contact.into()))
 }
 
+/// Not `#[serde(flatten)]` of `PageParams`: flattening makes the query-string decoder see
+/// `limit` as a string and refuse it.
 #[derive(Deserialize)]
 struct ListParams {
     tag: Option<String>,
     q: Option<String>,
-    #[serde(flatten)]
-    page: PageParams,
+    limit: Option<usize>,
+    cursor: Option<String>,
 }
 
 async fn list(
@@ -67,7 +69,8 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> ApiResult<ApiJson<ListResponse<ContactView>>> {
     let tenant_id = principal.tenant_id()?;
-    Ok(ApiJson(service::list(&state.ports, tenant_id, params.tag.as_deref(), params.q.as_deref(), &params.page).await?))
+    let page = PageParams { limit: params.limit, cursor: params.cursor };
+    Ok(ApiJson(service::list(&state.ports, tenant_id, params.tag.as_deref(), params.q.as_deref(), &page).await?))
 }
 
 async fn show(
