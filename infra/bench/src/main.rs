@@ -1,4 +1,5 @@
 //! `miping-bench coldstart [--bin-dir DIR] [--runs N] [FUNCTION...]`
+//! `miping-bench import [--rows N]` (see `import.rs`)
 //!
 //! Cold start of each Lambda binary against a local Lambda Runtime API emulator: for each run it
 //! execs the binary, times exec → the first `GET /runtime/invocation/next` (the function is
@@ -18,6 +19,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::routing::{get, post};
 use tokio::sync::Notify;
+
+mod import;
 
 const READY_TARGET_MS: f64 = 30.0;
 const SIZE_TARGET_MB: f64 = 12.0;
@@ -159,9 +162,21 @@ fn sample_event(root: &Path, name: &str) -> Result<String, String> {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let mut args = std::env::args().skip(1);
-    if args.next().as_deref() != Some("coldstart") {
-        eprintln!("usage: miping-bench coldstart [--bin-dir DIR] [--runs N] [FUNCTION...]");
-        return std::process::ExitCode::from(2);
+    match args.next().as_deref() {
+        Some("coldstart") => {}
+        Some("import") => {
+            return match import::run(args).await {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("miping-bench import: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {
+            eprintln!("usage: miping-bench coldstart [--bin-dir DIR] [--runs N] [FUNCTION...]\n       miping-bench import [--rows N]");
+            return std::process::ExitCode::from(2);
+        }
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
     let mut bin_dir = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target")).join("release");
