@@ -97,7 +97,8 @@ async fn batch_stops_exactly_at_the_limit(table: &dyn Table) {
     for i in 1..3 {
         repo.create(&contact(&tenant, Some(&phone(i))), None).await.unwrap();
     }
-    let batch: Vec<Contact> = (0..12).map(|i| contact(&tenant, Some(&phone(100 + i)))).chain([contact(&tenant, Some(&phone(0)))]).collect();
+    let batch: Vec<Contact> =
+        (0..12).map(|i| contact(&tenant, Some(&phone(100 + i)))).chain([contact(&tenant, Some(&phone(0)))]).collect();
     let results = repo.create_batch(&tenant, &batch, Some(10)).await.unwrap();
     let created = results.iter().filter(|r| **r == BatchResult::Created).count();
     assert_eq!(created, 7);
@@ -110,7 +111,9 @@ async fn batch_stops_exactly_at_the_limit(table: &dyn Table) {
 async fn list_filters_by_tag_and_search(table: &dyn Table) {
     let tenant = unique("ten");
     let repo = Contacts::new(table);
-    for (i, (name, tags)) in [("Ada", vec!["vip"]), ("Alan", vec!["b2b"]), ("Grace", vec!["vip", "b2b"])].into_iter().enumerate() {
+    for (i, (name, tags)) in
+        [("Ada", vec!["vip"]), ("Alan", vec!["b2b"]), ("Grace", vec!["vip", "b2b"])].into_iter().enumerate()
+    {
         let mut c = contact(&tenant, Some(&phone(i)));
         c.name = Some(name.into());
         c.tags = tags.into_iter().map(String::from).collect();
@@ -131,17 +134,33 @@ async fn inbound_finds_or_creates_by_phone_or_user_id(table: &dyn Table) {
     let repo = Contacts::new(table);
     let now = Utc::now();
     // A username-only user: no phone, known by its WhatsApp user id.
-    let sender = InboundSender { wa_user_id: Some("US.1"), username: Some("@ada"), profile_name: Some("Ada"), ..Default::default() };
+    let sender = InboundSender {
+        wa_user_id: Some("US.1"),
+        username: Some("@ada"),
+        profile_name: Some("Ada"),
+        ..Default::default()
+    };
     let c = find_or_create_inbound(table, &UlidGen, now, &tenant, &sender).await.unwrap();
-    assert_eq!((c.phone.as_deref(), c.wa_user_id.as_deref(), c.name.as_deref(), c.username.as_deref()), (None, Some("US.1"), Some("Ada"), Some("@ada")));
+    assert_eq!(
+        (c.phone.as_deref(), c.wa_user_id.as_deref(), c.name.as_deref(), c.username.as_deref()),
+        (None, Some("US.1"), Some("Ada"), Some("@ada"))
+    );
     assert_eq!(repo.list(&tenant, &ListFilter::default(), 10, None).await.unwrap().0, vec![c.clone()]);
     let again = find_or_create_inbound(table, &UlidGen, now, &tenant, &sender).await.unwrap();
     assert_eq!(again.id, c.id);
     // Later the same user shows a phone: the contact learns it (and its uniqueness item).
     let p = E164::parse("+14155552671").unwrap();
-    let with_phone = InboundSender { phone: Some(&p), wa_user_id: Some("US.1"), profile_name: Some("Someone else"), ..Default::default() };
+    let with_phone = InboundSender {
+        phone: Some(&p),
+        wa_user_id: Some("US.1"),
+        profile_name: Some("Someone else"),
+        ..Default::default()
+    };
     let learned = find_or_create_inbound(table, &UlidGen, now, &tenant, &with_phone).await.unwrap();
-    assert_eq!((learned.id.as_str(), learned.phone.as_deref(), learned.name.as_deref()), (c.id.as_str(), Some("+14155552671"), Some("Ada")));
+    assert_eq!(
+        (learned.id.as_str(), learned.phone.as_deref(), learned.name.as_deref()),
+        (c.id.as_str(), Some("+14155552671"), Some("Ada"))
+    );
     assert_eq!(repo.find_id(&tenant, Identity::Phone, "+14155552671").await.unwrap(), Some(c.id.clone()));
     assert_eq!(repo.count(&tenant).await.unwrap(), 1);
     // A stale replace is refused.

@@ -21,7 +21,11 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> Result<(), String> {
         }
     }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let options = miping_local::Options { addr: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?, data_dir: dir.path().to_path_buf(), configure: None };
+    let options = miping_local::Options {
+        addr: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
+        data_dir: dir.path().to_path_buf(),
+        configure: None,
+    };
     let platform = miping_local::start(options).await.map_err(|e| e.to_string())?;
     let base = platform.base_url();
     let email = provision_tenant(&platform.state.ports).await?;
@@ -39,7 +43,10 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> Result<(), String> {
     let token = login["token"].as_str().ok_or("login failed")?.to_string();
 
     let csv = miping::testkit::contacts::generated_csv(rows, 0);
-    println!("contact import on the local platform (embedded SQLite store, release build): {rows} rows, {:.1} MB CSV", csv.len() as f64 / 1e6);
+    println!(
+        "contact import on the local platform (embedded SQLite store, release build): {rows} rows, {:.1} MB CSV",
+        csv.len() as f64 / 1e6
+    );
     for label in ["new contacts", "same file again (updates)"] {
         let started = Instant::now();
         let r = http
@@ -72,7 +79,10 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> Result<(), String> {
 /// An active tenant and its admin, written straight to the store.
 async fn provision_tenant(ports: &miping::ports::Ports) -> Result<String, String> {
     let tenant_id = ports.ids.new_id("ten");
-    let tenant = Item::new(keys::tenant(&tenant_id)).with("id", tenant_id.clone()).with("name", "Bench").with("status", "active");
+    let tenant = Item::new(keys::tenant(&tenant_id))
+        .with("id", tenant_id.clone())
+        .with("name", "Bench")
+        .with("status", "active");
     ports.table.put(tenant, None).await.map_err(|e| e.to_string())?;
     let now = chrono::Utc::now();
     let email = format!("bench-{tenant_id}@bench.test");

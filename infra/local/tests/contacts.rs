@@ -51,7 +51,8 @@ impl TestPlatform {
 }
 
 fn details_fields(body: &Value) -> Vec<String> {
-    let mut f: Vec<String> = body["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap().to_string()).collect();
+    let mut f: Vec<String> =
+        body["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap().to_string()).collect();
     f.sort();
     f
 }
@@ -80,7 +81,9 @@ async fn create_get_patch_delete() {
     assert_eq!((status, &got), (StatusCode::OK, &c));
 
     // Attributes merge (null removes), tags replace, name changes.
-    let r = tp.patch_contact(&t, &id, json!({"name": "Ravi K", "attributes": {"age": null, "plan": "gold"}, "tags": ["new"]})).await;
+    let r = tp
+        .patch_contact(&t, &id, json!({"name": "Ravi K", "attributes": {"age": null, "plan": "gold"}, "tags": ["new"]}))
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let p: Value = r.json().await.unwrap();
     assert_eq!(p["name"], "Ravi K");
@@ -95,12 +98,18 @@ async fn create_get_patch_delete() {
     let again: Value = tp.patch_contact(&t, &id, json!({"opted_out": true})).await.json().await.unwrap();
     assert_eq!(again["opted_out_at"], at.as_str(), "opting out twice keeps the first time");
     let p: Value = tp.patch_contact(&t, &id, json!({"opted_out": false, "name": null})).await.json().await.unwrap();
-    assert_eq!((p["opted_out"].clone(), p["opted_out_at"].clone(), p["name"].clone()), (json!(false), Value::Null, Value::Null));
+    assert_eq!(
+        (p["opted_out"].clone(), p["opted_out_at"].clone(), p["name"].clone()),
+        (json!(false), Value::Null, Value::Null)
+    );
 
     assert_eq!(tp.delete_contact(&t, &id).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(tp.get_json(&t, &format!("/contacts/{id}")).await.0, StatusCode::NOT_FOUND);
     assert_eq!(error_code(tp.delete_contact(&t, &id).await, StatusCode::NOT_FOUND).await, "not_found");
-    assert_eq!(error_code(tp.patch_contact(&t, &id, json!({"name": "x"})).await, StatusCode::NOT_FOUND).await, "not_found");
+    assert_eq!(
+        error_code(tp.patch_contact(&t, &id, json!({"name": "x"})).await, StatusCode::NOT_FOUND).await,
+        "not_found"
+    );
     // The phone was freed with the contact.
     let again = tp.create_contact(&t, json!({"phone": "919876543210"})).await;
     assert_ne!(again["id"], c["id"]);
@@ -141,12 +150,19 @@ async fn validation_names_each_field() {
 
     let r = tp.post_contact(&t, json!({"name": "No phone"})).await;
     let body: Value = r.json().await.unwrap();
-    assert_eq!((body["error"]["details"][0]["field"].clone(), body["error"]["details"][0]["code"].clone()), (json!("phone"), json!("required")));
+    assert_eq!(
+        (body["error"]["details"][0]["field"].clone(), body["error"]["details"][0]["code"].clone()),
+        (json!("phone"), json!("required"))
+    );
     let r = tp.post_contact(&t, json!({"phone": "call me maybe"})).await;
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["details"][0]["code"], "not_a_phone_number");
     // Wrong JSON types are 400, per the SPEC.
-    assert_eq!(error_code(tp.post_contact(&t, json!({"phone": "+14155552671", "tags": "vip"})).await, StatusCode::BAD_REQUEST).await, "invalid_body");
+    assert_eq!(
+        error_code(tp.post_contact(&t, json!({"phone": "+14155552671", "tags": "vip"})).await, StatusCode::BAD_REQUEST)
+            .await,
+        "invalid_body"
+    );
 
     let c = tp.create_contact(&t, json!({"phone": "+14155552671"})).await;
     let id = c["id"].as_str().unwrap();
@@ -156,9 +172,15 @@ async fn validation_names_each_field() {
     let (_, list) = tp.get_json(&t, "/contacts?limit=0").await;
     assert_eq!(list["error"]["details"][0]["field"], "limit");
     let (status, body) = tp.get_json(&t, "/contacts?cursor=garbage").await;
-    assert_eq!((status, body["error"]["details"][0]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("cursor")));
+    assert_eq!(
+        (status, body["error"]["details"][0]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("cursor"))
+    );
     let (status, body) = tp.get_json(&t, "/contacts?tag=a;b").await;
-    assert_eq!((status, body["error"]["details"][0]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("tag")));
+    assert_eq!(
+        (status, body["error"]["details"][0]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("tag"))
+    );
 }
 
 #[tokio::test]
@@ -170,7 +192,10 @@ async fn another_tenant_sees_nothing() {
     let id = c["id"].as_str().unwrap();
     let path = format!("/contacts/{id}");
     assert_eq!(tp.get_json(&b, &path).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(error_code(tp.patch_contact(&b, id, json!({"name": "Mallory"})).await, StatusCode::NOT_FOUND).await, "not_found");
+    assert_eq!(
+        error_code(tp.patch_contact(&b, id, json!({"name": "Mallory"})).await, StatusCode::NOT_FOUND).await,
+        "not_found"
+    );
     assert_eq!(error_code(tp.delete_contact(&b, id).await, StatusCode::NOT_FOUND).await, "not_found");
     let (_, list) = tp.get_json(&b, "/contacts?q=ann").await;
     assert_eq!(list["items"], json!([]));
@@ -196,7 +221,12 @@ async fn pages_tag_filter_and_search() {
     ];
     let mut ids = Vec::new();
     for (phone, name, tags) in &people {
-        ids.push(tp.create_contact(&t, json!({"phone": phone, "name": name, "tags": tags})).await["id"].as_str().unwrap().to_string());
+        ids.push(
+            tp.create_contact(&t, json!({"phone": phone, "name": name, "tags": tags})).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     let (items, sizes) = tp.all_pages(&t, "limit=3").await;
     assert_eq!(sizes, [3, 3, 1]);
@@ -209,7 +239,8 @@ async fn pages_tag_filter_and_search() {
     let names: Vec<&str> = vip.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Ayrton", "Édith Piaf", "Ravi Kumar", "Ada Lovelace"]);
 
-    let names_for = |items: Vec<Value>| items.iter().map(|c| c["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let names_for =
+        |items: Vec<Value>| items.iter().map(|c| c["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
     assert_eq!(names_for(tp.all_pages(&t, "q=LOVE").await.0), ["Ada Lovelace"]);
     assert_eq!(names_for(tp.all_pages(&t, "q=%C3%A9dith").await.0), ["Édith Piaf"], "case-insensitive beyond ASCII");
     assert_eq!(names_for(tp.all_pages(&t, "q=98765%2043210").await.0), ["Ravi Kumar"], "phone digits with a space");
@@ -228,7 +259,10 @@ async fn the_plan_contact_limit_is_a_429() {
     assert!(r.headers().get("retry-after").is_none(), "waiting does not help");
     assert_eq!(error_code(r, StatusCode::TOO_MANY_REQUESTS).await, "contact_limit_reached");
     // An existing phone is still a 409, not a 429.
-    assert_eq!(error_code(tp.post_contact(&t, json!({"phone": "14155552671"})).await, StatusCode::CONFLICT).await, "contact_exists");
+    assert_eq!(
+        error_code(tp.post_contact(&t, json!({"phone": "14155552671"})).await, StatusCode::CONFLICT).await,
+        "contact_exists"
+    );
     assert_eq!(tp.delete_contact(&t, first["id"].as_str().unwrap()).await.status(), StatusCode::NO_CONTENT);
     tp.create_contact(&t, json!({"phone": "+14155552673"})).await;
 }
@@ -237,7 +271,14 @@ async fn the_plan_contact_limit_is_a_429() {
 async fn idempotent_create_replays() {
     let tp = start().await;
     let t = tp.tenant(None).await;
-    let send = || tp.http.post(tp.url("/contacts")).bearer_auth(&t.token).header("idempotency-key", "k-1").json(&json!({"phone": "+14155552671"})).send();
+    let send = || {
+        tp.http
+            .post(tp.url("/contacts"))
+            .bearer_auth(&t.token)
+            .header("idempotency-key", "k-1")
+            .json(&json!({"phone": "+14155552671"}))
+            .send()
+    };
     let a = send().await.unwrap();
     assert_eq!(a.status(), StatusCode::CREATED);
     let a: Value = a.json().await.unwrap();
@@ -250,7 +291,14 @@ async fn idempotent_create_replays() {
 #[tokio::test]
 async fn contacts_need_a_tenant_user() {
     let tp = start().await;
-    for (method, path) in [("GET", "/contacts"), ("POST", "/contacts"), ("GET", "/contacts/con_x"), ("PATCH", "/contacts/con_x"), ("DELETE", "/contacts/con_x"), ("POST", "/contacts/import")] {
+    for (method, path) in [
+        ("GET", "/contacts"),
+        ("POST", "/contacts"),
+        ("GET", "/contacts/con_x"),
+        ("PATCH", "/contacts/con_x"),
+        ("DELETE", "/contacts/con_x"),
+        ("POST", "/contacts/import"),
+    ] {
         let r = tp.http.request(method.parse().unwrap(), tp.url(path)).json(&json!({})).send().await.unwrap();
         assert_eq!(error_code(r, StatusCode::UNAUTHORIZED).await, "unauthorized", "{method} {path}");
     }

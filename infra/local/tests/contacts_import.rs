@@ -26,8 +26,12 @@ impl TestPlatform {
         r.json().await.unwrap()
     }
     async fn find(&self, t: &TestTenant, q: &str) -> Vec<Value> {
-        let q: String = q.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
-        let r = self.http.get(self.url(&format!("/contacts?limit=500&q={q}"))).bearer_auth(&t.token).send().await.unwrap();
+        let q: String = q
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect();
+        let r =
+            self.http.get(self.url(&format!("/contacts?limit=500&q={q}"))).bearer_auth(&t.token).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         r.json::<Value>().await.unwrap()["items"].as_array().unwrap().clone()
     }
@@ -38,7 +42,12 @@ impl TestPlatform {
 
 /// `(row, error)` pairs of a report.
 fn invalid(report: &Value) -> Vec<(u64, String)> {
-    report["invalid"].as_array().unwrap().iter().map(|i| (i["row"].as_u64().unwrap(), i["error"].as_str().unwrap().to_string())).collect()
+    report["invalid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["row"].as_u64().unwrap(), i["error"].as_str().unwrap().to_string()))
+        .collect()
 }
 
 fn counts(report: &Value) -> [u64; 4] {
@@ -63,7 +72,14 @@ not-a-number,Bad,,\r\n\
 async fn messy_csv_gives_exact_counts_and_rows() {
     let tp = start().await;
     let t = tp.tenant(None).await;
-    let r = tp.http.post(tp.url("/contacts")).bearer_auth(&t.token).json(&json!({"phone": "+14155552671", "attributes": {"x": 1}, "tags": ["old"]})).send().await.unwrap();
+    let r = tp
+        .http
+        .post(tp.url("/contacts"))
+        .bearer_auth(&t.token)
+        .json(&json!({"phone": "+14155552671", "attributes": {"x": 1}, "tags": ["old"]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
 
     let report = tp.import_ok(&t, "text/csv; charset=utf-8", MESSY_CSV).await;
@@ -71,7 +87,12 @@ async fn messy_csv_gives_exact_counts_and_rows() {
     assert_eq!(counts(&report), [3, 1, 2, 4], "{report}");
     assert_eq!(
         invalid(&report),
-        [(5, "invalid_phone".into()), (6, "not_a_phone_number".into()), (7, "required".into()), (9, "invalid_tag".into())]
+        [
+            (5, "invalid_phone".into()),
+            (6, "not_a_phone_number".into()),
+            (7, "required".into()),
+            (9, "invalid_tag".into())
+        ]
     );
     assert_eq!(report["invalid"][0]["phone"], "12345", "the phone as written");
     assert!(report["invalid"][3]["message"].as_str().unwrap().contains("tags[1]"));
@@ -100,13 +121,32 @@ async fn file_level_problems_import_nothing() {
     let r = tp.import(&t, "text/csv", "name,city\nAda,London\n").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = r.json().await.unwrap();
-    assert_eq!((body["error"]["details"][0]["field"].clone(), body["error"]["details"][0]["code"].clone()), (json!("phone"), json!("missing_column")));
-    assert_eq!(error_code(tp.import(&t, "text/csv", "").await, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
-    assert_eq!(error_code(tp.import(&t, "text/csv", "phone,Phone\n").await, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
+    assert_eq!(
+        (body["error"]["details"][0]["field"].clone(), body["error"]["details"][0]["code"].clone()),
+        (json!("phone"), json!("missing_column"))
+    );
+    assert_eq!(
+        error_code(tp.import(&t, "text/csv", "").await, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "validation_failed"
+    );
+    assert_eq!(
+        error_code(tp.import(&t, "text/csv", "phone,Phone\n").await, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "validation_failed"
+    );
     let truncated = r#"{"contacts": [{"phone": "+14155552671"}, {"phone": "+4930"#;
-    assert_eq!(error_code(tp.import(&t, "application/json", truncated).await, StatusCode::BAD_REQUEST).await, "malformed_json");
-    assert_eq!(error_code(tp.import(&t, "application/json", r#"{"people": []}"#).await, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
-    assert_eq!(error_code(tp.import(&t, "application/xml", "<x/>").await, StatusCode::UNSUPPORTED_MEDIA_TYPE).await, "unsupported_media_type");
+    assert_eq!(
+        error_code(tp.import(&t, "application/json", truncated).await, StatusCode::BAD_REQUEST).await,
+        "malformed_json"
+    );
+    assert_eq!(
+        error_code(tp.import(&t, "application/json", r#"{"people": []}"#).await, StatusCode::UNPROCESSABLE_ENTITY)
+            .await,
+        "validation_failed"
+    );
+    assert_eq!(
+        error_code(tp.import(&t, "application/xml", "<x/>").await, StatusCode::UNSUPPORTED_MEDIA_TYPE).await,
+        "unsupported_media_type"
+    );
     assert_eq!(tp.count(&t).await, 0);
 }
 
@@ -132,7 +172,9 @@ async fn json_import_with_row_errors() {
     let ann = &tp.find(&t, "ann").await[0];
     assert_eq!((ann["attributes"].clone(), ann["tags"].clone()), (json!({"age": 30, "vip": true}), json!(["a"])));
     // A bare array works too; `null` removes an attribute of an existing contact.
-    let report = tp.import_ok(&t, "application/json", json!([{"phone": "447911123456", "attributes": {"vip": null}}]).to_string()).await;
+    let report = tp
+        .import_ok(&t, "application/json", json!([{"phone": "447911123456", "attributes": {"vip": null}}]).to_string())
+        .await;
     assert_eq!(counts(&report), [0, 1, 0, 0]);
     assert_eq!(tp.find(&t, "ann").await[0]["attributes"], json!({"age": 30}));
 }
@@ -141,7 +183,14 @@ async fn json_import_with_row_errors() {
 async fn the_contact_limit_stops_new_rows_exactly() {
     let tp = start().await;
     let t = tp.tenant(Some(5)).await;
-    let r = tp.http.post(tp.url("/contacts")).bearer_auth(&t.token).json(&json!({"phone": "+14155550100"})).send().await.unwrap();
+    let r = tp
+        .http
+        .post(tp.url("/contacts"))
+        .bearer_auth(&t.token)
+        .json(&json!({"phone": "+14155550100"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let mut csv = String::from("phone,name\n");
     for i in 1..=8 {

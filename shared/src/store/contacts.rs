@@ -345,10 +345,10 @@ impl<'a> Contacts<'a> {
 
     /// The id of the contact that already holds one of `c`'s identities.
     async fn existing_id(&self, c: &Contact) -> Result<Option<String>, TableError> {
-        if let Some(phone) = &c.phone {
-            if let Some(id) = self.find_id(&c.tenant_id, Identity::Phone, phone).await? {
-                return Ok(Some(id));
-            }
+        if let Some(phone) = &c.phone
+            && let Some(id) = self.find_id(&c.tenant_id, Identity::Phone, phone).await?
+        {
+            return Ok(Some(id));
         }
         if let Some(wa) = &c.wa_user_id {
             return self.find_id(&c.tenant_id, Identity::WaUser, wa).await;

@@ -14,8 +14,13 @@ pub fn generated_csv(rows: usize, first: usize) -> String {
         let _ = match i % 4 {
             0 => writeln!(out, "+1 (415) {exchange:03}-{line:04},Person {i},City {},imported;batch-{}", i % 97, i % 10),
             1 => writeln!(out, "1415{exchange:03}{line:04},Person {i},City {},imported;batch-{}", i % 97, i % 10),
-            2 => writeln!(out, "001 415.{exchange:03}.{line:04},\"Person, {i}\",City {},imported;batch-{}", i % 97, i % 10),
-            _ => writeln!(out, "+1-415-{exchange:03}-{line:04},Person {i},,imported", ),
+            2 => writeln!(
+                out,
+                "001 415.{exchange:03}.{line:04},\"Person, {i}\",City {},imported;batch-{}",
+                i % 97,
+                i % 10
+            ),
+            _ => writeln!(out, "+1-415-{exchange:03}-{line:04},Person {i},,imported",),
         };
     }
     out

@@ -91,11 +91,15 @@ impl TestPlatform {
         let ports = self.ports();
         let id = ports.ids.new_id("ten");
         let table = &*ports.table;
-        let tenant = Item::new(keys::tenant(&id)).with("id", id.clone()).with("name", "Test tenant").with("status", "active");
+        let tenant =
+            Item::new(keys::tenant(&id)).with("id", id.clone()).with("name", "Test tenant").with("status", "active");
         table.put(tenant, None).await.unwrap();
         if let Some(limit) = contact_limit {
             let plan_id = ports.ids.new_id("plan");
-            table.put(Item::new(keys::plan(&plan_id)).with("id", plan_id.clone()).with("contact_limit", limit), None).await.unwrap();
+            table
+                .put(Item::new(keys::plan(&plan_id)).with("id", plan_id.clone()).with("contact_limit", limit), None)
+                .await
+                .unwrap();
             table.put(Item::new(keys::subscription(&id)).with("plan_id", plan_id), None).await.unwrap();
         }
         let now = chrono::Utc::now();

@@ -157,11 +157,10 @@ fn apply_patch(contact: &Contact, input: &PatchInput, now: DateTime<Utc>) -> Res
             Err(e) => errors.extend(e),
         }
     }
-    if let Some(opted_out) = input.opted_out {
-        if opted_out != contact.opted_out {
-            next.opted_out = opted_out;
-            next.opted_out_at = opted_out.then_some(now);
-        }
+    // Opting out twice keeps the first time.
+    if let Some(opted_out) = input.opted_out.filter(|o| *o != contact.opted_out) {
+        next.opted_out = opted_out;
+        next.opted_out_at = opted_out.then_some(now);
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
