@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart
+# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | import [--rows N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-coldstart}" in
@@ -16,5 +16,11 @@ case "${1:-coldstart}" in
     cargo build --release --quiet -p miping-bench
     "${CARGO_TARGET_DIR:-target}/release/miping-bench" webhooks "$@"
     ;;
-  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N]"; exit 2 ;;
+  import)
+    shift || true
+    cargo build --release --quiet -p miping-bench
+    target="${CARGO_TARGET_DIR:-target}"
+    "$target/release/miping-bench" import "$@"
+    ;;
+  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N]"; exit 2 ;;
 esac

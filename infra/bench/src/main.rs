@@ -2,8 +2,10 @@
 //!
 //! - `coldstart`: every Lambda binary's size, exec→ready time and RSS (Lambda Runtime API emulator).
 //! - `webhooks`: the webhook receiver's throughput and latency on the local process.
+//! - `import`: a generated 100k-row contact CSV imported through the local process.
 
 mod coldstart;
+mod import;
 mod webhooks;
 
 #[tokio::main]
@@ -12,9 +14,17 @@ async fn main() -> std::process::ExitCode {
     match args.next().as_deref() {
         Some("coldstart") => coldstart::run(args).await,
         Some("webhooks") => webhooks::run(args).await,
+        Some("import") => match import::run(args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("miping-bench import: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         _ => {
             eprintln!("usage: miping-bench coldstart [--bin-dir DIR] [--runs N] [FUNCTION...]");
             eprintln!("       miping-bench webhooks [--seconds N] [--clients N]");
+            eprintln!("       miping-bench import [--rows N]");
             std::process::ExitCode::from(2)
         }
     }

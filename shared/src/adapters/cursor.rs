@@ -155,7 +155,7 @@ pub fn validate_update(update: &Update) -> Result<(), TableError> {
 
 /// Conditions the port can express but DynamoDB cannot evaluate are rejected by both adapters:
 /// an empty `And`/`Or`, an ordering comparison (`<`, `<=`, `>`, `>=`) against anything but a
-/// number or a string.
+/// number or a string, a `contains` of an empty string, null, list or map.
 pub fn validate_cond(cond: &Cond) -> Result<(), TableError> {
     match cond {
         Cond::Exists | Cond::NotExists => Ok(()),
@@ -166,6 +166,14 @@ pub fn validate_cond(cond: &Cond) -> Result<(), TableError> {
                 Ok(())
             } else {
                 Err(TableError::Invalid(format!("ordering comparison on {n} needs a number or a string")))
+            }
+        }
+        Cond::Contains(n, v) => {
+            non_empty_name(n)?;
+            match v {
+                Value::String(s) if !s.is_empty() => Ok(()),
+                Value::Number(_) | Value::Bool(_) => Ok(()),
+                _ => Err(TableError::Invalid(format!("contains on {n} needs a non-empty string, a number or a boolean"))),
             }
         }
         Cond::And(cs) | Cond::Or(cs) => {
@@ -193,7 +201,8 @@ fn cond_names<'a>(cond: &'a Cond, out: &mut Vec<&'a str>) {
         | Cond::Lt(n, _)
         | Cond::Le(n, _)
         | Cond::Gt(n, _)
-        | Cond::Ge(n, _) => out.push(n),
+        | Cond::Ge(n, _)
+        | Cond::Contains(n, _) => out.push(n),
         Cond::And(cs) | Cond::Or(cs) => cs.iter().for_each(|c| cond_names(c, out)),
         Cond::Not(c) => cond_names(c, out),
     }

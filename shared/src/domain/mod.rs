@@ -3,12 +3,15 @@
 
 pub mod auth;
 pub mod billing;
+pub mod contacts;
 pub mod inbox;
+pub mod limits;
 pub mod messages;
 pub mod money;
 pub mod password;
-pub mod sending;
+pub mod phone;
 pub mod plans;
+pub mod sending;
 pub mod templates;
 pub mod tenants;
 pub mod usage;

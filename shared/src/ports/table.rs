@@ -168,6 +168,10 @@ pub enum Cond {
     Le(String, Value),
     Gt(String, Value),
     Ge(String, Value),
+    /// DynamoDB's `contains(a, :v)`: a string attribute containing the substring `v` (case
+    /// sensitive), or a list attribute with an element equal to `v`. False for a missing
+    /// attribute or any other type. `v` is a non-empty string, a number or a boolean.
+    Contains(String, Value),
     And(Vec<Cond>),
     Or(Vec<Cond>),
     Not(Box<Cond>),
@@ -182,6 +186,9 @@ impl Cond {
     }
     pub fn lt(name: impl Into<String>, v: impl Into<Value>) -> Self {
         Cond::Lt(name.into(), v.into())
+    }
+    pub fn contains(name: impl Into<String>, v: impl Into<Value>) -> Self {
+        Cond::Contains(name.into(), v.into())
     }
     /// Absent, or present but past its TTL (the backend has not deleted it yet).
     pub fn expired_or_absent(now_epoch: i64) -> Self {

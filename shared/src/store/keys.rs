@@ -118,6 +118,12 @@ pub fn contact(tenant_id: &str, contact_id: &str) -> Key {
 pub fn contacts_list(tenant_id: &str) -> String {
     format!("T#{tenant_id}#CONTACTS")
 }
+/// The tenant's exact contact count (`count`), beside the tenant in its partition; changed in
+/// the same transaction as every contact creation and deletion, so the plan's `contact_limit`
+/// is a condition on it.
+pub fn contact_count(tenant_id: &str) -> Key {
+    Key::new(format!("TENANT#{tenant_id}"), "CONTACT_COUNT")
+}
 /// Uniqueness per tenant by E.164 phone; holds the contact id.
 pub fn contact_phone(tenant_id: &str, e164: &str) -> Key {
     Key::new(format!("UNIQUE#T#{tenant_id}#PHONE#{e164}"), "UNIQUE")
@@ -215,10 +221,6 @@ pub fn usage_counter(tenant_id: &str, period: &str, shard: u64) -> Key {
 }
 pub fn usage_prefix(period: &str) -> String {
     format!("USAGE#{period}#")
-}
-/// The tenant's contact count, `ADD`ed in the transactions that create and delete contacts.
-pub fn contact_count(tenant_id: &str) -> Key {
-    Key::new(format!("TENANT#{tenant_id}"), "COUNT#CONTACTS")
 }
 /// A claim-checked webhook body too big for a queue message, in chunks.
 pub fn raw_webhook_chunk(event_id: &str, chunk: usize) -> Key {

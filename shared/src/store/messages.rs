@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::domain::messages::status::release_parked;
-use crate::domain::messages::{Message, MessageView};
+use crate::domain::messages::{Direction, Message, MessageView};
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Key, Query, TableError, Update};
 
@@ -20,7 +20,9 @@ pub fn item(message: &Message) -> Result<Item, TableError> {
         .with(message.status.at_attr(), message.created_at.timestamp_millis())
         .with("status_rank", message.status.rank())
         .with_index(keys::LISTS, keys::messages_list(&message.tenant_id), &message.id);
-    if let Some(wamid) = &message.wamid {
+    // Only outbound messages are found by wamid: status webhooks are about what we sent (an
+    // inbound message is deduplicated by its own uniqueness item).
+    if let (Some(wamid), Direction::Outbound) = (&message.wamid, message.direction) {
         item = item.with_index(keys::LOOKUPS, keys::wamid_lookup(wamid), format!("T#{}", message.tenant_id));
     }
     if let Some(conversation_id) = &message.conversation_id {

@@ -2,6 +2,7 @@
 //! (feature `testkit`): the conformance suites every adapter of a port must pass, and the
 //! connection to the moto server the test command starts.
 
+pub mod contacts;
 pub mod mailer;
 pub mod queue;
 pub mod table;

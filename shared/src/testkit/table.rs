@@ -32,7 +32,7 @@ macro_rules! table_conformance {
             round_trip, entity_round_trip, put_not_exists_conflict, update_upserts, add_counters,
             set_if_absent, append_lists, remove_attributes, failed_conditions_leave_item,
             delete_returns_old_item, comparisons, invalid_updates, query_sort_key_conditions,
-            pagination, filter_with_limit, malformed_cursor, index_queries, ttl_hides_expired,
+            pagination, filter_with_limit, contains_filter, malformed_cursor, index_queries, ttl_hides_expired,
             transactions_all_or_nothing, transaction_limits, item_size_limit);
         $crate::table_conformance!(@by_arc $make;
             concurrent_puts_one_wins, concurrent_conditional_decrements, concurrent_transactions);
@@ -458,6 +458,42 @@ pub async fn filter_with_limit(table: &dyn Table) {
     assert_eq!((page.items.len(), page.next_cursor), (0, None));
     // A filter on the queried key is a caller bug (DynamoDB rejects it).
     assert!(matches!(table.query(Query::table(pk).filter(Cond::eq("SK", "x"))).await, Err(TableError::Invalid(_))));
+}
+
+/// `contains`: substring of a string, element of a list; false for anything else, in a write
+/// condition and in a query filter alike.
+pub async fn contains_filter(table: &dyn Table) {
+    let key = new_key("cont");
+    let item = Item::new(key.clone()).with("s", "ada lovelace\n+441234").with("l", json!(["vip", "b2b", 7, true])).with("n", 5);
+    table.put(item, None).await.expect("put");
+    for (cond, want) in [
+        (Cond::contains("s", "lovelace"), true),
+        (Cond::contains("s", "+4412"), true),
+        (Cond::contains("s", "Lovelace"), false),
+        (Cond::contains("l", "vip"), true),
+        (Cond::contains("l", "vi"), false),
+        (Cond::contains("l", 7), true),
+        (Cond::contains("l", true), true),
+        (Cond::contains("l", "7"), false),
+        (Cond::contains("n", 5), false),
+        (Cond::contains("missing", "x"), false),
+        (Cond::Not(Box::new(Cond::contains("l", "gone"))), true),
+    ] {
+        assert_eq!(holds(table, &key, cond.clone()).await, want, "{cond:?}");
+    }
+    let pk = unique("contq");
+    for (i, tags) in [json!(["a", "b"]), json!(["b"]), json!([]), json!(["ab"])].into_iter().enumerate() {
+        let it = Item::new(Key::new(pk.clone(), format!("i#{i}"))).with("tags", tags).with("search", format!("name {i} tail"));
+        table.put(it, None).await.expect("put");
+    }
+    let page = table.query(Query::table(pk.clone()).filter(Cond::contains("tags", "b")).limit(10)).await.expect("query");
+    assert_eq!(sks(&page.items), ["i#0", "i#1"]);
+    let both = Cond::And(vec![Cond::contains("tags", "a"), Cond::contains("search", "0 ta")]);
+    let page = table.query(Query::table(pk.clone()).filter(both).limit(10)).await.expect("query");
+    assert_eq!(sks(&page.items), ["i#0"]);
+    for bad in [Cond::contains("s", ""), Cond::Contains("s".into(), Value::Null), Cond::Contains("s".into(), json!(["x"]))] {
+        assert!(matches!(table.query(Query::table(pk.clone()).filter(bad.clone())).await, Err(TableError::Invalid(_))), "{bad:?}");
+    }
 }
 
 pub async fn malformed_cursor(table: &dyn Table) {

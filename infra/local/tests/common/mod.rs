@@ -109,6 +109,60 @@ impl TestPlatform {
     }
 }
 
+/// A tenant with an active status and a signed-in TENANT_ADMIN, made directly through the
+/// store (there is no tenant provisioning API on this branch yet).
+pub struct TestTenant {
+    pub id: String,
+    pub token: String,
+}
+
+impl TestPlatform {
+    pub fn ports(&self) -> &miping::ports::Ports {
+        &self.platform.as_ref().expect("platform running").state.ports
+    }
+
+    /// A new tenant and its admin; with `contact_limit`, a plan and subscription carrying it.
+    pub async fn tenant(&self, contact_limit: Option<u64>) -> TestTenant {
+        use miping::domain::user::{Role, User};
+        use miping::ports::table::Item;
+        use miping::store::keys;
+
+        let ports = self.ports();
+        let id = ports.ids.new_id("ten");
+        let table = &*ports.table;
+        let mut tenant =
+            Item::new(keys::tenant(&id)).with("id", id.clone()).with("name", "Test tenant").with("status", "active");
+        if let Some(limit) = contact_limit {
+            // The tenant item carries its plan (as provisioning writes it).
+            let plan_id = ports.ids.new_id("plan");
+            table
+                .put(Item::new(keys::plan(&plan_id)).with("id", plan_id.clone()).with("contact_limit", limit), None)
+                .await
+                .unwrap();
+            tenant = tenant.with("plan_id", plan_id);
+        }
+        table.put(tenant, None).await.unwrap();
+        let now = chrono::Utc::now();
+        let email = format!("admin-{id}@tenant.test");
+        let user = User {
+            id: ports.ids.new_id("usr"),
+            email: email.clone(),
+            name: "Tenant admin".into(),
+            role: Role::TenantAdmin,
+            tenant_id: Some(id.clone()),
+            password_hash: miping::domain::password::hash(SecretString::from(ADMIN_PASSWORD)).await.unwrap(),
+            must_change_password: false,
+            created_at: now,
+            updated_at: now,
+        };
+        assert!(miping::store::users::Users::new(table).create(&user).await.unwrap());
+        let r = self.login(&email, ADMIN_PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+        TestTenant { id, token }
+    }
+}
+
 /// Asserts the SPEC error body and returns its code.
 pub async fn error_code(r: Response, status: StatusCode) -> String {
     assert_eq!(r.status(), status, "unexpected status");

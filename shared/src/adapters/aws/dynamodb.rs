@@ -219,6 +219,8 @@ impl Expr {
             Cond::Le(n, v) => self.typed_cmp(n, "<=", v),
             Cond::Gt(n, v) => self.typed_cmp(n, ">", v),
             Cond::Ge(n, v) => self.typed_cmp(n, ">=", v),
+            // DynamoDB's own semantics already match the contract (false when missing).
+            Cond::Contains(n, v) => format!("contains({}, {})", self.name(n), self.value(to_av(v))),
             Cond::And(cs) => self.join(cs, " AND "),
             Cond::Or(cs) => self.join(cs, " OR "),
             Cond::Not(c) => format!("NOT ({})", self.cond(c)),

@@ -106,10 +106,10 @@ fn parse_item(data: &str) -> Result<Item, TableError> {
 
 /// The stored item, expired or not (conditions see expired items, as in DynamoDB).
 fn load(conn: &Connection, key: &Key) -> Result<Option<Item>, TableError> {
-    let data: Option<String> = conn
-        .query_row("SELECT data FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk], |r| r.get(0))
-        .optional()
-        .map_err(sql_err)?;
+    // Cached statements: a bulk transaction runs these hundreds of thousands of times, and
+    // compiling the SQL each time cost more than running it.
+    let mut stmt = conn.prepare_cached("SELECT data FROM items WHERE pk = ?1 AND sk = ?2").map_err(sql_err)?;
+    let data: Option<String> = stmt.query_row(params![key.pk, key.sk], |r| r.get(0)).optional().map_err(sql_err)?;
     data.as_deref().map(parse_item).transpose()
 }
 
@@ -127,17 +127,19 @@ fn store(conn: &Connection, item: &Item) -> Result<(), TableError> {
     let (g1p, g1s) = index_columns(item, Index::Gsi1);
     let (g2p, g2s) = index_columns(item, Index::Gsi2);
     let (g3p, g3s) = index_columns(item, Index::Gsi3);
-    conn.execute(
-        "INSERT OR REPLACE INTO items (pk, sk, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, ttl)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![key.pk, key.sk, data, g1p, g1s, g2p, g2s, g3p, g3s, item.ttl()],
-    )
-    .map_err(sql_err)?;
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT OR REPLACE INTO items (pk, sk, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, ttl)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .map_err(sql_err)?;
+    stmt.execute(params![key.pk, key.sk, data, g1p, g1s, g2p, g2s, g3p, g3s, item.ttl()]).map_err(sql_err)?;
     Ok(())
 }
 
 fn remove(conn: &Connection, key: &Key) -> Result<(), TableError> {
-    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map_err(sql_err)?;
+    let mut stmt = conn.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2").map_err(sql_err)?;
+    stmt.execute(params![key.pk, key.sk]).map_err(sql_err)?;
     Ok(())
 }
 
@@ -169,6 +171,11 @@ pub(crate) fn eval(cond: &Cond, item: Option<&Item>) -> bool {
         Cond::Le(n, v) => ordered(attr(n), v).is_some_and(|o| o.is_le()),
         Cond::Gt(n, v) => ordered(attr(n), v).is_some_and(|o| o.is_gt()),
         Cond::Ge(n, v) => ordered(attr(n), v).is_some_and(|o| o.is_ge()),
+        Cond::Contains(n, v) => match (attr(n), v) {
+            (Some(Value::String(a)), Value::String(sub)) => a.contains(sub.as_str()),
+            (Some(Value::Array(list)), v) => list.iter().any(|e| compare(e, v).is_some_and(|o| o.is_eq())),
+            _ => false,
+        },
         Cond::And(cs) => cs.iter().all(|c| eval(c, item)),
         Cond::Or(cs) => cs.iter().any(|c| eval(c, item)),
         Cond::Not(c) => !eval(c, item),

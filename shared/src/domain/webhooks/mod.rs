@@ -1,5 +1,6 @@
 //! Meta webhooks: persist first (`ingest`), process later (the webhook queue's consumer).
 
+pub mod customers;
 pub mod ingest;
 pub mod payload;
 pub mod process;

@@ -166,6 +166,7 @@ impl WebhookProcessor {
 pub fn processor(ports: Ports) -> WebhookProcessor {
     WebhookProcessor::new(ports)
         .with_handler(AccountEvents)
+        .with_handler(super::customers::CustomerEvents)
         .with_handler(crate::domain::templates::events::TemplateEvents)
 }
 

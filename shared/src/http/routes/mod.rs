@@ -4,6 +4,7 @@ pub mod admin_templates;
 pub mod admin_tenants;
 pub mod auth;
 pub mod billing;
+pub mod contacts;
 pub mod health;
 pub mod inbox;
 pub mod plans;
@@ -25,6 +26,11 @@ use crate::ports::table::TableError;
 /// The `auth-api` function: `/auth/*` and `/health`.
 pub fn auth_group(state: AppState) -> Router {
     Router::new().merge(health::router()).merge(auth::router(state))
+}
+
+/// The `contacts-api` function: `/contacts` and `/contacts/*`.
+pub fn contacts_group(state: AppState) -> Router {
+    contacts::router(state)
 }
 
 /// The `webhook-receiver` function (behind a function URL): `/webhook/meta`.
@@ -77,6 +83,7 @@ pub fn all(state: AppState) -> Router {
         .merge(auth_group(state.clone()))
         .merge(admin_group(state.clone()))
         .merge(tenant_group(state.clone()))
+        .merge(contacts_group(state.clone()))
         .merge(webhook_group(state.clone()))
         .merge(whatsapp_group(state.clone()))
         .merge(inbox_group(state.clone()))

@@ -1,0 +1,166 @@
+//! Phone numbers: whatever a person or a spreadsheet wrote, normalised to E.164.
+//!
+//! Parsing and validation are libphonenumber's (the `phonenumber` crate, Google's metadata);
+//! this module only decides how to read the *prefix*, because contacts arrive without a
+//! country context:
+//! - spaces, dashes, dots and parentheses are separators (`+91 98765-43210`, `(555) 123.4567`);
+//! - `+…` and `00…` are international;
+//! - bare digits are international digits without the `+` (what WhatsApp itself shows as
+//!   `wa_id`, and what exports from most tools contain): `919876543210` is `+919876543210`.
+//!
+//! A national number with a trunk prefix (`09876 543210`) is therefore rejected rather than
+//! guessed at: without a country there is no right answer.
+
+use std::fmt;
+
+use phonenumber::Mode;
+
+/// Longest input considered at all (a real number with separators is far shorter); keeps junk
+/// cells in a 100k-row import from costing anything.
+const MAX_RAW_LEN: usize = 64;
+
+/// A valid phone number in E.164 (`+` and up to 15 digits).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct E164(String);
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error("is required")]
+    Empty,
+    #[error("contains characters that are not part of a phone number")]
+    NotANumber,
+    #[error("is not a valid phone number (include the country code, e.g. +14155550123)")]
+    Invalid,
+}
+
+impl PhoneError {
+    /// Stable snake_case code for API answers.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PhoneError::Empty => "required",
+            PhoneError::NotANumber => "not_a_phone_number",
+            PhoneError::Invalid => "invalid_phone",
+        }
+    }
+}
+
+impl E164 {
+    /// Normalises and validates `raw` (see the module docs for how the prefix is read).
+    pub fn parse(raw: &str) -> Result<Self, PhoneError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(PhoneError::Empty);
+        }
+        if raw.len() > MAX_RAW_LEN {
+            return Err(PhoneError::Invalid);
+        }
+        let compact = compact(raw)?;
+        let number = phonenumber::parse(None, &compact).map_err(|_| PhoneError::Invalid)?;
+        // `is_valid` checks the number against its region's numbering plan, not only its length.
+        if !phonenumber::is_valid(&number) || number.extension().is_some() {
+            return Err(PhoneError::Invalid);
+        }
+        Ok(E164(number.format().mode(Mode::E164).to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for E164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// True for the characters people put between digits.
+pub fn is_separator(c: char) -> bool {
+    matches!(c, ' ' | '-' | '.' | '(' | ')' | '/' | '\u{a0}' | '\t')
+}
+
+/// `+` and digits only, with `00` and bare digits read as international.
+fn compact(raw: &str) -> Result<String, PhoneError> {
+    let mut out = String::with_capacity(raw.len() + 1);
+    let mut chars = raw.chars().filter(|c| !is_separator(*c)).peekable();
+    if chars.peek() == Some(&'+') {
+        chars.next();
+    }
+    out.push('+');
+    for c in chars {
+        if !c.is_ascii_digit() {
+            return Err(PhoneError::NotANumber);
+        }
+        out.push(c);
+    }
+    if let Some(rest) = out.strip_prefix("+00") {
+        out = format!("+{rest}");
+    }
+    if out.len() == 1 {
+        return Err(PhoneError::NotANumber);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e164(raw: &str) -> Result<String, PhoneError> {
+        E164::parse(raw).map(E164::into_string)
+    }
+
+    #[test]
+    fn the_same_person_written_differently_is_one_number() {
+        for raw in [
+            "+91 98765-43210",
+            "919876543210",
+            "+919876543210",
+            "0091 98765 43210",
+            "(+91) 98765.43210",
+            " 91-98765-43210 ",
+        ] {
+            assert_eq!(e164(raw).as_deref(), Ok("+919876543210"), "{raw}");
+        }
+    }
+
+    #[test]
+    fn real_numbers_from_several_countries() {
+        let cases = [
+            ("+1 (415) 555-2671", "+14155552671"),   // US
+            ("1.650.253.0000", "+16502530000"),      // US, Google
+            ("+44 20 7946 0958", "+442079460958"),   // UK, London
+            ("447911123456", "+447911123456"),       // UK mobile
+            ("+49 30 901820", "+4930901820"),        // Germany, Berlin
+            ("0033 6 12 34 56 78", "+33612345678"),  // France mobile
+            ("+55 11 96123-4567", "+5511961234567"), // Brazil, São Paulo mobile
+            ("+234 803 123 4567", "+2348031234567"), // Nigeria mobile
+            ("+62 812-3456-7890", "+6281234567890"), // Indonesia mobile
+            ("+52 55 1234 5678", "+525512345678"),   // Mexico City
+            ("+971 50 123 4567", "+971501234567"),   // UAE mobile
+            ("+61 4 1234 5678", "+61412345678"),     // Australia mobile
+        ];
+        for (raw, want) in cases {
+            assert_eq!(e164(raw).as_deref(), Ok(want), "{raw}");
+        }
+    }
+
+    #[test]
+    fn junk_is_rejected_with_a_reason() {
+        assert_eq!(e164(""), Err(PhoneError::Empty));
+        assert_eq!(e164("   "), Err(PhoneError::Empty));
+        assert_eq!(e164("call me"), Err(PhoneError::NotANumber));
+        assert_eq!(e164("+91 98765 4321x"), Err(PhoneError::NotANumber));
+        assert_eq!(e164("+"), Err(PhoneError::NotANumber));
+        assert_eq!(e164("12345"), Err(PhoneError::Invalid), "too short for any plan");
+        assert_eq!(e164("+1 555 0000 000 000 000"), Err(PhoneError::Invalid), "too long");
+        assert_eq!(e164("+999 123456789"), Err(PhoneError::Invalid), "no such country code");
+        assert_eq!(e164("+1 011 555 2671"), Err(PhoneError::Invalid), "US area codes never start with 0");
+        assert_eq!(e164("09876543210"), Err(PhoneError::Invalid), "national trunk prefix: no country to guess");
+        assert_eq!(e164(&"9".repeat(200)), Err(PhoneError::Invalid));
+    }
+}

@@ -1,0 +1,65 @@
+//! Webhook events from customers: inbound messages (to the inbox) and marketing preference
+//! changes (opt-out / opt-in). The sender becomes a contact — by phone, or by WhatsApp user id for
+//! username-only users who have no phone.
+
+use async_trait::async_trait;
+
+use crate::domain::contacts::service::{self, InboundSender, PatchInput};
+use crate::domain::inbox;
+use crate::domain::phone::E164;
+use crate::http::ApiError;
+use crate::ports::Ports;
+
+use super::payload::{Contact, Event};
+use super::process::EventHandler;
+
+pub struct CustomerEvents;
+
+#[async_trait]
+impl EventHandler for CustomerEvents {
+    async fn handle(&self, ports: &Ports, tenant_id: &str, event: &Event) -> Result<bool, ApiError> {
+        match event {
+            Event::Inbound { contact, message, .. } => {
+                let phone = message.from.as_deref().and_then(|p| E164::parse(p).ok());
+                let wa_user_id = message.from_user_id.as_deref().or(contact.as_ref().and_then(|c| c.user_id.as_deref()));
+                let contact_id = contact_for(ports, tenant_id, phone.as_ref(), wa_user_id, contact.as_ref()).await?;
+                inbox::record_inbound(ports, tenant_id, &contact_id, message).await?;
+                Ok(true)
+            }
+            Event::UserPreference { contact, preference, .. } => {
+                let opted_out = match preference.value.as_str() {
+                    "stop" => true,
+                    "resume" => false,
+                    other => {
+                        tracing::info!(tenant_id, value = other, "unknown user preference value; recorded only");
+                        return Ok(true);
+                    }
+                };
+                let phone = preference.wa_id.as_deref().and_then(|p| E164::parse(p).ok());
+                let wa_user_id = contact.as_ref().and_then(|c| c.user_id.as_deref());
+                let contact_id = contact_for(ports, tenant_id, phone.as_ref(), wa_user_id, contact.as_ref()).await?;
+                let patch = PatchInput { opted_out: Some(opted_out), ..PatchInput::default() };
+                service::patch(ports, tenant_id, &contact_id, patch).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+async fn contact_for(
+    ports: &Ports,
+    tenant_id: &str,
+    phone: Option<&E164>,
+    wa_user_id: Option<&str>,
+    contact: Option<&Contact>,
+) -> Result<String, ApiError> {
+    let sender = InboundSender {
+        phone,
+        wa_user_id,
+        profile_name: contact.and_then(|c| c.profile.name.as_deref()),
+        username: contact.and_then(|c| c.profile.username.as_deref()),
+    };
+    let found = service::find_or_create_inbound(&*ports.table, &*ports.ids, ports.clock.now(), tenant_id, &sender).await?;
+    Ok(found.id)
+}
