@@ -75,15 +75,34 @@ pub async fn acquire(ports: &Ports, phone: &str, rate: u32, shards: u32) -> Resu
             continue;
         }
         let key = slot_key(phone, second, shard);
-        let update = Update::new().add("count", 1).set_if_absent("ttl", second + 60);
-        match ports.table.update(&key, update, Some(Cond::Or(vec![Cond::AttrNotExists("count".into()), Cond::lt("count", cap)]))).await {
-            Ok(_) => return Ok(Permit::Granted),
-            Err(TableError::ConditionFailed { .. }) => continue,
-            Err(e) => return Err(e),
+        if take(ports, &key, cap, second).await? {
+            return Ok(Permit::Granted);
         }
     }
     // This second is full: the next slot starts at the next whole second.
     Ok(Permit::NotBefore(DateTime::<Utc>::from_timestamp(second + 1, 0).unwrap_or(now)))
+}
+
+/// One permit from a slot counter: `ADD count 1` only while `count < cap`. The counter item is
+/// created first (with `count = 0`, a no-op when it exists) so the conditional `ADD` always
+/// works on an existing item: its condition then serializes concurrent takers.
+async fn take(ports: &Ports, key: &Key, cap: i64, second: i64) -> Result<bool, TableError> {
+    for _ in 0..2 {
+        let add = Update::new().add("count", 1);
+        match ports.table.update(key, add, Some(Cond::lt("count", cap))).await {
+            Ok(_) => return Ok(true),
+            Err(TableError::ConditionFailed { current: Some(_) }) => return Ok(false),
+            Err(TableError::ConditionFailed { current: None }) => {
+                let slot = Item::new(key.clone()).with("count", 0).with_ttl(second + 60);
+                match ports.table.put(slot, Some(Cond::NotExists)).await {
+                    Ok(()) | Err(TableError::ConditionFailed { .. }) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
 }
 
 /// `rate` split over `shards` as evenly as possible (the first `rate % shards` get one more).
