@@ -29,7 +29,14 @@ pub async fn serve(group: fn(AppState) -> Router) -> Result<(), lambda_http::Err
     let state = state().await?;
     // Only the auth function is given SUPER_ADMIN_* on AWS; the bootstrap is idempotent.
     if let Some(admin) = &state.config.super_admin {
-        crate::domain::auth::bootstrap_super_admin(&state.ports, admin).await?;
+        let created = crate::domain::auth::bootstrap_super_admin(&state.ports, admin).await?;
+        // Only the embedded store (`cargo lambda watch` on a laptop) generates a password; it is
+        // shown once on that console, like the local process does. On AWS it comes from Secrets
+        // Manager and is never printed.
+        if created && admin.generated && crate::config::env("TABLE_NAME").is_none() {
+            use secrecy::ExposeSecret;
+            eprintln!("super admin created: {} / one-time password: {}", admin.email, admin.password.expose_secret());
+        }
     }
     lambda_http::run(with_common_layers(group(state))).await
 }
