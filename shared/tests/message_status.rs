@@ -139,21 +139,10 @@ macro_rules! suite {
 
 mod embedded {
     use super::*;
-    async fn make() -> Arc<dyn Table> {
-        let dir = Box::leak(Box::new(tempfile::tempdir().unwrap()));
-        Arc::new(miping::adapters::embedded::sqlite_table::SqliteTable::open(&dir.path().join("t.db")).unwrap())
-    }
-    suite!(make());
+    suite!(async { miping::testkit::sqlite_table() });
 }
 
 mod dynamodb {
     use super::*;
-    async fn make() -> Arc<dyn Table> {
-        let sdk = miping::testkit::moto::sdk_config().await;
-        let client = aws_sdk_dynamodb::Client::new(&sdk);
-        let name = miping::testkit::unique("msgs");
-        miping::adapters::aws::dynamodb::create_table(&client, &name).await.unwrap();
-        Arc::new(miping::adapters::aws::dynamodb::DynamoTable::new(client, name))
-    }
-    suite!(make());
+    suite!(miping::testkit::dynamodb_table());
 }

@@ -3,37 +3,15 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use common::*;
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_secret_is_ever_logged() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_current_span(true)
-        .with_writer(move || writer.clone())
-        .init();
+    let captured = CapturedLogs::install();
 
     let tp = start().await;
     let wrong = "wrong-password-that-must-not-leak";
@@ -53,7 +31,7 @@ async fn no_secret_is_ever_logged() {
     let _ = tp.http.get(tp.url("/nowhere?access_token=query-secret-value")).send().await.unwrap();
     let jwt_key = tp.platform.as_ref().unwrap().state.config.jwt_secret.expose_secret().to_string();
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("response"), "the capture works: request logs are present");
     for secret in [ADMIN_PASSWORD, wrong, new_password, token.as_str(), jwt_key.as_str(), "query-secret-value"] {
         assert!(!logs.contains(secret), "a secret leaked into the logs");

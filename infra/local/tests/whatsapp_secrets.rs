@@ -5,8 +5,6 @@
 mod common;
 mod connect_support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use common::*;
 use connect_support::*;
@@ -16,33 +14,13 @@ use reqwest::Response;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 async fn body(bodies: &mut Vec<String>, r: Response) {
     bodies.push(r.text().await.unwrap());
 }
 
 #[tokio::test]
 async fn no_token_or_pin_in_any_response_or_log() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_current_span(true)
-        .with_writer(move || writer.clone())
-        .init();
+    let captured = CapturedLogs::install();
 
     let tp = start().await;
     let t = tenant(&tp, "Secret").await;
@@ -77,7 +55,7 @@ async fn no_token_or_pin_in_any_response_or_log() {
     assert_eq!(secrets[1].len(), 6);
     assert_eq!(secrets[1], secrets[3], "the same number keeps its PIN across reconnects");
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("WhatsApp connected"), "the capture works");
     assert!(bodies.iter().any(|b| b.contains("\"connected\"")), "the bodies were captured");
     for secret in &secrets {

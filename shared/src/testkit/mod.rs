@@ -60,3 +60,21 @@ pub fn fixtures(kind: &str) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// A fresh embedded table in a temporary directory that lives as long as the test process.
+pub fn sqlite_table() -> std::sync::Arc<dyn crate::ports::Table> {
+    let dir = Box::leak(Box::new(tempfile::tempdir().expect("temp dir")));
+    std::sync::Arc::new(
+        crate::adapters::embedded::sqlite_table::SqliteTable::open(&dir.path().join("table.db")).expect("sqlite table"),
+    )
+}
+
+/// A fresh single-table on the moto server (`infra/test.sh` starts it).
+#[cfg(feature = "aws")]
+pub async fn dynamodb_table() -> std::sync::Arc<dyn crate::ports::Table> {
+    let sdk = moto::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let name = unique("table");
+    crate::adapters::aws::dynamodb::create_table(&client, &name).await.expect("create table on moto");
+    std::sync::Arc::new(crate::adapters::aws::dynamodb::DynamoTable::new(client, name))
+}
