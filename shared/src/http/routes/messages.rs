@@ -36,12 +36,14 @@ async fn send(
     Ok((StatusCode::ACCEPTED, ApiJson(accepted)))
 }
 
+/// Not `#[serde(flatten)]` over `PageParams`: a flattened query struct sees every value as a
+/// string, so `limit=1` would be refused as "not a number".
 #[derive(Deserialize)]
 struct ListParams {
     status: Option<String>,
     campaign_id: Option<String>,
-    #[serde(flatten)]
-    page: PageParams,
+    limit: Option<usize>,
+    cursor: Option<String>,
 }
 
 /// Newest first (ULID sort keys read backwards). Filters apply within each page, so a filtered
@@ -52,6 +54,7 @@ async fn list(
     Query(q): Query<ListParams>,
 ) -> ApiResult<ApiJson<ListResponse<MessageView>>> {
     let tenant = p.tenant_id()?;
+    let page = PageParams { limit: q.limit, cursor: q.cursor };
     let mut filters = Vec::new();
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
         let status = MessageStatus::parse(s).ok_or_else(|| {
@@ -64,8 +67,8 @@ async fn list(
     }
     let mut query = TableQuery::index(keys::LISTS, keys::messages_list(tenant))
         .backward()
-        .limit(q.page.limit()?)
-        .cursor(q.page.cursor());
+        .limit(page.limit()?)
+        .cursor(page.cursor());
     if !filters.is_empty() {
         query = query.filter(Cond::And(filters));
     }
