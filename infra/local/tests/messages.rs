@@ -93,7 +93,8 @@ async fn a_template_message_is_accepted_sent_and_read() {
 
     let read = wait_status(&tp, &t.token, id, "read").await;
     assert!(read["wamid"].as_str().unwrap().starts_with("wamid."));
-    let history: Vec<&str> = read["status_history"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    let history: Vec<&str> =
+        read["status_history"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
     for s in ["queued", "sending", "sent", "delivered", "read"] {
         assert!(history.contains(&s), "{s} in {history:?}");
     }
@@ -115,7 +116,8 @@ async fn a_template_message_is_accepted_sent_and_read() {
     let contact_id = read["contact_id"].as_str().unwrap();
     let (status, contact) = get_json(&tp, &t.token, &format!("/contacts/{contact_id}")).await;
     assert_eq!((status, contact["phone"].as_str()), (StatusCode::OK, Some("+14155550101")));
-    let (_, conv) = get_json(&tp, &t.token, &format!("/conversations/{}", read["conversation_id"].as_str().unwrap())).await;
+    let (_, conv) =
+        get_json(&tp, &t.token, &format!("/conversations/{}", read["conversation_id"].as_str().unwrap())).await;
     assert_eq!(conv["last_message_preview"], "[template order_update]");
 
     // Counted in usage at acceptance.
@@ -151,16 +153,21 @@ async fn refusals_have_precise_codes() {
     // Templates.
     let unknown = json!({"to": "+14155550102", "template": {"name": "nope", "language": "en_US", "variables": []}});
     assert_eq!(code(post(&tp, &t.token, "/messages", &unknown).await).await, "unknown_template");
-    let wrong_lang = json!({"to": "+14155550102", "template": {"name": "order_update", "language": "fr", "variables": ["a", "b"]}});
+    let wrong_lang =
+        json!({"to": "+14155550102", "template": {"name": "order_update", "language": "fr", "variables": ["a", "b"]}});
     assert_eq!(code(post(&tp, &t.token, "/messages", &wrong_lang).await).await, "unknown_template");
     let pending = json!({"to": "+14155550102", "template": {"name": "order_pending", "language": "en_US", "variables": ["a", "b"]}});
     assert_eq!(code(post(&tp, &t.token, "/messages", &pending).await).await, "template_not_approved");
-    let one_var = json!({"to": "+14155550102", "template": {"name": "order_update", "language": "en_US", "variables": ["Ana"]}});
+    let one_var =
+        json!({"to": "+14155550102", "template": {"name": "order_update", "language": "en_US", "variables": ["Ana"]}});
     let r = post(&tp, &t.token, "/messages", &one_var).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "invalid_variables");
-    assert_eq!((body["error"]["details"][0]["field"].as_str(), body["error"]["details"][0]["code"].as_str()), (Some("variables"), Some("count_mismatch")));
+    assert_eq!(
+        (body["error"]["details"][0]["field"].as_str(), body["error"]["details"][0]["code"].as_str()),
+        (Some("variables"), Some("count_mismatch"))
+    );
 
     // Free text to a phone that never wrote: outside the window (and no contact is created).
     let text = json!({"to": "+14155550102", "text": {"body": "hello"}});
@@ -172,7 +179,14 @@ async fn refusals_have_precise_codes() {
     let r = post(&tp, &t.token, "/contacts", &json!({"phone": "+14155550103"})).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let cid = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
-    let r = tp.http.patch(tp.url(&format!("/contacts/{cid}"))).bearer_auth(&t.token).json(&json!({"opted_out": true})).send().await.unwrap();
+    let r = tp
+        .http
+        .patch(tp.url(&format!("/contacts/{cid}")))
+        .bearer_auth(&t.token)
+        .json(&json!({"opted_out": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(code(post(&tp, &t.token, "/messages", &send_template("+14155550103")).await).await, "contact_opted_out");
     assert_eq!(code(post(&tp, &t.token, "/messages", &send_template(&cid)).await).await, "contact_opted_out");
@@ -216,7 +230,13 @@ async fn free_text_inside_the_window_and_scheduled_messages() {
 
     // A text scheduled after the window closes is refused; a scheduled template is stored.
     let late = (Utc::now() + chrono::Duration::hours(30)).to_rfc3339();
-    let r = post(&tp, &t.token, "/messages", &json!({"to": "+14155550104", "text": {"body": "later"}, "schedule_at": late})).await;
+    let r = post(
+        &tp,
+        &t.token,
+        "/messages",
+        &json!({"to": "+14155550104", "text": {"body": "later"}, "schedule_at": late}),
+    )
+    .await;
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "outside_service_window");
     let mut body = send_template("+14155550105");
     body["schedule_at"] = json!(late);
@@ -236,14 +256,28 @@ async fn quota_subscription_and_connection() {
     let admin = tp.admin_token().await;
 
     // Quota: the plan allows 2 per month.
-    let r = tp.http.patch(tp.url(&format!("/plans/{}", t.plan_id))).bearer_auth(&admin).json(&json!({"monthly_message_limit": 2})).send().await.unwrap();
+    let r = tp
+        .http
+        .patch(tp.url(&format!("/plans/{}", t.plan_id)))
+        .bearer_auth(&admin)
+        .json(&json!({"monthly_message_limit": 2}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     for to in ["+14155550106", "+14155550107"] {
         assert_eq!(post(&tp, &t.token, "/messages", &send_template(to)).await.status(), StatusCode::ACCEPTED);
     }
     let r = post(&tp, &t.token, "/messages", &send_template("+14155550108")).await;
     assert_eq!(error_code(r, StatusCode::TOO_MANY_REQUESTS).await, "quota_exceeded");
-    let r = tp.http.patch(tp.url(&format!("/plans/{}", t.plan_id))).bearer_auth(&admin).json(&json!({"monthly_message_limit": 1000})).send().await.unwrap();
+    let r = tp
+        .http
+        .patch(tp.url(&format!("/plans/{}", t.plan_id)))
+        .bearer_auth(&admin)
+        .json(&json!({"monthly_message_limit": 1000}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 
     // Subscription ended.
@@ -256,7 +290,11 @@ async fn quota_subscription_and_connection() {
 
     // Suspended.
     let patch = |status: &'static str| {
-        tp.http.patch(tp.url(&format!("/admin/tenants/{}", t.id))).bearer_auth(&admin).json(&json!({"status": status})).send()
+        tp.http
+            .patch(tp.url(&format!("/admin/tenants/{}", t.id)))
+            .bearer_auth(&admin)
+            .json(&json!({"status": status}))
+            .send()
     };
     assert_eq!(patch("suspended").await.unwrap().status(), StatusCode::OK);
     let r = post(&tp, &t.token, "/messages", &send_template("+14155550108")).await;
@@ -280,7 +318,9 @@ async fn list_filters_isolation_and_idempotency() {
     let other = provision_and_activate(&tp).await;
 
     let key = "send-once-1";
-    let send = |body: Value| tp.http.post(tp.url("/messages")).bearer_auth(&t.token).header("Idempotency-Key", key).json(&body).send();
+    let send = |body: Value| {
+        tp.http.post(tp.url("/messages")).bearer_auth(&t.token).header("Idempotency-Key", key).json(&body).send()
+    };
     let first = send(send_template("+14155550109")).await.unwrap();
     assert_eq!(first.status(), StatusCode::ACCEPTED);
     let first: Value = first.json().await.unwrap();

@@ -156,7 +156,9 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
             // The window must still be open when the message goes out.
             let at = shape.schedule_at.unwrap_or(now);
             let open = match &contact {
-                Some(c) => inbox::get(ports, tenant_id, &inbox::conversation_id(&c.id)).await?.is_some_and(|conv| conv.window_open(at)),
+                Some(c) => inbox::get(ports, tenant_id, &inbox::conversation_id(&c.id))
+                    .await?
+                    .is_some_and(|conv| conv.window_open(at)),
                 None => false,
             };
             if !open {
@@ -173,16 +175,15 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
     // SPEC: the plan caps business-initiated messages, i.e. templates; free text inside the
     // service window answers the customer and is not counted (as inbox replies are not).
     let counts = kind == "template";
-    if counts {
-        if let Some(limit) = limits::monthly_message_limit(&*ports.table, tenant_id).await? {
-            let used = usage::current(ports, tenant_id, tenant.starts_at).await?.messages_sent;
-            if used >= limit {
-                return Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "quota_exceeded",
-                    format!("your plan allows {limit} messages per month and they are used up"),
-                ));
-            }
+    let limit = if counts { limits::monthly_message_limit(&*ports.table, tenant_id).await? } else { None };
+    if let Some(limit) = limit {
+        let used = usage::current(ports, tenant_id, tenant.starts_at).await?.messages_sent;
+        if used >= limit {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota_exceeded",
+                format!("your plan allows {limit} messages per month and they are used up"),
+            ));
         }
     }
 
@@ -247,7 +248,11 @@ fn shape(input: SendInput, now: DateTime<Utc>) -> Result<Shape, ApiError> {
         (None, Some(t)) => {
             let body = t.body.map(|b| b.trim().to_owned()).unwrap_or_default();
             if body.is_empty() || body.chars().count() > MAX_TEXT_CHARS {
-                errors.push(FieldError::new("text.body", "invalid", format!("must be 1 to {MAX_TEXT_CHARS} characters")));
+                errors.push(FieldError::new(
+                    "text.body",
+                    "invalid",
+                    format!("must be 1 to {MAX_TEXT_CHARS} characters"),
+                ));
                 None
             } else {
                 Some(Content::Text(body))
@@ -297,11 +302,19 @@ fn template_shape(t: TemplateSend, errors: &mut Vec<FieldError>) -> Option<Conte
     }
     let params = match (t.variables, t.components) {
         (Some(_), Some(_)) => {
-            errors.push(FieldError::new("template.components", "exclusive", "give either variables or components, not both"));
+            errors.push(FieldError::new(
+                "template.components",
+                "exclusive",
+                "give either variables or components, not both",
+            ));
             None
         }
         (None, Some(c)) if !c.as_array().is_some_and(|a| a.iter().all(Value::is_object)) => {
-            errors.push(FieldError::new("template.components", "invalid", "must be an array of Meta's send components"));
+            errors.push(FieldError::new(
+                "template.components",
+                "invalid",
+                "must be an array of Meta's send components",
+            ));
             None
         }
         (None, Some(c)) => Some(Params::Components(c)),
@@ -318,7 +331,11 @@ async fn approved_template(ports: &Ports, tenant_id: &str, name: &str, language:
             "unknown_template",
             format!("no template {name} in {language}"),
         )
-        .with_details(vec![FieldError::new("template.name", "unknown_template", "no such template for this language")]));
+        .with_details(vec![FieldError::new(
+            "template.name",
+            "unknown_template",
+            "no such template for this language",
+        )]));
     };
     if t.status != "APPROVED" {
         return Err(ApiError::new(
@@ -364,7 +381,10 @@ mod tests {
     #[test]
     fn exactly_one_of_template_and_text() {
         let now = Utc::now();
-        let both = shape(input(json!({"to": "+14155550123", "text": {"body": "hi"}, "template": {"name": "a", "language": "en"}})), now);
+        let both = shape(
+            input(json!({"to": "+14155550123", "text": {"body": "hi"}, "template": {"name": "a", "language": "en"}})),
+            now,
+        );
         assert_eq!(fields(both.err().expect("refused")), ["template"]);
         let neither = shape(input(json!({"to": "+14155550123"})), now);
         assert_eq!(fields(neither.err().expect("refused")), ["template"]);
@@ -392,7 +412,8 @@ mod tests {
     fn schedule_in_the_future_only() {
         let now = Utc::now();
         let future = (now + Duration::hours(1)).to_rfc3339();
-        let s = shape(input(json!({"to": "+14155550123", "text": {"body": "hi"}, "schedule_at": future})), now).expect("valid");
+        let s = shape(input(json!({"to": "+14155550123", "text": {"body": "hi"}, "schedule_at": future})), now)
+            .expect("valid");
         assert!(s.schedule_at.is_some());
         let e = shape(input(json!({"to": "+14155550123", "text": {"body": "hi"}, "schedule_at": "tomorrow"})), now);
         assert_eq!(fields(e.err().expect("refused")), ["schedule_at"]);

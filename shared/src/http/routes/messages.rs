@@ -57,9 +57,8 @@ async fn list(
     let page = PageParams { limit: q.limit, cursor: q.cursor };
     let mut filters = Vec::new();
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
-        let status = MessageStatus::parse(s).ok_or_else(|| {
-            ApiError::validation(vec![FieldError::new("status", "invalid", "not a message status")])
-        })?;
+        let status = MessageStatus::parse(s)
+            .ok_or_else(|| ApiError::validation(vec![FieldError::new("status", "invalid", "not a message status")]))?;
         filters.push(Cond::eq("status", status.as_str()));
     }
     if let Some(c) = q.campaign_id.as_deref().filter(|c| !c.is_empty()) {
@@ -79,6 +78,7 @@ async fn list(
 
 /// A foreign id is looked up under the caller's tenant key, so it is simply not found.
 async fn show(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<ApiJson<MessageView>> {
-    let view = messages::view(&state.ports, p.tenant_id()?, &id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let view =
+        messages::view(&state.ports, p.tenant_id()?, &id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     Ok(ApiJson(view))
 }
