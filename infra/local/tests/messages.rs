@@ -124,6 +124,18 @@ async fn a_template_message_is_accepted_sent_and_read() {
     let (_, tenant) = get_json(&tp, &t.token, "/tenant").await;
     assert_eq!(tenant["usage"]["messages_sent"], 1);
 
+    // Full components instead of variables are passed through to Meta as given.
+    let components =
+        json!([{"type": "body", "parameters": [{"type": "text", "text": "Bo"}, {"type": "text", "text": "B-2"}]}]);
+    let body = json!({"to": "+14155550112", "template": {"name": "order_update", "language": "en_US", "components": components}});
+    let r = post(&tp, &t.token, "/messages", &body).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let cid = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    wait_status(&tp, &t.token, &cid, "read").await;
+    let sent = sim.sent_messages();
+    let ours = sent.iter().find(|m| m.body["biz_opaque_callback_data"] == cid.as_str()).expect("sent to Meta");
+    assert_eq!(ours.body["template"]["components"], components);
+
     // By contact id: the same contact, no new one.
     let r = post(&tp, &t.token, "/messages", &send_template(contact_id)).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
