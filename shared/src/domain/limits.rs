@@ -14,6 +14,11 @@ pub async fn contact_limit(table: &dyn Table, tenant_id: &str) -> Result<Option<
     plan_limit(table, tenant_id, "contact_limit").await
 }
 
+/// The plan's `monthly_message_limit` for the tenant; `None` = unlimited (or no plan).
+pub async fn monthly_message_limit(table: &dyn Table, tenant_id: &str) -> Result<Option<u64>, TableError> {
+    plan_limit(table, tenant_id, "monthly_message_limit").await
+}
+
 async fn plan_limit(table: &dyn Table, tenant_id: &str, field: &str) -> Result<Option<u64>, TableError> {
     let Some(tenant) = table.get(&keys::tenant(tenant_id)).await? else { return Ok(None) };
     let Some(plan_id) = tenant.get_str("plan_id") else { return Ok(None) };

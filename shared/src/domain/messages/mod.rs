@@ -1,5 +1,6 @@
 //! Messages, outbound and inbound, and how Meta's delivery statuses move them.
 
+pub mod accept;
 pub mod dispatch;
 pub mod model;
 pub mod status;

@@ -7,6 +7,7 @@ pub mod billing;
 pub mod contacts;
 pub mod health;
 pub mod inbox;
+pub mod messages;
 pub mod plans;
 pub mod templates;
 pub mod tenant;
@@ -41,6 +42,11 @@ pub fn webhook_group(state: AppState) -> Router {
 /// The `inbox-api` function: `/conversations*`.
 pub fn inbox_group(state: AppState) -> Router {
     inbox::router(state)
+}
+
+/// The `messaging-api` function: `/messages*`.
+pub fn messages_group(state: AppState) -> Router {
+    messages::router(state)
 }
 
 /// The `templates-api` function: `/templates*`.
@@ -87,6 +93,7 @@ pub fn all(state: AppState) -> Router {
         .merge(webhook_group(state.clone()))
         .merge(whatsapp_group(state.clone()))
         .merge(inbox_group(state.clone()))
+        .merge(messages_group(state.clone()))
         .merge(templates_group(state));
     super::layers::with_common_layers(router)
 }

@@ -1,0 +1,6 @@
+//! Lambda `messaging-api`: `/messages*`.
+
+#[tokio::main]
+async fn main() -> Result<(), miping::runtime::http_lambda::Error> {
+    miping::runtime::http_lambda::serve(miping::http::routes::messages_group).await
+}

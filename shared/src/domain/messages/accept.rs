@@ -1,0 +1,421 @@
+//! `POST /messages`: every check a message must pass before it is accepted, then the durable
+//! write and the hand-off to the send worker.
+//!
+//! The checks run cheapest and most fundamental first, so a request that is wrong in several ways
+//! gets the error the caller must fix first: the body's shape (422), the recipient (422/404), the
+//! tenant may send (403), the connection is usable (409), the contact has not opted out (422),
+//! the template or the service window (422), the plan quota (429). Nothing is written until all
+//! of them pass: a refused message leaves no contact, conversation or usage behind.
+//!
+//! Accepted means durably queued: the message row (and the conversation's preview) is written in
+//! one transaction, then the send job is queued; a queue failure marks the row failed and the
+//! caller gets 503 (see `dispatch`). A message with `schedule_at` is stored `scheduled` and not
+//! queued: releasing due scheduled messages is the scheduler's job (a later piece).
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::dispatch::{SendJob, enqueue};
+use super::{Direction, Message, MessageStatus};
+use crate::domain::contacts::Contact;
+use crate::domain::contacts::service::{ID_PREFIX as CONTACT_PREFIX, limit_reached};
+use crate::domain::phone::E164;
+use crate::domain::templates::model::Template;
+use crate::domain::templates::schema::{build_send_components, check_variables};
+use crate::domain::whatsapp::connection::business_token;
+use crate::domain::{inbox, limits, tenants, usage};
+use crate::http::{ApiError, FieldError};
+use crate::ports::Ports;
+use crate::ports::table::{Cond, TxOp};
+use crate::store::contacts::{Contacts, CreateError, Identity};
+use crate::store::{messages, templates};
+
+/// Longest free-text message WhatsApp accepts.
+pub const MAX_TEXT_CHARS: usize = 4096;
+/// How far ahead a message may be scheduled: far enough for any campaign calendar, near enough
+/// that a typo in the year is caught.
+pub const MAX_SCHEDULE_AHEAD: Duration = Duration::days(365);
+
+/// The body of `POST /messages`. Everything optional so that a missing field is a 422 naming it.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendInput {
+    /// An E.164 phone number or the id of one of the tenant's contacts.
+    pub to: Option<String>,
+    pub template: Option<TemplateSend>,
+    pub text: Option<TextSend>,
+    /// RFC 3339; kept as text so a malformed date is a 422 naming the field, not a 400.
+    pub schedule_at: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateSend {
+    pub name: Option<String>,
+    pub language: Option<String>,
+    /// Values for the template's parameters, checked against its schema.
+    pub variables: Option<Vec<Value>>,
+    /// Meta's send `components`, passed through as given (for callers that build them).
+    pub components: Option<Value>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextSend {
+    pub body: Option<String>,
+}
+
+/// The 202 answer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Accepted {
+    pub id: String,
+    pub status: MessageStatus,
+    pub to: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What the body asks for, once its shape is valid.
+enum Content {
+    Template { name: String, language: String, params: Params },
+    Text(String),
+}
+
+enum Params {
+    Variables(Vec<Value>),
+    Components(Value),
+}
+
+enum Target {
+    Phone(E164),
+    ContactId(String),
+}
+
+struct Shape {
+    target: Target,
+    content: Content,
+    schedule_at: Option<DateTime<Utc>>,
+}
+
+/// Checks, stores and dispatches one message for `tenant_id`.
+pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<Accepted, ApiError> {
+    let now = ports.clock.now();
+    let shape = shape(input, now)?;
+
+    // The recipient: an existing contact, or a new phone (the contact is created only once the
+    // message is accepted).
+    let contacts = Contacts::new(&*ports.table);
+    let (contact, phone) = match &shape.target {
+        Target::ContactId(id) => {
+            let contact = contacts.get(tenant_id, id).await?.ok_or_else(|| ApiError::not_found("contact"))?;
+            let to = contact.phone.clone().or_else(|| contact.wa_user_id.clone()).ok_or_else(|| {
+                ApiError::validation(vec![FieldError::new("to", "no_recipient", "this contact has no phone number")])
+            })?;
+            (Some(contact), to)
+        }
+        Target::Phone(p) => (contacts.find(tenant_id, Identity::Phone, p.as_str()).await?, p.as_str().to_owned()),
+    };
+
+    let tenant = tenants::get(ports, tenant_id).await?;
+    if let Some(code) = tenants::sending_state(&tenant, now).error_code() {
+        return Err(ApiError::forbidden(code, "this tenant may not send messages now"));
+    }
+    // Only the verdict matters here; the worker opens the token again when it sends.
+    business_token(ports, tenant_id).await?;
+
+    if contact.as_ref().is_some_and(|c| c.opted_out) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "contact_opted_out",
+            "this contact has opted out of messages from this business",
+        ));
+    }
+
+    let (kind, template, category, text) = match &shape.content {
+        Content::Template { name, language, params } => {
+            let t = approved_template(ports, tenant_id, name, language).await?;
+            let components = match params {
+                Params::Variables(vars) => {
+                    check_variables(&t.parameters, vars).map_err(|details| {
+                        ApiError::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "invalid_variables",
+                            "the variables do not match the template's parameters",
+                        )
+                        .with_details(details)
+                    })?;
+                    build_send_components(&t, vars)
+                }
+                Params::Components(c) => c.clone(),
+            };
+            let send = json!({"name": t.name, "language": {"code": t.language}, "components": components});
+            ("template", Some(send), Some(t.category.to_ascii_lowercase()), None)
+        }
+        Content::Text(body) => {
+            // The window must still be open when the message goes out.
+            let at = shape.schedule_at.unwrap_or(now);
+            let open = match &contact {
+                Some(c) => inbox::get(ports, tenant_id, &inbox::conversation_id(&c.id))
+                    .await?
+                    .is_some_and(|conv| conv.window_open(at)),
+                None => false,
+            };
+            if !open {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "outside_service_window",
+                    "the customer has not written in the last 24 hours: free text is not allowed, send a template instead",
+                ));
+            }
+            ("text", None, Some("service".to_owned()), Some(body.clone()))
+        }
+    };
+
+    // SPEC: the plan caps business-initiated messages, i.e. templates; free text inside the
+    // service window answers the customer and is not counted (as inbox replies are not).
+    let counts = kind == "template";
+    let limit = if counts { limits::monthly_message_limit(&*ports.table, tenant_id).await? } else { None };
+    if let Some(limit) = limit {
+        let used = usage::current(ports, tenant_id, tenant.starts_at).await?.messages_sent;
+        if used >= limit {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota_exceeded",
+                format!("your plan allows {limit} messages per month and they are used up"),
+            ));
+        }
+    }
+
+    let contact = match contact {
+        Some(c) => c,
+        None => create_contact(ports, tenant_id, &phone, now).await?,
+    };
+    let status = if shape.schedule_at.is_some() { MessageStatus::Scheduled } else { MessageStatus::Queued };
+    let preview = text.clone().unwrap_or_else(|| template.as_ref().map(inbox::template_preview).unwrap_or_default());
+    let message = Message {
+        contact_id: Some(contact.id.clone()),
+        conversation_id: Some(inbox::conversation_id(&contact.id)),
+        to: Some(phone.clone()),
+        template,
+        category,
+        text,
+        schedule_at: shape.schedule_at,
+        ..Message::new(ports.ids.new_id("msg"), tenant_id, Direction::Outbound, kind, status, now)
+    };
+    ports
+        .table
+        .transact(vec![
+            TxOp::Put { item: messages::item(&message)?, cond: Some(Cond::NotExists) },
+            inbox::touch_outbound(tenant_id, &contact.id, now, Some(&preview)),
+        ])
+        .await?;
+    if status == MessageStatus::Queued {
+        enqueue(ports, &SendJob { tenant_id: tenant_id.to_owned(), message_id: message.id.clone() }).await?;
+    }
+    if counts {
+        // Counted at acceptance (queued or scheduled), after the message is durable. The counter
+        // is sharded and not transactional with the check above, so concurrent sends can pass the
+        // check together and overshoot the limit by at most their number. A failed count is
+        // logged, not returned: answering 5xx for a message already queued would invite a retry
+        // that sends it twice.
+        if let Err(e) = usage::record_sent(ports, tenant_id, tenant.starts_at, 1).await {
+            tracing::warn!(error = %e, tenant_id, message_id = %message.id, "message not counted in usage");
+        }
+    }
+    Ok(Accepted { id: message.id, status, to: phone, created_at: now })
+}
+
+/// The body's shape: every problem at once, each naming its field.
+fn shape(input: SendInput, now: DateTime<Utc>) -> Result<Shape, ApiError> {
+    let mut errors = Vec::new();
+    let target = match input.to.as_deref().map(str::trim).unwrap_or("") {
+        "" => {
+            errors.push(FieldError::new("to", "required", "an E.164 phone number or a contact id"));
+            None
+        }
+        id if id.starts_with(&format!("{CONTACT_PREFIX}_")) => Some(Target::ContactId(id.to_owned())),
+        raw => match E164::parse(raw) {
+            Ok(p) => Some(Target::Phone(p)),
+            Err(e) => {
+                errors.push(FieldError::new("to", e.code(), e.to_string()));
+                None
+            }
+        },
+    };
+    let content = match (input.template, input.text) {
+        (Some(t), None) => template_shape(t, &mut errors),
+        (None, Some(t)) => {
+            let body = t.body.map(|b| b.trim().to_owned()).unwrap_or_default();
+            if body.is_empty() || body.chars().count() > MAX_TEXT_CHARS {
+                errors.push(FieldError::new(
+                    "text.body",
+                    "invalid",
+                    format!("must be 1 to {MAX_TEXT_CHARS} characters"),
+                ));
+                None
+            } else {
+                Some(Content::Text(body))
+            }
+        }
+        (Some(_), Some(_)) => {
+            errors.push(FieldError::new("template", "exclusive", "give either template or text, not both"));
+            None
+        }
+        (None, None) => {
+            errors.push(FieldError::new("template", "required", "give either template or text"));
+            None
+        }
+    };
+    let schedule_at = match input.schedule_at.as_deref() {
+        None => None,
+        Some(raw) => match DateTime::parse_from_rfc3339(raw).map(|d| d.with_timezone(&Utc)) {
+            Ok(at) if at <= now => {
+                errors.push(FieldError::new("schedule_at", "in_the_past", "must be in the future"));
+                None
+            }
+            Ok(at) if at > now + MAX_SCHEDULE_AHEAD => {
+                errors.push(FieldError::new("schedule_at", "too_far", "must be within 365 days"));
+                None
+            }
+            Ok(at) => Some(at),
+            Err(_) => {
+                errors.push(FieldError::new("schedule_at", "invalid", "must be an RFC 3339 date-time"));
+                None
+            }
+        },
+    };
+    match (target, content) {
+        (Some(target), Some(content)) if errors.is_empty() => Ok(Shape { target, content, schedule_at }),
+        _ => Err(ApiError::validation(errors)),
+    }
+}
+
+fn template_shape(t: TemplateSend, errors: &mut Vec<FieldError>) -> Option<Content> {
+    let name = t.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let language = t.language.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
+    if name.is_none() {
+        errors.push(FieldError::new("template.name", "required", "the template's name"));
+    }
+    if language.is_none() {
+        errors.push(FieldError::new("template.language", "required", "the template's language code, e.g. en_US"));
+    }
+    let params = match (t.variables, t.components) {
+        (Some(_), Some(_)) => {
+            errors.push(FieldError::new(
+                "template.components",
+                "exclusive",
+                "give either variables or components, not both",
+            ));
+            None
+        }
+        (None, Some(c)) if !c.as_array().is_some_and(|a| a.iter().all(Value::is_object)) => {
+            errors.push(FieldError::new(
+                "template.components",
+                "invalid",
+                "must be an array of Meta's send components",
+            ));
+            None
+        }
+        (None, Some(c)) => Some(Params::Components(c)),
+        // No variables is a valid answer for a template without parameters.
+        (v, None) => Some(Params::Variables(v.unwrap_or_default())),
+    };
+    Some(Content::Template { name: name?, language: language?, params: params? })
+}
+
+async fn approved_template(ports: &Ports, tenant_id: &str, name: &str, language: &str) -> Result<Template, ApiError> {
+    let Some(t) = templates::find_by_name(ports, tenant_id, name, language).await? else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_template",
+            format!("no template {name} in {language}"),
+        )
+        .with_details(vec![FieldError::new(
+            "template.name",
+            "unknown_template",
+            "no such template for this language",
+        )]));
+    };
+    if t.status != "APPROVED" {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "template_not_approved",
+            format!("template {name} in {language} is {}; only APPROVED templates can be sent", t.status),
+        ));
+    }
+    Ok(t)
+}
+
+/// The contact for a phone the tenant has not messaged before. Created like an inbound sender's
+/// contact but within the plan's contact limit (this one is the business's initiative).
+async fn create_contact(ports: &Ports, tenant_id: &str, phone: &str, now: DateTime<Utc>) -> Result<Contact, ApiError> {
+    let contacts = Contacts::new(&*ports.table);
+    let mut contact = Contact::new(ports.ids.new_id(CONTACT_PREFIX), tenant_id, now);
+    contact.phone = Some(phone.to_owned());
+    let limit = limits::contact_limit(&*ports.table, tenant_id).await?;
+    match contacts.create(&contact, limit).await {
+        Ok(()) => Ok(contact),
+        // A concurrent request created it: use that one.
+        Err(CreateError::Exists { .. }) => contacts
+            .find(tenant_id, Identity::Phone, phone)
+            .await?
+            .ok_or_else(|| ApiError::unavailable("the contact is being changed; retry")),
+        Err(CreateError::LimitReached) => Err(limit_reached(limit)),
+        Err(CreateError::Table(e)) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(v: Value) -> SendInput {
+        serde_json::from_value(v).expect("input deserializes")
+    }
+
+    fn fields(e: ApiError) -> Vec<String> {
+        e.details.into_iter().map(|d| d.field).collect()
+    }
+
+    #[test]
+    fn exactly_one_of_template_and_text() {
+        let now = Utc::now();
+        let both = shape(
+            input(json!({"to": "+14155550123", "text": {"body": "hi"}, "template": {"name": "a", "language": "en"}})),
+            now,
+        );
+        assert_eq!(fields(both.err().expect("refused")), ["template"]);
+        let neither = shape(input(json!({"to": "+14155550123"})), now);
+        assert_eq!(fields(neither.err().expect("refused")), ["template"]);
+    }
+
+    #[test]
+    fn every_shape_problem_at_once() {
+        let e = shape(input(json!({"to": "12", "template": {"variables": [], "components": []}, "schedule_at": "2000-01-01T00:00:00Z"})), Utc::now())
+            .err()
+            .expect("refused");
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(fields(e), ["to", "template.name", "template.language", "template.components", "schedule_at"]);
+    }
+
+    #[test]
+    fn contact_ids_and_phones() {
+        let now = Utc::now();
+        let s = shape(input(json!({"to": "con_01ABC", "text": {"body": "hi"}})), now).expect("valid");
+        assert!(matches!(s.target, Target::ContactId(id) if id == "con_01ABC"));
+        let s = shape(input(json!({"to": "+1 415 555 0123", "text": {"body": "hi"}})), now).expect("valid");
+        assert!(matches!(s.target, Target::Phone(p) if p.as_str() == "+14155550123"));
+    }
+
+    #[test]
+    fn schedule_in_the_future_only() {
+        let now = Utc::now();
+        let future = (now + Duration::hours(1)).to_rfc3339();
+        let s = shape(input(json!({"to": "+14155550123", "text": {"body": "hi"}, "schedule_at": future})), now)
+            .expect("valid");
+        assert!(s.schedule_at.is_some());
+        let e = shape(input(json!({"to": "+14155550123", "text": {"body": "hi"}, "schedule_at": "tomorrow"})), now);
+        assert_eq!(fields(e.err().expect("refused")), ["schedule_at"]);
+    }
+}
