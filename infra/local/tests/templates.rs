@@ -87,6 +87,10 @@ async fn pending_then_approved_or_rejected_by_signed_webhooks_then_edit_and_dele
     let (_, list) = get_json(&tp, &t.token, "/templates?status=APPROVED").await;
     let names: Vec<&str> = list["items"].as_array().unwrap().iter().filter_map(|i| i["name"].as_str()).collect();
     assert_eq!(names, ["order_update"]);
+    // Paging parameters parse as numbers next to the status filter.
+    let (status, page) = get_json(&tp, &t.token, "/templates?status=APPROVED&limit=1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
     let r = tp.http.get(tp.url("/templates?status=bogus")).bearer_auth(&t.token).send().await.unwrap();
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
 

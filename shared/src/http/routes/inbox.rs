@@ -111,8 +111,10 @@ async fn reply(
             inbox::touch_outbound(&tenant, &conversation.contact_id, now, Some(&text)),
         ])
         .await?;
-    enqueue(&state.ports, &SendJob { tenant_id: tenant.clone(), message_id: message.id.clone() }).await?;
+    // The answer shows the message as accepted: read before queueing, since the worker may
+    // already be sending it by the time a later read happens.
     let view = messages::view(&state.ports, &tenant, &message.id).await?.ok_or_else(|| ApiError::internal("message vanished"))?;
+    enqueue(&state.ports, &SendJob { tenant_id: tenant.clone(), message_id: message.id.clone() }).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(view)))
 }
 

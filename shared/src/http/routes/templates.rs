@@ -36,11 +36,13 @@ async fn create(
     Ok(Created(templates::create(&state.ports, p.tenant_id()?, input).await?))
 }
 
+/// Not `#[serde(flatten)]` over `PageParams`: a flattened query struct receives every value as a
+/// string, so `?limit=10` would not parse as a number.
 #[derive(Deserialize)]
 struct ListParams {
     status: Option<String>,
-    #[serde(flatten)]
-    page: PageParams,
+    limit: Option<usize>,
+    cursor: Option<String>,
 }
 
 async fn list(
@@ -50,7 +52,8 @@ async fn list(
 ) -> ApiResult<ApiJson<ListResponse<Template>>> {
     let tenant = p.tenant_id()?;
     let status = templates::status_filter(q.status.as_deref())?;
-    let (items, next_cursor) = repo::page(&state.ports, tenant, status.as_deref(), q.page.limit()?, q.page.cursor())
+    let page = PageParams { limit: q.limit, cursor: q.cursor };
+    let (items, next_cursor) = repo::page(&state.ports, tenant, status.as_deref(), page.limit()?, page.cursor())
         .await
         .map_err(super::list_error)?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
