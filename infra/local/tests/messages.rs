@@ -15,21 +15,9 @@ use miping::store::keys;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn post(tp: &TestPlatform, token: &str, path: &str, body: &Value) -> reqwest::Response {
-    tp.http.post(tp.url(path)).bearer_auth(token).json(body).send().await.unwrap()
-}
-
-async fn get_json(tp: &TestPlatform, token: &str, path: &str) -> (StatusCode, Value) {
-    let r = tp.http.get(tp.url(path)).bearer_auth(token).send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 async fn connect(tp: &TestPlatform, t: &ActiveTenant) {
     let code = format!("msg-{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
-    let r = post(tp, &t.token, "/whatsapp/connect", &json!({"code": code})).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.json::<Value>().await.unwrap()["status"], "connected");
+    connect_whatsapp(tp, &t.token, &code).await;
 }
 
 /// A template with two body variables, created and left to the simulator's review.
@@ -67,17 +55,7 @@ fn send_template(to: &str) -> Value {
 }
 
 async fn wait_status(tp: &TestPlatform, token: &str, id: &str, want: &str) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..150 {
-        let (status, v) = get_json(tp, token, &format!("/messages/{id}")).await;
-        assert_eq!(status, StatusCode::OK);
-        if v["status"] == want {
-            return v;
-        }
-        last = v;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("message {id} never became {want}: {last}");
+    poll_field(tp, token, &format!("/messages/{id}"), "status", want).await
 }
 
 #[tokio::test]

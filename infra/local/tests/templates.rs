@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
 
 use common::*;
 use reqwest::StatusCode;
@@ -13,11 +12,7 @@ use serde_json::{Value, json};
 /// Connects the tenant through Embedded Signup's backend (`POST /whatsapp/connect`) with a
 /// simulator code; returns the WABA id.
 async fn connect(tp: &TestPlatform, tenant: &ActiveTenant, code: &str) -> String {
-    let r = post(tp, &tenant.token, "/whatsapp/connect", &json!({"code": code})).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["status"], "connected", "{v}");
-    v["waba_id"].as_str().unwrap().to_string()
+    connect_whatsapp(tp, &tenant.token, code).await["waba_id"].as_str().unwrap().to_string()
 }
 
 fn sim(tp: &TestPlatform) -> &meta_sim::SimHandle {
@@ -33,16 +28,6 @@ fn utility(name: &str) -> Value {
     ]})
 }
 
-async fn post(tp: &TestPlatform, token: &str, path: &str, body: &Value) -> reqwest::Response {
-    tp.http.post(tp.url(path)).bearer_auth(token).json(body).send().await.unwrap()
-}
-
-async fn get_json(tp: &TestPlatform, token: &str, path: &str) -> (StatusCode, Value) {
-    let r = tp.http.get(tp.url(path)).bearer_auth(token).send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 async fn create(tp: &TestPlatform, token: &str, body: &Value) -> Value {
     let r = post(tp, token, "/templates", body).await;
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -51,17 +36,7 @@ async fn create(tp: &TestPlatform, token: &str, body: &Value) -> Value {
 
 /// Polls the template until `field` is `want` (the review webhook is ~1 s away).
 async fn wait_for(tp: &TestPlatform, token: &str, id: &str, field: &str, want: &str) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..100 {
-        let (status, t) = get_json(tp, token, &format!("/templates/{id}")).await;
-        assert_eq!(status, StatusCode::OK);
-        if t[field] == want {
-            return t;
-        }
-        last = t;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("template {id} never got {field} = {want}: {last}");
+    poll_field(tp, token, &format!("/templates/{id}"), field, want).await
 }
 
 #[tokio::test]

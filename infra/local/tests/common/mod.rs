@@ -288,3 +288,41 @@ impl std::io::Write for CapturedLogs {
         Ok(())
     }
 }
+
+// --- HTTP helpers shared by the feature tests --------------------------------------------------
+
+pub async fn post(tp: &TestPlatform, token: &str, path: &str, body: &Value) -> Response {
+    tp.http.post(tp.url(path)).bearer_auth(token).json(body).send().await.unwrap()
+}
+
+/// GET with the status and the JSON body (`null` when the body is not JSON).
+pub async fn get_json(tp: &TestPlatform, token: &str, path: &str) -> (StatusCode, Value) {
+    let r = tp.http.get(tp.url(path)).bearer_auth(token).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls `path` (up to ~15 s) until its `field` is `want`; returns the resource.
+pub async fn poll_field(tp: &TestPlatform, token: &str, path: &str, field: &str, want: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..150 {
+        let (status, v) = get_json(tp, token, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        if v[field] == want {
+            return v;
+        }
+        last = v;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{path} never got {field} = {want}: {last}");
+}
+
+/// Connects the tenant's WhatsApp through `POST /whatsapp/connect` with a simulator code;
+/// returns the connection view.
+pub async fn connect_whatsapp(tp: &TestPlatform, token: &str, code: &str) -> Value {
+    let r = post(tp, token, "/whatsapp/connect", &json!({"code": code})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "connected", "{v}");
+    v
+}
