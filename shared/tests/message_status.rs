@@ -21,7 +21,14 @@ fn ports_with(table: Arc<dyn Table>) -> (Ports, tempfile::TempDir) {
 fn outbound(tenant: &str, id: &str) -> Message {
     Message {
         to: Some("+15550001111".into()),
-        ..Message::new(id, tenant, Direction::Outbound, "template", MessageStatus::Queued, Utc.timestamp_opt(1_700_000_000, 0).unwrap())
+        ..Message::new(
+            id,
+            tenant,
+            Direction::Outbound,
+            "template",
+            MessageStatus::Queued,
+            Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
+        )
     }
 }
 
@@ -29,14 +36,22 @@ fn report(status: MessageStatus, secs: i64) -> StatusReport {
     StatusReport {
         status,
         at: Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap(),
-        error: (status == MessageStatus::Failed)
-            .then(|| MessageError { code: 131026, title: Some("Message undeliverable".into()), detail: None }),
+        error: (status == MessageStatus::Failed).then(|| MessageError {
+            code: 131026,
+            title: Some("Message undeliverable".into()),
+            detail: None,
+        }),
         pricing: (status == MessageStatus::Sent).then(|| serde_json::json!({"category": "marketing"})),
     }
 }
 
 /// Applies `reports` in `order` (indexes, duplicates allowed) and returns (status, history).
-async fn run(ports: &Ports, tenant: &str, reports: &[StatusReport], order: &[usize]) -> (MessageStatus, Vec<MessageStatus>) {
+async fn run(
+    ports: &Ports,
+    tenant: &str,
+    reports: &[StatusReport],
+    order: &[usize],
+) -> (MessageStatus, Vec<MessageStatus>) {
     let id = miping::testkit::unique("msg");
     messages::create(ports, &outbound(tenant, &id)).await.unwrap();
     let key = messages::key(tenant, &id);
@@ -116,7 +131,11 @@ async fn statuses_before_the_wamid_are_parked_then_applied(table: Arc<dyn Table>
     assert_eq!(view.wamid.as_deref(), Some(wamid.as_str()));
     assert_eq!(view.status_history.len(), 3);
     // Parked items are gone.
-    let left = ports.table.query(miping::ports::table::Query::table(miping::store::keys::parked_statuses(&tenant, &wamid))).await.unwrap();
+    let left = ports
+        .table
+        .query(miping::ports::table::Query::table(miping::store::keys::parked_statuses(&tenant, &wamid)))
+        .await
+        .unwrap();
     assert!(left.items.is_empty());
 }
 

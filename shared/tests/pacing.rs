@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use miping::domain::sending::pacing::{self, Permit};
-use miping::ports::{Clock, Ports};
 use miping::ports::clock::ManualClock;
 use miping::ports::table::Table;
+use miping::ports::{Clock, Ports};
 
 fn ports_with(table: Arc<dyn Table>, clock: Arc<ManualClock>) -> (Ports, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -75,7 +75,10 @@ async fn pairs_are_spaced(table: Arc<dyn Table>) {
     clock.advance(chrono::Duration::seconds(6));
     assert_eq!(pacing::acquire_pair(&ports, &phone, "15550001111", interval).await.unwrap(), Permit::Granted);
     pacing::pair_backoff(&ports, &phone, "15550002222", interval).await.unwrap();
-    assert!(matches!(pacing::acquire_pair(&ports, &phone, "15550002222", interval).await.unwrap(), Permit::NotBefore(_)));
+    assert!(matches!(
+        pacing::acquire_pair(&ports, &phone, "15550002222", interval).await.unwrap(),
+        Permit::NotBefore(_)
+    ));
 }
 
 macro_rules! suite {

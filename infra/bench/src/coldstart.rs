@@ -55,7 +55,10 @@ async fn next(State(emu): State<Emulator>) -> (HeaderMap, String) {
         "lambda-runtime-invoked-function-arn",
         HeaderValue::from_static("arn:aws:lambda:us-east-1:000000000000:function:bench"),
     );
-    headers.insert("lambda-runtime-trace-id", HeaderValue::from_static("Root=1-00000000-000000000000000000000000;Sampled=0"));
+    headers.insert(
+        "lambda-runtime-trace-id",
+        HeaderValue::from_static("Root=1-00000000-000000000000000000000000;Sampled=0"),
+    );
     (headers, emu.event.to_string())
 }
 
@@ -145,7 +148,12 @@ async fn one_run(binary: &Path, event: Arc<String>, data_dir: &Path) -> Result<S
 
 fn functions(root: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root.join("functions"))
-        .map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().join("Cargo.toml").exists()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.path().join("Cargo.toml").exists())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     names
@@ -158,7 +166,8 @@ fn sample_event(root: &Path, name: &str) -> Result<String, String> {
 
 pub async fn run(mut args: impl Iterator<Item = String>) -> std::process::ExitCode {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
-    let mut bin_dir = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target")).join("release");
+    let mut bin_dir =
+        std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target")).join("release");
     let mut runs = 7usize;
     let mut only = Vec::new();
     while let Some(a) = args.next() {
@@ -171,8 +180,13 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> std::process::ExitCo
     let names = if only.is_empty() { functions(&root) } else { only };
     let data_dir = std::env::temp_dir().join(format!("miping-bench-{}", std::process::id()));
 
-    println!("cold start against a local Lambda Runtime API emulator ({runs} runs each; targets: ready <= {READY_TARGET_MS} ms, stripped <= {SIZE_TARGET_MB} MB, RSS <= {RSS_TARGET_MB} MB)");
-    println!("{:<22} {:>9} {:>12} {:>10} {:>10} {:>8}  status", "function", "size MB", "ready p50 ms", "max ms", "RSS MB", "peak MB");
+    println!(
+        "cold start against a local Lambda Runtime API emulator ({runs} runs each; targets: ready <= {READY_TARGET_MS} ms, stripped <= {SIZE_TARGET_MB} MB, RSS <= {RSS_TARGET_MB} MB)"
+    );
+    println!(
+        "{:<22} {:>9} {:>12} {:>10} {:>10} {:>8}  status",
+        "function", "size MB", "ready p50 ms", "max ms", "RSS MB", "peak MB"
+    );
     let mut failed = false;
     for name in &names {
         let binary = bin_dir.join(name);

@@ -87,12 +87,18 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> std::process::ExitCo
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
     let throughput = all.len() as f64 / elapsed;
     let stored = count_queued(&platform).await;
-    println!("webhook receiver on the local process: {clients} clients, {seconds} s, {} real fixture bodies", bodies.len());
     println!(
-        "  {} requests, {errors} errors, {throughput:.0} events/s (target >= {THROUGHPUT_TARGET:.0})",
-        all.len()
+        "webhook receiver on the local process: {clients} clients, {seconds} s, {} real fixture bodies",
+        bodies.len()
     );
-    println!("  latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2} (target <= {P99_TARGET_MS})  max {:.2}", pct(0.5), pct(0.9), pct(0.99), pct(1.0));
+    println!("  {} requests, {errors} errors, {throughput:.0} events/s (target >= {THROUGHPUT_TARGET:.0})", all.len());
+    println!(
+        "  latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2} (target <= {P99_TARGET_MS})  max {:.2}",
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        pct(1.0)
+    );
     println!("  durably queued: {stored} (every 200 is on the webhook queue)");
     let ok = errors == 0 && stored == all.len() as u64;
     let _ = platform.stop().await;

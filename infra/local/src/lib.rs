@@ -12,12 +12,15 @@ use miping::config::{Config, SuperAdminBootstrap};
 use miping::domain::auth::bootstrap_super_admin;
 use miping::domain::welcome_mail::MailConsumer;
 use miping::http::routes;
-use secrecy::ExposeSecret;
 use miping::ports::queue::QueueName;
 use miping::runtime::consumer::{Consumer, PollerOptions, run_poller};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// A change applied to the configuration read from the environment.
+pub type Configure = Box<dyn FnOnce(&mut Config) + Send>;
 
 /// Default address of the in-process Meta simulator (SPEC `MIPING_SIM_ADDR`).
 pub const SIM_ADDR: &str = "127.0.0.1:3001";
@@ -27,7 +30,7 @@ pub struct Options {
     pub data_dir: PathBuf,
     /// Adjusts the configuration read from the environment (tests set their own super admin
     /// without touching the process environment).
-    pub configure: Option<Box<dyn FnOnce(&mut Config) + Send>>,
+    pub configure: Option<Configure>,
     /// Where the in-process Meta simulator listens; `None` when `META_GRAPH_URL` points at a
     /// real (or separately run) Graph API.
     pub simulator: Option<SocketAddr>,
@@ -127,10 +130,10 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
     let state = AppState::new(ports, config);
 
     let mut created_admin = None;
-    if let Some(admin) = &state.config.super_admin {
-        if bootstrap_super_admin(&state.ports, admin).await? {
-            created_admin = Some(admin.clone());
-        }
+    if let Some(admin) = &state.config.super_admin
+        && bootstrap_super_admin(&state.ports, admin).await?
+    {
+        created_admin = Some(admin.clone());
     }
 
     let (shutdown, mut stop) = watch::channel(false);
@@ -164,7 +167,7 @@ fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<Join
     consumers
         .into_iter()
         .map(|(queue, consumer)| {
-            tokio::spawn(run_poller(state.ports.queue.clone(), queue, consumer, options.clone(), shutdown.subscribe()))
+            tokio::spawn(run_poller(state.ports.queue.clone(), queue, consumer, options, shutdown.subscribe()))
         })
         .collect()
 }

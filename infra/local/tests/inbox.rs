@@ -48,10 +48,14 @@ async fn conversation_lifecycle() {
     let ports = tp.platform.as_ref().unwrap().state.ports.clone();
     contact(&tp, &a.id, "con_alice", "+15550001111").await;
     let now = Utc::now().timestamp();
-    let first = inbox::record_inbound(&ports, &a.id, "con_alice", &inbound("wamid.in1", "Hello?", now - 60)).await.unwrap();
+    let first =
+        inbox::record_inbound(&ports, &a.id, "con_alice", &inbound("wamid.in1", "Hello?", now - 60)).await.unwrap();
     assert!(first.is_some());
     // A redelivered webhook does not add a second message or unread count.
-    assert_eq!(inbox::record_inbound(&ports, &a.id, "con_alice", &inbound("wamid.in1", "Hello?", now - 60)).await.unwrap(), None);
+    assert_eq!(
+        inbox::record_inbound(&ports, &a.id, "con_alice", &inbound("wamid.in1", "Hello?", now - 60)).await.unwrap(),
+        None
+    );
     inbox::record_inbound(&ports, &a.id, "con_alice", &inbound("wamid.in2", "Anyone there?", now - 30)).await.unwrap();
 
     let (status, list) = get(&tp, &a.token, "/conversations").await;
@@ -71,10 +75,20 @@ async fn conversation_lifecycle() {
     assert_eq!(msgs["items"][0]["status"], "received");
 
     // Reply inside the window: accepted (durably queued for the send worker).
-    let r = tp.http.post(tp.url(&format!("/conversations/{id}/messages"))).bearer_auth(&a.token).json(&json!({"text": "Hi Alice!"})).send().await.unwrap();
+    let r = tp
+        .http
+        .post(tp.url(&format!("/conversations/{id}/messages")))
+        .bearer_auth(&a.token)
+        .json(&json!({"text": "Hi Alice!"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let reply: Value = r.json().await.unwrap();
-    assert_eq!((reply["status"].as_str(), reply["direction"].as_str(), reply["to"].as_str()), (Some("queued"), Some("outbound"), Some("+15550001111")));
+    assert_eq!(
+        (reply["status"].as_str(), reply["direction"].as_str(), reply["to"].as_str()),
+        (Some("queued"), Some("outbound"), Some("+15550001111"))
+    );
     let (_, msgs) = get(&tp, &a.token, &format!("/conversations/{id}/messages")).await;
     assert_eq!(msgs["items"][0]["text"], "Hi Alice!");
     // The send worker picked it up: this tenant has not connected WhatsApp, so it ends failed
@@ -95,7 +109,14 @@ async fn conversation_lifecycle() {
 
     // Bad replies.
     for body in [json!({"text": ""}), json!({"text": "x".repeat(5000)})] {
-        let r = tp.http.post(tp.url(&format!("/conversations/{id}/messages"))).bearer_auth(&a.token).json(&body).send().await.unwrap();
+        let r = tp
+            .http
+            .post(tp.url(&format!("/conversations/{id}/messages")))
+            .bearer_auth(&a.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
     }
 
@@ -112,7 +133,14 @@ async fn conversation_lifecycle() {
         let r = tp.http.get(tp.url(&path)).bearer_auth(&b.token).send().await.unwrap();
         assert_eq!(error_code(r, StatusCode::NOT_FOUND).await, "not_found");
     }
-    let r = tp.http.post(tp.url(&format!("/conversations/{id}/messages"))).bearer_auth(&b.token).json(&json!({"text": "hi"})).send().await.unwrap();
+    let r = tp
+        .http
+        .post(tp.url(&format!("/conversations/{id}/messages")))
+        .bearer_auth(&b.token)
+        .json(&json!({"text": "hi"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r, StatusCode::NOT_FOUND).await, "not_found");
     let r = tp.http.post(tp.url(&format!("/conversations/{id}/read"))).bearer_auth(&b.token).send().await.unwrap();
     assert_eq!(error_code(r, StatusCode::NOT_FOUND).await, "not_found");
@@ -129,7 +157,14 @@ async fn free_text_outside_the_window_is_refused() {
     let id = inbox::conversation_id("con_bob");
     let (_, conv) = get(&tp, &a.token, &format!("/conversations/{id}")).await;
     assert_eq!(conv["window_open"], false);
-    let r = tp.http.post(tp.url(&format!("/conversations/{id}/messages"))).bearer_auth(&a.token).json(&json!({"text": "Hello again"})).send().await.unwrap();
+    let r = tp
+        .http
+        .post(tp.url(&format!("/conversations/{id}/messages")))
+        .bearer_auth(&a.token)
+        .json(&json!({"text": "Hello again"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "outside_service_window");
     let (_, msgs) = get(&tp, &a.token, &format!("/conversations/{id}/messages")).await;
     assert_eq!(msgs["items"].as_array().unwrap().len(), 1, "no outbound message was created");

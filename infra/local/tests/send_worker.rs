@@ -19,7 +19,14 @@ use serde_json::{Value, json};
 
 async fn connect(tp: &TestPlatform, t: &ActiveTenant) -> Value {
     let code = format!("send-{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
-    let r = tp.http.post(tp.url("/whatsapp/connect")).bearer_auth(&t.token).json(&json!({"code": code})).send().await.unwrap();
+    let r = tp
+        .http
+        .post(tp.url("/whatsapp/connect"))
+        .bearer_auth(&t.token)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["status"], "connected");
@@ -62,7 +69,12 @@ async fn stored_template(tp: &TestPlatform, tenant: &str, to: &str) -> String {
     id
 }
 
-async fn wait_status(tp: &TestPlatform, tenant: &str, id: &str, want: MessageStatus) -> miping::domain::messages::MessageView {
+async fn wait_status(
+    tp: &TestPlatform,
+    tenant: &str,
+    id: &str,
+    want: MessageStatus,
+) -> miping::domain::messages::MessageView {
     let ports = &tp.platform.as_ref().unwrap().state.ports;
     for _ in 0..150 {
         let v = messages::view(ports, tenant, id).await.unwrap().unwrap();
@@ -89,7 +101,13 @@ async fn messages_are_sent_tracked_and_failures_refunded() {
     let read = wait_status(&tp, &t.id, &ok, MessageStatus::Read).await;
     assert!(read.wamid.as_deref().unwrap().starts_with("wamid."));
     let history: Vec<MessageStatus> = read.status_history.iter().map(|e| e.status).collect();
-    for s in [MessageStatus::Queued, MessageStatus::Sending, MessageStatus::Sent, MessageStatus::Delivered, MessageStatus::Read] {
+    for s in [
+        MessageStatus::Queued,
+        MessageStatus::Sending,
+        MessageStatus::Sent,
+        MessageStatus::Delivered,
+        MessageStatus::Read,
+    ] {
         assert!(history.contains(&s), "{s:?} in {history:?}");
     }
     let failed = wait_status(&tp, &t.id, &undeliverable, MessageStatus::Failed).await;
@@ -130,7 +148,10 @@ async fn credits_stop_sending_and_suspension_holds_messages() {
     let job = |id: &str| SendJob { tenant_id: t.id.clone(), message_id: id.into() };
     assert!(matches!(worker.attempt(&job(&first), 1).await.unwrap(), Attempt::Sent { .. }));
     // 0.20 left: the second does not fit.
-    assert_eq!(worker.attempt(&job(&second), 1).await.unwrap(), Attempt::Failed { code: "insufficient_credits".into() });
+    assert_eq!(
+        worker.attempt(&job(&second), 1).await.unwrap(),
+        Attempt::Failed { code: "insufficient_credits".into() }
+    );
     let v = messages::view(&ports, &t.id, &second).await.unwrap().unwrap();
     assert_eq!(v.status, MessageStatus::Failed);
     // A redelivered job for a sent message does nothing (no second send, no second debit).
@@ -141,7 +162,11 @@ async fn credits_stop_sending_and_suspension_holds_messages() {
     credit(&tp, &t.id, "5.00").await;
     let admin = tp.admin_token().await;
     let patch = |status: &'static str| {
-        tp.http.patch(tp.url(&format!("/admin/tenants/{}", t.id))).bearer_auth(&admin).json(&json!({"status": status})).send()
+        tp.http
+            .patch(tp.url(&format!("/admin/tenants/{}", t.id)))
+            .bearer_auth(&admin)
+            .json(&json!({"status": status}))
+            .send()
     };
     assert_eq!(patch("suspended").await.unwrap().status(), StatusCode::OK);
     let held = stored_template(&tp, &t.id, "+15557654323").await;

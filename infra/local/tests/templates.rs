@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -42,7 +42,11 @@ async fn every_fixture_has_its_effect() {
             ports.table.put(Item::new(keys::waba_route(&waba)).with("tenant_id", t.id.clone()), None).await.unwrap();
             for change in entry["changes"].as_array().unwrap() {
                 if let Some(phone) = change["value"]["metadata"]["phone_number_id"].as_str() {
-                    ports.table.put(Item::new(keys::phone_route(phone)).with("tenant_id", t.id.clone()), None).await.unwrap();
+                    ports
+                        .table
+                        .put(Item::new(keys::phone_route(phone)).with("tenant_id", t.id.clone()), None)
+                        .await
+                        .unwrap();
                 }
             }
         }
@@ -65,7 +69,12 @@ async fn every_fixture_has_its_effect() {
     let inbound_wamids: std::collections::BTreeSet<String> = fixtures
         .iter()
         .filter(|(n, _)| n.starts_with("inbound_"))
-        .map(|(_, b)| serde_json::from_slice::<Value>(b).unwrap()["entry"][0]["changes"][0]["value"]["messages"][0]["id"].as_str().unwrap().to_string())
+        .map(|(_, b)| {
+            serde_json::from_slice::<Value>(b).unwrap()["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     let probe = ports.clone();
     let tenant = t.id.clone();
@@ -106,7 +115,8 @@ async fn every_fixture_has_its_effect() {
         let (ports, tenant) = (probe.clone(), tenant.clone());
         async move {
             let parked = ports.table.query(Query::table(keys::parked_statuses(&tenant, "wamid.xyzxyz"))).await.unwrap();
-            let mut statuses: Vec<String> = parked.items.iter().filter_map(|i| i.get_str("status").map(str::to_string)).collect();
+            let mut statuses: Vec<String> =
+                parked.items.iter().filter_map(|i| i.get_str("status").map(str::to_string)).collect();
             statuses.sort();
             statuses == ["delivered", "failed", "read", "sent"]
         }

@@ -36,7 +36,8 @@ fn status_body(wamid: &str, message_id: &str, status: &str, ts: i64) -> String {
     let mut s = json!({"id": wamid, "status": status, "timestamp": ts.to_string(), "recipient_id": "15550001111",
                        "biz_opaque_callback_data": message_id});
     if status == "failed" {
-        s["errors"] = json!([{"code": 131026, "title": "Message undeliverable", "error_data": {"details": "Unable to deliver"}}]);
+        s["errors"] =
+            json!([{"code": 131026, "title": "Message undeliverable", "error_data": {"details": "Unable to deliver"}}]);
     }
     json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550009999", "phone_number_id": PHONE_ID},
@@ -92,7 +93,11 @@ async fn statuses_in_any_order_with_duplicates_end_right() {
         let id = message(&tp, tenant).await;
         let wamid = format!("wamid.{id}");
         // Dispatch debited it (what the send worker does).
-        let debit = billing::DebitRequest { message_id: id.clone(), amount: "1.00".parse().unwrap(), reference: billing::Reference::message(&id) };
+        let debit = billing::DebitRequest {
+            message_id: id.clone(),
+            amount: "1.00".parse().unwrap(),
+            reference: billing::Reference::message(&id),
+        };
         billing::debit(&ports, tenant, &[debit]).await.unwrap();
         let fails = round % 2 == 1;
         let statuses: Vec<&str> = if fails { vec!["sent", "failed"] } else { vec!["sent", "delivered", "read"] };
@@ -136,7 +141,8 @@ async fn statuses_in_any_order_with_duplicates_end_right() {
 async fn unrouted_and_malformed_deliveries_are_quarantined() {
     let tp = start().await;
     // A real fixture for a number nobody connected.
-    let fixture = std::fs::read_to_string(miping::testkit::fixtures_dir("meta-webhooks").join("inbound_text.json")).unwrap();
+    let fixture =
+        std::fs::read_to_string(miping::testkit::fixtures_dir("meta-webhooks").join("inbound_text.json")).unwrap();
     post(&tp, &fixture).await;
     post(&tp, &fixture).await; // a redelivery adds nothing
     post(&tp, "{\"this is\": not json").await;

@@ -5,7 +5,6 @@
 mod common;
 mod connect_support;
 
-
 use common::*;
 use connect_support::*;
 use meta_sim::{Endpoint, ScriptedFault};

@@ -173,7 +173,9 @@ pub fn validate_cond(cond: &Cond) -> Result<(), TableError> {
             match v {
                 Value::String(s) if !s.is_empty() => Ok(()),
                 Value::Number(_) | Value::Bool(_) => Ok(()),
-                _ => Err(TableError::Invalid(format!("contains on {n} needs a non-empty string, a number or a boolean"))),
+                _ => {
+                    Err(TableError::Invalid(format!("contains on {n} needs a non-empty string, a number or a boolean")))
+                }
             }
         }
         Cond::And(cs) | Cond::Or(cs) => {

@@ -63,12 +63,23 @@ impl Conversation {
         self.window_expires_at().is_some_and(|t| now < t)
     }
     pub fn view(self, now: DateTime<Utc>) -> ConversationView {
-        ConversationView { window_open: self.window_open(now), window_expires_at: self.window_expires_at(), conversation: self }
+        ConversationView {
+            window_open: self.window_open(now),
+            window_expires_at: self.window_expires_at(),
+            conversation: self,
+        }
     }
 }
 
 /// The update that moves a conversation to its newest message (creating it if needed).
-fn touch(tenant_id: &str, conversation_id: &str, contact_id: &str, at: DateTime<Utc>, preview: Option<&str>, direction: Direction) -> TxOp {
+fn touch(
+    tenant_id: &str,
+    conversation_id: &str,
+    contact_id: &str,
+    at: DateTime<Utc>,
+    preview: Option<&str>,
+    direction: Direction,
+) -> TxOp {
     let mut update = Update::new()
         .set_if_absent("id", conversation_id)
         .set_if_absent("tenant_id", tenant_id)
@@ -93,7 +104,12 @@ fn truncate(s: &str, max_chars: usize) -> String {
 
 /// Records an inbound message for `contact_id`. Returns the message id, or `None` when this wamid
 /// was recorded before (a redelivery).
-pub async fn record_inbound(ports: &Ports, tenant_id: &str, contact_id: &str, inbound: &InboundMessage) -> Result<Option<String>, TableError> {
+pub async fn record_inbound(
+    ports: &Ports,
+    tenant_id: &str,
+    contact_id: &str,
+    inbound: &InboundMessage,
+) -> Result<Option<String>, TableError> {
     let at = Utc.timestamp_opt(inbound.timestamp, 0).single().unwrap_or_else(|| ports.clock.now());
     let conversation_id = conversation_id(contact_id);
     let message = Message {
@@ -103,10 +119,21 @@ pub async fn record_inbound(ports: &Ports, tenant_id: &str, contact_id: &str, in
         text: inbound.text.clone(),
         content: Some(inbound.raw.clone()),
         wamid: Some(inbound.wamid.clone()),
-        ..Message::new(ports.ids.new_id("msg"), tenant_id, Direction::Inbound, inbound.kind.clone(), MessageStatus::Received, at)
+        ..Message::new(
+            ports.ids.new_id("msg"),
+            tenant_id,
+            Direction::Inbound,
+            inbound.kind.clone(),
+            MessageStatus::Received,
+            at,
+        )
     };
     let ops = vec![
-        TxOp::Put { item: Item::new(keys::unique_inbound_wamid(tenant_id, &inbound.wamid)).with("message_id", message.id.clone()), cond: Some(Cond::NotExists) },
+        TxOp::Put {
+            item: Item::new(keys::unique_inbound_wamid(tenant_id, &inbound.wamid))
+                .with("message_id", message.id.clone()),
+            cond: Some(Cond::NotExists),
+        },
         TxOp::Put { item: messages::item(&message)?, cond: Some(Cond::NotExists) },
         touch(tenant_id, &conversation_id, contact_id, at, Some(&preview(inbound)), Direction::Inbound),
     ];
@@ -132,7 +159,11 @@ pub async fn get(ports: &Ports, tenant_id: &str, conversation_id: &str) -> Resul
 }
 
 pub async fn mark_read(ports: &Ports, tenant_id: &str, conversation_id: &str) -> Result<bool, TableError> {
-    match ports.table.update(&conversation_key(tenant_id, conversation_id), Update::new().set("unread_count", 0), Some(Cond::Exists)).await {
+    match ports
+        .table
+        .update(&conversation_key(tenant_id, conversation_id), Update::new().set("unread_count", 0), Some(Cond::Exists))
+        .await
+    {
         Ok(_) => Ok(true),
         Err(TableError::ConditionFailed { .. }) => Ok(false),
         Err(e) => Err(e),

@@ -3,6 +3,7 @@
 //!   deleted user, a role change or a tenant suspension), enforces `must_change_password`, and
 //!   puts a [`Principal`] in the request extensions;
 //! - [`require_role`] restricts a router to one role.
+//!
 //! Handlers take `Principal` as an extractor.
 
 use axum::extract::{FromRequestParts, Request, State};

@@ -171,10 +171,10 @@ fn replay(record: &Item) -> Result<Response, ApiError> {
         .ok_or_else(|| ApiError::internal("idempotency record without a status"))?;
     let body = B64.decode(record.get_str("response_body").unwrap_or("")).map_err(ApiError::internal)?;
     let mut response = (status, Bytes::from(body)).into_response();
-    if let Some(ct) = record.get_str("response_content_type").filter(|c| !c.is_empty()) {
-        if let Ok(v) = HeaderValue::from_str(ct) {
-            response.headers_mut().insert(header::CONTENT_TYPE, v);
-        }
+    if let Some(ct) = record.get_str("response_content_type").filter(|c| !c.is_empty())
+        && let Ok(v) = HeaderValue::from_str(ct)
+    {
+        response.headers_mut().insert(header::CONTENT_TYPE, v);
     }
     response.headers_mut().insert(REPLAYED, HeaderValue::from_static("true"));
     Ok(response)

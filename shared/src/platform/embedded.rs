@@ -71,10 +71,10 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
 
 /// A secret kept in a 0600 file, generated on first use, so sessions survive restarts.
 pub fn load_or_create_secret(path: &Path) -> std::io::Result<SecretString> {
-    if let Ok(existing) = std::fs::read_to_string(path) {
-        if !existing.trim().is_empty() {
-            return Ok(SecretString::from(existing.trim().to_string()));
-        }
+    if let Ok(existing) = std::fs::read_to_string(path)
+        && !existing.trim().is_empty()
+    {
+        return Ok(SecretString::from(existing.trim().to_string()));
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;

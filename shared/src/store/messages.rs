@@ -56,7 +56,11 @@ pub async fn view(ports: &Ports, tenant_id: &str, message_id: &str) -> Result<Op
 pub async fn find_by_wamid(ports: &Ports, tenant_id: &str, wamid: &str) -> Result<Option<Item>, TableError> {
     let page = ports
         .table
-        .query(Query::index(keys::LOOKUPS, keys::wamid_lookup(wamid)).sk(crate::ports::table::SkCond::Eq(format!("T#{tenant_id}"))).limit(1))
+        .query(
+            Query::index(keys::LOOKUPS, keys::wamid_lookup(wamid))
+                .sk(crate::ports::table::SkCond::Eq(format!("T#{tenant_id}")))
+                .limit(1),
+        )
         .await?;
     Ok(page.items.into_iter().next())
 }

@@ -464,7 +464,10 @@ pub async fn filter_with_limit(table: &dyn Table) {
 /// condition and in a query filter alike.
 pub async fn contains_filter(table: &dyn Table) {
     let key = new_key("cont");
-    let item = Item::new(key.clone()).with("s", "ada lovelace\n+441234").with("l", json!(["vip", "b2b", 7, true])).with("n", 5);
+    let item = Item::new(key.clone())
+        .with("s", "ada lovelace\n+441234")
+        .with("l", json!(["vip", "b2b", 7, true]))
+        .with("n", 5);
     table.put(item, None).await.expect("put");
     for (cond, want) in [
         (Cond::contains("s", "lovelace"), true),
@@ -483,16 +486,24 @@ pub async fn contains_filter(table: &dyn Table) {
     }
     let pk = unique("contq");
     for (i, tags) in [json!(["a", "b"]), json!(["b"]), json!([]), json!(["ab"])].into_iter().enumerate() {
-        let it = Item::new(Key::new(pk.clone(), format!("i#{i}"))).with("tags", tags).with("search", format!("name {i} tail"));
+        let it = Item::new(Key::new(pk.clone(), format!("i#{i}")))
+            .with("tags", tags)
+            .with("search", format!("name {i} tail"));
         table.put(it, None).await.expect("put");
     }
-    let page = table.query(Query::table(pk.clone()).filter(Cond::contains("tags", "b")).limit(10)).await.expect("query");
+    let page =
+        table.query(Query::table(pk.clone()).filter(Cond::contains("tags", "b")).limit(10)).await.expect("query");
     assert_eq!(sks(&page.items), ["i#0", "i#1"]);
     let both = Cond::And(vec![Cond::contains("tags", "a"), Cond::contains("search", "0 ta")]);
     let page = table.query(Query::table(pk.clone()).filter(both).limit(10)).await.expect("query");
     assert_eq!(sks(&page.items), ["i#0"]);
-    for bad in [Cond::contains("s", ""), Cond::Contains("s".into(), Value::Null), Cond::Contains("s".into(), json!(["x"]))] {
-        assert!(matches!(table.query(Query::table(pk.clone()).filter(bad.clone())).await, Err(TableError::Invalid(_))), "{bad:?}");
+    for bad in
+        [Cond::contains("s", ""), Cond::Contains("s".into(), Value::Null), Cond::Contains("s".into(), json!(["x"]))]
+    {
+        assert!(
+            matches!(table.query(Query::table(pk.clone()).filter(bad.clone())).await, Err(TableError::Invalid(_))),
+            "{bad:?}"
+        );
     }
 }
 

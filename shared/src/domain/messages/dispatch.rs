@@ -26,7 +26,8 @@ pub async fn enqueue(ports: &Ports, job: &SendJob) -> Result<(), QueueError> {
                 .set("status", "failed")
                 .set("status_rank", crate::domain::messages::MessageStatus::Failed.rank())
                 .set("error", json!({"code": 0, "title": "not queued", "detail": "the send queue was unavailable; nothing was sent"}));
-            let _ = ports.table.update(&messages::key(&job.tenant_id, &job.message_id), update, Some(Cond::Exists)).await;
+            let _ =
+                ports.table.update(&messages::key(&job.tenant_id, &job.message_id), update, Some(Cond::Exists)).await;
             Err(e)
         }
     }

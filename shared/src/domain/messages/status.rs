@@ -49,7 +49,11 @@ pub async fn apply(ports: &Ports, key: &Key, report: &StatusReport) -> Result<Op
     if let Some(error) = &report.error {
         record = record.set_if_absent("error", serde_json::to_value(error).expect("error serializes"));
     }
-    let first_time = match ports.table.update(key, record, Some(Cond::And(vec![Cond::Exists, Cond::AttrNotExists(at_attr)]))).await {
+    let first_time = match ports
+        .table
+        .update(key, record, Some(Cond::And(vec![Cond::Exists, Cond::AttrNotExists(at_attr)])))
+        .await
+    {
         Ok(_) => true,
         Err(TableError::ConditionFailed { current: None }) => return Ok(None),
         // Reported before. Still run step 2: a crash between the two steps must heal on redelivery.
@@ -58,7 +62,8 @@ pub async fn apply(ports: &Ports, key: &Key, report: &StatusReport) -> Result<Op
     };
 
     // 2. The current status, only forward. `failed` may only replace in-flight states.
-    let ceiling = if report.status == MessageStatus::Failed { MessageStatus::Sent.rank() } else { report.status.rank() - 1 };
+    let ceiling =
+        if report.status == MessageStatus::Failed { MessageStatus::Sent.rank() } else { report.status.rank() - 1 };
     let advance = Update::new().set("status", report.status.as_str()).set("status_rank", report.status.rank());
     let cond = Cond::And(vec![
         Cond::Exists,
@@ -78,7 +83,10 @@ pub async fn park(ports: &Ports, tenant_id: &str, wamid: &str, report: &StatusRe
     let item = Item::new(keys::parked_status(tenant_id, wamid, report.status.as_str()))
         .with("status", report.status.as_str())
         .with("at_ms", report.at.timestamp_millis())
-        .with("error", report.error.as_ref().map(|e| serde_json::to_value(e).expect("serializes")).unwrap_or(Value::Null))
+        .with(
+            "error",
+            report.error.as_ref().map(|e| serde_json::to_value(e).expect("serializes")).unwrap_or(Value::Null),
+        )
         .with("pricing", report.pricing.clone().unwrap_or(Value::Null))
         .with_ttl(ports.clock.epoch_seconds() + PARKED_TTL_SECS);
     // Duplicates overwrite the same item with the same content.
@@ -92,10 +100,8 @@ pub async fn release_parked(ports: &Ports, tenant_id: &str, wamid: &str, message
     let mut applied = 0;
     for item in page.items {
         let Some(status) = item.get_str("status").and_then(MessageStatus::parse) else { continue };
-        let at = item
-            .get_i64("at_ms")
-            .and_then(|ms| DateTime::<Utc>::from_timestamp_millis(ms))
-            .unwrap_or_else(|| ports.clock.now());
+        let at =
+            item.get_i64("at_ms").and_then(DateTime::<Utc>::from_timestamp_millis).unwrap_or_else(|| ports.clock.now());
         let report = StatusReport {
             status,
             at,

@@ -55,7 +55,9 @@ fn pair_key(phone: &str, recipient: &str) -> Key {
 pub async fn effective_rate(ports: &Ports, phone: &str, allowed_per_second: u32) -> Result<u32, TableError> {
     let now = ports.clock.epoch_seconds();
     let factor = match ports.table.get(&adjust_key(phone)).await? {
-        Some(item) if item.get_i64("until").unwrap_or(0) > now => item.get("factor").and_then(Value::as_f64).unwrap_or(1.0),
+        Some(item) if item.get_i64("until").unwrap_or(0) > now => {
+            item.get("factor").and_then(Value::as_f64).unwrap_or(1.0)
+        }
         _ => 1.0,
     };
     Ok(((allowed_per_second as f64) * factor).floor().max(1.0) as u32)
@@ -117,7 +119,9 @@ pub fn capacity_per_shard(rate: u32, shards: u32) -> Vec<i64> {
 pub async fn slow_down(ports: &Ports, phone: &str) -> Result<(), TableError> {
     let now = ports.clock.epoch_seconds();
     let current = match ports.table.get(&adjust_key(phone)).await? {
-        Some(item) if item.get_i64("until").unwrap_or(0) > now => item.get("factor").and_then(Value::as_f64).unwrap_or(1.0),
+        Some(item) if item.get_i64("until").unwrap_or(0) > now => {
+            item.get("factor").and_then(Value::as_f64).unwrap_or(1.0)
+        }
         _ => 1.0,
     };
     let factor = (current / 2.0).max(1.0 / 16.0);
@@ -127,7 +131,12 @@ pub async fn slow_down(ports: &Ports, phone: &str) -> Result<(), TableError> {
 }
 
 /// Claims the pair (number → recipient) for a send now, or says when it is free.
-pub async fn acquire_pair(ports: &Ports, phone: &str, recipient: &str, interval: Duration) -> Result<Permit, TableError> {
+pub async fn acquire_pair(
+    ports: &Ports,
+    phone: &str,
+    recipient: &str,
+    interval: Duration,
+) -> Result<Permit, TableError> {
     let now = ports.clock.now();
     let now_ms = now.timestamp_millis();
     let next = now_ms + interval.as_millis() as i64;

@@ -54,12 +54,19 @@ pub struct SendWorker {
 /// What one attempt did (for tests and logs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
-    Sent { wamid: String },
-    Failed { code: String },
+    Sent {
+        wamid: String,
+    },
+    Failed {
+        code: String,
+    },
     /// Nothing to do (sent, failed or cancelled already; or no such message).
     Skipped,
     /// Try again after this long.
-    Later { after: Duration, reason: String },
+    Later {
+        after: Duration,
+        reason: String,
+    },
 }
 
 #[async_trait]
@@ -93,7 +100,10 @@ impl SendWorker {
             let waited = now.timestamp_millis() - started;
             if waited < AMBIGUOUS_GRACE.as_millis() as i64 {
                 let after = Duration::from_millis((AMBIGUOUS_GRACE.as_millis() as i64 - waited).max(1000) as u64);
-                return Ok(Attempt::Later { after, reason: "waiting for Meta's webhook after an ambiguous attempt".into() });
+                return Ok(Attempt::Later {
+                    after,
+                    reason: "waiting for Meta's webhook after an ambiguous attempt".into(),
+                });
             }
         }
 
@@ -110,7 +120,8 @@ impl SendWorker {
             Err(e) if e.status.is_client_error() => return self.fail(job, e.code, &e.message, None).await,
             Err(e) => return Err(e),
         };
-        let phone = conn.phone_number_id.clone().ok_or_else(|| ApiError::internal("connected without a phone number id"))?;
+        let phone =
+            conn.phone_number_id.clone().ok_or_else(|| ApiError::internal("connected without a phone number id"))?;
         let to = message.get_str("to").unwrap_or_default().trim_start_matches('+').to_string();
         if to.is_empty() {
             return self.fail(job, "no_recipient", "the message has no recipient", None).await;
@@ -141,14 +152,20 @@ impl SendWorker {
             Cond::eq("status", MessageStatus::Queued.as_str()),
             Cond::eq("status", MessageStatus::Sending.as_str()),
         ]);
-        if ports.table.update(&messages::key(&job.tenant_id, &job.message_id), started, Some(still_wanted)).await.is_err() {
+        if ports
+            .table
+            .update(&messages::key(&job.tenant_id, &job.message_id), started, Some(still_wanted))
+            .await
+            .is_err()
+        {
             return Ok(Attempt::Skipped); // cancelled (or finished) meanwhile
         }
         let payload = payload(&message, &to, &job.message_id);
         match ports.meta.send_message(&token, &phone, &payload).await {
             Ok(accepted) => {
                 messages::set_wamid(ports, &job.tenant_id, &job.message_id, &accepted.wamid).await?;
-                let report = StatusReport { status: MessageStatus::Sent, at: ports.clock.now(), error: None, pricing: None };
+                let report =
+                    StatusReport { status: MessageStatus::Sent, at: ports.clock.now(), error: None, pricing: None };
                 status::apply(ports, &messages::key(&job.tenant_id, &job.message_id), &report).await?;
                 Ok(Attempt::Sent { wamid: accepted.wamid })
             }
@@ -162,12 +179,19 @@ impl SendWorker {
         if self.ports.table.get(&keys::balance(&job.tenant_id)).await?.is_none() {
             return Ok(None); // not on prepaid credits
         }
-        let category = message.get_str("category").unwrap_or(if message.get_str("kind") == Some("text") { "service" } else { "marketing" });
+        let category = message.get_str("category").unwrap_or(if message.get_str("kind") == Some("text") {
+            "service"
+        } else {
+            "marketing"
+        });
         let amount = self.prices.price(category);
         if amount.units() == 0 {
             return Ok(None);
         }
-        let reference = message.get_str("campaign_id").map(Reference::campaign).unwrap_or_else(|| Reference::message(&job.message_id));
+        let reference = message
+            .get_str("campaign_id")
+            .map(Reference::campaign)
+            .unwrap_or_else(|| Reference::message(&job.message_id));
         let request = DebitRequest { message_id: job.message_id.clone(), amount, reference };
         let outcome = billing::debit(&self.ports, &job.tenant_id, &[request]).await?;
         match outcome.first() {
@@ -176,7 +200,14 @@ impl SendWorker {
         }
     }
 
-    async fn meta_failed(&self, job: &SendJob, phone: &str, to: &str, e: MetaError, receive_count: u32) -> Result<Attempt, ApiError> {
+    async fn meta_failed(
+        &self,
+        job: &SendJob,
+        phone: &str,
+        to: &str,
+        e: MetaError,
+        receive_count: u32,
+    ) -> Result<Attempt, ApiError> {
         let key = messages::key(&job.tenant_id, &job.message_id);
         match e.disposition() {
             Disposition::Retry => {
@@ -191,8 +222,14 @@ impl SendWorker {
                 }
                 if definite {
                     // Meta answered: it did not take the message. Back to queued for a clean retry.
-                    let back = Update::new().set("status", MessageStatus::Queued.as_str()).set("status_rank", MessageStatus::Queued.rank());
-                    let _ = self.ports.table.update(&key, back, Some(Cond::eq("status", MessageStatus::Sending.as_str()))).await;
+                    let back = Update::new()
+                        .set("status", MessageStatus::Queued.as_str())
+                        .set("status_rank", MessageStatus::Queued.rank());
+                    let _ = self
+                        .ports
+                        .table
+                        .update(&key, back, Some(Cond::eq("status", MessageStatus::Sending.as_str())))
+                        .await;
                     Ok(Attempt::Later { after: backoff(receive_count), reason: e.to_string() })
                 } else {
                     Ok(Attempt::Later { after: AMBIGUOUS_GRACE, reason: e.to_string() })
@@ -211,9 +248,24 @@ impl SendWorker {
     }
 
     /// Ends the message as `failed` and gives back what it was debited.
-    async fn fail(&self, job: &SendJob, code: &str, detail: &str, meta: Option<MessageError>) -> Result<Attempt, ApiError> {
-        let error = meta.unwrap_or_else(|| MessageError { code: 0, title: Some(code.to_string()), detail: Some(detail.to_string()) });
-        let report = StatusReport { status: MessageStatus::Failed, at: self.ports.clock.now(), error: Some(error), pricing: None };
+    async fn fail(
+        &self,
+        job: &SendJob,
+        code: &str,
+        detail: &str,
+        meta: Option<MessageError>,
+    ) -> Result<Attempt, ApiError> {
+        let error = meta.unwrap_or_else(|| MessageError {
+            code: 0,
+            title: Some(code.to_string()),
+            detail: Some(detail.to_string()),
+        });
+        let report = StatusReport {
+            status: MessageStatus::Failed,
+            at: self.ports.clock.now(),
+            error: Some(error),
+            pricing: None,
+        };
         status::apply(&self.ports, &messages::key(&job.tenant_id, &job.message_id), &report).await?;
         billing::refund(&self.ports, &job.tenant_id, &job.message_id, Some(format!("not sent: {code}"))).await?;
         Ok(Attempt::Failed { code: code.to_string() })

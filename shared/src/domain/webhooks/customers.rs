@@ -21,7 +21,8 @@ impl EventHandler for CustomerEvents {
         match event {
             Event::Inbound { contact, message, .. } => {
                 let phone = message.from.as_deref().and_then(|p| E164::parse(p).ok());
-                let wa_user_id = message.from_user_id.as_deref().or(contact.as_ref().and_then(|c| c.user_id.as_deref()));
+                let wa_user_id =
+                    message.from_user_id.as_deref().or(contact.as_ref().and_then(|c| c.user_id.as_deref()));
                 let contact_id = contact_for(ports, tenant_id, phone.as_ref(), wa_user_id, contact.as_ref()).await?;
                 inbox::record_inbound(ports, tenant_id, &contact_id, message).await?;
                 Ok(true)
@@ -60,6 +61,7 @@ async fn contact_for(
         profile_name: contact.and_then(|c| c.profile.name.as_deref()),
         username: contact.and_then(|c| c.profile.username.as_deref()),
     };
-    let found = service::find_or_create_inbound(&*ports.table, &*ports.ids, ports.clock.now(), tenant_id, &sender).await?;
+    let found =
+        service::find_or_create_inbound(&*ports.table, &*ports.ids, ports.clock.now(), tenant_id, &sender).await?;
     Ok(found.id)
 }

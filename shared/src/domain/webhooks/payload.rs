@@ -171,9 +171,24 @@ pub struct UserPreference {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Status { waba_id: String, metadata: Metadata, contact: Option<Contact>, status: StatusUpdate },
-    Inbound { waba_id: String, metadata: Metadata, contact: Option<Contact>, message: InboundMessage },
-    UserPreference { waba_id: String, metadata: Metadata, contact: Option<Contact>, preference: UserPreference },
+    Status {
+        waba_id: String,
+        metadata: Metadata,
+        contact: Option<Contact>,
+        status: StatusUpdate,
+    },
+    Inbound {
+        waba_id: String,
+        metadata: Metadata,
+        contact: Option<Contact>,
+        message: InboundMessage,
+    },
+    UserPreference {
+        waba_id: String,
+        metadata: Metadata,
+        contact: Option<Contact>,
+        preference: UserPreference,
+    },
     /// `at` is the entry's `time`: a template edited and approved again sends the same event a
     /// second time, which must not be taken for a redelivery of the first.
     TemplateStatus {
@@ -185,10 +200,31 @@ pub enum Event {
         reason: Option<String>,
         at: Option<i64>,
     },
-    TemplateCategory { waba_id: String, template_id: String, name: String, language: String, new_category: String },
-    TemplateQuality { waba_id: String, template_id: String, name: String, language: String, new_quality: String },
-    AccountUpdate { waba_id: String, event: String, value: Value },
-    PhoneQuality { waba_id: String, display_phone_number: String, event: String, current_limit: Option<String> },
+    TemplateCategory {
+        waba_id: String,
+        template_id: String,
+        name: String,
+        language: String,
+        new_category: String,
+    },
+    TemplateQuality {
+        waba_id: String,
+        template_id: String,
+        name: String,
+        language: String,
+        new_quality: String,
+    },
+    AccountUpdate {
+        waba_id: String,
+        event: String,
+        value: Value,
+    },
+    PhoneQuality {
+        waba_id: String,
+        display_phone_number: String,
+        event: String,
+        current_limit: Option<String>,
+    },
     /// A field we do not act on (or a malformed change): kept for inspection.
     Unhandled {
         waba_id: String,

@@ -12,9 +12,9 @@ use chrono::{TimeZone, Utc};
 use serde_json::Value;
 
 use crate::domain::messages::MessageError;
+use crate::domain::messages::status::{self, StatusReport};
 use crate::domain::whatsapp::account_events;
 use crate::http::ApiError;
-use crate::domain::messages::status::{self, StatusReport};
 use crate::ports::Ports;
 use crate::ports::queue::Delivery;
 use crate::ports::table::{Cond, Item, TableError};
@@ -85,7 +85,8 @@ impl WebhookProcessor {
             Ok(e) => e,
             Err(e) => {
                 let id = format!("envelope-{}", crate::http::idempotency::hex(&sha(body)));
-                quarantine::keep(&self.ports, &id, Reason::Malformed, &e.to_string(), Value::String(body.into())).await?;
+                quarantine::keep(&self.ports, &id, Reason::Malformed, &e.to_string(), Value::String(body.into()))
+                    .await?;
                 return Ok(vec![Outcome::Quarantined(Reason::Malformed)]);
             }
         };
@@ -94,19 +95,28 @@ impl WebhookProcessor {
             (None, Some(chunks)) => match load_claim(&self.ports, &envelope.id, chunks).await? {
                 Some(b) => b,
                 None => {
-                    quarantine::keep(&self.ports, &envelope.id, Reason::Malformed, "claim-checked body missing", Value::Null).await?;
+                    quarantine::keep(
+                        &self.ports,
+                        &envelope.id,
+                        Reason::Malformed,
+                        "claim-checked body missing",
+                        Value::Null,
+                    )
+                    .await?;
                     return Ok(vec![Outcome::Quarantined(Reason::Malformed)]);
                 }
             },
             (None, None) => {
-                quarantine::keep(&self.ports, &envelope.id, Reason::Malformed, "envelope without body", Value::Null).await?;
+                quarantine::keep(&self.ports, &envelope.id, Reason::Malformed, "envelope without body", Value::Null)
+                    .await?;
                 return Ok(vec![Outcome::Quarantined(Reason::Malformed)]);
             }
         };
         let events = match payload::parse(&raw) {
             Ok(events) => events,
             Err(e) => {
-                quarantine::keep(&self.ports, &envelope.id, Reason::Malformed, &e.to_string(), Value::String(raw)).await?;
+                quarantine::keep(&self.ports, &envelope.id, Reason::Malformed, &e.to_string(), Value::String(raw))
+                    .await?;
                 return Ok(vec![Outcome::Quarantined(Reason::Malformed)]);
             }
         };
@@ -125,12 +135,14 @@ impl WebhookProcessor {
         }
         let outcome = match event {
             Event::Unhandled { reason, field, value, .. } => {
-                quarantine::keep(&self.ports, &key, Reason::Unhandled, &format!("{field}: {reason}"), value.clone()).await?;
+                quarantine::keep(&self.ports, &key, Reason::Unhandled, &format!("{field}: {reason}"), value.clone())
+                    .await?;
                 Outcome::Quarantined(Reason::Unhandled)
             }
             _ => match routing::tenant_for(&self.ports, event).await? {
                 None => {
-                    let detail = format!("no tenant for phone number {:?} / WABA {}", event.phone_number_id(), event.waba_id());
+                    let detail =
+                        format!("no tenant for phone number {:?} / WABA {}", event.phone_number_id(), event.waba_id());
                     quarantine::keep(&self.ports, &key, Reason::Unrouted, &detail, event_json(event)).await?;
                     Outcome::Quarantined(Reason::Unrouted)
                 }
@@ -138,7 +150,9 @@ impl WebhookProcessor {
             },
         };
         // Recorded after the effect: a crash in between re-applies, which every handler tolerates.
-        let record = Item::new(done).with("at", self.ports.clock.now().to_rfc3339()).with_ttl(self.ports.clock.epoch_seconds() + DONE_TTL_SECS);
+        let record = Item::new(done)
+            .with("at", self.ports.clock.now().to_rfc3339())
+            .with_ttl(self.ports.clock.epoch_seconds() + DONE_TTL_SECS);
         match self.ports.table.put(record, Some(Cond::NotExists)).await {
             Ok(()) | Err(TableError::ConditionFailed { .. }) => Ok(outcome),
             Err(e) => Err(e.into()),
@@ -156,7 +170,8 @@ impl WebhookProcessor {
             }
         }
         let key = event.key();
-        quarantine::keep(&self.ports, &key, Reason::Unhandled, "no handler for this event kind", event_json(event)).await?;
+        quarantine::keep(&self.ports, &key, Reason::Unhandled, "no handler for this event kind", event_json(event))
+            .await?;
         Ok(Outcome::Quarantined(Reason::Unhandled))
     }
 }
@@ -190,17 +205,16 @@ pub async fn apply_status(ports: &Ports, tenant_id: &str, s: &StatusUpdate) -> R
         }),
         pricing: s.pricing.clone(),
     };
-    if let Some(id) = s.biz_opaque_callback_data.as_deref().filter(|id| id.starts_with("msg_")) {
-        if status::apply(ports, &messages::key(tenant_id, id), &report).await?.is_some() {
-            return settle_failure(ports, tenant_id, id, &report).await;
-        }
+    if let Some(id) = s.biz_opaque_callback_data.as_deref().filter(|id| id.starts_with("msg_"))
+        && status::apply(ports, &messages::key(tenant_id, id), &report).await?.is_some()
+    {
+        return settle_failure(ports, tenant_id, id, &report).await;
     }
-    if let Some(item) = messages::find_by_wamid(ports, tenant_id, &s.wamid).await? {
-        if let (Some(key), Some(id)) = (item.key(), item.get_str("id")) {
-            if status::apply(ports, &key, &report).await?.is_some() {
-                return settle_failure(ports, tenant_id, id, &report).await;
-            }
-        }
+    if let Some(item) = messages::find_by_wamid(ports, tenant_id, &s.wamid).await?
+        && let (Some(key), Some(id)) = (item.key(), item.get_str("id"))
+        && status::apply(ports, &key, &report).await?.is_some()
+    {
+        return settle_failure(ports, tenant_id, id, &report).await;
     }
     Ok(status::park(ports, tenant_id, &s.wamid, &report).await?)
 }
@@ -208,12 +222,18 @@ pub async fn apply_status(ports: &Ports, tenant_id: &str, s: &StatusUpdate) -> R
 /// A message that ended `failed` gets its credits back, exactly once (the billing refund is
 /// idempotent per message; checking the stored status also covers a crash between the status
 /// write and the refund, since the redelivered event finds the message failed).
-async fn settle_failure(ports: &Ports, tenant_id: &str, message_id: &str, report: &StatusReport) -> Result<(), ApiError> {
+async fn settle_failure(
+    ports: &Ports,
+    tenant_id: &str,
+    message_id: &str,
+    report: &StatusReport,
+) -> Result<(), ApiError> {
     use crate::domain::messages::MessageStatus;
     if report.status != MessageStatus::Failed {
         return Ok(());
     }
-    let failed = messages::get(ports, tenant_id, message_id).await?.is_some_and(|m| m.get_str("status") == Some("failed"));
+    let failed =
+        messages::get(ports, tenant_id, message_id).await?.is_some_and(|m| m.get_str("status") == Some("failed"));
     if failed {
         let reason = report.error.as_ref().map(|e| format!("Meta reported failure {}", e.code));
         crate::domain::billing::refund(ports, tenant_id, message_id, reason).await?;

@@ -9,10 +9,10 @@ use crate::ports::table::TableError;
 use super::payload::Event;
 
 pub async fn tenant_for(ports: &Ports, event: &Event) -> Result<Option<String>, TableError> {
-    if let Some(phone_number_id) = event.phone_number_id() {
-        if let Some(tenant) = tenant_for_phone_number(ports, phone_number_id).await? {
-            return Ok(Some(tenant));
-        }
+    if let Some(phone_number_id) = event.phone_number_id()
+        && let Some(tenant) = tenant_for_phone_number(ports, phone_number_id).await?
+    {
+        return Ok(Some(tenant));
     }
     tenant_for_waba(ports, event.waba_id()).await
 }

@@ -32,9 +32,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn list(State(state): State<AppState>, p: Principal, Query(page): Query<PageParams>) -> ApiResult<ApiJson<ListResponse<ConversationView>>> {
+async fn list(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(page): Query<PageParams>,
+) -> ApiResult<ApiJson<ListResponse<ConversationView>>> {
     let tenant = p.tenant_id()?;
-    let q = TableQuery::index(keys::LISTS, keys::conversations_list(tenant)).backward().limit(page.limit()?).cursor(page.cursor());
+    let q = TableQuery::index(keys::LISTS, keys::conversations_list(tenant))
+        .backward()
+        .limit(page.limit()?)
+        .cursor(page.cursor());
     let result = state.ports.table.query(q).await.map_err(super::list_error)?;
     let now = state.ports.clock.now();
     let items = result
@@ -45,8 +52,13 @@ async fn list(State(state): State<AppState>, p: Principal, Query(page): Query<Pa
     Ok(ApiJson(ListResponse { items, next_cursor: result.next_cursor }))
 }
 
-async fn show(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<ApiJson<ConversationView>> {
-    let conversation = inbox::get(&state.ports, p.tenant_id()?, &id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
+async fn show(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<ConversationView>> {
+    let conversation =
+        inbox::get(&state.ports, p.tenant_id()?, &id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
     Ok(ApiJson(conversation.view(state.ports.clock.now())))
 }
 
@@ -83,10 +95,15 @@ async fn reply(
     let tenant = p.tenant_id()?.to_string();
     let text = body.text.map(|t| t.trim().to_string()).unwrap_or_default();
     if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
-        return Err(ApiError::validation(vec![FieldError::new("text", "invalid", format!("must be 1 to {MAX_TEXT_CHARS} characters"))]));
+        return Err(ApiError::validation(vec![FieldError::new(
+            "text",
+            "invalid",
+            format!("must be 1 to {MAX_TEXT_CHARS} characters"),
+        )]));
     }
     let now = state.ports.clock.now();
-    let conversation = inbox::get(&state.ports, &tenant, &id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
+    let conversation =
+        inbox::get(&state.ports, &tenant, &id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
     if !conversation.window_open(now) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -94,14 +111,26 @@ async fn reply(
             "the customer has not written in the last 24 hours: free text is not allowed, send a template instead",
         ));
     }
-    let contact = state.ports.table.get(&keys::contact(&tenant, &conversation.contact_id)).await?.ok_or_else(|| ApiError::not_found("contact"))?;
+    let contact = state
+        .ports
+        .table
+        .get(&keys::contact(&tenant, &conversation.contact_id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("contact"))?;
     let to = contact.get_str("phone").or_else(|| contact.get_str("wa_user_id")).map(str::to_string);
     let message = Message {
         contact_id: Some(conversation.contact_id.clone()),
         conversation_id: Some(id.clone()),
         to,
         text: Some(text.clone()),
-        ..Message::new(state.ports.ids.new_id("msg"), tenant.clone(), Direction::Outbound, "text", MessageStatus::Queued, now)
+        ..Message::new(
+            state.ports.ids.new_id("msg"),
+            tenant.clone(),
+            Direction::Outbound,
+            "text",
+            MessageStatus::Queued,
+            now,
+        )
     };
     state
         .ports
@@ -113,7 +142,9 @@ async fn reply(
         .await?;
     // The answer shows the message as accepted: read before queueing, since the worker may
     // already be sending it by the time a later read happens.
-    let view = messages::view(&state.ports, &tenant, &message.id).await?.ok_or_else(|| ApiError::internal("message vanished"))?;
+    let view = messages::view(&state.ports, &tenant, &message.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("message vanished"))?;
     enqueue(&state.ports, &SendJob { tenant_id: tenant.clone(), message_id: message.id.clone() }).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(view)))
 }
