@@ -17,7 +17,7 @@ fi
 
 # --- moto on a free loopback port, stopped however we exit --------------------------------
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"${TMPDIR:-/tmp}/miping-moto-$port.log" 2>&1 &
+"$venv/bin/python" infra/moto_server.py 127.0.0.1 "$port" >"${TMPDIR:-/tmp}/miping-moto-$port.log" 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true; wait $moto_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

@@ -13,7 +13,7 @@ use miping::store::contacts::{BatchResult, Contacts, CreateError, Identity, List
 use miping::testkit::unique;
 
 fn contact(tenant: &str, phone: Option<&str>) -> Contact {
-    let mut c = Contact::new(UlidGen.new_id("con"), tenant, Utc::now());
+    let mut c = Contact::new(UlidGen::default().new_id("con"), tenant, Utc::now());
     c.phone = phone.map(|p| E164::parse(p).expect("valid test phone").into_string());
     c
 }
@@ -140,13 +140,13 @@ async fn inbound_finds_or_creates_by_phone_or_user_id(table: &dyn Table) {
         profile_name: Some("Ada"),
         ..Default::default()
     };
-    let c = find_or_create_inbound(table, &UlidGen, now, &tenant, &sender).await.unwrap();
+    let c = find_or_create_inbound(table, &UlidGen::default(), now, &tenant, &sender).await.unwrap();
     assert_eq!(
         (c.phone.as_deref(), c.wa_user_id.as_deref(), c.name.as_deref(), c.username.as_deref()),
         (None, Some("US.1"), Some("Ada"), Some("@ada"))
     );
     assert_eq!(repo.list(&tenant, &ListFilter::default(), 10, None).await.unwrap().0, vec![c.clone()]);
-    let again = find_or_create_inbound(table, &UlidGen, now, &tenant, &sender).await.unwrap();
+    let again = find_or_create_inbound(table, &UlidGen::default(), now, &tenant, &sender).await.unwrap();
     assert_eq!(again.id, c.id);
     // Later the same user shows a phone: the contact learns it (and its uniqueness item).
     let p = E164::parse("+14155552671").unwrap();
@@ -156,7 +156,7 @@ async fn inbound_finds_or_creates_by_phone_or_user_id(table: &dyn Table) {
         profile_name: Some("Someone else"),
         ..Default::default()
     };
-    let learned = find_or_create_inbound(table, &UlidGen, now, &tenant, &with_phone).await.unwrap();
+    let learned = find_or_create_inbound(table, &UlidGen::default(), now, &tenant, &with_phone).await.unwrap();
     assert_eq!(
         (learned.id.as_str(), learned.phone.as_deref(), learned.name.as_deref()),
         (c.id.as_str(), Some("+14155552671"), Some("Ada"))

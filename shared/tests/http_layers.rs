@@ -47,7 +47,7 @@ async fn env() -> Env {
         production: false,
     };
     let mut ports = miping::platform::embedded::ports(dir.path(), &config.meta).unwrap();
-    ports.ids = Arc::new(UlidGen);
+    ports.ids = Arc::new(UlidGen::default());
     Env { state: AppState::new(ports, config), _dir: dir }
 }
 

@@ -49,7 +49,7 @@ pub async fn ports(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Ports
         mailer: Arc::new(mailer),
         meta: super::meta_graph(&config.meta).map_err(AwsSetupError::Adapter)?,
         clock: Arc::new(SystemClock),
-        ids: Arc::new(UlidGen),
+        ids: Arc::new(UlidGen::default()),
     })
 }
 

@@ -65,7 +65,7 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
             cause,
         })?,
         clock: Arc::new(SystemClock),
-        ids: Arc::new(UlidGen),
+        ids: Arc::new(UlidGen::default()),
     })
 }
 

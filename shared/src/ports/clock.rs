@@ -46,10 +46,18 @@ pub trait IdGen: Send + Sync + 'static {
     fn new_id(&self, prefix: &str) -> String;
 }
 
-pub struct UlidGen;
+/// Monotonic within a process: two ids made in the same millisecond still sort in the order
+/// they were made (lists keyed by id are then in creation order).
+#[derive(Default)]
+pub struct UlidGen(Mutex<ulid::Generator>);
 
 impl IdGen for UlidGen {
     fn new_id(&self, prefix: &str) -> String {
-        format!("{prefix}_{}", ulid::Ulid::new().to_string().to_ascii_lowercase())
+        let ulid = {
+            let mut generator = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            // Overflow needs 2^80 ids in one millisecond; fall back to a fresh random one.
+            generator.generate().unwrap_or_else(|_| ulid::Ulid::new())
+        };
+        format!("{prefix}_{}", ulid.to_string().to_ascii_lowercase())
     }
 }

@@ -26,10 +26,11 @@ pub fn item(message: &Message) -> Result<Item, TableError> {
         item = item.with_index(keys::LOOKUPS, keys::wamid_lookup(wamid), format!("T#{}", message.tenant_id));
     }
     if let Some(conversation_id) = &message.conversation_id {
+        // By the message's own time (an inbound message's is Meta's), then id.
         item = item.with_index(
             keys::SECONDARY,
             keys::conversation_messages(&message.tenant_id, conversation_id),
-            &message.id,
+            format!("{:013}#{}", message.created_at.timestamp_millis(), message.id),
         );
     }
     Ok(item)
