@@ -79,10 +79,6 @@ impl MessageStatus {
         }
     }
 
-    pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Read | Self::Failed | Self::Cancelled | Self::Received)
-    }
-
     /// The attribute holding when this status was first reported.
     pub fn at_attr(self) -> String {
         format!("at_{}", self.as_str())

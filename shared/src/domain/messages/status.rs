@@ -7,7 +7,7 @@
 //!   send worker records that wamid (the webhook can beat the send's own write).
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Key, Query, TableError, Update};
@@ -116,9 +116,4 @@ pub async fn release_parked(ports: &Ports, tenant_id: &str, wamid: &str, message
         }
     }
     Ok(applied)
-}
-
-/// A compact JSON of a report for outbound callbacks and logs.
-pub fn describe(report: &StatusReport) -> Value {
-    json!({"status": report.status.as_str(), "at": report.at.to_rfc3339(), "error": report.error})
 }
