@@ -53,16 +53,7 @@ async fn plan_crud() {
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     assert_eq!(page["items"][0]["id"], id.as_str());
     let cursor = page["next_cursor"].as_str().unwrap();
-    let rest: Value = tp
-        .http
-        .get(tp.url(&format!("/plans?limit=2&cursor={cursor}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rest: Value = get_ok(&tp, &admin, &format!("/plans?limit=2&cursor={cursor}")).await;
     assert_eq!((rest["items"].as_array().unwrap().len(), &rest["next_cursor"]), (1, &Value::Null));
     let r = tp.http.get(tp.url("/plans?cursor=garbage")).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(error_code(r, StatusCode::BAD_REQUEST).await, "invalid_cursor");

@@ -183,16 +183,7 @@ async fn list_get_and_patch_tenants() {
         [&ids[0], &ids[1]]
     );
     let next = page["next_cursor"].as_str().unwrap();
-    let page: Value = tp
-        .http
-        .get(tp.url(&format!("/admin/tenants?limit=2&cursor={next}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = get_ok(&tp, &admin, &format!("/admin/tenants?limit=2&cursor={next}")).await;
     assert_eq!((page["items"][0]["id"].as_str().unwrap(), &page["next_cursor"]), (ids[2].as_str(), &Value::Null));
 
     let url = tp.url(&format!("/admin/tenants/{}", ids[0]));

@@ -32,40 +32,13 @@ async fn credits_and_ledgers() {
     let r = tp.http.post(&credits).bearer_auth(&admin).json(&json!({"amount": 0.7846})).send().await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["balance_after"], "101.2846");
 
-    let admin_view: Value = tp
-        .http
-        .get(tp.url(&format!("/admin/tenants/{}/ledger", t.id)))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let tenant_view: Value = tp
-        .http
-        .get(tp.url("/billing/ledger?limit=1"))
-        .bearer_auth(&t.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let admin_view: Value = get_ok(&tp, &admin, &format!("/admin/tenants/{}/ledger", t.id)).await;
+    let tenant_view: Value = get_ok(&tp, &t.token, "/billing/ledger?limit=1").await;
     assert_eq!(admin_view["items"].as_array().unwrap().len(), 2);
     assert_eq!(admin_view["items"][0]["amount"], "0.7846", "newest first");
     assert_eq!(tenant_view["items"][0], admin_view["items"][0]);
     let next = tenant_view["next_cursor"].as_str().unwrap();
-    let rest: Value = tp
-        .http
-        .get(tp.url(&format!("/billing/ledger?limit=1&cursor={next}")))
-        .bearer_auth(&t.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rest: Value = get_ok(&tp, &t.token, &format!("/billing/ledger?limit=1&cursor={next}")).await;
     assert_eq!((&rest["items"][0], &rest["next_cursor"]), (&admin_view["items"][1], &Value::Null));
     let r = tp.http.get(tp.url("/billing/ledger?cursor=bogus")).bearer_auth(&t.token).send().await.unwrap();
     assert_eq!(error_code(r, StatusCode::BAD_REQUEST).await, "invalid_cursor");

@@ -6,7 +6,6 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use miping::domain::webhooks::signature::sign;
 use miping::ports::table::{Item, Query};
 use miping::store::keys;
 use reqwest::StatusCode;
@@ -31,7 +30,6 @@ async fn every_fixture_has_its_effect() {
     let tp = start().await;
     let t = provision_and_activate(&tp).await;
     let ports = tp.platform.as_ref().unwrap().state.ports.clone();
-    let secret = tp.platform.as_ref().unwrap().state.config.meta.app_secret.clone();
     let fixtures = miping::testkit::fixtures("meta-webhooks");
 
     // Route every number and WABA the fixtures mention to this tenant (as a connect would).
@@ -52,16 +50,7 @@ async fn every_fixture_has_its_effect() {
         }
     }
     for (name, body) in &fixtures {
-        let r = tp
-            .http
-            .post(tp.url("/webhook/meta"))
-            .header("content-type", "application/json")
-            .header("x-hub-signature-256", sign(&secret, body))
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{name}");
+        assert_eq!(post_signed_webhook(&tp, body).await.status(), StatusCode::OK, "{name}");
     }
 
     // Inbound messages of every type became inbox messages (one per wamid, even when the same

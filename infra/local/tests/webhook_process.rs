@@ -9,7 +9,6 @@ use chrono::Utc;
 use common::*;
 use miping::domain::billing;
 use miping::domain::messages::{Direction, Message, MessageStatus};
-use miping::domain::webhooks::signature::sign;
 use miping::ports::table::{Item, Query};
 use miping::store::{keys, messages};
 use rand::seq::SliceRandom;
@@ -19,17 +18,7 @@ use serde_json::{Value, json};
 const PHONE_ID: &str = "109876543210001";
 
 async fn post(tp: &TestPlatform, body: &str) {
-    let secret = tp.platform.as_ref().unwrap().state.config.meta.app_secret.clone();
-    let r = tp
-        .http
-        .post(tp.url("/webhook/meta"))
-        .header("content-type", "application/json")
-        .header("x-hub-signature-256", sign(&secret, body.as_bytes()))
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(post_signed_webhook(tp, body.as_bytes()).await.status(), StatusCode::OK);
 }
 
 fn status_body(wamid: &str, message_id: &str, status: &str, ts: i64) -> String {

@@ -326,3 +326,23 @@ pub async fn connect_whatsapp(tp: &TestPlatform, token: &str, code: &str) -> Val
     assert_eq!(v["status"], "connected", "{v}");
     v
 }
+
+/// POSTs `body` to `/webhook/meta` signed with the platform's app secret, as Meta does.
+pub async fn post_signed_webhook(tp: &TestPlatform, body: &[u8]) -> Response {
+    let secret = tp.platform.as_ref().expect("platform running").state.config.meta.app_secret.clone();
+    tp.http
+        .post(tp.url("/webhook/meta"))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", miping::domain::webhooks::signature::sign(&secret, body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// GET that must answer 200; returns the JSON body.
+pub async fn get_ok(tp: &TestPlatform, token: &str, path: &str) -> Value {
+    let (status, body) = get_json(tp, token, path).await;
+    assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+    body
+}
