@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::dispatch::{SendJob, enqueue};
+use super::dispatch;
 use super::{Direction, Message, MessageStatus};
 use crate::domain::contacts::Contact;
 use crate::domain::contacts::service::{ID_PREFIX as CONTACT_PREFIX, limit_reached};
@@ -28,9 +28,8 @@ use crate::domain::whatsapp::connection::business_token;
 use crate::domain::{inbox, limits, tenants, usage};
 use crate::http::{ApiError, FieldError};
 use crate::ports::Ports;
-use crate::ports::table::{Cond, TxOp};
 use crate::store::contacts::{Contacts, CreateError, Identity};
-use crate::store::{messages, templates};
+use crate::store::templates;
 
 /// Longest free-text message WhatsApp accepts.
 pub const MAX_TEXT_CHARS: usize = 4096;
@@ -203,16 +202,7 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
         schedule_at: shape.schedule_at,
         ..Message::new(ports.ids.new_id("msg"), tenant_id, Direction::Outbound, kind, status, now)
     };
-    ports
-        .table
-        .transact(vec![
-            TxOp::Put { item: messages::item(&message)?, cond: Some(Cond::NotExists) },
-            inbox::touch_outbound(tenant_id, &contact.id, now, Some(&preview)),
-        ])
-        .await?;
-    if status == MessageStatus::Queued {
-        enqueue(ports, &SendJob { tenant_id: tenant_id.to_owned(), message_id: message.id.clone() }).await?;
-    }
+    dispatch::accept(ports, &message, &preview).await?;
     if counts {
         // Counted at acceptance (queued or scheduled), after the message is durable. The counter
         // is sharded and not transactional with the check above, so concurrent sends can pass the

@@ -6,9 +6,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::domain::inbox;
+use crate::domain::messages::{Message, MessageStatus};
+use crate::http::ApiError;
 use crate::ports::Ports;
 use crate::ports::queue::{OutMessage, QueueError};
-use crate::ports::table::{Cond, Update};
+use crate::ports::table::{Cond, TxOp, Update};
 use crate::store::messages;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,15 +20,33 @@ pub struct SendJob {
     pub message_id: String,
 }
 
+/// Accepts a new outbound message: the row and its conversation's update in one transaction,
+/// then the send job unless it is scheduled (the scheduler queues those when due).
+pub async fn accept(ports: &Ports, message: &Message, preview: &str) -> Result<(), ApiError> {
+    let contact_id =
+        message.contact_id.as_deref().ok_or_else(|| ApiError::internal("outbound message without a contact"))?;
+    ports
+        .table
+        .transact(vec![
+            TxOp::Put { item: messages::item(message)?, cond: Some(Cond::NotExists) },
+            inbox::touch_outbound(&message.tenant_id, contact_id, message.created_at, Some(preview)),
+        ])
+        .await?;
+    if message.status == MessageStatus::Queued {
+        enqueue(ports, &SendJob { tenant_id: message.tenant_id.clone(), message_id: message.id.clone() }).await?;
+    }
+    Ok(())
+}
+
 pub async fn enqueue(ports: &Ports, job: &SendJob) -> Result<(), QueueError> {
     let body = serde_json::to_string(job).expect("job serializes");
     match ports.queue.send(crate::queues::SEND, OutMessage::new(body)).await {
         Ok(()) => Ok(()),
         Err(e) => {
-            let update = Update::new()
-                .set("status", "failed")
-                .set("status_rank", crate::domain::messages::MessageStatus::Failed.rank())
-                .set("error", json!({"code": 0, "title": "not queued", "detail": "the send queue was unavailable; nothing was sent"}));
+            let update = Update::new().set("status", "failed").set("status_rank", MessageStatus::Failed.rank()).set(
+                "error",
+                json!({"code": 0, "title": "not queued", "detail": "the send queue was unavailable; nothing was sent"}),
+            );
             let _ =
                 ports.table.update(&messages::key(&job.tenant_id, &job.message_id), update, Some(Cond::Exists)).await;
             Err(e)

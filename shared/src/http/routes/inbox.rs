@@ -9,13 +9,13 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::domain::inbox::{self, ConversationView};
-use crate::domain::messages::dispatch::{SendJob, enqueue};
+use crate::domain::messages::dispatch;
 use crate::domain::messages::{Direction, Message, MessageStatus, MessageView};
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::idempotency::idempotency;
 use crate::http::pagination::{ListResponse, PageParams};
 use crate::http::{ApiError, ApiJson, ApiResult, FieldError};
-use crate::ports::table::{Cond, Query as TableQuery, TxOp};
+use crate::ports::table::Query as TableQuery;
 use crate::store::{keys, messages};
 
 /// Longest free-text message WhatsApp accepts.
@@ -132,20 +132,9 @@ async fn reply(
             now,
         )
     };
-    state
-        .ports
-        .table
-        .transact(vec![
-            TxOp::Put { item: messages::item(&message)?, cond: Some(Cond::NotExists) },
-            inbox::touch_outbound(&tenant, &conversation.contact_id, now, Some(&text)),
-        ])
-        .await?;
-    // The answer shows the message as accepted: read before queueing, since the worker may
-    // already be sending it by the time a later read happens.
-    let view = messages::view(&state.ports, &tenant, &message.id)
-        .await?
-        .ok_or_else(|| ApiError::internal("message vanished"))?;
-    enqueue(&state.ports, &SendJob { tenant_id: tenant.clone(), message_id: message.id.clone() }).await?;
+    dispatch::accept(&state.ports, &message, &text).await?;
+    // The answer is the message as accepted (the worker may already be sending it).
+    let view = MessageView::from_item(&messages::item(&message)?)?;
     Ok((StatusCode::ACCEPTED, ApiJson(view)))
 }
 
