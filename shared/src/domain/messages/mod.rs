@@ -3,6 +3,7 @@
 pub mod accept;
 pub mod dispatch;
 pub mod model;
+pub mod settle;
 pub mod status;
 
 pub use model::{Direction, Message, MessageError, MessageStatus, MessageView, StatusEntry};

@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 
 use crate::domain::billing::{self, DebitOutcome, DebitRequest, Reference};
 use crate::domain::messages::dispatch::SendJob;
+use crate::domain::messages::settle;
 use crate::domain::messages::status::{self, StatusReport};
 use crate::domain::messages::{MessageError, MessageStatus};
 use crate::domain::tenants::{self, SendingState};
@@ -247,7 +248,8 @@ impl SendWorker {
         }
     }
 
-    /// Ends the message as `failed` and gives back what it was debited.
+    /// Ends the message as `failed` and gives back what it was debited (unless it was delivered
+    /// meanwhile: then the failure is only recorded).
     async fn fail(
         &self,
         job: &SendJob,
@@ -267,7 +269,7 @@ impl SendWorker {
             pricing: None,
         };
         status::apply(&self.ports, &messages::key(&job.tenant_id, &job.message_id), &report).await?;
-        billing::refund(&self.ports, &job.tenant_id, &job.message_id, Some(format!("not sent: {code}"))).await?;
+        settle::refund_if_failed(&self.ports, &job.tenant_id, &job.message_id, format!("not sent: {code}")).await?;
         Ok(Attempt::Failed { code: code.to_string() })
     }
 }

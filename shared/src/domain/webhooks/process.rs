@@ -219,26 +219,18 @@ pub async fn apply_status(ports: &Ports, tenant_id: &str, s: &StatusUpdate) -> R
     Ok(status::park(ports, tenant_id, &s.wamid, &report).await?)
 }
 
-/// A message that ended `failed` gets its credits back, exactly once (the billing refund is
-/// idempotent per message; checking the stored status also covers a crash between the status
-/// write and the refund, since the redelivered event finds the message failed).
+/// Meta reported a failure: refund if the message ended failed (see `messages::settle`).
 async fn settle_failure(
     ports: &Ports,
     tenant_id: &str,
     message_id: &str,
     report: &StatusReport,
 ) -> Result<(), ApiError> {
-    use crate::domain::messages::MessageStatus;
-    if report.status != MessageStatus::Failed {
+    if report.status != crate::domain::messages::MessageStatus::Failed {
         return Ok(());
     }
-    let failed =
-        messages::get(ports, tenant_id, message_id).await?.is_some_and(|m| m.get_str("status") == Some("failed"));
-    if failed {
-        let reason = report.error.as_ref().map(|e| format!("Meta reported failure {}", e.code));
-        crate::domain::billing::refund(ports, tenant_id, message_id, reason).await?;
-    }
-    Ok(())
+    let reason = report.error.as_ref().map(|e| format!("Meta reported failure {}", e.code)).unwrap_or_default();
+    crate::domain::messages::settle::refund_if_failed(ports, tenant_id, message_id, reason).await
 }
 
 fn to_message_status(s: payload::DeliveryStatus) -> crate::domain::messages::MessageStatus {
