@@ -15,7 +15,16 @@ pub struct Config {
     pub meta: MetaConfig,
     /// Production mode turns on guards the local run relaxes (e.g. no loopback callback URLs).
     pub production: bool,
+    /// Outbound callbacks may reach loopback and private addresses
+    /// (`MIPING_ALLOW_PRIVATE_CALLBACKS`; default on for the local process, off on AWS).
+    pub allow_private_callbacks: bool,
+    /// Requests per second one API key may make to `/api/v1/*` (`MIPING_API_KEY_RATE_LIMIT`).
+    pub api_key_rate_limit: u32,
 }
+
+/// Default for `MIPING_API_KEY_RATE_LIMIT`: generous for an ERP's bursts, far below what would
+/// let one key crowd out a tenant's other traffic.
+pub const DEFAULT_API_KEY_RATE_LIMIT: u32 = 20;
 
 #[derive(Clone, Debug)]
 pub struct SuperAdminBootstrap {
@@ -50,7 +59,23 @@ pub fn env_secret(name: &str) -> Option<SecretString> {
     env(name).map(SecretString::from)
 }
 
+/// A boolean variable: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`; anything else (or unset)
+/// is `default`.
+pub fn env_bool(name: &str, default: bool) -> bool {
+    match env(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+        Some("1" | "true" | "yes" | "on") => true,
+        Some("0" | "false" | "no" | "off") => false,
+        _ => default,
+    }
+}
+
 impl Config {
+    pub fn api_key_rate_limit_from_env() -> u32 {
+        env("MIPING_API_KEY_RATE_LIMIT")
+            .and_then(|s| s.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(DEFAULT_API_KEY_RATE_LIMIT)
+    }
     pub fn jwt_ttl_from_env() -> Duration {
         env("JWT_TTL_SECONDS").and_then(|s| s.parse().ok()).map(Duration::from_secs).unwrap_or(DEFAULT_JWT_TTL)
     }

@@ -9,4 +9,7 @@ pub const WEBHOOK: QueueName = QueueName("webhook");
 /// Credential and notification emails, sent after the write that caused them commits.
 pub const MAIL: QueueName = QueueName("mail");
 
-pub const ALL: [QueueName; 3] = [SEND, WEBHOOK, MAIL];
+/// Outbound callbacks to tenants' own systems: one job per delivery attempt.
+pub const CALLBACK: QueueName = QueueName("callback");
+
+pub const ALL: [QueueName; 4] = [SEND, WEBHOOK, MAIL, CALLBACK];

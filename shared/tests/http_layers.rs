@@ -45,6 +45,8 @@ async fn env() -> Env {
             sdk_url: miping::config::DEFAULT_SDK_URL.into(),
         },
         production: false,
+        allow_private_callbacks: true,
+        api_key_rate_limit: 20,
     };
     let mut ports = miping::platform::embedded::ports(dir.path(), &config.meta).unwrap();
     ports.ids = Arc::new(UlidGen::default());

@@ -161,6 +161,13 @@ fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<Join
                 prices: miping::domain::sending::prices::PriceTable::from_env(),
             }),
         ),
+        (
+            miping::queues::CALLBACK,
+            Arc::new(miping::domain::callbacks::worker::CallbackWorker {
+                ports: state.ports.clone(),
+                allow_private: state.config.allow_private_callbacks,
+            }),
+        ),
     ];
     // Short long-poll waits: locally a message should move within a fraction of a second.
     let options = PollerOptions { wait: Duration::from_millis(200), ..PollerOptions::default() };

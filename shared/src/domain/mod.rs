@@ -1,8 +1,10 @@
 //! Domain logic. It talks only to ports (`crate::ports`) and repositories (`crate::store`),
 //! never to an SDK.
 
+pub mod api_keys;
 pub mod auth;
 pub mod billing;
+pub mod callbacks;
 pub mod contacts;
 pub mod inbox;
 pub mod limits;

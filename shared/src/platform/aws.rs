@@ -96,5 +96,8 @@ pub async fn config(sdk: &aws_config::SdkConfig) -> Result<Config, AwsSetupError
             sdk_url: config::env("META_SDK_URL").unwrap_or_else(|| config::DEFAULT_SDK_URL.into()),
         },
         production: true,
+        // Never on AWS: a Lambda in a VPC must not be steerable at private addresses.
+        allow_private_callbacks: false,
+        api_key_rate_limit: Config::api_key_rate_limit_from_env(),
     })
 }

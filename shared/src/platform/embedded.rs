@@ -175,6 +175,8 @@ pub fn local_config(data_dir: &Path) -> Result<crate::config::Config, EmbeddedEr
             sdk_url: cfg::env("META_SDK_URL").unwrap_or_else(|| cfg::DEFAULT_SDK_URL.into()),
         },
         production: false,
+        allow_private_callbacks: cfg::env_bool("MIPING_ALLOW_PRIVATE_CALLBACKS", true),
+        api_key_rate_limit: Config::api_key_rate_limit_from_env(),
     };
     Ok(config)
 }

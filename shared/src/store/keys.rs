@@ -90,6 +90,11 @@ pub fn template(tenant_id: &str, template_id: &str) -> Key {
 pub fn templates_list(tenant_id: &str) -> String {
     format!("T#{tenant_id}#TEMPLATES")
 }
+/// GSI3: a tenant's templates with one name, by language (the external API's "language
+/// optional" lookup).
+pub fn template_languages(tenant_id: &str, name: &str) -> String {
+    format!("T#{tenant_id}#TPLNAME#{name}")
+}
 pub fn unique_template_name(tenant_id: &str, name: &str, language: &str) -> Key {
     Key::new(format!("UNIQUE#T#{tenant_id}#TEMPLATE#{name}#{language}"), "UNIQUE")
 }
@@ -183,6 +188,42 @@ pub fn api_key_by_hash(key_hash_hex: &str) -> Key {
 }
 pub fn api_keys_list(tenant_id: &str) -> String {
     format!("T#{tenant_id}#APIKEYS")
+}
+/// The tenant-scoped pointer to a key (holds its hash): revocation by id, and a foreign id is
+/// simply not found under the caller's tenant.
+pub fn api_key(tenant_id: &str, key_id: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#APIKEY#{key_id}"), "APIKEY")
+}
+/// The tenant's exact API key count, `ADD`ed in the transactions that create and revoke keys
+/// (the plan's `api_key_limit` is a condition on it).
+pub fn api_key_count(tenant_id: &str) -> Key {
+    Key::new(format!("TENANT#{tenant_id}"), "COUNT#APIKEYS")
+}
+/// The pacing "phone" under which an API key's request rate is counted (`sending::pacing`'s
+/// sharded one-second slots, so a busy key has no hot item).
+pub fn api_key_rate(key_id: &str) -> String {
+    format!("APIKEY:{key_id}")
+}
+
+// --- outbound callbacks -----------------------------------------------------------------------
+
+/// The tenant's callback settings (URL, sealed secret), beside the tenant in its partition.
+pub fn callback_settings(tenant_id: &str) -> Key {
+    Key::new(format!("TENANT#{tenant_id}"), "CALLBACK")
+}
+/// One callback event's partition: its delivery attempts (`ATTEMPT#<n>`) and its outcome (`DONE`).
+pub fn callback_event(tenant_id: &str, event_id: &str) -> String {
+    format!("T#{tenant_id}#CBEVENT#{event_id}")
+}
+pub fn callback_attempt(tenant_id: &str, event_id: &str, attempt: u32) -> Key {
+    Key::new(callback_event(tenant_id, event_id), format!("ATTEMPT#{attempt:04}"))
+}
+pub fn callback_done(tenant_id: &str, event_id: &str) -> Key {
+    Key::new(callback_event(tenant_id, event_id), "DONE")
+}
+/// GSI1: the tenant's delivery attempts, by time (`<ms>#<event>#<attempt>`).
+pub fn callback_deliveries_list(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#CBDELIVERIES")
 }
 /// Ledger partitions per tenant. Entry `seq` n lives in shard `n % LEDGER_SHARDS`, so at
 /// 1,000 entries/s each ledger partition takes 250 (see `docs/billing.md`).

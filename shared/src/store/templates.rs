@@ -28,8 +28,9 @@ pub fn meta_lookup(tenant_id: &str, meta_template_id: &str) -> [(String, Value);
 }
 
 pub fn item(tenant_id: &str, t: &Template) -> Result<Item, TableError> {
-    let mut item =
-        Item::from_entity(key(tenant_id, &t.id), t)?.with_index(keys::LISTS, keys::templates_list(tenant_id), &t.id);
+    let mut item = Item::from_entity(key(tenant_id, &t.id), t)?
+        .with_index(keys::LISTS, keys::templates_list(tenant_id), &t.id)
+        .with_index(keys::SECONDARY, keys::template_languages(tenant_id, &t.name), &t.language);
     if let Some(meta_id) = &t.meta_template_id {
         item = item.with_index(keys::LOOKUPS, keys::meta_template_lookup(meta_id), lookup_sk(tenant_id));
     }
@@ -95,6 +96,17 @@ pub async fn find_by_name(
         Some(id) => get(ports, tenant_id, id).await,
         None => Ok(None),
     }
+}
+
+/// Every language of the template `name` (at most `limit`), in language order.
+pub async fn find_languages(
+    ports: &Ports,
+    tenant_id: &str,
+    name: &str,
+    limit: usize,
+) -> Result<Vec<Template>, TableError> {
+    let q = Query::index(keys::SECONDARY, keys::template_languages(tenant_id, name)).limit(limit);
+    ports.table.query(q).await?.items.iter().map(Item::to_entity).collect()
 }
 
 /// One page, newest first, optionally one status.

@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::domain::callbacks::events as callbacks;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Key, Query, TableError, Update};
 use crate::store::keys;
@@ -70,10 +71,21 @@ pub async fn apply(ports: &Ports, key: &Key, report: &StatusReport) -> Result<Op
         Cond::Le("status_rank".into(), Value::from(ceiling)),
         Cond::Ne("status".into(), Value::from(MessageStatus::Cancelled.as_str())),
     ]);
+    // 3. The tenant's callback, for a change of the current status. A duplicate whose status is
+    //    the current one re-enqueues it: a crash between steps 2 and 3 heals on redelivery, and
+    //    the event id (derived from message and status) lets the callback worker deliver it once.
     match ports.table.update(key, advance, Some(cond)).await {
-        Ok(_) => Ok(Some(Applied::Advanced)),
+        Ok(item) => {
+            callbacks::status_changed(ports, &item, report).await?;
+            Ok(Some(Applied::Advanced))
+        }
         Err(TableError::ConditionFailed { .. }) if first_time => Ok(Some(Applied::Recorded)),
-        Err(TableError::ConditionFailed { .. }) => Ok(Some(Applied::Duplicate)),
+        Err(TableError::ConditionFailed { current }) => {
+            if let Some(item) = current.filter(|i| i.get_str("status") == Some(report.status.as_str())) {
+                callbacks::status_changed(ports, &item, report).await?;
+            }
+            Ok(Some(Applied::Duplicate))
+        }
         Err(e) => Err(e),
     }
 }

@@ -24,7 +24,10 @@ impl EventHandler for CustomerEvents {
                 let wa_user_id =
                     message.from_user_id.as_deref().or(contact.as_ref().and_then(|c| c.user_id.as_deref()));
                 let contact_id = contact_for(ports, tenant_id, phone.as_ref(), wa_user_id, contact.as_ref()).await?;
-                inbox::record_inbound(ports, tenant_id, &contact_id, message).await?;
+                if let Some(message_id) = inbox::record_inbound(ports, tenant_id, &contact_id, message).await? {
+                    crate::domain::callbacks::events::inbound(ports, tenant_id, &message_id, &contact_id, message)
+                        .await?;
+                }
                 Ok(true)
             }
             Event::UserPreference { contact, preference, .. } => {

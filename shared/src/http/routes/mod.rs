@@ -2,9 +2,12 @@
 
 pub mod admin_templates;
 pub mod admin_tenants;
+pub mod api_keys;
 pub mod auth;
 pub mod billing;
+pub mod callback_settings;
 pub mod contacts;
+pub mod external;
 pub mod health;
 pub mod inbox;
 pub mod messages;
@@ -68,14 +71,23 @@ pub fn admin_group(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The `tenant-api` function: `/tenant` and `/billing/*`, for tenant users (a user without a
-/// tenant, i.e. the super admin, gets 403 from `Principal::tenant_id`).
+/// The `tenant-api` function: `/tenant`, `/billing/*`, `/api-keys*` and `/settings/callback*`,
+/// for tenant users (a user without a tenant, i.e. the super admin, gets 403 from
+/// `Principal::tenant_id`).
 pub fn tenant_group(state: AppState) -> Router {
     Router::new()
         .merge(tenant::router())
         .merge(billing::router())
+        .merge(api_keys::router())
+        .merge(callback_settings::router())
+        .route_layer(from_fn_with_state(state.clone(), idempotency))
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
         .with_state(state)
+}
+
+/// The `external-api` function: `/api/v1/*`, authenticated by `x-api-key`.
+pub fn external_group(state: AppState) -> Router {
+    external::router(state)
 }
 
 /// The `whatsapp-api` function: `/whatsapp/*` and the connect page `/connect`.
@@ -94,6 +106,7 @@ pub fn all(state: AppState) -> Router {
         .merge(whatsapp_group(state.clone()))
         .merge(inbox_group(state.clone()))
         .merge(messages_group(state.clone()))
+        .merge(external_group(state.clone()))
         .merge(templates_group(state));
     super::layers::with_common_layers(router)
 }
