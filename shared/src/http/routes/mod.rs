@@ -5,6 +5,7 @@ pub mod admin_tenants;
 pub mod auth;
 pub mod billing;
 pub mod contacts;
+pub mod docs;
 pub mod health;
 pub mod inbox;
 pub mod messages;
@@ -24,9 +25,10 @@ use crate::http::auth::{PasswordGate, authenticated, require_role};
 use crate::http::idempotency::idempotency;
 use crate::ports::table::TableError;
 
-/// The `auth-api` function: `/auth/*` and `/health`.
+/// The `auth-api` function: `/auth/*`, `/health` and the API documentation (`/openapi.json`,
+/// `/docs`, public like `/health`).
 pub fn auth_group(state: AppState) -> Router {
-    Router::new().merge(health::router()).merge(auth::router(state))
+    Router::new().merge(health::router()).merge(docs::router()).merge(auth::router(state))
 }
 
 /// The `contacts-api` function: `/contacts` and `/contacts/*`.
