@@ -35,7 +35,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"email": "admin@sunrise.example", "password": "correct horse battery staple"}))]
+#[schema(as = LoginInput, example = json!({"email": "admin@sunrise.example", "password": "correct horse battery staple"}))]
 struct LoginBody {
     email: String,
     #[schema(value_type = String, format = Password)]
@@ -73,7 +73,7 @@ async fn me(principal: Principal) -> ApiJson<UserView> {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"current_password": "the one from the welcome email", "new_password": "a long new passphrase"}))]
+#[schema(as = ChangePasswordInput, example = json!({"current_password": "the one from the welcome email", "new_password": "a long new passphrase"}))]
 struct ChangePasswordBody {
     #[schema(value_type = String, format = Password)]
     current_password: SecretString,

@@ -48,7 +48,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"phone": "+91 98765-43210", "name": "Asha Rao", "attributes": {"city": "Pune", "roll_no": "CS-118"}, "tags": ["parents", "batch-2026"]}))]
+#[schema(as = ContactInput, example = json!({"phone": "+91 98765-43210", "name": "Asha Rao", "attributes": {"city": "Pune", "roll_no": "CS-118"}, "tags": ["parents", "batch-2026"]}))]
 struct CreateBody {
     /// Any common notation; stored in E.164 (`+919876543210`).
     phone: Option<String>,
@@ -127,7 +127,7 @@ fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"opted_out": true}))]
+#[schema(as = ContactPatch, example = json!({"opted_out": true}))]
 struct PatchBody {
     /// `null` removes the name.
     #[serde(default, deserialize_with = "double_option")]
@@ -195,7 +195,7 @@ fn import_format(headers: &HeaderMap) -> Result<Format, ApiError> {
 /// `tags` column `a;b`). Documentation only: the handler reads the raw body to accept both.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
-#[schema(example = json!({"contacts": [{"phone": "+919876543210", "name": "Asha Rao", "attributes": {"city": "Pune"}, "tags": ["parents"]}]}))]
+#[schema(as = ContactImport, example = json!({"contacts": [{"phone": "+919876543210", "name": "Asha Rao", "attributes": {"city": "Pune"}, "tags": ["parents"]}]}))]
 struct ImportJson {
     contacts: Vec<CreateBody>,
 }

@@ -106,7 +106,7 @@ async fn list_messages(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"text": "Thanks, we have received your fee."}))]
+#[schema(as = ReplyInput, example = json!({"text": "Thanks, we have received your fee."}))]
 struct ReplyBody {
     /// 1 to 4096 characters.
     text: Option<String>,
