@@ -335,9 +335,3 @@ async fn the_document_and_the_docs_page_are_served_without_auth() {
         assert!(!html.contains(needle), "the docs page references {needle}");
     }
 }
-
-#[test]
-#[ignore]
-fn dump() {
-    std::fs::write("/tmp/openapi.json", serde_json::to_string_pretty(&openapi::document()).unwrap()).unwrap();
-}
