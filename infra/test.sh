@@ -49,6 +49,14 @@ else
   cargo test --workspace --all-features --no-fail-fast "$@"
 fi
 
+# --- OpenAPI document + schema-driven fuzz of the local process (BEGIN openapi-fuzz block) ---
+# Validates the served /openapi.json and runs schemathesis against the local process (no 5xx
+# allowed), as a tenant admin and as the super admin. Only for a full run (no nextest filter).
+if [ "$#" -eq 0 ]; then
+  infra/api-fuzz.sh
+fi
+# --- (END openapi-fuzz block) ----------------------------------------------------------------
+
 # --- Template lint ------------------------------------------------------------------------
 if [ -f template.yaml ]; then
   echo "==> cfn-lint template.yaml"

@@ -71,7 +71,8 @@ impl JwtKeys {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"token": "eyJhbGciOiJIUzI1NiJ9...", "expires_at": "2026-11-21T20:00:00Z", "user": {"id": "usr_01jd5x...", "email": "admin@sunrise.example", "name": "Asha Rao", "role": "TENANT_ADMIN", "tenant_id": "ten_01jd5x...", "must_change_password": false}}))]
 pub struct LoginResponse {
     pub token: String,
     pub expires_at: DateTime<Utc>,

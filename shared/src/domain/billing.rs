@@ -35,7 +35,7 @@ pub const MAX_DEBIT_BATCH: usize = 45;
 const MAX_ATTEMPTS: u32 = 40;
 pub const MAX_DESCRIPTION_LEN: usize = 500;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Credit,
@@ -43,14 +43,14 @@ pub enum EntryKind {
     Refund,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReferenceType {
     Message,
     Campaign,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reference {
     #[serde(rename = "type")]
     pub kind: ReferenceType,
@@ -69,7 +69,7 @@ impl Reference {
 /// One ledger entry. `amount` is always positive; `kind` says which way it moved the balance.
 /// `seq` is its position in the tenant's ledger (1 = first entry); entries sorted by `seq` chain:
 /// each `balance_after` is the previous one plus or minus `amount`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LedgerEntry {
     pub id: String,
     pub seq: u64,
@@ -417,7 +417,8 @@ fn decode_cursor(cursor: &str) -> Result<u64, ApiError> {
 }
 
 /// `POST /admin/tenants/{id}/credits` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"amount": "500.00", "description": "Top-up, invoice 2026-118"}))]
 #[serde(deny_unknown_fields)]
 pub struct CreditInput {
     pub amount: Option<Value>,

@@ -27,7 +27,7 @@ pub fn conversation_key(tenant_id: &str, conversation_id: &str) -> Key {
     keys::conversation(tenant_id, conversation_id)
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Conversation {
     pub id: String,
     pub tenant_id: String,
@@ -47,7 +47,7 @@ pub struct Conversation {
     pub created_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ConversationView {
     #[serde(flatten)]
     pub conversation: Conversation,

@@ -156,6 +156,19 @@ impl FromStr for Money {
     }
 }
 
+/// The API shows money as a decimal string (`"12.50"`): exact, unlike a JSON number.
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^-?[0-9]+\.[0-9]{2,4}$"))
+            .examples([serde_json::json!("12.50")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Money {}
+
 impl Serialize for Money {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)

@@ -12,7 +12,8 @@ use crate::store::plans::{DeletePlan, Plans};
 pub const MAX_NAME_LEN: usize = 100;
 pub const MAX_MESSAGES_PER_SECOND: i64 = 1000;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": "plan_01jd5x8m2kq7v9c3t4w6y8z0ab", "name": "Growth", "price": "1499.00", "currency": "INR", "monthly_message_limit": 10000, "contact_limit": 5000, "template_limit": 50, "api_key_limit": 5, "messages_per_second": 80, "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-01T09:00:00Z"}))]
 pub struct Plan {
     pub id: String,
     pub name: String,
@@ -30,7 +31,8 @@ pub struct Plan {
 
 /// `POST /plans` and `PATCH /plans/{id}` bodies. Money arrives as a string or a number and is
 /// validated here (422 per field); wrong JSON types are 400s from the extractor.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"name": "Growth", "price": "1499.00", "currency": "INR", "monthly_message_limit": 10000, "contact_limit": 5000, "template_limit": 50, "api_key_limit": 5, "messages_per_second": 80}))]
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
     pub name: Option<String>,

@@ -20,7 +20,7 @@ pub const MAX_NAME_LEN: usize = 100;
 pub const MIN_SLUG_LEN: usize = 3;
 pub const MAX_SLUG_LEN: usize = 40;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TenantStatus {
     Active,
@@ -44,7 +44,7 @@ pub struct Tenant {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SubscriptionView {
     pub plan_id: String,
     pub starts_at: DateTime<Utc>,
@@ -53,7 +53,7 @@ pub struct SubscriptionView {
     pub active: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TenantView {
     pub id: String,
     pub name: String,
@@ -135,7 +135,8 @@ pub fn is_valid_slug(slug: &str) -> bool {
         && !slug.contains("--")
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"name": "Sunrise College", "slug": "sunrise-college", "admin_email": "admin@sunrise.example", "admin_name": "Asha Rao", "plan_id": "plan_01jd5x8m2kq7v9c3t4w6y8z0ab", "ends_at": "2027-11-01T00:00:00Z"}))]
 #[serde(deny_unknown_fields)]
 pub struct ProvisionInput {
     pub name: Option<String>,
@@ -147,13 +148,13 @@ pub struct ProvisionInput {
     pub ends_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AdminUserRef {
     pub id: String,
     pub email: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Provisioned {
     pub tenant: TenantView,
     pub admin_user: AdminUserRef,
@@ -268,7 +269,8 @@ pub async fn get(ports: &Ports, tenant_id: &str) -> Result<Tenant, ApiError> {
 }
 
 /// `PATCH /admin/tenants/{id}`. `ends_at: null` removes the end date.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"status": "suspended"}))]
 #[serde(deny_unknown_fields)]
 pub struct TenantPatch {
     pub plan_id: Option<String>,

@@ -10,7 +10,7 @@ use crate::ports::Ports;
 use crate::ports::table::{Query, TableError, Update};
 use crate::store::keys;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Usage {
     pub period_start: DateTime<Utc>,
     pub messages_sent: u64,

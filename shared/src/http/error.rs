@@ -16,7 +16,8 @@ use crate::ports::table::TableError;
 use crate::ports::vault::VaultError;
 
 /// One offending field of a 422 (or 400) answer.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(example = json!({"field": "phone", "code": "invalid", "message": "is not a valid phone number"}))]
 pub struct FieldError {
     pub field: String,
     pub code: String,
@@ -109,15 +110,22 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every error answer (documented as the `ErrorBody` component).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorBody, example = json!({"error": {"code": "validation_failed", "message": "phone: is not a valid phone number",
+    "details": [{"field": "phone", "code": "invalid", "message": "is not a valid phone number"}]}}))]
+pub(crate) struct Body<'a> {
     error: Inner<'a>,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorObject)]
+pub(crate) struct Inner<'a> {
+    /// Stable snake_case code to branch on (`not_found`, `validation_failed`, `quota_exceeded`, ...).
     code: &'a str,
+    /// Human-readable; may change.
     message: &'a str,
+    /// One entry per offending field (422), else empty.
     details: &'a [FieldError],
 }
 

@@ -7,6 +7,7 @@ pub mod error;
 pub mod idempotency;
 pub mod json;
 pub mod layers;
+pub mod openapi;
 pub mod pagination;
 pub mod routes;
 

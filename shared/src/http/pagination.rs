@@ -8,9 +8,13 @@ use super::error::{ApiError, FieldError};
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 500;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
+    /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500, example = 50)]
     pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -32,8 +36,10 @@ impl PageParams {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One page of a list; `next_cursor` is null on the last page.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ListResponse<T> {
     pub items: Vec<T>,
+    /// Pass as `?cursor=` for the next page; null when there is none.
     pub next_cursor: Option<String>,
 }

@@ -48,7 +48,7 @@ pub enum Format {
     Json,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub imported: u64,
     pub updated: u64,
@@ -58,7 +58,7 @@ pub struct ImportReport {
     pub invalid_count: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct InvalidRow {
     pub row: u64,
     /// As written in the file.

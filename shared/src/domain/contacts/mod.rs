@@ -76,7 +76,7 @@ impl Contact {
 }
 
 /// A contact as the API shows it: every field present (`null` when unknown), no internals.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ContactView {
     pub id: String,
     pub phone: Option<String>,

@@ -38,7 +38,8 @@ pub const MAX_TEXT_CHARS: usize = 4096;
 pub const MAX_SCHEDULE_AHEAD: Duration = Duration::days(365);
 
 /// The body of `POST /messages`. Everything optional so that a missing field is a 422 naming it.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"to": "+919876543210", "template": {"name": "fee_reminder", "language": "en", "variables": ["Asha", "12,500", "30 Nov"]}}))]
 #[serde(deny_unknown_fields)]
 pub struct SendInput {
     /// An E.164 phone number or the id of one of the tenant's contacts.
@@ -49,7 +50,7 @@ pub struct SendInput {
     pub schedule_at: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateSend {
     pub name: Option<String>,
@@ -60,14 +61,15 @@ pub struct TemplateSend {
     pub components: Option<Value>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TextSend {
     pub body: Option<String>,
 }
 
 /// The 202 answer.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": "msg_01jd5xa1b2c3d4e5f6g7h8j9k0", "status": "queued", "to": "+919876543210", "created_at": "2026-11-21T08:00:00Z"}))]
 pub struct Accepted {
     pub id: String,
     pub status: MessageStatus,

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::ports::table::Item;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Outbound,
@@ -16,7 +16,7 @@ pub enum Direction {
 }
 
 /// SPEC statuses. The rank orders the forward path; `failed` and `cancelled` are terminal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     Scheduled,
@@ -85,14 +85,14 @@ impl MessageStatus {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessageError {
     pub code: i64,
     pub title: Option<String>,
     pub detail: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusEntry {
     pub status: MessageStatus,
     pub at: DateTime<Utc>,
@@ -199,7 +199,7 @@ impl Message {
 }
 
 /// What the API shows (SPEC `GET /messages/{id}`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MessageView {
     pub id: String,
     pub direction: Direction,

@@ -29,7 +29,7 @@ pub const STATUSES: [&str; 11] = [
     "ARCHIVED",
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ParameterFormat {
     /// `{{1}}`, `{{2}}`, ...
@@ -50,7 +50,8 @@ impl ParameterFormat {
 
 /// `POST /templates` and `POST /admin/templates`. Everything optional so that a missing field
 /// is a 422 naming it (not serde's 400).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"name": "fee_reminder", "language": "en", "category": "UTILITY", "components": [{"type": "BODY", "text": "Hi {{1}}, your fee of INR {{2}} is due on {{3}}.", "example": {"body_text": [["Asha", "12,500", "30 Nov"]]}}]}))]
 #[serde(deny_unknown_fields)]
 pub struct TemplateInput {
     pub name: Option<String>,
@@ -61,7 +62,7 @@ pub struct TemplateInput {
 }
 
 /// `PATCH /templates/{id}`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateEditInput {
     pub components: Option<Value>,
@@ -69,7 +70,7 @@ pub struct TemplateEditInput {
 }
 
 /// A template of one tenant.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Template {
     pub id: String,
     pub name: String,
@@ -92,7 +93,7 @@ pub struct Template {
 }
 
 /// A platform library template (super admin): created in each tenant's WABA on install.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LibraryTemplate {
     pub id: String,
     pub name: String,
@@ -105,20 +106,20 @@ pub struct LibraryTemplate {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SyncReport {
     pub created: u64,
     pub updated: u64,
     pub deleted: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct InstallFailure {
     pub name: String,
     pub error: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct InstallReport {
     pub installed: u64,
     pub skipped: u64,

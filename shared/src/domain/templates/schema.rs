@@ -16,7 +16,7 @@ use crate::http::FieldError;
 use super::model::{ParameterFormat, Template};
 use super::validate::placeholders;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ParamKind {
     /// A text header variable (text only).
@@ -38,7 +38,7 @@ pub enum ParamKind {
     OtpCode,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Slot {
     Header,
@@ -46,7 +46,7 @@ pub enum Slot {
     Button,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Variable {
     /// 1-based position in the flat `variables` list.
     pub position: usize,
@@ -62,7 +62,7 @@ pub struct Variable {
     pub required: bool,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ParamSchema {
     pub format: ParameterFormat,
     /// Required variables (`variables` may add the optional quick-reply payloads after them).

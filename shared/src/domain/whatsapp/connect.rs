@@ -30,11 +30,12 @@ use super::steps::{STEPS, StepCtx, StepFailure};
 /// inside a Lambda that stops at 29 s).
 pub const LEASE_SECS: i64 = 90;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectRequest {
     /// Embedded Signup's code (`FB.login`'s `authResponse.code`). Optional only to resume.
     #[serde(default)]
+    #[schema(value_type = Option<String>, example = "AQBx...")]
     pub code: Option<SecretString>,
     /// From the `WA_EMBEDDED_SIGNUP` session info (`FINISH` / `FINISH_ONLY_WABA`).
     #[serde(default)]

@@ -13,7 +13,7 @@ use crate::http::ApiError;
 use crate::ports::Ports;
 use crate::store::whatsapp::WhatsappStore;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionStatus {
     #[default]
@@ -41,7 +41,7 @@ impl ConnectionStatus {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     Pending,
@@ -51,7 +51,7 @@ pub enum StepStatus {
 
 /// Why a step failed: our stable code, a message for people (Meta's own when Meta refused), and
 /// Meta's error code when Meta answered.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StepError {
     pub code: String,
     pub message: String,
@@ -59,7 +59,7 @@ pub struct StepError {
     pub meta_code: Option<i64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Step {
     pub name: String,
     pub status: StepStatus,
@@ -77,7 +77,7 @@ impl Step {
 }
 
 /// Meta's throughput level and what it means in messages per second.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Throughput {
     /// `STANDARD` or `HIGH`.
     pub level: String,
@@ -93,7 +93,7 @@ impl Throughput {
 }
 
 /// `account_update` / `DISABLED_UPDATE`'s `ban_info`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BanInfo {
     /// `SCHEDULE_FOR_DISABLE`, `DISABLE`, `REINSTATE`.
     pub state: String,
@@ -245,7 +245,7 @@ impl Connection {
 
 /// `GET /whatsapp/status` and `POST /whatsapp/connect`'s answer. Built field by field from the
 /// connection, so a secret added to [`Connection`] can never show up here by accident.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConnectionView {
     pub status: ConnectionStatus,
     pub waba_id: Option<String>,

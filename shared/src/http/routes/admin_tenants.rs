@@ -4,27 +4,46 @@
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::billing::{self, CreditInput, LedgerEntry};
 use crate::domain::tenants::{self, AdminUserRef, ProvisionInput, Provisioned, TenantPatch, TenantView};
+use crate::http::error::Body as ErrorBody;
+use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
 use crate::http::{ApiJson, ApiResult, Created};
 use crate::store::tenants::Tenants;
 
 use super::list_error;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/tenants", get(list).post(provision))
-        .route("/admin/tenants/{id}", get(show).patch(update))
-        .route("/admin/tenants/{id}/resend-welcome", post(resend_welcome))
-        .route("/admin/tenants/{id}/credits", post(add_credits))
-        .route("/admin/tenants/{id}/ledger", get(ledger))
+/// Routes only; the admin group adds authentication, the role check and idempotency.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, provision))
+        .routes(routes!(show, update))
+        .routes(routes!(resend_welcome))
+        .routes(routes!(add_credits))
+        .routes(routes!(ledger))
 }
 
+pub fn router() -> Router<AppState> {
+    routes().into()
+}
+
+#[utoipa::path(post, path = "/admin/tenants", tag = tags::TENANTS, operation_id = "provision_tenant",
+    summary = "Provision a tenant",
+    description = "Creates the tenant, its subscription and its admin user with a one-time password, and emails \\
+        that user a welcome message with the login URL and the password (never returned by the API).",
+    security(("bearer" = [])),
+    request_body = ProvisionInput,
+    responses(
+        (status = 201, description = "The tenant and its admin user", body = Provisioned),
+        (status = 409, description = "The slug (`slug_taken`) or the admin email (`email_taken`) is in use", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid, or the plan does not exist", body = ErrorBody),
+    ))]
 async fn provision(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<ProvisionInput>,
@@ -32,6 +51,11 @@ async fn provision(
     Ok(Created(tenants::provision(&state.ports, &state.config.public_url, input).await?))
 }
 
+#[utoipa::path(get, path = "/admin/tenants", tag = tags::TENANTS, operation_id = "list_tenants",
+    summary = "List tenants",
+    security(("bearer" = [])),
+    params(PageParams),
+    responses((status = 200, description = "A page of tenants", body = ListResponse<TenantView>)))]
 async fn list(
     State(state): State<AppState>,
     Query(page): Query<PageParams>,
@@ -42,10 +66,31 @@ async fn list(
     Ok(ApiJson(ListResponse { items: items.iter().map(|t| t.view(now)).collect(), next_cursor }))
 }
 
+#[utoipa::path(get, path = "/admin/tenants/{id}", tag = tags::TENANTS, operation_id = "get_tenant",
+    summary = "Get a tenant",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Tenant id")),
+    responses(
+        (status = 200, description = "The tenant", body = TenantView),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+    ))]
 async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<ApiJson<TenantView>> {
     Ok(ApiJson(tenants::get(&state.ports, &id).await?.view(state.ports.clock.now())))
 }
 
+#[utoipa::path(patch, path = "/admin/tenants/{id}", tag = tags::TENANTS, operation_id = "update_tenant",
+    summary = "Change a tenant's plan, end date or status",
+    description = "A suspended tenant's users and keys get 403 `tenant_suspended`; its queued sends are held, not lost. \\
+        `ends_at: null` removes the end date.",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Tenant id")),
+    request_body = TenantPatch,
+    responses(
+        (status = 200, description = "The tenant", body = TenantView),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 409, description = "Changed concurrently; retry", body = ErrorBody),
+        (status = 422, description = "A field is invalid, or the plan does not exist", body = ErrorBody),
+    ))]
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -54,13 +99,23 @@ async fn update(
     Ok(ApiJson(tenants::patch(&state.ports, &id, patch).await?.view(state.ports.clock.now())))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Resent {
     admin_user: AdminUserRef,
+    #[schema(example = "queued")]
     email: &'static str,
 }
 
 /// 202: the email is queued, not yet sent.
+#[utoipa::path(post, path = "/admin/tenants/{id}/resend-welcome", tag = tags::TENANTS,
+    operation_id = "resend_welcome_email",
+    summary = "Email the tenant admin a new one-time password",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Tenant id")),
+    responses(
+        (status = 202, description = "The email is queued", body = Resent),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+    ))]
 async fn resend_welcome(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -69,6 +124,16 @@ async fn resend_welcome(
     Ok((StatusCode::ACCEPTED, ApiJson(Resent { admin_user, email: "queued" })))
 }
 
+#[utoipa::path(post, path = "/admin/tenants/{id}/credits", tag = tags::TENANTS, operation_id = "add_credits",
+    summary = "Add prepaid credits to a tenant",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Tenant id")),
+    request_body = CreditInput,
+    responses(
+        (status = 201, description = "The ledger entry", body = LedgerEntry),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 422, description = "The amount or description is invalid", body = ErrorBody),
+    ))]
 async fn add_credits(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -79,6 +144,14 @@ async fn add_credits(
     Ok(Created(billing::credit(&state.ports, &tenant.id, amount, description).await?))
 }
 
+#[utoipa::path(get, path = "/admin/tenants/{id}/ledger", tag = tags::TENANTS, operation_id = "get_tenant_ledger",
+    summary = "A tenant's ledger: credits, debits and refunds with the running balance",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Tenant id"), PageParams),
+    responses(
+        (status = 200, description = "A page of ledger entries", body = ListResponse<LedgerEntry>),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+    ))]
 async fn ledger(
     State(state): State<AppState>,
     Path(id): Path<String>,

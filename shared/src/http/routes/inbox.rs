@@ -4,15 +4,18 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::inbox::{self, ConversationView};
 use crate::domain::messages::dispatch;
 use crate::domain::messages::{Direction, Message, MessageStatus, MessageView};
 use crate::http::auth::{PasswordGate, Principal, authenticated};
+use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
+use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
 use crate::http::{ApiError, ApiJson, ApiResult, FieldError};
 use crate::ports::table::Query as TableQuery;
@@ -21,17 +24,25 @@ use crate::store::{keys, messages};
 /// Longest free-text message WhatsApp accepts.
 const MAX_TEXT_CHARS: usize = 4096;
 
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(list_messages, reply))
+        .routes(routes!(mark_read))
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/conversations", get(list))
-        .route("/conversations/{id}", get(show))
-        .route("/conversations/{id}/messages", get(list_messages).post(reply))
-        .route("/conversations/{id}/read", post(mark_read))
+    Router::from(routes())
         .route_layer(from_fn_with_state(state.clone(), idempotency))
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
         .with_state(state)
 }
 
+#[utoipa::path(get, path = "/conversations", tag = tags::INBOX, operation_id = "list_conversations",
+    summary = "List conversations, most recent first", security(("bearer" = [])),
+    params(PageParams),
+    responses((status = 200, description = "A page of conversations", body = ListResponse<ConversationView>)))]
 async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -52,6 +63,12 @@ async fn list(
     Ok(ApiJson(ListResponse { items, next_cursor: result.next_cursor }))
 }
 
+#[utoipa::path(get, path = "/conversations/{id}", tag = tags::INBOX, operation_id = "get_conversation",
+    summary = "Get a conversation (with its service window)", security(("bearer" = [])), params(("id" = String, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The conversation", body = ConversationView),
+        (status = 404, description = "No such conversation", body = ErrorBody),
+    ))]
 async fn show(
     State(state): State<AppState>,
     p: Principal,
@@ -62,6 +79,14 @@ async fn show(
     Ok(ApiJson(conversation.view(state.ports.clock.now())))
 }
 
+#[utoipa::path(get, path = "/conversations/{id}/messages", tag = tags::INBOX,
+    operation_id = "list_conversation_messages",
+    summary = "A conversation's messages, newest first", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id"), PageParams),
+    responses(
+        (status = 200, description = "A page of messages", body = ListResponse<MessageView>),
+        (status = 404, description = "No such conversation", body = ErrorBody),
+    ))]
 async fn list_messages(
     State(state): State<AppState>,
     p: Principal,
@@ -79,13 +104,24 @@ async fn list_messages(
     Ok(ApiJson(ListResponse { items, next_cursor: result.next_cursor }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ReplyInput, example = json!({"text": "Thanks, we have received your fee."}))]
 struct ReplyBody {
+    /// 1 to 4096 characters.
     text: Option<String>,
 }
 
 /// A free-text reply inside the customer service window. 202: accepted means durably queued.
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = tags::INBOX, operation_id = "reply_in_conversation",
+    summary = "Reply with free text inside the 24 h customer service window", security(("bearer" = [])), params(("id" = String, Path, description = "Conversation id")),
+    request_body = ReplyBody,
+    responses(
+        (status = 202, description = "Queued", body = MessageView),
+        (status = 404, description = "No such conversation", body = ErrorBody),
+        (status = 422, description = "Empty or too long text, or outside the window (`outside_service_window`)", body = ErrorBody),
+        (status = 429, description = "Quota or credits exhausted", body = ErrorBody),
+    ))]
 async fn reply(
     State(state): State<AppState>,
     p: Principal,
@@ -138,6 +174,12 @@ async fn reply(
     Ok((StatusCode::ACCEPTED, ApiJson(view)))
 }
 
+#[utoipa::path(post, path = "/conversations/{id}/read", tag = tags::INBOX, operation_id = "mark_conversation_read",
+    summary = "Mark a conversation read", security(("bearer" = [])), params(("id" = String, Path, description = "Conversation id")),
+    responses(
+        (status = 204, description = "Marked read"),
+        (status = 404, description = "No such conversation", body = ErrorBody),
+    ))]
 async fn mark_read(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
     if inbox::mark_read(&state.ports, p.tenant_id()?, &id).await? {
         Ok(StatusCode::NO_CONTENT)

@@ -4,29 +4,48 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
-use axum::routing::get;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::messages::accept::{self, Accepted, SendInput};
 use crate::domain::messages::{MessageStatus, MessageView};
 use crate::http::auth::{PasswordGate, Principal, authenticated};
+use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
+use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
 use crate::http::{ApiError, ApiJson, ApiResult, FieldError};
 use crate::ports::table::{Cond, Query as TableQuery};
 use crate::store::{keys, messages};
 
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, send)).routes(routes!(show))
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/messages", get(list).post(send))
-        .route("/messages/{id}", get(show))
+    Router::from(routes())
         .route_layer(from_fn_with_state(state.clone(), idempotency))
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
         .with_state(state)
 }
 
 /// 202: accepted means durably queued (or stored as scheduled).
+#[utoipa::path(post, path = "/messages", tag = tags::MESSAGES, operation_id = "send_message",
+    summary = "Send one message: a template (any time) or free text (inside the 24 h service window)",
+    description = "`to` is an E.164 phone or a contact id. Template variables are checked against the template \
+        (count and types). With `schedule_at` the message is stored as `scheduled` and released then.",
+    security(("bearer" = [])),
+    request_body = SendInput,
+    responses(
+        (status = 202, description = "Queued (or scheduled)", body = Accepted),
+        (status = 403, description = "The tenant may not send now (`tenant_suspended`, `subscription_expired`, ...)", body = ErrorBody),
+        (status = 404, description = "No such contact", body = ErrorBody),
+        (status = 409, description = "WhatsApp is not connected", body = ErrorBody),
+        (status = 422, description = "Invalid recipient, unknown or unapproved template, wrong variables, opted-out contact", body = ErrorBody),
+        (status = 429, description = "The plan's monthly message limit is reached (`quota_exceeded`), or credits ran out", body = ErrorBody),
+    ))]
 async fn send(
     State(state): State<AppState>,
     p: Principal,
@@ -38,16 +57,27 @@ async fn send(
 
 /// Not `#[serde(flatten)]` over `PageParams`: a flattened query struct sees every value as a
 /// string, so `limit=1` would be refused as "not a number".
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// Only messages in this status.
+    #[param(value_type = Option<MessageStatus>)]
     status: Option<String>,
+    /// Only messages of this campaign.
     campaign_id: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
 /// Newest first (ULID sort keys read backwards). Filters apply within each page, so a filtered
 /// page may hold fewer than `limit` items while `next_cursor` still leads further.
+#[utoipa::path(get, path = "/messages", tag = tags::MESSAGES, operation_id = "list_messages",
+    summary = "List messages, newest first", security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, description = "A page of messages", body = ListResponse<MessageView>)))]
 async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -77,6 +107,13 @@ async fn list(
 }
 
 /// A foreign id is looked up under the caller's tenant key, so it is simply not found.
+#[utoipa::path(get, path = "/messages/{id}", tag = tags::MESSAGES, operation_id = "get_message",
+    summary = "Get a message with its status history", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Message id")),
+    responses(
+        (status = 200, description = "The message", body = MessageView),
+        (status = 404, description = "No such message", body = ErrorBody),
+    ))]
 async fn show(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<ApiJson<MessageView>> {
     let view =
         messages::view(&state.ports, p.tenant_id()?, &id).await?.ok_or_else(|| ApiError::not_found("message"))?;

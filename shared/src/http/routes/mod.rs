@@ -7,6 +7,7 @@ pub mod auth;
 pub mod billing;
 pub mod callback_settings;
 pub mod contacts;
+pub mod docs;
 pub mod external;
 pub mod health;
 pub mod inbox;
@@ -27,9 +28,10 @@ use crate::http::auth::{PasswordGate, authenticated, require_role};
 use crate::http::idempotency::idempotency;
 use crate::ports::table::TableError;
 
-/// The `auth-api` function: `/auth/*` and `/health`.
+/// The `auth-api` function: `/auth/*`, `/health` and the API documentation (`/openapi.json`,
+/// `/docs`, public like `/health`).
 pub fn auth_group(state: AppState) -> Router {
-    Router::new().merge(health::router()).merge(auth::router(state))
+    Router::new().merge(health::router()).merge(docs::router()).merge(auth::router(state))
 }
 
 /// The `contacts-api` function: `/contacts` and `/contacts/*`.

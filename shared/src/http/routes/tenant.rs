@@ -2,8 +2,9 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::money::Money;
@@ -11,13 +12,18 @@ use crate::domain::plans::{self, Plan};
 use crate::domain::tenants::{self, SubscriptionView, TenantStatus};
 use crate::domain::{billing, usage};
 use crate::http::auth::Principal;
+use crate::http::openapi::tags;
 use crate::http::{ApiJson, ApiResult};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/tenant", get(show))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(show))
 }
 
-#[derive(Serialize)]
+pub fn router() -> Router<AppState> {
+    routes().into()
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct TenantOverview {
     id: String,
     name: String,
@@ -29,6 +35,10 @@ struct TenantOverview {
     balance: Money,
 }
 
+#[utoipa::path(get, path = "/tenant", tag = tags::TENANT, operation_id = "get_tenant_overview",
+    summary = "The caller's tenant: plan, subscription, usage this period and credit balance",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The tenant", body = TenantOverview)))]
 async fn show(State(state): State<AppState>, principal: Principal) -> ApiResult<ApiJson<TenantOverview>> {
     let tenant = tenants::get(&state.ports, principal.tenant_id()?).await?;
     let view = tenant.view(state.ports.clock.now());

@@ -6,42 +6,58 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::whatsapp::connect::{self, ConnectRequest};
 use crate::domain::whatsapp::connection::ConnectionView;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
+use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
+use crate::http::openapi::tags;
 use crate::http::{ApiJson, ApiResult};
 
 const PAGE_HTML: &str = include_str!("connect_page/connect.html");
 const PAGE_JS: &str = include_str!("connect_page/connect.js");
 
+fn page_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(page)).routes(routes!(script))
+}
+
+fn signed_in_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup_config))
+        .routes(routes!(connect_handler))
+        .routes(routes!(status))
+        .routes(routes!(disconnect))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    page_routes().merge(signed_in_routes())
+}
+
 pub fn router(state: AppState) -> Router {
-    let signed_in = Router::new()
-        .route("/whatsapp/signup-config", get(signup_config))
-        .route("/whatsapp/connect", post(connect_handler))
-        .route("/whatsapp/status", get(status))
-        .route("/whatsapp", delete(disconnect))
+    let signed_in = Router::from(signed_in_routes())
         // Inside the auth layer, which provides the idempotency scope.
         .route_layer(from_fn_with_state(state.clone(), idempotency))
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated));
-    Router::new()
-        .route("/connect", get(page))
-        .route("/connect/connect.js", get(script))
-        .merge(signed_in)
-        .with_state(state)
+    Router::from(page_routes()).merge(signed_in).with_state(state)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"app_id": "1234567890", "config_id": "987654321", "graph_version": "v24.0"}))]
 struct SignupConfig {
     app_id: String,
     config_id: String,
     graph_version: String,
 }
 
+#[utoipa::path(get, path = "/whatsapp/signup-config", tag = tags::WHATSAPP, operation_id = "get_signup_config",
+    summary = "What the browser's Facebook SDK needs to start Embedded Signup",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The configuration", body = SignupConfig)))]
 async fn signup_config(State(state): State<AppState>, principal: Principal) -> ApiResult<ApiJson<SignupConfig>> {
     principal.tenant_id()?;
     let meta = &state.config.meta;
@@ -52,6 +68,18 @@ async fn signup_config(State(state): State<AppState>, principal: Principal) -> A
     }))
 }
 
+#[utoipa::path(post, path = "/whatsapp/connect", tag = tags::WHATSAPP, operation_id = "connect_whatsapp",
+    summary = "Finish Embedded Signup with its code",
+    description = "Exchanges the code, subscribes the app to the WABA, registers the number and syncs templates; \
+        `steps` shows each step. Calling it again without a code resumes an interrupted connection.",
+    security(("bearer" = [])),
+    request_body = ConnectRequest,
+    responses(
+        (status = 200, description = "The connection", body = ConnectionView),
+        (status = 409, description = "A connection is already in progress", body = ErrorBody),
+        (status = 422, description = "Missing code, or Meta refused it", body = ErrorBody),
+        (status = 502, description = "Meta failed", body = ErrorBody),
+    ))]
 async fn connect_handler(
     State(state): State<AppState>,
     principal: Principal,
@@ -61,10 +89,18 @@ async fn connect_handler(
     Ok(ApiJson(connect::connect(&state.ports, tenant_id, body).await?))
 }
 
+#[utoipa::path(get, path = "/whatsapp/status", tag = tags::WHATSAPP, operation_id = "get_whatsapp_status",
+    summary = "The WhatsApp connection (never the token)",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The connection", body = ConnectionView)))]
 async fn status(State(state): State<AppState>, principal: Principal) -> ApiResult<ApiJson<ConnectionView>> {
     Ok(ApiJson(connect::status(&state.ports, principal.tenant_id()?).await?))
 }
 
+#[utoipa::path(delete, path = "/whatsapp", tag = tags::WHATSAPP, operation_id = "disconnect_whatsapp",
+    summary = "Disconnect and forget the token",
+    security(("bearer" = [])),
+    responses((status = 204, description = "Disconnected")))]
 async fn disconnect(State(state): State<AppState>, principal: Principal) -> ApiResult<StatusCode> {
     connect::disconnect(&state.ports, principal.tenant_id()?).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -78,6 +114,9 @@ fn inline_json(value: &serde_json::Value) -> String {
 
 /// The page, with the SDK location from configuration (never from the request: a page that
 /// loaded a script named in its URL would hand the user's session to whoever wrote the link).
+#[utoipa::path(get, path = "/connect", tag = tags::WHATSAPP, operation_id = "connect_page",
+    summary = "The \"Connect WhatsApp\" page (HTML, no auth: the page itself signs in)",
+    responses((status = 200, description = "The page", content_type = "text/html", body = String)))]
 async fn page(State(state): State<AppState>) -> Response {
     let config = serde_json::json!({ "sdk_url": state.config.meta.sdk_url });
     let html = PAGE_HTML.replace("{{CONFIG_JSON}}", &inline_json(&config));
@@ -91,6 +130,9 @@ async fn page(State(state): State<AppState>) -> Response {
     response
 }
 
+#[utoipa::path(get, path = "/connect/connect.js", tag = tags::WHATSAPP, operation_id = "connect_page_script",
+    summary = "The connect page's script",
+    responses((status = 200, description = "The script", content_type = "text/javascript", body = String)))]
 async fn script() -> Response {
     let mut response = ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], PAGE_JS).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

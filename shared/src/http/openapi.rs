@@ -1,0 +1,289 @@
+//! The OpenAPI 3.1 document, generated from the code: each route module registers its handlers
+//! with utoipa-axum's `routes!`, which takes the path and method from the handler's
+//! `#[utoipa::path]`, so the router a group serves and the document are built from the same list
+//! (see [`documented_routes`]). Request and response schemas are the serde types themselves
+//! (`#[derive(ToSchema)]`).
+//!
+//! What every route shares is added here, once, from what the operation declares rather than
+//! repeated in ~50 annotations ([`complete`]): the bearer/API-key errors (401/403), body errors
+//! (400/413/415), the `Idempotency-Key` header (and its 409) on authenticated POSTs, pagination
+//! errors, and 503 for anything that touches a dependency. All of them use the SPEC error body
+//! (`ErrorBody`).
+//!
+//! Guarded by `tests/openapi.rs`: every SPEC route is documented, every documented operation is
+//! served, no route is registered outside `routes!`, and the document validates (the test command
+//! also runs an OpenAPI validator and a schema-driven fuzz run against the local process).
+
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value, json};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+
+use super::routes;
+
+/// Security scheme names used in `#[utoipa::path(security(...))]`.
+pub const BEARER: &str = "bearer";
+pub const API_KEY: &str = "api_key";
+
+/// Tags: one per area of the API, in the order the docs page lists them.
+pub mod tags {
+    pub const SERVICE: &str = "Service";
+    pub const AUTH: &str = "Auth";
+    pub const PLANS: &str = "Plans";
+    pub const TENANTS: &str = "Tenants (super admin)";
+    pub const LIBRARY: &str = "Template library (super admin)";
+    pub const TENANT: &str = "Tenant";
+    pub const WHATSAPP: &str = "WhatsApp connection";
+    pub const TEMPLATES: &str = "Templates";
+    pub const CONTACTS: &str = "Contacts";
+    pub const MESSAGES: &str = "Messages";
+    pub const INBOX: &str = "Inbox";
+    pub const BILLING: &str = "Billing";
+    pub const WEBHOOK: &str = "Meta webhook";
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Miping API",
+        description = "Multi-tenant WhatsApp Business platform.\n\n\
+            Authenticate with `Authorization: Bearer <token>` from `POST /auth/login`; machine clients \
+            use `x-api-key` on `/api/v1/*`. Errors always have the body \
+            `{\"error\": {\"code\", \"message\", \"details\"}}` (`ErrorBody`). Lists are cursor-paginated \
+            (`?limit=` 1-500, default 50, and `?cursor=`; answers `{\"items\", \"next_cursor\"}`). Every \
+            authenticated POST accepts an `Idempotency-Key` header: a retry with the same key and body \
+            within 24 h replays the first answer."
+    ),
+    components(schemas(super::error::Body, super::error::Inner, super::FieldError)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = tags::SERVICE, description = "Health and this documentation (no auth)."),
+        (name = tags::AUTH, description = "Sign in, change the password, who am I."),
+        (name = tags::PLANS, description = "Subscription plans (super admin)."),
+        (name = tags::TENANTS, description = "Provision and manage tenants, credits and ledgers (super admin)."),
+        (name = tags::LIBRARY, description = "Templates every tenant gets in its own WABA (super admin)."),
+        (name = tags::TENANT, description = "The caller's own tenant."),
+        (name = tags::WHATSAPP, description = "Connect the tenant's WhatsApp Business number (Embedded Signup)."),
+        (name = tags::TEMPLATES, description = "Message templates, kept in sync with Meta."),
+        (name = tags::CONTACTS, description = "Contacts: create, import (JSON or CSV), search, opt-out."),
+        (name = tags::MESSAGES, description = "Send one message (template or free text) and follow its status."),
+        (name = tags::INBOX, description = "Conversations with customers and replies inside the service window."),
+        (name = tags::BILLING, description = "Prepaid credits: the tenant's ledger."),
+        (name = tags::WEBHOOK, description = "Called by Meta (signed), not by integrators."),
+    )
+)]
+struct Base;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("The `token` of `POST /auth/login`."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            API_KEY,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "x-api-key",
+                "A tenant's API key (`POST /api-keys`), for `/api/v1/*` only.",
+            ))),
+        );
+    }
+}
+
+/// Every documented route, module by module: the same `routes()` the route groups serve.
+/// A new route module is added here and in its group in `routes/mod.rs`.
+pub fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(Base::openapi())
+        .merge(routes::health::routes())
+        .merge(routes::docs::routes())
+        .merge(routes::auth::routes())
+        .merge(routes::plans::routes())
+        .merge(routes::admin_tenants::routes())
+        .merge(routes::admin_templates::routes())
+        .merge(routes::tenant::routes())
+        .merge(routes::billing::routes())
+        .merge(routes::whatsapp::routes())
+        .merge(routes::templates::routes())
+        .merge(routes::contacts::routes())
+        .merge(routes::messages::routes())
+        .merge(routes::inbox::routes())
+        .merge(routes::webhook::routes())
+}
+
+/// The complete document as JSON.
+pub fn document() -> Value {
+    let doc = documented_routes().into_openapi();
+    let mut value = serde_json::to_value(&doc).expect("an OpenAPI document always serialises");
+    complete(&mut value);
+    value
+}
+
+/// The document, serialised once per process (it is the same for the process's lifetime).
+pub fn document_bytes() -> &'static [u8] {
+    static DOC: OnceLock<Vec<u8>> = OnceLock::new();
+    DOC.get_or_init(|| serde_json::to_vec(&document()).expect("JSON values serialise"))
+}
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// Adds what every operation of a kind shares (see the module docs).
+fn complete(doc: &mut Value) {
+    doc["components"]["responses"] = shared_responses();
+    doc["components"]["parameters"] = json!({
+        "IdempotencyKey": {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": false,
+            "description": "Up to 255 characters. A retry with the same key and the same body within 24 h \
+                replays the first answer (`Idempotent-Replayed: true`); with a different body, 409 \
+                `idempotency_key_reused`.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "example": "order-4711-confirmation"
+        }
+    });
+    let Some(paths) = doc["paths"].as_object_mut() else { return };
+    for (path, item) in paths.iter_mut() {
+        for method in METHODS {
+            if let Some(op) = item.get_mut(method) {
+                complete_operation(path, method, op);
+            }
+        }
+    }
+}
+
+fn complete_operation(path: &str, method: &str, op: &mut Value) {
+    let schemes: Vec<String> = op["security"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .flat_map(|req| req.keys().cloned())
+        .collect();
+    let bearer = schemes.iter().any(|s| s == BEARER);
+    let api_key = schemes.iter().any(|s| s == API_KEY);
+    let has_body = op.get("requestBody").is_some();
+    let paginated =
+        op["parameters"].as_array().into_iter().flatten().any(|p| p["name"] == "cursor" && p["in"] == "query");
+    let service = op["tags"].as_array().is_some_and(|t| t.iter().any(|t| t == tags::SERVICE));
+    // The idempotency layer sits inside every authenticated group except `/auth/*`.
+    let idempotent = method == "post" && (bearer || api_key) && !path.starts_with("/auth/");
+
+    if idempotent {
+        let params = op.as_object_mut().unwrap().entry("parameters").or_insert_with(|| json!([]));
+        params.as_array_mut().unwrap().push(json!({"$ref": "#/components/parameters/IdempotencyKey"}));
+    }
+    let responses = op.as_object_mut().unwrap().entry("responses").or_insert_with(|| json!({}));
+    let responses = responses.as_object_mut().unwrap();
+    let mut add = |status: &str, name: &str| {
+        responses.entry(status).or_insert_with(|| json!({"$ref": format!("#/components/responses/{name}")}));
+    };
+    if has_body || idempotent || paginated {
+        add("400", "BadRequest");
+    }
+    if has_body {
+        add("413", "PayloadTooLarge");
+        add("415", "UnsupportedMediaType");
+    }
+    if bearer || api_key {
+        add("401", "Unauthorized");
+        add("403", "Forbidden");
+    }
+    if api_key {
+        add("429", "TooManyRequests");
+    }
+    if paginated {
+        add("422", "ValidationFailed");
+    }
+    if idempotent {
+        add("409", "Conflict");
+    }
+    if !service {
+        add("503", "ServiceUnavailable");
+    }
+}
+
+/// The shared error responses, each with the SPEC error body and an example of its code.
+fn shared_responses() -> Value {
+    let error = |description: &str, code: &str, message: &str| {
+        json!({
+            "description": description,
+            "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/ErrorBody"},
+                "example": {"error": {"code": code, "message": message, "details": []}}
+            }}
+        })
+    };
+    let retry_after = json!({
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 1}
+    });
+    let mut responses = Map::new();
+    responses.insert(
+        "BadRequest".into(),
+        error(
+            "Malformed JSON, wrong JSON types, a malformed cursor or Idempotency-Key.",
+            "malformed_json",
+            "expected value at line 1 column 1",
+        ),
+    );
+    responses.insert(
+        "Unauthorized".into(),
+        error("Missing or invalid credentials.", "unauthorized", "missing bearer token"),
+    );
+    responses.insert(
+        "Forbidden".into(),
+        error(
+            "The role may not use this route, the one-time password must be changed first \
+             (`password_change_required`), or the tenant is suspended (`tenant_suspended`).",
+            "forbidden",
+            "your role may not use this route",
+        ),
+    );
+    responses.insert(
+        "Conflict".into(),
+        error(
+            "The Idempotency-Key was used with a different body (`idempotency_key_reused`) or its first \
+             request is still running (`idempotency_request_in_progress`), or a state conflict.",
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+        ),
+    );
+    responses.insert(
+        "PayloadTooLarge".into(),
+        error("The body is too large.", "payload_too_large", "the request body is too large"),
+    );
+    responses.insert(
+        "UnsupportedMediaType".into(),
+        error(
+            "Wrong Content-Type.",
+            "unsupported_media_type",
+            "expected a JSON body with Content-Type: application/json",
+        ),
+    );
+    let mut validation =
+        error("A field is invalid; `details` names each.", "validation_failed", "limit: must be between 1 and 500");
+    validation["content"]["application/json"]["example"]["error"]["details"] =
+        json!([{"field": "limit", "code": "out_of_range", "message": "must be between 1 and 500"}]);
+    responses.insert("ValidationFailed".into(), validation);
+    let mut too_many = error("Rate or quota limit.", "rate_limited", "too many requests");
+    too_many["headers"] = json!({"Retry-After": retry_after.clone()});
+    responses.insert("TooManyRequests".into(), too_many);
+    let mut unavailable =
+        error("A dependency is unavailable; retry.", "service_unavailable", "the store is busy, retry shortly");
+    unavailable["headers"] = json!({"Retry-After": retry_after});
+    responses.insert("ServiceUnavailable".into(), unavailable);
+    Value::Object(responses)
+}
