@@ -287,6 +287,8 @@ fn state(dir: &Path) -> AppState {
             sdk_url: miping::config::DEFAULT_SDK_URL.into(),
         },
         production: false,
+        allow_private_callbacks: false,
+        api_key_rate_limit: miping::config::DEFAULT_API_KEY_RATE_LIMIT,
     };
     let mut ports = miping::platform::embedded::ports(dir, &config.meta).unwrap();
     ports.ids = Arc::new(UlidGen::default());
