@@ -39,28 +39,39 @@ pub const LAST_USED_GRANULARITY: Duration = Duration::seconds(60);
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// What the list shows (never the secret or its hash).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": "key_01jd5xa1b2c3d4e5f6g7h8j9k0", "name": "ERP production", "prefix": "mip_live_a1B2c3",
+    "created_at": "2026-11-21T08:00:00Z", "last_used_at": "2026-11-21T09:30:00Z"}))]
 pub struct ApiKeyView {
     pub id: String,
     pub name: String,
+    /// The key's first characters, to tell keys apart (not enough to use it).
     pub prefix: String,
     pub created_at: DateTime<Utc>,
+    /// Refreshed at most once a minute; `null` until the key is first used.
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// The 201 answer: the view plus the key, this once.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": "key_01jd5xa1b2c3d4e5f6g7h8j9k0", "name": "ERP production", "prefix": "mip_live_a1B2c3",
+    "key": "mip_live_a1B2c3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0", "created_at": "2026-11-21T08:00:00Z"}))]
 pub struct CreatedApiKey {
     pub id: String,
     pub name: String,
     pub prefix: String,
+    /// The key itself (`mip_live_` + 40 characters), sent as `x-api-key`. Shown only in this
+    /// answer: store it now (only its hash is kept).
     pub key: String,
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+/// The body of `POST /api-keys`.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"name": "ERP production"}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateInput {
+    /// 1 to 100 characters, e.g. the system that uses the key.
     pub name: Option<String>,
 }
 

@@ -43,6 +43,9 @@ pub mod tags {
     pub const MESSAGES: &str = "Messages";
     pub const INBOX: &str = "Inbox";
     pub const BILLING: &str = "Billing";
+    pub const API_KEYS: &str = "API keys";
+    pub const EXTERNAL: &str = "External API";
+    pub const CALLBACKS: &str = "Outbound callbacks";
     pub const WEBHOOK: &str = "Meta webhook";
 }
 
@@ -58,7 +61,13 @@ pub mod tags {
             authenticated POST accepts an `Idempotency-Key` header: a retry with the same key and body \
             within 24 h replays the first answer."
     ),
-    components(schemas(super::error::Body, super::error::Inner, super::FieldError)),
+    components(schemas(
+        super::error::Body,
+        super::error::Inner,
+        super::FieldError,
+        // Not any route's body: what we POST to the tenant's callback URL.
+        crate::domain::callbacks::CallbackEvent
+    )),
     modifiers(&SecuritySchemes),
     tags(
         (name = tags::SERVICE, description = "Health and this documentation (no auth)."),
@@ -73,6 +82,15 @@ pub mod tags {
         (name = tags::MESSAGES, description = "Send one message (template or free text) and follow its status."),
         (name = tags::INBOX, description = "Conversations with customers and replies inside the service window."),
         (name = tags::BILLING, description = "Prepaid credits: the tenant's ledger."),
+        (name = tags::API_KEYS, description = "Machine credentials for the external API: created by a tenant user, \
+            shown once, revoked at once."),
+        (name = tags::EXTERNAL, description = "For a tenant's own systems (ERP, CRM, PMS): authenticate with \
+            `x-api-key: mip_live_…` (from `POST /api-keys`), trigger template messages and read their status. \
+            Each key is rate limited (429 `rate_limited` with `Retry-After`); every POST is safe to retry with \
+            an idempotency key."),
+        (name = tags::CALLBACKS, description = "Signed HTTP POSTs to the tenant's own system for every message \
+            status change and inbound message (body: `CallbackEvent`; format and signature in \
+            `PUT /settings/callback`)."),
         (name = tags::WEBHOOK, description = "Called by Meta (signed), not by integrators."),
     )
 )]
@@ -115,6 +133,9 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(routes::admin_templates::routes())
         .merge(routes::tenant::routes())
         .merge(routes::billing::routes())
+        .merge(routes::api_keys::routes())
+        .merge(routes::callback_settings::routes())
+        .merge(routes::external::routes())
         .merge(routes::whatsapp::routes())
         .merge(routes::templates::routes())
         .merge(routes::contacts::routes())

@@ -33,14 +33,26 @@ use crate::store::keys;
 /// this time on other processes (immediately in the process that saved it).
 const CACHE_TTL: Duration = Duration::from_secs(5);
 
-/// The JSON POSTed to the tenant (the signed body).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The JSON POSTed to the tenant (the signed body). Documented in the OpenAPI document as the
+/// `CallbackEvent` schema (what a receiver parses).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": "evt_3f2a9c1d8e7b6a5f4e3d2c1b0a998877", "type": "message.status",
+    "created_at": "2026-11-21T08:00:04Z", "sequence": 5, "data": {"message_id": "msg_01jd5xa1b2c3d4e5f6g7h8j9k0",
+    "status": "delivered", "at": "2026-11-21T08:00:04Z", "to": "+919876543210", "contact_id": "con_01jd5x9z8y7x6w5v4t3s2r1q0p",
+    "campaign_id": null, "wamid": "wamid.HBgMOTE5ODc2NTQzMjEwFQIAERgSMEE2", "error": null}}))]
 pub struct CallbackEvent {
+    /// Stable for the same fact: dedupe on it (delivery is at least once). Also `X-Miping-Event-Id`.
     pub id: String,
+    /// `message.status` or `message.inbound`.
     #[serde(rename = "type")]
     pub kind: String,
     pub created_at: DateTime<Utc>,
+    /// Orders one message's events: for `message.status` the status's rank (sent 3 < failed 4 <
+    /// delivered 5 < read 6; keep the highest seen per message), for `message.inbound` the
+    /// message's time in epoch milliseconds.
     pub sequence: i64,
+    /// `message.status`: `{message_id, status, at, to, contact_id, campaign_id, wamid, error}`;
+    /// `message.inbound`: `{message_id, contact_id, from, type, text, wamid, at}`.
     pub data: Value,
 }
 

@@ -15,15 +15,22 @@ use crate::store::keys;
 pub const MIN_SECRET_CHARS: usize = 16;
 pub const MAX_SECRET_CHARS: usize = 256;
 
-#[derive(Clone, Debug, Default, Deserialize)]
+/// The body of `PUT /settings/callback`.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"url": "https://erp.example.com/hooks/miping", "secret": "6f1c0d5e9a8b47c2b3e4f5a6d7c8b9a0"}))]
 #[serde(deny_unknown_fields)]
 pub struct CallbackInput {
+    /// Where events are POSTed: http(s), no credentials, a public address.
     pub url: Option<String>,
+    /// The HMAC key for `X-Miping-Signature`, 16 to 256 characters (e.g. 32 random bytes in hex).
+    /// Stored encrypted and never shown again.
     pub secret: Option<String>,
 }
 
 /// What `GET /settings/callback` shows: never the secret.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"url": "https://erp.example.com/hooks/miping", "created_at": "2026-11-21T08:00:00Z",
+    "updated_at": "2026-11-21T08:00:00Z"}))]
 pub struct CallbackView {
     pub url: String,
     pub created_at: DateTime<Utc>,

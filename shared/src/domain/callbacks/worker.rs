@@ -70,17 +70,27 @@ pub fn retry_delay(attempt: u32) -> Duration {
 }
 
 /// One attempt as the deliveries list shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"event_id": "evt_3f2a9c1d8e7b6a5f4e3d2c1b0a998877", "type": "message.status", "attempt": 2,
+    "at": "2026-11-21T08:00:03Z", "status": "failed", "status_code": 503, "error": "HTTP 503 Service Unavailable",
+    "next_attempt_at": "2026-11-21T08:00:05Z"}))]
 pub struct DeliveryView {
+    /// The event's id (`X-Miping-Event-Id`); every attempt of one event shares it.
     pub event_id: String,
+    /// `message.status` or `message.inbound`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// 1 for the first attempt.
     pub attempt: u32,
     pub at: DateTime<Utc>,
     /// `pending`, `delivered`, `failed`, `gave_up` or `dropped` (no callback configured anymore).
+    #[schema(example = "delivered")]
     pub status: String,
+    /// The receiver's HTTP status, when it answered.
     pub status_code: Option<u16>,
+    /// Why the attempt failed (timeout, connection refused, non-2xx ...).
     pub error: Option<String>,
+    /// When the next attempt is due, after a failure within the 24 h retry window.
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
