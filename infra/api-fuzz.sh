@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Schema-driven fuzzing of the local process against its own /openapi.json: the document is
 # validated (openapi-spec-validator), then schemathesis sends generated valid and invalid requests
-# to every documented operation and fails on any 5xx (check `not_a_server_error`). It runs twice:
-# as a tenant admin on the tenant routes, then as the super admin on /plans and /admin/*.
+# to every documented operation and fails on any 5xx (check `not_a_server_error`). It runs three
+# times: with a tenant's API key on the external API (/api/v1/*), as that tenant's admin on the
+# tenant routes, then as the super admin on /plans and /admin/*.
 #
 # Called by infra/test.sh after the Rust tests (needs its venv). Standalone: infra/api-fuzz.sh.
 # Bounded to about two minutes on 2 cores; MIPING_FUZZ_MAX_EXAMPLES raises or lowers the effort.
@@ -26,7 +27,9 @@ base="http://127.0.0.1:$port"
 admin_email="fuzz-admin@example.test"
 admin_password="fuzz super admin password 0123"
 
-MIPING_ADDR="127.0.0.1:$port" MIPING_SIM_ADDR="127.0.0.1:$sim_port" MIPING_DATA_DIR="$work/data" \
+# The per-key rate limit is raised so the external API's fuzz reaches its handlers instead of
+# mostly meeting 429 (the limit itself has its own HTTP test).
+MIPING_API_KEY_RATE_LIMIT=100000 MIPING_ADDR="127.0.0.1:$port" MIPING_SIM_ADDR="127.0.0.1:$sim_port" MIPING_DATA_DIR="$work/data" \
   MIPING_PUBLIC_URL="$base" SUPER_ADMIN_EMAIL="$admin_email" SUPER_ADMIN_PASSWORD="$admin_password" \
   RUST_LOG="${RUST_LOG:-warn}" "$work/miping" >"$work/miping.log" 2>&1 &
 pid=$!
@@ -53,7 +56,8 @@ done
 curl -fs "$base/health" >/dev/null || fail "the local process did not become healthy"
 
 # Two sessions: the bootstrap super admin, and the admin of a freshly provisioned tenant (one-time
-# password from the welcome email in the outbox, then changed, as a real user would).
+# password from the welcome email in the outbox, then changed, as a real user would); and an API
+# key of that tenant.
 "$venv/bin/python" - "$base" "$work/data/outbox" "$admin_email" "$admin_password" >"$work/tokens" <<'PY' || fail "could not sign in"
 import email, email.policy, json, pathlib, sys, time, urllib.request
 
@@ -95,11 +99,15 @@ assert one_time, "no welcome email"
 first = login(owner, one_time)
 new_password = "fuzz tenant password 0123"
 call("POST", "/auth/change-password", {"current_password": one_time, "new_password": new_password}, first, (204,))
+tenant = login(owner, new_password)
+api_key = call("POST", "/api-keys", {"name": "Fuzz"}, tenant, (201,))["key"]
 print(admin)
-print(login(owner, new_password))
+print(tenant)
+print(api_key)
 PY
 admin_token=$(sed -n 1p "$work/tokens")
 tenant_token=$(sed -n 2p "$work/tokens")
+api_key=$(sed -n 3p "$work/tokens")
 
 echo "==> API fuzz: validating the served OpenAPI document"
 curl -fsS "$base/openapi.json" -o "$work/openapi.json"
@@ -119,12 +127,12 @@ json.dump(doc, open(sys.argv[2], "w"))
 PY
 
 fuzz() {
-  local who="$1" token="$2"
+  local who="$1" credential="$2"
   shift 2
   echo "==> API fuzz: schemathesis as $who (max $max_examples examples per operation)"
   "$venv/bin/schemathesis" run "$work/fuzz-openapi.json" --url "$base" \
     --checks not_a_server_error \
-    --header "Authorization: Bearer $token" \
+    --header "$credential" \
     --max-examples "$max_examples" \
     --workers 2 \
     --request-timeout 30 \
@@ -134,8 +142,10 @@ fuzz() {
     --no-color \
     "$@" || fail "schemathesis found a server error as $who (see above)"
 }
-# The tenant first: the super admin's run may suspend that tenant (PATCH /admin/tenants/{id} with
-# ids it finds in the list) or change its plan.
-fuzz "tenant admin" "$tenant_token" --exclude-path-regex '^/(plans|admin)'
-fuzz "super admin" "$admin_token" --include-path-regex '^/(plans|admin)'
+# The API key first (the tenant's run may revoke keys or use up the plan's key limit), then the
+# tenant: the super admin's run may suspend that tenant (PATCH /admin/tenants/{id} with ids it
+# finds in the list) or change its plan.
+fuzz "API key" "x-api-key: $api_key" --include-path-regex '^/api/v1/'
+fuzz "tenant admin" "Authorization: Bearer $tenant_token" --exclude-path-regex '^/(plans|admin|api/v1)'
+fuzz "super admin" "Authorization: Bearer $admin_token" --include-path-regex '^/(plans|admin)'
 echo "==> API fuzz: no server errors"
