@@ -57,7 +57,10 @@ curl -fs "$base/health" >/dev/null || fail "the local process did not become hea
 
 # Two sessions: the bootstrap super admin, and the admin of a freshly provisioned tenant (one-time
 # password from the welcome email in the outbox, then changed, as a real user would); and an API
-# key of that tenant.
+# key of that tenant. The tenant connects WhatsApp (the in-process Meta simulator accepts any code)
+# and gets the approved template of the documented examples (`fee_reminder`, en, 3 variables), so
+# the fuzzed trigger-message and POST /messages reach the whole acceptance, not only the 409
+# `whatsapp_not_connected`.
 "$venv/bin/python" - "$base" "$work/data/outbox" "$admin_email" "$admin_password" >"$work/tokens" <<'PY' || fail "could not sign in"
 import email, email.policy, json, pathlib, sys, time, urllib.request
 
@@ -100,6 +103,16 @@ first = login(owner, one_time)
 new_password = "fuzz tenant password 0123"
 call("POST", "/auth/change-password", {"current_password": one_time, "new_password": new_password}, first, (204,))
 tenant = login(owner, new_password)
+call("POST", "/whatsapp/connect", {"code": "fuzz-signup-code"}, tenant)
+template = call("POST", "/templates", {"name": "fee_reminder", "language": "en", "category": "UTILITY", "components": [
+    {"type": "BODY", "text": "Hi {{1}}, your fee of INR {{2}} is due on {{3}}.",
+     "example": {"body_text": [["Asha", "12,500", "30 Nov"]]}}]}, tenant, (201,))
+for _ in range(300):
+    if call("GET", "/templates/" + template["id"], token=tenant)["status"] == "APPROVED":
+        break
+    time.sleep(0.05)
+else:
+    raise SystemExit("the fuzz template was not approved")
 api_key = call("POST", "/api-keys", {"name": "Fuzz"}, tenant, (201,))["key"]
 print(admin)
 print(tenant)
