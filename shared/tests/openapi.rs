@@ -323,3 +323,40 @@ async fn the_document_and_the_docs_page_are_served_without_auth() {
         assert!(!html.contains(needle), "the docs page references {needle}");
     }
 }
+
+/// The external API is what integrators read first: key auth (not bearer), the seed payload as
+/// an example, the idempotency key both ways, 202, and 429 with `Retry-After`.
+#[test]
+fn the_external_api_is_documented_for_integrators() {
+    let doc = openapi::document();
+    for (path, method) in [("/api/v1/trigger-message", "post"), ("/api/v1/messages/{id}", "get")] {
+        let op = &doc["paths"][path][method];
+        assert_eq!(op["security"], serde_json::json!([{"api_key": []}]), "{method} {path}");
+        for status in ["401", "403", "429"] {
+            assert!(op["responses"][status].is_object(), "{method} {path}: no {status}");
+        }
+        assert!(
+            op["responses"]["429"]["headers"]["Retry-After"].is_object(),
+            "{method} {path}: 429 without Retry-After"
+        );
+    }
+    let trigger = &doc["paths"]["/api/v1/trigger-message"]["post"];
+    assert!(trigger["responses"]["202"].is_object());
+    assert!(trigger["responses"]["422"].is_object());
+    let example = &trigger["requestBody"]["content"]["application/json"]["examples"]["Minimal"]["value"];
+    for field in ["phone", "template_name", "variables"] {
+        assert!(example.get(field).is_some(), "the seed payload's {field} is in the example");
+    }
+    let input = &doc["components"]["schemas"]["TriggerInput"];
+    assert!(input["properties"]["idempotency_key"].is_object());
+    let required: Vec<&str> = input["required"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(required, ["phone", "template_name"]);
+    let params = serde_json::to_string(&trigger["parameters"]).unwrap();
+    assert!(params.contains("IdempotencyKey"), "the Idempotency-Key header is documented");
+    // The callback receiver's side: the body schema, and the headers in the PUT's description.
+    assert!(doc["components"]["schemas"]["CallbackEvent"]["properties"]["sequence"].is_object());
+    let put = doc["paths"]["/settings/callback"]["put"]["description"].as_str().unwrap();
+    for header in ["X-Miping-Signature", "X-Miping-Timestamp", "X-Miping-Event-Id", "X-Miping-Delivery-Attempt"] {
+        assert!(put.contains(header), "PUT /settings/callback does not describe {header}");
+    }
+}
