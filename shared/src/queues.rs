@@ -2,11 +2,19 @@
 
 use crate::ports::queue::QueueName;
 
-/// Outbound WhatsApp messages for the send worker.
+/// Outbound one-off WhatsApp messages for the send worker (API and inbox sends): the fast lane.
 pub const SEND: QueueName = QueueName("send");
+/// Campaign messages for the same send worker: the bulk lane. Separate from [`SEND`] so a
+/// tenant's 100k-recipient campaign never queues in front of anyone's one-off message; within
+/// it, jobs carry the tenant id as their message group, so tenants share the lane fairly (SQS
+/// fair queues; round-robin in the embedded queue).
+pub const SEND_BULK: QueueName = QueueName("send_bulk");
 /// Raw Meta webhook events for the processor.
 pub const WEBHOOK: QueueName = QueueName("webhook");
 /// Credential and notification emails, sent after the write that caused them commits.
 pub const MAIL: QueueName = QueueName("mail");
 
-pub const ALL: [QueueName; 3] = [SEND, WEBHOOK, MAIL];
+pub const ALL: [QueueName; 4] = [SEND, SEND_BULK, WEBHOOK, MAIL];
+
+/// The send worker's lanes, in the order its local pollers start.
+pub const SEND_LANES: [QueueName; 2] = [SEND, SEND_BULK];
