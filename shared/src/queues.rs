@@ -1,6 +1,8 @@
 //! The platform's logical queues. On AWS each maps to `<NAME>_QUEUE_URL` (and `<NAME>_DLQ_URL`).
 
-use crate::ports::queue::QueueName;
+use std::time::Duration;
+
+use crate::ports::queue::{QueueName, QueueSettings};
 
 /// Outbound one-off WhatsApp messages for the send worker (API and inbox sends): the fast lane.
 pub const SEND: QueueName = QueueName("send");
@@ -18,3 +20,18 @@ pub const ALL: [QueueName; 4] = [SEND, SEND_BULK, WEBHOOK, MAIL];
 
 /// The send worker's lanes, in the order its local pollers start.
 pub const SEND_LANES: [QueueName; 2] = [SEND, SEND_BULK];
+
+/// Delivery settings per queue; infrastructure must create the SQS queues with the same
+/// `VisibilityTimeout` and redrive `maxReceiveCount`.
+///
+/// The send lanes allow many receives: a job whose number is at its rate is handed back to the
+/// queue (about once per backlog, see `domain::sending::pacing::spread`), and each hand-back is a
+/// receive. The worker fails a message itself after its own limit on Meta attempts, so the
+/// dead-letter queue only catches jobs that crash the worker over and over.
+pub fn settings(queue: QueueName) -> QueueSettings {
+    if SEND_LANES.contains(&queue) {
+        QueueSettings { visibility_timeout: Duration::from_secs(30), max_receives: 50 }
+    } else {
+        QueueSettings::default()
+    }
+}

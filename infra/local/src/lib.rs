@@ -151,16 +151,17 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
 
 /// The queue consumers that are separate Lambdas on AWS, as in-process pollers.
 fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<JoinHandle<()>> {
+    let send_worker: Arc<dyn Consumer> = Arc::new(miping::domain::sending::worker::SendWorker {
+        ports: state.ports.clone(),
+        prices: miping::domain::sending::prices::PriceTable::from_env(),
+    });
+    // One poller per send lane (as one event source mapping per queue on AWS): however long
+    // the bulk lane's backlog, the one-off lane has its own handlers.
     let consumers: Vec<(QueueName, Arc<dyn Consumer>)> = vec![
         (miping::queues::WEBHOOK, Arc::new(miping::domain::webhooks::process::processor(state.ports.clone()))),
         (miping::queues::MAIL, Arc::new(MailConsumer { ports: state.ports.clone() })),
-        (
-            miping::queues::SEND,
-            Arc::new(miping::domain::sending::worker::SendWorker {
-                ports: state.ports.clone(),
-                prices: miping::domain::sending::prices::PriceTable::from_env(),
-            }),
-        ),
+        (miping::queues::SEND, send_worker.clone()),
+        (miping::queues::SEND_BULK, send_worker),
     ];
     // Short long-poll waits: locally a message should move within a fraction of a second.
     let options = PollerOptions { wait: Duration::from_millis(200), ..PollerOptions::default() };

@@ -12,9 +12,19 @@
 //! cool-down (an item `PACEADJ#<phone>` with the factor and an expiry), read by every worker —
 //! only that number slows down. 131056 (pair rate) marks the recipient pair instead.
 //!
+//! **Spreading a backlog.** A send that finds its second full is handed back to the queue, not
+//! slept on (the worker serves other numbers meanwhile). Handing every such job back to "the
+//! next second" would make a 50,000-message backlog at 80/s come back ~600 times per message;
+//! [`spread`] instead books them into consecutive future seconds, `rate` per second, so each
+//! comes back about once, at about its turn. The booking is a process-local hint: permits are
+//! still taken from the slot counters when the job returns, so concurrent workers that over-book
+//! a second only cause a second hand-back, never a send above the rate.
+//!
 //! **Pair rate.** Meta allows about one message every 6 s from a number to the same recipient:
 //! `PAIR#<phone>#<recipient>` holds the earliest next send, claimed with a conditional update.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -114,6 +124,39 @@ pub fn capacity_per_shard(rate: u32, shards: u32) -> Vec<i64> {
     (0..shards).map(|i| i64::from(base + u32::from(i < extra))).collect()
 }
 
+/// Per number, the future second this process is booking deferred sends into, and how many it
+/// booked there.
+static BOOKINGS: LazyLock<Mutex<HashMap<String, (i64, u32)>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Numbers tracked before bookings in the past are forgotten.
+const BOOKINGS_PRUNE_AT: usize = 10_000;
+
+/// When a send refused by a full slot should come back: the first future second (from
+/// `not_before`) that this process has booked fewer than `rate` sends into, at a random point
+/// within it so the returns (and the number's sends) are even across the second. At most
+/// [`MAX_DELAY`](crate::ports::queue::MAX_DELAY) ahead; see the module docs.
+pub fn spread(phone: &str, rate: u32, not_before: DateTime<Utc>) -> DateTime<Utc> {
+    let first = not_before.timestamp();
+    let last = first + crate::ports::queue::MAX_DELAY.as_secs() as i64 - 1;
+    let rate = rate.max(1);
+    let second = {
+        let mut bookings = BOOKINGS.lock().unwrap_or_else(|p| p.into_inner());
+        if bookings.len() >= BOOKINGS_PRUNE_AT {
+            bookings.retain(|_, (s, _)| *s >= first);
+        }
+        let booking = bookings.entry(phone.to_owned()).or_insert((first, 0));
+        if booking.0 < first {
+            *booking = (first, 0);
+        }
+        if booking.1 >= rate {
+            *booking = ((booking.0 + 1).min(last), 0);
+        }
+        booking.1 += 1;
+        booking.0
+    };
+    let within = rand::thread_rng().gen_range(0..1000);
+    DateTime::<Utc>::from_timestamp_millis(second * 1000 + within).unwrap_or(not_before)
+}
+
 /// Meta answered 130429 for this number: halve its rate for [`COOL_DOWN`] (compounding while
 /// it keeps happening, never below 1/16).
 pub async fn slow_down(ports: &Ports, phone: &str) -> Result<(), TableError> {
@@ -163,6 +206,20 @@ pub async fn pair_backoff(ports: &Ports, phone: &str, recipient: &str, interval:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deferred_sends_are_booked_rate_per_second() {
+        let phone = format!("spread-{}", rand::random::<u64>());
+        let t0 = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap();
+        let seconds: Vec<i64> = (0..25).map(|_| spread(&phone, 10, t0).timestamp()).collect();
+        let t = t0.timestamp();
+        assert!(seconds[..10].iter().all(|&s| s == t));
+        assert!(seconds[10..20].iter().all(|&s| s == t + 1));
+        assert!(seconds[20..].iter().all(|&s| s == t + 2));
+        // Once time has moved past the bookings, they start again at the new second.
+        let later = t0 + chrono::Duration::seconds(10);
+        assert_eq!(spread(&phone, 10, later).timestamp(), t + 10);
+    }
 
     #[test]
     fn capacity_is_split_exactly() {
