@@ -48,6 +48,12 @@ pub struct Faults {
     pub timeout_ratio: f64,
     /// HTTP 401, code 190 / subcode 463 ("Session has expired").
     pub expired_token_ratio: f64,
+    /// `POST /messages` only: refused with 130429 (throughput) although the number is under
+    /// its limit, as Meta does under load.
+    pub throttle_ratio: f64,
+    /// `POST /messages` only: the message IS accepted (recorded, its webhooks follow), but the
+    /// response is held like a timeout: the client cannot know it was sent.
+    pub lost_response_ratio: f64,
 }
 
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use crate::errors::GraphError;
 use crate::limits::Refusal;
 use crate::state::{SentMessage, Sim, new_wamid};
 
-fn throughput_error() -> GraphError {
+pub fn throughput_error() -> GraphError {
     GraphError::new(StatusCode::BAD_REQUEST, 130429, "OAuthException", "(#130429) Rate limit hit")
         .details("Cloud API message throughput has been reached.")
         .messaging()
