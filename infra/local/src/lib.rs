@@ -90,6 +90,26 @@ impl Platform {
     }
 }
 
+impl Platform {
+    /// Stops like a crashed process: the pollers and their running handlers are aborted
+    /// wherever they are (mid-send included), nothing is drained. What they had received comes
+    /// back after the queue's visibility timeout. For fault tests; the simulator, when
+    /// in-process, is stopped as well.
+    pub async fn kill(self) {
+        for consumer in &self.consumers {
+            consumer.abort();
+        }
+        self.server.abort();
+        for consumer in self.consumers {
+            let _ = consumer.await;
+        }
+        let _ = self.server.await;
+        if let Some(sim) = self.simulator {
+            sim.shutdown();
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
