@@ -31,7 +31,7 @@ fn free_addr() -> std::net::SocketAddr {
 
 /// Every 20th recipient ends in 0000: Meta accepts it, then reports failure 131026 by webhook.
 fn recipient(i: usize) -> String {
-    format!("+1555{i:03}{}", if i % 20 == 0 { "0000" } else { "1234" })
+    format!("+1555{i:03}{}", if i.is_multiple_of(20) { "0000" } else { "1234" })
 }
 
 async fn store_message(tp: &TestPlatform, tenant: &str, to: &str) -> String {
@@ -129,12 +129,12 @@ async fn faults_and_a_killed_worker_end_every_message_once() {
                 read += 1;
                 assert_eq!(sent, 1, "{id} is read but Meta never got it");
                 assert!(!statuses.contains(&MessageStatus::Failed), "{id}: {statuses:?}");
-                assert!(i % 20 != 0, "{id} to an undeliverable number was read");
+                assert!(!i.is_multiple_of(20), "{id} to an undeliverable number was read");
             }
             MessageStatus::Failed => {
                 failed += 1;
                 let code = v.error.as_ref().map(|e| e.code);
-                if i % 20 == 0 {
+                if i.is_multiple_of(20) {
                     assert_eq!((sent, code), (1, Some(131026)), "{id}");
                 } else {
                     // Only four transient failures in a row end a message this way (p ≈ 1e-4).
