@@ -80,8 +80,14 @@ pub fn send(sim: &Sim, business: &Business, phone_id: &str, body: &Map<String, V
         let mut inner = sim.lock();
         match inner.limits.admit(&phone.id, &wa_id, config.throughput_per_second, config.pair_interval, Instant::now())
         {
-            Err(Refusal::Throughput) => return Err(throughput_error()),
-            Err(Refusal::Pair) => return Err(pair_error()),
+            Err(Refusal::Throughput) => {
+                inner.counts.throughput_refused += 1;
+                return Err(throughput_error());
+            }
+            Err(Refusal::Pair) => {
+                inner.counts.pair_refused += 1;
+                return Err(pair_error());
+            }
             Ok(()) => {}
         }
         let msg = SentMessage {

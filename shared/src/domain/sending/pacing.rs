@@ -49,8 +49,8 @@ pub enum Permit {
     NotBefore(DateTime<Utc>),
 }
 
-fn slot_key(phone: &str, second: i64, shard: u32) -> Key {
-    Key::new(format!("PACE#{phone}#{second}"), format!("SHARD#{shard}"))
+fn slot_key(phone: &str, slot: i64, shard: u32) -> Key {
+    Key::new(format!("PACE#{phone}#{slot}"), format!("SHARD#{shard}"))
 }
 
 fn adjust_key(phone: &str) -> Key {
@@ -73,26 +73,43 @@ pub async fn effective_rate(ports: &Ports, phone: &str, allowed_per_second: u32)
     Ok(((allowed_per_second as f64) * factor).floor().max(1.0) as u32)
 }
 
-/// Takes one permit for `phone` at `rate` messages per second.
+/// Length of a pacing slot. Meta meters a number with a token bucket about one second deep:
+/// whole-second slots would let one second's sends bunch up at its end and the next second's at
+/// its start (two seconds' worth within moments: 130429). Tenth-of-a-second slots keep the sends
+/// even.
+pub const SLOT_MS: i64 = 100;
+const SLOTS_PER_SECOND: i64 = 1000 / SLOT_MS;
+/// Most permits one counter item gives per slot: keeps each item under ~160 writes/s.
+const MAX_PER_SHARD: u32 = 16;
+
+/// The capacity of slot `slot` (counted from the epoch) at `rate` per second: the rate's share,
+/// with the remainder spread so every whole second holds exactly `rate`.
+pub fn slot_capacity(rate: u32, slot: i64) -> u32 {
+    let r = i64::from(rate);
+    let within = slot.rem_euclid(SLOTS_PER_SECOND);
+    ((within + 1) * r / SLOTS_PER_SECOND - within * r / SLOTS_PER_SECOND) as u32
+}
+
+/// Takes one permit for `phone` at `rate` messages per second, from the current slot's counters
+/// (at most `shards` of them).
 pub async fn acquire(ports: &Ports, phone: &str, rate: u32, shards: u32) -> Result<Permit, TableError> {
     let now = ports.clock.now();
-    let second = now.timestamp();
-    let shards = shards.clamp(1, rate.max(1));
-    let per_shard = capacity_per_shard(rate, shards);
-    let start = rand::thread_rng().gen_range(0..shards);
-    for i in 0..shards {
-        let shard = (start + i) % shards;
-        let cap = per_shard[shard as usize];
-        if cap == 0 {
-            continue;
-        }
-        let key = slot_key(phone, second, shard);
-        if take(ports, &key, cap, second).await? {
-            return Ok(Permit::Granted);
+    let slot = now.timestamp_millis().div_euclid(SLOT_MS);
+    let capacity = slot_capacity(rate.max(1), slot);
+    if capacity > 0 {
+        let shards = capacity.div_ceil(MAX_PER_SHARD).clamp(1, shards.max(1));
+        let per_shard = capacity_per_shard(capacity, shards);
+        let start = rand::thread_rng().gen_range(0..shards);
+        for i in 0..shards {
+            let shard = (start + i) % shards;
+            let key = slot_key(phone, slot, shard);
+            if take(ports, &key, per_shard[shard as usize], slot * SLOT_MS / 1000).await? {
+                return Ok(Permit::Granted);
+            }
         }
     }
-    // This second is full: the next slot starts at the next whole second.
-    Ok(Permit::NotBefore(DateTime::<Utc>::from_timestamp(second + 1, 0).unwrap_or(now)))
+    // This slot is full: try from the next one.
+    Ok(Permit::NotBefore(DateTime::<Utc>::from_timestamp_millis((slot + 1) * SLOT_MS).unwrap_or(now)))
 }
 
 /// One permit from a slot counter: `ADD count 1` only while `count < cap`. The counter item is
@@ -124,21 +141,21 @@ pub fn capacity_per_shard(rate: u32, shards: u32) -> Vec<i64> {
     (0..shards).map(|i| i64::from(base + u32::from(i < extra))).collect()
 }
 
-/// Per number, the future second this process is booking deferred sends into, and how many it
+/// Per number, the future slot this process is booking deferred sends into, and how many it
 /// booked there.
 static BOOKINGS: LazyLock<Mutex<HashMap<String, (i64, u32)>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 /// Numbers tracked before bookings in the past are forgotten.
 const BOOKINGS_PRUNE_AT: usize = 10_000;
 
-/// When a send refused by a full slot should come back: the first future second (from
-/// `not_before`) that this process has booked fewer than `rate` sends into, at a random point
-/// within it so the returns (and the number's sends) are even across the second. At most
+/// When a send refused by a full slot should come back: the first slot from `not_before` that
+/// this process has booked fewer than its capacity into, at a random point within it so the
+/// returns (and the number's sends) stay even. At most
 /// [`MAX_DELAY`](crate::ports::queue::MAX_DELAY) ahead; see the module docs.
 pub fn spread(phone: &str, rate: u32, not_before: DateTime<Utc>) -> DateTime<Utc> {
-    let first = not_before.timestamp();
-    let last = first + crate::ports::queue::MAX_DELAY.as_secs() as i64 - 1;
+    let first = not_before.timestamp_millis().div_euclid(SLOT_MS);
+    let last = first + crate::ports::queue::MAX_DELAY.as_millis() as i64 / SLOT_MS - 1;
     let rate = rate.max(1);
-    let second = {
+    let slot = {
         let mut bookings = BOOKINGS.lock().unwrap_or_else(|p| p.into_inner());
         if bookings.len() >= BOOKINGS_PRUNE_AT {
             bookings.retain(|_, (s, _)| *s >= first);
@@ -147,29 +164,36 @@ pub fn spread(phone: &str, rate: u32, not_before: DateTime<Utc>) -> DateTime<Utc
         if booking.0 < first {
             *booking = (first, 0);
         }
-        if booking.1 >= rate {
-            *booking = ((booking.0 + 1).min(last), 0);
+        while booking.1 >= slot_capacity(rate, booking.0) && booking.0 < last {
+            *booking = (booking.0 + 1, 0);
         }
         booking.1 += 1;
         booking.0
     };
-    let within = rand::thread_rng().gen_range(0..1000);
-    DateTime::<Utc>::from_timestamp_millis(second * 1000 + within).unwrap_or(not_before)
+    let within = rand::thread_rng().gen_range(0..SLOT_MS);
+    DateTime::<Utc>::from_timestamp_millis(slot * SLOT_MS + within).unwrap_or(not_before)
 }
 
-/// Meta answered 130429 for this number: halve its rate for [`COOL_DOWN`] (compounding while
-/// it keeps happening, never below 1/16).
+/// Meta answered 130429 for this number: slow it to 80% for [`COOL_DOWN`], compounding at most
+/// once per second however many sends were refused at once (a burst of concurrent refusals
+/// must not throttle the number to a crawl), never below 1/16.
 pub async fn slow_down(ports: &Ports, phone: &str) -> Result<(), TableError> {
-    let now = ports.clock.epoch_seconds();
-    let current = match ports.table.get(&adjust_key(phone)).await? {
+    let now_ms = ports.clock.now().timestamp_millis();
+    let now = now_ms / 1000;
+    let (current, changed_ms) = match ports.table.get(&adjust_key(phone)).await? {
         Some(item) if item.get_i64("until").unwrap_or(0) > now => {
-            item.get("factor").and_then(Value::as_f64).unwrap_or(1.0)
+            (item.get("factor").and_then(Value::as_f64).unwrap_or(1.0), item.get_i64("changed_ms").unwrap_or(0))
         }
-        _ => 1.0,
+        _ => (1.0, 0),
     };
-    let factor = (current / 2.0).max(1.0 / 16.0);
+    let (factor, changed_ms) =
+        if now_ms - changed_ms >= 1000 { ((current * 0.8).max(1.0 / 16.0), now_ms) } else { (current, changed_ms) };
     let until = now + COOL_DOWN.as_secs() as i64;
-    let item = Item::new(adjust_key(phone)).with("factor", factor).with("until", until).with_ttl(until + 60);
+    let item = Item::new(adjust_key(phone))
+        .with("factor", factor)
+        .with("changed_ms", changed_ms)
+        .with("until", until)
+        .with_ttl(until + 60);
     ports.table.put(item, None).await
 }
 
@@ -211,14 +235,26 @@ mod tests {
     fn deferred_sends_are_booked_rate_per_second() {
         let phone = format!("spread-{}", rand::random::<u64>());
         let t0 = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap();
-        let seconds: Vec<i64> = (0..25).map(|_| spread(&phone, 10, t0).timestamp()).collect();
-        let t = t0.timestamp();
-        assert!(seconds[..10].iter().all(|&s| s == t));
-        assert!(seconds[10..20].iter().all(|&s| s == t + 1));
-        assert!(seconds[20..].iter().all(|&s| s == t + 2));
-        // Once time has moved past the bookings, they start again at the new second.
+        // 20/s: two per 100 ms slot.
+        let slots: Vec<i64> = (0..45).map(|_| spread(&phone, 20, t0).timestamp_millis() / SLOT_MS).collect();
+        let t = t0.timestamp_millis() / SLOT_MS;
+        for (i, s) in slots.iter().enumerate() {
+            assert_eq!(*s, t + i as i64 / 2, "booking {i}");
+        }
+        // 40 bookings at 20/s reach two seconds out.
+        assert_eq!(slots[39] - t, 19);
+        // Once time has moved past the bookings, they start again from there.
         let later = t0 + chrono::Duration::seconds(10);
-        assert_eq!(spread(&phone, 10, later).timestamp(), t + 10);
+        assert_eq!(spread(&phone, 20, later).timestamp_millis() / SLOT_MS, t + 100);
+    }
+
+    #[test]
+    fn slots_hold_exactly_the_rate_each_second() {
+        for rate in [1, 7, 20, 25, 80, 999, 1000] {
+            let per_second: u32 = (0..10).map(|slot| slot_capacity(rate, 1_700_000_000_0 + slot)).sum();
+            assert_eq!(per_second, rate, "rate {rate}");
+            assert!((0..10).all(|slot| slot_capacity(rate, slot) <= rate.div_ceil(10)));
+        }
     }
 
     #[test]
