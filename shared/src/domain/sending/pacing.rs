@@ -1,15 +1,17 @@
 //! Pacing one WhatsApp number at its allowed rate, shared by every concurrent worker (Lambdas or
 //! in-process tasks), with no hot item.
 //!
-//! **Number rate.** Time is cut into one-second slots. A slot's capacity (`rate`) is split over
-//! `shards` counter items `PACE#<phone>#<second>#<shard>`; a send takes a permit by an atomic
-//! `ADD count 1` conditional on `count < capacity_of_shard`, trying shards from a random start.
-//! Each counter item lives for one second (then TTL removes it), so at 1,000 msg/s with 8 shards
-//! no item is written more than ~125 times per second, and a full second simply means "wait for
-//! the next slot". Workers never coordinate beyond these conditional writes.
+//! **Number rate.** Time is cut into 100 ms slots ([`SLOT_MS`]) holding a tenth of the rate
+//! each (every second holds exactly `rate`). A slot's capacity is split over up to `shards`
+//! counter items `PACE#<phone>#<slot>#<shard>` (at most 16 permits each); a send takes a permit
+//! by an atomic `ADD count 1` conditional on `count < capacity_of_shard`, trying shards from a
+//! random start. Each counter lives for one slot (then TTL removes it), so at 1,000 msg/s
+//! (100 per slot, 7 shards) no item takes more than ~15 writes in its 100 ms life (~150/s), and
+//! a full slot simply means "come back for a later one". Workers never coordinate beyond these
+//! conditional writes.
 //!
-//! **Slow-down.** When Meta answers 130429 (throughput) for a number, its rate is halved for a
-//! cool-down (an item `PACEADJ#<phone>` with the factor and an expiry), read by every worker —
+//! **Slow-down.** When Meta answers 130429 (throughput) for a number, its rate drops to 80% for
+//! a cool-down (an item `PACEADJ#<phone>` with the factor and an expiry), read by every worker —
 //! only that number slows down. 131056 (pair rate) marks the recipient pair instead.
 //!
 //! **Spreading a backlog.** A send that finds its second full is handed back to the queue, not
@@ -34,7 +36,7 @@ use serde_json::Value;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Key, TableError, Update};
 
-/// Counter items per second-slot. 8 keeps each item under ~125 writes/s at 1,000 msg/s.
+/// Most counter items per slot (a slot of 100 permits at 1,000 msg/s uses 7).
 pub const DEFAULT_SHARDS: u32 = 8;
 /// Meta's pair rate: about one message every 6 s to one recipient.
 pub const PAIR_INTERVAL: Duration = Duration::from_secs(6);
