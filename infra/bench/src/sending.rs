@@ -308,7 +308,7 @@ async fn fairness(backlog: usize, seconds: u64) -> R<()> {
             .post(
                 "/messages",
                 &b_token,
-                json!({"to": format!("+1777{i:07}"),
+                json!({"to": format!("+1415555{i:04}"),
                     "template": {"name": "order_update", "language": "en_US", "variables": ["Ana", "A-1"]}}),
             )
             .await?;
