@@ -253,7 +253,7 @@ mod tests {
     #[test]
     fn slots_hold_exactly_the_rate_each_second() {
         for rate in [1, 7, 20, 25, 80, 999, 1000] {
-            let per_second: u32 = (0..10).map(|slot| slot_capacity(rate, 1_700_000_000_0 + slot)).sum();
+            let per_second: u32 = (0..10).map(|slot| slot_capacity(rate, 17_000_000_000 + slot)).sum();
             assert_eq!(per_second, rate, "rate {rate}");
             assert!((0..10).all(|slot| slot_capacity(rate, slot) <= rate.div_ceil(10)));
         }
