@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | import [--rows N]
+# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | webhooks | import [--rows N] | sending
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-coldstart}" in
@@ -22,5 +22,15 @@ case "${1:-coldstart}" in
     target="${CARGO_TARGET_DIR:-target}"
     "$target/release/miping-bench" import "$@"
     ;;
-  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N]"; exit 2 ;;
+  sending)
+    # pacing at 80 and 1,000 msg/s, then a second tenant's latency behind a big campaign.
+    shift || true
+    nice -n 19 cargo build --release --quiet -p miping-bench
+    bench="${CARGO_TARGET_DIR:-target}/release/miping-bench"
+    if [ $# -gt 0 ]; then "$bench" sending "$@"; exit; fi
+    "$bench" sending pacing --rate 80 --messages 5000
+    "$bench" sending pacing --rate 1000 --messages 20000
+    "$bench" sending fairness --backlog 20000 --seconds 30
+    ;;
+  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...]"; exit 2 ;;
 esac

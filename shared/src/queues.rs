@@ -1,9 +1,16 @@
 //! The platform's logical queues. On AWS each maps to `<NAME>_QUEUE_URL` (and `<NAME>_DLQ_URL`).
 
-use crate::ports::queue::QueueName;
+use std::time::Duration;
 
-/// Outbound WhatsApp messages for the send worker.
+use crate::ports::queue::{QueueName, QueueSettings};
+
+/// Outbound one-off WhatsApp messages for the send worker (API and inbox sends): the fast lane.
 pub const SEND: QueueName = QueueName("send");
+/// Campaign messages for the same send worker: the bulk lane. Separate from [`SEND`] so a
+/// tenant's 100k-recipient campaign never queues in front of anyone's one-off message; within
+/// it, jobs carry the tenant id as their message group, so tenants share the lane fairly (SQS
+/// fair queues; round-robin in the embedded queue).
+pub const SEND_BULK: QueueName = QueueName("send_bulk");
 /// Raw Meta webhook events for the processor.
 pub const WEBHOOK: QueueName = QueueName("webhook");
 /// Credential and notification emails, sent after the write that caused them commits.
@@ -12,4 +19,22 @@ pub const MAIL: QueueName = QueueName("mail");
 /// Outbound callbacks to tenants' own systems: one job per delivery attempt.
 pub const CALLBACK: QueueName = QueueName("callback");
 
-pub const ALL: [QueueName; 4] = [SEND, WEBHOOK, MAIL, CALLBACK];
+pub const ALL: [QueueName; 5] = [SEND, SEND_BULK, WEBHOOK, MAIL, CALLBACK];
+
+/// The send worker's lanes, in the order its local pollers start.
+pub const SEND_LANES: [QueueName; 2] = [SEND, SEND_BULK];
+
+/// Delivery settings per queue; infrastructure must create the SQS queues with the same
+/// `VisibilityTimeout` and redrive `maxReceiveCount`.
+///
+/// The send lanes allow many receives: a job whose number is at its rate is handed back to the
+/// queue (about once per backlog, see `domain::sending::pacing::spread`), and each hand-back is a
+/// receive. The worker fails a message itself after its own limit on Meta attempts, so the
+/// dead-letter queue only catches jobs that crash the worker over and over.
+pub fn settings(queue: QueueName) -> QueueSettings {
+    if SEND_LANES.contains(&queue) {
+        QueueSettings { visibility_timeout: Duration::from_secs(30), max_receives: 50 }
+    } else {
+        QueueSettings::default()
+    }
+}

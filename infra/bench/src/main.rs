@@ -3,9 +3,12 @@
 //! - `coldstart`: every Lambda binary's size, exec→ready time and RSS (Lambda Runtime API emulator).
 //! - `webhooks`: the webhook receiver's throughput and latency on the local process.
 //! - `import`: a generated 100k-row contact CSV imported through the local process.
+//! - `sending`: one number paced at 80 and 1,000 msg/s; a tenant's one-off latency while
+//!   another runs a big campaign.
 
 mod coldstart;
 mod import;
+mod sending;
 mod webhooks;
 
 #[tokio::main]
@@ -21,10 +24,20 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Some("sending") => match sending::run(args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("miping-bench sending: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         _ => {
             eprintln!("usage: miping-bench coldstart [--bin-dir DIR] [--runs N] [FUNCTION...]");
             eprintln!("       miping-bench webhooks [--seconds N] [--clients N]");
             eprintln!("       miping-bench import [--rows N]");
+            eprintln!(
+                "       miping-bench sending pacing [--rate R] [--messages N] | fairness [--backlog N] [--seconds S]"
+            );
             std::process::ExitCode::from(2)
         }
     }

@@ -90,6 +90,26 @@ impl Platform {
     }
 }
 
+impl Platform {
+    /// Stops like a crashed process: the pollers and their running handlers are aborted
+    /// wherever they are (mid-send included), nothing is drained. What they had received comes
+    /// back after the queue's visibility timeout. For fault tests; the simulator, when
+    /// in-process, is stopped as well.
+    pub async fn kill(self) {
+        for consumer in &self.consumers {
+            consumer.abort();
+        }
+        self.server.abort();
+        for consumer in self.consumers {
+            let _ = consumer.await;
+        }
+        let _ = self.server.await;
+        if let Some(sim) = self.simulator {
+            sim.shutdown();
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -151,16 +171,17 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
 
 /// The queue consumers that are separate Lambdas on AWS, as in-process pollers.
 fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<JoinHandle<()>> {
+    let send_worker: Arc<dyn Consumer> = Arc::new(miping::domain::sending::worker::SendWorker {
+        ports: state.ports.clone(),
+        prices: miping::domain::sending::prices::PriceTable::from_env(),
+    });
+    // One poller per send lane (as one event source mapping per queue on AWS): however long
+    // the bulk lane's backlog, the one-off lane has its own handlers.
     let consumers: Vec<(QueueName, Arc<dyn Consumer>)> = vec![
         (miping::queues::WEBHOOK, Arc::new(miping::domain::webhooks::process::processor(state.ports.clone()))),
         (miping::queues::MAIL, Arc::new(MailConsumer { ports: state.ports.clone() })),
-        (
-            miping::queues::SEND,
-            Arc::new(miping::domain::sending::worker::SendWorker {
-                ports: state.ports.clone(),
-                prices: miping::domain::sending::prices::PriceTable::from_env(),
-            }),
-        ),
+        (miping::queues::SEND, send_worker.clone()),
+        (miping::queues::SEND_BULK, send_worker),
         (
             miping::queues::CALLBACK,
             Arc::new(miping::domain::callbacks::worker::CallbackWorker {

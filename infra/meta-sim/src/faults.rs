@@ -43,6 +43,25 @@ pub fn draw(faults: &Faults) -> Option<Fault> {
     None
 }
 
+/// A fault specific to `POST /{phone}/messages`, drawn after the generic ones passed.
+pub enum SendFault {
+    /// 130429 before processing: nothing sent.
+    Throttled,
+    /// Processed (sent), then the response is held and lost.
+    LostResponse,
+}
+
+pub fn draw_send(faults: &Faults) -> Option<SendFault> {
+    let mut rng = rand::thread_rng();
+    if faults.throttle_ratio > 0.0 && rng.gen_bool(faults.throttle_ratio.min(1.0)) {
+        return Some(SendFault::Throttled);
+    }
+    if faults.lost_response_ratio > 0.0 && rng.gen_bool(faults.lost_response_ratio.min(1.0)) {
+        return Some(SendFault::LostResponse);
+    }
+    None
+}
+
 /// What a held request finally answers if the client is still there.
 pub fn after_timeout() -> GraphError {
     GraphError::new(StatusCode::SERVICE_UNAVAILABLE, 2, "OAuthException", "(#2) Service temporarily unavailable")

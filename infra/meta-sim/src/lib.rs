@@ -31,7 +31,7 @@ use tokio::sync::oneshot;
 
 pub use business::{Business, PhoneNumber, business_for_code};
 pub use faults::{Endpoint, ScriptedFault};
-pub use state::SentMessage;
+pub use state::{SendCounts, SentMessage};
 pub use templates::{TemplateRecord, TemplateStatus};
 pub use webhooks::{WebhookDelivery, sign as sign_webhook};
 
@@ -48,6 +48,12 @@ pub struct Faults {
     pub timeout_ratio: f64,
     /// HTTP 401, code 190 / subcode 463 ("Session has expired").
     pub expired_token_ratio: f64,
+    /// `POST /messages` only: refused with 130429 (throughput) although the number is under
+    /// its limit, as Meta does under load.
+    pub throttle_ratio: f64,
+    /// `POST /messages` only: the message IS accepted (recorded, its webhooks follow), but the
+    /// response is held like a timeout: the client cannot know it was sent.
+    pub lost_response_ratio: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -165,6 +171,11 @@ impl SimHandle {
     /// Every message accepted by `POST /{v}/{phone}/messages`, oldest first.
     pub fn sent_messages(&self) -> Vec<SentMessage> {
         self.sim.sent_messages()
+    }
+
+    /// Totals of `POST /messages` answers since start (benchmarks: accepted vs 130429).
+    pub fn send_counts(&self) -> SendCounts {
+        self.sim.lock().counts
     }
 
     /// The templates of one WABA (in creation order), as the simulator holds them.

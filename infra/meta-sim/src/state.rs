@@ -16,6 +16,16 @@ use crate::webhooks::{Scheduled, Webhooks};
 /// The sent-message log keeps the most recent ones only (benchmarks send hundreds of thousands).
 const SENT_LOG_CAPACITY: usize = 50_000;
 
+/// What `POST /messages` answered, since the simulator started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendCounts {
+    pub accepted: u64,
+    /// Refused with 130429 by the number's throughput limit (injected faults not included).
+    pub throughput_refused: u64,
+    /// Refused with 131056 by the pair rate limit.
+    pub pair_refused: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct SentMessage {
     pub wamid: String,
@@ -43,6 +53,8 @@ pub struct Inner {
     pub registered: HashSet<String>,
     pub limits: Limits,
     pub sent: VecDeque<SentMessage>,
+    /// Totals since start (the sent log above keeps only the latest messages).
+    pub counts: SendCounts,
     /// One-shot failures per endpoint, consumed in order by the next matching requests.
     pub scripted: Vec<(crate::faults::Endpoint, crate::faults::ScriptedFault)>,
 }
@@ -69,6 +81,7 @@ impl Inner {
     }
 
     pub fn record_sent(&mut self, m: SentMessage) {
+        self.counts.accepted += 1;
         if self.sent.len() >= SENT_LOG_CAPACITY {
             self.sent.pop_front();
         }

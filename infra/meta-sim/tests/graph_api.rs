@@ -425,6 +425,40 @@ async fn injected_faults_look_like_meta_failures() {
 }
 
 #[tokio::test]
+async fn send_faults_throttle_or_lose_the_response() {
+    let sim = sim(fast_config()).await;
+    let g = Graph::new(&sim);
+    let c = code("sendfaults");
+    let t = g.token(&c).await;
+    let path = format!("{}/messages", business_for_code(&c).phone_numbers[0].id);
+
+    // Throttled: Meta's 130429, and nothing was sent.
+    sim.set_faults(Faults { throttle_ratio: 1.0, ..Faults::default() });
+    let (status, body) = g.post(&path, &t, text_to("15550001111")).await;
+    assert_eq!((status, body["error"]["code"].clone()), (400, json!(130429)));
+    assert!(sim.sent_messages().is_empty());
+
+    // Lost response: the client times out, but the message was sent (and its webhooks follow).
+    sim.set_faults(Faults { lost_response_ratio: 1.0, ..Faults::default() });
+    let err = g
+        .http
+        .post(format!("{}/{path}", g.base))
+        .bearer_auth(&t)
+        .json(&text_to("15550002222"))
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout());
+    let sent = sim.sent_messages();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].wa_id, "15550002222");
+
+    sim.set_faults(Faults::default());
+    assert_eq!(g.post(&path, &t, text_to("15550003333")).await.0, 200);
+}
+
+#[tokio::test]
 async fn scripted_faults_fail_the_next_call_to_one_endpoint_once() {
     use meta_sim::{Endpoint, ScriptedFault};
     let sim = sim(fast_config()).await;

@@ -50,8 +50,11 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
     Ok(Ports {
         table: Arc::new(SqliteTable::open(&table_path).map_err(|e| open_err("table", &table_path)(e.to_string()))?),
         queue: Arc::new(
-            SqliteQueue::open(&queue_path, QueueSettings::default())
-                .map_err(|e| open_err("queues", &queue_path)(e.to_string()))?,
+            crate::queues::ALL.into_iter().fold(
+                SqliteQueue::open(&queue_path, QueueSettings::default())
+                    .map_err(|e| open_err("queues", &queue_path)(e.to_string()))?,
+                |q, name| q.with_settings(name, crate::queues::settings(name)),
+            ),
         ),
         vault: Arc::new(
             FileVault::open_or_create(&vault_path).map_err(|e| open_err("vault key", &vault_path)(e.to_string()))?,

@@ -10,6 +10,11 @@
 //!   queue's dead-letter queue instead of being delivered again (SQS redrive policy).
 //! - `retry_after` makes a received message visible again after `delay` (SQS
 //!   ChangeMessageVisibility): the way a consumer backs off.
+//! - Messages may carry a **message group** (the tenant id on the send lanes). Groups share a
+//!   queue fairly: a group with a large backlog cannot starve the others. On SQS that is a fair
+//!   queue (`MessageGroupId` on a standard queue: a group with many messages in flight does not
+//!   delay the others' dwell time); the embedded queue's `receive` goes round-robin over groups.
+//!   Messages without a group form one group of their own. Order is never guaranteed.
 //! - In Lambda, consumers do not call `receive`: the event source mapping delivers records and
 //!   the consumer reports partial batch failures (see `runtime::consumer`).
 
@@ -65,11 +70,21 @@ pub struct OutMessage {
     pub body: String,
     /// Not deliverable before this delay (SQS allows up to 15 minutes).
     pub delay: Duration,
+    /// The fairness group (e.g. the tenant id); see the module docs.
+    pub group: Option<String>,
 }
+
+/// Longest message group id SQS accepts.
+pub const MAX_GROUP_LEN: usize = 128;
 
 impl OutMessage {
     pub fn new(body: impl Into<String>) -> Self {
-        Self { body: body.into(), delay: Duration::ZERO }
+        Self { body: body.into(), delay: Duration::ZERO, group: None }
+    }
+    /// Puts the message in a fairness group (at most 128 characters, SQS's limit).
+    pub fn in_group(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into());
+        self
     }
     pub fn delayed(mut self, delay: Duration) -> Self {
         self.delay = delay;
@@ -103,6 +118,23 @@ pub enum QueueError {
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// Longest delay SQS accepts for a message or a visibility change.
 pub const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+
+/// The checks both adapters make before sending anything (SQS's limits): body size, delay,
+/// and a group id of 1..=128 printable ASCII characters.
+pub fn validate(m: &OutMessage) -> Result<(), QueueError> {
+    if m.body.len() > MAX_MESSAGE_BYTES {
+        return Err(QueueError::MessageTooLarge);
+    }
+    if m.delay > MAX_DELAY {
+        return Err(QueueError::Invalid(format!("delay {:?} exceeds the 15 minute maximum", m.delay)));
+    }
+    if let Some(group) = &m.group
+        && (group.is_empty() || group.len() > MAX_GROUP_LEN || !group.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err(QueueError::Invalid("message group must be 1-128 printable ASCII characters".into()));
+    }
+    Ok(())
+}
 
 #[async_trait]
 pub trait Queue: Send + Sync + 'static {

@@ -346,3 +346,27 @@ pub async fn get_ok(tp: &TestPlatform, token: &str, path: &str) -> Value {
     assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
     body
 }
+
+/// Starts the platform on a fixed address and data directory against a simulator the test runs
+/// itself, so the simulator (what Meta received) outlives restarts of the platform. The
+/// simulator's webhooks should point at `addr`.
+pub async fn start_against(sim: &meta_sim::SimHandle, addr: std::net::SocketAddr, data_dir: PathBuf) -> TestPlatform {
+    let graph_url = sim.base_url();
+    let options = Options {
+        addr,
+        data_dir: data_dir.clone(),
+        configure: Some(Box::new(move |c| {
+            c.super_admin = Some(SuperAdminBootstrap {
+                email: ADMIN_EMAIL.into(),
+                password: SecretString::from(ADMIN_PASSWORD),
+                generated: false,
+            });
+            c.meta.graph_url = graph_url;
+        })),
+        simulator: None,
+        consumers: true,
+    };
+    let platform = miping_local::start(options).await.expect("platform starts");
+    let base = platform.base_url();
+    TestPlatform { platform: Some(platform), base, http: Client::new(), data_dir, _dir: None }
+}

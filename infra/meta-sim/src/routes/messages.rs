@@ -13,7 +13,7 @@ use crate::errors::GraphError;
 use crate::limits::Refusal;
 use crate::state::{SentMessage, Sim, new_wamid};
 
-fn throughput_error() -> GraphError {
+pub fn throughput_error() -> GraphError {
     GraphError::new(StatusCode::BAD_REQUEST, 130429, "OAuthException", "(#130429) Rate limit hit")
         .details("Cloud API message throughput has been reached.")
         .messaging()
@@ -80,8 +80,14 @@ pub fn send(sim: &Sim, business: &Business, phone_id: &str, body: &Map<String, V
         let mut inner = sim.lock();
         match inner.limits.admit(&phone.id, &wa_id, config.throughput_per_second, config.pair_interval, Instant::now())
         {
-            Err(Refusal::Throughput) => return Err(throughput_error()),
-            Err(Refusal::Pair) => return Err(pair_error()),
+            Err(Refusal::Throughput) => {
+                inner.counts.throughput_refused += 1;
+                return Err(throughput_error());
+            }
+            Err(Refusal::Pair) => {
+                inner.counts.pair_refused += 1;
+                return Err(pair_error());
+            }
             Ok(()) => {}
         }
         let msg = SentMessage {

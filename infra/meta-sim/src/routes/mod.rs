@@ -162,7 +162,12 @@ async fn edge(
         Ok(g) => g,
         Err(r) => return r,
     };
-    flatten(
+    let send_fault =
+        if method == Method::POST && edge == "messages" { faults::draw_send(&sim.config().faults) } else { None };
+    if matches!(send_fault, Some(faults::SendFault::Throttled)) {
+        return messages::throughput_error().into_response();
+    }
+    let response = flatten(
         async {
             let business = gate.business(&sim)?;
             if let Some(endpoint) = faults::Endpoint::of_edge(&method, &edge)
@@ -187,7 +192,13 @@ async fn edge(
             }
         }
         .await,
-    )
+    );
+    if matches!(send_fault, Some(faults::SendFault::LostResponse)) && response.status().is_success() {
+        // Sent, but the client never hears so (held until it gives up).
+        tokio::time::sleep(faults::TIMEOUT_HOLD).await;
+        return faults::after_timeout().into_response();
+    }
+    response
 }
 
 /// Ownership check shared by every edge on a WABA: another business's WABA is a permissions

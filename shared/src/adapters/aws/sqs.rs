@@ -7,6 +7,10 @@
 //! earlier ones are already queued, and a caller that retries the batch sends them again, which
 //! at-least-once consumers tolerate.
 //!
+//! Message groups (`OutMessage::group`) become `MessageGroupId`: on standard queues that is
+//! SQS's fair-queue feature (no FIFO ordering, no throughput limit), which keeps one tenant's
+//! backlog from raising the dwell time of the others' messages.
+//!
 //! SQS works in whole seconds: delays and visibility changes are rounded up, so a message is
 //! never visible earlier than asked.
 
@@ -22,7 +26,7 @@ use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::ports::queue::{
-    Delivery, MAX_DELAY, MAX_MESSAGE_BYTES, OutMessage, Queue, QueueError, QueueName, QueueSettings,
+    Delivery, MAX_DELAY, MAX_MESSAGE_BYTES, OutMessage, Queue, QueueError, QueueName, QueueSettings, validate,
 };
 
 /// SendMessageBatch limits: entries per call, and total payload per call.
@@ -75,6 +79,9 @@ impl SqsQueue {
                     .id(i.to_string())
                     .message_body(&m.body)
                     .delay_seconds(whole_seconds(m.delay))
+                    // On a standard queue this makes it a fair queue: SQS keeps one group's
+                    // backlog from delaying the other groups' messages.
+                    .set_message_group_id(m.group.clone())
                     .build()
                     .map_err(|e| QueueError::Invalid(e.to_string()))
             })
@@ -258,16 +265,6 @@ pub async fn create_queue_with_dlq(
         .map(str::to_owned)
         .ok_or_else(|| QueueError::Unavailable("CreateQueue returned no URL".into()))?;
     Ok(SqsQueueUrls { url, dlq_url: Some(dlq_url) })
-}
-
-fn validate(m: &OutMessage) -> Result<(), QueueError> {
-    if m.body.len() > MAX_MESSAGE_BYTES {
-        return Err(QueueError::MessageTooLarge);
-    }
-    if m.delay > MAX_DELAY {
-        return Err(QueueError::Invalid(format!("delay {:?} exceeds the 15 minute maximum", m.delay)));
-    }
-    Ok(())
 }
 
 /// Splits a batch into SendMessageBatch calls of at most 10 entries and 256 KiB of bodies.

@@ -30,6 +30,12 @@ impl Sqlite {
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
+    /// Runs `f` with the connection on the current thread: for start-up work (migrations) only.
+    pub fn blocking<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
     /// Runs `f` with the connection on the blocking pool.
     pub async fn call<R, F>(&self, f: F) -> R
     where

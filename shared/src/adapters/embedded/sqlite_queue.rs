@@ -13,11 +13,20 @@
 //! row, so an ack or a retry from a consumer whose delivery timed out (and was redelivered) is a
 //! harmless no-op instead of deleting a message someone else is working on.
 //!
+//! **Fairness.** Every row has a message group (`grp`, `''` for messages without one). A receive
+//! walks the groups that have live messages round-robin, starting after the group it served
+//! last, and takes one visible message per group per round: with tenants as groups, a tenant
+//! with 50,000 queued messages gets the same share of each receive as one with a single message.
+//! The walk is a loose index scan (`grp > last ORDER BY grp LIMIT 1`) over
+//! `(queue, dead, grp, visible_at, seq)`, so its cost grows with the number of groups, not with
+//! the backlog. The round-robin position lives in memory: after a restart it starts over.
+//!
 //! Times are wall-clock milliseconds since the epoch, so visibility and delays survive a restart.
 
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -26,7 +35,7 @@ use tokio::sync::Notify;
 
 use super::sqlite::Sqlite;
 pub use crate::ports::queue::QueueSettings;
-use crate::ports::queue::{Delivery, MAX_DELAY, MAX_MESSAGE_BYTES, OutMessage, Queue, QueueError, QueueName};
+use crate::ports::queue::{Delivery, MAX_DELAY, OutMessage, Queue, QueueError, QueueName, validate};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS queue_messages (
@@ -39,10 +48,23 @@ CREATE TABLE IF NOT EXISTS queue_messages (
     receive_count INTEGER NOT NULL DEFAULT 0,
     receipt       TEXT,
     dead          INTEGER NOT NULL DEFAULT 0,
-    dead_at       INTEGER
+    dead_at       INTEGER,
+    grp           TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, dead, visible_at, seq);
 ";
+
+/// Added after the first release: data directories from before it get the column here.
+const GROUP_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS queue_messages_group ON queue_messages (queue, dead, grp, visible_at, seq);";
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let has_grp = conn.prepare("SELECT 1 FROM pragma_table_info('queue_messages') WHERE name = 'grp'")?.exists([])?;
+    if !has_grp {
+        conn.execute_batch("ALTER TABLE queue_messages ADD COLUMN grp TEXT NOT NULL DEFAULT '';")?;
+    }
+    conn.execute_batch(GROUP_INDEX)
+}
 
 /// Longest a waiting receive sleeps between checks when no send wakes it: bounds how late it
 /// notices a message whose visibility timeout or delay ran out.
@@ -55,12 +77,21 @@ pub struct SqliteQueue {
     overrides: HashMap<&'static str, QueueSettings>,
     /// Wakes long-polling receivers when a message may have become visible (send, retry now).
     wake: Arc<Notify>,
+    /// Per queue, the message group served last (where the next round-robin walk starts).
+    cursors: Arc<Mutex<HashMap<&'static str, String>>>,
 }
 
 impl SqliteQueue {
     pub fn open(path: &Path, default: QueueSettings) -> Result<Self, QueueError> {
         let db = Sqlite::open(path, SCHEMA).map_err(unavailable)?;
-        Ok(Self { db, default, overrides: HashMap::new(), wake: Arc::new(Notify::new()) })
+        db.blocking(migrate).map_err(unavailable)?;
+        Ok(Self {
+            db,
+            default,
+            overrides: HashMap::new(),
+            wake: Arc::new(Notify::new()),
+            cursors: Arc::new(Mutex::new(HashMap::new())),
+        })
     }
 
     /// Gives `queue` its own visibility timeout and redrive limit.
@@ -77,7 +108,16 @@ impl SqliteQueue {
     /// next live message becomes visible (for the long-poll sleep).
     async fn try_receive(&self, queue: QueueName, max: usize) -> Result<(Vec<Delivery>, Option<i64>), QueueError> {
         let settings = self.settings(queue);
-        self.db.call(move |conn| receive_tx(conn, queue.as_str(), max, settings, now_ms())).await.map_err(unavailable)
+        let cursor = self.cursors.lock().unwrap_or_else(|p| p.into_inner()).get(queue.as_str()).cloned();
+        let received = self
+            .db
+            .call(move |conn| receive_tx(conn, queue.as_str(), max, settings, now_ms(), cursor))
+            .await
+            .map_err(unavailable)?;
+        if let Some(served) = received.last_group {
+            self.cursors.lock().unwrap_or_else(|p| p.into_inner()).insert(queue.as_str(), served);
+        }
+        Ok((received.deliveries, received.next_visible))
     }
 }
 
@@ -183,75 +223,119 @@ impl Queue for SqliteQueue {
     }
 }
 
-fn validate(m: &OutMessage) -> Result<(), QueueError> {
-    if m.body.len() > MAX_MESSAGE_BYTES {
-        return Err(QueueError::MessageTooLarge);
-    }
-    if m.delay > MAX_DELAY {
-        return Err(QueueError::Invalid(format!("delay {:?} exceeds the 15 minute maximum", m.delay)));
-    }
-    Ok(())
-}
-
 fn insert_tx(conn: &mut Connection, queue: &str, messages: &[OutMessage], now: i64) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO queue_messages (queue, id, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO queue_messages (queue, id, body, sent_at, visible_at, grp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
         for m in messages {
             let id = ulid::Ulid::new().to_string();
-            stmt.execute(params![queue, id, m.body, now, now + millis(m.delay)])?;
+            stmt.execute(params![queue, id, m.body, now, now + millis(m.delay), m.group.as_deref().unwrap_or("")])?;
         }
     }
     tx.commit()
 }
 
-/// Delivers up to `max` visible messages, dead-lettering the ones past their receive limit on
-/// the way, in one transaction.
+struct Received {
+    deliveries: Vec<Delivery>,
+    /// The group of the last delivery (the next walk starts after it).
+    last_group: Option<String>,
+    /// When nothing was delivered: when the next live message becomes visible.
+    next_visible: Option<i64>,
+}
+
+/// A candidate row: `(seq, id, body, receive_count)`.
+type Row = (i64, String, String, u32);
+
+/// Delivers up to `max` visible messages in one transaction, one per message group per round,
+/// the groups taken in order starting after `cursor`; rows past their receive limit are
+/// dead-lettered on the way.
 fn receive_tx(
     conn: &mut Connection,
     queue: &str,
     max: usize,
     settings: QueueSettings,
     now: i64,
-) -> rusqlite::Result<(Vec<Delivery>, Option<i64>)> {
+    cursor: Option<String>,
+) -> rusqlite::Result<Received> {
     let tx = conn.transaction()?;
-    let mut out = Vec::new();
+    let mut deliveries = Vec::new();
+    let mut last_group = None;
     let hidden_until = now + millis(settings.visibility_timeout);
     {
-        let mut select = tx.prepare_cached(
+        let mut first_group =
+            tx.prepare_cached("SELECT grp FROM queue_messages WHERE queue = ?1 AND dead = 0 ORDER BY grp LIMIT 1")?;
+        let mut group_after = tx.prepare_cached(
+            "SELECT grp FROM queue_messages WHERE queue = ?1 AND dead = 0 AND grp > ?2 ORDER BY grp LIMIT 1",
+        )?;
+        let mut visible = tx.prepare_cached(
             "SELECT seq, id, body, receive_count FROM queue_messages
-             WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2 ORDER BY visible_at, seq LIMIT ?3",
+             WHERE queue = ?1 AND dead = 0 AND grp = ?2 AND visible_at <= ?3 ORDER BY visible_at, seq LIMIT ?4",
         )?;
         let mut deliver = tx.prepare_cached(
             "UPDATE queue_messages SET receive_count = ?2, visible_at = ?3, receipt = ?4 WHERE seq = ?1",
         )?;
         let mut bury =
             tx.prepare_cached("UPDATE queue_messages SET dead = 1, dead_at = ?2, receipt = NULL WHERE seq = ?1")?;
-        // Dead-lettered rows leave the candidate set, so re-select until full or exhausted.
-        loop {
-            let want = max - out.len();
-            let rows: Vec<(i64, String, String, u32)> = select
-                .query_map(params![queue, now, want as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            let exhausted = rows.len() < want;
-            for (seq, id, body, count) in rows {
-                if count >= settings.max_receives {
-                    bury.execute(params![seq, now])?;
-                    continue;
-                }
-                let receive_count = count + 1;
-                let receipt = format!("{id}.{receive_count}.{:016x}", rand::random::<u64>());
-                deliver.execute(params![seq, receive_count, hidden_until, receipt])?;
-                out.push(Delivery { id, receipt, body, receive_count });
+
+        // The next group with live messages after `g`, wrapping around to the first.
+        let mut next = |g: Option<&str>| -> rusqlite::Result<Option<String>> {
+            let after = match g {
+                Some(g) => group_after.query_row(params![queue, g], |r| r.get(0)).optional()?,
+                None => None,
+            };
+            match after {
+                Some(a) => Ok(Some(a)),
+                None => first_group.query_row(params![queue], |r| r.get(0)).optional(),
             }
-            if exhausted || out.len() >= max {
+        };
+
+        // Up to `max` groups that have visible messages, each with its first `max` of them.
+        let mut candidates: Vec<(String, VecDeque<Row>)> = Vec::new();
+        let mut group = next(cursor.as_deref())?;
+        let start = group.clone();
+        while let Some(g) = group {
+            let rows: VecDeque<Row> = visible
+                .query_map(params![queue, g, now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let following = next(Some(&g))?;
+            if !rows.is_empty() {
+                candidates.push((g, rows));
+            }
+            if candidates.len() >= max || following == start {
+                break;
+            }
+            group = following;
+        }
+
+        // Round-robin: one delivery per group per round.
+        'rounds: loop {
+            let mut progressed = false;
+            for (g, rows) in candidates.iter_mut() {
+                if deliveries.len() >= max {
+                    break 'rounds;
+                }
+                while let Some((seq, id, body, count)) = rows.pop_front() {
+                    if count >= settings.max_receives {
+                        bury.execute(params![seq, now])?;
+                        continue;
+                    }
+                    let receive_count = count + 1;
+                    let receipt = format!("{id}.{receive_count}.{:016x}", rand::random::<u64>());
+                    deliver.execute(params![seq, receive_count, hidden_until, receipt])?;
+                    deliveries.push(Delivery { id, receipt, body, receive_count });
+                    last_group = Some(g.clone());
+                    progressed = true;
+                    break;
+                }
+            }
+            if !progressed {
                 break;
             }
         }
     }
-    let next_visible = if out.is_empty() {
+    let next_visible = if deliveries.is_empty() {
         tx.query_row("SELECT MIN(visible_at) FROM queue_messages WHERE queue = ?1 AND dead = 0", params![queue], |r| {
             r.get::<_, Option<i64>>(0)
         })
@@ -261,7 +345,7 @@ fn receive_tx(
         None
     };
     tx.commit()?;
-    Ok((out, next_visible))
+    Ok(Received { deliveries, last_group, next_visible })
 }
 
 /// The message id a receipt was issued for; `None` for strings this adapter never issued.

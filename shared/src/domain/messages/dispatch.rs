@@ -38,9 +38,24 @@ pub async fn accept(ports: &Ports, message: &Message, preview: &str) -> Result<(
     Ok(())
 }
 
+impl SendJob {
+    /// The job as a queue message, in its tenant's message group: tenants share each send lane
+    /// fairly (see `queues::SEND_BULK`).
+    pub fn to_message(&self) -> OutMessage {
+        OutMessage::new(serde_json::to_string(self).expect("job serializes")).in_group(self.tenant_id.clone())
+    }
+}
+
+/// Queues campaign messages on the bulk lane (`send_bulk`), so they never delay one-off
+/// messages; the caller (fan-out) keeps the messages `queued` and may retry on error (the
+/// worker skips a message that is no longer queued, so a job queued twice sends once).
+pub async fn enqueue_bulk(ports: &Ports, jobs: &[SendJob]) -> Result<(), QueueError> {
+    ports.queue.send_batch(crate::queues::SEND_BULK, jobs.iter().map(SendJob::to_message).collect()).await
+}
+
+/// Queues a one-off message on the fast lane (`send`).
 pub async fn enqueue(ports: &Ports, job: &SendJob) -> Result<(), QueueError> {
-    let body = serde_json::to_string(job).expect("job serializes");
-    match ports.queue.send(crate::queues::SEND, OutMessage::new(body)).await {
+    match ports.queue.send(crate::queues::SEND, job.to_message()).await {
         Ok(()) => Ok(()),
         Err(e) => {
             let update = Update::new().set("status", "failed").set("status_rank", MessageStatus::Failed.rank()).set(

@@ -1,20 +1,32 @@
 //! Pacing one WhatsApp number at its allowed rate, shared by every concurrent worker (Lambdas or
 //! in-process tasks), with no hot item.
 //!
-//! **Number rate.** Time is cut into one-second slots. A slot's capacity (`rate`) is split over
-//! `shards` counter items `PACE#<phone>#<second>#<shard>`; a send takes a permit by an atomic
-//! `ADD count 1` conditional on `count < capacity_of_shard`, trying shards from a random start.
-//! Each counter item lives for one second (then TTL removes it), so at 1,000 msg/s with 8 shards
-//! no item is written more than ~125 times per second, and a full second simply means "wait for
-//! the next slot". Workers never coordinate beyond these conditional writes.
+//! **Number rate.** Time is cut into 100 ms slots ([`SLOT_MS`]) holding a tenth of the rate
+//! each (every second holds exactly `rate`). A slot's capacity is split over up to `shards`
+//! counter items `PACE#<phone>#<slot>#<shard>` (at most 16 permits each); a send takes a permit
+//! by an atomic `ADD count 1` conditional on `count < capacity_of_shard`, trying shards from a
+//! random start. Each counter lives for one slot (then TTL removes it), so at 1,000 msg/s
+//! (100 per slot, 7 shards) no item takes more than ~15 writes in its 100 ms life (~150/s), and
+//! a full slot simply means "come back for a later one". Workers never coordinate beyond these
+//! conditional writes.
 //!
-//! **Slow-down.** When Meta answers 130429 (throughput) for a number, its rate is halved for a
-//! cool-down (an item `PACEADJ#<phone>` with the factor and an expiry), read by every worker —
+//! **Slow-down.** When Meta answers 130429 (throughput) for a number, its rate drops to 80% for
+//! a cool-down (an item `PACEADJ#<phone>` with the factor and an expiry), read by every worker —
 //! only that number slows down. 131056 (pair rate) marks the recipient pair instead.
+//!
+//! **Spreading a backlog.** A send that finds its second full is handed back to the queue, not
+//! slept on (the worker serves other numbers meanwhile). Handing every such job back to "the
+//! next second" would make a 50,000-message backlog at 80/s come back ~600 times per message;
+//! [`spread`] instead books them into consecutive future seconds, `rate` per second, so each
+//! comes back about once, at about its turn. The booking is a process-local hint: permits are
+//! still taken from the slot counters when the job returns, so concurrent workers that over-book
+//! a second only cause a second hand-back, never a send above the rate.
 //!
 //! **Pair rate.** Meta allows about one message every 6 s from a number to the same recipient:
 //! `PAIR#<phone>#<recipient>` holds the earliest next send, claimed with a conditional update.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -24,7 +36,7 @@ use serde_json::Value;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Key, TableError, Update};
 
-/// Counter items per second-slot. 8 keeps each item under ~125 writes/s at 1,000 msg/s.
+/// Most counter items per slot (a slot of 100 permits at 1,000 msg/s uses 7).
 pub const DEFAULT_SHARDS: u32 = 8;
 /// Meta's pair rate: about one message every 6 s to one recipient.
 pub const PAIR_INTERVAL: Duration = Duration::from_secs(6);
@@ -39,8 +51,8 @@ pub enum Permit {
     NotBefore(DateTime<Utc>),
 }
 
-fn slot_key(phone: &str, second: i64, shard: u32) -> Key {
-    Key::new(format!("PACE#{phone}#{second}"), format!("SHARD#{shard}"))
+fn slot_key(phone: &str, slot: i64, shard: u32) -> Key {
+    Key::new(format!("PACE#{phone}#{slot}"), format!("SHARD#{shard}"))
 }
 
 fn adjust_key(phone: &str) -> Key {
@@ -63,26 +75,43 @@ pub async fn effective_rate(ports: &Ports, phone: &str, allowed_per_second: u32)
     Ok(((allowed_per_second as f64) * factor).floor().max(1.0) as u32)
 }
 
-/// Takes one permit for `phone` at `rate` messages per second.
+/// Length of a pacing slot. Meta meters a number with a token bucket about one second deep:
+/// whole-second slots would let one second's sends bunch up at its end and the next second's at
+/// its start (two seconds' worth within moments: 130429). Tenth-of-a-second slots keep the sends
+/// even.
+pub const SLOT_MS: i64 = 100;
+const SLOTS_PER_SECOND: i64 = 1000 / SLOT_MS;
+/// Most permits one counter item gives per slot: keeps each item under ~160 writes/s.
+const MAX_PER_SHARD: u32 = 16;
+
+/// The capacity of slot `slot` (counted from the epoch) at `rate` per second: the rate's share,
+/// with the remainder spread so every whole second holds exactly `rate`.
+pub fn slot_capacity(rate: u32, slot: i64) -> u32 {
+    let r = i64::from(rate);
+    let within = slot.rem_euclid(SLOTS_PER_SECOND);
+    ((within + 1) * r / SLOTS_PER_SECOND - within * r / SLOTS_PER_SECOND) as u32
+}
+
+/// Takes one permit for `phone` at `rate` messages per second, from the current slot's counters
+/// (at most `shards` of them).
 pub async fn acquire(ports: &Ports, phone: &str, rate: u32, shards: u32) -> Result<Permit, TableError> {
     let now = ports.clock.now();
-    let second = now.timestamp();
-    let shards = shards.clamp(1, rate.max(1));
-    let per_shard = capacity_per_shard(rate, shards);
-    let start = rand::thread_rng().gen_range(0..shards);
-    for i in 0..shards {
-        let shard = (start + i) % shards;
-        let cap = per_shard[shard as usize];
-        if cap == 0 {
-            continue;
-        }
-        let key = slot_key(phone, second, shard);
-        if take(ports, &key, cap, second).await? {
-            return Ok(Permit::Granted);
+    let slot = now.timestamp_millis().div_euclid(SLOT_MS);
+    let capacity = slot_capacity(rate.max(1), slot);
+    if capacity > 0 {
+        let shards = capacity.div_ceil(MAX_PER_SHARD).clamp(1, shards.max(1));
+        let per_shard = capacity_per_shard(capacity, shards);
+        let start = rand::thread_rng().gen_range(0..shards);
+        for i in 0..shards {
+            let shard = (start + i) % shards;
+            let key = slot_key(phone, slot, shard);
+            if take(ports, &key, per_shard[shard as usize], slot * SLOT_MS / 1000).await? {
+                return Ok(Permit::Granted);
+            }
         }
     }
-    // This second is full: the next slot starts at the next whole second.
-    Ok(Permit::NotBefore(DateTime::<Utc>::from_timestamp(second + 1, 0).unwrap_or(now)))
+    // This slot is full: try from the next one.
+    Ok(Permit::NotBefore(DateTime::<Utc>::from_timestamp_millis((slot + 1) * SLOT_MS).unwrap_or(now)))
 }
 
 /// One permit from a slot counter: `ADD count 1` only while `count < cap`. The counter item is
@@ -114,19 +143,59 @@ pub fn capacity_per_shard(rate: u32, shards: u32) -> Vec<i64> {
     (0..shards).map(|i| i64::from(base + u32::from(i < extra))).collect()
 }
 
-/// Meta answered 130429 for this number: halve its rate for [`COOL_DOWN`] (compounding while
-/// it keeps happening, never below 1/16).
-pub async fn slow_down(ports: &Ports, phone: &str) -> Result<(), TableError> {
-    let now = ports.clock.epoch_seconds();
-    let current = match ports.table.get(&adjust_key(phone)).await? {
-        Some(item) if item.get_i64("until").unwrap_or(0) > now => {
-            item.get("factor").and_then(Value::as_f64).unwrap_or(1.0)
+/// Per number, the future slot this process is booking deferred sends into, and how many it
+/// booked there.
+static BOOKINGS: LazyLock<Mutex<HashMap<String, (i64, u32)>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Numbers tracked before bookings in the past are forgotten.
+const BOOKINGS_PRUNE_AT: usize = 10_000;
+
+/// When a send refused by a full slot should come back: the first slot from `not_before` that
+/// this process has booked fewer than its capacity into, at a random point within it so the
+/// returns (and the number's sends) stay even. At most
+/// [`MAX_DELAY`](crate::ports::queue::MAX_DELAY) ahead; see the module docs.
+pub fn spread(phone: &str, rate: u32, not_before: DateTime<Utc>) -> DateTime<Utc> {
+    let first = not_before.timestamp_millis().div_euclid(SLOT_MS);
+    let last = first + crate::ports::queue::MAX_DELAY.as_millis() as i64 / SLOT_MS - 1;
+    let rate = rate.max(1);
+    let slot = {
+        let mut bookings = BOOKINGS.lock().unwrap_or_else(|p| p.into_inner());
+        if bookings.len() >= BOOKINGS_PRUNE_AT {
+            bookings.retain(|_, (s, _)| *s >= first);
         }
-        _ => 1.0,
+        let booking = bookings.entry(phone.to_owned()).or_insert((first, 0));
+        if booking.0 < first {
+            *booking = (first, 0);
+        }
+        while booking.1 >= slot_capacity(rate, booking.0) && booking.0 < last {
+            *booking = (booking.0 + 1, 0);
+        }
+        booking.1 += 1;
+        booking.0
     };
-    let factor = (current / 2.0).max(1.0 / 16.0);
+    let within = rand::thread_rng().gen_range(0..SLOT_MS);
+    DateTime::<Utc>::from_timestamp_millis(slot * SLOT_MS + within).unwrap_or(not_before)
+}
+
+/// Meta answered 130429 for this number: slow it to 80% for [`COOL_DOWN`], compounding at most
+/// once per second however many sends were refused at once (a burst of concurrent refusals
+/// must not throttle the number to a crawl), never below 1/16.
+pub async fn slow_down(ports: &Ports, phone: &str) -> Result<(), TableError> {
+    let now_ms = ports.clock.now().timestamp_millis();
+    let now = now_ms / 1000;
+    let (current, changed_ms) = match ports.table.get(&adjust_key(phone)).await? {
+        Some(item) if item.get_i64("until").unwrap_or(0) > now => {
+            (item.get("factor").and_then(Value::as_f64).unwrap_or(1.0), item.get_i64("changed_ms").unwrap_or(0))
+        }
+        _ => (1.0, 0),
+    };
+    let (factor, changed_ms) =
+        if now_ms - changed_ms >= 1000 { ((current * 0.8).max(1.0 / 16.0), now_ms) } else { (current, changed_ms) };
     let until = now + COOL_DOWN.as_secs() as i64;
-    let item = Item::new(adjust_key(phone)).with("factor", factor).with("until", until).with_ttl(until + 60);
+    let item = Item::new(adjust_key(phone))
+        .with("factor", factor)
+        .with("changed_ms", changed_ms)
+        .with("until", until)
+        .with_ttl(until + 60);
     ports.table.put(item, None).await
 }
 
@@ -163,6 +232,32 @@ pub async fn pair_backoff(ports: &Ports, phone: &str, recipient: &str, interval:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deferred_sends_are_booked_rate_per_second() {
+        let phone = format!("spread-{}", rand::random::<u64>());
+        let t0 = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap();
+        // 20/s: two per 100 ms slot.
+        let slots: Vec<i64> = (0..45).map(|_| spread(&phone, 20, t0).timestamp_millis() / SLOT_MS).collect();
+        let t = t0.timestamp_millis() / SLOT_MS;
+        for (i, s) in slots.iter().enumerate() {
+            assert_eq!(*s, t + i as i64 / 2, "booking {i}");
+        }
+        // 40 bookings at 20/s reach two seconds out.
+        assert_eq!(slots[39] - t, 19);
+        // Once time has moved past the bookings, they start again from there.
+        let later = t0 + chrono::Duration::seconds(10);
+        assert_eq!(spread(&phone, 20, later).timestamp_millis() / SLOT_MS, t + 100);
+    }
+
+    #[test]
+    fn slots_hold_exactly_the_rate_each_second() {
+        for rate in [1, 7, 20, 25, 80, 999, 1000] {
+            let per_second: u32 = (0..10).map(|slot| slot_capacity(rate, 17_000_000_000 + slot)).sum();
+            assert_eq!(per_second, rate, "rate {rate}");
+            assert!((0..10).all(|slot| slot_capacity(rate, slot) <= rate.div_ceil(10)));
+        }
+    }
 
     #[test]
     fn capacity_is_split_exactly() {

@@ -43,8 +43,10 @@ use super::prices::PriceTable;
 pub const AMBIGUOUS_GRACE: Duration = Duration::from_secs(60);
 /// How long a suspended tenant's jobs wait before looking again.
 pub const HOLD_DELAY: Duration = Duration::from_secs(60);
-/// Attempts before a message that keeps failing transiently is failed for good (the queue's
-/// dead-letter threshold is above this, so the message always reaches a terminal state).
+/// Attempts at Meta (counted on the message as `send_attempts`, not by queue receives, which
+/// pacing hand-backs also make) before a message that keeps failing transiently is failed for
+/// good. The queue's dead-letter threshold is far above this, so a message always ends in a
+/// terminal state by the worker's decision.
 pub const MAX_ATTEMPTS: u32 = 4;
 
 pub struct SendWorker {
@@ -132,6 +134,9 @@ impl SendWorker {
         let allowed = conn.throughput.as_ref().map(|t| t.messages_per_second).unwrap_or(80);
         let rate = pacing::effective_rate(ports, &phone, allowed).await?;
         if let Permit::NotBefore(at) = pacing::acquire(ports, &phone, rate, pacing::DEFAULT_SHARDS).await? {
+            // Handed back, not slept on: this worker goes on serving other numbers meanwhile.
+            let at = pacing::spread(&phone, rate, at);
+            tracing::debug!(message_id = %job.message_id, receive_count, rate, "number at its rate; handed back");
             return Ok(Attempt::Later { after: until(at, now), reason: "number rate".into() });
         }
         if let Permit::NotBefore(at) = pacing::acquire_pair(ports, &phone, &to, pacing::PAIR_INTERVAL).await? {
@@ -144,23 +149,34 @@ impl SendWorker {
         }
 
         // 6. Meta.
+        // The claim: only one attempt at a time goes to Meta. `queued`, or `sending` left by an
+        // attempt whose grace is over; two deliveries of one job racing here (a redelivery after
+        // a visibility timeout, a duplicated job) cannot both pass, so Meta gets it once.
         let started = Update::new()
             .set("status", MessageStatus::Sending.as_str())
             .set("status_rank", MessageStatus::Sending.rank())
             .set("send_started_ms", now.timestamp_millis())
-            .set_if_absent(MessageStatus::Sending.at_attr(), now.timestamp_millis());
-        let still_wanted = Cond::Or(vec![
+            .set_if_absent(MessageStatus::Sending.at_attr(), now.timestamp_millis())
+            .add("send_attempts", 1);
+        let grace_over = now.timestamp_millis() - AMBIGUOUS_GRACE.as_millis() as i64;
+        let claimable = Cond::Or(vec![
             Cond::eq("status", MessageStatus::Queued.as_str()),
-            Cond::eq("status", MessageStatus::Sending.as_str()),
+            Cond::And(vec![
+                Cond::eq("status", MessageStatus::Sending.as_str()),
+                Cond::Le("send_started_ms".into(), Value::from(grace_over)),
+            ]),
         ]);
-        if ports
-            .table
-            .update(&messages::key(&job.tenant_id, &job.message_id), started, Some(still_wanted))
-            .await
-            .is_err()
-        {
-            return Ok(Attempt::Skipped); // cancelled (or finished) meanwhile
-        }
+        let claimed =
+            match ports.table.update(&messages::key(&job.tenant_id, &job.message_id), started, Some(claimable)).await {
+                Ok(item) => item,
+                Err(e) if e.is_condition_failure() => {
+                    // Cancelled or finished meanwhile, or another attempt holds it: look again later
+                    // (the next look skips a finished message, or waits out the other's grace).
+                    return Ok(Attempt::Later { after: AMBIGUOUS_GRACE, reason: "claimed by another attempt".into() });
+                }
+                Err(e) => return Err(e.into()),
+            };
+        let attempts = claimed.get_i64("send_attempts").unwrap_or(1).max(1) as u32;
         let payload = payload(&message, &to, &job.message_id);
         match ports.meta.send_message(&token, &phone, &payload).await {
             Ok(accepted) => {
@@ -170,7 +186,7 @@ impl SendWorker {
                 status::apply(ports, &messages::key(&job.tenant_id, &job.message_id), &report).await?;
                 Ok(Attempt::Sent { wamid: accepted.wamid })
             }
-            Err(e) => self.meta_failed(job, &phone, &to, e, receive_count).await,
+            Err(e) => self.meta_failed(job, &phone, &to, e, attempts).await,
         }
     }
 
@@ -207,7 +223,7 @@ impl SendWorker {
         phone: &str,
         to: &str,
         e: MetaError,
-        receive_count: u32,
+        attempts: u32,
     ) -> Result<Attempt, ApiError> {
         let key = messages::key(&job.tenant_id, &job.message_id);
         match e.disposition() {
@@ -218,7 +234,7 @@ impl SendWorker {
                     Some(131056) => pacing::pair_backoff(&self.ports, phone, to, pacing::PAIR_INTERVAL).await?,
                     _ => {}
                 }
-                if receive_count >= MAX_ATTEMPTS {
+                if attempts >= MAX_ATTEMPTS {
                     return self.fail(job, "meta_unavailable", &e.to_string(), meta_error(&e)).await;
                 }
                 if definite {
@@ -231,7 +247,7 @@ impl SendWorker {
                         .table
                         .update(&key, back, Some(Cond::eq("status", MessageStatus::Sending.as_str())))
                         .await;
-                    Ok(Attempt::Later { after: backoff(receive_count), reason: e.to_string() })
+                    Ok(Attempt::Later { after: backoff(attempts), reason: e.to_string() })
                 } else {
                     Ok(Attempt::Later { after: AMBIGUOUS_GRACE, reason: e.to_string() })
                 }

@@ -1,0 +1,369 @@
+//! `miping-bench sending <pacing|fairness>`: the send pipeline on the local platform (embedded
+//! store, in-process Meta simulator, release build).
+//!
+//! - `pacing [--rate R] [--messages N]`: one number paced at R msg/s (the simulator's throughput
+//!   limit and the connection's rate both R) draining N bulk-lane jobs; prints the achieved
+//!   msg/s and the share of sends Meta refused with 130429. The simulator's status webhooks are
+//!   off: this measures the send path (on AWS the webhooks go to other Lambdas).
+//! - `fairness [--backlog N] [--seconds S]`: tenant A has N campaign jobs on the bulk lane; meanwhile
+//!   tenant B POSTs one-off messages (5/s for S seconds) and runs a 400-recipient campaign of its
+//!   own; prints B's one-off latency (POST /messages → `sent`) and how long B's campaign took.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use miping::config::SuperAdminBootstrap;
+use miping::domain::messages::dispatch::{SendJob, enqueue_bulk};
+use miping::domain::messages::{Direction, Message, MessageStatus};
+use miping::ports::Ports;
+use miping::ports::table::Update;
+use miping::store::{keys, messages};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+const ADMIN_EMAIL: &str = "bench-admin@bench.test";
+const ADMIN_PASSWORD: &str = "bench super admin password";
+
+type R<T> = Result<T, String>;
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
+    let which = args.next().unwrap_or_default();
+    let (mut rate, mut messages, mut backlog, mut seconds) = (80u32, 10_000usize, 20_000usize, 30u64);
+    while let Some(a) = args.next() {
+        let mut num = || args.next().and_then(|n| n.parse::<u64>().ok()).ok_or(format!("{a} N"));
+        match a.as_str() {
+            "--rate" => rate = num()? as u32,
+            "--messages" => messages = num()? as usize,
+            "--backlog" => backlog = num()? as usize,
+            "--seconds" => seconds = num()?,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    match which.as_str() {
+        "pacing" => pacing(rate, messages).await,
+        "fairness" => fairness(backlog, seconds).await,
+        _ => Err("usage: miping-bench sending pacing [--rate R] [--messages N] | fairness [--backlog N] [--seconds S]"
+            .into()),
+    }
+}
+
+struct Env {
+    platform: miping_local::Platform,
+    http: reqwest::Client,
+    base: String,
+    admin: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Env {
+    async fn start() -> R<Self> {
+        let dir = tempfile::tempdir().map_err(err)?;
+        let options = miping_local::Options {
+            addr: "127.0.0.1:0".parse().map_err(err)?,
+            data_dir: dir.path().to_path_buf(),
+            configure: Some(Box::new(|c| {
+                c.super_admin = Some(SuperAdminBootstrap {
+                    email: ADMIN_EMAIL.into(),
+                    password: SecretString::from(ADMIN_PASSWORD),
+                    generated: false,
+                })
+            })),
+            simulator: Some("127.0.0.1:0".parse().map_err(err)?),
+            consumers: true,
+        };
+        let platform = miping_local::start(options).await.map_err(err)?;
+        let base = platform.base_url();
+        let http = reqwest::Client::new();
+        let mut env = Self { platform, http, base, admin: String::new(), _dir: dir };
+        env.admin = env.login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+        Ok(env)
+    }
+
+    fn ports(&self) -> &Ports {
+        &self.platform.state.ports
+    }
+
+    fn sim(&self) -> &meta_sim::SimHandle {
+        self.platform.simulator.as_ref().expect("in-process simulator")
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> R<(u16, Value)> {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.map_err(err)?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> R<Value> {
+        let (status, v) = self.call(reqwest::Method::POST, path, token, Some(body)).await?;
+        if !(200..300).contains(&status) {
+            return Err(format!("POST {path}: {status} {v}"));
+        }
+        Ok(v)
+    }
+
+    async fn login(&self, email: &str, password: &str) -> R<String> {
+        let v: Value = self
+            .http
+            .post(format!("{}/auth/login", self.base))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .map_err(err)?
+            .json()
+            .await
+            .map_err(err)?;
+        v["token"].as_str().map(str::to_owned).ok_or(format!("login {email}: {v}"))
+    }
+
+    /// A provisioned, active tenant with WhatsApp connected; returns (tenant id, token).
+    async fn tenant(&self, name: &str) -> R<(String, String)> {
+        let plan = self
+            .post(
+                "/plans",
+                &self.admin,
+                json!({"name": format!("Bench {name}"), "price": "1.00", "currency": "INR",
+                    "monthly_message_limit": 1_000_000, "contact_limit": 1000, "template_limit": 10,
+                    "api_key_limit": 2, "messages_per_second": 1000}),
+            )
+            .await?;
+        let email = format!("{name}@bench.test");
+        let created = self
+            .post(
+                "/admin/tenants",
+                &self.admin,
+                json!({"name": name, "slug": name, "admin_email": email, "admin_name": "Owner", "plan_id": plan["id"]}),
+            )
+            .await?;
+        let id = created["tenant"]["id"].as_str().ok_or("no tenant id")?.to_owned();
+        let outbox = miping::platform::embedded::outbox_dir(self._dir.path());
+        let mut one_time = None;
+        for _ in 0..200 {
+            one_time = miping::adapters::embedded::outbox::read_outbox(&outbox)
+                .into_iter()
+                .filter(|m| m.to == email)
+                .find_map(|m| m.text.lines().find_map(|l| l.strip_prefix("One-time password: ")).map(str::to_owned));
+            if one_time.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let one_time = one_time.ok_or("no welcome email")?;
+        let token = self.login(&email, one_time.trim()).await?;
+        let password = format!("{name} bench password");
+        let (status, _) = self
+            .call(
+                reqwest::Method::POST,
+                "/auth/change-password",
+                &token,
+                Some(json!({"current_password": one_time.trim(), "new_password": password})),
+            )
+            .await?;
+        if status != 204 {
+            return Err(format!("change-password: {status}"));
+        }
+        let token = self.login(&email, &password).await?;
+        let conn = self.post("/whatsapp/connect", &token, json!({"code": format!("bench-{name}")})).await?;
+        if conn["status"] != "connected" {
+            return Err(format!("connect: {conn}"));
+        }
+        Ok((id, token))
+    }
+
+    /// Sets the connection's allowed rate (what Meta's throughput level would give).
+    async fn set_rate(&self, tenant: &str, rate: u32) -> R<()> {
+        let level = if rate > 80 { "HIGH" } else { "STANDARD" };
+        let update = Update::new().set("throughput", json!({"level": level, "messages_per_second": rate}));
+        self.ports().table.update(&keys::whatsapp_account(tenant), update, None).await.map_err(err)?;
+        Ok(())
+    }
+
+    /// `n` queued template messages for `tenant`, stored directly, their jobs on the bulk lane
+    /// (what a campaign's fan-out produces).
+    async fn bulk(&self, tenant: &str, prefix: &str, n: usize) -> R<Vec<String>> {
+        let ports = self.ports();
+        let mut ids = Vec::with_capacity(n);
+        let mut jobs = Vec::new();
+        for i in 0..n {
+            let id = ports.ids.new_id("msg");
+            let m = Message {
+                to: Some(format!("+{prefix}{i:07}")),
+                template: Some(json!({"name": "spring_sale", "language": {"code": "en_US"}, "components": []})),
+                category: Some("marketing".into()),
+                ..Message::new(id.clone(), tenant, Direction::Outbound, "template", MessageStatus::Queued, Utc::now())
+            };
+            messages::create(ports, &m).await.map_err(err)?;
+            jobs.push(SendJob { tenant_id: tenant.into(), message_id: id.clone() });
+            ids.push(id);
+            if jobs.len() == 500 {
+                enqueue_bulk(ports, &std::mem::take(&mut jobs)).await.map_err(err)?;
+            }
+        }
+        enqueue_bulk(ports, &jobs).await.map_err(err)?;
+        Ok(ids)
+    }
+}
+
+async fn pacing(rate: u32, n: usize) -> R<()> {
+    let env = Env::start().await?;
+    env.sim().set_webhook_url(None);
+    env.sim().set_throughput(rate);
+    let (tenant, _) = env.tenant("pacing").await?;
+    env.set_rate(&tenant, rate).await?;
+    println!(
+        "one number at {rate} msg/s (simulator limit {rate}/s, token bucket with a {rate}-message burst): {n} bulk-lane jobs"
+    );
+
+    let before = env.sim().send_counts();
+    let started = Instant::now();
+    env.bulk(&tenant, "1555", n).await?;
+    let queued_in = started.elapsed();
+    // Steady state: from the 5% to the 95% mark (excludes the start-up and the tail).
+    let (lo, hi) = ((n / 20) as u64, (n * 19 / 20) as u64);
+    let (mut t_lo, mut t_hi) = (None, None);
+    let deadline = started + Duration::from_secs(60 + 3 * n as u64 / rate.max(1) as u64);
+    loop {
+        let c = env.sim().send_counts();
+        let done = c.accepted - before.accepted;
+        if t_lo.is_none() && done >= lo {
+            t_lo = Some(Instant::now());
+        }
+        if t_hi.is_none() && done >= hi {
+            t_hi = Some(Instant::now());
+        }
+        if done >= n as u64 {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("only {done} of {n} sent before the deadline"));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let total = started.elapsed();
+    let c = env.sim().send_counts();
+    let accepted = c.accepted - before.accepted;
+    let refused = c.throughput_refused - before.throughput_refused;
+    let steady = (t_hi.unwrap() - t_lo.unwrap()).as_secs_f64();
+    println!(
+        "  achieved {:>7.1} msg/s steady (5%→95%), {:>7.1} msg/s overall ({} sent in {:.1} s, jobs queued in {:.1} s)",
+        (hi - lo) as f64 / steady,
+        accepted as f64 / total.as_secs_f64(),
+        accepted,
+        total.as_secs_f64(),
+        queued_in.as_secs_f64()
+    );
+    println!(
+        "  130429 from Meta: {refused} of {} attempts ({:.3}%) [target < 0.1%]",
+        accepted + refused,
+        100.0 * refused as f64 / (accepted + refused) as f64
+    );
+    env.platform.stop().await.map_err(err)?;
+    Ok(())
+}
+
+async fn fairness(backlog: usize, seconds: u64) -> R<()> {
+    let env = Env::start().await?;
+    let (a, _) = env.tenant("tenanta").await?;
+    let (b, b_token) = env.tenant("tenantb").await?;
+    // B's approved template for POST /messages.
+    let t = env
+        .post(
+            "/templates",
+            &b_token,
+            json!({"name": "order_update", "language": "en_US", "category": "UTILITY", "components": [
+                {"type": "BODY", "text": "Hi {{1}}, your order {{2}} ships today.", "example": {"body_text": [["Ana", "A-1"]]}}]}),
+        )
+        .await?;
+    let template_id = t["id"].as_str().ok_or("no template id")?.to_owned();
+    for _ in 0..100 {
+        let (_, v) = env.call(reqwest::Method::GET, &format!("/templates/{template_id}"), &b_token, None).await?;
+        if v["status"] == "APPROVED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    println!("tenant A: {backlog} campaign jobs on the bulk lane (one number at 80 msg/s); tenant B meanwhile:");
+    env.bulk(&a, "1555", backlog).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await; // A's backlog is draining
+
+    // B's own campaign, queued behind all of A's jobs on the same lane.
+    let campaign_started = Utc::now();
+    let b_campaign = env.bulk(&b, "1666", 400).await?;
+
+    // B's one-off messages, 5 per second.
+    let mut posted: Vec<(String, DateTime<Utc>)> = Vec::new();
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let mut i = 0;
+    while Instant::now() < end {
+        let at = Utc::now();
+        let v = env
+            .post(
+                "/messages",
+                &b_token,
+                json!({"to": format!("+1415555{i:04}"),
+                    "template": {"name": "order_update", "language": "en_US", "variables": ["Ana", "A-1"]}}),
+            )
+            .await?;
+        posted.push((v["id"].as_str().ok_or("no message id")?.to_owned(), at));
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    let ports = env.ports();
+    let sent_at = |tenant: &str, id: &str| {
+        let (tenant, id) = (tenant.to_owned(), id.to_owned());
+        async move {
+            let v = messages::view(ports, &tenant, &id).await.ok().flatten()?;
+            v.status_history.iter().find(|e| e.status == MessageStatus::Sent).map(|e| e.at)
+        }
+    };
+    let mut latencies = Vec::new();
+    let mut unsent = 0;
+    for (id, at) in &posted {
+        match sent_at(&b, id).await {
+            Some(s) => latencies.push((s - *at).num_milliseconds() as f64),
+            None => unsent += 1,
+        }
+    }
+    latencies.sort_by(|x, y| x.total_cmp(y));
+    let pct =
+        |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
+    println!(
+        "  one-off POST /messages → sent: {} messages, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms{}",
+        latencies.len(),
+        pct(0.5),
+        pct(0.99),
+        latencies.last().copied().unwrap_or(f64::NAN),
+        if unsent > 0 { format!(" ({unsent} not sent yet)") } else { String::new() }
+    );
+    let mut last = None;
+    let mut b_sent = 0;
+    for id in &b_campaign {
+        if let Some(s) = sent_at(&b, id).await {
+            b_sent += 1;
+            last = last.max(Some(s));
+        }
+    }
+    let a_left = {
+        let mut left = 0;
+        // Sample: how much of A's backlog is still queued (A keeps its own 80/s).
+        let sent = env.sim().send_counts().accepted as usize;
+        left += backlog.saturating_sub(sent.saturating_sub(b_sent + latencies.len()));
+        left
+    };
+    println!(
+        "  B's 400-recipient campaign behind A's backlog on the same lane: {b_sent} sent, the last {:.1} s after queueing; A still had ~{a_left} jobs queued",
+        last.map(|l| (l - campaign_started).num_milliseconds() as f64 / 1000.0).unwrap_or(f64::NAN)
+    );
+    env.platform.stop().await.map_err(err)?;
+    Ok(())
+}
