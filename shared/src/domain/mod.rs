@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod billing;
+pub mod campaigns;
 pub mod contacts;
 pub mod inbox;
 pub mod limits;
@@ -11,6 +12,7 @@ pub mod money;
 pub mod password;
 pub mod phone;
 pub mod plans;
+pub mod scheduler;
 pub mod sending;
 pub mod templates;
 pub mod tenants;

@@ -4,6 +4,7 @@ pub mod admin_templates;
 pub mod admin_tenants;
 pub mod auth;
 pub mod billing;
+pub mod campaigns;
 pub mod contacts;
 pub mod health;
 pub mod inbox;
@@ -42,6 +43,11 @@ pub fn webhook_group(state: AppState) -> Router {
 /// The `inbox-api` function: `/conversations*`.
 pub fn inbox_group(state: AppState) -> Router {
     inbox::router(state)
+}
+
+/// The `campaigns-api` function: `/campaigns*`.
+pub fn campaigns_group(state: AppState) -> Router {
+    campaigns::router(state)
 }
 
 /// The `messaging-api` function: `/messages*`.
@@ -94,6 +100,7 @@ pub fn all(state: AppState) -> Router {
         .merge(whatsapp_group(state.clone()))
         .merge(inbox_group(state.clone()))
         .merge(messages_group(state.clone()))
+        .merge(campaigns_group(state.clone()))
         .merge(templates_group(state));
     super::layers::with_common_layers(router)
 }
