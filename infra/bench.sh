@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | import [--rows N]
+# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | import [--rows N] | fanout [--recipients N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-coldstart}" in
@@ -22,5 +22,10 @@ case "${1:-coldstart}" in
     target="${CARGO_TARGET_DIR:-target}"
     "$target/release/miping-bench" import "$@"
     ;;
-  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N]"; exit 2 ;;
+  fanout)
+    shift || true
+    cargo build --release --quiet -p miping-bench
+    "${CARGO_TARGET_DIR:-target}/release/miping-bench" fanout "$@"
+    ;;
+  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | fanout [--recipients N]"; exit 2 ;;
 esac
