@@ -13,7 +13,7 @@ fn report(status: MessageStatus, secs: i64) -> StatusReport {
     StatusReport {
         status,
         at: Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap(),
-        error: (status == MessageStatus::Failed).then(|| MessageError { code: 131026, title: None, detail: None }),
+        error: (status == MessageStatus::Failed).then_some(MessageError { code: 131026, title: None, detail: None }),
         pricing: None,
     }
 }

@@ -23,6 +23,10 @@ use crate::adapters::embedded::sqlite_table::SqliteTable;
 use crate::ports::Ports;
 use crate::ports::clock::{SystemClock, UlidGen};
 
+/// Receives before a bulk-lane job is dead-lettered (SQS `maxReceiveCount` of the bulk queue on
+/// AWS should match): pacing deferrals count as receives.
+pub const BULK_MAX_RECEIVES: u32 = 1000;
+
 pub const LOCAL_FROM: &str = "Miping <no-reply@miping.local>";
 
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +55,14 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
         table: Arc::new(SqliteTable::open(&table_path).map_err(|e| open_err("table", &table_path)(e.to_string()))?),
         queue: Arc::new(
             SqliteQueue::open(&queue_path, QueueSettings::default())
-                .map_err(|e| open_err("queues", &queue_path)(e.to_string()))?,
+                .map_err(|e| open_err("queues", &queue_path)(e.to_string()))?
+                // The bulk lane holds a campaign's whole backlog: a job re-queued by pacing many
+                // times (a full second-slot of its number) is waiting its turn, not failing, so
+                // it must not reach the dead-letter queue after the default 5 receives.
+                .with_settings(
+                    crate::queues::SEND_BULK,
+                    QueueSettings { max_receives: BULK_MAX_RECEIVES, ..QueueSettings::default() },
+                ),
         ),
         vault: Arc::new(
             FileVault::open_or_create(&vault_path).map_err(|e| open_err("vault key", &vault_path)(e.to_string()))?,

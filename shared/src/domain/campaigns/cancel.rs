@@ -54,7 +54,7 @@ pub async fn cancel(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result
                 }
                 match ports.table.transact(ops).await {
                     Ok(()) => break,
-                    Err(e) if matches!(e, TableError::TransactionCanceled { .. }) => continue, // released meanwhile
+                    Err(TableError::TransactionCanceled { .. }) => continue, // released meanwhile
                     Err(e) => return Err(e.into()),
                 }
             }

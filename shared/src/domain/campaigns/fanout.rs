@@ -399,7 +399,7 @@ async fn checkpoint(
         ops.insert(0, TxOp::Update { key: campaigns::key(tenant_id, campaign_id), update, cond: Some(cond) });
         match ports.table.transact(ops).await {
             Ok(()) => return Ok(true),
-            Err(e) if matches!(e, TableError::TransactionCanceled { .. } | TableError::Throttled) => {
+            Err(TableError::TransactionCanceled { .. } | TableError::Throttled) => {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             Err(e) => return Err(e.into()),
