@@ -188,7 +188,9 @@ pub async fn run_page(
         }
     }
 
-    let mut to_send = Vec::with_capacity(outgoing.len());
+    // Each chunk's send jobs are queued while the next chunk is written (the queue and the table
+    // are separate stores, locally and on AWS); all are queued before the checkpoint.
+    let mut sends = Vec::new();
     for (i, chunk) in outgoing.chunks(PUTS_PER_TX).enumerate() {
         let Some(written) = write_chunk(ports, &campaign, page, chunk, i as u64).await? else {
             // The campaign stopped (cancelled) under us: nothing more is created.
@@ -197,20 +199,24 @@ pub async fn run_page(
         };
         report.created += written.created.len();
         report.existing += written.existing.len();
-        to_send.extend(written.created);
+        let mut ids = written.created;
         if redelivered {
-            to_send.extend(written.existing);
+            ids.extend(written.existing);
+        }
+        if !ids.is_empty() {
+            let jobs: Vec<OutMessage> = ids
+                .into_iter()
+                .map(|id| {
+                    let job = SendJob { tenant_id: tenant_id.to_owned(), message_id: id };
+                    OutMessage::new(serde_json::to_string(&job).expect("job serializes"))
+                })
+                .collect();
+            let queue = ports.queue.clone();
+            sends.push(tokio::spawn(async move { queue.send_batch(crate::queues::SEND_BULK, jobs).await }));
         }
     }
-    let jobs: Vec<OutMessage> = to_send
-        .iter()
-        .map(|id| {
-            let job = SendJob { tenant_id: tenant_id.to_owned(), message_id: id.clone() };
-            OutMessage::new(serde_json::to_string(&job).expect("job serializes"))
-        })
-        .collect();
-    if !jobs.is_empty() {
-        ports.queue.send_batch(crate::queues::SEND_BULK, jobs).await?;
+    for send in sends {
+        send.await.map_err(|e| ApiError::internal(format!("send job task: {e}")))??;
     }
 
     report.last = next_cursor.is_none();
