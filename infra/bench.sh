@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | webhooks | import [--rows N] | sending
+# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | webhooks | import [--rows N] | sending | fanout [--recipients N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-coldstart}" in
@@ -32,5 +32,10 @@ case "${1:-coldstart}" in
     "$bench" sending pacing --rate 1000 --messages 20000
     "$bench" sending fairness --backlog 20000 --seconds 30
     ;;
-  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...]"; exit 2 ;;
+  fanout)
+    shift || true
+    nice -n 19 cargo build --release --quiet -p miping-bench
+    "${CARGO_TARGET_DIR:-target}/release/miping-bench" fanout "$@"
+    ;;
+  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...] | fanout [--recipients N]"; exit 2 ;;
 esac

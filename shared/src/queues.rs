@@ -18,8 +18,10 @@ pub const MAIL: QueueName = QueueName("mail");
 
 /// Outbound callbacks to tenants' own systems: one job per delivery attempt.
 pub const CALLBACK: QueueName = QueueName("callback");
+/// Campaign fan-out: one job per page of a campaign's audience (and the cancel sweep).
+pub const FANOUT: QueueName = QueueName("fanout");
 
-pub const ALL: [QueueName; 5] = [SEND, SEND_BULK, WEBHOOK, MAIL, CALLBACK];
+pub const ALL: [QueueName; 6] = [SEND, SEND_BULK, WEBHOOK, MAIL, CALLBACK, FANOUT];
 
 /// The send worker's lanes, in the order its local pollers start.
 pub const SEND_LANES: [QueueName; 2] = [SEND, SEND_BULK];

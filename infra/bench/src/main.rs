@@ -5,8 +5,10 @@
 //! - `import`: a generated 100k-row contact CSV imported through the local process.
 //! - `sending`: one number paced at 80 and 1,000 msg/s; a tenant's one-off latency while
 //!   another runs a big campaign.
+//! - `fanout`: a 100k-recipient campaign's fan-out on the local process's embedded store.
 
 mod coldstart;
+mod fanout;
 mod import;
 mod sending;
 mod webhooks;
@@ -31,6 +33,13 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Some("fanout") => match fanout::run(args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("miping-bench fanout: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         _ => {
             eprintln!("usage: miping-bench coldstart [--bin-dir DIR] [--runs N] [FUNCTION...]");
             eprintln!("       miping-bench webhooks [--seconds N] [--clients N]");
@@ -38,6 +47,7 @@ async fn main() -> std::process::ExitCode {
             eprintln!(
                 "       miping-bench sending pacing [--rate R] [--messages N] | fairness [--backlog N] [--seconds S]"
             );
+            eprintln!("       miping-bench fanout [--recipients N]");
             std::process::ExitCode::from(2)
         }
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use miping::app::AppState;
 use miping::config::{Config, SuperAdminBootstrap};
 use miping::domain::auth::bootstrap_super_admin;
+use miping::domain::campaigns::fanout::FanoutWorker;
 use miping::domain::welcome_mail::MailConsumer;
 use miping::http::routes;
 use miping::ports::queue::QueueName;
@@ -189,13 +190,35 @@ fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<Join
                 allow_private: state.config.allow_private_callbacks,
             }),
         ),
+        (miping::queues::FANOUT, Arc::new(FanoutWorker { ports: state.ports.clone() })),
     ];
     // Short long-poll waits: locally a message should move within a fraction of a second.
     let options = PollerOptions { wait: Duration::from_millis(200), ..PollerOptions::default() };
-    consumers
+    let mut handles: Vec<JoinHandle<()>> = consumers
         .into_iter()
         .map(|(queue, consumer)| {
             tokio::spawn(run_poller(state.ports.queue.clone(), queue, consumer, options, shutdown.subscribe()))
         })
-        .collect()
+        .collect();
+    handles.push(tokio::spawn(run_scheduler(state.ports.clone(), SCHEDULER_TICK, shutdown.subscribe())));
+    handles
+}
+
+/// How often the in-process scheduler looks for due messages and campaigns (the most a release
+/// is late by).
+pub const SCHEDULER_TICK: Duration = Duration::from_secs(1);
+
+/// The EventBridge schedule of AWS, as an in-process timer.
+pub async fn run_scheduler(ports: miping::ports::Ports, tick: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = miping::domain::scheduler::release_due(&ports).await {
+            tracing::warn!(error = %e, "scheduler tick failed; next tick retries");
+        }
+    }
 }

@@ -7,7 +7,7 @@ use rand::Rng;
 use serde::Serialize;
 
 use crate::ports::Ports;
-use crate::ports::table::{Query, TableError, Update};
+use crate::ports::table::{Query, TableError, TxOp, Update};
 use crate::store::keys;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -35,8 +35,20 @@ pub fn period_start(starts_at: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Ut
     starts_at.checked_add_months(Months::new(months)).unwrap_or(starts_at)
 }
 
-fn period_key(period_start: DateTime<Utc>) -> String {
+pub fn period_key(period_start: DateTime<Utc>) -> String {
     period_start.format("%Y-%m-%d").to_string()
+}
+
+/// `ADD n` (negative: give back) to a random usage shard of `period` (a [`period_key`]), as a
+/// transaction operation: campaigns reserve and release quota in the same transaction as the
+/// write that decides it.
+pub fn adjust_op(tenant_id: &str, period: &str, n: i64) -> TxOp {
+    let shard = rand::thread_rng().gen_range(0..keys::USAGE_SHARDS);
+    TxOp::Update {
+        key: keys::usage_counter(tenant_id, period, shard),
+        update: Update::new().add("count", n),
+        cond: None,
+    }
 }
 
 pub async fn current(ports: &Ports, tenant_id: &str, starts_at: DateTime<Utc>) -> Result<Usage, TableError> {

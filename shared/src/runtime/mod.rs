@@ -5,6 +5,8 @@ pub mod consumer;
 #[cfg(feature = "lambda")]
 pub mod http_lambda;
 #[cfg(feature = "lambda")]
+pub mod schedule_lambda;
+#[cfg(feature = "lambda")]
 pub mod sqs_lambda;
 #[cfg(feature = "lambda")]
 pub mod worker_lambda;

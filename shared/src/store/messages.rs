@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::domain::messages::status::release_parked;
-use crate::domain::messages::{Direction, Message, MessageView};
+use crate::domain::messages::{Direction, Message, MessageStatus, MessageView};
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Key, Query, TableError, Update};
 
@@ -32,6 +32,19 @@ pub fn item(message: &Message) -> Result<Item, TableError> {
             keys::conversation_messages(&message.tenant_id, conversation_id),
             format!("{:013}#{}", message.created_at.timestamp_millis(), message.id),
         );
+    } else if let Some(campaign_id) = &message.campaign_id {
+        // A campaign's messages are not in the inbox; they are found per campaign (cancel).
+        let shard = keys::shard_of(&message.id, keys::CAMPAIGN_MESSAGE_SHARDS);
+        item = item.with_index(
+            keys::SECONDARY,
+            keys::campaign_messages(&message.tenant_id, campaign_id, shard),
+            &message.id,
+        );
+    }
+    // A scheduled message waits in the due index until the scheduler releases it.
+    if let (MessageStatus::Scheduled, Some(at)) = (message.status, message.schedule_at) {
+        let k = key(&message.tenant_id, &message.id);
+        item = super::campaigns::due(item, &k, at.timestamp_millis());
     }
     Ok(item)
 }

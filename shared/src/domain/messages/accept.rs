@@ -316,7 +316,12 @@ fn template_shape(t: TemplateSend, errors: &mut Vec<FieldError>) -> Option<Conte
     Some(Content::Template { name: name?, language: language?, params: params? })
 }
 
-async fn approved_template(ports: &Ports, tenant_id: &str, name: &str, language: &str) -> Result<Template, ApiError> {
+pub(crate) async fn approved_template(
+    ports: &Ports,
+    tenant_id: &str,
+    name: &str,
+    language: &str,
+) -> Result<Template, ApiError> {
     let Some(t) = templates::find_by_name(ports, tenant_id, name, language).await? else {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

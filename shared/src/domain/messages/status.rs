@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::domain::callbacks::events as callbacks;
+use crate::domain::campaigns::counters;
 use crate::ports::Ports;
-use crate::ports::table::{Cond, Item, Key, Query, TableError, Update};
+use crate::ports::table::{Cond, Item, Key, Query, TableError, TxOp, Update};
 use crate::store::keys;
 
 use super::model::{MessageError, MessageStatus};
@@ -50,21 +51,24 @@ pub async fn apply(ports: &Ports, key: &Key, report: &StatusReport) -> Result<Op
     if let Some(error) = &report.error {
         record = record.set_if_absent("error", serde_json::to_value(error).expect("error serializes"));
     }
-    let first_time = match ports
+    let (first_time, item) = match ports
         .table
         .update(key, record, Some(Cond::And(vec![Cond::Exists, Cond::AttrNotExists(at_attr)])))
         .await
     {
-        Ok(_) => true,
+        Ok(item) => (true, item),
         Err(TableError::ConditionFailed { current: None }) => return Ok(None),
         // Reported before. Still run step 2: a crash between the two steps must heal on redelivery.
-        Err(TableError::ConditionFailed { current: Some(_) }) => false,
+        Err(TableError::ConditionFailed { current: Some(item) }) => (false, *item),
         Err(e) => return Err(e),
     };
 
     // 2. The current status, only forward. `failed` may only replace in-flight states.
     let ceiling =
         if report.status == MessageStatus::Failed { MessageStatus::Sent.rank() } else { report.status.rank() - 1 };
+    if item.get_str("campaign_id").is_some() {
+        return advance_counted(ports, key, item, report.status, ceiling, first_time).await;
+    }
     let advance = Update::new().set("status", report.status.as_str()).set("status_rank", report.status.rank());
     let cond = Cond::And(vec![
         Cond::Exists,
@@ -88,6 +92,54 @@ pub async fn apply(ports: &Ports, key: &Key, report: &StatusReport) -> Result<Op
         }
         Err(e) => Err(e),
     }
+}
+
+/// How often a compare-and-set on a campaign message's status is retried when the status moved
+/// under it (each retry reads the new status; a handful of concurrent reports at most).
+const MAX_CAS_ATTEMPTS: usize = 8;
+
+/// Step 2 for a campaign message: the campaign's live counters must move exactly once per
+/// transition, so the status is a compare-and-set on the status read, in one transaction with
+/// the counter shard's `-1 old, +1 new`.
+async fn advance_counted(
+    ports: &Ports,
+    key: &Key,
+    mut item: Item,
+    to: MessageStatus,
+    ceiling: i64,
+    first_time: bool,
+) -> Result<Option<Applied>, TableError> {
+    let not_advanced = if first_time { Applied::Recorded } else { Applied::Duplicate };
+    for attempt in 0..MAX_CAS_ATTEMPTS {
+        let Some(from) = item.get_str("status").and_then(MessageStatus::parse) else { return Ok(Some(not_advanced)) };
+        if from.rank() > ceiling || from == MessageStatus::Cancelled || from == to {
+            return Ok(Some(not_advanced));
+        }
+        let (tenant_id, campaign_id, message_id) =
+            (item.get_str("tenant_id"), item.get_str("campaign_id"), item.get_str("id"));
+        let (Some(tenant_id), Some(campaign_id), Some(message_id)) = (tenant_id, campaign_id, message_id) else {
+            return Err(TableError::Corrupt("campaign message without tenant, campaign or id".into()));
+        };
+        let mut ops = vec![TxOp::Update {
+            key: key.clone(),
+            update: Update::new().set("status", to.as_str()).set("status_rank", to.rank()),
+            cond: Some(Cond::eq("status", from.as_str())),
+        }];
+        ops.extend(counters::transition_op(tenant_id, campaign_id, message_id, from, to));
+        match ports.table.transact(ops).await {
+            Ok(()) => return Ok(Some(Applied::Advanced)),
+            Err(e) if e.is_condition_failure() || matches!(e, TableError::TransactionCanceled { .. }) => {
+                // The status moved meanwhile (or a concurrent transaction touched the shard).
+                tokio::time::sleep(std::time::Duration::from_millis(2 << attempt.min(6))).await;
+                match ports.table.get(key).await? {
+                    Some(fresh) => item = fresh,
+                    None => return Ok(None),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(TableError::Unavailable("campaign message status kept changing; retry".into()))
 }
 
 /// Keeps a status whose message is not known yet, keyed by wamid.

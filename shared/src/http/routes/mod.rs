@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod billing;
 pub mod callback_settings;
+pub mod campaigns;
 pub mod contacts;
 pub mod docs;
 pub mod external;
@@ -47,6 +48,11 @@ pub fn webhook_group(state: AppState) -> Router {
 /// The `inbox-api` function: `/conversations*`.
 pub fn inbox_group(state: AppState) -> Router {
     inbox::router(state)
+}
+
+/// The `campaigns-api` function: `/campaigns*`.
+pub fn campaigns_group(state: AppState) -> Router {
+    campaigns::router(state)
 }
 
 /// The `messaging-api` function: `/messages*`.
@@ -109,6 +115,7 @@ pub fn all(state: AppState) -> Router {
         .merge(inbox_group(state.clone()))
         .merge(messages_group(state.clone()))
         .merge(external_group(state.clone()))
+        .merge(campaigns_group(state.clone()))
         .merge(templates_group(state));
     super::layers::with_common_layers(router)
 }

@@ -1,0 +1,196 @@
+//! Campaigns: one template sent to an audience of contacts, with variables mapped from each
+//! contact.
+//!
+//! - [`create`]: `POST /campaigns`, every check up front (template, variables, audience, quota,
+//!   credits), the quota reserved for the audience;
+//! - [`fanout`]: the queued work that turns the audience into messages, page by page;
+//! - [`cancel`]: stops the fan-out and cancels the messages not sent yet;
+//! - [`counters`]: live per-status counts without a hot item;
+//! - [`mapping`]: `{{contact.*}}` variables.
+//!
+//! Lifecycle: `scheduled` (released by the scheduler) → `running` (fanning out) → `completed`
+//! (every recipient has its message; the counts show how far they got), or `cancelled` from any
+//! of them.
+
+pub mod cancel;
+pub mod counters;
+pub mod create;
+pub mod fanout;
+pub mod mapping;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::templates::schema::ParamSchema;
+use crate::ports::Ports;
+use crate::ports::table::{Item, TableError};
+use crate::store::campaigns;
+
+pub use counters::StatusCounts;
+
+pub const ID_PREFIX: &str = "cmp";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignStatus {
+    Scheduled,
+    Running,
+    Completed,
+    Cancelled,
+}
+
+impl CampaignStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Exactly one of the three is set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audience {
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contact_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateRef {
+    pub id: String,
+    pub name: String,
+    pub language: String,
+    /// Meta's pricing category, lower case (what each message costs).
+    pub category: String,
+}
+
+/// The stored campaign. The progress fields are written by the fan-out with `ADD`/`SET`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Campaign {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub template: TemplateRef,
+    /// The template's parameter schema when the campaign was created: what the messages are
+    /// built from, even if the template changes later.
+    pub schema: ParamSchema,
+    pub audience: Audience,
+    pub variables: Vec<Value>,
+    pub status: CampaignStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// Plan quota counted for this campaign when it was created (the audience's size then), in
+    /// the usage period `usage_period`; what is not used is given back exactly once.
+    pub reserved: i64,
+    pub usage_period: String,
+    /// The audience size: estimated at creation, exact once the fan-out finished or stopped.
+    pub total: i64,
+    /// Messages created so far.
+    #[serde(default)]
+    pub created: i64,
+    #[serde(default)]
+    pub skipped_opted_out: i64,
+    /// Contacts missing a mapped value (or with one the template cannot take), or without a
+    /// phone, or deleted since the campaign was created.
+    #[serde(default)]
+    pub skipped_missing_data: i64,
+    /// The next page the fan-out will do, and where it starts.
+    #[serde(default)]
+    pub fanout_page: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fanout_cursor: Option<String>,
+    /// The unused reservation was given back (fan-out finished, or stopped by a cancel).
+    #[serde(default)]
+    pub settled: bool,
+}
+
+/// What the API shows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CampaignView {
+    pub id: String,
+    pub name: String,
+    pub template: TemplateRefView,
+    pub audience: Audience,
+    pub variables: Vec<Value>,
+    pub status: CampaignStatus,
+    pub schedule_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub counts: Counts,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TemplateRefView {
+    pub name: String,
+    pub language: String,
+}
+
+/// SPEC counts, plus `cancelled` and `skipped_missing_data`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Counts {
+    pub total: i64,
+    pub queued: i64,
+    pub sent: i64,
+    pub delivered: i64,
+    pub read: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+    pub skipped_opted_out: i64,
+    pub skipped_missing_data: i64,
+}
+
+impl Campaign {
+    pub fn from_item(item: &Item) -> Result<Self, TableError> {
+        item.to_entity()
+    }
+
+    pub fn view(self, counts: StatusCounts) -> CampaignView {
+        CampaignView {
+            counts: Counts {
+                total: self.total,
+                queued: counts.queued,
+                sent: counts.sent,
+                delivered: counts.delivered,
+                read: counts.read,
+                failed: counts.failed,
+                cancelled: counts.cancelled,
+                skipped_opted_out: self.skipped_opted_out,
+                skipped_missing_data: self.skipped_missing_data,
+            },
+            id: self.id,
+            name: self.name,
+            template: TemplateRefView { name: self.template.name, language: self.template.language },
+            audience: self.audience,
+            variables: self.variables,
+            status: self.status,
+            schedule_at: self.schedule_at,
+            created_at: self.created_at,
+            started_at: self.started_at,
+            completed_at: self.completed_at,
+            cancelled_at: self.cancelled_at,
+        }
+    }
+}
+
+/// The campaign with its live counts; `None` when the tenant has no such campaign.
+pub async fn view(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<Option<CampaignView>, TableError> {
+    let Some(campaign) = campaigns::get(ports, tenant_id, campaign_id).await? else { return Ok(None) };
+    let counts = counters::read(ports, tenant_id, campaign_id).await?;
+    Ok(Some(campaign.view(counts)))
+}
