@@ -58,9 +58,9 @@ curl -fs "$base/health" >/dev/null || fail "the local process did not become hea
 # Two sessions: the bootstrap super admin, and the admin of a freshly provisioned tenant (one-time
 # password from the welcome email in the outbox, then changed, as a real user would); and an API
 # key of that tenant. The tenant connects WhatsApp (the in-process Meta simulator accepts any code)
-# and gets the approved template of the documented examples (`fee_reminder`, en, 3 variables), so
-# the fuzzed trigger-message and POST /messages reach the whole acceptance, not only the 409
-# `whatsapp_not_connected`.
+# and gets the approved template of the documented examples (`fee_reminder`, en, 3 variables) and
+# a few contacts, so the fuzzed trigger-message, POST /messages and POST /campaigns reach the whole
+# acceptance, not only the 409 `whatsapp_not_connected` or 422 `empty_audience`.
 "$venv/bin/python" - "$base" "$work/data/outbox" "$admin_email" "$admin_password" >"$work/tokens" <<'PY' || fail "could not sign in"
 import email, email.policy, json, pathlib, sys, time, urllib.request
 
@@ -113,6 +113,16 @@ for _ in range(300):
     time.sleep(0.05)
 else:
     raise SystemExit("the fuzz template was not approved")
+# A few contacts, so the documented POST /campaigns example (audience `all`, `{{contact.name}}`)
+# gets past `empty_audience` into the quota reservation and the fan-out; the last one lacks a
+# name (a skipped recipient) and one has opted out.
+for i, (name, opted_out) in enumerate([("Asha", False), ("Ravi", False), ("Meera", True), (None, False)]):
+    body = {"phone": "+9198765400%02d" % i, "tags": ["vip"], "attributes": {"fee": "12,500"}}
+    if name:
+        body["name"] = name
+    contact = call("POST", "/contacts", body, tenant, (201,))
+    if opted_out:
+        call("PATCH", "/contacts/" + contact["id"], {"opted_out": True}, tenant)
 api_key = call("POST", "/api-keys", {"name": "Fuzz"}, tenant, (201,))["key"]
 print(admin)
 print(tenant)

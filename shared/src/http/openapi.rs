@@ -41,6 +41,7 @@ pub mod tags {
     pub const TEMPLATES: &str = "Templates";
     pub const CONTACTS: &str = "Contacts";
     pub const MESSAGES: &str = "Messages";
+    pub const CAMPAIGNS: &str = "Campaigns";
     pub const INBOX: &str = "Inbox";
     pub const BILLING: &str = "Billing";
     pub const API_KEYS: &str = "API keys";
@@ -80,6 +81,8 @@ pub mod tags {
         (name = tags::TEMPLATES, description = "Message templates, kept in sync with Meta."),
         (name = tags::CONTACTS, description = "Contacts: create, import (JSON or CSV), search, opt-out."),
         (name = tags::MESSAGES, description = "Send one message (template or free text) and follow its status."),
+        (name = tags::CAMPAIGNS, description = "One approved template to an audience of contacts (all, by tag, or \
+            listed), with variables mapped from each contact; now or scheduled, with live counts, cancellable."),
         (name = tags::INBOX, description = "Conversations with customers and replies inside the service window."),
         (name = tags::BILLING, description = "Prepaid credits: the tenant's ledger."),
         (name = tags::API_KEYS, description = "Machine credentials for the external API: created by a tenant user, \
@@ -140,6 +143,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(routes::templates::routes())
         .merge(routes::contacts::routes())
         .merge(routes::messages::routes())
+        .merge(routes::campaigns::routes())
         .merge(routes::inbox::routes())
         .merge(routes::webhook::routes())
 }

@@ -37,29 +37,48 @@ pub const MAX_NAME_CHARS: usize = 128;
 pub const MAX_CONTACT_IDS: usize = 1000;
 pub const MAX_AUDIENCE_TAGS: usize = 10;
 
-#[derive(Clone, Debug, Default, Deserialize)]
+/// The body of `POST /campaigns`. Everything optional so that a missing field is a 422 naming it.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = CampaignInput, example = json!({
+    "name": "November fee reminder",
+    "template": {"name": "fee_reminder", "language": "en"},
+    "audience": {"all": true},
+    "variables": ["{{contact.name}}", "12,500", "30 Nov"]
+}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateInput {
+    /// 1 to 128 characters.
     pub name: Option<String>,
+    /// An APPROVED template of the tenant.
     pub template: Option<TemplateInput>,
     pub audience: Option<AudienceInput>,
+    /// One per template parameter, in order: `{{contact.name}}`, `{{contact.phone}}`,
+    /// `{{contact.attributes.<key>}}` (filled from each recipient), or a literal sent to all.
     pub variables: Option<Vec<Value>>,
-    /// RFC 3339, kept as text so a malformed date is a 422 naming the field.
+    /// RFC 3339, in the future and within 365 days: the campaign is `scheduled` until then.
+    /// Kept as text so a malformed date is a 422 naming the field.
     pub schedule_at: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = CampaignTemplateInput)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateInput {
     pub name: Option<String>,
+    /// The template's language code, e.g. `en` or `en_US`.
     pub language: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+/// Exactly one of the three.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = CampaignAudienceInput)]
 #[serde(deny_unknown_fields)]
 pub struct AudienceInput {
+    /// `true`: every contact of the tenant.
     pub all: Option<bool>,
+    /// 1 to 10 tags: contacts with any of them.
     pub tags: Option<Vec<String>>,
+    /// 1 to 1,000 contact ids (larger audiences are tags or `all`).
     pub contact_ids: Option<Vec<String>>,
 }
 

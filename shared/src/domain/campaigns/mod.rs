@@ -31,7 +31,8 @@ pub use counters::StatusCounts;
 
 pub const ID_PREFIX: &str = "cmp";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// `scheduled` → `running` → `completed`, or `cancelled` from any of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
     Scheduled,
@@ -52,12 +53,16 @@ impl CampaignStatus {
 }
 
 /// Exactly one of the three is set.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = CampaignAudience, example = json!({"tags": ["vip"]}))]
 pub struct Audience {
+    /// Every contact of the tenant.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub all: bool,
+    /// Contacts with any of these tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Exactly these contacts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contact_ids: Vec<String>,
 }
@@ -119,39 +124,66 @@ pub struct Campaign {
 }
 
 /// What the API shows.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "cmp_01jd5xa1b2c3d4e5f6g7h8j9k0",
+    "name": "November fee reminder",
+    "template": {"name": "fee_reminder", "language": "en"},
+    "audience": {"tags": ["class-10"]},
+    "variables": ["{{contact.name}}", "{{contact.attributes.fee}}", "30 Nov"],
+    "status": "running",
+    "schedule_at": null,
+    "created_at": "2026-11-21T08:00:00Z",
+    "started_at": "2026-11-21T08:00:00Z",
+    "completed_at": null,
+    "cancelled_at": null,
+    "counts": {"total": 1200, "queued": 310, "sent": 420, "delivered": 380, "read": 60, "failed": 4,
+               "cancelled": 0, "skipped_opted_out": 21, "skipped_missing_data": 5}
+}))]
 pub struct CampaignView {
     pub id: String,
     pub name: String,
     pub template: TemplateRefView,
     pub audience: Audience,
+    /// As given at creation: mappings (`{{contact.name}}`, ...) and literals.
     pub variables: Vec<Value>,
     pub status: CampaignStatus,
     pub schedule_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// When the fan-out began (at creation, or when a scheduled campaign was released).
     pub started_at: Option<DateTime<Utc>>,
+    /// When every recipient had its message (the messages may still be on their way).
     pub completed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub counts: Counts,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = CampaignTemplate)]
 pub struct TemplateRefView {
     pub name: String,
     pub language: String,
 }
 
-/// SPEC counts, plus `cancelled` and `skipped_missing_data`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+/// SPEC counts, plus `cancelled` and `skipped_missing_data`. The status counts are live: each
+/// message is counted in the status it is in now (`queued` includes `sending`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = CampaignCounts)]
 pub struct Counts {
+    /// The audience size: estimated at creation (for `all`, opted-out contacts included), exact
+    /// once the fan-out finished or was cancelled.
     pub total: i64,
     pub queued: i64,
     pub sent: i64,
     pub delivered: i64,
     pub read: i64,
     pub failed: i64,
+    /// Messages not sent yet when the campaign was cancelled.
     pub cancelled: i64,
+    /// Contacts that had opted out: no message.
     pub skipped_opted_out: i64,
+    /// Contacts lacking a mapped value (or with one the template cannot take), without a phone,
+    /// or deleted since the campaign was created: no message.
     pub skipped_missing_data: i64,
 }
 
