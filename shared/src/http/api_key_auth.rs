@@ -71,7 +71,8 @@ pub async fn api_key_authenticated(
     }
     let rate = state.config.api_key_rate_limit.max(1);
     if let Permit::NotBefore(at) =
-        pacing::acquire(&state.ports, &keys::api_key_rate(&key.key_id), rate, RATE_SHARDS.min(rate)).await?
+        pacing::acquire_in_slots(&state.ports, &keys::api_key_rate(&key.key_id), rate, RATE_SHARDS.min(rate), 1000)
+            .await?
     {
         let wait_ms = (at - state.ports.clock.now()).num_milliseconds().max(0) as u64;
         return Err(ApiError::too_many(

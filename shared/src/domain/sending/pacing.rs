@@ -87,31 +87,49 @@ const MAX_PER_SHARD: u32 = 16;
 /// The capacity of slot `slot` (counted from the epoch) at `rate` per second: the rate's share,
 /// with the remainder spread so every whole second holds exactly `rate`.
 pub fn slot_capacity(rate: u32, slot: i64) -> u32 {
+    capacity_in(rate, slot, SLOTS_PER_SECOND)
+}
+
+/// A slot's share of `rate` when a second holds `slots_per_second` slots.
+fn capacity_in(rate: u32, slot: i64, slots_per_second: i64) -> u32 {
     let r = i64::from(rate);
-    let within = slot.rem_euclid(SLOTS_PER_SECOND);
-    ((within + 1) * r / SLOTS_PER_SECOND - within * r / SLOTS_PER_SECOND) as u32
+    let within = slot.rem_euclid(slots_per_second);
+    ((within + 1) * r / slots_per_second - within * r / slots_per_second) as u32
 }
 
 /// Takes one permit for `phone` at `rate` messages per second, from the current slot's counters
 /// (at most `shards` of them).
 pub async fn acquire(ports: &Ports, phone: &str, rate: u32, shards: u32) -> Result<Permit, TableError> {
+    acquire_in_slots(ports, phone, rate, shards, SLOT_MS).await
+}
+
+/// The same counters with slots of `slot_ms` (a divisor of 1,000). Whole-second slots
+/// (`slot_ms = 1000`) are a plain per-second window that allows a burst of `rate` at once: what
+/// a request rate limit (API keys) wants, unlike a number's even pacing towards Meta.
+pub async fn acquire_in_slots(
+    ports: &Ports,
+    id: &str,
+    rate: u32,
+    shards: u32,
+    slot_ms: i64,
+) -> Result<Permit, TableError> {
     let now = ports.clock.now();
-    let slot = now.timestamp_millis().div_euclid(SLOT_MS);
-    let capacity = slot_capacity(rate.max(1), slot);
+    let slot = now.timestamp_millis().div_euclid(slot_ms);
+    let capacity = capacity_in(rate.max(1), slot, 1000 / slot_ms);
     if capacity > 0 {
         let shards = capacity.div_ceil(MAX_PER_SHARD).clamp(1, shards.max(1));
         let per_shard = capacity_per_shard(capacity, shards);
         let start = rand::thread_rng().gen_range(0..shards);
         for i in 0..shards {
             let shard = (start + i) % shards;
-            let key = slot_key(phone, slot, shard);
-            if take(ports, &key, per_shard[shard as usize], slot * SLOT_MS / 1000).await? {
+            let key = slot_key(id, slot, shard);
+            if take(ports, &key, per_shard[shard as usize], slot * slot_ms / 1000).await? {
                 return Ok(Permit::Granted);
             }
         }
     }
     // This slot is full: try from the next one.
-    Ok(Permit::NotBefore(DateTime::<Utc>::from_timestamp_millis((slot + 1) * SLOT_MS).unwrap_or(now)))
+    Ok(Permit::NotBefore(DateTime::<Utc>::from_timestamp_millis((slot + 1) * slot_ms).unwrap_or(now)))
 }
 
 /// One permit from a slot counter: `ADD count 1` only while `count < cap`. The counter item is
