@@ -47,6 +47,10 @@ macro_rules! admin_store_suite {
         async fn parallel_debits_never_overdraw() {
             super::cases::parallel_debits(ports().await).await;
         }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn concurrent_send_debits_share_balance_writes() {
+            super::cases::grouped_debits(ports().await).await;
+        }
     };
 }
 
@@ -316,6 +320,42 @@ mod cases {
         assert!(!balance.is_negative());
         let state = Ledger::new(&*ports.table).balance(&t).await.unwrap();
         assert_eq!(state.seq as usize, entries.len());
+    }
+
+    /// The send worker's debits (one message each, many at once, some redelivered twice) are
+    /// committed in groups: far fewer balance writes than messages, the same outcomes as one by
+    /// one — every message charged once, no more than the credits, the ledger chaining.
+    pub async fn grouped_debits(ports: Ports) {
+        use miping::domain::sending::debits;
+        let t = new_tenant(&ports).await;
+        billing::credit(&ports, &t, m("60"), None).await.unwrap();
+        let before = debits::commits();
+        let mut sends = Vec::new();
+        for i in 0..80 {
+            // Messages 0..70, the first ten twice (a redelivered job racing its first delivery).
+            let id = format!("g{}", i % 70);
+            let (ports, t) = (ports.clone(), t.clone());
+            sends.push(tokio::spawn(async move {
+                let outcome = debits::debit(&ports, &t, req(&id, "1")).await.unwrap();
+                (id, outcome)
+            }));
+        }
+        let mut debited = HashSet::new();
+        let mut refused = 0;
+        for send in sends {
+            match send.await.unwrap() {
+                (id, DebitOutcome::Debited { .. }) => assert!(debited.insert(id.clone()), "{id} debited twice"),
+                (_, DebitOutcome::InsufficientCredits) => refused += 1,
+                (_, DebitOutcome::AlreadyDebited) => {}
+            }
+        }
+        assert_eq!(debited.len(), 60, "60.00 of credits buy exactly 60 of the 70 messages");
+        assert!(refused >= 10, "{refused}");
+        assert_eq!(billing::balance(&ports, &t).await.unwrap(), Money::from_units(0));
+        let entries = assert_ledger_consistent(&ports, &t).await;
+        assert_eq!(entries.iter().filter(|e| e.kind == EntryKind::Debit).count(), 60);
+        let commits = debits::commits() - before;
+        assert!(commits <= 20, "80 concurrent debits took {commits} balance commits");
     }
 }
 

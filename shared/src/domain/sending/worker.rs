@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::domain::billing::{self, DebitOutcome, DebitRequest, Reference};
+use crate::domain::billing::{DebitOutcome, DebitRequest, Reference};
 use crate::domain::messages::dispatch::SendJob;
 use crate::domain::messages::settle;
 use crate::domain::messages::status::{self, StatusReport};
@@ -36,6 +36,7 @@ use crate::ports::table::{Cond, Item, Update};
 use crate::runtime::consumer::{ConsumeError, Consumer, backoff};
 use crate::store::{keys, messages};
 
+use super::debits;
 use super::pacing::{self, Permit};
 use super::prices::PriceTable;
 
@@ -210,9 +211,9 @@ impl SendWorker {
             .map(Reference::campaign)
             .unwrap_or_else(|| Reference::message(&job.message_id));
         let request = DebitRequest { message_id: job.message_id.clone(), amount, reference };
-        let outcome = billing::debit(&self.ports, &job.tenant_id, &[request]).await?;
-        match outcome.first() {
-            Some(DebitOutcome::InsufficientCredits) => Ok(Some("insufficient_credits")),
+        // Grouped with this tenant's concurrent debits: one balance write per group (debits.rs).
+        match debits::debit(&self.ports, &job.tenant_id, request).await? {
+            DebitOutcome::InsufficientCredits => Ok(Some("insufficient_credits")),
             _ => Ok(None),
         }
     }
