@@ -53,6 +53,11 @@ for f in "${functions[@]}"; do
   packages+=(-p "$f")
 done
 
+# aws-lc-sys build switch: without CPU jitter entropy aws-lc seeds its DRBG from the OS (getrandom)
+# and the CPU's RNG. With it, the first random bytes of a process (the first TLS handshake) cost
+# ~35 ms: measured with infra/bench.sh coldstart (README). It has no effect at run time.
+export AWS_LC_SYS_NO_JITTER_ENTROPY="${AWS_LC_SYS_NO_JITTER_ENTROPY:-1}"
+
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 echo "==> cargo lambda build --release --arm64 (${#functions[@]} functions, target dir $target_dir)"
 # --locked: a release is built from exactly the committed Cargo.lock.

@@ -123,6 +123,8 @@ async fn one_run(binary: &Path, event: Arc<String>, data_dir: &Path) -> Result<S
         .env("JWT_SECRET", "bench-only-session-key-0123456789abcdef")
         .env("MIPING_DATA_DIR", data_dir)
         .env("RUST_LOG", "warn")
+        // A/B of the init warm-up: MIPING_WARM_UP=0 infra/bench.sh coldstart
+        .env("MIPING_WARM_UP", std::env::var("MIPING_WARM_UP").unwrap_or_else(|_| "1".into()))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)

@@ -36,7 +36,10 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 pub async fn ports(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Ports, AwsSetupError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let table_name = required("TABLE_NAME")?;
-    warm_up(&dynamodb, &table_name).await;
+    // MIPING_WARM_UP=0 skips it (the cold-start benchmark's A/B switch).
+    if config::env("MIPING_WARM_UP").as_deref() != Some("0") {
+        warm_up(&dynamodb, &table_name).await;
+    }
     let table = DynamoTable::new(dynamodb, table_name);
     // Each function's environment names only the queues its role may use; using another one is
     // an `UnknownQueue` error at that call, not a start-up failure.
