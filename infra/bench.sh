@@ -2,6 +2,8 @@
 # Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | webhooks | import [--rows N] | sending | fanout [--recipients N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Release binaries as infra/release.sh builds them (aws-lc without CPU jitter entropy: see there).
+export AWS_LC_SYS_NO_JITTER_ENTROPY="${AWS_LC_SYS_NO_JITTER_ENTROPY:-1}"
 case "${1:-coldstart}" in
   coldstart)
     shift || true

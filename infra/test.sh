@@ -8,7 +8,7 @@ root=$(pwd)
 
 # --- Python tools (pinned) -------------------------------------------------------------
 venv="$root/.venv"
-if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/cfn-lint" ] || ! cmp -s infra/requirements-test.txt "$venv/.requirements"; then
+if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/cfn-lint" ] || [ ! -x "$venv/bin/sam" ] || ! cmp -s infra/requirements-test.txt "$venv/.requirements"; then
   echo "==> creating Python venv with moto and cfn-lint"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r infra/requirements-test.txt
@@ -57,9 +57,16 @@ if [ "$#" -eq 0 ]; then
 fi
 # --- (END openapi-fuzz block) ----------------------------------------------------------------
 
-# --- Template lint ------------------------------------------------------------------------
+# --- SAM template: lint, validate, least privilege (BEGIN deploy block) --------------------
+# All offline: cfn-lint, `sam validate --lint` (the SAM CLI's own checks), then
+# infra/template_test.py on the template as SAM transforms it (IAM roles, queues, alarms).
 if [ -f template.yaml ]; then
   echo "==> cfn-lint template.yaml"
   "$venv/bin/cfn-lint" template.yaml
+  echo "==> sam validate --lint"
+  SAM_CLI_TELEMETRY=0 "$venv/bin/sam" validate --lint --template template.yaml
+  echo "==> least privilege (infra/template_test.py)"
+  "$venv/bin/python" infra/template_test.py
 fi
+# --- (END deploy block) ---------------------------------------------------------------------
 echo "==> all tests passed"

@@ -114,13 +114,17 @@ async fn one_run(binary: &Path, event: Arc<String>, data_dir: &Path) -> Result<S
         .env("AWS_ACCESS_KEY_ID", "bench")
         .env("AWS_SECRET_ACCESS_KEY", "bench")
         // Deployed shape (AWS adapters); nothing listens here and the sample events do not
-        // touch the store, so a run measures start-up, not network.
+        // touch the store, so a run measures start-up, not network. The init warm-up
+        // (platform::aws::warm_up) still builds the HTTPS client and fails fast here, so its CPU
+        // part is measured. (AWS_LC_SYS_NO_JITTER_ENTROPY is a build-time switch of aws-lc-sys:
+        // infra/bench.sh and infra/release.sh set it when building, not here.)
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .env("TABLE_NAME", "miping-bench")
         .env("JWT_SECRET", "bench-only-session-key-0123456789abcdef")
         .env("MIPING_DATA_DIR", data_dir)
-        .env("AWS_LC_SYS_NO_JITTER_ENTROPY", "1")
         .env("RUST_LOG", "warn")
+        // A/B of the init warm-up: MIPING_WARM_UP=0 infra/bench.sh coldstart
+        .env("MIPING_WARM_UP", std::env::var("MIPING_WARM_UP").unwrap_or_else(|_| "1".into()))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)

@@ -34,7 +34,13 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// Ports on AWS. A function only needs the resources its role grants; the optional ones
 /// (queues, key, sender) fall back to adapters that fail loudly if used without configuration.
 pub async fn ports(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Ports, AwsSetupError> {
-    let table = DynamoTable::new(aws_sdk_dynamodb::Client::new(sdk), required("TABLE_NAME")?);
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let table_name = required("TABLE_NAME")?;
+    // MIPING_WARM_UP=0 skips it (the cold-start benchmark's A/B switch).
+    if config::env("MIPING_WARM_UP").as_deref() != Some("0") {
+        warm_up(&dynamodb, &table_name).await;
+    }
+    let table = DynamoTable::new(dynamodb, table_name);
     // Each function's environment names only the queues its role may use; using another one is
     // an `UnknownQueue` error at that call, not a start-up failure.
     let configured: Vec<_> = crate::queues::ALL.into_iter().filter(|q| config::env(&q.url_env()).is_some()).collect();
@@ -51,6 +57,39 @@ pub async fn ports(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Ports
         clock: Arc::new(SystemClock),
         ids: Arc::new(UlidGen::default()),
     })
+}
+
+/// Moves the HTTPS client's one-time costs out of the first request and into init (which Lambda
+/// runs at full CPU before any caller waits): the SDK builds its connector (root certificates,
+/// rustls config, aws-lc's RNG) and resolves credentials lazily, then pays DNS and a TLS handshake
+/// to DynamoDB. One GetItem of a key nothing writes does all of it; the connection stays pooled
+/// for the first request (every client shares the SdkConfig's HTTP client). No retries and a
+/// short timeout: a failed warm-up only means the first request pays as before.
+async fn warm_up(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
+    use aws_sdk_dynamodb::config::retry::RetryConfig;
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    // The TLS handshake's first random bytes seed aws-lc's DRBG (CPU jitter entropy unless built
+    // with AWS_LC_SYS_NO_JITTER_ENTROPY=1); do it here even when the endpoint is plain HTTP.
+    let mut seed = [0u8; 16];
+    if aws_lc_rs::rand::fill(&mut seed).is_err() {
+        tracing::warn!("aws-lc RNG unavailable at init");
+    }
+
+    let key = crate::store::keys::warm_up();
+    let get = dynamodb
+        .get_item()
+        .table_name(table)
+        .key("PK", AttributeValue::S(key.pk))
+        .key("SK", AttributeValue::S(key.sk))
+        .customize()
+        .config_override(aws_sdk_dynamodb::Config::builder().retry_config(RetryConfig::disabled()))
+        .send();
+    match tokio::time::timeout(std::time::Duration::from_secs(1), get).await {
+        Ok(Ok(_)) => tracing::debug!("warmed the DynamoDB connection"),
+        Ok(Err(e)) => tracing::debug!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(e), "warm-up call failed"),
+        Err(_) => tracing::debug!("warm-up call timed out"),
+    }
 }
 
 /// A secret from `NAME` itself, or from Secrets Manager when `NAME_ARN` is set (how SAM passes

@@ -319,3 +319,12 @@ pub const QUARANTINE_LIST: &str = "WEBHOOK#QUARANTINE";
 pub fn webhook_processed(event_key: &str) -> Key {
     Key::new(format!("WEBHOOKDONE#{event_key}"), "DONE")
 }
+
+// --- operations ---------------------------------------------------------------------------------
+
+/// Read (never written) by each Lambda during init to open its DynamoDB connection early; the
+/// webhook receiver's role may GetItem only this partition (`dynamodb:LeadingKeys`).
+pub const WARM_UP_PK: &str = "WARMUP";
+pub fn warm_up() -> Key {
+    Key::new(WARM_UP_PK, "WARMUP")
+}
