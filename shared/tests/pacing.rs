@@ -1,5 +1,6 @@
 //! Per-number pacing on both table adapters: under concurrency a second never grants more than
-//! the rate, 130429 slow-downs halve it for that number only, and the pair rate spaces messages
+//! the rate (each 100 ms slot its share), 130429 slow-downs cut it to 80% for that number only (at
+//! most once a second), and the pair rate spaces messages
 //! to one recipient.
 
 use std::sync::Arc;
@@ -28,22 +29,32 @@ async fn a_second_never_grants_more_than_the_rate(table: Arc<dyn Table>) {
     let clock = clock();
     let (ports, _dir) = ports_with(table, clock.clone());
     let phone = miping::testkit::unique("phone");
-    let tasks: Vec<_> = (0..60)
-        .map(|_| {
-            let (ports, phone) = (ports.clone(), phone.clone());
-            tokio::spawn(async move { pacing::acquire(&ports, &phone, 20, 8).await.unwrap() })
-        })
-        .collect();
+    // Start at a whole second: its ten 100 ms slots must grant exactly the rate between them,
+    // each slot its share, however many workers race for it.
+    clock.advance(chrono::Duration::milliseconds(500));
     let mut granted = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            Permit::Granted => granted += 1,
-            Permit::NotBefore(at) => assert_eq!(at.timestamp(), clock.epoch_seconds() + 1, "the next slot"),
+    for slot in 0..10 {
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                let (ports, phone) = (ports.clone(), phone.clone());
+                tokio::spawn(async move { pacing::acquire(&ports, &phone, 20, 8).await.unwrap() })
+            })
+            .collect();
+        let mut in_slot = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Permit::Granted => in_slot += 1,
+                Permit::NotBefore(at) => {
+                    assert_eq!(at, clock.now() + chrono::Duration::milliseconds(100), "the next slot")
+                }
+            }
         }
+        assert_eq!(in_slot, 2, "slot {slot} holds a tenth of 20/s");
+        granted += in_slot;
+        clock.advance(chrono::Duration::milliseconds(100));
     }
     assert_eq!(granted, 20);
     // The next second has its own capacity.
-    clock.advance(chrono::Duration::seconds(1));
     assert_eq!(pacing::acquire(&ports, &phone, 20, 8).await.unwrap(), Permit::Granted);
 }
 
@@ -53,9 +64,13 @@ async fn slow_down_is_per_number_and_cools_off(table: Arc<dyn Table>) {
     let (a, b) = (miping::testkit::unique("phone-a"), miping::testkit::unique("phone-b"));
     assert_eq!(pacing::effective_rate(&ports, &a, 80).await.unwrap(), 80);
     pacing::slow_down(&ports, &a).await.unwrap();
-    assert_eq!(pacing::effective_rate(&ports, &a, 80).await.unwrap(), 40);
+    assert_eq!(pacing::effective_rate(&ports, &a, 80).await.unwrap(), 64);
+    // A burst of refusals within the same second slows the number once, not once per refusal.
     pacing::slow_down(&ports, &a).await.unwrap();
-    assert_eq!(pacing::effective_rate(&ports, &a, 80).await.unwrap(), 20);
+    assert_eq!(pacing::effective_rate(&ports, &a, 80).await.unwrap(), 64);
+    clock.advance(chrono::Duration::seconds(1));
+    pacing::slow_down(&ports, &a).await.unwrap();
+    assert_eq!(pacing::effective_rate(&ports, &a, 80).await.unwrap(), 51);
     assert_eq!(pacing::effective_rate(&ports, &b, 80).await.unwrap(), 80, "other numbers keep their rate");
     clock.advance(chrono::Duration::from_std(pacing::COOL_DOWN).unwrap() + chrono::Duration::seconds(1));
     assert_eq!(pacing::effective_rate(&ports, &a, 80).await.unwrap(), 80);
