@@ -38,10 +38,12 @@ KMS_DECRYPT = {
     "whatsapp-api": "opens the token and PIN on resumed connect steps",
     "mail-worker": "opens the one-time password of a welcome email",
     "callback-worker": "opens the callback secret to sign deliveries",
-    # dispatch::accept checks the connection by opening its token (docs/deploy.md).
-    "messaging-api": "connection check in dispatch::accept",
-    "inbox-api": "connection check in dispatch::accept",
-    "external-api": "connection check in dispatch::accept",
+    # Accepting a message or a campaign checks the connection by opening its token
+    # (whatsapp::connection::business_token, docs/deploy.md).
+    "messaging-api": "connection check in messages::accept",
+    "inbox-api": "connection check in messages::accept",
+    "external-api": "connection check in messages::accept",
+    "campaigns-api": "connection check in campaigns::create",
 }
 KMS_GENERATE = {
     "whatsapp-api": "seals the token from the code exchange and the PIN",
@@ -50,9 +52,9 @@ KMS_GENERATE = {
 }
 SES_SENDERS = {"mail-worker"}
 
-# Functions planned in the template whose crates are being written in parallel (they land with
-# their crates); any other function in the template must have a crate under functions/.
-PENDING_CRATES = {"campaigns-api", "fanout-worker", "scheduler", "external-api", "callback-worker"}
+# Functions planned in the template whose crates are still being written (they land with their
+# crates); any other function in the template must have a crate under functions/.
+PENDING_CRATES: set[str] = set()
 
 # Resource properties that would hard-code a name (two stacks in one account must not collide).
 NAME_PROPERTIES = {

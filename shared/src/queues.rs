@@ -26,8 +26,11 @@ pub const ALL: [QueueName; 6] = [SEND, SEND_BULK, WEBHOOK, MAIL, CALLBACK, FANOU
 /// The send worker's lanes, in the order its local pollers start.
 pub const SEND_LANES: [QueueName; 2] = [SEND, SEND_BULK];
 
-/// Delivery settings per queue; infrastructure must create the SQS queues with the same
-/// `VisibilityTimeout` and redrive `maxReceiveCount`.
+/// Delivery settings per queue. `max_receives` is the redrive `maxReceiveCount` infrastructure
+/// must give the SQS queue (template.yaml). `visibility_timeout` is what the embedded queue (and
+/// `create_queue_with_dlq` in tests) uses; on AWS a queue consumed by a Lambda needs a visibility
+/// timeout of at least 6x its consumer's function timeout (template.yaml: 180 s for the send
+/// lanes' 30 s), so there it does not equal this.
 ///
 /// The send lanes allow many receives: a job whose number is at its rate is handed back to the
 /// queue (about once per backlog, see `domain::sending::pacing::spread`), and each hand-back is a
