@@ -21,7 +21,7 @@ use super::fanout::{self, audience_query};
 use super::{Audience, Campaign, CampaignStatus, ID_PREFIX, TemplateRef, mapping};
 use crate::domain::contacts::fields;
 use crate::domain::contacts::service::ID_PREFIX as CONTACT_PREFIX;
-use crate::domain::messages::accept::{MAX_SCHEDULE_AHEAD, approved_template};
+use crate::domain::messages::accept::{approved_template, schedule_at};
 use crate::domain::money::Money;
 use crate::domain::sending::prices::PriceTable;
 use crate::domain::whatsapp::connection::business_token;
@@ -260,24 +260,7 @@ fn shape(input: CreateInput, now: DateTime<Utc>) -> Result<Shape, ApiError> {
         errors.push(FieldError::new("template.language", "required", "the template's language code, e.g. en_US"));
     }
     let audience = audience_shape(input.audience, &mut errors);
-    let schedule_at = match input.schedule_at.as_deref() {
-        None => None,
-        Some(raw) => match DateTime::parse_from_rfc3339(raw).map(|d| d.with_timezone(&Utc)) {
-            Ok(at) if at <= now => {
-                errors.push(FieldError::new("schedule_at", "in_the_past", "must be in the future"));
-                None
-            }
-            Ok(at) if at > now + MAX_SCHEDULE_AHEAD => {
-                errors.push(FieldError::new("schedule_at", "too_far", "must be within 365 days"));
-                None
-            }
-            Ok(at) => Some(at),
-            Err(_) => {
-                errors.push(FieldError::new("schedule_at", "invalid", "must be an RFC 3339 date-time"));
-                None
-            }
-        },
-    };
+    let schedule_at = schedule_at(input.schedule_at.as_deref(), now, &mut errors);
     match audience {
         Some(audience) if errors.is_empty() => Ok(Shape {
             name,

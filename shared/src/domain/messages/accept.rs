@@ -259,24 +259,7 @@ fn shape(input: SendInput, now: DateTime<Utc>) -> Result<Shape, ApiError> {
             None
         }
     };
-    let schedule_at = match input.schedule_at.as_deref() {
-        None => None,
-        Some(raw) => match DateTime::parse_from_rfc3339(raw).map(|d| d.with_timezone(&Utc)) {
-            Ok(at) if at <= now => {
-                errors.push(FieldError::new("schedule_at", "in_the_past", "must be in the future"));
-                None
-            }
-            Ok(at) if at > now + MAX_SCHEDULE_AHEAD => {
-                errors.push(FieldError::new("schedule_at", "too_far", "must be within 365 days"));
-                None
-            }
-            Ok(at) => Some(at),
-            Err(_) => {
-                errors.push(FieldError::new("schedule_at", "invalid", "must be an RFC 3339 date-time"));
-                None
-            }
-        },
-    };
+    let schedule_at = schedule_at(input.schedule_at.as_deref(), now, &mut errors);
     match (target, content) {
         (Some(target), Some(content)) if errors.is_empty() => Ok(Shape { target, content, schedule_at }),
         _ => Err(ApiError::validation(errors)),
@@ -360,6 +343,30 @@ async fn create_contact(ports: &Ports, tenant_id: &str, phone: &str, now: DateTi
             .ok_or_else(|| ApiError::unavailable("the contact is being changed; retry")),
         Err(CreateError::LimitReached) => Err(limit_reached(limit)),
         Err(CreateError::Table(e)) => Err(e.into()),
+    }
+}
+
+/// A `schedule_at` (messages and campaigns): an RFC 3339 time in the future, at most
+/// [`MAX_SCHEDULE_AHEAD`] away; otherwise a field error and `None`.
+pub(crate) fn schedule_at(
+    raw: Option<&str>,
+    now: DateTime<Utc>,
+    errors: &mut Vec<FieldError>,
+) -> Option<DateTime<Utc>> {
+    match DateTime::parse_from_rfc3339(raw?).map(|d| d.with_timezone(&Utc)) {
+        Ok(at) if at <= now => {
+            errors.push(FieldError::new("schedule_at", "in_the_past", "must be in the future"));
+            None
+        }
+        Ok(at) if at > now + MAX_SCHEDULE_AHEAD => {
+            errors.push(FieldError::new("schedule_at", "too_far", "must be within 365 days"));
+            None
+        }
+        Ok(at) => Some(at),
+        Err(_) => {
+            errors.push(FieldError::new("schedule_at", "invalid", "must be an RFC 3339 date-time"));
+            None
+        }
     }
 }
 
