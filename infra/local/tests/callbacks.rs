@@ -227,3 +227,40 @@ async fn settings_are_validated_private_targets_refused_and_per_tenant() {
     assert_eq!(error_code(r, StatusCode::NOT_FOUND).await, "not_found");
     assert_eq!(get_ok(&tp, &b.token, "/settings/callback/deliveries").await["items"], json!([]));
 }
+
+/// A crash after an inbound message was recorded but before its callback was queued: the
+/// redelivered event (the processor marks an event done only after its effect) queues the
+/// callback then, and a further duplicate does not post it twice.
+#[tokio::test]
+async fn an_inbound_message_recorded_before_a_crash_still_gets_one_callback() {
+    use miping::domain::webhooks::customers::CustomerEvents;
+    use miping::domain::webhooks::payload::{self, Event};
+    use miping::domain::webhooks::process::EventHandler;
+
+    let tp = start().await;
+    let (t, _) = ready(&tp).await;
+    let rx = receiver(0).await;
+    let r = put_callback(&tp, &t.token, &json!({"url": rx.url, "secret": SECRET})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let ports = tp.platform.as_ref().unwrap().state.ports.clone();
+
+    let body =
+        std::fs::read_to_string(miping::testkit::fixtures_dir("meta-webhooks").join("inbound_text.json")).unwrap();
+    let parsed = payload::parse(&body).unwrap();
+    let event = parsed.iter().find(|e| matches!(e, Event::Inbound { .. })).expect("an inbound event");
+    let Event::Inbound { message, .. } = event else { unreachable!() };
+    // The contact the first processing found or created (its id only names the conversation).
+    let contact_id = "con_before_the_crash";
+    // The first processing recorded the message and died before queueing the callback.
+    let recorded = miping::domain::inbox::record_inbound(&ports, &t.id, contact_id, message).await.unwrap();
+    let message_id = recorded.expect("recorded the first time");
+    // The queue redelivers the event, twice.
+    assert!(CustomerEvents.handle(&ports, &t.id, event).await.unwrap());
+    assert!(CustomerEvents.handle(&ports, &t.id, event).await.unwrap());
+
+    let is_ours = |e: &Value| e["type"] == "message.inbound" && e["data"]["message_id"] == message_id.as_str();
+    wait_for(&rx, "the inbound callback", |all| all.iter().any(|(e, _)| is_ours(e))).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let posted = events(&rx).iter().filter(|(e, _)| is_ours(e)).count();
+    assert_eq!(posted, 1, "one callback for the inbound message");
+}

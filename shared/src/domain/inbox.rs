@@ -144,6 +144,15 @@ pub async fn record_inbound(
     }
 }
 
+/// The id under which an inbound wamid was recorded, if it was.
+pub async fn inbound_message_id(ports: &Ports, tenant_id: &str, wamid: &str) -> Result<Option<String>, TableError> {
+    Ok(ports
+        .table
+        .get(&keys::unique_inbound_wamid(tenant_id, wamid))
+        .await?
+        .and_then(|item| item.get_str("message_id").map(str::to_owned)))
+}
+
 /// What an inbox list shows for a message.
 fn preview(inbound: &InboundMessage) -> String {
     inbound.text.clone().unwrap_or_else(|| format!("[{}]", inbound.kind))

@@ -24,7 +24,15 @@ impl EventHandler for CustomerEvents {
                 let wa_user_id =
                     message.from_user_id.as_deref().or(contact.as_ref().and_then(|c| c.user_id.as_deref()));
                 let contact_id = contact_for(ports, tenant_id, phone.as_ref(), wa_user_id, contact.as_ref()).await?;
-                if let Some(message_id) = inbox::record_inbound(ports, tenant_id, &contact_id, message).await? {
+                let message_id = match inbox::record_inbound(ports, tenant_id, &contact_id, message).await? {
+                    Some(id) => Some(id),
+                    // Recorded before: a redelivery, possibly after a crash between recording the
+                    // message and queueing its callback. Queue it again — the event id is the
+                    // same, and the callback worker claims each attempt of an event once, so a
+                    // callback already queued or delivered is not posted twice.
+                    None => inbox::inbound_message_id(ports, tenant_id, &message.wamid).await?,
+                };
+                if let Some(message_id) = message_id {
                     crate::domain::callbacks::events::inbound(ports, tenant_id, &message_id, &contact_id, message)
                         .await?;
                 }
