@@ -324,6 +324,16 @@ async fn cancel_stops_unsent_messages_and_gives_back_the_quota() {
     let report = fanout::run_page(&ports, &t.id, &id, 0, false).await.unwrap();
     assert_eq!((report.created, report.last), (30, true));
     assert_eq!(counts(&tp, &t, &id).await["queued"], 30);
+    // The tenant has a callback (no consumer runs here: its jobs stay on the queue to inspect).
+    let r = tp
+        .http
+        .put(tp.url("/settings/callback"))
+        .bearer_auth(&t.token)
+        .json(&json!({"url": "http://127.0.0.1:9/hooks", "secret": "whsec_0123456789abcdef0123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 
     let r = post(&tp, &t.token, &format!("/campaigns/{id}/cancel"), &json!({})).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -350,6 +360,23 @@ async fn cancel_stops_unsent_messages_and_gives_back_the_quota() {
     assert_eq!(messages_sent(&tp, &t).await, 0, "unsent messages give their quota back");
     let rows = campaign_messages(&tp, &t, &id).await;
     assert!(rows.iter().all(|m| m["status"] == "cancelled"));
+    // Each cancellation was reported to the tenant's system, once per message.
+    let mut reported = std::collections::HashSet::new();
+    loop {
+        let batch = ports.queue.receive(miping::queues::CALLBACK, 10, Duration::from_millis(200)).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        for d in batch {
+            let job: Value = serde_json::from_str(&d.body).unwrap();
+            if job["event"]["data"]["status"] == "cancelled" {
+                assert_eq!(job["event"]["data"]["campaign_id"], id.as_str());
+                reported.insert(job["event"]["data"]["message_id"].as_str().unwrap().to_string());
+            }
+            ports.queue.ack(miping::queues::CALLBACK, &d.receipt).await.unwrap();
+        }
+    }
+    assert_eq!(reported.len(), 30, "a message.status cancelled event per message");
 
     // The send worker never sends a cancelled message.
     let sender = SendWorker { ports: ports.clone(), prices: Default::default() };

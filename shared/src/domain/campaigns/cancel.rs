@@ -19,7 +19,9 @@ use serde_json::Value;
 
 use super::fanout::{self, FanoutJob, SWEEP_DELAY};
 use super::{Campaign, CampaignStatus};
+use crate::domain::callbacks::events as callbacks;
 use crate::domain::messages::MessageStatus;
+use crate::domain::messages::status::StatusReport;
 use crate::domain::usage;
 use crate::http::ApiError;
 use crate::ports::Ports;
@@ -172,7 +174,19 @@ async fn cancel_batch(ports: &Ports, c: &Campaign, batch: &[Item]) -> Result<(),
         }
         ops.push(usage::adjust_op(&c.tenant_id, &c.usage_period, -(pending.len() as i64)));
         match ports.table.transact(ops).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                // The tenant's system hears of each cancellation like any other status change.
+                let report = StatusReport {
+                    status: MessageStatus::Cancelled,
+                    at: ports.clock.now(),
+                    error: None,
+                    pricing: None,
+                };
+                for item in pending {
+                    callbacks::status_changed(ports, item, &report).await?;
+                }
+                return Ok(());
+            }
             Err(TableError::TransactionCanceled { failed_conditions }) => {
                 pending = pending
                     .into_iter()
