@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use super::{Campaign, CampaignStatus, counters, mapping};
 use crate::domain::contacts::Contact;
 use crate::domain::contacts::service::ID_PREFIX as CONTACT_PREFIX;
-use crate::domain::messages::dispatch::SendJob;
+use crate::domain::messages::dispatch::{self, SendJob};
 use crate::domain::messages::{Direction, Message, MessageStatus};
 use crate::domain::templates::schema;
 use crate::domain::usage;
@@ -204,13 +204,11 @@ pub async fn run_page(
             ids.extend(written.existing);
         }
         if !ids.is_empty() {
-            let jobs: Vec<OutMessage> = ids
-                .into_iter()
-                // In the tenant's message group: tenants share the bulk lane fairly.
-                .map(|id| SendJob { tenant_id: tenant_id.to_owned(), message_id: id }.to_message())
-                .collect();
-            let queue = ports.queue.clone();
-            sends.push(tokio::spawn(async move { queue.send_batch(crate::queues::SEND_BULK, jobs).await }));
+            let jobs: Vec<SendJob> =
+                ids.into_iter().map(|id| SendJob { tenant_id: tenant_id.to_owned(), message_id: id }).collect();
+            // Queued while the next chunk is written; the bulk lane, in the tenant's message group.
+            let ports = ports.clone();
+            sends.push(tokio::spawn(async move { dispatch::enqueue_bulk(&ports, &jobs).await }));
         }
     }
     for send in sends {
