@@ -301,7 +301,7 @@ async fn the_document_and_the_docs_page_are_served_without_auth() {
     let (status, body) = call(&app, Method::GET, "/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     let served: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(served, openapi::document());
+    assert_eq!(served, openapi::document(), "the served document is the generated one");
     let (status, body) = call(&app, Method::GET, "/docs").await;
     assert_eq!(status, StatusCode::OK);
     let html = String::from_utf8(body).unwrap();
@@ -392,4 +392,22 @@ fn campaigns_are_documented_with_their_rules() {
     for field in ["total", "queued", "sent", "delivered", "read", "failed", "skipped_opted_out"] {
         assert!(counts[field].is_object(), "Counts lacks {field}");
     }
+}
+
+/// The served document is the checked-in `shared/src/http/openapi.json` (so the auth-api Lambda
+/// does not link every handler); it must be exactly what the code generates.
+/// `MIPING_UPDATE_OPENAPI=1 cargo test -p miping --test openapi` rewrites it after a route change.
+#[test]
+fn the_checked_in_document_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http/openapi.json");
+    let generated = openapi::document_file_text();
+    if std::env::var_os("MIPING_UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        checked_in == generated,
+        "{} is stale: run MIPING_UPDATE_OPENAPI=1 cargo test -p miping --test openapi",
+        path.display()
+    );
 }

@@ -14,8 +14,6 @@
 //! served, no route is registered outside `routes!`, and the document validates (the test command
 //! also runs an OpenAPI validator and a schema-driven fuzz run against the local process).
 
-use std::sync::OnceLock;
-
 use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -156,10 +154,18 @@ pub fn document() -> Value {
     value
 }
 
-/// The document, serialised once per process (it is the same for the process's lifetime).
-pub fn document_bytes() -> &'static [u8] {
-    static DOC: OnceLock<Vec<u8>> = OnceLock::new();
-    DOC.get_or_init(|| serde_json::to_vec(&document()).expect("JSON values serialise"))
+/// The document as served: `shared/src/http/openapi.json`, generated from [`document`] and
+/// checked in. Serving the generated copy would link every route group's handlers into the
+/// auth-api Lambda (+4 MB); the test `the_checked_in_document_is_current` fails when the file
+/// differs from what the code generates (`MIPING_UPDATE_OPENAPI=1` rewrites it), so it cannot
+/// drift from the routes.
+pub const DOCUMENT_JSON: &str = include_str!("openapi.json");
+
+/// The file's exact text for [`document`]: pretty JSON and a final newline.
+pub fn document_file_text() -> String {
+    let mut text = serde_json::to_string_pretty(&document()).expect("JSON values serialise");
+    text.push('\n');
+    text
 }
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];

@@ -24,7 +24,7 @@ pub fn router() -> Router {
     summary = "This OpenAPI 3.1 document",
     responses((status = 200, description = "The document", content_type = "application/json", body = Object)))]
 async fn openapi_json() -> Response {
-    let mut response = ([(header::CONTENT_TYPE, "application/json")], openapi::document_bytes()).into_response();
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], openapi::DOCUMENT_JSON).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
