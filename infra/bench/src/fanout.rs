@@ -30,14 +30,7 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> Result<(), String> {
         }
     }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let options = miping_local::Options {
-        addr: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
-        data_dir: dir.path().to_path_buf(),
-        configure: None,
-        simulator: None,
-        consumers: false,
-    };
-    let platform = miping_local::start(options).await.map_err(|e| e.to_string())?;
+    let platform = crate::bare_platform(dir.path()).await?;
     let ports = platform.state.ports.clone();
     let tenant_id = ports.ids.new_id("ten");
     ports

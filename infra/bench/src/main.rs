@@ -52,3 +52,16 @@ async fn main() -> std::process::ExitCode {
         }
     }
 }
+
+/// The local process on a fresh store in `dir`, without the simulator or the queue consumers:
+/// the benchmarks that measure one path (import, fan-out, webhook receipt) keep the 2 cores for it.
+async fn bare_platform(dir: &std::path::Path) -> Result<miping_local::Platform, String> {
+    let options = miping_local::Options {
+        addr: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
+        data_dir: dir.to_path_buf(),
+        configure: None,
+        simulator: None,
+        consumers: false,
+    };
+    miping_local::start(options).await.map_err(|e| e.to_string())
+}

@@ -24,17 +24,9 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> std::process::ExitCo
         }
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let platform = miping_local::start(miping_local::Options {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        configure: None,
-        simulator: None,
-        // The receiver's path only: the processor would compete for the same 2 cores and
-        // measure something else (it has its own figures).
-        consumers: false,
-    })
-    .await
-    .expect("local platform starts");
+    // The receiver's path only: the processor would compete for the same 2 cores and measure
+    // something else (it has its own figures).
+    let platform = crate::bare_platform(dir.path()).await.expect("local platform starts");
     let url = format!("{}/webhook/meta", platform.base_url());
     let secret = platform.state.config.meta.app_secret.clone();
     let bodies: Arc<Vec<(String, String)>> = Arc::new(
