@@ -21,7 +21,7 @@ use super::fanout::{self, audience_query};
 use super::{Audience, Campaign, CampaignStatus, ID_PREFIX, TemplateRef, mapping};
 use crate::domain::contacts::fields;
 use crate::domain::contacts::service::ID_PREFIX as CONTACT_PREFIX;
-use crate::domain::messages::accept::{approved_template, schedule_at};
+use crate::domain::messages::accept::{approved_template, invalid_variables, schedule_at};
 use crate::domain::money::Money;
 use crate::domain::sending::prices::PriceTable;
 use crate::domain::whatsapp::connection::business_token;
@@ -102,14 +102,7 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
     business_token(ports, tenant_id).await?;
 
     let template = approved_template(ports, tenant_id, &shape.template_name, &shape.language).await?;
-    mapping::parse_all(&template.parameters, &shape.variables).map_err(|details| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_variables",
-            "the variables do not match the template's parameters",
-        )
-        .with_details(details)
-    })?;
+    mapping::parse_all(&template.parameters, &shape.variables).map_err(invalid_variables)?;
 
     let id = ports.ids.new_id(ID_PREFIX);
     let total = audience_size(ports, tenant_id, &id, &shape.audience).await?;

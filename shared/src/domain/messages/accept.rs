@@ -138,14 +138,7 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
             let t = approved_template(ports, tenant_id, name, language).await?;
             let components = match params {
                 Params::Variables(vars) => {
-                    check_variables(&t.parameters, vars).map_err(|details| {
-                        ApiError::new(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            "invalid_variables",
-                            "the variables do not match the template's parameters",
-                        )
-                        .with_details(details)
-                    })?;
+                    check_variables(&t.parameters, vars).map_err(invalid_variables)?;
                     build_send_components(&t, vars)
                 }
                 Params::Components(c) => c.clone(),
@@ -344,6 +337,17 @@ async fn create_contact(ports: &Ports, tenant_id: &str, phone: &str, now: DateTi
         Err(CreateError::LimitReached) => Err(limit_reached(limit)),
         Err(CreateError::Table(e)) => Err(e.into()),
     }
+}
+
+/// Variables that do not fit a template's parameters (messages and campaigns alike); `details`
+/// names each bad one.
+pub(crate) fn invalid_variables(details: Vec<FieldError>) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_variables",
+        "the variables do not match the template's parameters",
+    )
+    .with_details(details)
 }
 
 /// A `schedule_at` (messages and campaigns): an RFC 3339 time in the future, at most
