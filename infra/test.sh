@@ -41,6 +41,21 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
 fi
 # --- (END connect-page block) ----------------------------------------------------------------
 
+# --- Browser-test tools (BEGIN browser-tests block) -----------------------------------------
+# Node from Debian when missing, then playwright-core and axe-core as pinned by
+# infra/browser-tests/package-lock.json (test tools only; they drive the chromium above).
+if ! command -v npm >/dev/null 2>&1; then
+  echo "==> installing nodejs and npm (browser tests)"
+  if [ "$(id -u)" -ne 0 ]; then sudo apt-get update -qq && sudo apt-get install -y -qq nodejs npm >/dev/null
+  else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; fi
+fi
+bt=infra/browser-tests
+if ! cmp -s "$bt/package-lock.json" "$bt/node_modules/.miping-lock"; then
+  echo "==> npm ci in $bt"
+  (cd "$bt" && npm ci --no-audit --no-fund --loglevel=error) && cp "$bt/package-lock.json" "$bt/node_modules/.miping-lock"
+fi
+# --- (END browser-tests block) ---------------------------------------------------------------
+
 # --- Rust tests ---------------------------------------------------------------------------
 if [ -f infra/test-setup.sh ]; then source infra/test-setup.sh; fi
 if command -v cargo-nextest >/dev/null 2>&1; then

@@ -1,24 +1,12 @@
 /* console.js: the Miping console's one script (Apache-2.0, no dependencies); pages work without it.
-Load in <head> without defer, after console.css: it applies the saved theme before the body paints.
-Full reference with markup examples: shared/console/README.md.
- form[data-hx], a[data-hx]  fetch instead of navigating (form action/method, submitter kept; a href)
- data-hx-get|post="url"     request from any element on click (a POST inside a form sends its fields)
- data-hx-target             selector | this | closest SEL | find SEL (default: the element itself)
- data-hx-swap               innerHTML (default) | outerHTML | beforeend | afterbegin | none
- data-hx-trigger            "every 2s" (poll; paused in a hidden tab; answer 286 stops it), "load",
-                            "input delay:300ms", any event; comma-separated
- data-hx-confirm            question in a modal <dialog>; data-hx-confirm-label names its button
- data-busy-label            submit text while busy (buttons disabled, form aria-busy="true")
- data-hx-reset              reset the form after a 2xx answer
- data-hx-oob (with an id)   in an answer: replaces the page's element with that id; <title> too
- data-hx-sse="url"          EventSource; descendants data-hx-sse-swap="event" get its data
- data-theme-toggle | data-copy="#id" | time[data-relative] | data-hotkey="j k" | #toasts .toast
-Sends HX-Request, HX-Target, HX-Current-URL, X-CSRF-Token (<meta name="csrf-token">) and
-HX-Confirmed on non-GET. Reads HX-Redirect, HX-Location (both a full load), HX-Refresh, and
-HX-Trigger: {"toast": "Saved"} or {"toast": {"message": "…", "kind": "info"}}, other keys as DOM
-events (ASCII only: \u-escape). Swaps 2xx/4xx text/html (not 204); 5xx, other bodies and network
-errors become a toast; a full page answering a fragment request is loaded instead. A swap keeps a
-focused or edited field (same id, else name) with its caret unless its own form caused the swap. */
+Load in <head> without defer, after console.css (it sets the theme before paint). Guide: shared/console/README.md.
+form|a[data-hx]: fetch instead of navigating. data-hx-get|post="url": request on click (POST sends the form).
+data-hx-target: sel|this|closest S|find S. data-hx-swap: innerHTML|outerHTML|beforeend|afterbegin|none.
+data-hx-trigger: "every 2s" (poll; paused while hidden; 286 stops), "input delay:300ms", any event.
+data-hx-confirm (+ -confirm-label): modal <dialog> first. data-busy-label. data-hx-reset. data-hx-oob (+id).
+data-hx-sse="url" with data-hx-sse-swap="event" inside. data-theme-toggle, data-copy="#id",
+time[data-relative], data-hotkey="j k", #toasts. Sends HX-Request, HX-Target, X-CSRF-Token (from
+<meta name="csrf-token">), HX-Confirmed. Reads HX-Redirect, HX-Location, HX-Trigger {"toast": …}. */
 (() => {
   "use strict";
   const d = document, html = d.documentElement, KEY = "miping-theme";
@@ -59,7 +47,7 @@ focused or edited field (same id, else name) with its caret unless its own form 
     if (!isForm && el.name) (data ||= new FormData()).append(el.name, el.value);
     if (method === "GET" && data) { const u = new URL(url, location.href); u.search = new URLSearchParams(data); url = u.href; }
     else if (data) body = form?.enctype === "multipart/form-data" ? data : new URLSearchParams(data);
-    const target = find(el, get("target")), headers = { "HX-Request": "true", "HX-Current-URL": location.href };
+    const target = find(el, get("target")), headers = { "HX-Request": "true" };
     if (target?.id) headers["HX-Target"] = target.id;
     if (method !== "GET") {
       headers["X-CSRF-Token"] = d.querySelector('meta[name="csrf-token"]')?.content ?? "";
@@ -99,7 +87,6 @@ focused or edited field (same id, else name) with its caret unless its own form 
   async function answer(res, el, target, how, bg, method) {
     const h = (n) => res.headers.get(n) || "", go = h("HX-Redirect") || h("HX-Location");
     if (go) return location.assign(go);
-    if (h("HX-Refresh") === "true") return location.reload();
     const text = await res.text();
     if (res.status >= 500 || (text && !/text\/html/.test(h("Content-Type")))) {
       if (!/"toast"/.test(h("HX-Trigger"))) toast(`Something went wrong (${res.status}). Please try again.`, "danger");
@@ -180,8 +167,7 @@ focused or edited field (same id, else name) with its caret unless its own form 
           wait(every, tick);
         };
         wait(every, tick);
-      } else if (ev === "load") send(el, 0, 1);
-      else if (ev) {
+      } else if (ev) {
         let timer;
         const delay = ms(mods.find((m) => m.startsWith("delay:"))?.slice(6));
         el.addEventListener(ev, () => { clearTimeout(timer); timer = wait(delay, () => send(el, 0, 1)); });
@@ -317,7 +303,4 @@ focused or edited field (same id, else name) with its caret unless its own form 
     setInterval(() => relTimes(d.body), 30000);
   }
   if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", init); else init();
-
-  // For page-specific scripts: the primitives behind the attributes.
-  window.MipingConsole = { send, swap, toast, confirm: confirmDialog, setTheme };
 })();
