@@ -25,7 +25,7 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 const requests = []; // every /demo request: {method, path, headers, form}
 const gates = {}; // name -> {promise, open()}: a handler waits on an armed gate until the test opens it
 const sse = new Set();
-let polls = 0;
+let polls = 0, pollsInFlight = 0;
 
 function arm(name) {
   let open;
@@ -141,7 +141,11 @@ async function handle(req, res) {
     }
     case "GET /demo/contacts/saved":
       return send(200, fullPage("Contacts", `<div class="page-header"><div><h1>Contact saved</h1><p class="page-header__sub">The contact list shows it first.</p></div></div>`));
-    case "GET /demo/progress": polls++; return send(200, progress(polls));
+    case "GET /demo/progress":
+      polls++;
+      pollsInFlight++;
+      res.on("close", () => pollsInFlight--);
+      return send(200, progress(polls));
     case "POST /demo/test-send": return send(200, progress(polls), { "HX-Trigger": trigger({ toast: `Test sent to ${form.phone}` }) });
     case "GET /demo/rows": return send(200, rows(url.searchParams.get("cursor")));
     case "POST /demo/toast": return send(204, "", { "HX-Trigger": trigger({ toast: { message: "Settings saved", kind: "info" } }) });
@@ -177,6 +181,7 @@ const demo = (p) => requests.filter((r) => r.path === p);
 // ---- The scenario --------------------------------------------------------------------------------
 await scenario("kit", async ({ newPage }) => {
   const page = await newPage({ baseURL: base, permissions: ["clipboard-read", "clipboard-write"] });
+  await page.clock.install(); // timers run normally until a step pauses the clock to step through them
   await page.goto("/styleguide.html");
   await page.locator("html.js").waitFor();
 
@@ -230,19 +235,29 @@ await scenario("kit", async ({ newPage }) => {
   assert.equal(await testPhone.inputValue(), "+91X 987", "typing continues at the caret");
 
   step("polling pauses while the tab is hidden and refreshes at once when it is back");
+  // The page's clock is paused and stepped: three poll intervals pass without a request, and the
+  // request on becoming visible starts inside the visibilitychange event itself.
+  await page.clock.pauseAt(await page.evaluate(() => Date.now() + 1000));
+  await page.evaluate(() => {
+    window.fetches = [];
+    const real = window.fetch;
+    window.fetch = (url, init) => { window.fetches.push(String(url)); return real(url, init); };
+  });
   const setHidden = (hidden) => page.evaluate((h) => {
     Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
     Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (h ? "hidden" : "visible") });
+    const before = window.fetches.length;
     document.dispatchEvent(new Event("visibilitychange"));
+    return window.fetches.slice(before);
   }, hidden);
-  await setHidden(true);
-  const hiddenAt = polls;
-  // An absence can only be observed over time: three poll intervals (1 s each) without a request.
-  await page.waitForTimeout(3200);
-  assert.ok(polls <= hiddenAt + 1, `polls while hidden: ${polls - hiddenAt}`); // one may have been in flight
-  const resumedFrom = polls;
-  await setHidden(false);
-  await waitFor(() => polls > resumedFrom, { timeout: 500, message: "an immediate poll when the tab is visible again" });
+  assert.deepEqual(await setHidden(true), []);
+  await page.clock.runFor(3500);
+  assert.deepEqual(await page.evaluate(() => window.fetches), [], "no poll while hidden");
+  // A poll started just before the pause must be finished, or the next one is (rightly) skipped.
+  await waitFor(() => pollsInFlight === 0, { message: "no poll in flight" });
+  await page.evaluate(() => new Promise((done) => { const c = new MessageChannel(); c.port1.onmessage = done; c.port2.postMessage(0); }));
+  assert.deepEqual(await setHidden(false), ["/demo/progress"], "one poll as soon as the tab is visible");
+  await page.clock.resume();
 
   step("theme toggle: system → light → dark, remembered, then applied before the body is parsed");
   const toggle = page.getByRole("button", { name: /^Theme: / });
