@@ -59,6 +59,11 @@ impl Options {
     }
 }
 
+/// Where the in-process simulator keeps its state: `<MIPING_DATA_DIR>/meta-sim`.
+pub fn simulator_dir(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("meta-sim")
+}
+
 /// A running platform.
 pub struct Platform {
     pub addr: SocketAddr,
@@ -132,13 +137,15 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
     let addr = listener.local_addr().map_err(|e| StartError::Listen(options.addr, e))?;
 
     // The simulator signs its webhooks with our app secret and delivers them to our own
-    // receiver, exactly as Meta would.
+    // receiver, exactly as Meta would; its templates, registrations and media live next to our
+    // data, so a restart does not forget what "Meta" holds (and a sync does not delete it).
     let simulator = match options.simulator {
         Some(sim_addr) => {
             let sim_config = meta_sim::SimConfig {
                 app_id: config.meta.app_id.clone(),
                 app_secret: config.meta.app_secret.expose_secret().to_string(),
                 webhook_url: Some(format!("http://{addr}/webhook/meta")),
+                data_dir: Some(simulator_dir(&options.data_dir)),
                 ..meta_sim::SimConfig::default()
             };
             let sim = meta_sim::start(sim_config, sim_addr).await.map_err(|e| StartError::Simulator(sim_addr, e))?;

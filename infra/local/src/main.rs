@@ -28,7 +28,9 @@ async fn main() -> ExitCode {
     println!("  data:   {}", data_dir.display());
     match &platform.simulator {
         Some(sim) => {
-            println!("  Meta:   built-in simulator at {} (webhooks signed and delivered here)", sim.base_url())
+            println!("  Meta:   built-in simulator at {} (webhooks signed and delivered here)", sim.base_url());
+            println!("          its state: {}", miping_local::simulator_dir(&data_dir).display());
+            println!("          Facebook SDK stand-in: {}", sim.sdk_url())
         }
         None => println!("  Meta:   {}", platform.state.config.meta.graph_url),
     }

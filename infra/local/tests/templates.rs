@@ -212,6 +212,30 @@ async fn sync_reconciles_templates_created_and_deleted_in_whatsapp_manager() {
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"created": 0, "updated": 0, "deleted": 0}));
 }
 
+/// The built-in simulator keeps its templates in the data directory: after a restart of the
+/// local process "Meta" still has them, so a sync keeps the tenant's templates (it used to find
+/// an empty WABA and delete them all).
+#[tokio::test]
+async fn templates_survive_a_restart_of_the_local_process() {
+    let mut tp = start().await;
+    let t = provision_and_activate(&tp).await;
+    let waba = connect(&tp, &t, "restart-code").await;
+    let created = create(&tp, &t.token, &utility("order_update")).await;
+    let id = created["id"].as_str().unwrap().to_string();
+    wait_for(&tp, &t.token, &id, "status", "APPROVED").await;
+
+    tp.stop().await;
+    let again = start_in(tp.data_dir.clone(), false).await;
+    let meta_id = created["meta_template_id"].as_str().unwrap();
+    let held = sim(&again).templates(&waba);
+    assert!(held.iter().any(|m| m.id == meta_id && m.status.as_str() == "APPROVED"), "{held:?}");
+    let r = post(&again, &t.token, "/templates/sync", &json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"created": 0, "updated": 0, "deleted": 0}));
+    let (_, template) = get_json(&again, &t.token, &format!("/templates/{id}")).await;
+    assert_eq!((template["name"].as_str(), template["status"].as_str()), (Some("order_update"), Some("APPROVED")));
+}
+
 #[tokio::test]
 async fn plan_limit_is_exact_and_tenants_are_isolated() {
     let tp = start().await;

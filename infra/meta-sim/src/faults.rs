@@ -43,6 +43,11 @@ pub fn draw(faults: &Faults) -> Option<Fault> {
     None
 }
 
+/// True with probability `ratio` (0 never draws).
+pub fn draw_ratio(ratio: f64) -> bool {
+    ratio > 0.0 && rand::thread_rng().gen_bool(ratio.min(1.0))
+}
+
 /// A fault specific to `POST /{phone}/messages`, drawn after the generic ones passed.
 pub enum SendFault {
     /// 130429 before processing: nothing sent.
@@ -91,6 +96,14 @@ pub enum Endpoint {
     ListTemplates,
     /// `POST /{phone}/messages`
     SendMessage,
+    /// `POST /{phone}/media`
+    UploadMedia,
+    /// `GET /{media-id}`
+    GetMedia,
+    /// `DELETE /{media-id}`
+    DeleteMedia,
+    /// `GET` of the media download URL
+    DownloadMedia,
 }
 
 impl Endpoint {
@@ -105,6 +118,7 @@ impl Endpoint {
             (&Method::POST, "message_templates") => Self::CreateTemplate,
             (&Method::GET, "message_templates") => Self::ListTemplates,
             (&Method::POST, "messages") => Self::SendMessage,
+            (&Method::POST, "media") => Self::UploadMedia,
             _ => return None,
         })
     }
@@ -119,6 +133,9 @@ pub enum ScriptedFault {
     ExpiredToken,
     /// HTTP 400 with this (permanent) Graph error code and message.
     Rejected { code: i64, message: String },
+    /// HTTP 404, "URL signature expired": what a media download URL answers once it is past
+    /// its expiry (meant for [`Endpoint::DownloadMedia`]).
+    ExpiredUrl,
 }
 
 impl ScriptedFault {
@@ -135,6 +152,7 @@ impl ScriptedFault {
             Self::Rejected { code, message } => {
                 GraphError::new(StatusCode::BAD_REQUEST, *code, "OAuthException", message.clone())
             }
+            Self::ExpiredUrl => crate::media::url_expired(),
         }
     }
 }

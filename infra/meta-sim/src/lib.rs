@@ -5,25 +5,83 @@
 //! Start it in-process with [`start`] (the local process does), or as the `meta-sim` binary.
 //! Conventions (see SPEC "Meta Graph API simulator"):
 //! - any non-empty OAuth code works once (except `invalid`); the same code always maps to the
-//!   same business, WABA and phone number ([`business_for_code`]);
+//!   same business, WABA and phone number ([`business_for_code`]): a code containing
+//!   `finish_only_waba` has no number, `numbers_N` has N; `acme~2` is the same business as `acme`;
 //! - templates are reviewed after `template_review_delay`: APPROVED, or REJECTED when the name
 //!   contains `reject`; a signed `message_template_status_update` webhook follows;
 //! - sent messages get signed `sent`, `delivered`, `read` webhooks; recipients ending `0000` fail
 //!   with 131026, ending `0001` with 131047;
-//! - per-number throughput (130429) and pair-rate (131056) limits; injectable faults, random
-//!   ([`Faults`]) or scripted for the next call to one endpoint ([`SimHandle::fail_next`]).
+//! - per-number throughput (130429) as a rolling one-second window — never more than the rate
+//!   in any second — and pair-rate (131056) limits; every accept is timestamped per number
+//!   ([`SimHandle::throughput`], `GET /_sim/throughput/{phone}`);
+//! - injectable faults, random ([`Faults`]) or scripted for the next call to one endpoint
+//!   ([`SimHandle::fail_next`]), media downloads included.
+//!
+//! # Media (`POST /{v}/{phone}/media`, `GET|DELETE /{v}/{media-id}`, the download URL)
+//! Uploads are multipart (`messaging_product=whatsapp`, `file`, `type`) and checked like Meta:
+//! supported type (else `(#100) Param file must be a file with one of the following types…`),
+//! the type's size limit and the file's signature (else 131053 "Media upload error"); answer
+//! `{id}`. `GET /{media-id}` answers `{url, mime_type, sha256 (hex), file_size, id,
+//! messaging_product}`; `url` is `http://<sim>/whatsapp_business/attachments/?mid&ext&hash`,
+//! valid for [`SimConfig::media_url_ttl`] (5 minutes), downloaded with `Authorization: Bearer
+//! <token>` of the owning business: no token → 400/104, a bad one → 401/190, another business's
+//! → 403/200, an edited URL → 403 "URL signature mismatch", an expired one → 404 "URL signature
+//! expired". Messages of type `image|video|audio|document|sticker` by `id` or `link`, interactive
+//! `button`/`list` messages (Meta's limits checked: 131008/131009) and templates are accepted;
+//! a template created with an IMAGE/VIDEO/DOCUMENT header sent without that header parameter is
+//! refused with 132012 (`header: Format mismatch, expected IMAGE, received UNKNOWN`). Media sent
+//! by id of the wrong kind is accepted and then fails by webhook with 131053. Each accepted
+//! message is recorded with its body and its media resolved to the uploaded object
+//! ([`SentMessage::media`], `GET /_sim/messages`), whose bytes [`SimHandle::media_bytes`] returns.
+//!
+//! # Customers (`POST /_sim/inbound`)
+//! `{phone_number_id, from, name?, type?, context_id?, …}`: `text` (with `text`); `image`,
+//! `document`, `audio`, `video`, `sticker` send a generated valid file (JPEG or `mime_type:
+//! "image/png"`, PDF or `text/plain`, Ogg Opus, MP4, WEBP; `caption`, `filename`, `voice`,
+//! `size` for a minimum size) stored as a media object of the number and announced with Meta's
+//! media message shape; `interactive`, `button`, `reaction`, `location`, `contacts` take Meta's
+//! object under their own key or send a typical one (a reaction needs `context_id`). Answers
+//! `{wamid, media_id?, sha256?, mime_type?}`.
+//!
+//! # Embedded Signup in a browser (`GET /sdk.js`)
+//! A stand-in for `connect.facebook.net/en_US/sdk.js` ([`SimHandle::sdk_url`]): `FB.init`,
+//! `FB.login(callback, options)` opening the simulator's signup dialog in a popup, which posts
+//! Meta's session info (`{type: "WA_EMBEDDED_SIGNUP", event: "FINISH", data: {phone_number_id,
+//! waba_id, business_id}, version: 3}` as a JSON string, when `extras.sessionInfoVersion` is
+//! set) from the simulator's origin and then hands the callback `{authResponse: {code}, status:
+//! "connected"}`. The code is `FB.__sim.code` if a page sets it, else the `code` query parameter
+//! of the script URL, else a new random one; `FB.__sim.scenario` = `cancel` | `error` makes the
+//! dialog answer CANCEL / ERROR. A page must accept the session info only when `event.origin` is
+//! the simulator's origin ([`SimHandle::origin`], the origin of the SDK URL) — with Meta,
+//! `https://www.facebook.com` — and must not cut its opener link
+//! (`Cross-Origin-Opener-Policy: same-origin-allow-popups` at most).
+//!
+//! # State on disk ([`SimConfig::data_dir`])
+//! Templates with their review state, registrations, subscriptions, used codes and media are
+//! kept in the directory (see `persist.rs`), so a restart forgets nothing the platform relies on.
+//! Media older than Meta's 30 days is dropped when the simulator starts.
+//!
+//! # Test hooks (`/_sim/...`)
+//! `POST /_sim/inbound`; `POST /_sim/templates`, `DELETE /_sim/templates/{id}` (WhatsApp Manager
+//! edits); `GET /_sim/messages[?phone_number_id&to]`, `GET /_sim/messages/{wamid}`;
+//! `GET /_sim/media/{id}` and `/_sim/media/{id}/bytes` (no token); `GET|DELETE
+//! /_sim/throughput/{phone}[?timestamps=1]`.
 
 mod business;
 mod errors;
 mod faults;
 mod limits;
+mod media;
+mod persist;
 mod routes;
+mod samples;
 mod state;
 mod templates;
 mod token;
 mod webhooks;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +89,9 @@ use tokio::sync::oneshot;
 
 pub use business::{Business, PhoneNumber, business_for_code};
 pub use faults::{Endpoint, ScriptedFault};
-pub use state::{SendCounts, SentMessage};
+pub use limits::ThroughputStats;
+pub use media::{Kind as MediaKind, MediaObject, Origin as MediaOrigin};
+pub use state::{SendCounts, SentMedia, SentMessage};
 pub use templates::{TemplateRecord, TemplateStatus};
 pub use webhooks::{WebhookDelivery, sign as sign_webhook};
 
@@ -54,6 +114,10 @@ pub struct Faults {
     /// `POST /messages` only: the message IS accepted (recorded, its webhooks follow), but the
     /// response is held like a timeout: the client cannot know it was sent.
     pub lost_response_ratio: f64,
+    /// Media downloads only: answered as if the URL had expired (404 "URL signature expired"),
+    /// so a client must fetch a new URL with `GET /{media-id}`. (Downloads also get the three
+    /// generic faults above.)
+    pub media_url_expired_ratio: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -63,7 +127,7 @@ pub struct SimConfig {
     pub app_secret: String,
     /// Where signed webhooks are POSTed; `None` records them without delivering.
     pub webhook_url: Option<String>,
-    /// Per phone number; token bucket with a burst equal to the rate.
+    /// Per phone number: at most this many accepted in any rolling one-second window.
     pub throughput_per_second: u32,
     /// Minimum gap between two messages from one number to the same recipient.
     pub pair_interval: Duration,
@@ -75,6 +139,11 @@ pub struct SimConfig {
     /// A message's status webhooks arrive in random order.
     pub shuffle_webhooks: bool,
     pub faults: Faults,
+    /// Where templates, registrations, subscriptions, used codes and media are kept across
+    /// restarts (read at [`start`]); `None` keeps everything in memory.
+    pub data_dir: Option<PathBuf>,
+    /// How long a media download URL from `GET /{media-id}` stays valid (Meta: 5 minutes).
+    pub media_url_ttl: Duration,
 }
 
 impl Default for SimConfig {
@@ -90,15 +159,20 @@ impl Default for SimConfig {
             duplicate_webhooks: false,
             shuffle_webhooks: false,
             faults: Faults::default(),
+            data_dir: None,
+            media_url_ttl: Duration::from_secs(300),
         }
     }
 }
 
-/// Binds `addr` (port 0 picks a free port) and serves the simulator on the current runtime.
+/// Binds `addr` (port 0 picks a free port) and serves the simulator on the current runtime,
+/// with the state found in `config.data_dir` (an unreadable state file is an error).
 pub async fn start(config: SimConfig, addr: SocketAddr) -> std::io::Result<SimHandle> {
+    let sim = Arc::new(state::Sim::new(config)?);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let sim = Arc::new(state::Sim::new(config));
+    sim.persist(); // what the load dropped (expired media) is gone from the file too
+    sim.resume_reviews();
     let app = routes::router(sim.clone());
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -129,6 +203,17 @@ impl SimHandle {
     /// `http://127.0.0.1:PORT` — what `META_GRAPH_URL` should be.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The origin Embedded Signup's session-info messages come from (what a page compares
+    /// `event.origin` with; `https://www.facebook.com` with Meta).
+    pub fn origin(&self) -> String {
+        self.base_url()
+    }
+
+    /// The Facebook JS SDK stand-in — what `META_SDK_URL` should be when using the simulator.
+    pub fn sdk_url(&self) -> String {
+        format!("{}/sdk.js", self.base_url())
     }
 
     pub fn config(&self) -> SimConfig {
@@ -168,9 +253,43 @@ impl SimHandle {
         self.configure(|c| c.webhook_url = url)
     }
 
-    /// Every message accepted by `POST /{v}/{phone}/messages`, oldest first.
+    /// Every message accepted by `POST /{v}/{phone}/messages`, oldest first (the latest 50,000).
     pub fn sent_messages(&self) -> Vec<SentMessage> {
         self.sim.sent_messages()
+    }
+
+    /// One accepted message by its wamid.
+    pub fn sent_message(&self, wamid: &str) -> Option<SentMessage> {
+        self.sim.lock().sent.iter().find(|m| m.wamid == wamid).cloned()
+    }
+
+    /// A media object (uploaded or sent by a customer), while it exists.
+    pub fn media(&self, media_id: &str) -> Option<MediaObject> {
+        self.sim.lock().media.get(media_id).cloned()
+    }
+
+    /// The bytes of a media object — for a message's [`SentMedia::id`], the bytes Meta received.
+    pub async fn media_bytes(&self, media_id: &str) -> Option<Vec<u8>> {
+        if !self.sim.lock().media.contains_key(media_id) {
+            return None;
+        }
+        self.sim.store.get_blob(media_id).await.ok().flatten().map(|b| b.to_vec())
+    }
+
+    /// What one number achieved, from the simulator's accept times: the busiest rolling
+    /// one-second window and the steady mean (see [`ThroughputStats`]).
+    pub fn throughput(&self, phone_number_id: &str) -> ThroughputStats {
+        self.sim.lock().limits.accept_log(phone_number_id).stats()
+    }
+
+    /// Every accept time of one number (since the simulator started), oldest first.
+    pub fn accept_times(&self, phone_number_id: &str) -> Vec<Duration> {
+        self.sim.lock().limits.accept_log(phone_number_id).times.into_iter().collect()
+    }
+
+    /// Forgets one number's accept times (the rate limit itself is not reset).
+    pub fn clear_accept_times(&self, phone_number_id: &str) {
+        self.sim.lock().limits.clear_accept_log(phone_number_id)
     }
 
     /// Totals of `POST /messages` answers since start (benchmarks: accepted vs 130429).
@@ -188,8 +307,10 @@ impl SimHandle {
         self.sim.webhooks.deliveries()
     }
 
-    /// Stops accepting connections; in-flight requests finish.
+    /// Stops accepting connections; in-flight requests finish. Background work stops and the
+    /// state on disk is no longer written, so another simulator may take over the directory.
     pub fn shutdown(mut self) {
+        self.sim.close();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

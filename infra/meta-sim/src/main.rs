@@ -2,7 +2,8 @@
 //!
 //! Environment: `MIPING_SIM_ADDR` (default 127.0.0.1:3001), `META_APP_ID`, `META_APP_SECRET`
 //! (defaults: the local simulator app), `SIM_WEBHOOK_URL` (where signed webhooks go, e.g.
-//! `http://127.0.0.1:3000/webhook/meta`).
+//! `http://127.0.0.1:3000/webhook/meta`), `SIM_DATA_DIR` (where templates, registrations and
+//! media are kept across restarts; memory only when unset).
 
 use std::net::SocketAddr;
 
@@ -23,8 +24,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         config.app_secret = secret;
     }
     config.webhook_url = env("SIM_WEBHOOK_URL");
+    config.data_dir = env("SIM_DATA_DIR").map(Into::into);
     let handle = meta_sim::start(config, addr).await?;
-    println!("meta-sim listening on {}", handle.base_url());
+    println!("meta-sim listening on {} (Facebook SDK stand-in: {})", handle.base_url(), handle.sdk_url());
     tokio::signal::ctrl_c().await?;
     handle.shutdown();
     Ok(())

@@ -1,15 +1,20 @@
-//! The simulator's state: configuration, what was sent, templates, and the webhook sequences.
+//! The simulator's state: configuration, what was sent, templates, media, and the webhook
+//! sequences. What must survive a restart is snapshotted through [`Store`] after each change.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::seq::SliceRandom;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::SimConfig;
 use crate::business::{Business, PhoneNumber};
 use crate::limits::Limits;
+use crate::media::MediaObject;
+use crate::persist::{Snapshot, Store};
 use crate::templates::{TemplateRecord, TemplateStatus};
 use crate::webhooks::{Scheduled, Webhooks};
 
@@ -26,7 +31,8 @@ pub struct SendCounts {
     pub pair_refused: u64,
 }
 
-#[derive(Debug, Clone)]
+/// A message accepted by `POST /{phone}/messages`.
+#[derive(Debug, Clone, Serialize)]
 pub struct SentMessage {
     pub wamid: String,
     pub phone_number_id: String,
@@ -35,12 +41,40 @@ pub struct SentMessage {
     pub wa_id: String,
     /// The request body, exactly as received.
     pub body: Value,
+    /// The media the message carries (its own, or a template's / interactive message's header),
+    /// resolved when it was accepted.
+    pub media: Vec<SentMedia>,
+    /// Unix milliseconds.
+    pub accepted_at_ms: u64,
+}
+
+/// One media item of a sent message: by id (resolved to the uploaded object, so its bytes are
+/// what Meta "received") or by link (recorded, never fetched).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentMedia {
+    /// `image`, `video`, `audio`, `document` or `sticker`.
+    pub kind: String,
+    /// Where it sits: `message` (a media message) or `header` (template or interactive header).
+    pub slot: String,
+    pub id: Option<String>,
+    pub link: Option<String>,
+    pub mime_type: Option<String>,
+    /// Hex SHA-256 of the bytes (by id only).
+    pub sha256: Option<String>,
+    pub file_size: Option<u64>,
+    pub caption: Option<String>,
+    pub filename: Option<String>,
 }
 
 pub struct Sim {
     config: RwLock<SimConfig>,
     inner: Mutex<Inner>,
     pub webhooks: Arc<Webhooks>,
+    /// Snapshot and media bytes (a directory, or memory).
+    pub store: Store,
+    /// Set by shutdown: background work (reviews) stops and nothing more is written, so a
+    /// simulator started next on the same directory is the only writer.
+    closed: AtomicBool,
 }
 
 #[derive(Default)]
@@ -57,6 +91,8 @@ pub struct Inner {
     pub counts: SendCounts,
     /// One-shot failures per endpoint, consumed in order by the next matching requests.
     pub scripted: Vec<(crate::faults::Endpoint, crate::faults::ScriptedFault)>,
+    /// Media objects by id (bytes in [`Sim::store`]).
+    pub media: HashMap<String, MediaObject>,
 }
 
 impl Inner {
@@ -87,15 +123,107 @@ impl Inner {
         }
         self.sent.push_back(m);
     }
+
+    /// What the snapshot keeps (see [`crate::persist`]).
+    fn snapshot(&self) -> Snapshot {
+        let mut used_codes: Vec<String> = self.used_codes.iter().cloned().collect();
+        used_codes.sort();
+        let mut subscribed: Vec<String> = self.subscribed.iter().cloned().collect();
+        subscribed.sort();
+        let mut registered: Vec<String> = self.registered.iter().cloned().collect();
+        registered.sort();
+        let mut wabas: Vec<&String> = self.templates.keys().collect();
+        wabas.sort();
+        let templates = wabas.into_iter().flat_map(|w| self.templates[w].iter().cloned()).collect();
+        let mut media: Vec<MediaObject> = self.media.values().cloned().collect();
+        media.sort_by(|a, b| a.id.cmp(&b.id));
+        Snapshot { version: 0, used_codes, next_template: self.next_template, templates, subscribed, registered, media }
+    }
+
+    fn restore(&mut self, s: Snapshot, store: &Store) {
+        self.used_codes = s.used_codes.into_iter().collect();
+        self.next_template = s.next_template;
+        for t in s.templates {
+            self.templates.entry(t.waba_id.clone()).or_default().push(t);
+        }
+        self.subscribed = s.subscribed.into_iter().collect();
+        self.registered = s.registered.into_iter().collect();
+        let now = unix_now();
+        for m in s.media {
+            if m.expired(now) {
+                store.delete_blob_now(&m.id);
+            } else if store.has_blob(&m.id) {
+                self.media.insert(m.id.clone(), m);
+            } else {
+                tracing::warn!(media_id = %m.id, "media bytes missing; dropping the media object");
+            }
+        }
+    }
 }
 
 pub fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
+pub fn unix_now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+}
+
 impl Sim {
-    pub fn new(config: SimConfig) -> Self {
-        Self { config: RwLock::new(config), inner: Mutex::new(Inner::default()), webhooks: Arc::new(Webhooks::new()) }
+    /// A simulator with the state found in `config.data_dir`, if any.
+    pub fn new(config: SimConfig) -> std::io::Result<Self> {
+        let mut inner = Inner { limits: Limits::new(Instant::now()), ..Inner::default() };
+        let store = match &config.data_dir {
+            Some(dir) => {
+                let (store, snapshot) = Store::open(dir)?;
+                if let Some(s) = snapshot {
+                    inner.restore(s, &store);
+                }
+                store
+            }
+            None => Store::memory(),
+        };
+        Ok(Self {
+            config: RwLock::new(config),
+            inner: Mutex::new(inner),
+            webhooks: Arc::new(Webhooks::new()),
+            store,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Restarts the reviews of templates that were pending when the state was saved.
+    pub fn resume_reviews(self: &Arc<Self>) {
+        let pending: Vec<(String, u64)> = self
+            .lock()
+            .templates
+            .values()
+            .flatten()
+            .filter(|t| t.status == TemplateStatus::Pending)
+            .map(|t| (t.id.clone(), t.review_generation))
+            .collect();
+        for (id, generation) in pending {
+            self.schedule_review(id, generation);
+        }
+    }
+
+    /// Writes the durable state after a change (a no-op in memory). Call it without holding
+    /// [`Sim::lock`]. A failed write is logged: the simulator keeps serving from memory.
+    pub fn persist(&self) {
+        if self.is_closed() {
+            return;
+        }
+        if let Err(e) = self.store.save(|| self.lock().snapshot()) {
+            tracing::error!(error = %e, "meta simulator: cannot write its state");
+        }
     }
 
     pub fn config(&self) -> SimConfig {
@@ -148,6 +276,9 @@ impl Sim {
         let delay = self.config().template_review_delay;
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
+            if sim.is_closed() {
+                return; // the next simulator on this state resumes the review
+            }
             let webhook = {
                 let mut inner = sim.lock();
                 let Some(t) = inner.template_mut(&template_id) else { return };
@@ -159,15 +290,26 @@ impl Sim {
                 t.rejected_reason = verdict.reason.to_owned();
                 template_status_webhook(t, verdict.reason, verdict.rejection_info)
             };
+            sim.persist();
             sim.send_sequence(vec![Scheduled { delay: Duration::ZERO, body: webhook }], false);
         });
     }
 
-    /// `sent`, `delivered`, `read` (or one `failed`) for an accepted message.
-    pub fn schedule_statuses(&self, business: &Business, phone: &PhoneNumber, msg: &SentMessage, category: &str) {
+    /// `sent`, `delivered`, `read` (or one `failed`) for an accepted message; `failure` makes
+    /// it fail with that error (e.g. 131053 for media that cannot be sent).
+    pub fn schedule_statuses(
+        &self,
+        business: &Business,
+        phone: &PhoneNumber,
+        msg: &SentMessage,
+        category: &str,
+        failure: Option<Value>,
+    ) {
         let gap = self.config().status_delay;
         let opaque = msg.body.get("biz_opaque_callback_data").and_then(Value::as_str);
-        let failure = if msg.wa_id.ends_with("0000") {
+        let failure = if failure.is_some() {
+            failure
+        } else if msg.wa_id.ends_with("0000") {
             Some(failure_131026())
         } else if msg.wa_id.ends_with("0001") {
             Some(failure_131047())
@@ -185,9 +327,27 @@ impl Sim {
         self.send_sequence(items, true);
     }
 
-    /// A customer's text message, as Meta delivers it.
-    pub fn send_inbound(&self, business: &Business, phone: &PhoneNumber, from: &str, text: &str, name: &str) -> String {
+    /// A customer's message, as Meta delivers it: `message` is the `messages[0]` object without
+    /// `from`, `id` and `timestamp` (added here). Answers the new wamid.
+    pub fn send_inbound(
+        &self,
+        business: &Business,
+        phone: &PhoneNumber,
+        from: &str,
+        name: &str,
+        message: serde_json::Map<String, Value>,
+    ) -> String {
         let wamid = new_wamid(from);
+        let mut m = serde_json::Map::new();
+        if let Some(context) = message.get("context") {
+            m.insert("context".into(), context.clone());
+        }
+        m.insert("from".into(), json!(from));
+        m.insert("id".into(), json!(wamid));
+        m.insert("timestamp".into(), json!(unix_now().to_string()));
+        for (k, v) in message {
+            m.entry(k).or_insert(v);
+        }
         let body = json!({
             "object": "whatsapp_business_account",
             "entry": [{
@@ -197,13 +357,7 @@ impl Sim {
                         "messaging_product": "whatsapp",
                         "metadata": { "display_phone_number": phone.display_digits(), "phone_number_id": phone.id },
                         "contacts": [{ "profile": { "name": name }, "wa_id": from }],
-                        "messages": [{
-                            "from": from,
-                            "id": wamid,
-                            "timestamp": unix_now().to_string(),
-                            "text": { "body": text },
-                            "type": "text"
-                        }]
+                        "messages": [Value::Object(m)]
                     },
                     "field": "messages"
                 }]
@@ -286,7 +440,8 @@ impl StatusCtx<'_> {
     }
 }
 
-fn failure(code: u64, title: &str, details: &str) -> Value {
+/// A status webhook's `errors[0]`.
+pub fn failure(code: u64, title: &str, details: &str) -> Value {
     json!({
         "code": code,
         "title": title,

@@ -1,12 +1,12 @@
 //! Message templates: the record, Meta's validation, review outcome and edit limits.
 
 use axum::http::StatusCode;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::errors::GraphError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TemplateStatus {
     Pending,
@@ -33,7 +33,7 @@ impl TemplateStatus {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TemplateRecord {
     pub id: String,
     pub waba_id: String,
@@ -54,6 +54,16 @@ pub struct TemplateRecord {
 const DEFAULT_FIELDS: &[&str] = &["name", "components", "language", "status", "category", "id"];
 
 impl TemplateRecord {
+    /// `IMAGE`, `VIDEO` or `DOCUMENT` when the template's header is media: every send must
+    /// then carry that header as a parameter (else 132012).
+    pub fn media_header(&self) -> Option<String> {
+        self.components.as_array()?.iter().find_map(|c| {
+            let is_header = c.get("type").and_then(Value::as_str)?.eq_ignore_ascii_case("HEADER");
+            let format = c.get("format").and_then(Value::as_str)?.to_ascii_uppercase();
+            (is_header && matches!(format.as_str(), "IMAGE" | "VIDEO" | "DOCUMENT")).then_some(format)
+        })
+    }
+
     pub fn to_json(&self, fields: Option<&[String]>) -> Value {
         let all = json!({
             "id": self.id,

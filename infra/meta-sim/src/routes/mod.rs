@@ -3,9 +3,11 @@
 //! Every Graph request passes [`Gate`]: version check, fault injection, then the token (bearer
 //! header or `access_token` query parameter, as Graph accepts both).
 
+mod media;
 mod messages;
 mod oauth;
 mod phones;
+mod sdk;
 mod sim_hooks;
 mod templates;
 
@@ -14,10 +16,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use serde_json::{Map, Value};
 
 use crate::business::Business;
@@ -34,10 +36,21 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/{v}/debug_token", get(oauth::debug_token))
         .route("/{v}/{id}", any(node))
         .route("/{v}/{id}/{edge}", any(edge))
+        .route(crate::media::DOWNLOAD_PATH, get(media::download))
+        .route("/sdk.js", get(sdk::sdk))
+        .route("/dialog/embedded_signup", get(sdk::dialog))
+        .route("/dialog/embedded_signup.js", get(sdk::dialog_js))
         .route("/_sim/inbound", post(sim_hooks::inbound))
         .route("/_sim/templates", post(sim_hooks::create_template))
-        .route("/_sim/templates/{id}", axum::routing::delete(sim_hooks::delete_template))
+        .route("/_sim/templates/{id}", delete(sim_hooks::delete_template))
+        .route("/_sim/messages", get(sim_hooks::messages))
+        .route("/_sim/messages/{wamid}", get(sim_hooks::message))
+        .route("/_sim/media/{id}", get(sim_hooks::media_info))
+        .route("/_sim/media/{id}/bytes", get(sim_hooks::media_bytes))
+        .route("/_sim/throughput/{phone}", get(sim_hooks::throughput).delete(sim_hooks::clear_throughput))
         .fallback(unknown_path)
+        // Media uploads go up to Meta's 100 MB document limit.
+        .layer(DefaultBodyLimit::max(crate::media::MAX_UPLOAD_BODY))
         .with_state(sim)
 }
 
@@ -114,7 +127,8 @@ fn flatten(r: Result<Response, GraphError>) -> Response {
     r.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// `/{v}/{id}`: a phone number (GET) or a template (GET, POST = edit).
+/// `/{v}/{id}`: a phone number (GET), a template (GET, POST = edit) or a media object (GET,
+/// DELETE).
 async fn node(
     State(sim): State<Arc<Sim>>,
     Path((v, id)): Path<(String, String)>,
@@ -142,6 +156,16 @@ async fn node(
                     Method::POST => templates::edit(&sim, &business, &id, &json_params(&body, &query)?),
                     _ => Err(GraphError::unknown_object(&id, method.as_str())),
                 };
+            }
+            if media::exists(&sim, &id) {
+                return match method {
+                    Method::GET => media::get(&sim, &business, &id, &query, &headers),
+                    Method::DELETE => media::delete(&sim, &business, &id).await,
+                    _ => Err(GraphError::unknown_object(&id, &method.as_str().to_ascii_lowercase())),
+                };
+            }
+            if method == Method::DELETE {
+                return Err(media::delete_unknown());
             }
             Err(GraphError::unknown_object(&id, &method.as_str().to_ascii_lowercase()))
         }
@@ -188,6 +212,7 @@ async fn edge(
                 }
                 (Method::DELETE, "message_templates") => templates::delete(&sim, &business, &id, &query),
                 (Method::POST, "messages") => messages::send(&sim, &business, &id, &json_params(&body, &query)?),
+                (Method::POST, "media") => media::upload(&sim, &business, &id, &headers, body.clone()).await,
                 _ => Err(GraphError::unknown_object(&id, &m)),
             }
         }

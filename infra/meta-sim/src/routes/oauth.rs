@@ -49,6 +49,7 @@ pub async fn exchange(
     if !sim.lock().used_codes.insert(code.to_owned()) {
         return oauth_error(100, "This authorization code has been used.").subcode(36009).into_response();
     }
+    sim.persist();
     let business = business_for_code(code);
     ok(json!({ "access_token": token::issue(business.seed, &config.app_secret), "token_type": "bearer" }))
 }

@@ -74,24 +74,25 @@ pub fn register(
         return Err(GraphError::invalid_param("Param pin must be a 6-digit number.").messaging());
     }
     sim.lock().registered.insert(p.id.clone());
+    sim.persist();
     Ok(ok(json!({ "success": true })))
 }
 
 pub fn subscribed_apps(sim: &Sim, business: &Business, waba_id: &str, method: &Method) -> Result<Response, GraphError> {
     own_waba(business, waba_id, method)?;
     let config = sim.config();
-    let mut inner = sim.lock();
     match *method {
-        Method::POST => {
-            inner.subscribed.insert(waba_id.to_owned());
-            Ok(ok(json!({ "success": true })))
-        }
-        Method::DELETE => {
-            inner.subscribed.remove(waba_id);
+        Method::POST | Method::DELETE => {
+            if *method == Method::POST {
+                sim.lock().subscribed.insert(waba_id.to_owned());
+            } else {
+                sim.lock().subscribed.remove(waba_id);
+            }
+            sim.persist();
             Ok(ok(json!({ "success": true })))
         }
         Method::GET => {
-            let data = if inner.subscribed.contains(waba_id) {
+            let data = if sim.lock().subscribed.contains(waba_id) {
                 vec![json!({ "whatsapp_business_api_data": {
                     "id": config.app_id,
                     "name": "Miping (simulator)",

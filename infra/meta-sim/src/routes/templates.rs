@@ -56,6 +56,7 @@ pub fn insert(
         inner.templates.entry(waba_id.to_owned()).or_default().push(record.clone());
         record
     };
+    sim.persist();
     if status == TemplateStatus::Pending {
         sim.schedule_review(record.id.clone(), record.review_generation);
     }
@@ -150,6 +151,7 @@ pub fn edit(sim: &Arc<Sim>, business: &Business, id: &str, body: &Map<String, Va
         t.review_generation += 1;
         t.review_generation
     };
+    sim.persist();
     sim.schedule_review(id.to_owned(), generation);
     Ok(ok(json!({ "success": true })))
 }
@@ -161,11 +163,16 @@ pub fn delete(sim: &Sim, business: &Business, waba_id: &str, query: &Params) -> 
         return Err(GraphError::invalid_param("The parameter name is required."));
     };
     let hsm_id = query.get("hsm_id");
-    let mut inner = sim.lock();
-    let list = inner.templates.entry(waba_id.to_owned()).or_default();
-    let before = list.len();
-    list.retain(|t| !(t.name == *name && hsm_id.is_none_or(|h| &t.id == h)));
-    if list.len() == before {
+    let deleted = {
+        let mut inner = sim.lock();
+        let list = inner.templates.entry(waba_id.to_owned()).or_default();
+        let before = list.len();
+        list.retain(|t| !(t.name == *name && hsm_id.is_none_or(|h| &t.id == h)));
+        list.len() != before
+    };
+    if deleted {
+        sim.persist();
+    } else {
         return Err(GraphError::invalid_param(format!("Message template \"{name}\" not found")).user(
             "Message template not found",
             format!("There is no message template named {name} in this account."),

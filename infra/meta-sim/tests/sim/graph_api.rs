@@ -1,11 +1,9 @@
 //! The simulator's Graph conventions over HTTP: code exchange, debug_token, phone numbers,
 //! permissions, paging, registration, subscriptions, templates, limits and faults.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use meta_sim::{Faults, business_for_code};
 use serde_json::{Value, json};
 
@@ -339,29 +337,8 @@ async fn wait_status(sim: &meta_sim::SimHandle, waba: &str, id: &str, status: &s
     panic!("template {id} never became {status}");
 }
 
-fn text_to(to: &str) -> Value {
+pub fn text_to(to: &str) -> Value {
     json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text", "text": {"preview_url": false, "body": "hi"}})
-}
-
-#[tokio::test]
-async fn throughput_limit_answers_130429_and_refills() {
-    let sim = sim(fast_config()).await;
-    sim.set_throughput(5);
-    let g = Graph::new(&sim);
-    let c = code("tp");
-    let t = g.token(&c).await;
-    let phone = business_for_code(&c).phone_numbers[0].id.clone();
-    for i in 0..5 {
-        let (status, body) = g.post(&format!("{phone}/messages"), &t, text_to(&format!("1555000{i:04}9"))).await;
-        assert_eq!(status, 200, "{body}");
-    }
-    let (status, body) = g.post(&format!("{phone}/messages"), &t, text_to("15550009999")).await;
-    assert_eq!(status, 400);
-    assert_eq!(body["error"]["code"], 130429);
-    assert_eq!(body["error"]["message"], "(#130429) Rate limit hit");
-    assert_eq!(body["error"]["error_data"]["messaging_product"], "whatsapp");
-    tokio::time::sleep(Duration::from_millis(210)).await; // one token at 5/s
-    assert_eq!(g.post(&format!("{phone}/messages"), &t, text_to("15550009999")).await.0, 200);
 }
 
 #[tokio::test]

@@ -1,9 +1,7 @@
 //! Signed webhooks, received and verified by a small axum endpoint: template reviews, message
 //! statuses (order, failures, echo), inbound messages, retries, duplicates and shuffling.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use meta_sim::{SimConfig, business_for_code};
 use serde_json::{Value, json};
 
