@@ -122,6 +122,9 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
             format!("a name of 1 to {MAX_NAME_CHARS} characters, e.g. the system that uses the key"),
         )]));
     }
+    if crate::domain::text::has_control(&name) {
+        return Err(ApiError::validation(vec![crate::domain::text::control_error("name")]));
+    }
     let limit = limits::api_key_limit(&*ports.table, tenant_id).await?;
     if limit == Some(0) {
         return Err(limit_reached(limit));

@@ -18,6 +18,7 @@ pub mod scheduler;
 pub mod sending;
 pub mod templates;
 pub mod tenants;
+pub mod text;
 pub mod usage;
 pub mod user;
 pub mod webhooks;

@@ -161,13 +161,10 @@ pub struct Provisioned {
 }
 
 fn text_field(errors: &mut Vec<FieldError>, field: &str, value: Option<String>) -> String {
-    let value = value.map(|v| v.trim().to_string()).unwrap_or_default();
-    if value.is_empty() {
-        errors.push(FieldError::new(field, "required", "is required"));
-    } else if value.chars().count() > MAX_NAME_LEN {
-        errors.push(FieldError::new(field, "too_long", format!("must be at most {MAX_NAME_LEN} characters")));
-    }
-    value
+    crate::domain::text::name(field, value.as_deref(), MAX_NAME_LEN).unwrap_or_else(|e| {
+        errors.push(e);
+        String::new()
+    })
 }
 
 /// `POST /admin/tenants`.
