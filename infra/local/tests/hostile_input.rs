@@ -53,3 +53,46 @@ async fn control_characters_in_names_are_refused_with_422() {
     let d = details(post(&tp, &t.token, "/campaigns", &campaign).await).await;
     assert_eq!(d, [("name".to_owned(), "invalid_characters".to_owned())]);
 }
+
+async fn raw_post(tp: &TestPlatform, token: &str, path: &str, content_type: &str, body: &str) -> reqwest::Response {
+    tp.http
+        .post(tp.url(path))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn bodies_must_have_the_documented_shape() {
+    let tp = start().await;
+    let t = provision_and_activate(&tp).await;
+    // serde would read `[]` as a struct with no fields, i.e. `{}` (a "resume" of the connection).
+    for body in ["[]", "[\"code\"]", "\"code\"", "1", "null"] {
+        let r = raw_post(&tp, &t.token, "/whatsapp/connect", "application/json", body).await;
+        assert_eq!(error_code(r, StatusCode::BAD_REQUEST).await, "invalid_body", "{body}");
+    }
+    let admin = tp.admin_token().await;
+    let r = raw_post(&tp, &admin, "/plans", "application/json", "[\"Starter\"]").await;
+    assert_eq!(error_code(r, StatusCode::BAD_REQUEST).await, "invalid_body");
+
+    // Routes that take no body refuse one, whatever its type; none, or `{}`, is fine.
+    let resend = format!("/admin/tenants/{}/resend-welcome", t.id);
+    for (token, path) in [(&t.token, "/templates/sync"), (&t.token, "/templates/library/install"), (&admin, &resend)] {
+        let r = raw_post(&tp, token, path, "text/plain", "surprise").await;
+        assert_eq!(error_code(r, StatusCode::UNSUPPORTED_MEDIA_TYPE).await, "unsupported_media_type", "{path}");
+        let r = raw_post(&tp, token, path, "application/json", "{\"force\": true}").await;
+        assert_eq!(error_code(r, StatusCode::BAD_REQUEST).await, "unexpected_body", "{path}");
+        let r = raw_post(&tp, token, path, "application/json", "[]").await;
+        assert_eq!(error_code(r, StatusCode::BAD_REQUEST).await, "unexpected_body", "{path}");
+    }
+    // Without WhatsApp, sync answers its own 409: the empty bodies got through.
+    let r = raw_post(&tp, &t.token, "/templates/sync", "application/json", "{}").await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let r = tp.http.post(tp.url("/templates/sync")).bearer_auth(&t.token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let r = tp.http.post(tp.url(&resend)).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+}

@@ -12,4 +12,4 @@ pub mod pagination;
 pub mod routes;
 
 pub use error::{ApiError, ApiResult, FieldError};
-pub use json::{ApiJson, Created};
+pub use json::{ApiJson, Created, NoBody};

@@ -178,9 +178,15 @@ async fn reply(
     summary = "Mark a conversation read", security(("bearer" = [])), params(("id" = String, Path, description = "Conversation id")),
     responses(
         (status = 204, description = "Marked read"),
+        (status = 415, description = "A body that is not JSON (this route takes none; send nothing or `{}`)", body = ErrorBody),
         (status = 404, description = "No such conversation", body = ErrorBody),
     ))]
-async fn mark_read(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn mark_read(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    _: crate::http::NoBody,
+) -> ApiResult<StatusCode> {
     if inbox::mark_read(&state.ports, p.tenant_id()?, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
