@@ -129,10 +129,16 @@ pub(crate) struct Inner<'a> {
     details: &'a [FieldError],
 }
 
+/// The `code` of an error answer, as a response extension: layers that decide by it (the
+/// idempotency layer keeps no transient conflict) need not parse the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body { error: Inner { code: self.code, message: &self.message, details: &self.details } };
         let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code));
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
