@@ -96,3 +96,43 @@ async fn bodies_must_have_the_documented_shape() {
     let r = tp.http.post(tp.url(&resend)).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
 }
+
+#[tokio::test]
+async fn cursors_are_sealed_and_a_bad_one_is_the_same_400_on_every_list() {
+    use base64::Engine;
+    let tp = start().await;
+    let t = provision_and_activate(&tp).await;
+    for phone in ["+14155550601", "+14155550602", "+14155550603"] {
+        assert_eq!(post(&tp, &t.token, "/contacts", &json!({"phone": phone})).await.status(), StatusCode::CREATED);
+    }
+    let first = get_ok(&tp, &t.token, "/contacts?limit=1").await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    // Opaque: no key layout inside, even decoded.
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&cursor).unwrap();
+    let decoded = String::from_utf8_lossy(&decoded);
+    assert!(!decoded.contains("CONTACT") && !decoded.contains("PK") && !decoded.contains(&t.id), "{decoded}");
+    let second = get_ok(&tp, &t.token, &format!("/contacts?limit=1&cursor={cursor}")).await;
+    assert_ne!(second["items"][0]["id"], first["items"][0]["id"]);
+
+    // A forged table cursor (what the cursor used to be), garbage, an edited sealed cursor, and a
+    // real cursor of another list: one answer, on every list.
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        r#"{{"PK":"T#{}#CONTACT#x","SK":"CONTACT","GSI1PK":"T#{}#CONTACTS","GSI1SK":"x"}}"#,
+        t.id, t.id
+    ));
+    let mut edited = cursor.clone().into_bytes();
+    let last = edited.len() - 2;
+    edited[last] = if edited[last] == b'A' { b'B' } else { b'A' };
+    let edited = String::from_utf8(edited).unwrap();
+    for list in ["/contacts", "/messages", "/templates", "/campaigns", "/api-keys", "/billing/ledger", "/conversations"]
+    {
+        for bad in [forged.as_str(), "garbage!", edited.as_str()] {
+            let r = tp.http.get(tp.url(&format!("{list}?cursor={bad}"))).bearer_auth(&t.token).send().await.unwrap();
+            assert_eq!(error_code(r, StatusCode::BAD_REQUEST).await, "invalid_cursor", "{list} {bad}");
+        }
+        if list != "/contacts" {
+            let r = tp.http.get(tp.url(&format!("{list}?cursor={cursor}"))).bearer_auth(&t.token).send().await.unwrap();
+            assert_eq!(error_code(r, StatusCode::BAD_REQUEST).await, "invalid_cursor", "{list} with a contacts cursor");
+        }
+    }
+}

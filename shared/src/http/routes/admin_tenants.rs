@@ -61,7 +61,7 @@ async fn list(
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<ListResponse<TenantView>>> {
     let (items, next_cursor) =
-        Tenants::new(&*state.ports.table).list(page.limit()?, page.cursor()).await.map_err(list_error)?;
+        Tenants::new(&*state.ports.table).list(page.limit()?, page.cursor()?).await.map_err(list_error)?;
     let now = state.ports.clock.now();
     Ok(ApiJson(ListResponse { items: items.iter().map(|t| t.view(now)).collect(), next_cursor }))
 }
@@ -160,6 +160,6 @@ async fn ledger(
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<ListResponse<LedgerEntry>>> {
     let tenant = tenants::get(&state.ports, &id).await?;
-    let (items, next_cursor) = billing::list(&state.ports, &tenant.id, page.limit()?, page.cursor()).await?;
+    let (items, next_cursor) = billing::list(&state.ports, &tenant.id, page.limit()?, page.cursor()?).await?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
 }

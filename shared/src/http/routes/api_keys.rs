@@ -62,7 +62,7 @@ async fn list(
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<ListResponse<ApiKeyView>>> {
     let (items, next_cursor) =
-        api_keys::page(&state.ports, p.tenant_id()?, page.limit()?, page.cursor()).await.map_err(super::list_error)?;
+        api_keys::page(&state.ports, p.tenant_id()?, page.limit()?, page.cursor()?).await.map_err(super::list_error)?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
 }
 

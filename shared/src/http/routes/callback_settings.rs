@@ -116,7 +116,7 @@ async fn deliveries(
     p: Principal,
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<ListResponse<DeliveryView>>> {
-    let (items, next_cursor) = worker::deliveries(&state.ports, p.tenant_id()?, page.limit()?, page.cursor())
+    let (items, next_cursor) = worker::deliveries(&state.ports, p.tenant_id()?, page.limit()?, page.cursor()?)
         .await
         .map_err(super::list_error)?;
     Ok(ApiJson(ListResponse { items, next_cursor }))

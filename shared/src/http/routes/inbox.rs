@@ -52,7 +52,7 @@ async fn list(
     let q = TableQuery::index(keys::LISTS, keys::conversations_list(tenant))
         .backward()
         .limit(page.limit()?)
-        .cursor(page.cursor());
+        .cursor(page.cursor()?);
     let result = state.ports.table.query(q).await.map_err(super::list_error)?;
     let now = state.ports.clock.now();
     let items = result
@@ -98,7 +98,7 @@ async fn list_messages(
     let q = TableQuery::index(keys::SECONDARY, keys::conversation_messages(tenant, &id))
         .backward()
         .limit(page.limit()?)
-        .cursor(page.cursor());
+        .cursor(page.cursor()?);
     let result = state.ports.table.query(q).await.map_err(super::list_error)?;
     let items = result.items.iter().map(MessageView::from_item).collect::<Result<_, _>>()?;
     Ok(ApiJson(ListResponse { items, next_cursor: result.next_cursor }))
