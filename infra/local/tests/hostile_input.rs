@@ -136,3 +136,81 @@ async fn cursors_are_sealed_and_a_bad_one_is_the_same_400_on_every_list() {
         }
     }
 }
+
+/// Sends `request` as raw bytes and reads the answer until the server closes the connection.
+async fn raw_exchange(tp: &TestPlatform, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = tp.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The server may answer and close before it has read everything (431): a failed write is fine.
+    let _ = stream.write_all(request).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The status and the error code of a raw answer, after checking it is the SPEC error body.
+fn spec_error(answer: &str) -> (u16, String) {
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no complete answer: {answer:?}"));
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    assert!(head.to_ascii_lowercase().contains("content-type: application/json"), "{head}");
+    let body: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}"));
+    assert!(body["error"]["message"].is_string() && body["error"]["details"].is_array(), "{body}");
+    (status, body["error"]["code"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn what_the_http_server_refuses_has_the_spec_error_body() {
+    let tp = start().await;
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "a control byte in a header",
+            b"GET /health HTTP/1.1\r\nhost: x\r\nx-bad: a\x01b\r\n\r\n".to_vec(),
+            400,
+            "bad_request",
+        ),
+        ("a raw < > in the path", b"GET /contacts/<script> HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(), 400, "bad_request"),
+        (
+            "a URI over 64 KB",
+            format!("GET /health?q={} HTTP/1.1\r\nhost: x\r\n\r\n", "a".repeat(70_000)).into_bytes(),
+            414,
+            "uri_too_long",
+        ),
+        (
+            "headers over the server's buffer",
+            format!("GET /health HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n", "a".repeat(500_000)).into_bytes(),
+            431,
+            "header_fields_too_large",
+        ),
+    ];
+    for (what, request, status, code) in cases {
+        let answer = raw_exchange(&tp, &request).await;
+        assert_eq!(spec_error(&answer), (status, code.to_owned()), "{what}");
+    }
+    // The server still serves normal requests, with their own bodies untouched.
+    let answer = raw_exchange(&tp, b"GET /nope HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    assert_eq!(spec_error(&answer), (404, "not_found".to_owned()));
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tp = start_with_timeouts(miping_local::server::Timeouts {
+        header_read: std::time::Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await;
+    let addr = tp.base.trim_start_matches("http://");
+    // Half a request head, then silence (slowloris); and an idle keep-alive connection.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nx-slow: ").await.unwrap();
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    for (name, stream) in [("slow", &mut slow), ("idle", &mut idle)] {
+        let mut seen = Vec::new();
+        // The server closes it (read_to_end returns); without the timeout this waits forever
+        // and the outer bound fails the test.
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(20), stream.read_to_end(&mut seen)).await;
+        assert!(closed.is_ok(), "the {name} connection was kept open");
+    }
+}
