@@ -3,6 +3,7 @@
 
 pub mod api_key_auth;
 pub mod auth;
+pub mod client_addr;
 pub mod error;
 pub mod idempotency;
 pub mod json;
