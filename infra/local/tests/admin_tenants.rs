@@ -270,6 +270,9 @@ async fn resend_welcome_issues_a_new_password() {
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["admin_user"]["email"], t.email.as_str());
+    // A re-issued password is a reset: whoever was signed in as that user is signed out.
+    let r = tp.http.get(tp.url("/auth/me")).bearer_auth(&t.token).send().await.unwrap();
+    assert_eq!(error_code(r, StatusCode::UNAUTHORIZED).await, "session_revoked");
     let (_, fresh) = welcome_password(&tp, &t.email, 1).await;
     // The password the user had chosen is replaced; the new one-time password must be changed.
     assert_eq!(tp.login(&t.email, &t.password).await.status(), StatusCode::UNAUTHORIZED);

@@ -49,48 +49,41 @@ pub async fn end(ports: &Ports, session_id: &str) -> Result<(), TableError> {
     ports.table.delete(&keys::session(session_id), None).await.map(|_| ())
 }
 
+/// Every item of a list (all pages).
+async fn whole_list(ports: &Ports, list: String) -> Result<Vec<Item>, TableError> {
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = ports.table.query(Query::index(keys::LISTS, list.clone()).limit(100).cursor(cursor)).await?;
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// Ends every session of `user_id` but `except` (the caller's own, when it keeps it). Returns
 /// how many were ended.
 pub async fn end_all_for_user(ports: &Ports, user_id: &str, except: Option<&str>) -> Result<usize, TableError> {
+    let keep = except.map(keys::session);
     let mut ended = 0;
-    let mut cursor = None;
-    loop {
-        let page = ports
-            .table
-            .query(Query::index(keys::LISTS, keys::user_sessions_list(user_id)).limit(100).cursor(cursor))
-            .await?;
-        for item in &page.items {
-            let Some(key) = item.key() else { continue };
-            if except.is_some_and(|keep| key == keys::session(keep)) {
-                continue;
-            }
+    for key in whole_list(ports, keys::user_sessions_list(user_id)).await?.iter().filter_map(Item::key) {
+        if keep.as_ref() != Some(&key) {
             ports.table.delete(&key, None).await?;
             ended += 1;
         }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(ended),
-        }
     }
+    Ok(ended)
 }
 
 /// Ends every session of every user of `tenant_id` (its suspension).
 pub async fn end_all_for_tenant(ports: &Ports, tenant_id: &str) -> Result<usize, TableError> {
     let mut ended = 0;
-    let mut cursor = None;
-    loop {
-        let page = ports
-            .table
-            .query(Query::index(keys::LISTS, keys::tenant_users_list(tenant_id)).limit(100).cursor(cursor))
-            .await?;
-        for user in &page.items {
-            if let Some(user_id) = user.get_str("id") {
-                ended += end_all_for_user(ports, user_id, None).await?;
-            }
-        }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(ended),
+    for user in whole_list(ports, keys::tenant_users_list(tenant_id)).await? {
+        if let Some(user_id) = user.get_str("id") {
+            ended += end_all_for_user(ports, user_id, None).await?;
         }
     }
+    Ok(ended)
 }
