@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Schema-driven fuzzing of the local process against its own /openapi.json: the document is
 # validated (openapi-spec-validator), then schemathesis sends generated valid and invalid requests
-# to every documented operation and fails on any 5xx (check `not_a_server_error`). It runs three
+# to every documented operation and fails on any 5xx (check `not_a_server_error`). It runs four
 # times: with a tenant's API key on the external API (/api/v1/*), as that tenant's admin on the
-# tenant routes, then as the super admin on /plans and /admin/*.
+# tenant routes, as the super admin on /plans and /admin/*, then on /auth/* (logout included)
+# with a session of its own, since a logout ends the session it is sent with.
 #
 # Called by infra/test.sh after the Rust tests (needs its venv). Standalone: infra/api-fuzz.sh.
 # Bounded to about two minutes on 2 cores; MIPING_FUZZ_MAX_EXAMPLES raises or lowers the effort.
@@ -124,13 +125,17 @@ for i, (name, opted_out) in enumerate([("Asha", False), ("Ravi", False), ("Meera
     if opted_out:
         call("PATCH", "/contacts/" + contact["id"], {"opted_out": True}, tenant)
 api_key = call("POST", "/api-keys", {"name": "Fuzz"}, tenant, (201,))["key"]
+# A session only for the /auth/* run (its logout ends it).
+auth_session = login(admin_email, admin_password)
 print(admin)
 print(tenant)
 print(api_key)
+print(auth_session)
 PY
 admin_token=$(sed -n 1p "$work/tokens")
 tenant_token=$(sed -n 2p "$work/tokens")
 api_key=$(sed -n 3p "$work/tokens")
+auth_token=$(sed -n 4p "$work/tokens")
 
 echo "==> API fuzz: validating the served OpenAPI document"
 curl -fsS "$base/openapi.json" -o "$work/openapi.json"
@@ -169,6 +174,8 @@ fuzz() {
 # tenant: the super admin's run may suspend that tenant (PATCH /admin/tenants/{id} with ids it
 # finds in the list) or change its plan.
 fuzz "API key" "x-api-key: $api_key" --include-path-regex '^/api/v1/'
-fuzz "tenant admin" "Authorization: Bearer $tenant_token" --exclude-path-regex '^/(plans|admin|api/v1)'
+fuzz "tenant admin" "Authorization: Bearer $tenant_token" --exclude-path-regex '^/(plans|admin|api/v1|auth)'
 fuzz "super admin" "Authorization: Bearer $admin_token" --include-path-regex '^/(plans|admin)'
+# Sign-in, logout, password change, forgotten and reset passwords: last, with their own session.
+fuzz "auth routes" "Authorization: Bearer $auth_token" --include-path-regex '^/auth/'
 echo "==> API fuzz: no server errors"

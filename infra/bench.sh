@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | webhooks | import [--rows N] | sending | fanout [--recipients N]
+# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | webhooks | import [--rows N] | sending | fanout [--recipients N] | login
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Release binaries as infra/release.sh builds them (aws-lc without CPU jitter entropy: see there).
@@ -39,5 +39,14 @@ case "${1:-coldstart}" in
     nice -n 19 cargo build --release --quiet -p miping-bench
     "${CARGO_TARGET_DIR:-target}/release/miping-bench" fanout "$@"
     ;;
-  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...] | fanout [--recipients N]"; exit 2 ;;
+  login)
+    # /health alone and during a 60-client sign-in storm, with the argon2 bound and without it.
+    shift || true
+    nice -n 19 cargo build --release --quiet -p miping-bench
+    bench="${CARGO_TARGET_DIR:-target}/release/miping-bench"
+    if [ $# -gt 0 ]; then "$bench" login "$@"; exit; fi
+    "$bench" login
+    MIPING_HASH_CONCURRENCY=64 "$bench" login
+    ;;
+  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...] | fanout [--recipients N] | login [--seconds N] [--logins N]"; exit 2 ;;
 esac

@@ -16,6 +16,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(ports: Ports, config: Config) -> Self {
         let jwt = Arc::new(JwtKeys::new(&config.jwt_secret, config.jwt_ttl));
+        crate::http::pagination::install_cursor_key(&config.jwt_secret);
         Self { ports, config: Arc::new(config), jwt }
     }
 }

@@ -20,6 +20,13 @@ pub struct Config {
     pub allow_private_callbacks: bool,
     /// Requests per second one API key may make to `/api/v1/*` (`MIPING_API_KEY_RATE_LIMIT`).
     pub api_key_rate_limit: u32,
+    /// Sign-in throttling (built-in defaults; tests tighten them).
+    pub login_throttle: crate::domain::login_throttle::LoginThrottle,
+    /// How long a password reset link works (SPEC: 30 minutes; tests shorten it).
+    pub password_reset_ttl: Duration,
+    /// Read the client address from the last `X-Forwarded-For` entry
+    /// (`MIPING_TRUST_X_FORWARDED_FOR`; only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
 }
 
 /// Default for `MIPING_API_KEY_RATE_LIMIT`: generous for an ERP's bursts, far below what would
@@ -49,6 +56,7 @@ pub struct MetaConfig {
 pub const DEFAULT_GRAPH_VERSION: &str = "v24.0";
 pub const DEFAULT_SDK_URL: &str = "https://connect.facebook.net/en_US/sdk.js";
 pub const DEFAULT_JWT_TTL: Duration = Duration::from_secs(12 * 3600);
+pub const DEFAULT_PASSWORD_RESET_TTL: Duration = Duration::from_secs(30 * 60);
 
 /// Reads an environment variable, treating empty as unset.
 pub fn env(name: &str) -> Option<String> {

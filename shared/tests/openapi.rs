@@ -30,6 +30,9 @@ const SPEC_ROUTES: &[&str] = &[
     "POST /auth/login",
     "POST /auth/change-password",
     "GET /auth/me",
+    "POST /auth/logout",
+    "POST /auth/forgot-password",
+    "POST /auth/reset-password",
     "POST /plans",
     "GET /plans",
     "GET /plans/{id}",
@@ -263,6 +266,9 @@ fn state(dir: &Path) -> AppState {
         production: false,
         allow_private_callbacks: false,
         api_key_rate_limit: miping::config::DEFAULT_API_KEY_RATE_LIMIT,
+        login_throttle: Default::default(),
+        password_reset_ttl: miping::config::DEFAULT_PASSWORD_RESET_TTL,
+        trust_forwarded_for: false,
     };
     let mut ports = miping::platform::embedded::ports(dir, &config.meta).unwrap();
     ports.ids = Arc::new(UlidGen::default());

@@ -6,10 +6,12 @@
 //! - `sending`: one number paced at 80 and 1,000 msg/s; a tenant's one-off latency while
 //!   another runs a big campaign.
 //! - `fanout`: a 100k-recipient campaign's fan-out on the local process's embedded store.
+//! - `login`: `/health` latency alone and during a sign-in storm (argon2 concurrency bound).
 
 mod coldstart;
 mod fanout;
 mod import;
+mod login;
 mod sending;
 mod webhooks;
 
@@ -33,6 +35,7 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Some("login") => login::run(args).await,
         Some("fanout") => match fanout::run(args).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
@@ -48,6 +51,7 @@ async fn main() -> std::process::ExitCode {
                 "       miping-bench sending pacing [--rate R] [--messages N] | fairness [--backlog N] [--seconds S]"
             );
             eprintln!("       miping-bench fanout [--recipients N]");
+            eprintln!("       miping-bench login [--seconds N] [--logins N]");
             std::process::ExitCode::from(2)
         }
     }
@@ -62,6 +66,7 @@ async fn bare_platform(dir: &std::path::Path) -> Result<miping_local::Platform, 
         configure: None,
         simulator: None,
         consumers: false,
+        timeouts: Default::default(),
     };
     miping_local::start(options).await.map_err(|e| e.to_string())
 }

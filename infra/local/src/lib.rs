@@ -15,6 +15,8 @@ use miping::domain::welcome_mail::MailConsumer;
 use miping::http::routes;
 use miping::ports::queue::QueueName;
 use miping::runtime::consumer::{Consumer, PollerOptions, run_poller};
+
+pub mod server;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -37,6 +39,8 @@ pub struct Options {
     pub simulator: Option<SocketAddr>,
     /// Run the queue consumers in-process (tests that inspect raw queue contents turn them off).
     pub consumers: bool,
+    /// The HTTP server's timeouts (slow or idle clients are disconnected).
+    pub timeouts: server::Timeouts,
 }
 
 impl Options {
@@ -55,6 +59,7 @@ impl Options {
                 }
             },
             consumers: true,
+            timeouts: server::Timeouts::default(),
         })
     }
 }
@@ -164,16 +169,10 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
         created_admin = Some(admin.clone());
     }
 
-    let (shutdown, mut stop) = watch::channel(false);
+    let (shutdown, _) = watch::channel(false);
     let consumers = if options.consumers { spawn_consumers(&state, &shutdown) } else { Vec::new() };
     let app = routes::all(state.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let server = tokio::spawn(server::serve(listener, app, options.timeouts, shutdown.subscribe()));
     Ok(Platform { addr, state, created_admin, simulator, shutdown, server, consumers })
 }
 

@@ -240,12 +240,18 @@ async fn suspension_shuts_the_tenant_out_and_reactivation_lets_it_back() {
     let r = tp.http.patch(&url).bearer_auth(&admin).json(&json!({"status": "suspended"})).send().await.unwrap();
     let body: Value = r.json().await.unwrap();
     assert_eq!((body["status"].as_str(), body["subscription"]["active"].as_bool()), (Some("suspended"), Some(false)));
+    // The suspension ended the tenant's sessions at once.
+    let r = tp.http.get(tp.url("/tenant")).bearer_auth(&t.token).send().await.unwrap();
+    assert_eq!(error_code(r, StatusCode::UNAUTHORIZED).await, "session_revoked");
+    // Signing in again works, and everything but who-am-I is shut.
+    let r = tp.login(&t.email, &t.password).await;
+    let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
     for path in ["/tenant", "/billing/ledger", "/auth/me"] {
-        let r = tp.http.get(tp.url(path)).bearer_auth(&t.token).send().await.unwrap();
+        let r = tp.http.get(tp.url(path)).bearer_auth(&token).send().await.unwrap();
         assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "tenant_suspended", "{path}");
     }
     tp.http.patch(&url).bearer_auth(&admin).json(&json!({"status": "active"})).send().await.unwrap();
-    let r = tp.http.get(tp.url("/tenant")).bearer_auth(&t.token).send().await.unwrap();
+    let r = tp.http.get(tp.url("/tenant")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
 
@@ -264,6 +270,9 @@ async fn resend_welcome_issues_a_new_password() {
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["admin_user"]["email"], t.email.as_str());
+    // A re-issued password is a reset: whoever was signed in as that user is signed out.
+    let r = tp.http.get(tp.url("/auth/me")).bearer_auth(&t.token).send().await.unwrap();
+    assert_eq!(error_code(r, StatusCode::UNAUTHORIZED).await, "session_revoked");
     let (_, fresh) = welcome_password(&tp, &t.email, 1).await;
     // The password the user had chosen is replaced; the new one-time password must be changed.
     assert_eq!(tp.login(&t.email, &t.password).await.status(), StatusCode::UNAUTHORIZED);

@@ -50,18 +50,93 @@ async fn wrong_email_and_wrong_password_look_the_same() {
     assert_eq!(a_body["error"]["code"], "unauthorized");
 }
 
+/// A platform whose throttle waits a minute after `free` attempts (so a throttled state holds
+/// for the whole test) and allows `per_address` failures per address.
+async fn throttled_platform(free: u32, per_address: u32) -> TestPlatform {
+    start_configured(move |c| {
+        c.login_throttle = miping::domain::login_throttle::LoginThrottle {
+            free_attempts: free,
+            base_delay: std::time::Duration::from_secs(60),
+            address_limit: per_address,
+            ..Default::default()
+        }
+    })
+    .await
+}
+
+/// A client whose requests come from `ip` (any 127.x.y.z reaches the local process).
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder().local_address(ip.parse::<std::net::IpAddr>().unwrap()).build().unwrap()
+}
+
+async fn login_from(tp: &TestPlatform, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+    client.post(tp.url("/auth/login")).json(&json!({"email": email, "password": password})).send().await.unwrap()
+}
+
 #[tokio::test]
-async fn repeated_failures_are_throttled_per_email() {
-    let tp = start().await;
-    for _ in 0..5 {
-        assert_eq!(tp.login(ADMIN_EMAIL, "wrong password 123").await.status(), StatusCode::UNAUTHORIZED);
+async fn a_guesser_is_slowed_per_email_and_address_while_the_owner_signs_in_elsewhere() {
+    let tp = throttled_platform(3, 100).await;
+    let attacker = client_from("127.0.0.1");
+    for _ in 0..3 {
+        assert_eq!(
+            login_from(&tp, &attacker, ADMIN_EMAIL, "wrong password 123").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
-    let r = tp.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    // From that address even the right password waits now (the attacker cannot tell).
+    let r = login_from(&tp, &attacker, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let retry_after: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!(retry_after > 0 && retry_after <= 15 * 60);
+    assert!(retry_after > 0 && retry_after <= 60, "{retry_after}");
     assert_eq!(error_code(r, StatusCode::TOO_MANY_REQUESTS).await, "login_throttled");
-    // Another email is not affected.
-    assert_eq!(tp.login("other@platform.test", "whatever it is").await.status(), StatusCode::UNAUTHORIZED);
+    // An unknown email is throttled the same way (no enumeration by the 429).
+    for _ in 0..3 {
+        login_from(&tp, &attacker, "nobody@platform.test", "wrong password 123").await;
+    }
+    let r = login_from(&tp, &attacker, "nobody@platform.test", "wrong password 123").await;
+    assert_eq!(error_code(r, StatusCode::TOO_MANY_REQUESTS).await, "login_throttled");
+    // The owner, from their own address, is not locked out.
+    let owner = client_from("127.0.0.2");
+    assert_eq!(login_from(&tp, &owner, ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn parallel_wrong_guesses_are_counted_one_by_one() {
+    let tp = throttled_platform(3, 100).await;
+    let guesses: Vec<_> = (0..20)
+        .map(|i| {
+            let (http, url) = (tp.http.clone(), tp.url("/auth/login"));
+            tokio::spawn(async move {
+                http.post(url)
+                    .json(&json!({"email": ADMIN_EMAIL, "password": format!("guess number {i}")}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for g in guesses {
+        statuses.push(g.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((checked, throttled), (3, 17), "only the free attempts reach the password check");
+}
+
+#[tokio::test]
+async fn one_address_cannot_try_many_emails() {
+    let tp = throttled_platform(5, 10).await;
+    let sprayer = client_from("127.0.0.1");
+    let mut statuses = Vec::new();
+    for i in 0..15 {
+        statuses.push(login_from(&tp, &sprayer, &format!("user{i}@platform.test"), "Summer2026!").await.status());
+    }
+    assert!(statuses[..10].iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
+    assert!(statuses[10..].iter().all(|s| *s == StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    // Another address has its own budget.
+    let other = client_from("127.0.0.3");
+    assert_eq!(login_from(&tp, &other, "user0@platform.test", "Summer2026!").await.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

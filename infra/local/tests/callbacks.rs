@@ -49,10 +49,14 @@ async fn receiver(fail_first: usize) -> Receiver {
     Receiver { url, received }
 }
 
-/// What a receiver does: HMAC-SHA256 of the raw body with the shared secret, hex, `sha256=`.
+/// What a receiver does: HMAC-SHA256 of `"<X-Miping-Timestamp>.<raw body>"` with the shared
+/// secret, hex, `sha256=`.
 fn signature_ok(r: &Received) -> bool {
     let Some(header) = r.headers.get("x-miping-signature").and_then(|v| v.to_str().ok()) else { return false };
+    let Some(timestamp) = r.headers.get("x-miping-timestamp").and_then(|v| v.to_str().ok()) else { return false };
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
     mac.update(&r.body);
     let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
     header == format!("sha256={expected}")
@@ -157,6 +161,11 @@ async fn status_changes_and_inbound_messages_are_posted_signed_with_retries() {
     let mut forged = all[0].1.clone();
     forged.body = Bytes::from(all[0].1.body.iter().copied().chain(*b" ").collect::<Vec<u8>>());
     assert!(!signature_ok(&forged));
+    // Neither does the same body replayed with a fresh timestamp: the timestamp is signed.
+    let mut replayed = all[0].1.clone();
+    let ts: i64 = replayed.headers["x-miping-timestamp"].to_str().unwrap().parse().unwrap();
+    replayed.headers.insert("x-miping-timestamp", (ts + 600).to_string().parse().unwrap());
+    assert!(!signature_ok(&replayed));
 
     // A customer writes: a message.inbound event.
     let sim = tp.platform.as_ref().unwrap().simulator.as_ref().unwrap().base_url();
@@ -171,6 +180,7 @@ async fn status_changes_and_inbound_messages_are_posted_signed_with_retries() {
     let all = wait_for(&rx, "the inbound message", |all| all.iter().any(|(e, _)| e["type"] == "message.inbound")).await;
     let (inbound, req) = all.iter().find(|(e, _)| e["type"] == "message.inbound").unwrap();
     assert!(signature_ok(req));
+    assert_eq!(inbound["sequence"], 8, "the rank of `received`, on the status events' scale: {inbound}");
     assert_eq!(inbound["data"]["text"], "Where is my order?");
     assert_eq!(inbound["data"]["from"], "+14155550502");
     assert!(inbound["data"]["message_id"].as_str().unwrap().starts_with("msg_"));

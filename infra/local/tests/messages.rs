@@ -287,14 +287,17 @@ async fn quota_subscription_and_connection() {
             .send()
     };
     assert_eq!(patch("suspended").await.unwrap().status(), StatusCode::OK);
-    let r = post(&tp, &t.token, "/messages", &send_template("+14155550108")).await;
+    // The suspension ended the session; signed in again, the tenant is refused.
+    let r = tp.login(&t.email, &t.password).await;
+    let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let r = post(&tp, &token, "/messages", &send_template("+14155550108")).await;
     assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "tenant_suspended");
     assert_eq!(patch("active").await.unwrap().status(), StatusCode::OK);
 
     // Not connected.
-    let r = tp.http.delete(tp.url("/whatsapp")).bearer_auth(&t.token).send().await.unwrap();
+    let r = tp.http.delete(tp.url("/whatsapp")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let r = post(&tp, &t.token, "/messages", &send_template("+14155550108")).await;
+    let r = post(&tp, &token, "/messages", &send_template("+14155550108")).await;
     assert_eq!(error_code(r, StatusCode::CONFLICT).await, "whatsapp_not_connected");
     let other = provision_and_activate(&tp).await;
     let r = post(&tp, &other.token, "/messages", &send_template("+14155550108")).await;

@@ -61,8 +61,9 @@ pub struct CreatedApiKey {
     pub name: String,
     pub prefix: String,
     /// The key itself (`mip_live_` + 40 characters), sent as `x-api-key`. Shown only in this
-    /// answer: store it now (only its hash is kept).
-    pub key: String,
+    /// answer: store it now (only its hash is kept). `null` in a replay of this answer (a retry
+    /// with the same `Idempotency-Key`): the key is never stored, so it cannot be shown again.
+    pub key: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -122,6 +123,9 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
             format!("a name of 1 to {MAX_NAME_CHARS} characters, e.g. the system that uses the key"),
         )]));
     }
+    if crate::domain::text::has_control(&name) {
+        return Err(ApiError::validation(vec![crate::domain::text::control_error("name")]));
+    }
     let limit = limits::api_key_limit(&*ports.table, tenant_id).await?;
     if limit == Some(0) {
         return Err(limit_reached(limit));
@@ -147,7 +151,7 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
         TxOp::Put { item: pointer, cond: Some(Cond::NotExists) },
     ];
     match ports.table.transact(ops).await {
-        Ok(()) => Ok(CreatedApiKey { id, name, prefix, key, created_at: now }),
+        Ok(()) => Ok(CreatedApiKey { id, name, prefix, key: Some(key), created_at: now }),
         Err(TableError::TransactionCanceled { failed_conditions }) if failed_conditions.contains(&0) => {
             Err(limit_reached(limit))
         }

@@ -1,5 +1,5 @@
-//! Authentication: login with throttling, password change, JWT issue/verify, and the super
-//! admin bootstrap.
+//! Authentication: login (throttled: `login_throttle`), sessions (`sessions`), password change,
+//! JWT issue/verify, and the super admin bootstrap.
 
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -7,26 +7,25 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::config::SuperAdminBootstrap;
-use crate::domain::password;
+use crate::domain::login_throttle::{self, LoginThrottle};
 use crate::domain::user::{Role, User, UserView, normalize_email};
+use crate::domain::{password, sessions};
 use crate::http::{ApiError, FieldError};
 use crate::ports::Ports;
-use crate::ports::table::{Item, Update};
-use crate::store::keys;
 use crate::store::users::Users;
-
-/// Failed logins allowed per email within [`THROTTLE_WINDOW`] before answering 429.
-pub const MAX_FAILED_LOGINS: i64 = 5;
-pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
 
 /// JWT claims. `tid` is the tenant for tenant users; the role and tenant are re-checked against
 /// the stored user on every request, so a token never outlives a suspension or a role change.
+/// `sid` is the server-side session (`domain::sessions`); a token without one (issued before
+/// sessions existed) is treated as ended.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
     pub role: Role,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     pub iat: i64,
     pub exp: i64,
 }
@@ -48,18 +47,28 @@ impl JwtKeys {
         }
     }
 
-    pub fn issue(&self, user: &User, now: DateTime<Utc>) -> Result<(String, DateTime<Utc>), ApiError> {
-        let expires_at = now + self.ttl;
+    /// When a token issued at `now` expires (and its session with it).
+    pub fn expiry(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + self.ttl
+    }
+
+    /// A token for `user`'s session `session_id`, valid until `expires_at`.
+    pub fn issue(
+        &self,
+        user: &User,
+        session_id: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<String, ApiError> {
         let claims = Claims {
             sub: user.id.clone(),
             role: user.role,
             tid: user.tenant_id.clone(),
+            sid: Some(session_id.to_owned()),
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(ApiError::internal)?;
-        Ok((token, expires_at))
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
     }
 
     /// Verifies signature and expiry (no leeway: an expired token is expired).
@@ -80,16 +89,20 @@ pub struct LoginResponse {
 }
 
 /// `POST /auth/login`. A wrong email and a wrong password are indistinguishable, in the answer
-/// and in time (an unknown email still pays for one argon2 verification).
+/// and in time (an unknown email still pays for one argon2 verification). Attempts are throttled
+/// per (email, client address) and per client address (`login_throttle`); `client` is the
+/// address's bucket (`ClientAddr::bucket`).
 pub async fn login(
     ports: &Ports,
     jwt: &JwtKeys,
+    throttle: &LoginThrottle,
     email: &str,
+    client: &str,
     password: SecretString,
 ) -> Result<LoginResponse, ApiError> {
     let now = ports.clock.now();
     let email_key = email.trim().to_lowercase();
-    check_throttle(ports, &email_key, now).await?;
+    let attempt = login_throttle::claim(ports, throttle, &email_key, client).await?;
 
     let user = match normalize_email(email) {
         Some(e) => Users::new(&*ports.table).find_by_email(&e).await?,
@@ -98,55 +111,22 @@ pub async fn login(
     let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| password::dummy_hash().to_string());
     let ok = password::verify(password, hash).await && user.is_some();
     let Some(user) = user.filter(|_| ok) else {
-        record_failure(ports, &email_key, now).await?;
+        // The attempt stays counted.
         return Err(ApiError::unauthorized("wrong email or password"));
     };
-    // A success clears the failure window.
-    ports.table.delete(&keys::login_failures(&email_key), None).await?;
-    let (token, expires_at) = jwt.issue(&user, now)?;
+    attempt.succeeded(ports).await?;
+    let expires_at = jwt.expiry(now);
+    let session_id = sessions::start(ports, &user.id, expires_at).await?;
+    let token = jwt.issue(&user, &session_id, now, expires_at)?;
     Ok(LoginResponse { token, expires_at, user: UserView::from(&user) })
 }
 
-async fn check_throttle(ports: &Ports, email_key: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
-    if let Some(item) = ports.table.get(&keys::login_failures(email_key)).await? {
-        let failures = item.get_i64("failures").unwrap_or(0);
-        let until = item.ttl().unwrap_or(0);
-        if failures >= MAX_FAILED_LOGINS && until > now.timestamp() {
-            let wait = (until - now.timestamp()).max(1) as u64;
-            return Err(ApiError::too_many(
-                "login_throttled",
-                "too many failed logins for this email; try again later",
-                wait,
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Counts a failure in the current window (a window starts at the first failure and lasts
-/// [`THROTTLE_WINDOW`]; the item's TTL ends it).
-async fn record_failure(ports: &Ports, email_key: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
-    let key = keys::login_failures(email_key);
-    let window_end = (now + THROTTLE_WINDOW).timestamp();
-    let current = ports.table.get(&key).await?;
-    match current {
-        Some(_) => {
-            ports.table.update(&key, Update::new().add("failures", 1), None).await?;
-        }
-        None => {
-            // Expired or absent: start a new window. A concurrent failure may race this put; the
-            // throttle is approximate by nature and only ever errs by one attempt.
-            let item = Item::new(key).with("failures", 1).with_ttl(window_end);
-            ports.table.put(item, None).await?;
-        }
-    }
-    Ok(())
-}
-
-/// `POST /auth/change-password`.
+/// `POST /auth/change-password`. The user's other sessions end (a stolen token, or the one
+/// signed in with the emailed one-time password, stops working); `session_id`, the caller's, stays.
 pub async fn change_password(
     ports: &Ports,
     user: &User,
+    session_id: &str,
     current: SecretString,
     new: SecretString,
 ) -> Result<(), ApiError> {
@@ -168,6 +148,7 @@ pub async fn change_password(
     }
     let hash = password::hash(new).await.map_err(ApiError::internal)?;
     Users::new(&*ports.table).set_password(&user.id, &hash, false, ports.clock.now()).await?;
+    sessions::end_all_for_user(ports, &user.id, Some(session_id)).await?;
     Ok(())
 }
 

@@ -413,7 +413,7 @@ fn decode_cursor(cursor: &str) -> Result<u64, ApiError> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("ledger:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| ApiError::bad_request("invalid_cursor", "the cursor is malformed or belongs to another list"))
+        .ok_or_else(crate::http::pagination::invalid_cursor)
 }
 
 /// `POST /admin/tenants/{id}/credits` body.

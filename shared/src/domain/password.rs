@@ -1,6 +1,7 @@
 //! Password hashing (argon2id, OWASP parameters) and generation. Hashing costs ~20 MB and tens of
-//! milliseconds of CPU by design, so it always runs on the blocking pool: a login never stalls
-//! other requests on the same runtime.
+//! milliseconds of CPU by design, so it runs on the blocking pool (a login never stalls the
+//! async workers) and at most [`hash_concurrency`] at a time: a storm of sign-ins queues for the
+//! hashing slots instead of taking every core, so other routes keep their latency.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -22,24 +23,84 @@ fn argon2() -> Argon2<'static> {
 #[error("password hashing failed")]
 pub struct HashError;
 
+/// How many argon2 computations may run at once: `MIPING_HASH_CONCURRENCY`, by default half the
+/// cores (at least 1). A Lambda instance serves one request at a time, so this only matters for
+/// the local process.
+pub fn hash_concurrency() -> usize {
+    crate::config::env("MIPING_HASH_CONCURRENCY")
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| (n.get() / 2).max(1)).unwrap_or(1))
+}
+
+/// Blocking work behind a fixed number of slots. The slot travels into the blocking task, so a
+/// caller that gives up waiting (a dropped request) cannot let more computations run than slots.
+pub struct HashPool {
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    peak: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl HashPool {
+    pub fn new(slots: usize) -> Self {
+        Self {
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(slots.max(1))),
+            in_flight: Default::default(),
+            peak: Default::default(),
+        }
+    }
+
+    /// Runs `work` on the blocking pool once a slot is free; `None` if it panicked.
+    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        use std::sync::atomic::Ordering;
+        let slot = self.slots.clone().acquire_owned().await.ok()?;
+        let (in_flight, peak) = (self.in_flight.clone(), self.peak.clone());
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            let out = work();
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            out
+        })
+        .await
+        .ok()
+    }
+
+    /// The most computations that ever ran at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn pool() -> &'static HashPool {
+    static POOL: std::sync::OnceLock<HashPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| HashPool::new(hash_concurrency()))
+}
+
 pub async fn hash(password: SecretString) -> Result<String, HashError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2().hash_password(password.expose_secret().as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| HashError)
-    })
-    .await
-    .map_err(|_| HashError)?
+    pool()
+        .run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            argon2()
+                .hash_password(password.expose_secret().as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|_| HashError)
+        })
+        .await
+        .ok_or(HashError)?
 }
 
 /// Verifies against a stored PHC string. A malformed hash verifies as false.
 pub async fn verify(password: SecretString, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc)
-            .map(|parsed| argon2().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok())
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
+    pool()
+        .run(move || {
+            PasswordHash::new(&phc)
+                .map(|parsed| argon2().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok())
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false)
 }
 
 /// A hash of a random password, computed once: verifying against it when the email is unknown
@@ -92,6 +153,31 @@ mod tests {
         assert!(!verify(SecretString::from("wrong horse battery"), h).await);
         assert!(!verify(SecretString::from("x"), "not a hash".into()).await);
         assert!(!verify(SecretString::from("x"), dummy_hash().to_string()).await);
+    }
+
+    /// A burst of hashes never runs more argon2 computations at once than the pool has slots
+    /// (the blocking pool alone would run all of them, taking every core).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn hashing_runs_at_most_the_pool_size_at_once() {
+        let pool = std::sync::Arc::new(HashPool::new(2));
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let pool = pool.clone();
+                // Blocking work long enough for the burst to overlap (argon2 itself is slow
+                // unoptimised; the pool does not care what the work is).
+                tokio::spawn(async move {
+                    pool.run(|| {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                        true
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), Some(true));
+        }
+        assert!(pool.peak() >= 1 && pool.peak() <= 2, "peak {}", pool.peak());
     }
 
     #[test]

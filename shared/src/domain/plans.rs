@@ -85,6 +85,8 @@ pub fn validate(input: PlanInput, require_all: bool) -> Result<PlanChanges, ApiE
             errors.push(FieldError::new("name", "required", "must not be blank"));
         } else if name.chars().count() > MAX_NAME_LEN {
             errors.push(FieldError::new("name", "too_long", format!("must be at most {MAX_NAME_LEN} characters")));
+        } else if crate::domain::text::has_control(&name) {
+            errors.push(crate::domain::text::control_error("name"));
         } else {
             out.name = Some(name);
         }

@@ -161,13 +161,10 @@ pub struct Provisioned {
 }
 
 fn text_field(errors: &mut Vec<FieldError>, field: &str, value: Option<String>) -> String {
-    let value = value.map(|v| v.trim().to_string()).unwrap_or_default();
-    if value.is_empty() {
-        errors.push(FieldError::new(field, "required", "is required"));
-    } else if value.chars().count() > MAX_NAME_LEN {
-        errors.push(FieldError::new(field, "too_long", format!("must be at most {MAX_NAME_LEN} characters")));
-    }
-    value
+    crate::domain::text::name(field, value.as_deref(), MAX_NAME_LEN).unwrap_or_else(|e| {
+        errors.push(e);
+        String::new()
+    })
 }
 
 /// `POST /admin/tenants`.
@@ -319,7 +316,14 @@ pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result
         }
         let new_plan = patch.plan_id.clone().unwrap_or_else(|| tenant.plan_id.clone());
         match repo.update(tenant_id, &tenant.plan_id, &new_plan, update).await? {
-            Ok(true) => return get(ports, tenant_id).await,
+            Ok(true) => {
+                if patch.status == Some(TenantStatus::Suspended) {
+                    // Its users are out at once: every session ends (they get 401
+                    // `session_revoked`; a new sign-in meets 403 `tenant_suspended`).
+                    crate::domain::sessions::end_all_for_tenant(ports, tenant_id).await?;
+                }
+                return get(ports, tenant_id).await;
+            }
             Ok(false) => continue,
             Err(_) => return Err(ApiError::validation(vec![unknown_plan()])),
         }
@@ -337,6 +341,8 @@ pub async fn resend_welcome(ports: &Ports, public_url: &str, tenant_id: &str) ->
     let hash = password::hash(one_time.clone()).await.map_err(ApiError::internal)?;
     let mail = welcome_mail::WelcomeJob::seal(ports, &tenant, &admin, &one_time, public_url).await?;
     users.set_password(&admin.id, &hash, true, ports.clock.now()).await?;
+    // A re-issued password is a reset: whoever was signed in as that user is signed out.
+    crate::domain::sessions::end_all_for_user(ports, &admin.id, None).await?;
     welcome_mail::enqueue(ports, &mail).await;
     Ok(AdminUserRef { id: admin.id, email: admin.email })
 }

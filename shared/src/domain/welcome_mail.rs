@@ -17,9 +17,9 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::password;
 use crate::domain::tenants::Tenant;
 use crate::domain::user::User;
+use crate::domain::{password, password_reset};
 use crate::http::ApiError;
 use crate::ports::Ports;
 use crate::ports::mailer::{Email, MailError};
@@ -125,7 +125,8 @@ pub fn render(job: &WelcomeJob, password: &SecretString) -> Email {
     Email { to: job.to.clone(), subject: format!("Your Miping account for {}", job.tenant_name), text, html: None }
 }
 
-/// The `mail` queue's consumer.
+/// The `mail` queue's consumer: welcome emails, and password reset emails
+/// (`domain::password_reset`).
 pub struct MailConsumer {
     pub ports: Ports,
 }
@@ -133,6 +134,19 @@ pub struct MailConsumer {
 #[async_trait]
 impl Consumer for MailConsumer {
     async fn handle(&self, delivery: &Delivery) -> Result<(), ConsumeError> {
+        #[derive(Deserialize)]
+        struct Kind {
+            kind: String,
+        }
+        if serde_json::from_str::<Kind>(&delivery.body).is_ok_and(|k| k.kind == password_reset::KIND) {
+            return match serde_json::from_str::<password_reset::ResetJob>(&delivery.body) {
+                Ok(job) => password_reset::send(&self.ports, &job).await,
+                Err(e) => {
+                    tracing::error!(error = %e, id = %delivery.id, "malformed password reset job dropped");
+                    Ok(())
+                }
+            };
+        }
         let job: WelcomeJob = match serde_json::from_str(&delivery.body) {
             Ok(j) => j,
             Err(e) => {

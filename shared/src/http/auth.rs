@@ -1,7 +1,8 @@
 //! Authentication and authorization as middleware, so no handler re-implements a check:
-//! - [`authenticated`] verifies the bearer JWT, loads the user (a token never outlives a
-//!   deleted user, a role change or a tenant suspension), enforces `must_change_password`, and
-//!   puts a [`Principal`] in the request extensions;
+//! - [`authenticated`] verifies the bearer JWT, checks its server-side session (ended by logout,
+//!   a password change or reset, a suspension: 401 `session_revoked`), loads the user (a token
+//!   never outlives a deleted user, a role change or a tenant suspension), enforces
+//!   `must_change_password`, and puts a [`Principal`] in the request extensions;
 //! - [`require_role`] restricts a router to one role.
 //!
 //! Handlers take `Principal` as an extractor.
@@ -13,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::app::AppState;
+use crate::domain::sessions;
 use crate::domain::user::{Role, User};
 use crate::store::keys;
 use crate::store::users::Users;
@@ -24,6 +26,8 @@ use super::idempotency::IdempotencyScope;
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub user: User,
+    /// The session the request's token belongs to.
+    pub session_id: String,
 }
 
 impl Principal {
@@ -71,10 +75,14 @@ pub async fn authenticated(
 ) -> Result<Response, ApiError> {
     let token = bearer(&req).ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
     let claims = state.jwt.verify(token).ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
-    let user = Users::new(&*state.ports.table)
-        .get(&claims.sub)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+    let session_id = claims.sid.ok_or_else(sessions::revoked)?;
+    // The session check is the one read sessions add; it runs beside the user's own read.
+    let users = Users::new(&*state.ports.table);
+    let (live, user) = tokio::join!(sessions::is_live(&state.ports, &session_id, &claims.sub), users.get(&claims.sub));
+    if !live? {
+        return Err(sessions::revoked());
+    }
+    let user = user?.ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
     if let Some(tenant_id) = &user.tenant_id {
         check_tenant_active(&state, tenant_id).await?;
     }
@@ -86,7 +94,7 @@ pub async fn authenticated(
     }
     let scope = user.tenant_id.clone().unwrap_or_else(|| user.id.clone());
     req.extensions_mut().insert(IdempotencyScope(scope));
-    req.extensions_mut().insert(Principal { user });
+    req.extensions_mut().insert(Principal { user, session_id });
     Ok(next.run(req).await)
 }
 

@@ -99,9 +99,11 @@ impl ApiError {
             405 => ("method_not_allowed", "this method is not allowed on this resource"),
             408 => ("request_timeout", "the request took too long"),
             413 => ("payload_too_large", "the request body is too large"),
+            414 => ("uri_too_long", "the request URI is too long"),
             415 => ("unsupported_media_type", "unsupported content type"),
             422 => ("validation_failed", "the request is invalid"),
             429 => ("rate_limited", "too many requests"),
+            431 => ("header_fields_too_large", "the request headers are too large"),
             503 => ("service_unavailable", "temporarily unavailable, retry later"),
             s if s >= 500 => ("internal_error", "something went wrong on our side"),
             _ => ("error", "the request failed"),
@@ -129,10 +131,16 @@ pub(crate) struct Inner<'a> {
     details: &'a [FieldError],
 }
 
+/// The `code` of an error answer, as a response extension: layers that decide by it (the
+/// idempotency layer keeps no transient conflict) need not parse the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body { error: Inner { code: self.code, message: &self.message, details: &self.details } };
         let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code));
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

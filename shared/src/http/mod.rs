@@ -3,6 +3,7 @@
 
 pub mod api_key_auth;
 pub mod auth;
+pub mod client_addr;
 pub mod error;
 pub mod idempotency;
 pub mod json;
@@ -12,4 +13,4 @@ pub mod pagination;
 pub mod routes;
 
 pub use error::{ApiError, ApiResult, FieldError};
-pub use json::{ApiJson, Created};
+pub use json::{ApiJson, Created, NoBody};

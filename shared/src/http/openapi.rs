@@ -179,8 +179,10 @@ fn complete(doc: &mut Value) {
             "in": "header",
             "required": false,
             "description": "Up to 255 characters. A retry with the same key and the same body within 24 h \
-                replays the first answer (`Idempotent-Replayed: true`); with a different body, 409 \
-                `idempotency_key_reused`.",
+                replays the first answer (`Idempotent-Replayed: true`); with a different body or content \
+                type, 409 `idempotency_key_reused`. Answers to fix first (400, 413, 415, 422), 429, 5xx and \
+                transient conflicts (`conflict`, `connect_in_progress`) are not kept: the corrected request \
+                with the same key runs. A replay never contains a secret (`POST /api-keys`: `key` is null).",
             "schema": {"type": "string", "minLength": 1, "maxLength": 255},
             "example": "order-4711-confirmation"
         }

@@ -138,5 +138,8 @@ pub async fn config(sdk: &aws_config::SdkConfig) -> Result<Config, AwsSetupError
         // Never on AWS: a Lambda in a VPC must not be steerable at private addresses.
         allow_private_callbacks: false,
         api_key_rate_limit: Config::api_key_rate_limit_from_env(),
+        login_throttle: Default::default(),
+        password_reset_ttl: crate::config::DEFAULT_PASSWORD_RESET_TTL,
+        trust_forwarded_for: crate::config::env_bool("MIPING_TRUST_X_FORWARDED_FOR", false),
     })
 }

@@ -180,6 +180,9 @@ pub fn local_config(data_dir: &Path) -> Result<crate::config::Config, EmbeddedEr
         production: false,
         allow_private_callbacks: cfg::env_bool("MIPING_ALLOW_PRIVATE_CALLBACKS", true),
         api_key_rate_limit: Config::api_key_rate_limit_from_env(),
+        login_throttle: Default::default(),
+        password_reset_ttl: crate::config::DEFAULT_PASSWORD_RESET_TTL,
+        trust_forwarded_for: crate::config::env_bool("MIPING_TRUST_X_FORWARDED_FOR", false),
     };
     Ok(config)
 }

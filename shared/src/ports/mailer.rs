@@ -12,6 +12,18 @@ pub struct Email {
     pub html: Option<String>,
 }
 
+/// A header value as adapters must write it: control characters (CR and LF above all, which
+/// would start a new header such as `Bcc:`) become spaces. Callers validate names up front
+/// (422); this is the last line of defence for whatever reaches a header anyway. mail-builder
+/// treats a CRLF inside a header value as a fold and writes it through, so it must not get one.
+pub fn header_text(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.chars().any(char::is_control) {
+        std::borrow::Cow::Owned(value.chars().map(|c| if c.is_control() { ' ' } else { c }).collect())
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("recipient rejected: {0}")]
@@ -24,4 +36,16 @@ pub enum MailError {
 pub trait Mailer: Send + Sync + 'static {
     /// Returns the provider's message id.
     async fn send(&self, email: &Email) -> Result<String, MailError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_text_turns_line_breaks_into_spaces() {
+        assert_eq!(header_text("Inj\r\nBcc: evil@attacker.test"), "Inj  Bcc: evil@attacker.test");
+        assert_eq!(header_text("tab\there\u{7f}"), "tab here ");
+        assert!(matches!(header_text("Olá — plain"), std::borrow::Cow::Borrowed(_)));
+    }
 }

@@ -51,9 +51,32 @@ pub fn tenant_users_list(tenant_id: &str) -> String {
     format!("T#{tenant_id}#USERS")
 }
 
-/// Failed-login counter for one email, with a TTL window.
-pub fn login_failures(email: &str) -> Key {
-    Key::new(format!("LOGINFAIL#{}", email.to_lowercase()), "LOGINFAIL")
+/// A sign-in session (the `sid` of its token): user, expiry (TTL = the token's `exp`). Deleting
+/// it ends the session; the auth layer reads it on every request.
+pub fn session(session_id: &str) -> Key {
+    Key::new(format!("SESSION#{session_id}"), "SESSION")
+}
+/// GSI1: a user's sessions (to end them all at once), by session id.
+pub fn user_sessions_list(user_id: &str) -> String {
+    format!("USER#{user_id}#SESSIONS")
+}
+
+/// Login attempts for one (email, client address) pair: `attempts`, `blocked_until` (TTL window).
+pub fn login_attempts(email: &str, client: &str) -> Key {
+    Key::new(format!("LOGINFAIL#{}#{client}", email.to_lowercase()), "LOGINFAIL")
+}
+/// Failed logins from one client address across all emails, in one fixed window.
+pub fn login_address_window(client: &str, window: i64) -> Key {
+    Key::new(format!("LOGINADDR#{client}#{window}"), "LOGINADDR")
+}
+
+/// A password reset token, by the SHA-256 of the token (the token itself is only in the email).
+pub fn password_reset(token_hash_hex: &str) -> Key {
+    Key::new(format!("PWRESET#{token_hash_hex}"), "PWRESET")
+}
+/// "A reset email went to this user recently" (TTL: the cooldown).
+pub fn password_reset_cooldown(user_id: &str) -> Key {
+    Key::new(format!("USER#{user_id}"), "PWRESET_COOLDOWN")
 }
 
 /// "This email was handed to the mailer": the mail consumer's dedup record (TTL 7 days).

@@ -113,6 +113,23 @@ pub async fn message_ids_are_distinct(mailer: &dyn Mailer, reader: &dyn MailRead
     assert_eq!(delivered_to(reader, &email.to).await.len(), 2, "an email sent twice is delivered twice");
 }
 
+/// A subject carrying a line break (a tenant named `Inj\r\nBcc: …`) stays one subject: no header
+/// is injected, the text arrives with the break as spaces, and nobody else gets the email.
+pub async fn a_line_break_in_the_subject_injects_no_header(mailer: &dyn Mailer, reader: &dyn MailReader) {
+    let evil = recipient();
+    let email = Email {
+        to: recipient(),
+        subject: format!("Your account for Inj\r\nBcc: {evil}"),
+        text: "One-time password: secret".into(),
+        html: None,
+    };
+    send(mailer, &email).await;
+    let got = delivered_to(reader, &email.to).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].subject, format!("Your account for Inj  Bcc: {evil}"));
+    assert!(delivered_to(reader, &evil).await.is_empty(), "the injected Bcc received the email");
+}
+
 /// One `#[tokio::test]` per conformance case. `$make` is an async expression (evaluated afresh
 /// for each test) yielding `(Arc<dyn Mailer>, R)` with `R: MailReader`; the reader lives as long
 /// as the test, so it can own a temporary folder. The calling crate needs `tokio`.
@@ -123,6 +140,7 @@ macro_rules! mailer_conformance {
             one_email_delivered_exactly,
             several_emails_each_delivered_once,
             message_ids_are_distinct,
+            a_line_break_in_the_subject_injects_no_header,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -55,12 +55,30 @@ pub async fn start_configured(configure: impl FnOnce(&mut miping::config::Config
     tp
 }
 
+/// Starts like [`start`] with the HTTP server's timeouts changed.
+pub async fn start_with_timeouts(timeouts: miping_local::server::Timeouts) -> TestPlatform {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tp = launch_with(dir.path().to_path_buf(), false, true, |_| {}, timeouts).await;
+    tp._dir = Some(dir);
+    tp
+}
+
 /// The one place tests start a platform: the test super admin, a simulator on a free port.
 async fn launch(
     data_dir: PathBuf,
     generated: bool,
     consumers: bool,
     configure: impl FnOnce(&mut miping::config::Config) + Send + 'static,
+) -> TestPlatform {
+    launch_with(data_dir, generated, consumers, configure, Default::default()).await
+}
+
+async fn launch_with(
+    data_dir: PathBuf,
+    generated: bool,
+    consumers: bool,
+    configure: impl FnOnce(&mut miping::config::Config) + Send + 'static,
+    timeouts: miping_local::server::Timeouts,
 ) -> TestPlatform {
     let options = Options {
         addr: "127.0.0.1:0".parse().unwrap(),
@@ -75,6 +93,7 @@ async fn launch(
         })),
         simulator: Some("127.0.0.1:0".parse().unwrap()),
         consumers,
+        timeouts,
     };
     let platform = miping_local::start(options).await.expect("platform starts");
     let base = platform.base_url();
@@ -365,6 +384,7 @@ pub async fn start_against(sim: &meta_sim::SimHandle, addr: std::net::SocketAddr
         })),
         simulator: None,
         consumers: true,
+        timeouts: Default::default(),
     };
     let platform = miping_local::start(options).await.expect("platform starts");
     let base = platform.base_url();

@@ -1,12 +1,13 @@
 //! The AWS mailer: SES v2 `SendEmail` with simple content (subject, text body and optional HTML
-//! body, all UTF-8). SES builds the MIME message itself, so nothing here encodes headers.
+//! body, all UTF-8). SES builds the MIME message itself; the subject still has its control
+//! characters replaced first (`header_text`), as in the outbox adapter.
 
 use async_trait::async_trait;
 use aws_sdk_sesv2::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
-use crate::ports::mailer::{Email, MailError, Mailer};
+use crate::ports::mailer::{Email, MailError, Mailer, header_text};
 
 const CHARSET: &str = "UTF-8";
 
@@ -48,7 +49,7 @@ fn simple_message(email: &Email) -> Result<Message, MailError> {
     if let Some(html) = &email.html {
         body = body.html(utf8(html)?);
     }
-    Ok(Message::builder().subject(utf8(&email.subject)?).body(body.build()).build())
+    Ok(Message::builder().subject(utf8(&header_text(&email.subject))?).body(body.build()).build())
 }
 
 fn utf8(data: &str) -> Result<Content, MailError> {

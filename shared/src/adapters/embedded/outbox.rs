@@ -13,7 +13,7 @@ use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address;
 use mail_parser::MessageParser;
 
-use crate::ports::mailer::{Email, MailError, Mailer};
+use crate::ports::mailer::{Email, MailError, Mailer, header_text};
 
 const EXTENSION: &str = "eml";
 
@@ -36,13 +36,16 @@ impl OutboxMailer {
     }
 
     fn render(&self, email: &Email, id: &str) -> Result<Vec<u8>, MailError> {
+        if email.to.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(MailError::Rejected("the recipient address contains control characters".into()));
+        }
         let (name, address) = split_mailbox(&self.from);
         let from = Address::new_address(name, address);
         let domain = address.rsplit_once('@').map_or("miping.local", |(_, d)| d);
         let mut message = MessageBuilder::new()
             .from(from)
             .to(email.to.as_str())
-            .subject(email.subject.as_str())
+            .subject(header_text(&email.subject))
             .date(chrono::Utc::now().timestamp())
             .message_id(format!("{id}@{domain}"))
             .text_body(email.text.as_str());
@@ -71,10 +74,17 @@ impl Mailer for OutboxMailer {
 
 /// Writes `<dir>/.<name>.eml.tmp`, syncs it, then renames it to `<dir>/<name>.eml`: the rename
 /// within one folder is atomic, and the sync makes sure the renamed file is not empty after a crash.
+/// The file is readable by its owner only (0600, like the key files): welcome and reset emails
+/// carry one-time passwords and links.
 fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), MailError> {
     let tmp = dir.join(format!(".{name}.{EXTENSION}.tmp"));
     let target = dir.join(format!("{name}.{EXTENSION}"));
-    let written = std::fs::File::create_new(&tmp)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(&tmp)
         .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
         .and_then(|()| std::fs::rename(&tmp, &target));
     written.map_err(|e| {
@@ -154,4 +164,36 @@ fn read_email(path: PathBuf) -> Option<OutboxEmail> {
 /// Mail puts CRLF at every line end; the `Email`s we send use `\n`.
 fn normalize_newlines(body: std::borrow::Cow<'_, str>) -> String {
     body.replace("\r\n", "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn emails_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = OutboxMailer::new(dir.path(), "Miping <no-reply@miping.local>").unwrap();
+        let email =
+            Email { to: "a@example.com".into(), subject: "Hi".into(), text: "One-time password: x".into(), html: None };
+        let id = mailer.send(&email).await.unwrap();
+        let mode = std::fs::metadata(dir.path().join(format!("{id}.eml"))).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+    }
+
+    #[tokio::test]
+    async fn a_recipient_with_a_line_break_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = OutboxMailer::new(dir.path(), "no-reply@miping.local").unwrap();
+        let email = Email {
+            to: "a@example.com\r\nBcc: b@example.com".into(),
+            subject: "Hi".into(),
+            text: "x".into(),
+            html: None,
+        };
+        assert!(matches!(mailer.send(&email).await, Err(MailError::Rejected(_))));
+        assert!(read_outbox(dir.path()).is_empty());
+    }
 }

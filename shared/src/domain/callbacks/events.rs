@@ -9,7 +9,7 @@
 //! `sequence`: for `message.status` the rank of the status on the message's forward path
 //! (queued 1 < sent 3 < failed 4 < delivered 5 < read 6), so a receiver keeps the highest it has
 //! seen per message — exactly the rule the platform applies to Meta's own statuses; for
-//! `message.inbound` the message's time in epoch milliseconds.
+//! `message.inbound` the rank of `received` (8), the only event an inbound message has.
 //!
 //! Whether a tenant has a callback is read from a short per-process cache: status changes come
 //! at thousands per second and must not all read one settings item.
@@ -47,9 +47,9 @@ pub struct CallbackEvent {
     #[serde(rename = "type")]
     pub kind: String,
     pub created_at: DateTime<Utc>,
-    /// Orders one message's events: for `message.status` the status's rank (sent 3 < failed 4 <
-    /// delivered 5 < read 6; keep the highest seen per message), for `message.inbound` the
-    /// message's time in epoch milliseconds.
+    /// Orders one message's events: the rank of the status the event reports, on one scale
+    /// (sent 3 < failed 4 < delivered 5 < read 6; keep the highest seen per message). A
+    /// `message.inbound` event reports `received` (8), its message's only event.
     pub sequence: i64,
     /// `message.status`: `{message_id, status, at, to, contact_id, campaign_id, wamid, error}`;
     /// `message.inbound`: `{message_id, contact_id, from, type, text, wamid, at}`.
@@ -157,7 +157,7 @@ pub async fn inbound(
         id: event_id(&[tenant_id, message_id, "inbound"]),
         kind: "message.inbound".into(),
         created_at: at,
-        sequence: at.timestamp_millis(),
+        sequence: crate::domain::messages::model::MessageStatus::Received.rank(),
         data,
     };
     enqueue(ports, tenant_id, event).await

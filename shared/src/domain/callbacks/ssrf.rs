@@ -7,7 +7,7 @@
 //! Redirects are not followed. The local process may allow private targets
 //! (`MIPING_ALLOW_PRIVATE_CALLBACKS`) so that a receiver on the developer's machine works.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
 use reqwest::Url;
 
@@ -15,48 +15,24 @@ pub const MAX_URL_CHARS: usize = 2048;
 
 /// Whether an address is on the public internet (the only kind a callback may reach in
 /// production).
+///
+/// The classification is IANA's special-purpose address registries (IPv4 and IPv6, as the
+/// `iprfc` crate snapshots them: private, loopback, link-local, shared, documentation,
+/// benchmarking, NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`, 6to4 `2002::/16`, Teredo `2001::/32`
+/// and the rest of `2001::/23`, discard-only `100::/64`, unique-local `fc00::/7`, ...), plus what
+/// those registries leave to other RFCs: IPv4 and IPv6 multicast, the deprecated site-local
+/// `fec0::/10` and IPv4-compatible `::/96` (RFC 4291), and SIIT's IPv4-translated
+/// `::ffff:0:0:0/96` (RFC 2765). Everything in them is refused, including the few blocks IANA
+/// marks globally reachable (anycast services no tenant needs to call). An IPv4-mapped address
+/// (`::ffff:a.b.c.d`) is judged as the IPv4 address it maps.
 pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => {
-            // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible forms are judged as the IPv4 address.
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public_v4(v4);
-            }
-            is_public_v6(v6)
-        }
-    }
-}
-
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    !(ip.is_unspecified()            // 0.0.0.0/8 ("this network")
-        || a == 0
-        || ip.is_loopback()          // 127.0.0.0/8
-        || ip.is_private()           // 10/8, 172.16/12, 192.168/16
-        || ip.is_link_local()        // 169.254/16, incl. 169.254.169.254 (metadata)
-        || (a == 100 && (64..128).contains(&b)) // 100.64/10 carrier-grade NAT
-        || (a == 192 && b == 0 && c == 0)        // 192.0.0/24 IETF protocol assignments
-        || (a == 192 && b == 0 && c == 2)        // TEST-NET-1
-        || (a == 198 && (b == 18 || b == 19))    // 198.18/15 benchmarking
-        || (a == 198 && b == 51 && c == 100)     // TEST-NET-2
-        || (a == 203 && b == 0 && c == 113)      // TEST-NET-3
-        || a >= 224                              // multicast, reserved, broadcast
-        || ip.is_broadcast())
-}
-
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let seg = ip.segments();
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_multicast()
-        || (seg[0] & 0xfe00) == 0xfc00               // fc00::/7 unique local (incl. fd00:ec2::254 metadata)
-        || (seg[0] & 0xffc0) == 0xfe80               // fe80::/10 link-local
-        || (seg[0] & 0xffc0) == 0xfec0               // fec0::/10 site-local (deprecated)
-        || (seg[0] == 0x2001 && seg[1] == 0x0db8)    // documentation
-        || (seg[0] == 0x0064 && seg[1] == 0xff9b)    // NAT64: embeds an IPv4 address
-        || (seg[0] == 0x2002)                        // 6to4: embeds an IPv4 address
-        || seg[..6] == [0, 0, 0, 0, 0, 0]) // ::a.b.c.d IPv4-compatible (deprecated)
+    use iprfc::{Filter, RFCs};
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    let special = RFCs::filter(Filter::RFC6890 | Filter::RFC4291 | Filter::RFC1112 | Filter::RFC2765);
+    !(special.contains(&ip) || ip.is_multicast() || ip.is_unspecified() || ip.is_loopback())
 }
 
 /// Why a URL is refused (the message is for the tenant; the code names the rule).
@@ -163,6 +139,17 @@ mod tests {
             "64:ff9b::a00:1",
             "2002:7f00:1::",
             "2001:db8::1",
+            // Found by a black-box probe: accepted by the former hand-written list.
+            "::ffff:0:7f00:1", // SIIT IPv4-translated 127.0.0.1
+            "::ffff:0:a00:1",  // SIIT IPv4-translated 10.0.0.1
+            "2001::1",         // Teredo
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "100::1",           // discard-only
+            "64:ff9b:1::a00:1", // local-use NAT64
+            "fec0::1",          // site-local (deprecated)
+            "3fff::1",          // documentation (RFC 9637)
+            "5f00::1",          // SRv6 SIDs
+            "240.0.0.1",        // reserved
         ] {
             assert!(!is_public(ip(s)), "{s} must not count as public");
         }

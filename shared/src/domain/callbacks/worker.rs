@@ -11,8 +11,9 @@
 //!    the event, then gives up (recorded). A new job per attempt, rather than the queue's own
 //!    redelivery, keeps the attempt count independent of the queue's `maxReceiveCount`.
 //!
-//! Headers: `X-Miping-Signature: sha256=<hex HMAC-SHA256 of the raw body, key = the secret>`,
-//! `X-Miping-Timestamp` (unix seconds of this attempt), `X-Miping-Event-Id`,
+//! Headers: `X-Miping-Timestamp` (unix seconds of this attempt), `X-Miping-Signature:
+//! sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>", key = the secret>` (the timestamp is
+//! signed, so a receiver can refuse a replayed request by its age), `X-Miping-Event-Id`,
 //! `X-Miping-Delivery-Attempt`.
 
 use std::time::Duration;
@@ -54,9 +55,12 @@ pub struct CallbackWorker {
     pub allow_private: bool,
 }
 
-/// The signature header value for `body`.
-pub fn sign(secret: &str, body: &[u8]) -> String {
+/// The signature header value for `body` sent at `timestamp` (unix seconds, the
+/// `X-Miping-Timestamp` value): HMAC-SHA256 over `"<timestamp>.<body>"`, as Stripe signs.
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
     mac.update(body);
     format!("sha256={}", crate::http::idempotency::hex(&mac.finalize().into_bytes()))
 }
@@ -272,12 +276,13 @@ impl CallbackWorker {
             Ok(c) => c,
             Err(e) => return Err(TableError::Unavailable(format!("HTTP client: {e}"))),
         };
+        let timestamp = self.ports.clock.epoch_seconds();
         let response = client
             .post(url)
             .header("content-type", "application/json")
             .header("user-agent", "Miping-Callbacks/1")
-            .header(SIGNATURE_HEADER, sign(secret.expose_secret(), &body))
-            .header(TIMESTAMP_HEADER, self.ports.clock.epoch_seconds().to_string())
+            .header(SIGNATURE_HEADER, sign(secret.expose_secret(), timestamp, &body))
+            .header(TIMESTAMP_HEADER, timestamp.to_string())
             .header(EVENT_ID_HEADER, job.event.id.clone())
             .header(ATTEMPT_HEADER, job.attempt.to_string())
             .body(body)
@@ -326,11 +331,13 @@ mod tests {
     }
 
     #[test]
-    fn signature_is_hmac_sha256_hex() {
-        // RFC 4231 test case 2.
+    fn signature_is_hmac_sha256_hex_over_timestamp_dot_body() {
+        // HMAC-SHA256("Jefe", "1700000000.what do ya want for nothing?"), computed independently
+        // (Python's hmac module).
         assert_eq!(
-            sign("Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            sign("Jefe", 1_700_000_000, b"what do ya want for nothing?"),
+            "sha256=1cdd0650c8be1cb0974b1788d458b1e781206cfef59b85faafc582d2e182c57e"
         );
+        assert_ne!(sign("Jefe", 1_700_000_001, b"x"), sign("Jefe", 1_700_000_000, b"x"), "the timestamp is signed");
     }
 }

@@ -242,6 +242,8 @@ fn shape(input: CreateInput, now: DateTime<Utc>) -> Result<Shape, ApiError> {
     let name = input.name.map(|n| n.trim().to_owned()).unwrap_or_default();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         errors.push(FieldError::new("name", "invalid", format!("1 to {MAX_NAME_CHARS} characters")));
+    } else if crate::domain::text::has_control(&name) {
+        errors.push(crate::domain::text::control_error("name"));
     }
     let t = input.template.unwrap_or_default();
     let template_name = t.name.map(|n| n.trim().to_owned()).unwrap_or_default();

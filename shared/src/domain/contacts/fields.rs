@@ -15,9 +15,7 @@ pub const MAX_TAG_CHARS: usize = 64;
 /// Longest `?q=`; a longer search cannot match a field anyway.
 pub const MAX_QUERY_CHARS: usize = 200;
 
-fn has_control(s: &str) -> bool {
-    s.chars().any(char::is_control)
-}
+use crate::domain::text::has_control;
 
 /// A display name: trimmed; empty means none.
 pub fn name(raw: &str) -> Result<Option<String>, FieldError> {

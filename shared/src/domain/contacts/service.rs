@@ -123,16 +123,13 @@ pub async fn list(
         return Err(ApiError::validation(errors));
     }
     let filter = ListFilter { tag, search };
-    match Contacts::new(&*ports.table).list(tenant_id, &filter, limit, page.cursor()).await {
-        Ok((items, next_cursor)) => {
-            Ok(ListResponse { items: items.into_iter().map(ContactView::from).collect(), next_cursor })
-        }
-        // The only caller-controlled part of a valid query is the cursor.
-        Err(TableError::Invalid(_)) if page.cursor().is_some() => {
-            Err(ApiError::validation(vec![FieldError::new("cursor", "invalid_cursor", "is not a cursor of this list")]))
-        }
-        Err(e) => Err(e.into()),
-    }
+    // The only caller-controlled part of a valid query is the cursor: the table refusing the
+    // query means another list's cursor.
+    let (items, next_cursor) = Contacts::new(&*ports.table)
+        .list(tenant_id, &filter, limit, page.cursor()?)
+        .await
+        .map_err(crate::http::pagination::list_error)?;
+    Ok(ListResponse { items: items.into_iter().map(ContactView::from).collect(), next_cursor })
 }
 
 /// Applies `input` to `contact`; `Ok(None)` when nothing would change.

@@ -370,3 +370,23 @@ fn named_and_authentication_send_shapes() {
         ])
     );
 }
+
+#[test]
+fn one_line_texts_refuse_control_characters_and_the_body_only_line_breaks() {
+    let i = input(
+        "UTILITY",
+        json!([
+            {"type": "HEADER", "format": "TEXT", "text": "Order\r\nBcc: x"},
+            body("Hi,\r\nyour order\tships.\u{7}", None),
+            {"type": "FOOTER", "text": "Thanks\nagain"},
+            {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Stop\u{0}"}]}
+        ]),
+    );
+    let e = errors(i);
+    for field in ["components[0].text", "components[1].text", "components[2].text", "components[3].buttons[0].text"] {
+        assert!(has(&e, field, "invalid_characters"), "{field}: {e:?}");
+    }
+    // Line breaks and tabs are fine in a body.
+    let ok = input("UTILITY", json!([body("Hi,\r\nyour order\tships.", None)]));
+    assert!(validate(&ok).is_ok());
+}

@@ -191,6 +191,8 @@ fn check_components(e: &mut Errors, components: &Value, category: &str, format: 
 struct TextRules {
     what: &'static str,
     max: usize,
+    /// Line breaks (and tabs) allowed: the body; a header or footer is one line.
+    multiline: bool,
     max_vars: usize,
     /// Meta rejects bodies that start or end with a variable.
     edges: bool,
@@ -202,6 +204,7 @@ impl TextRules {
     const BODY: Self = Self {
         what: "body",
         max: MAX_BODY_TEXT,
+        multiline: true,
         max_vars: usize::MAX,
         edges: true,
         example_key: "body_text",
@@ -210,6 +213,7 @@ impl TextRules {
     const HEADER: Self = Self {
         what: "header",
         max: MAX_HEADER_TEXT,
+        multiline: false,
         max_vars: 1,
         edges: false,
         example_key: "header_text",
@@ -218,6 +222,7 @@ impl TextRules {
     const FOOTER: Self = Self {
         what: "footer",
         max: MAX_FOOTER_TEXT,
+        multiline: false,
         max_vars: 0,
         edges: false,
         example_key: "",
@@ -253,6 +258,16 @@ fn check_text(e: &mut Errors, path: &str, c: &Map<String, Value>, rules: TextRul
     };
     if text.chars().count() > rules.max {
         e.add(&field, "too_long", format!("the {} text must be at most {} characters", rules.what, rules.max));
+    }
+    // A header and a footer are one line; the body may break lines, nothing else.
+    let bad_characters = if rules.multiline {
+        crate::domain::text::has_control_besides_line_breaks(text)
+    } else {
+        crate::domain::text::has_control(text)
+    };
+    if bad_characters {
+        let detail = crate::domain::text::control_error(&field);
+        e.add(detail.field, &detail.code, detail.message);
     }
     let vars = placeholders(text);
     if vars.is_empty() {
@@ -480,7 +495,10 @@ fn check_buttons(e: &mut Errors, path: &str, c: &Map<String, Value>, auth: bool)
 fn check_button_text(e: &mut Errors, path: &str, b: &Map<String, Value>) {
     match text_of(b, "text") {
         Some(t) if !t.trim().is_empty() && t.chars().count() <= MAX_BUTTON_TEXT => {
-            if !placeholders(t).is_empty() {
+            if crate::domain::text::has_control(t) {
+                let detail = crate::domain::text::control_error(format!("{path}.text"));
+                e.add(detail.field, &detail.code, detail.message);
+            } else if !placeholders(t).is_empty() {
                 e.add(format!("{path}.text"), "variables_not_allowed", "button text cannot have variables");
             }
         }

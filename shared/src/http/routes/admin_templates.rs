@@ -50,6 +50,6 @@ async fn list(
     State(state): State<AppState>,
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<ListResponse<LibraryTemplate>>> {
-    let (items, next_cursor) = library::page(&state.ports, page.limit()?, page.cursor()).await.map_err(list_error)?;
+    let (items, next_cursor) = library::page(&state.ports, page.limit()?, page.cursor()?).await.map_err(list_error)?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
 }

@@ -14,7 +14,7 @@ use crate::domain::tenants::{self, AdminUserRef, ProvisionInput, Provisioned, Te
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
-use crate::http::{ApiJson, ApiResult, Created};
+use crate::http::{ApiJson, ApiResult, Created, NoBody};
 use crate::store::tenants::Tenants;
 
 use super::list_error;
@@ -61,7 +61,7 @@ async fn list(
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<ListResponse<TenantView>>> {
     let (items, next_cursor) =
-        Tenants::new(&*state.ports.table).list(page.limit()?, page.cursor()).await.map_err(list_error)?;
+        Tenants::new(&*state.ports.table).list(page.limit()?, page.cursor()?).await.map_err(list_error)?;
     let now = state.ports.clock.now();
     Ok(ApiJson(ListResponse { items: items.iter().map(|t| t.view(now)).collect(), next_cursor }))
 }
@@ -114,11 +114,13 @@ struct Resent {
     params(("id" = String, Path, description = "Tenant id")),
     responses(
         (status = 202, description = "The email is queued", body = Resent),
+        (status = 415, description = "A body that is not JSON (this route takes none; send nothing or `{}`)", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     ))]
 async fn resend_welcome(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    _: NoBody,
 ) -> ApiResult<(StatusCode, ApiJson<Resent>)> {
     let admin_user = tenants::resend_welcome(&state.ports, &state.config.public_url, &id).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(Resent { admin_user, email: "queued" })))
@@ -158,6 +160,6 @@ async fn ledger(
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<ListResponse<LedgerEntry>>> {
     let tenant = tenants::get(&state.ports, &id).await?;
-    let (items, next_cursor) = billing::list(&state.ports, &tenant.id, page.limit()?, page.cursor()).await?;
+    let (items, next_cursor) = billing::list(&state.ports, &tenant.id, page.limit()?, page.cursor()?).await?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
 }

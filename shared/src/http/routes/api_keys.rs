@@ -4,6 +4,7 @@
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -11,6 +12,7 @@ use crate::app::AppState;
 use crate::domain::api_keys::{self, ApiKeyView, CreateInput, CreatedApiKey};
 use crate::http::auth::Principal;
 use crate::http::error::Body as ErrorBody;
+use crate::http::idempotency::RedactedReplay;
 use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
 use crate::http::{ApiError, ApiJson, ApiResult, Created};
@@ -30,7 +32,8 @@ pub fn router() -> Router<AppState> {
     security(("bearer" = [])),
     request_body = CreateInput,
     responses(
-        (status = 201, description = "The key, with its secret this once", body = CreatedApiKey),
+        (status = 201, description = "The key, with its secret this once (a replay of this answer for the same \
+            `Idempotency-Key` has `key: null`: the key is never stored)", body = CreatedApiKey),
         (status = 422, description = "`name` is missing or longer than 100 characters", body = ErrorBody),
         (status = 429, description = "The plan's API key limit is reached (`api_key_limit_reached`); revoke one \
             or upgrade", body = ErrorBody),
@@ -39,8 +42,13 @@ async fn create(
     State(state): State<AppState>,
     p: Principal,
     ApiJson(input): ApiJson<CreateInput>,
-) -> ApiResult<Created<CreatedApiKey>> {
-    Ok(Created(api_keys::create(&state.ports, p.tenant_id()?, input).await?))
+) -> ApiResult<Response> {
+    let created = api_keys::create(&state.ports, p.tenant_id()?, input).await?;
+    // An Idempotency-Key replay shows the key's metadata, never the key (not stored anywhere).
+    let redacted = serde_json::to_vec(&CreatedApiKey { key: None, ..created.clone() }).map_err(ApiError::internal)?;
+    let mut response = Created(created).into_response();
+    response.extensions_mut().insert(RedactedReplay(redacted.into()));
+    Ok(response)
 }
 
 #[utoipa::path(get, path = "/api-keys", tag = tags::API_KEYS, operation_id = "list_api_keys",
@@ -54,7 +62,7 @@ async fn list(
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<ListResponse<ApiKeyView>>> {
     let (items, next_cursor) =
-        api_keys::page(&state.ports, p.tenant_id()?, page.limit()?, page.cursor()).await.map_err(super::list_error)?;
+        api_keys::page(&state.ports, p.tenant_id()?, page.limit()?, page.cursor()?).await.map_err(super::list_error)?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
 }
 

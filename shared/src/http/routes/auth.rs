@@ -1,4 +1,4 @@
-//! `/auth/*`: login, change password, who am I.
+//! `/auth/*`: login, logout, change password, forgotten password, who am I.
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -11,17 +11,19 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::auth::{self, LoginResponse};
 use crate::domain::user::UserView;
+use crate::domain::{password_reset, sessions};
 use crate::http::auth::{PasswordGate, Principal, authenticated};
+use crate::http::client_addr::ClientAddr;
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
-use crate::http::{ApiError, ApiJson, ApiResult, FieldError};
+use crate::http::{ApiError, ApiJson, ApiResult, FieldError, NoBody};
 
 fn public_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(login))
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(forgot_password)).routes(routes!(reset_password))
 }
 
 fn signed_in_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(me)).routes(routes!(change_password))
+    OpenApiRouter::new().routes(routes!(me)).routes(routes!(change_password)).routes(routes!(logout))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -44,24 +46,29 @@ struct LoginBody {
 
 #[utoipa::path(post, path = "/auth/login", tag = tags::AUTH, operation_id = "login",
     summary = "Sign in",
-    description = "A wrong email and a wrong password get the same 401. Repeated failures for one email are \
-        throttled (429 with Retry-After).",
+    description = "A wrong email and a wrong password get the same 401. Attempts are throttled per email and \
+        client address (after 5, each next attempt waits twice as long as the last: 1 s, 2 s, 4 s ... up to 15 \
+        minutes) and per client address across emails (429 `login_throttled` with Retry-After). The token \
+        belongs to a server-side session: `POST /auth/logout` ends it.",
     request_body = LoginBody,
     responses(
         (status = 200, description = "A session token and the user", body = LoginResponse),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
         (status = 422, description = "Empty email", body = ErrorBody),
-        (status = 429, description = "Too many failures for this email (`login_throttled`)", body = ErrorBody,
+        (status = 429, description = "Too many attempts for this email from this address, or from this address \
+            (`login_throttled`)", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn login(
     axum::extract::State(state): axum::extract::State<AppState>,
+    client: ClientAddr,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<ApiJson<LoginResponse>> {
     if body.email.trim().is_empty() {
         return Err(ApiError::validation(vec![FieldError::new("email", "required", "is required")]));
     }
-    Ok(ApiJson(auth::login(&state.ports, &state.jwt, &body.email, body.password).await?))
+    let throttle = &state.config.login_throttle;
+    Ok(ApiJson(auth::login(&state.ports, &state.jwt, throttle, &body.email, &client.bucket(), body.password).await?))
 }
 
 #[utoipa::path(get, path = "/auth/me", tag = tags::AUTH, operation_id = "get_me",
@@ -83,6 +90,7 @@ struct ChangePasswordBody {
 
 #[utoipa::path(post, path = "/auth/change-password", tag = tags::AUTH, operation_id = "change_password",
     summary = "Change the password (clears must_change_password)",
+    description = "Ends every other session of the user (their tokens get 401 `session_revoked`); this one stays.",
     security(("bearer" = [])),
     request_body = ChangePasswordBody,
     responses(
@@ -94,6 +102,83 @@ async fn change_password(
     principal: Principal,
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> ApiResult<StatusCode> {
-    auth::change_password(&state.ports, &principal.user, body.current_password, body.new_password).await?;
+    auth::change_password(
+        &state.ports,
+        &principal.user,
+        &principal.session_id,
+        body.current_password,
+        body.new_password,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/auth/logout", tag = tags::AUTH, operation_id = "logout",
+    summary = "Sign out: end this token's session",
+    description = "The token (and only this one) gets 401 `session_revoked` from now on.",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session has ended"),
+        (status = 400, description = "A body other than `{}` (this route takes none)", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON (this route takes none; send nothing or `{}`)", body = ErrorBody),
+    ))]
+async fn logout(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    principal: Principal,
+    _: NoBody,
+) -> ApiResult<StatusCode> {
+    sessions::end(&state.ports, &principal.session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ForgotPasswordInput, example = json!({"email": "admin@sunrise.example"}))]
+struct ForgotPasswordBody {
+    email: String,
+}
+
+#[utoipa::path(post, path = "/auth/forgot-password", tag = tags::AUTH, operation_id = "forgot_password",
+    summary = "Email a password reset link",
+    description = "202 whether or not the email has an account (the answer and its timing are the same). An \
+        account's owner gets a link `{MIPING_PUBLIC_URL}/reset-password#token=...`, single-use, valid 30 minutes; \
+        at most one such email per minute.",
+    request_body = ForgotPasswordBody,
+    responses(
+        (status = 202, description = "Accepted (an email goes out if the account exists)"),
+        (status = 422, description = "Not an email address", body = ErrorBody),
+    ))]
+async fn forgot_password(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    ApiJson(body): ApiJson<ForgotPasswordBody>,
+) -> ApiResult<StatusCode> {
+    let valid_for = i64::try_from(state.config.password_reset_ttl.as_secs()).unwrap_or(i64::MAX);
+    password_reset::request(&state.ports, &state.config.public_url, valid_for, &body.email).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ResetPasswordInput, example = json!({"token": "the token from the emailed link", "new_password": "a long new passphrase"}))]
+struct ResetPasswordBody {
+    #[schema(value_type = String, format = Password)]
+    token: SecretString,
+    #[schema(value_type = String, format = Password)]
+    new_password: SecretString,
+}
+
+#[utoipa::path(post, path = "/auth/reset-password", tag = tags::AUTH, operation_id = "reset_password",
+    summary = "Set a new password with an emailed reset token",
+    description = "Uses the token up, sets the password and ends every session of the user.",
+    request_body = ResetPasswordBody,
+    responses(
+        (status = 204, description = "The password is set"),
+        (status = 404, description = "Unknown or already used token (`reset_token_not_found`)", body = ErrorBody),
+        (status = 410, description = "The link has expired (`reset_token_expired`)", body = ErrorBody),
+        (status = 422, description = "A too weak new password", body = ErrorBody),
+    ))]
+async fn reset_password(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    ApiJson(body): ApiJson<ResetPasswordBody>,
+) -> ApiResult<StatusCode> {
+    password_reset::reset(&state.ports, &body.token, body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -31,6 +31,6 @@ async fn ledger(
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<ListResponse<LedgerEntry>>> {
     let (items, next_cursor) =
-        billing::list(&state.ports, principal.tenant_id()?, page.limit()?, page.cursor()).await?;
+        billing::list(&state.ports, principal.tenant_id()?, page.limit()?, page.cursor()?).await?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
 }

@@ -32,7 +32,7 @@ status (`message.status`: sent, delivered, read, failed) and for every inbound c
 ```http\n\
 POST /hooks/miping HTTP/1.1\n\
 Content-Type: application/json\n\
-X-Miping-Signature: sha256=5d2f…e1  (hex HMAC-SHA256 of the raw body, key = your secret)\n\
+X-Miping-Signature: sha256=5d2f…e1  (hex HMAC-SHA256 of \"<timestamp>.<raw body>\", key = your secret)\n\
 X-Miping-Timestamp: 1795248004        (unix seconds of this attempt)\n\
 X-Miping-Event-Id: evt_3f2a9c1d8e7b6a5f4e3d2c1b0a998877\n\
 X-Miping-Delivery-Attempt: 1\n\
@@ -44,12 +44,13 @@ X-Miping-Delivery-Attempt: 1\n\
 ```\n\n\
 The body is the `CallbackEvent` schema. `data` for `message.status`: `{message_id, status, at, to, contact_id, \
 campaign_id, wamid, error}`; for `message.inbound`: `{message_id, contact_id, from, type, text, wamid, at}`.\n\n\
-**Verifying**: compute HMAC-SHA256 over the raw request body (before parsing) with your secret, hex-encode it, \
-and compare with the part of `X-Miping-Signature` after `sha256=` in constant time. Reject timestamps far from \
-your clock if you want replay protection.\n\n\
+**Verifying**: compute HMAC-SHA256 with your secret over the `X-Miping-Timestamp` value, a `.`, and the raw \
+request body (before parsing), hex-encode it, and compare with the part of `X-Miping-Signature` after \
+`sha256=` in constant time. The timestamp is signed: refuse requests whose timestamp is more than a few \
+minutes from your clock, and a captured request cannot be replayed later.\n\n\
 **Delivery**: at least once and in any order. Dedupe on `id` (also `X-Miping-Event-Id`; the same fact always \
 has the same id). For a message's statuses keep the highest `sequence` (read 6 > delivered 5 > failed 4 > \
-sent 3). Answer any 2xx within 10 s; anything else (or a timeout) is retried with exponential backoff \
+sent 3); a `message.inbound` event has `sequence` 8 (`received`). Answer any 2xx within 10 s; anything else (or a timeout) is retried with exponential backoff \
 (1 s, 2 s, 4 s … at most 15 min apart) until 24 h after the event. Redirects are not followed. \
 `GET /settings/callback/deliveries` shows every attempt.\n\n\
 **URL rules**: http or https, no credentials in the URL, and a host whose addresses are all public (no \
@@ -115,7 +116,7 @@ async fn deliveries(
     p: Principal,
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<ListResponse<DeliveryView>>> {
-    let (items, next_cursor) = worker::deliveries(&state.ports, p.tenant_id()?, page.limit()?, page.cursor())
+    let (items, next_cursor) = worker::deliveries(&state.ports, p.tenant_id()?, page.limit()?, page.cursor()?)
         .await
         .map_err(super::list_error)?;
     Ok(ApiJson(ListResponse { items, next_cursor }))

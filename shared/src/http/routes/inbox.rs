@@ -52,7 +52,7 @@ async fn list(
     let q = TableQuery::index(keys::LISTS, keys::conversations_list(tenant))
         .backward()
         .limit(page.limit()?)
-        .cursor(page.cursor());
+        .cursor(page.cursor()?);
     let result = state.ports.table.query(q).await.map_err(super::list_error)?;
     let now = state.ports.clock.now();
     let items = result
@@ -98,7 +98,7 @@ async fn list_messages(
     let q = TableQuery::index(keys::SECONDARY, keys::conversation_messages(tenant, &id))
         .backward()
         .limit(page.limit()?)
-        .cursor(page.cursor());
+        .cursor(page.cursor()?);
     let result = state.ports.table.query(q).await.map_err(super::list_error)?;
     let items = result.items.iter().map(MessageView::from_item).collect::<Result<_, _>>()?;
     Ok(ApiJson(ListResponse { items, next_cursor: result.next_cursor }))
@@ -178,9 +178,15 @@ async fn reply(
     summary = "Mark a conversation read", security(("bearer" = [])), params(("id" = String, Path, description = "Conversation id")),
     responses(
         (status = 204, description = "Marked read"),
+        (status = 415, description = "A body that is not JSON (this route takes none; send nothing or `{}`)", body = ErrorBody),
         (status = 404, description = "No such conversation", body = ErrorBody),
     ))]
-async fn mark_read(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn mark_read(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    _: crate::http::NoBody,
+) -> ApiResult<StatusCode> {
     if inbox::mark_read(&state.ports, p.tenant_id()?, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -97,7 +97,7 @@ async fn list(
     let mut query = TableQuery::index(keys::LISTS, keys::messages_list(tenant))
         .backward()
         .limit(page.limit()?)
-        .cursor(page.cursor());
+        .cursor(page.cursor()?);
     if !filters.is_empty() {
         query = query.filter(Cond::And(filters));
     }

@@ -24,10 +24,8 @@ use axum::middleware::from_fn_with_state;
 
 use crate::app::AppState;
 use crate::domain::user::Role;
-use crate::http::ApiError;
 use crate::http::auth::{PasswordGate, authenticated, require_role};
 use crate::http::idempotency::idempotency;
-use crate::ports::table::TableError;
 
 /// The `auth-api` function: `/auth/*`, `/health` and the API documentation (`/openapi.json`,
 /// `/docs`, public like `/health`).
@@ -120,12 +118,4 @@ pub fn all(state: AppState) -> Router {
     super::layers::with_common_layers(router)
 }
 
-/// A list query's error: a cursor the table refuses is the client's (400), not ours.
-pub(crate) fn list_error(e: TableError) -> ApiError {
-    match e {
-        TableError::Invalid(_) => {
-            ApiError::bad_request("invalid_cursor", "the cursor is malformed or belongs to another list")
-        }
-        other => other.into(),
-    }
-}
+pub(crate) use crate::http::pagination::list_error;

@@ -42,7 +42,7 @@ async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<PlanInput
     responses((status = 200, description = "A page of plans", body = ListResponse<Plan>)))]
 async fn list(State(state): State<AppState>, Query(page): Query<PageParams>) -> ApiResult<ApiJson<ListResponse<Plan>>> {
     let (items, next_cursor) =
-        Plans::new(&*state.ports.table).list(page.limit()?, page.cursor()).await.map_err(list_error)?;
+        Plans::new(&*state.ports.table).list(page.limit()?, page.cursor()?).await.map_err(list_error)?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
 }
 

@@ -17,7 +17,7 @@ use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
 use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
-use crate::http::{ApiJson, ApiResult, Created};
+use crate::http::{ApiJson, ApiResult, Created, NoBody};
 use crate::store::templates as repo;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -85,7 +85,7 @@ async fn list(
     let tenant = p.tenant_id()?;
     let status = templates::status_filter(q.status.as_deref())?;
     let page = PageParams { limit: q.limit, cursor: q.cursor };
-    let (items, next_cursor) = repo::page(&state.ports, tenant, status.as_deref(), page.limit()?, page.cursor())
+    let (items, next_cursor) = repo::page(&state.ports, tenant, status.as_deref(), page.limit()?, page.cursor()?)
         .await
         .map_err(super::list_error)?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
@@ -138,10 +138,11 @@ async fn remove(State(state): State<AppState>, p: Principal, Path(id): Path<Stri
     summary = "Bring the templates in line with Meta's", security(("bearer" = [])),
     responses(
         (status = 200, description = "What changed", body = SyncReport),
+        (status = 415, description = "A body that is not JSON (this route takes none; send nothing or `{}`)", body = ErrorBody),
         (status = 409, description = "WhatsApp is not connected or must be reconnected", body = ErrorBody),
         (status = 502, description = "Meta refused or failed", body = ErrorBody),
     ))]
-async fn sync(State(state): State<AppState>, p: Principal) -> ApiResult<ApiJson<SyncReport>> {
+async fn sync(State(state): State<AppState>, p: Principal, _: NoBody) -> ApiResult<ApiJson<SyncReport>> {
     Ok(ApiJson(templates::sync_from_meta(&state.ports, p.tenant_id()?).await?))
 }
 
@@ -150,9 +151,10 @@ async fn sync(State(state): State<AppState>, p: Principal) -> ApiResult<ApiJson<
     summary = "Create the platform library's templates in this tenant's WABA (those it lacks)", security(("bearer" = [])),
     responses(
         (status = 200, description = "What was installed", body = InstallReport),
+        (status = 415, description = "A body that is not JSON (this route takes none; send nothing or `{}`)", body = ErrorBody),
         (status = 409, description = "WhatsApp is not connected or must be reconnected", body = ErrorBody),
         (status = 502, description = "Meta refused or failed", body = ErrorBody),
     ))]
-async fn install(State(state): State<AppState>, p: Principal) -> ApiResult<ApiJson<InstallReport>> {
+async fn install(State(state): State<AppState>, p: Principal, _: NoBody) -> ApiResult<ApiJson<InstallReport>> {
     Ok(ApiJson(templates::install_library(&state.ports, p.tenant_id()?).await?))
 }
