@@ -88,6 +88,37 @@ const SPEC_ROUTES: &[&str] = &[
     "POST /webhook/meta",
 ];
 
+/// Routes SPEC.md names that this round's open issues add, by issue. Each must be absent from the
+/// document until it is served (`pending_routes_are_not_served_yet`); its issue moves it into
+/// `SPEC_ROUTES` when it lands, and the SPEC check below accepts nothing else.
+const PENDING: &[(&str, u32)] = &[
+    ("POST /members", 17),
+    ("GET /members", 17),
+    ("PATCH /members/{id}", 17),
+    ("DELETE /members/{id}", 17),
+    ("POST /conversations/{id}/assign", 17),
+    ("POST /conversations/{id}/resolve", 17),
+    ("POST /conversations/{id}/reopen", 17),
+    ("POST /conversations/{id}/notes", 17),
+    ("POST /canned-replies", 17),
+    ("GET /canned-replies", 17),
+    ("PATCH /canned-replies/{id}", 17),
+    ("DELETE /canned-replies/{id}", 17),
+    ("GET /audit-log", 17),
+    ("GET /admin/audit-log", 17),
+    ("POST /media", 18),
+    ("POST /media/uploads", 18),
+    ("GET /media/{id}", 18),
+    ("PATCH /tenant/settings", 16),
+    ("GET /", 16),
+    ("GET /analytics/daily", 19),
+    ("GET /analytics/templates", 19),
+    ("GET /campaigns/{id}/report", 19),
+    ("GET /campaigns/{id}/recipients.csv", 19),
+    ("POST /campaigns/{id}/retry-failed", 19),
+    ("GET /admin/analytics/daily", 19),
+];
+
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 fn documented(doc: &Value) -> BTreeSet<String> {
@@ -122,6 +153,14 @@ fn every_spec_route_is_documented() {
 }
 
 /// The SPEC file (beside the repository, as in CI) names no route the list above lacks.
+/// A pending route that is served belongs in `SPEC_ROUTES` (and so is checked as documented).
+#[test]
+fn pending_routes_are_not_served_yet() {
+    let documented = documented(&openapi::document());
+    let served: Vec<_> = PENDING.iter().filter(|(r, _)| documented.contains(*r)).collect();
+    assert!(served.is_empty(), "move these from PENDING to SPEC_ROUTES: {served:?}");
+}
+
 #[test]
 fn the_route_list_matches_the_spec_file() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -139,9 +178,15 @@ fn the_route_list_matches_the_spec_file() {
             continue;
         }
         let path = rest.split(['?', ' ']).next().unwrap();
+        // Meta's own Graph endpoints, quoted in the media section (`POST /{phone}/media`).
+        if ["/{phone}/media", "/{media-id}"].contains(&path) {
+            continue;
+        }
         named.insert(format!("{method} {path}"));
     }
-    let unlisted: Vec<_> = named.iter().filter(|r| !SPEC_ROUTES.contains(&r.as_str())).collect();
+    let pending: HashSet<&str> = PENDING.iter().map(|(r, _)| *r).collect();
+    let unlisted: Vec<_> =
+        named.iter().filter(|r| !SPEC_ROUTES.contains(&r.as_str()) && !pending.contains(r.as_str())).collect();
     assert!(unlisted.is_empty(), "routes in SPEC.md missing from SPEC_ROUTES: {unlisted:?}");
 }
 
