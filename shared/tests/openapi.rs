@@ -264,6 +264,10 @@ fn lists_are_documented_with_cursor_pagination() {
 fn unrouted_registrations(dir: &Path, out: &mut Vec<String>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        // The test kit's stand-in servers (e.g. storage's local URL server) are not the product's routes.
+        if path.is_dir() && path.file_name().is_some_and(|n| n == "testkit") {
+            continue;
+        }
         if path.is_dir() {
             unrouted_registrations(&path, out);
             continue;

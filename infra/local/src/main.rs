@@ -34,7 +34,12 @@ async fn main() -> ExitCode {
         }
         None => println!("  Meta:   {}", platform.state.config.meta.graph_url),
     }
-    println!("  emails: {}", miping::platform::embedded::outbox_dir(&data_dir).display());
+    match miping::config::env("SMTP_URL") {
+        // Not the URL itself: it holds the password.
+        Some(_) => println!("  emails: sent through the SMTP server of SMTP_URL"),
+        None => println!("  emails: {}", miping::platform::embedded::outbox_dir(&data_dir).display()),
+    }
+    println!("  media:  {}", miping::platform::embedded::media_dir(&data_dir).display());
     if let Some(admin) = &platform.created_admin {
         println!("  super admin created: {}", admin.email);
         if admin.generated {

@@ -1,9 +1,12 @@
 //! Adapters: each port implemented twice. `embedded` runs in the local process with no network;
-//! `aws` (feature `aws`) talks to DynamoDB, SQS, KMS, SES v2 and Secrets Manager.
+//! `aws` (feature `aws`) talks to DynamoDB, SQS, KMS, SES v2, Secrets Manager and (feature `s3`)
+//! S3. `smtp` (feature `smtp`) sends the local process's email to a real mail server.
 
 pub mod cursor;
 pub mod embedded;
 pub mod meta_graph;
+#[cfg(feature = "smtp")]
+pub mod smtp;
 
 #[cfg(feature = "aws")]
 pub mod aws;

@@ -10,8 +10,8 @@ use crate::adapters::aws::kms_vault::KmsVault;
 use crate::adapters::aws::ses::SesMailer;
 use crate::adapters::aws::sqs::SqsQueue;
 use crate::config::{self, Config, MetaConfig, SuperAdminBootstrap};
-use crate::ports::Ports;
-use crate::ports::clock::{SystemClock, UlidGen};
+use crate::ports::clock::{Clock, SystemClock, UlidGen};
+use crate::ports::{Ports, Storage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AwsSetupError {
@@ -48,15 +48,36 @@ pub async fn ports(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Ports
         .map_err(|e| AwsSetupError::Adapter(e.to_string()))?;
     let vault = KmsVault::new(aws_sdk_kms::Client::new(sdk), config::env("KMS_KEY_ID").unwrap_or_default());
     let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(sdk), config::env("SES_FROM").unwrap_or_default());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(Ports {
         table: Arc::new(table),
         queue: Arc::new(queue),
         vault: Arc::new(vault),
         mailer: Arc::new(mailer),
         meta: super::meta_graph(&config.meta).map_err(AwsSetupError::Adapter)?,
-        clock: Arc::new(SystemClock),
+        storage: media_storage(sdk, clock.clone()),
+        clock,
         ids: Arc::new(UlidGen::default()),
     })
+}
+
+/// S3 on `MEDIA_BUCKET` when the build has the `s3` feature; otherwise a store whose every call
+/// fails with the reason (functions that handle no media are neither given the bucket nor linked
+/// against aws-sdk-s3).
+#[cfg(feature = "s3")]
+fn media_storage(sdk: &aws_config::SdkConfig, clock: Arc<dyn Clock>) -> Arc<dyn Storage> {
+    use crate::adapters::aws::s3::S3Storage;
+    match config::env("MEDIA_BUCKET") {
+        Some(bucket) => Arc::new(S3Storage::new(S3Storage::client(sdk), bucket, clock)),
+        None => Arc::new(crate::ports::storage::NoStorage("MEDIA_BUCKET is not set for this function".into())),
+    }
+}
+
+#[cfg(not(feature = "s3"))]
+fn media_storage(_: &aws_config::SdkConfig, _: Arc<dyn Clock>) -> Arc<dyn Storage> {
+    Arc::new(crate::ports::storage::NoStorage(
+        "this function is built without media storage (miping feature `s3`)".into(),
+    ))
 }
 
 /// Moves the HTTPS client's one-time costs out of the first request and into init (which Lambda

@@ -5,7 +5,9 @@
 //! <data_dir>/queues.db       work queues (SQLite)
 //! <data_dir>/keys/vault.key  AES-256-GCM key for tenants' tokens (0600)
 //! <data_dir>/keys/jwt.key    HS256 session key (0600)
-//! <data_dir>/outbox/*.eml    emails
+//! <data_dir>/keys/media.key  HMAC key of the signed media URLs (0600)
+//! <data_dir>/outbox/*.eml    emails (unless `SMTP_URL` sends them to a mail server)
+//! <data_dir>/media/          media files (see `adapters::embedded::file_storage`)
 //! ```
 
 use std::io::Write;
@@ -16,12 +18,14 @@ use base64::Engine;
 use rand::RngCore;
 use secrecy::SecretString;
 
+use crate::adapters::embedded::file_storage::FileStorage;
 use crate::adapters::embedded::file_vault::FileVault;
+use crate::adapters::embedded::media_urls::MediaUrls;
 use crate::adapters::embedded::outbox::OutboxMailer;
 use crate::adapters::embedded::sqlite_queue::{QueueSettings, SqliteQueue};
 use crate::adapters::embedded::sqlite_table::SqliteTable;
-use crate::ports::Ports;
-use crate::ports::clock::{SystemClock, UlidGen};
+use crate::ports::clock::{Clock, SystemClock, UlidGen};
+use crate::ports::{Mailer, Ports};
 
 pub const LOCAL_FROM: &str = "Miping <no-reply@miping.local>";
 
@@ -29,6 +33,9 @@ pub const LOCAL_FROM: &str = "Miping <no-reply@miping.local>";
 pub enum EmbeddedError {
     #[error("cannot open {what} in {path}: {cause}")]
     Open { what: &'static str, path: PathBuf, cause: String },
+    /// `SMTP_URL` or `SMTP_FROM` is unusable (the message never holds the password).
+    #[error("{0}")]
+    Mail(String),
 }
 
 fn open_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(String) -> EmbeddedError + 'a {
@@ -39,6 +46,43 @@ pub fn outbox_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("outbox")
 }
 
+pub fn media_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("media")
+}
+
+/// `MIPING_PUBLIC_URL`, else `http://{MIPING_ADDR}` (default `127.0.0.1:3000`).
+pub fn local_public_url() -> String {
+    crate::config::env("MIPING_PUBLIC_URL").unwrap_or_else(|| {
+        format!("http://{}", crate::config::env("MIPING_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into()))
+    })
+}
+
+/// The mailer `SMTP_URL` asks for: SMTP from `SMTP_FROM` (default [`LOCAL_FROM`]) when set, the
+/// outbox folder otherwise.
+pub fn mailer(
+    smtp_url: Option<SecretString>,
+    smtp_from: Option<String>,
+    outbox: &Path,
+) -> Result<Arc<dyn Mailer>, EmbeddedError> {
+    let Some(url) = smtp_url else {
+        let outbox_mailer =
+            OutboxMailer::new(outbox, LOCAL_FROM).map_err(|e| open_err("outbox", outbox)(e.to_string()))?;
+        return Ok(Arc::new(outbox_mailer));
+    };
+    #[cfg(feature = "smtp")]
+    {
+        let from = smtp_from.unwrap_or_else(|| LOCAL_FROM.into());
+        let smtp =
+            crate::adapters::smtp::SmtpMailer::new(&url, &from).map_err(|e| EmbeddedError::Mail(e.to_string()))?;
+        Ok(Arc::new(smtp))
+    }
+    #[cfg(not(feature = "smtp"))]
+    {
+        let _ = (url, smtp_from);
+        Err(EmbeddedError::Mail("SMTP_URL is set, but this build has no SMTP mailer (miping feature `smtp`)".into()))
+    }
+}
+
 /// Opens (creating if needed) every embedded adapter under `data_dir`; Meta calls go to
 /// `meta.graph_url` (the in-process simulator by default).
 pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports, EmbeddedError> {
@@ -46,7 +90,14 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
     let table_path = data_dir.join("table.db");
     let queue_path = data_dir.join("queues.db");
     let vault_path = data_dir.join("keys").join("vault.key");
+    let media_key_path = data_dir.join("keys").join("media.key");
     let outbox = outbox_dir(data_dir);
+    let media = media_dir(data_dir);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let media_key = load_or_create_secret(&media_key_path)
+        .map_err(|e| open_err("media URL key", &media_key_path)(e.to_string()))?;
+    let storage = FileStorage::open(&media, MediaUrls::new(media_key, &local_public_url()), clock.clone())
+        .map_err(|e| open_err("media", &media)(e.to_string()))?;
     Ok(Ports {
         table: Arc::new(SqliteTable::open(&table_path).map_err(|e| open_err("table", &table_path)(e.to_string()))?),
         queue: Arc::new(
@@ -59,15 +110,14 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
         vault: Arc::new(
             FileVault::open_or_create(&vault_path).map_err(|e| open_err("vault key", &vault_path)(e.to_string()))?,
         ),
-        mailer: Arc::new(
-            OutboxMailer::new(&outbox, LOCAL_FROM).map_err(|e| open_err("outbox", &outbox)(e.to_string()))?,
-        ),
+        mailer: mailer(crate::config::env_secret("SMTP_URL"), crate::config::env("SMTP_FROM"), &outbox)?,
         meta: super::meta_graph(meta).map_err(|cause| EmbeddedError::Open {
             what: "Graph API client",
             path: PathBuf::from(&meta.graph_url),
             cause,
         })?,
-        clock: Arc::new(SystemClock),
+        storage: Arc::new(storage),
+        clock,
         ids: Arc::new(UlidGen::default()),
     })
 }
@@ -162,9 +212,7 @@ pub fn local_config(data_dir: &Path) -> Result<crate::config::Config, EmbeddedEr
     };
     let sim_addr = cfg::env("MIPING_SIM_ADDR").unwrap_or_else(|| sim::SIM_ADDR.into());
     let config = Config {
-        public_url: cfg::env("MIPING_PUBLIC_URL").unwrap_or_else(|| {
-            format!("http://{}", cfg::env("MIPING_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into()))
-        }),
+        public_url: local_public_url(),
         jwt_secret,
         jwt_ttl: Config::jwt_ttl_from_env(),
         super_admin: Some(super_admin),

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod mailer;
 pub mod meta;
 pub mod queue;
+pub mod storage;
 pub mod table;
 pub mod vault;
 
@@ -14,6 +15,7 @@ pub use clock::{Clock, IdGen};
 pub use mailer::Mailer;
 pub use meta::MetaGraph;
 pub use queue::Queue;
+pub use storage::Storage;
 pub use table::Table;
 pub use vault::TokenVault;
 
@@ -25,6 +27,7 @@ pub struct Ports {
     pub vault: Arc<dyn TokenVault>,
     pub mailer: Arc<dyn Mailer>,
     pub meta: Arc<dyn MetaGraph>,
+    pub storage: Arc<dyn Storage>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
 }

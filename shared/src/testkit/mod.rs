@@ -5,6 +5,8 @@
 pub mod contacts;
 pub mod mailer;
 pub mod queue;
+pub mod smtp_sink;
+pub mod storage;
 pub mod table;
 pub mod vault;
 

@@ -3,5 +3,7 @@
 
 pub mod dynamodb;
 pub mod kms_vault;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod ses;
 pub mod sqs;

@@ -142,10 +142,26 @@ fn is_outbox_file(path: &Path) -> bool {
 
 fn read_email(path: PathBuf) -> Option<OutboxEmail> {
     let bytes = std::fs::read(&path).inspect_err(|e| tracing::warn!(path = %path.display(), "unreadable: {e}")).ok()?;
-    let Some(message) = MessageParser::default().parse(&bytes) else {
+    let Some(parsed) = parse_email(&bytes) else {
         tracing::warn!(path = %path.display(), "not an email");
         return None;
     };
+    Some(OutboxEmail { path, to: parsed.to, subject: parsed.subject, text: parsed.text, html: parsed.html })
+}
+
+/// What a reader checks of one RFC 5322 message (an outbox file, or what an SMTP server received).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedEmail {
+    /// The first `To` address.
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+/// Parses a message as [`read_outbox`] does; `None` when it is not an email.
+pub fn parse_email(bytes: &[u8]) -> Option<ParsedEmail> {
+    let message = MessageParser::default().parse(bytes)?;
     let to = message.to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_owned();
     let subject = message.subject().unwrap_or_default().to_owned();
     // Only a real text/plain part counts as text (mail-parser would derive one from HTML), and
@@ -158,7 +174,7 @@ fn read_email(path: PathBuf) -> Option<OutboxEmail> {
         .unwrap_or_default();
     let html =
         message.html_part(0).filter(|p| p.is_text_html()).and_then(|_| message.body_html(0)).map(normalize_newlines);
-    Some(OutboxEmail { path, to, subject, text, html })
+    Some(ParsedEmail { to, subject, text, html })
 }
 
 /// Mail puts CRLF at every line end; the `Email`s we send use `\n`.
