@@ -20,6 +20,10 @@ pub struct Config {
     pub allow_private_callbacks: bool,
     /// Requests per second one API key may make to `/api/v1/*` (`MIPING_API_KEY_RATE_LIMIT`).
     pub api_key_rate_limit: u32,
+    /// The reconciler's grace and (locally) how often it runs (`MIPING_RECONCILE_*`).
+    pub reconcile: crate::domain::reconciler::ReconcileOptions,
+    /// The send worker's waits.
+    pub send_timing: crate::domain::sending::worker::SendTiming,
 }
 
 /// Default for `MIPING_API_KEY_RATE_LIMIT`: generous for an ERP's bursts, far below what would

@@ -47,6 +47,8 @@ async fn env() -> Env {
         production: false,
         allow_private_callbacks: true,
         api_key_rate_limit: 20,
+        reconcile: Default::default(),
+        send_timing: Default::default(),
     };
     let mut ports = miping::platform::embedded::ports(dir.path(), &config.meta).unwrap();
     ports.ids = Arc::new(UlidGen::default());

@@ -263,6 +263,8 @@ fn state(dir: &Path) -> AppState {
         production: false,
         allow_private_callbacks: false,
         api_key_rate_limit: miping::config::DEFAULT_API_KEY_RATE_LIMIT,
+        reconcile: Default::default(),
+        send_timing: Default::default(),
     };
     let mut ports = miping::platform::embedded::ports(dir, &config.meta).unwrap();
     ports.ids = Arc::new(UlidGen::default());

@@ -62,6 +62,7 @@ async fn bare_platform(dir: &std::path::Path) -> Result<miping_local::Platform, 
         configure: None,
         simulator: None,
         consumers: false,
+        wrap_queue: None,
     };
     miping_local::start(options).await.map_err(|e| e.to_string())
 }

@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::Utc;
+use common::sending::{credit, eventually, patch_tenant};
 use common::*;
 use miping::domain::billing;
 use miping::domain::messages::dispatch::{SendJob, enqueue};
@@ -31,19 +32,6 @@ async fn connect(tp: &TestPlatform, t: &ActiveTenant) -> Value {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["status"], "connected");
     v
-}
-
-async fn credit(tp: &TestPlatform, tenant: &str, amount: &str) {
-    let admin = tp.admin_token().await;
-    let r = tp
-        .http
-        .post(tp.url(&format!("/admin/tenants/{tenant}/credits")))
-        .bearer_auth(admin)
-        .json(&json!({"amount": amount, "description": "test top-up"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
 }
 
 /// A queued marketing template message to `to`, handed to the send queue.
@@ -141,7 +129,7 @@ async fn credits_stop_sending_and_suspension_holds_messages() {
     connect(&tp, &t).await;
     credit(&tp, &t.id, "1.00").await;
     let ports = tp.platform.as_ref().unwrap().state.ports.clone();
-    let worker = SendWorker { ports: ports.clone(), prices: PriceTable::default() };
+    let worker = SendWorker::new(ports.clone(), PriceTable::default());
 
     let first = stored_template(&tp, &t.id, "+15557654321").await;
     let second = stored_template(&tp, &t.id, "+15557654322").await;
@@ -158,20 +146,19 @@ async fn credits_stop_sending_and_suspension_holds_messages() {
     assert_eq!(worker.attempt(&job(&first), 2).await.unwrap(), Attempt::Skipped);
     assert_eq!(billing::balance(&ports, &t.id).await.unwrap(), "0.20".parse().unwrap());
 
-    // Suspended: held, not failed; reactivated: sent.
+    // Suspended: parked (held, not failed, the job done); reactivated: released and sent by the
+    // platform's own send lane.
     credit(&tp, &t.id, "5.00").await;
-    let admin = tp.admin_token().await;
-    let patch = |status: &'static str| {
-        tp.http
-            .patch(tp.url(&format!("/admin/tenants/{}", t.id)))
-            .bearer_auth(&admin)
-            .json(&json!({"status": status}))
-            .send()
-    };
-    assert_eq!(patch("suspended").await.unwrap().status(), StatusCode::OK);
+    patch_tenant(&tp, &t.id, &json!({"status": "suspended"})).await;
     let held = stored_template(&tp, &t.id, "+15557654323").await;
-    assert!(matches!(worker.attempt(&job(&held), 1).await.unwrap(), Attempt::Later { .. }));
-    assert_eq!(messages::view(&ports, &t.id, &held).await.unwrap().unwrap().status, MessageStatus::Queued);
-    assert_eq!(patch("active").await.unwrap().status(), StatusCode::OK);
-    assert!(matches!(worker.attempt(&job(&held), 2).await.unwrap(), Attempt::Sent { .. }));
+    assert_eq!(worker.attempt(&job(&held), 1).await.unwrap(), Attempt::Held { reason: "tenant_suspended".into() });
+    let v = messages::view(&ports, &t.id, &held).await.unwrap().unwrap();
+    assert_eq!((v.status, v.held.as_deref()), (MessageStatus::Queued, Some("tenant_suspended")));
+    patch_tenant(&tp, &t.id, &json!({"status": "active"})).await;
+    let v = eventually(10, "the held message sent after reactivation", || async {
+        let v = messages::view(&ports, &t.id, &held).await.unwrap().unwrap();
+        matches!(v.status, MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read).then_some(v)
+    })
+    .await;
+    assert_eq!(v.held, None);
 }

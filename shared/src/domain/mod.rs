@@ -14,6 +14,7 @@ pub mod money;
 pub mod password;
 pub mod phone;
 pub mod plans;
+pub mod reconciler;
 pub mod scheduler;
 pub mod sending;
 pub mod templates;

@@ -319,7 +319,13 @@ pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result
         }
         let new_plan = patch.plan_id.clone().unwrap_or_else(|| tenant.plan_id.clone());
         match repo.update(tenant_id, &tenant.plan_id, &new_plan, update).await? {
-            Ok(true) => return get(ports, tenant_id).await,
+            Ok(true) => {
+                if patch.status.is_some() || patch.ends_at.is_some() {
+                    // Reactivated or renewed: the sends held meanwhile go out now (sending::hold).
+                    crate::domain::campaigns::fanout::release_held_after_change(ports, tenant_id).await;
+                }
+                return get(ports, tenant_id).await;
+            }
             Ok(false) => continue,
             Err(_) => return Err(ApiError::validation(vec![unknown_plan()])),
         }

@@ -138,5 +138,7 @@ pub async fn config(sdk: &aws_config::SdkConfig) -> Result<Config, AwsSetupError
         // Never on AWS: a Lambda in a VPC must not be steerable at private addresses.
         allow_private_callbacks: false,
         api_key_rate_limit: Config::api_key_rate_limit_from_env(),
+        reconcile: crate::domain::reconciler::ReconcileOptions::from_env(),
+        send_timing: Default::default(),
     })
 }

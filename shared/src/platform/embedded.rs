@@ -180,6 +180,8 @@ pub fn local_config(data_dir: &Path) -> Result<crate::config::Config, EmbeddedEr
         production: false,
         allow_private_callbacks: cfg::env_bool("MIPING_ALLOW_PRIVATE_CALLBACKS", true),
         api_key_rate_limit: Config::api_key_rate_limit_from_env(),
+        reconcile: crate::domain::reconciler::ReconcileOptions::from_env(),
+        send_timing: Default::default(),
     };
     Ok(config)
 }
