@@ -6,12 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::Utc;
-use common::sending::{credit, eventually, patch_tenant};
+use common::sending::{credit, eventually, patch_tenant, store_message};
 use common::*;
 use miping::domain::billing;
+use miping::domain::messages::MessageStatus;
 use miping::domain::messages::dispatch::{SendJob, enqueue};
-use miping::domain::messages::{Direction, Message, MessageStatus};
 use miping::domain::sending::prices::PriceTable;
 use miping::domain::sending::worker::{Attempt, SendWorker};
 use miping::store::messages;
@@ -44,17 +43,7 @@ async fn queue_template(tp: &TestPlatform, tenant: &str, to: &str) -> String {
 
 /// The same message, stored but not queued (the test drives the worker itself).
 async fn stored_template(tp: &TestPlatform, tenant: &str, to: &str) -> String {
-    let ports = &tp.platform.as_ref().unwrap().state.ports;
-    let id = ports.ids.new_id("msg");
-    let m = Message {
-        to: Some(to.into()),
-        template: Some(json!({"name": "spring_sale", "language": {"code": "en_US"},
-            "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ana"}]}]})),
-        category: Some("marketing".into()),
-        ..Message::new(id.clone(), tenant, Direction::Outbound, "template", MessageStatus::Queued, Utc::now())
-    };
-    assert!(messages::create(ports, &m).await.unwrap());
-    id
+    store_message(&tp.platform.as_ref().unwrap().state.ports, tenant, to).await
 }
 
 async fn wait_status(
