@@ -330,6 +330,8 @@ async fn a_failed_reconnect_keeps_the_working_connection_in_service() {
     assert_eq!(status["status"], "connecting");
     assert_eq!(status["in_service"]["phone_number_id"], numbers[0].as_str(), "{status}");
     assert_eq!(sent_via(&env.sim, send(tp, &t, "+14155500101").await).await, numbers[0]);
+    let r = post(tp, &t.token, "/templates/sync", &json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK, "templates are managed through the working connection");
 
     let r = connect(format!("{code}~2"), "999").await;
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "phone_number_not_found");

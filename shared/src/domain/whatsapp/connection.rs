@@ -407,7 +407,11 @@ pub async fn waba_access(ports: &Ports, tenant_id: &str) -> Result<(String, Secr
         // Same precise codes as for sending.
         return business_token(ports, tenant_id).await.map(|(c, t)| (c.waba_id.unwrap_or_default(), t));
     };
-    let (Some(waba_id), Some(sealed)) = (conn.waba_id.clone(), conn.sealed_token.clone()) else {
+    // A re-connect that has no token of its own yet (or failed before it had one) manages the
+    // templates of the working connection kept in service.
+    let current = (conn.waba_id.clone(), conn.sealed_token.clone());
+    let serving = in_service(&conn).map(|c| (c.waba_id, c.sealed_token)).unwrap_or((None, None));
+    let (Some(waba_id), Some(sealed)) = (if current.1.is_some() { current } else { serving }) else {
         return Err(ApiError::conflict("whatsapp_not_connected", "WhatsApp is not connected for this tenant"));
     };
     Ok((waba_id, ports.vault.open(tenant_id, &sealed).await?))
