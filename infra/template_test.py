@@ -346,9 +346,26 @@ class TemplateTest(unittest.TestCase):
         outputs = self.sam["Outputs"]
         self.assertIn("ApiUrl", outputs)
         self.assertIn("WebhookUrl", outputs)
-        props = self.sam["Resources"][Stack(self.sam).functions["scheduler"]]["Properties"]
-        schedules = [e for e in props["Events"].values() if e["Type"] == "Schedule"]
-        self.assertEqual([e["Properties"]["Schedule"] for e in schedules], ["rate(1 minute)"])
+        for binary, rate in (("scheduler", "rate(1 minute)"), ("reconciler", "rate(5 minutes)")):
+            props = self.sam["Resources"][Stack(self.sam).functions[binary]]["Properties"]
+            schedules = [e for e in props["Events"].values() if e["Type"] == "Schedule"]
+            self.assertEqual([e["Properties"]["Schedule"] for e in schedules], [rate], binary)
+
+    def test_the_reconciler_reads_only_its_indexes_and_requeues_only_its_lanes(self):
+        """domain::reconciler finds stranded work through sparse GSI2 entries (HANDOFF#, REFUND#,
+        HELD#), never by scanning or querying the table; it re-queues one-off sends and fan-out
+        work, and deletes nothing."""
+        stack = Stack(self.sam)
+        _, statements = stack.statements("reconciler")
+        granted = {}
+        for st in statements:
+            for a in as_list(st["Action"]):
+                granted.setdefault(a, set()).update(str(ref(r)) for r in as_list(st["Resource"]))
+        self.assertEqual(granted.get("dynamodb:Query"), {"sub:${Table.Arn}/index/GSI2"})
+        self.assertNotIn("dynamodb:Scan", granted)
+        self.assertNotIn("dynamodb:DeleteItem", granted)
+        self.assertEqual(granted.get("sqs:SendMessage"), {"SendQueue.Arn", "FanoutQueue.Arn"})
+        self.assertFalse(any(a.startswith(("kms:", "secretsmanager:")) for a in granted), granted)
 
     # The checker must be able to fail: each mutation below is a real least-privilege mistake.
     def mutated(self, binary, edit):

@@ -27,6 +27,10 @@ pub struct Config {
     /// Read the client address from the last `X-Forwarded-For` entry
     /// (`MIPING_TRUST_X_FORWARDED_FOR`; only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// The reconciler's grace and (locally) how often it runs (`MIPING_RECONCILE_*`).
+    pub reconcile: crate::domain::reconciler::ReconcileOptions,
+    /// The send worker's waits.
+    pub send_timing: crate::domain::sending::worker::SendTiming,
 }
 
 /// Default for `MIPING_API_KEY_RATE_LIMIT`: generous for an ERP's bursts, far below what would

@@ -36,10 +36,44 @@ pub const SEND_LANES: [QueueName; 2] = [SEND, SEND_BULK];
 /// queue (about once per backlog, see `domain::sending::pacing::spread`), and each hand-back is a
 /// receive. The worker fails a message itself after its own limit on Meta attempts, so the
 /// dead-letter queue only catches jobs that crash the worker over and over.
+///
+/// The other queues get the same redrive limit as on AWS, so a job fails over to its dead-letter
+/// queue after as many receives locally as it would there: the callback queue's 30 matter, for
+/// a delivery a crash interrupted is looked at again (with the receive-count backoff) until its
+/// claim is stale (`callbacks::worker`), which takes more than five receives.
 pub fn settings(queue: QueueName) -> QueueSettings {
-    if SEND_LANES.contains(&queue) {
-        QueueSettings { visibility_timeout: Duration::from_secs(30), max_receives: 50 }
-    } else {
-        QueueSettings::default()
+    let visibility_timeout = Duration::from_secs(30);
+    let max_receives = match queue {
+        q if SEND_LANES.contains(&q) => 50,
+        CALLBACK => 30,
+        WEBHOOK | FANOUT => 10,
+        MAIL => 8,
+        _ => QueueSettings::default().max_receives,
+    };
+    QueueSettings { visibility_timeout, max_receives }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each queue's `maxReceiveCount` in template.yaml is the one the local process uses.
+    #[test]
+    fn redrive_limits_match_the_template() {
+        let template = include_str!("../../template.yaml");
+        for queue in ALL {
+            let resource = format!(
+                "  {}Queue:\n",
+                queue.as_str().split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect::<String>()
+            );
+            let at = template.find(&resource).unwrap_or_else(|| panic!("{resource} in template.yaml"));
+            let block = &template[at..];
+            let limit = block
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("maxReceiveCount:"))
+                .and_then(|n| n.trim().parse::<u32>().ok())
+                .unwrap_or_else(|| panic!("{queue}: maxReceiveCount"));
+            assert_eq!(limit, settings(queue).max_receives, "{queue}");
+        }
     }
 }

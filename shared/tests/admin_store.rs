@@ -36,6 +36,10 @@ macro_rules! admin_store_suite {
             super::cases::ledger_basics(ports().await).await;
         }
         #[tokio::test]
+        async fn no_credit_takes_the_balance_past_its_maximum() {
+            super::cases::balance_limit(ports().await).await;
+        }
+        #[tokio::test]
         async fn insufficient_credits_debit_the_prefix_that_fits() {
             super::cases::insufficient_prefix(ports().await).await;
         }
@@ -204,6 +208,30 @@ mod cases {
         }
         assert_eq!(billing::balance(ports, tenant).await.unwrap(), running, "ledger sums to the balance");
         entries
+    }
+
+    /// Item 9: two credits of 99999999999.9999 used to be stored, and every read of the ledger
+    /// then failed ("corrupt item: is too large"). The balance has a maximum; a credit past it is
+    /// refused and nothing is written; the ledger stays readable.
+    pub async fn balance_limit(ports: Ports) {
+        use miping::domain::money::MAX_BALANCE;
+        let t = new_tenant(&ports).await;
+        let half = Money::from_units(MAX_BALANCE.units() / 2);
+        billing::credit(&ports, &t, half, None).await.unwrap();
+        billing::credit(&ports, &t, half, None).await.unwrap();
+        assert_eq!(billing::balance(&ports, &t).await.unwrap(), MAX_BALANCE, "up to the maximum is fine");
+        let e = billing::credit(&ports, &t, m("0.0001"), None).await.unwrap_err();
+        assert!(matches!(e, billing::BillingError::BalanceLimit { .. }), "{e:?}");
+        let api: ApiError = e.into();
+        assert_eq!((api.status.as_u16(), api.code), (422, "balance_limit_exceeded"));
+        let e = billing::credit(&ports, &t, m("99999999999.9999"), None).await.unwrap_err();
+        assert!(matches!(e, billing::BillingError::BalanceLimit { .. }), "{e:?}");
+        // A debit and its refund bring it back to the maximum, readable.
+        billing::debit(&ports, &t, &[req("msg_max", "0.80")]).await.unwrap();
+        billing::refund(&ports, &t, "msg_max", None).await.unwrap();
+        let entries = assert_ledger_consistent(&ports, &t).await;
+        assert_eq!(entries.len(), 4, "nothing written for the refused credits");
+        assert_eq!(billing::balance(&ports, &t).await.unwrap(), MAX_BALANCE);
     }
 
     pub async fn ledger_basics(ports: Ports) {

@@ -318,6 +318,8 @@ fn state(dir: &Path) -> AppState {
         login_throttle: Default::default(),
         password_reset_ttl: miping::config::DEFAULT_PASSWORD_RESET_TTL,
         trust_forwarded_for: false,
+        reconcile: Default::default(),
+        send_timing: Default::default(),
     };
     let mut ports = miping::platform::embedded::ports(dir, &config.meta).unwrap();
     ports.ids = Arc::new(UlidGen::default());

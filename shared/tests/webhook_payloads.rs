@@ -170,3 +170,19 @@ fn bad_bodies_are_errors_or_unhandled() {
     assert_eq!(events.len(), 2);
     assert!(events.iter().all(|e| matches!(e, Event::Unhandled { .. })));
 }
+
+/// An account event that happens again (same content, later `entry.time`) is a new fact; the
+/// same delivery again is not.
+#[test]
+fn account_events_that_happen_again_have_new_keys() {
+    for name in ["phone_number_quality_update.json", "account_update_PARTNER_ADDED.json"] {
+        let body: serde_json::Value = serde_json::from_str(&fixture(name)).unwrap();
+        let at = |time: i64| {
+            let mut b = body.clone();
+            b["entry"][0]["time"] = time.into();
+            parse(&b.to_string()).unwrap().remove(0).key()
+        };
+        assert_eq!(at(1_700_000_000), at(1_700_000_000), "{name}: a redelivery");
+        assert_ne!(at(1_700_000_000), at(1_700_000_200), "{name}: a repeat");
+    }
+}

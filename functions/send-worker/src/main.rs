@@ -7,6 +7,7 @@ async fn main() -> Result<(), miping::runtime::http_lambda::Error> {
         std::sync::Arc::new(miping::domain::sending::worker::SendWorker {
             ports: state.ports.clone(),
             prices: miping::domain::sending::prices::PriceTable::from_env(),
+            timing: state.config.send_timing,
         })
     })
     .await

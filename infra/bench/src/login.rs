@@ -26,6 +26,7 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> std::process::ExitCo
         simulator: None,
         consumers: false,
         timeouts: Default::default(),
+        wrap_queue: None,
     };
     let platform = miping_local::start(options).await.expect("local platform starts");
     let base = platform.base_url();

@@ -67,6 +67,7 @@ async fn bare_platform(dir: &std::path::Path) -> Result<miping_local::Platform, 
         simulator: None,
         consumers: false,
         timeouts: Default::default(),
+        wrap_queue: None,
     };
     miping_local::start(options).await.map_err(|e| e.to_string())
 }

@@ -75,6 +75,7 @@ impl Env {
             simulator: Some("127.0.0.1:0".parse().map_err(err)?),
             consumers: true,
             timeouts: Default::default(),
+            wrap_queue: None,
         };
         let platform = miping_local::start(options).await.map_err(err)?;
         let base = platform.base_url();

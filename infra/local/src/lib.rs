@@ -13,6 +13,7 @@ use miping::domain::auth::bootstrap_super_admin;
 use miping::domain::campaigns::fanout::FanoutWorker;
 use miping::domain::welcome_mail::MailConsumer;
 use miping::http::routes;
+use miping::ports::Queue;
 use miping::ports::queue::QueueName;
 use miping::runtime::consumer::{Consumer, PollerOptions, run_poller};
 
@@ -41,7 +42,13 @@ pub struct Options {
     pub consumers: bool,
     /// The HTTP server's timeouts (slow or idle clients are disconnected).
     pub timeouts: server::Timeouts,
+    /// Wraps the queue port (fault tests put a queue that fails or stalls chosen sends in front
+    /// of the embedded one).
+    pub wrap_queue: Option<WrapQueue>,
 }
+
+/// A change to the queue port the platform uses.
+pub type WrapQueue = Box<dyn FnOnce(Arc<dyn Queue>) -> Arc<dyn Queue> + Send>;
 
 impl Options {
     /// `MIPING_ADDR` (default 127.0.0.1:3000) and `MIPING_DATA_DIR` (default ./.miping).
@@ -60,6 +67,7 @@ impl Options {
             },
             consumers: true,
             timeouts: server::Timeouts::default(),
+            wrap_queue: None,
         })
     }
 }
@@ -159,7 +167,10 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
         }
         None => None,
     };
-    let ports = miping::platform::embedded::ports(&options.data_dir, &config.meta)?;
+    let mut ports = miping::platform::embedded::ports(&options.data_dir, &config.meta)?;
+    if let Some(wrap) = options.wrap_queue {
+        ports.queue = wrap(ports.queue);
+    }
     let state = AppState::new(ports, config);
 
     let mut created_admin = None;
@@ -181,6 +192,7 @@ fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<Join
     let send_worker: Arc<dyn Consumer> = Arc::new(miping::domain::sending::worker::SendWorker {
         ports: state.ports.clone(),
         prices: miping::domain::sending::prices::PriceTable::from_env(),
+        timing: state.config.send_timing,
     });
     // One poller per send lane (as one event source mapping per queue on AWS): however long
     // the bulk lane's backlog, the one-off lane has its own handlers.
@@ -207,7 +219,28 @@ fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<Join
         })
         .collect();
     handles.push(tokio::spawn(run_scheduler(state.ports.clone(), SCHEDULER_TICK, shutdown.subscribe())));
+    handles.push(tokio::spawn(run_reconciler(state.ports.clone(), state.config.reconcile, shutdown.subscribe())));
     handles
+}
+
+/// The reconciler's EventBridge schedule of AWS, as an in-process timer (every
+/// `options.interval`; `MIPING_RECONCILE_INTERVAL_SECONDS`).
+pub async fn run_reconciler(
+    ports: miping::ports::Ports,
+    options: miping::domain::reconciler::ReconcileOptions,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut interval = tokio::time::interval(options.interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = miping::domain::reconciler::run(&ports, options).await {
+            tracing::warn!(error = %e, "reconciler run failed; the next run retries");
+        }
+    }
 }
 
 /// How often the in-process scheduler looks for due messages and campaigns (the most a release

@@ -96,3 +96,28 @@ async fn credit_validation_and_idempotency() {
     let me: Value = tp.http.get(tp.url("/tenant")).bearer_auth(&t.token).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["balance"], "25.00", "credited once");
 }
+
+/// Two credits of 99,999,999,999.9999 used to be stored, and every ledger read answered 500
+/// from then on ("corrupt item: is too large"). The balance has a maximum (10,000,000,000.00): a
+/// credit that would pass it is a 422 and writes nothing; the ledger stays readable.
+#[tokio::test]
+async fn credits_past_the_maximum_balance_are_refused() {
+    let tp = start().await;
+    let admin = tp.admin_token().await;
+    let t = provision_and_activate(&tp).await;
+    let credit = |amount: &'static str| {
+        let (tp, admin, id) = (&tp, admin.clone(), t.id.clone());
+        async move { post(tp, &admin, &format!("/admin/tenants/{id}/credits"), &json!({"amount": amount})).await }
+    };
+    for _ in 0..2 {
+        let r = credit("99999999999.9999").await;
+        assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
+    }
+    assert_eq!(credit("6000000000.00").await.status(), StatusCode::CREATED);
+    let r = credit("6000000000.00").await;
+    assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "balance_limit_exceeded");
+    assert_eq!(credit("4000000000.00").await.status(), StatusCode::CREATED, "up to the maximum");
+    let ledger = get_ok(&tp, &admin, &format!("/admin/tenants/{}/ledger", t.id)).await;
+    assert_eq!(ledger["items"].as_array().unwrap().len(), 2);
+    assert_eq!(get_ok(&tp, &t.token, "/tenant").await["balance"], "10000000000.00");
+}

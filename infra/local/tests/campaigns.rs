@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::Utc;
+use common::sending::*;
 use common::*;
 use miping::domain::campaigns::fanout::{self, FanoutWorker};
 use miping::domain::contacts::Contact;
@@ -21,58 +22,6 @@ use miping::store::keys;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// A template with two body variables, created and left to the simulator's review.
-async fn template(tp: &TestPlatform, t: &ActiveTenant, name: &str, want: &str) {
-    let body = json!({"name": name, "language": "en_US", "category": "UTILITY", "components": [
-        {"type": "BODY", "text": "Hi {{1}}, news from {{2}}.", "example": {"body_text": [["Ana", "Pune"]]}}
-    ]});
-    let r = post(tp, &t.token, "/templates", &body).await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
-    for _ in 0..100 {
-        if get_ok(tp, &t.token, &format!("/templates/{id}")).await["status"] == want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("template {name} never became {want}");
-}
-
-/// A connected tenant with an approved `city_news` template and a plan allowing `monthly`.
-async fn ready(tp: &TestPlatform, monthly: u64) -> ActiveTenant {
-    let t = provision_and_activate(tp).await;
-    let code = format!("cmp-{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
-    connect_whatsapp(tp, &t.token, &code).await;
-    template(tp, &t, "city_news", "APPROVED").await;
-    tp.ports()
-        .table
-        .update(&keys::plan(&t.plan_id), Update::new().set("monthly_message_limit", monthly), None)
-        .await
-        .unwrap();
-    t
-}
-
-/// Contacts written straight to the store (no plan contact limit): `+1415550NNNN` for each n,
-/// named `Name n`, in city `City n`, tagged `all`.
-async fn contacts(tp: &TestPlatform, t: &ActiveTenant, numbers: impl Iterator<Item = usize>) -> Vec<Contact> {
-    let ports = tp.ports();
-    let now = Utc::now();
-    let list: Vec<Contact> = numbers
-        .map(|n| {
-            let mut c = Contact::new(ports.ids.new_id("con"), &t.id, now);
-            c.phone = Some(format!("+1415550{n:04}"));
-            c.name = Some(format!("Name {n}"));
-            c.attributes.insert("city".into(), json!(format!("City {n}")));
-            c.tags = vec!["all".into()];
-            c
-        })
-        .collect();
-    for chunk in list.chunks(200) {
-        Contacts::new(&*ports.table).create_batch(&t.id, chunk, None).await.unwrap();
-    }
-    list
-}
-
 async fn opt_out(tp: &TestPlatform, t: &ActiveTenant, c: &Contact) {
     let r = tp
         .http
@@ -85,36 +34,12 @@ async fn opt_out(tp: &TestPlatform, t: &ActiveTenant, c: &Contact) {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
-fn campaign(audience: Value) -> Value {
-    json!({"name": "Launch", "template": {"name": "city_news", "language": "en_US"}, "audience": audience,
-        "variables": ["{{contact.name}}", "{{contact.attributes.city}}"]})
-}
-
-async fn create(tp: &TestPlatform, t: &ActiveTenant, body: &Value) -> Value {
-    let r = post(tp, &t.token, "/campaigns", body).await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    r.json().await.unwrap()
-}
-
 async fn counts(tp: &TestPlatform, t: &ActiveTenant, id: &str) -> Value {
     get_ok(tp, &t.token, &format!("/campaigns/{id}")).await["counts"].clone()
 }
 
 async fn messages_sent(tp: &TestPlatform, t: &ActiveTenant) -> u64 {
     get_ok(tp, &t.token, "/tenant").await["usage"]["messages_sent"].as_u64().unwrap()
-}
-
-async fn credit(tp: &TestPlatform, t: &ActiveTenant, amount: &str) {
-    let admin = tp.admin_token().await;
-    let r = tp
-        .http
-        .post(tp.url(&format!("/admin/tenants/{}/credits", t.id)))
-        .bearer_auth(&admin)
-        .json(&json!({"amount": amount, "description": "top up"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
 }
 
 /// Every message of the campaign, through `GET /messages?campaign_id=`.
@@ -141,7 +66,7 @@ async fn a_thousand_recipients_are_delivered_and_read_and_failures_refunded_once
     // Meta's limit above our pacing (80/s): no 130429 slow-downs, so the test measures campaigns.
     tp.platform.as_ref().unwrap().simulator.as_ref().unwrap().set_throughput(1000);
     let t = ready(&tp, 5000).await;
-    credit(&tp, &t, "1000.00").await;
+    credit(&tp, &t.id, "1000.00").await;
     // 0..1000 includes +14155500000 (fails 131026) and +14155500001 (fails 131047).
     let people = contacts(&tp, &t, 0..1000).await;
     let opted = contacts(&tp, &t, 5000..5003).await;
@@ -288,10 +213,10 @@ async fn prepaid_credits_must_cover_the_campaign() {
     let tp = start().await;
     let t = ready(&tp, 1000).await;
     contacts(&tp, &t, 0..3).await;
-    credit(&tp, &t, "0.30").await; // 3 utility messages cost 0.36
+    credit(&tp, &t.id, "0.30").await; // 3 utility messages cost 0.36
     let r = post(&tp, &t.token, "/campaigns", &campaign(json!({"all": true}))).await;
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "insufficient_credits");
-    credit(&tp, &t, "0.06").await;
+    credit(&tp, &t.id, "0.06").await;
     create(&tp, &t, &campaign(json!({"all": true}))).await;
 }
 
@@ -379,7 +304,7 @@ async fn cancel_stops_unsent_messages_and_gives_back_the_quota() {
     assert_eq!(reported.len(), 30, "a message.status cancelled event per message");
 
     // The send worker never sends a cancelled message.
-    let sender = SendWorker { ports: ports.clone(), prices: Default::default() };
+    let sender = SendWorker::new(ports.clone(), Default::default());
     let job = SendJob { tenant_id: t.id.clone(), message_id: rows[0]["id"].as_str().unwrap().to_string() };
     assert_eq!(sender.attempt(&job, 1).await.unwrap(), Attempt::Skipped);
 }

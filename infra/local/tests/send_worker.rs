@@ -6,11 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::Utc;
+use common::sending::{credit, eventually, patch_tenant, store_message};
 use common::*;
 use miping::domain::billing;
+use miping::domain::messages::MessageStatus;
 use miping::domain::messages::dispatch::{SendJob, enqueue};
-use miping::domain::messages::{Direction, Message, MessageStatus};
 use miping::domain::sending::prices::PriceTable;
 use miping::domain::sending::worker::{Attempt, SendWorker};
 use miping::store::messages;
@@ -33,19 +33,6 @@ async fn connect(tp: &TestPlatform, t: &ActiveTenant) -> Value {
     v
 }
 
-async fn credit(tp: &TestPlatform, tenant: &str, amount: &str) {
-    let admin = tp.admin_token().await;
-    let r = tp
-        .http
-        .post(tp.url(&format!("/admin/tenants/{tenant}/credits")))
-        .bearer_auth(admin)
-        .json(&json!({"amount": amount, "description": "test top-up"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-}
-
 /// A queued marketing template message to `to`, handed to the send queue.
 async fn queue_template(tp: &TestPlatform, tenant: &str, to: &str) -> String {
     let id = stored_template(tp, tenant, to).await;
@@ -56,17 +43,7 @@ async fn queue_template(tp: &TestPlatform, tenant: &str, to: &str) -> String {
 
 /// The same message, stored but not queued (the test drives the worker itself).
 async fn stored_template(tp: &TestPlatform, tenant: &str, to: &str) -> String {
-    let ports = &tp.platform.as_ref().unwrap().state.ports;
-    let id = ports.ids.new_id("msg");
-    let m = Message {
-        to: Some(to.into()),
-        template: Some(json!({"name": "spring_sale", "language": {"code": "en_US"},
-            "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ana"}]}]})),
-        category: Some("marketing".into()),
-        ..Message::new(id.clone(), tenant, Direction::Outbound, "template", MessageStatus::Queued, Utc::now())
-    };
-    assert!(messages::create(ports, &m).await.unwrap());
-    id
+    store_message(&tp.platform.as_ref().unwrap().state.ports, tenant, to).await
 }
 
 async fn wait_status(
@@ -141,7 +118,7 @@ async fn credits_stop_sending_and_suspension_holds_messages() {
     connect(&tp, &t).await;
     credit(&tp, &t.id, "1.00").await;
     let ports = tp.platform.as_ref().unwrap().state.ports.clone();
-    let worker = SendWorker { ports: ports.clone(), prices: PriceTable::default() };
+    let worker = SendWorker::new(ports.clone(), PriceTable::default());
 
     let first = stored_template(&tp, &t.id, "+15557654321").await;
     let second = stored_template(&tp, &t.id, "+15557654322").await;
@@ -158,20 +135,19 @@ async fn credits_stop_sending_and_suspension_holds_messages() {
     assert_eq!(worker.attempt(&job(&first), 2).await.unwrap(), Attempt::Skipped);
     assert_eq!(billing::balance(&ports, &t.id).await.unwrap(), "0.20".parse().unwrap());
 
-    // Suspended: held, not failed; reactivated: sent.
+    // Suspended: parked (held, not failed, the job done); reactivated: released and sent by the
+    // platform's own send lane.
     credit(&tp, &t.id, "5.00").await;
-    let admin = tp.admin_token().await;
-    let patch = |status: &'static str| {
-        tp.http
-            .patch(tp.url(&format!("/admin/tenants/{}", t.id)))
-            .bearer_auth(&admin)
-            .json(&json!({"status": status}))
-            .send()
-    };
-    assert_eq!(patch("suspended").await.unwrap().status(), StatusCode::OK);
+    patch_tenant(&tp, &t.id, &json!({"status": "suspended"})).await;
     let held = stored_template(&tp, &t.id, "+15557654323").await;
-    assert!(matches!(worker.attempt(&job(&held), 1).await.unwrap(), Attempt::Later { .. }));
-    assert_eq!(messages::view(&ports, &t.id, &held).await.unwrap().unwrap().status, MessageStatus::Queued);
-    assert_eq!(patch("active").await.unwrap().status(), StatusCode::OK);
-    assert!(matches!(worker.attempt(&job(&held), 2).await.unwrap(), Attempt::Sent { .. }));
+    assert_eq!(worker.attempt(&job(&held), 1).await.unwrap(), Attempt::Held { reason: "tenant_suspended".into() });
+    let v = messages::view(&ports, &t.id, &held).await.unwrap().unwrap();
+    assert_eq!((v.status, v.held.as_deref()), (MessageStatus::Queued, Some("tenant_suspended")));
+    patch_tenant(&tp, &t.id, &json!({"status": "active"})).await;
+    let v = eventually(10, "the held message sent after reactivation", || async {
+        let v = messages::view(&ports, &t.id, &held).await.unwrap().unwrap();
+        matches!(v.status, MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read).then_some(v)
+    })
+    .await;
+    assert_eq!(v.held, None);
 }

@@ -57,9 +57,9 @@ async fn a_scheduled_disable_is_recorded_a_disable_bans_and_a_reinstate_restores
     assert_eq!(view["ban_info"]["state"], "SCHEDULE_FOR_DISABLE");
     assert_eq!(view["ban_info"]["date"], "January 31, 2021");
 
-    let Event::AccountUpdate { waba_id, event: name, mut value } = scheduled else { unreachable!() };
+    let Event::AccountUpdate { waba_id, event: name, mut value, at } = scheduled else { unreachable!() };
     value["ban_info"]["waba_ban_state"] = "DISABLE".into();
-    let disabled = Event::AccountUpdate { waba_id: waba_id.clone(), event: name.clone(), value: value.clone() };
+    let disabled = Event::AccountUpdate { waba_id: waba_id.clone(), event: name.clone(), value: value.clone(), at };
     assert_eq!(deliver(&tp, &disabled).await, Effect::Status(ConnectionStatus::Banned));
     assert_eq!(deliver(&tp, &disabled).await, Effect::Status(ConnectionStatus::Banned), "a duplicate changes nothing");
     assert_eq!(status(&tp, &t).await["status"], "banned");
@@ -67,7 +67,7 @@ async fn a_scheduled_disable_is_recorded_a_disable_bans_and_a_reinstate_restores
     assert_eq!((e.status.as_u16(), e.code), (409, "whatsapp_banned"));
 
     value["ban_info"]["waba_ban_state"] = "REINSTATE".into();
-    let reinstated = Event::AccountUpdate { waba_id, event: name, value };
+    let reinstated = Event::AccountUpdate { waba_id, event: name, value, at };
     assert_eq!(deliver(&tp, &reinstated).await, Effect::Status(ConnectionStatus::Connected));
     assert_eq!(status(&tp, &t).await["status"], "connected");
     assert!(business_token(ports(&tp), &t.id).await.is_ok());
@@ -117,6 +117,7 @@ async fn a_quality_update_changes_the_limit_and_the_quality_event() {
         display_phone_number: String::new(),
         event: "THROUGHPUT_UPGRADE".into(),
         current_limit: None,
+        at: None,
     };
     deliver(&tp, &upgrade).await;
     let view = status(&tp, &t).await;
@@ -133,4 +134,33 @@ async fn events_for_a_tenant_without_a_connection_change_nothing() {
     assert_eq!(e, Effect::NoConnection);
     assert_eq!(status(&tp, &t).await["status"], "not_connected");
     assert_eq!(tenant_for_waba(ports, "100000000000000").await.unwrap(), None);
+}
+
+/// Meta sends the same account event again when it happens again: FLAGGED, UNFLAGGED, FLAGGED
+/// (each with its own `entry.time`) is three events, not a duplicate dropped by the processor's
+/// dedupe — the number ends FLAGGED. A true redelivery (same time) still changes nothing.
+#[tokio::test]
+async fn a_repeated_quality_event_is_not_taken_for_a_redelivery() {
+    let tp = start().await;
+    let (t, waba) = connected(&tp, "flagged-again").await;
+    let deliveries = [("FLAGGED", 1_700_000_000), ("UNFLAGGED", 1_700_000_100), ("FLAGGED", 1_700_000_200)];
+    for (n, (event, time)) in deliveries.iter().enumerate() {
+        let mut body: Value = serde_json::from_str(&fixture("phone_number_quality_update.json")).unwrap();
+        body["entry"][0]["id"] = Value::String(waba.clone());
+        body["entry"][0]["time"] = Value::from(*time);
+        body["entry"][0]["changes"][0]["value"]["event"] = Value::from(*event);
+        assert_eq!(post_signed_webhook(&tp, body.to_string().as_bytes()).await.status(), StatusCode::OK);
+        // One at a time: each is applied before the next arrives (as Meta's would, minutes apart).
+        for _ in 0..100 {
+            let stored =
+                miping::store::whatsapp::WhatsappStore::new(&*ports(&tp).table).get(&t.id).await.unwrap().unwrap();
+            if stored.account_events.len() == n + 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    let stored = miping::store::whatsapp::WhatsappStore::new(&*ports(&tp).table).get(&t.id).await.unwrap().unwrap();
+    assert_eq!(stored.account_events.len(), 3, "{:?}", stored.account_events);
+    assert_eq!(status(&tp, &t).await["quality_event"], "FLAGGED");
 }

@@ -21,7 +21,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::money::Money;
+use crate::domain::money::{MAX_BALANCE, MAX_UNITS, Money};
 use crate::http::{ApiError, FieldError};
 use crate::ports::Ports;
 use crate::ports::table::{TableError, TxOp};
@@ -100,6 +100,9 @@ pub enum BillingError {
     /// Too many concurrent writers on this tenant's balance; retry later.
     #[error("the balance is contended; retry later")]
     Contended,
+    /// The credit would take the balance above [`MAX_BALANCE`].
+    #[error("the balance may not exceed {MAX_BALANCE}")]
+    BalanceLimit { balance: Money },
 }
 
 impl From<BillingError> for ApiError {
@@ -108,6 +111,16 @@ impl From<BillingError> for ApiError {
             BillingError::Table(t) => t.into(),
             BillingError::InvalidAmount => ApiError::internal(e),
             BillingError::Contended => ApiError::unavailable("the balance is busy, retry shortly"),
+            BillingError::BalanceLimit { balance } => ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "balance_limit_exceeded",
+                format!("the balance is {balance} and may not exceed {MAX_BALANCE}: this credit would take it above"),
+            )
+            .with_details(vec![FieldError::new(
+                "amount",
+                "balance_limit_exceeded",
+                format!("at most {} more", Money::from_units(MAX_BALANCE.units() - balance.units()).max(Money::ZERO)),
+            )]),
         }
     }
 }
@@ -141,6 +154,9 @@ pub async fn credit(
     for attempt in 0..MAX_ATTEMPTS {
         let read = ledger.balance(tenant_id).await?;
         let balance_after = read.balance.checked_add(amount).ok_or(BillingError::InvalidAmount)?;
+        if balance_after > MAX_BALANCE {
+            return Err(BillingError::BalanceLimit { balance: read.balance });
+        }
         let entry = LedgerEntry {
             id: id.clone(),
             seq: read.seq + 1,
@@ -358,6 +374,10 @@ pub async fn refund(
         }
         let read: BalanceState = ledger.balance(tenant_id).await?;
         let balance_after = read.balance.checked_add(debit.amount).ok_or(BillingError::InvalidAmount)?;
+        if balance_after.units() > MAX_UNITS {
+            // Never store an entry that cannot be read back (see `MAX_BALANCE`).
+            return Err(BillingError::InvalidAmount);
+        }
         let entry = LedgerEntry {
             id: id.clone(),
             seq: read.seq + 1,
@@ -433,6 +453,10 @@ pub fn validate_credit(input: CreditInput) -> Result<(Money, Option<String>), Ap
             errors.push(FieldError::new("amount", "required", "is required"));
             None
         }
+        Some(Ok(a)) if a > MAX_BALANCE => {
+            errors.push(FieldError::new("amount", "too_large", format!("must be at most {MAX_BALANCE}")));
+            None
+        }
         Some(Ok(a)) if a.is_positive() => Some(a),
         Some(Ok(_)) => {
             errors.push(FieldError::new("amount", "not_positive", "must be greater than zero"));
@@ -480,6 +504,8 @@ mod tests {
             (json!("-1"), "not_positive"),
             (json!("1.23456"), "too_many_decimals"),
             (json!([]), "invalid_decimal"),
+            (json!("10000000000.0001"), "too_large"),
+            (json!("99999999999.9999"), "too_large"),
         ] {
             let e = validate_credit(CreditInput { amount: Some(amount), description: None }).unwrap_err();
             assert_eq!(e.details[0].code, code);

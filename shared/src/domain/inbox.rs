@@ -93,9 +93,28 @@ fn touch(
         update = update.set("last_message_preview", truncate(p, 120));
     }
     if direction == Direction::Inbound {
-        update = update.add("unread_count", 1).set("last_inbound_at", at.to_rfc3339());
+        update = update.add("unread_count", 1).set("last_inbound_at", at.to_rfc3339()).set(LAST_INBOUND_MS, at_ms(at));
     }
     TxOp::Update { key: conversation_key(tenant_id, conversation_id), update, cond: None }
+}
+
+/// `last_inbound_at` in epoch milliseconds: what the service window's "only forward" condition
+/// compares (Meta delivers inbound messages late and out of order).
+const LAST_INBOUND_MS: &str = "last_inbound_ms";
+
+fn at_ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+/// The conversation update for an inbound message older than the conversation's latest one (a
+/// late delivery): it counts as unread, and moves neither the service window nor the
+/// conversation's place in the list.
+fn touch_late_inbound(tenant_id: &str, conversation_id: &str, at: DateTime<Utc>) -> TxOp {
+    TxOp::Update {
+        key: conversation_key(tenant_id, conversation_id),
+        update: Update::new().add("unread_count", 1),
+        cond: Some(Cond::Gt(LAST_INBOUND_MS.into(), Value::from(at_ms(at)))),
+    }
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {
@@ -128,21 +147,49 @@ pub async fn record_inbound(
             at,
         )
     };
-    let ops = vec![
-        TxOp::Put {
-            item: Item::new(keys::unique_inbound_wamid(tenant_id, &inbound.wamid))
-                .with("message_id", message.id.clone()),
-            cond: Some(Cond::NotExists),
-        },
-        TxOp::Put { item: messages::item(&message)?, cond: Some(Cond::NotExists) },
-        touch(tenant_id, &conversation_id, contact_id, at, Some(&preview(inbound)), Direction::Inbound),
-    ];
-    match ports.table.transact(ops).await {
-        Ok(()) => Ok(Some(message.id)),
-        Err(TableError::TransactionCanceled { failed_conditions }) if failed_conditions.contains(&0) => Ok(None),
-        Err(e) => Err(e),
+    // The window only moves forward: the newest inbound message sets it (condition: no later one
+    // recorded), a late one only counts as unread (condition: a later one is recorded). One of
+    // the two holds; a race between them is retried.
+    for attempt in 0..MAX_INBOUND_ATTEMPTS {
+        let late = attempt % 2 == 1;
+        let conversation = if late {
+            touch_late_inbound(tenant_id, &conversation_id, at)
+        } else {
+            let TxOp::Update { key, update, .. } =
+                touch(tenant_id, &conversation_id, contact_id, at, Some(&preview(inbound)), Direction::Inbound)
+            else {
+                unreachable!("touch is an update")
+            };
+            let newest = Cond::Or(vec![
+                Cond::AttrNotExists(LAST_INBOUND_MS.into()),
+                Cond::Le(LAST_INBOUND_MS.into(), Value::from(at_ms(at))),
+            ]);
+            TxOp::Update { key, update, cond: Some(newest) }
+        };
+        let ops = vec![
+            TxOp::Put {
+                item: Item::new(keys::unique_inbound_wamid(tenant_id, &inbound.wamid))
+                    .with("message_id", message.id.clone()),
+                cond: Some(Cond::NotExists),
+            },
+            TxOp::Put { item: messages::item(&message)?, cond: Some(Cond::NotExists) },
+            conversation,
+        ];
+        match ports.table.transact(ops).await {
+            Ok(()) => return Ok(Some(message.id)),
+            Err(TableError::TransactionCanceled { failed_conditions }) if failed_conditions.contains(&0) => {
+                return Ok(None);
+            }
+            // The other variant applies (or the conversation moved meanwhile): try it.
+            Err(TableError::TransactionCanceled { failed_conditions }) if failed_conditions == [2] => continue,
+            Err(e) => return Err(e),
+        }
     }
+    Err(TableError::Unavailable("the conversation kept changing; retry".into()))
 }
+
+/// Attempts of [`record_inbound`] (alternating the newest / late variants).
+const MAX_INBOUND_ATTEMPTS: usize = 6;
 
 /// The id under which an inbound wamid was recorded, if it was.
 pub async fn inbound_message_id(ports: &Ports, tenant_id: &str, wamid: &str) -> Result<Option<String>, TableError> {

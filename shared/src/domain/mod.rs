@@ -16,6 +16,7 @@ pub mod password;
 pub mod password_reset;
 pub mod phone;
 pub mod plans;
+pub mod reconciler;
 pub mod scheduler;
 pub mod sending;
 pub mod sessions;

@@ -21,6 +21,12 @@ const UNIT: i64 = 10_i64.pow(SCALE);
 /// a few million of them) far from `i64` overflow, and keeps JSON numbers within the 15
 /// significant digits an `f64` carries exactly (see [`Money::from_json`]).
 pub const MAX_UNITS: i64 = 100_000_000_000 * UNIT - 1;
+/// The most a tenant's prepaid balance may hold: 10 billion units. A credit that would take the
+/// balance above it is refused (422 `balance_limit_exceeded`). It is a tenth of [`MAX_UNITS`],
+/// the largest amount that can be read back, so every stored amount stays readable: a balance
+/// only grows past this cap by refunds of debits taken while it was at most the cap, and those
+/// would have to add up to 90 billion to reach `MAX_UNITS`.
+pub const MAX_BALANCE: Money = Money(10_000_000_000 * UNIT);
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(i64);

@@ -6,8 +6,11 @@
 //! so no index partition is hot. A tick queries every shard for sort keys up to now. Releasing is
 //! a conditional write on the item itself (`status = scheduled` → `queued` / `running`, leaving
 //! the index in the same write), so two ticks running at once release each item once, and a
-//! cancelled message or campaign (no longer `scheduled`) is never released. The job is queued
-//! after the write; if that fails the write is undone, so the next tick tries again.
+//! cancelled message or campaign (no longer `scheduled`) is never released. The same write moves
+//! the item from the due index into the hand-off index (`keys::HANDOFF`, same GSI2 attributes):
+//! the job is queued after the write; if that fails the write is undone, so the next tick tries
+//! again, and if the process dies in between, the reconciler finds the item in the hand-off
+//! index and queues its job (`domain::reconciler`).
 
 use futures_util::future::join_all;
 use serde_json::Value;
@@ -18,7 +21,6 @@ use crate::domain::messages::MessageStatus;
 use crate::domain::messages::dispatch::SendJob;
 use crate::http::ApiError;
 use crate::ports::Ports;
-use crate::ports::queue::OutMessage;
 use crate::ports::table::{Cond, Item, Key, Query, SkCond, TableError, Update};
 use crate::store::keys;
 
@@ -90,8 +92,7 @@ async fn release(ports: &Ports, item: &Item) -> Result<Option<Kind>, ApiError> {
                 return Ok(None);
             }
             let job = SendJob { tenant_id: tenant_id.into(), message_id: id.into() };
-            let body = serde_json::to_string(&job).expect("job serializes");
-            if let Err(e) = ports.queue.send(crate::queues::SEND, OutMessage::new(body)).await {
+            if let Err(e) = ports.queue.send(crate::queues::SEND, job.to_message()).await {
                 let back = Update::new()
                     .set("status", MessageStatus::Scheduled.as_str())
                     .set("status_rank", MessageStatus::Scheduled.rank())
@@ -119,9 +120,11 @@ async fn release(ports: &Ports, item: &Item) -> Result<Option<Kind>, ApiError> {
     }
 }
 
-/// Applies `update` and takes the item out of the due index, if it is still `scheduled`.
+/// Applies `update` and moves the item from the due index to the hand-off index, if it is still
+/// `scheduled`.
 async fn leave_index(ports: &Ports, key: &Key, update: Update, from: &str) -> Result<bool, ApiError> {
-    let update = update.remove(keys::DUE.pk_attr()).remove(keys::DUE.sk_attr());
+    let (gsi_pk, gsi_sk) = keys::handoff(&key.pk, ports.clock.now().timestamp_millis());
+    let update = update.set(keys::HANDOFF.pk_attr(), gsi_pk).set(keys::HANDOFF.sk_attr(), gsi_sk);
     match ports.table.update(key, update, Some(Cond::eq("status", from))).await {
         Ok(_) => Ok(true),
         Err(TableError::ConditionFailed { .. }) => Ok(false),

@@ -322,6 +322,10 @@ pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result
                     // `session_revoked`; a new sign-in meets 403 `tenant_suspended`).
                     crate::domain::sessions::end_all_for_tenant(ports, tenant_id).await?;
                 }
+                if patch.status.is_some() || patch.ends_at.is_some() {
+                    // Reactivated or renewed: the sends held meanwhile go out now (sending::hold).
+                    crate::domain::campaigns::fanout::release_held_after_change(ports, tenant_id).await;
+                }
                 return get(ports, tenant_id).await;
             }
             Ok(false) => continue,

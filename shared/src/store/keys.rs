@@ -236,6 +236,75 @@ pub fn due_bound(now_ms: i64) -> String {
     format!("{:013}", now_ms + 1)
 }
 
+// --- hand-offs, held sends, pending refunds (the reconciler's indexes) -------------------------
+
+/// GSI2 (`HANDOFF`): work committed to the table whose queue job is not confirmed yet — a
+/// one-off message `queued` and not yet claimed by the send worker, a campaign `running` (its
+/// fan-out) or `cancelled` with sweep shards left. `HANDOFF#<shard>` / `<entered epoch ms, 13
+/// digits>#<PK>`. The write that commits the work puts the item here; the write that confirms
+/// its progress (the send claim, a fan-out checkpoint, the last sweep page) takes it out or
+/// moves its time. Whatever stays longer than the reconciler's grace was stranded by a crash
+/// between a commit and its queue hand-off, and is queued again (`domain::reconciler`).
+/// Sparse and on GSI2 like the due index: an outbound message has no wamid (its other GSI2 use)
+/// until Meta accepted it, and a campaign leaves the due index before it runs.
+pub const HANDOFF: Index = Index::Gsi2;
+pub const HANDOFF_SHARDS: u64 = 8;
+pub fn handoff_shard(shard: u64) -> String {
+    format!("HANDOFF#{shard}")
+}
+/// The index values placing the item with primary key `pk` in the hand-off index as of `at_ms`.
+pub fn handoff(pk: &str, at_ms: i64) -> (String, String) {
+    (handoff_shard(shard_of(pk, HANDOFF_SHARDS)), format!("{at_ms:013}#{pk}"))
+}
+
+/// GSI2 (`HELD`): messages of a tenant that may not send right now (suspended, subscription
+/// ended, WhatsApp connection being changed), parked instead of being handed back to the queue
+/// over and over. `HELD#<shard>` / `<tenant id>#<held epoch ms, 13 digits>#<PK>`: the tenant's
+/// parked messages are one `begins_with` per shard (released on reactivation), and the tenants
+/// with parked messages are found by skipping from tenant to tenant (the reconciler).
+pub const HELD: Index = Index::Gsi2;
+pub const HELD_SHARDS: u64 = 8;
+pub fn held_shard(shard: u64) -> String {
+    format!("HELD#{shard}")
+}
+pub fn held(tenant_id: &str, pk: &str, at_ms: i64) -> (String, String) {
+    (held_shard(shard_of(pk, HELD_SHARDS)), format!("{tenant_id}#{at_ms:013}#{pk}"))
+}
+/// Every held sort key of `tenant_id` starts with this.
+pub fn held_prefix(tenant_id: &str) -> String {
+    format!("{tenant_id}#")
+}
+/// Sorts after every held sort key of `tenant_id` (`~` is above the digits that follow `#`) and
+/// before the next tenant's.
+pub fn held_after(tenant_id: &str) -> String {
+    format!("{tenant_id}#~")
+}
+
+/// GSI2 (`REFUND`): messages that ended `failed` or `cancelled` by our decision and whose
+/// refund is not confirmed yet. `REFUND#<shard>` / `<since epoch ms, 13 digits>#<PK>`; the refund
+/// takes the message out. A crash or a ledger error in between leaves it here for the job's
+/// redelivery or the reconciler.
+pub const REFUND: Index = Index::Gsi2;
+pub const REFUND_SHARDS: u64 = 8;
+pub fn refund_shard(shard: u64) -> String {
+    format!("REFUND#{shard}")
+}
+pub fn refund_pending(pk: &str, at_ms: i64) -> (String, String) {
+    (refund_shard(shard_of(pk, REFUND_SHARDS)), format!("{at_ms:013}#{pk}"))
+}
+/// Index sort keys (of `HANDOFF` and `REFUND`) that entered before `ms` are below this.
+pub fn entered_before(ms: i64) -> String {
+    format!("{:013}", ms.max(0))
+}
+
+/// "This campaign is cancelled" (and the usage period its quota was counted in): written in the
+/// same transaction as the campaign's `cancelled` status. The send worker reads this small item
+/// before every campaign message it would send, instead of the campaign item (which can hold a
+/// 1,000-id audience), so a cancelled campaign sends nothing more whatever happened to its sweep.
+pub fn campaign_cancelled(tenant_id: &str, campaign_id: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#CAMPAIGN#{campaign_id}"), "CANCELLED")
+}
+
 /// A stable shard of `id` in `0..shards` (FNV-1a: the same on every process and platform).
 pub fn shard_of(id: &str, shards: u64) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;

@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+pub mod faults;
+pub mod sending;
+
 use miping::config::SuperAdminBootstrap;
 use miping_local::{Options, Platform};
 use reqwest::{Client, Response, StatusCode};
@@ -94,6 +97,7 @@ async fn launch_with(
         simulator: Some("127.0.0.1:0".parse().unwrap()),
         consumers,
         timeouts,
+        wrap_queue: None,
     };
     let platform = miping_local::start(options).await.expect("platform starts");
     let base = platform.base_url();
@@ -370,6 +374,19 @@ pub async fn get_ok(tp: &TestPlatform, token: &str, path: &str) -> Value {
 /// itself, so the simulator (what Meta received) outlives restarts of the platform. The
 /// simulator's webhooks should point at `addr`.
 pub async fn start_against(sim: &meta_sim::SimHandle, addr: std::net::SocketAddr, data_dir: PathBuf) -> TestPlatform {
+    start_against_with(sim, addr, data_dir, true, None, |_| {}).await
+}
+
+/// [`start_against`] with or without the queue consumers, a queue wrapper (fault injection) and
+/// a further configuration change.
+pub async fn start_against_with(
+    sim: &meta_sim::SimHandle,
+    addr: std::net::SocketAddr,
+    data_dir: PathBuf,
+    consumers: bool,
+    wrap_queue: Option<miping_local::WrapQueue>,
+    configure: impl FnOnce(&mut miping::config::Config) + Send + 'static,
+) -> TestPlatform {
     let graph_url = sim.base_url();
     let options = Options {
         addr,
@@ -381,10 +398,12 @@ pub async fn start_against(sim: &meta_sim::SimHandle, addr: std::net::SocketAddr
                 generated: false,
             });
             c.meta.graph_url = graph_url;
+            configure(c);
         })),
         simulator: None,
-        consumers: true,
+        consumers,
         timeouts: Default::default(),
+        wrap_queue,
     };
     let platform = miping_local::start(options).await.expect("platform starts");
     let base = platform.base_url();

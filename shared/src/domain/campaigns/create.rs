@@ -167,13 +167,16 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
         settled: false,
     };
     // The reservation is counted like messages accepted: racing sends may overshoot the limit by
-    // their number (as `POST /messages` documents), never by a whole campaign twice.
+    // their number (as `POST /messages` documents), never by a whole campaign twice. A running
+    // campaign enters the hand-off index (its fan-out job is queued after the commit; the
+    // reconciler queues it again if the process dies in between).
+    let mut item = campaigns::item(&campaign)?;
+    if status == CampaignStatus::Running {
+        item = crate::domain::messages::dispatch::in_handoff(item, now.timestamp_millis());
+    }
     ports
         .table
-        .transact(vec![
-            TxOp::Put { item: campaigns::item(&campaign)?, cond: Some(Cond::NotExists) },
-            usage::adjust_op(tenant_id, &period, total),
-        ])
+        .transact(vec![TxOp::Put { item, cond: Some(Cond::NotExists) }, usage::adjust_op(tenant_id, &period, total)])
         .await?;
     if status == CampaignStatus::Running
         && let Err(e) = fanout::enqueue_page(ports, tenant_id, &campaign.id, 0).await

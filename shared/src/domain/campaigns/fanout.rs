@@ -65,11 +65,23 @@ pub enum FanoutJob {
         tenant_id: String,
         campaign_id: String,
         page: i64,
+        /// Queued again by the reconciler for a campaign whose fan-out stalled: do the page as a
+        /// redelivery would (its messages' send jobs queued again, the next page queued again).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        resume: bool,
     },
     /// Cancels a cancelled campaign's unsent messages, one index shard, a page at a time.
     CancelSweep {
         tenant_id: String,
         campaign_id: String,
+        shard: u64,
+        #[serde(default)]
+        cursor: Option<String>,
+    },
+    /// Queues a tenant's parked (held) messages again, one index shard, a page at a time
+    /// (`sending::hold`): queued when the tenant may send again.
+    ReleaseHeld {
+        tenant_id: String,
         shard: u64,
         #[serde(default)]
         cursor: Option<String>,
@@ -82,8 +94,38 @@ pub async fn enqueue(ports: &Ports, job: &FanoutJob, delay: Duration) -> Result<
 }
 
 pub async fn enqueue_page(ports: &Ports, tenant_id: &str, campaign_id: &str, page: i64) -> Result<(), QueueError> {
-    let job = FanoutJob::Page { tenant_id: tenant_id.into(), campaign_id: campaign_id.into(), page };
+    let job = FanoutJob::Page { tenant_id: tenant_id.into(), campaign_id: campaign_id.into(), page, resume: false };
     enqueue(ports, &job, Duration::ZERO).await
+}
+
+/// Queues the release of a tenant's parked messages: one job per held-index shard, in one batch.
+pub async fn enqueue_release(ports: &Ports, tenant_id: &str) -> Result<(), QueueError> {
+    let jobs = (0..keys::HELD_SHARDS)
+        .map(|shard| {
+            let job = FanoutJob::ReleaseHeld { tenant_id: tenant_id.into(), shard, cursor: None };
+            OutMessage::new(serde_json::to_string(&job).expect("job serializes"))
+        })
+        .collect();
+    ports.queue.send_batch(crate::queues::FANOUT, jobs).await
+}
+
+/// After a change that may let a tenant send again (reactivation, a later end date, a completed
+/// WhatsApp connect): queues the release of its parked messages. Not the caller's failure when
+/// that cannot be queued (the change itself is committed): the reconciler releases them then.
+pub async fn release_held_after_change(ports: &Ports, tenant_id: &str) {
+    use crate::domain::sending::hold;
+    let releasable = async {
+        Ok::<_, ApiError>(hold::has_held(ports, tenant_id).await? && hold::may_release(ports, tenant_id).await?)
+    };
+    match releasable.await {
+        Ok(true) => {
+            if let Err(e) = enqueue_release(ports, tenant_id).await {
+                tracing::warn!(error = %e, tenant_id, "release of held messages not queued; the reconciler will");
+            }
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, tenant_id, "could not check whether held messages may go"),
+    }
 }
 
 /// The contacts of a tag or "all" audience, in a stable order (oldest first), bounded to the
@@ -122,15 +164,31 @@ impl Consumer for FanoutWorker {
         };
         let redelivered = delivery.receive_count > 1;
         let result = match &job {
-            FanoutJob::Page { tenant_id, campaign_id, page } => {
-                run_page(&self.ports, tenant_id, campaign_id, *page, redelivered).await.map(|_| ())
+            FanoutJob::Page { tenant_id, campaign_id, page, resume } => {
+                run_page(&self.ports, tenant_id, campaign_id, *page, redelivered || *resume).await.map(|_| ())
             }
             FanoutJob::CancelSweep { tenant_id, campaign_id, shard, cursor } => {
                 super::cancel::sweep(&self.ports, tenant_id, campaign_id, *shard, cursor.clone()).await
             }
+            FanoutJob::ReleaseHeld { tenant_id, shard, cursor } => {
+                release_held(&self.ports, tenant_id, *shard, cursor.clone()).await
+            }
         };
         result.map_err(|e| ConsumeError::retry(e.to_string()))
     }
+}
+
+/// One page of a tenant's parked messages back to the send lanes; queues the next page.
+async fn release_held(ports: &Ports, tenant_id: &str, shard: u64, cursor: Option<String>) -> Result<(), ApiError> {
+    let (released, next) = crate::domain::sending::hold::release_page(ports, tenant_id, shard, cursor).await?;
+    if released > 0 {
+        tracing::info!(tenant_id, shard, released, "held messages released");
+    }
+    if let Some(cursor) = next {
+        let job = FanoutJob::ReleaseHeld { tenant_id: tenant_id.into(), shard, cursor: Some(cursor) };
+        enqueue(ports, &job, Duration::ZERO).await?;
+    }
+    Ok(())
 }
 
 /// What one page job did (for tests and logs).
@@ -375,6 +433,16 @@ async fn checkpoint(
         update = match &next_cursor {
             Some(cursor) => update.set("fanout_cursor", cursor.as_str()),
             None => update.remove("fanout_cursor"),
+        };
+        // Progress confirmed: the campaign's time in the hand-off index moves to now (the
+        // reconciler resumes a fan-out only when no checkpoint came for its grace), and the last
+        // page takes it out.
+        let (gsi_pk, gsi_sk) =
+            keys::handoff(&campaigns::key(tenant_id, campaign_id).pk, ports.clock.now().timestamp_millis());
+        update = if report.last {
+            update.remove(keys::HANDOFF.pk_attr()).remove(keys::HANDOFF.sk_attr())
+        } else {
+            update.set(keys::HANDOFF.pk_attr(), gsi_pk).set(keys::HANDOFF.sk_attr(), gsi_sk)
         };
         let mut ops = Vec::with_capacity(2);
         if report.last {

@@ -145,6 +145,9 @@ pub struct Message {
     pub campaign_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_at: Option<DateTime<Utc>>,
+    /// Set while the send worker holds the message (see `sending::hold`): why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -180,11 +183,15 @@ impl Message {
             pricing: None,
             campaign_id: None,
             schedule_at: None,
+            held: None,
             created_at,
         }
     }
 
-    /// Reads the per-status timestamps (epoch milliseconds) into an ordered history.
+    /// Reads the per-status timestamps (epoch milliseconds) into the history, in the order the
+    /// message went through its states. That order is the rank (a status only ever replaces one
+    /// of lower rank), not the timestamps: ours are milliseconds, Meta's are whole seconds, so a
+    /// message read within the second it was sent has `delivered`/`read` times before its `sent`.
     pub fn history(item: &Item) -> Vec<StatusEntry> {
         let mut out: Vec<StatusEntry> = MessageStatus::ALL
             .into_iter()
@@ -193,7 +200,7 @@ impl Message {
                 Some(StatusEntry { status: s, at: Utc.timestamp_millis_opt(ms).single()? })
             })
             .collect();
-        out.sort_by_key(|e| (e.at, e.status.rank()));
+        out.sort_by_key(|e| (e.status.rank(), e.at));
         out
     }
 }
@@ -217,6 +224,10 @@ pub struct MessageView {
     pub cost: Option<String>,
     pub pricing: Option<Value>,
     pub schedule_at: Option<DateTime<Utc>>,
+    /// While the message waits for its tenant to be allowed to send again (still `queued`): why —
+    /// `tenant_suspended`, `subscription_expired`, `subscription_not_started`, or
+    /// `whatsapp_connecting` (the connection is being changed). It goes out once that ends.
+    pub held: Option<String>,
     pub created_at: DateTime<Utc>,
     pub status_history: Vec<StatusEntry>,
 }
@@ -242,7 +253,37 @@ impl MessageView {
             cost: m.cost,
             pricing: m.pricing,
             schedule_at: m.schedule_at,
+            held: m.held,
             created_at: m.created_at,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::table::Key;
+
+    #[test]
+    fn history_follows_the_path_not_the_clocks() {
+        // Ours in milliseconds, Meta's in whole seconds: delivered and read were reported with a
+        // time before our own `sent` write, within the same second.
+        let item = Item::new(Key::new("T#t#MSG#m", "MSG"))
+            .with("at_queued", 1_700_000_004_900_i64)
+            .with("at_sending", 1_700_000_004_950_i64)
+            .with("at_sent", 1_700_000_005_432_i64)
+            .with("at_delivered", 1_700_000_005_000_i64)
+            .with("at_read", 1_700_000_005_000_i64);
+        let order: Vec<MessageStatus> = Message::history(&item).into_iter().map(|e| e.status).collect();
+        assert_eq!(
+            order,
+            [
+                MessageStatus::Queued,
+                MessageStatus::Sending,
+                MessageStatus::Sent,
+                MessageStatus::Delivered,
+                MessageStatus::Read
+            ]
+        );
     }
 }

@@ -41,6 +41,18 @@ const PARKED_TTL_SECS: i64 = 7 * 24 * 3600;
 
 /// Applies `report` to the message at `key`. Returns `None` when there is no such message.
 pub async fn apply(ports: &Ports, key: &Key, report: &StatusReport) -> Result<Option<Applied>, TableError> {
+    apply_with(ports, key, report, Update::new()).await
+}
+
+/// [`apply`], with `extra` written in the same write that moves the current status (only when
+/// it moves): what must hold exactly when the message is in the new status, e.g. the send
+/// worker's "refund pending" on a failure it decided.
+pub async fn apply_with(
+    ports: &Ports,
+    key: &Key,
+    report: &StatusReport,
+    extra: Update,
+) -> Result<Option<Applied>, TableError> {
     let at_attr = report.status.at_attr();
     // 1. The history entry, once. Conditional on the message existing so no orphan is created,
     //    and on this status not being recorded yet (which tells a duplicate apart).
@@ -67,9 +79,10 @@ pub async fn apply(ports: &Ports, key: &Key, report: &StatusReport) -> Result<Op
     let ceiling =
         if report.status == MessageStatus::Failed { MessageStatus::Sent.rank() } else { report.status.rank() - 1 };
     if item.get_str("campaign_id").is_some() {
-        return advance_counted(ports, key, item, report.status, ceiling, first_time).await;
+        return advance_counted(ports, key, item, report, ceiling, first_time, extra).await;
     }
-    let advance = Update::new().set("status", report.status.as_str()).set("status_rank", report.status.rank());
+    let advance =
+        merged(Update::new().set("status", report.status.as_str()).set("status_rank", report.status.rank()), extra);
     let cond = Cond::And(vec![
         Cond::Exists,
         Cond::Le("status_rank".into(), Value::from(ceiling)),
@@ -98,20 +111,50 @@ pub async fn apply(ports: &Ports, key: &Key, report: &StatusReport) -> Result<Op
 /// under it (each retry reads the new status; a handful of concurrent reports at most).
 const MAX_CAS_ATTEMPTS: usize = 8;
 
+/// `base` with `extra`'s changes added.
+fn merged(mut base: Update, extra: Update) -> Update {
+    base.set.extend(extra.set);
+    base.set_if_absent.extend(extra.set_if_absent);
+    base.add.extend(extra.add);
+    base.append.extend(extra.append);
+    base.remove.extend(extra.remove);
+    base
+}
+
+/// The message as stored after `update`'s plain `SET`s and `REMOVE`s (what a transaction does
+/// not return), for the callback.
+fn after(mut item: Item, update: &Update) -> Item {
+    for (name, value) in &update.set {
+        item.0.insert(name.clone(), value.clone());
+    }
+    for name in &update.remove {
+        item.0.remove(name);
+    }
+    item
+}
+
 /// Step 2 for a campaign message: the campaign's live counters must move exactly once per
 /// transition, so the status is a compare-and-set on the status read, in one transaction with
-/// the counter shard's `-1 old, +1 new`.
+/// the counter shard's `-1 old, +1 new`. Step 3 (the tenant's callback) as for any message.
 async fn advance_counted(
     ports: &Ports,
     key: &Key,
     mut item: Item,
-    to: MessageStatus,
+    report: &StatusReport,
     ceiling: i64,
     first_time: bool,
+    extra: Update,
 ) -> Result<Option<Applied>, TableError> {
+    let to = report.status;
     let not_advanced = if first_time { Applied::Recorded } else { Applied::Duplicate };
     for attempt in 0..MAX_CAS_ATTEMPTS {
         let Some(from) = item.get_str("status").and_then(MessageStatus::parse) else { return Ok(Some(not_advanced)) };
+        if from == to && !first_time {
+            // A redelivered report of the current status: a crash may have come between the
+            // transition and its callback (same event id, delivered once).
+            callbacks::status_changed(ports, &item, report).await?;
+            return Ok(Some(Applied::Duplicate));
+        }
         if from.rank() > ceiling || from == MessageStatus::Cancelled || from == to {
             return Ok(Some(not_advanced));
         }
@@ -120,14 +163,18 @@ async fn advance_counted(
         let (Some(tenant_id), Some(campaign_id), Some(message_id)) = (tenant_id, campaign_id, message_id) else {
             return Err(TableError::Corrupt("campaign message without tenant, campaign or id".into()));
         };
+        let update = merged(Update::new().set("status", to.as_str()).set("status_rank", to.rank()), extra.clone());
         let mut ops = vec![TxOp::Update {
             key: key.clone(),
-            update: Update::new().set("status", to.as_str()).set("status_rank", to.rank()),
+            update: update.clone(),
             cond: Some(Cond::eq("status", from.as_str())),
         }];
         ops.extend(counters::transition_op(tenant_id, campaign_id, message_id, from, to));
         match ports.table.transact(ops).await {
-            Ok(()) => return Ok(Some(Applied::Advanced)),
+            Ok(()) => {
+                callbacks::status_changed(ports, &after(item, &update), report).await?;
+                return Ok(Some(Applied::Advanced));
+            }
             Err(e) if e.is_condition_failure() || matches!(e, TableError::TransactionCanceled { .. }) => {
                 // The status moved meanwhile (or a concurrent transaction touched the shard).
                 tokio::time::sleep(std::time::Duration::from_millis(2 << attempt.min(6))).await;

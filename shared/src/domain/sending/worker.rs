@@ -2,18 +2,27 @@
 //! in-process poller locally). One job = one message.
 //!
 //! Order of checks, each with its reason:
-//! 1. the message still wants sending (`queued`, or `sending` from an attempt that died);
-//! 2. the tenant may send: a suspended tenant or an ended subscription **holds** the job (retry
-//!    later), it is never dropped;
-//! 3. the connection is usable (token opened from the vault only here);
-//! 4. pacing: the number's rate (time-slotted counters) and the pair rate to this recipient —
+//! 1. a refund this worker owes from an earlier decision (`refund_pending`) is settled first;
+//! 2. the message still wants sending (`queued`, or `sending` from an attempt that died or was
+//!    ambiguous: its grace for Meta's webhook runs out first, and after the last attempt the
+//!    worker gives up rather than attempting again);
+//! 3. a campaign message of a cancelled campaign is cancelled here, whatever became of the
+//!    cancel's sweep (the small "cancelled" item is read before anything is claimed or debited);
+//! 4. the tenant may send: a suspended tenant or an ended subscription **parks** the message
+//!    (`hold`), it is never dropped nor left cycling through the queue towards its DLQ;
+//! 5. the connection is usable (token opened from the vault only here); a connection being
+//!    changed with no working one in service parks the message too;
+//! 6. pacing: the number's rate (time-slotted counters) and the pair rate to this recipient —
 //!    a full slot re-queues the job for the next one;
-//! 5. credits: debited once per message (a redelivery finds it `AlreadyDebited`);
-//! 6. Meta: the exact payload with `biz_opaque_callback_data` = our message id.
+//! 7. the claim: only one attempt at a time goes to Meta;
+//! 8. credits: debited once per message (a redelivery finds it `AlreadyDebited`), **after** the
+//!    claim, so nothing can cancel a message between its debit and its send;
+//! 9. Meta: the exact payload with `biz_opaque_callback_data` = our message id.
 //!
-//! An ambiguous failure (timeout, connection reset) may have reached Meta: the message stays
-//! `sending` and the next attempt waits [`AMBIGUOUS_GRACE`] for Meta's status webhook before
-//! sending again, so a slow network does not double-send.
+//! An ambiguous failure (timeout, connection reset, a 2xx answer that cannot be read) may have
+//! reached Meta: the message stays `sending` and the next look waits the grace for Meta's
+//! status webhook before sending again — the last attempt included, so a message Meta did take
+//! is never failed and refunded for lack of patience.
 
 use std::time::Duration;
 
@@ -22,12 +31,12 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::domain::billing::{DebitOutcome, DebitRequest, Reference};
+use crate::domain::campaigns::cancel;
 use crate::domain::messages::dispatch::SendJob;
-use crate::domain::messages::settle;
 use crate::domain::messages::status::{self, StatusReport};
-use crate::domain::messages::{MessageError, MessageStatus};
+use crate::domain::messages::{MessageError, MessageStatus, settle};
 use crate::domain::tenants::{self, SendingState};
-use crate::domain::whatsapp::connection::{business_token, mark_needs_reauth};
+use crate::domain::whatsapp::connection::{SendVia, mark_needs_reauth, send_via};
 use crate::http::ApiError;
 use crate::ports::Ports;
 use crate::ports::meta::{Disposition, MetaError};
@@ -37,22 +46,36 @@ use crate::runtime::consumer::{ConsumeError, Consumer, backoff};
 use crate::store::{keys, messages};
 
 use super::debits;
+use super::hold;
 use super::pacing::{self, Permit};
 use super::prices::PriceTable;
 
 /// How long a message left `sending` by an ambiguous failure waits for Meta's webhook.
 pub const AMBIGUOUS_GRACE: Duration = Duration::from_secs(60);
-/// How long a suspended tenant's jobs wait before looking again.
-pub const HOLD_DELAY: Duration = Duration::from_secs(60);
 /// Attempts at Meta (counted on the message as `send_attempts`, not by queue receives, which
 /// pacing hand-backs also make) before a message that keeps failing transiently is failed for
 /// good. The queue's dead-letter threshold is far above this, so a message always ends in a
 /// terminal state by the worker's decision.
 pub const MAX_ATTEMPTS: u32 = 4;
 
+/// The worker's waits (configurable so tests need not wait a minute for a webhook that will
+/// never come).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendTiming {
+    /// How long an ambiguous attempt waits for Meta's status webhook before the next one.
+    pub ambiguous_grace: Duration,
+}
+
+impl Default for SendTiming {
+    fn default() -> Self {
+        Self { ambiguous_grace: AMBIGUOUS_GRACE }
+    }
+}
+
 pub struct SendWorker {
     pub ports: Ports,
     pub prices: PriceTable,
+    pub timing: SendTiming,
 }
 
 /// What one attempt did (for tests and logs).
@@ -66,6 +89,12 @@ pub enum Attempt {
     },
     /// Nothing to do (sent, failed or cancelled already; or no such message).
     Skipped,
+    /// A message of a cancelled campaign: cancelled here instead of sent.
+    Cancelled,
+    /// Parked until the tenant may send again (`hold`); the job is done.
+    Held {
+        reason: String,
+    },
     /// Try again after this long.
     Later {
         after: Duration,
@@ -89,38 +118,69 @@ impl Consumer for SendWorker {
 }
 
 impl SendWorker {
+    pub fn new(ports: Ports, prices: PriceTable) -> Self {
+        Self { ports, prices, timing: SendTiming::default() }
+    }
+
     pub async fn attempt(&self, job: &SendJob, receive_count: u32) -> Result<Attempt, ApiError> {
         let ports = &self.ports;
         let Some(message) = messages::get(ports, &job.tenant_id, &job.message_id).await? else {
             return Ok(Attempt::Skipped);
         };
+        // 1. A refund owed by an earlier failure or cancellation (its settlement was interrupted).
+        if settle::is_pending(&message) {
+            settle::resolve(ports, &message).await?;
+            return Ok(Attempt::Skipped);
+        }
         let current = message.get_str("status").and_then(MessageStatus::parse);
         if !matches!(current, Some(MessageStatus::Queued | MessageStatus::Sending)) {
             return Ok(Attempt::Skipped);
         }
         let now = ports.clock.now();
+        let grace = self.timing.ambiguous_grace;
         if current == Some(MessageStatus::Sending) {
+            if let Some(wamid) = message.get_str("wamid") {
+                // Meta took it (its id is recorded): the attempt died before saying so.
+                let report = StatusReport { status: MessageStatus::Sent, at: now, error: None, pricing: None };
+                status::apply(ports, &messages::key(&job.tenant_id, &job.message_id), &report).await?;
+                return Ok(Attempt::Sent { wamid: wamid.to_owned() });
+            }
             let started = message.get_i64("send_started_ms").unwrap_or(0);
             let waited = now.timestamp_millis() - started;
-            if waited < AMBIGUOUS_GRACE.as_millis() as i64 {
-                let after = Duration::from_millis((AMBIGUOUS_GRACE.as_millis() as i64 - waited).max(1000) as u64);
+            if waited < grace.as_millis() as i64 {
+                let after = Duration::from_millis((grace.as_millis() as i64 - waited).max(1000) as u64);
                 return Ok(Attempt::Later {
                     after,
                     reason: "waiting for Meta's webhook after an ambiguous attempt".into(),
                 });
             }
+            if message.get_i64("send_attempts").unwrap_or(0) >= i64::from(MAX_ATTEMPTS) {
+                // The last attempt was ambiguous and its grace is over without a word from Meta.
+                let detail = "Meta did not confirm the last attempt";
+                return self.fail(job, "meta_unavailable", detail, None).await;
+            }
         }
 
-        // 2. The tenant may send (held, not dropped, while it may not).
+        // 3. A cancelled campaign sends nothing more.
+        if let Some(campaign_id) = message.get_str("campaign_id")
+            && let Some(usage_period) = cancel::cancelled(ports, &job.tenant_id, campaign_id).await?
+        {
+            let target = cancel::Target { tenant_id: &job.tenant_id, campaign_id, usage_period: &usage_period };
+            cancel::cancel_batch(ports, &target, std::slice::from_ref(&message)).await?;
+            return Ok(Attempt::Cancelled);
+        }
+
+        // 4. The tenant may send (parked, not dropped, while it may not).
         let tenant = tenants::get(ports, &job.tenant_id).await?;
         let state = tenants::sending_state(&tenant, now);
         if state != SendingState::Active {
-            return Ok(Attempt::Later { after: HOLD_DELAY, reason: format!("held: {:?}", state.error_code()) });
+            return self.hold(&message, state.error_code().unwrap_or("held")).await;
         }
 
-        // 3. The connection.
-        let (conn, token) = match business_token(ports, &job.tenant_id).await {
-            Ok(ok) => ok,
+        // 5. The connection (the working one while a re-connect runs).
+        let (conn, token) = match send_via(ports, &job.tenant_id).await {
+            Ok(SendVia::Ready(conn, token)) => (*conn, token),
+            Ok(SendVia::Changing) => return self.hold(&message, hold::CONNECTING).await,
             Err(e) if e.status.is_client_error() => return self.fail(job, e.code, &e.message, None).await,
             Err(e) => return Err(e),
         };
@@ -131,7 +191,7 @@ impl SendWorker {
             return self.fail(job, "no_recipient", "the message has no recipient", None).await;
         }
 
-        // 4. Pacing: the number, then the pair.
+        // 6. Pacing: the number, then the pair.
         let allowed = conn.throughput.as_ref().map(|t| t.messages_per_second).unwrap_or(80);
         let rate = pacing::effective_rate(ports, &phone, allowed).await?;
         if let Permit::NotBefore(at) = pacing::acquire(ports, &phone, rate, pacing::DEFAULT_SHARDS).await? {
@@ -144,51 +204,93 @@ impl SendWorker {
             return Ok(Attempt::Later { after: until(at, now), reason: "pair rate".into() });
         }
 
-        // 5. Credits, once per message, for tenants on prepaid credits.
-        if let Some(code) = self.debit(job, &message).await? {
-            return self.fail(job, code, "not enough prepaid credits for this message", None).await;
-        }
-
-        // 6. Meta.
-        // The claim: only one attempt at a time goes to Meta. `queued`, or `sending` left by an
+        // 7. The claim: only one attempt at a time goes to Meta. `queued`, or `sending` left by an
         // attempt whose grace is over; two deliveries of one job racing here (a redelivery after
-        // a visibility timeout, a duplicated job) cannot both pass, so Meta gets it once.
+        // a visibility timeout, a duplicated job) cannot both pass, so Meta gets it once. It also
+        // takes the message out of the hand-off and held indexes: its job is confirmed.
+        let key = messages::key(&job.tenant_id, &job.message_id);
         let started = Update::new()
             .set("status", MessageStatus::Sending.as_str())
             .set("status_rank", MessageStatus::Sending.rank())
             .set("send_started_ms", now.timestamp_millis())
             .set_if_absent(MessageStatus::Sending.at_attr(), now.timestamp_millis())
-            .add("send_attempts", 1);
-        let grace_over = now.timestamp_millis() - AMBIGUOUS_GRACE.as_millis() as i64;
-        let claimable = Cond::Or(vec![
-            Cond::eq("status", MessageStatus::Queued.as_str()),
-            Cond::And(vec![
-                Cond::eq("status", MessageStatus::Sending.as_str()),
-                Cond::Le("send_started_ms".into(), Value::from(grace_over)),
+            .add("send_attempts", 1)
+            .remove(hold::HELD_ATTR)
+            .remove(keys::HANDOFF.pk_attr())
+            .remove(keys::HANDOFF.sk_attr());
+        let grace_over = now.timestamp_millis() - grace.as_millis() as i64;
+        let claimable = Cond::And(vec![
+            Cond::Or(vec![
+                Cond::eq("status", MessageStatus::Queued.as_str()),
+                Cond::And(vec![
+                    Cond::eq("status", MessageStatus::Sending.as_str()),
+                    Cond::Le("send_started_ms".into(), Value::from(grace_over)),
+                ]),
             ]),
+            // Accepted by Meta already (its wamid recorded): never sent again.
+            Cond::AttrNotExists("wamid".into()),
         ]);
-        let claimed =
-            match ports.table.update(&messages::key(&job.tenant_id, &job.message_id), started, Some(claimable)).await {
-                Ok(item) => item,
-                Err(e) if e.is_condition_failure() => {
-                    // Cancelled or finished meanwhile, or another attempt holds it: look again later
-                    // (the next look skips a finished message, or waits out the other's grace).
-                    return Ok(Attempt::Later { after: AMBIGUOUS_GRACE, reason: "claimed by another attempt".into() });
-                }
-                Err(e) => return Err(e.into()),
-            };
+        let claimed = match ports.table.update(&key, started, Some(claimable)).await {
+            Ok(item) => item,
+            Err(e) if e.is_condition_failure() => {
+                // Cancelled or finished meanwhile, or another attempt holds it: look again later
+                // (the next look skips a finished message, or waits out the other's grace).
+                return Ok(Attempt::Later { after: grace, reason: "claimed by another attempt".into() });
+            }
+            Err(e) => return Err(e.into()),
+        };
         let attempts = claimed.get_i64("send_attempts").unwrap_or(1).max(1) as u32;
+
+        // 8. Credits, once per message, for tenants on prepaid credits.
+        match self.debit(job, &message).await {
+            Ok(None) => {}
+            Ok(Some(code)) => return self.fail(job, code, "not enough prepaid credits for this message", None).await,
+            Err(e) => {
+                // Not sent and not paid: give the claim back for the job's retry.
+                let back = Update::new()
+                    .set("status", MessageStatus::Queued.as_str())
+                    .set("status_rank", MessageStatus::Queued.rank())
+                    .add("send_attempts", -1);
+                let ours = Cond::And(vec![
+                    Cond::eq("status", MessageStatus::Sending.as_str()),
+                    Cond::eq("send_started_ms", now.timestamp_millis()),
+                ]);
+                let _ = ports.table.update(&key, back, Some(ours)).await;
+                return Err(e);
+            }
+        }
+
+        // 9. Meta.
         let payload = payload(&message, &to, &job.message_id);
         match ports.meta.send_message(&token, &phone, &payload).await {
             Ok(accepted) => {
                 messages::set_wamid(ports, &job.tenant_id, &job.message_id, &accepted.wamid).await?;
                 let report =
                     StatusReport { status: MessageStatus::Sent, at: ports.clock.now(), error: None, pricing: None };
-                status::apply(ports, &messages::key(&job.tenant_id, &job.message_id), &report).await?;
+                status::apply(ports, &key, &report).await?;
                 Ok(Attempt::Sent { wamid: accepted.wamid })
             }
             Err(e) => self.meta_failed(job, &phone, &to, e, attempts).await,
         }
+    }
+
+    /// Parks the message until its tenant may send again (see `hold`), then makes sure a
+    /// release that ran meanwhile did not miss it.
+    async fn hold(&self, message: &Item, reason: &str) -> Result<Attempt, ApiError> {
+        let ports = &self.ports;
+        if !hold::park(ports, message, reason).await? {
+            return Ok(Attempt::Skipped);
+        }
+        let (Some(tenant_id), Some(message_id)) = (message.get_str("tenant_id"), message.get_str("id")) else {
+            return Err(ApiError::internal("message without tenant or id"));
+        };
+        tracing::info!(tenant_id, message_id, reason, "send held");
+        if hold::may_release(ports, tenant_id).await?
+            && let Some(parked) = messages::get(ports, tenant_id, message_id).await?
+        {
+            hold::requeue(ports, std::slice::from_ref(&parked)).await?;
+        }
+        Ok(Attempt::Held { reason: reason.to_owned() })
     }
 
     /// Debits the message's price if the tenant uses prepaid credits (has a balance item).
@@ -227,9 +329,13 @@ impl SendWorker {
         attempts: u32,
     ) -> Result<Attempt, ApiError> {
         let key = messages::key(&job.tenant_id, &job.message_id);
+        // Meta may have taken it: no answer (timeout, reset), or a 2xx answer we cannot read.
+        // It stays `sending`; the next look waits for Meta's webhook (the last attempt too).
+        if matches!(e, MetaError::Timeout | MetaError::Transport(_) | MetaError::Protocol(_)) {
+            return Ok(Attempt::Later { after: self.timing.ambiguous_grace, reason: e.to_string() });
+        }
         match e.disposition() {
             Disposition::Retry => {
-                let definite = matches!(e, MetaError::Api { .. });
                 match e.code() {
                     Some(130429) => pacing::slow_down(&self.ports, phone).await?,
                     Some(131056) => pacing::pair_backoff(&self.ports, phone, to, pacing::PAIR_INTERVAL).await?,
@@ -238,20 +344,16 @@ impl SendWorker {
                 if attempts >= MAX_ATTEMPTS {
                     return self.fail(job, "meta_unavailable", &e.to_string(), meta_error(&e)).await;
                 }
-                if definite {
-                    // Meta answered: it did not take the message. Back to queued for a clean retry.
-                    let back = Update::new()
-                        .set("status", MessageStatus::Queued.as_str())
-                        .set("status_rank", MessageStatus::Queued.rank());
-                    let _ = self
-                        .ports
-                        .table
-                        .update(&key, back, Some(Cond::eq("status", MessageStatus::Sending.as_str())))
-                        .await;
-                    Ok(Attempt::Later { after: backoff(attempts), reason: e.to_string() })
-                } else {
-                    Ok(Attempt::Later { after: AMBIGUOUS_GRACE, reason: e.to_string() })
-                }
+                // Meta answered: it did not take the message. Back to queued for a clean retry.
+                let back = Update::new()
+                    .set("status", MessageStatus::Queued.as_str())
+                    .set("status_rank", MessageStatus::Queued.rank());
+                let _ = self
+                    .ports
+                    .table
+                    .update(&key, back, Some(Cond::eq("status", MessageStatus::Sending.as_str())))
+                    .await;
+                Ok(Attempt::Later { after: backoff(attempts), reason: e.to_string() })
             }
             Disposition::ReauthRequired => {
                 mark_needs_reauth(&self.ports, &job.tenant_id).await?;
@@ -266,7 +368,9 @@ impl SendWorker {
     }
 
     /// Ends the message as `failed` and gives back what it was debited (unless it was delivered
-    /// meanwhile: then the failure is only recorded).
+    /// meanwhile: then the failure is only recorded). The failure and the "refund pending" mark
+    /// are one write, so a refund that fails here, or a crash before it, is retried by this
+    /// job's redelivery or the reconciler (`messages::settle`).
     async fn fail(
         &self,
         job: &SendJob,
@@ -279,14 +383,16 @@ impl SendWorker {
             title: Some(code.to_string()),
             detail: Some(detail.to_string()),
         });
-        let report = StatusReport {
-            status: MessageStatus::Failed,
-            at: self.ports.clock.now(),
-            error: Some(error),
-            pricing: None,
-        };
-        status::apply(&self.ports, &messages::key(&job.tenant_id, &job.message_id), &report).await?;
-        settle::refund_if_failed(&self.ports, &job.tenant_id, &job.message_id, format!("not sent: {code}")).await?;
+        let now = self.ports.clock.now();
+        let report = StatusReport { status: MessageStatus::Failed, at: now, error: Some(error), pricing: None };
+        let key = messages::key(&job.tenant_id, &job.message_id);
+        let owed = settle::pending(&key.pk, now.timestamp_millis(), &format!("not sent: {code}"));
+        status::apply_with(&self.ports, &key, &report, owed).await?;
+        if let Some(item) = messages::get(&self.ports, &job.tenant_id, &job.message_id).await?
+            && settle::is_pending(&item)
+        {
+            settle::resolve(&self.ports, &item).await?;
+        }
         Ok(Attempt::Failed { code: code.to_string() })
     }
 }

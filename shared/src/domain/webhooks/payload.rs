@@ -214,16 +214,21 @@ pub enum Event {
         language: String,
         new_quality: String,
     },
+    /// `at` is the entry's `time`, part of the dedupe key: Meta sends the same account event
+    /// again when it happens again, which must not be taken for a redelivery.
     AccountUpdate {
         waba_id: String,
         event: String,
         value: Value,
+        at: Option<i64>,
     },
+    /// `at` as for `AccountUpdate`: FLAGGED → UNFLAGGED → FLAGGED is three events.
     PhoneQuality {
         waba_id: String,
         display_phone_number: String,
         event: String,
         current_limit: Option<String>,
+        at: Option<i64>,
     },
     /// A field we do not act on (or a malformed change): kept for inspection.
     Unhandled {
@@ -255,12 +260,13 @@ impl Event {
             Event::TemplateQuality { template_id, new_quality, .. } => {
                 format!("tplquality:{template_id}:{new_quality}")
             }
-            Event::AccountUpdate { waba_id, event, value } => {
-                format!("account:{waba_id}:{event}:{}", short_hash(value))
+            Event::AccountUpdate { waba_id, event, value, at } => {
+                format!("account:{waba_id}:{event}:{}:{}", short_hash(value), at.unwrap_or(0))
             }
-            Event::PhoneQuality { waba_id, display_phone_number, event, current_limit } => format!(
-                "phonequality:{waba_id}:{display_phone_number}:{event}:{}",
-                current_limit.as_deref().unwrap_or("")
+            Event::PhoneQuality { waba_id, display_phone_number, event, current_limit, at } => format!(
+                "phonequality:{waba_id}:{display_phone_number}:{event}:{}:{}",
+                current_limit.as_deref().unwrap_or(""),
+                at.unwrap_or(0)
             ),
             Event::Unhandled { waba_id, field, value, .. } => {
                 format!("unhandled:{waba_id}:{field}:{}", short_hash(value))
@@ -346,12 +352,14 @@ fn parse_change(waba_id: &str, time: Option<i64>, change: &Change) -> Result<Vec
         "account_update" => Ok(vec![Event::AccountUpdate {
             event: str_field(v, "event").ok_or("account_update without event")?,
             value: v.clone(),
+            at: time,
             waba_id,
         }]),
         "phone_number_quality_update" => Ok(vec![Event::PhoneQuality {
             display_phone_number: str_field(v, "display_phone_number").unwrap_or_default(),
             event: str_field(v, "event").ok_or("phone quality update without event")?,
             current_limit: str_field(v, "current_limit"),
+            at: time,
             waba_id,
         }]),
         other => Err(format!("field {other} is not handled")),

@@ -8,6 +8,12 @@
 //! - a failed step keeps its error (our code, Meta's message and code) and the request answers
 //!   with that error; `GET /whatsapp/status` shows every step.
 //!
+//! A **re-connect** (a new code while connected) never takes the working connection out of
+//! service: its token, number and routing items are kept aside ([`Connection::keep_in_service`])
+//! and sends go through them while the new attempt runs, and after it fails; only when the new
+//! attempt completes does it replace them (and the routes the old one held but the new one does
+//! not are freed).
+//!
 //! Concurrency: a run holds a **lease** on the connection item (`lease_id`, `lease_until`) taken
 //! with a version-conditional write. A second request while the lease is live gets 409
 //! `connect_in_progress`; a run that died leaves a lease that expires after [`LEASE_SECS`], so
@@ -23,7 +29,7 @@ use crate::ports::Ports;
 use crate::ports::table::TableError;
 use crate::store::whatsapp::WhatsappStore;
 
-use super::connection::{Connection, ConnectionStatus, ConnectionView, Step, StepStatus};
+use super::connection::{Connection, ConnectionStatus, ConnectionView, Serving, Step, StepStatus};
 use super::steps::{STEPS, StepCtx, StepFailure};
 
 /// Longer than a whole run can take (seven Meta calls, each bounded by the client's timeout,
@@ -109,7 +115,9 @@ pub async fn connect(ports: &Ports, tenant_id: &str, req: ConnectRequest) -> Res
     match &req.code {
         Some(code) if !same_code => {
             // A new attempt: every step again. Routes and PIN held from before stay until the
-            // claim and register steps decide whether they still apply.
+            // claim and register steps decide whether they still apply; a working connection
+            // stays in service until the attempt completes.
+            conn.keep_in_service();
             conn.code_sha256 = Some(code_hash(code));
             conn.sealed_token = None;
             conn.token_expires_at = None;
@@ -162,8 +170,14 @@ pub async fn connect(ports: &Ports, tenant_id: &str, req: ConnectRequest) -> Res
         Ok(()) => {
             conn.status = ConnectionStatus::Connected;
             conn.connected_at = Some(ports.clock.now());
+            let replaced = conn.serving.take();
             store.save(&mut conn).await.map_err(save_error)?;
+            if let Some(old) = replaced {
+                free_replaced_routes(ports, &conn, &old).await?;
+            }
             tracing::info!(tenant_id, waba_id = ?conn.waba_id, phone_number_id = ?conn.phone_number_id, "WhatsApp connected");
+            // Sends held while the connection was changing go out now.
+            crate::domain::campaigns::fanout::release_held_after_change(ports, tenant_id).await;
             Ok(conn.view())
         }
         Err(RunError::Step(failure)) => {
@@ -243,7 +257,9 @@ pub async fn disconnect(ports: &Ports, tenant_id: &str) -> Result<(), ApiError> 
     {
         return Ok(());
     }
-    let notice = unsubscribe(ports, &conn).await;
+    // The number in service (the working one kept during a re-connect, if any) is the one Meta
+    // sends this account's webhooks for.
+    let notice = unsubscribe(ports, &super::connection::in_service(&conn).unwrap_or_else(|| conn.clone())).await;
     release_routes(ports, &conn).await?;
     conn.forget();
     conn.status = ConnectionStatus::Disconnected;
@@ -275,15 +291,36 @@ async fn unsubscribe(ports: &Ports, conn: &Connection) -> Option<String> {
     }
 }
 
-/// Frees the routing items the connection holds.
+/// Frees the routing items the connection holds (the working connection kept in service
+/// during a re-connect included).
 pub async fn release_routes(ports: &Ports, conn: &Connection) -> Result<(), ApiError> {
     let store = WhatsappStore::new(&*ports.table);
-    let phones = [conn.claimed_phone_number_id.as_deref(), conn.phone_number_id.as_deref()];
+    let serving = conn.serving.clone().unwrap_or_default();
+    let phones = [
+        conn.claimed_phone_number_id.as_deref(),
+        conn.phone_number_id.as_deref(),
+        serving.claimed_phone_number_id.as_deref(),
+    ];
     for phone in phones.into_iter().flatten() {
         store.release_phone(phone, &conn.tenant_id).await?;
     }
-    let wabas = [conn.claimed_waba_id.as_deref(), conn.waba_id.as_deref()];
+    let wabas = [conn.claimed_waba_id.as_deref(), conn.waba_id.as_deref(), serving.claimed_waba_id.as_deref()];
     for waba in wabas.into_iter().flatten() {
+        store.release_waba(waba, &conn.tenant_id).await?;
+    }
+    Ok(())
+}
+
+/// After a re-connect completed: frees the routes the replaced connection held that the new one
+/// does not.
+async fn free_replaced_routes(ports: &Ports, conn: &Connection, old: &Serving) -> Result<(), ApiError> {
+    let store = WhatsappStore::new(&*ports.table);
+    if let Some(phone) =
+        old.claimed_phone_number_id.as_deref().filter(|p| conn.claimed_phone_number_id.as_deref() != Some(*p))
+    {
+        store.release_phone(phone, &conn.tenant_id).await?;
+    }
+    if let Some(waba) = old.claimed_waba_id.as_deref().filter(|w| conn.claimed_waba_id.as_deref() != Some(*w)) {
         store.release_waba(waba, &conn.tenant_id).await?;
     }
     Ok(())

@@ -110,6 +110,46 @@ pub struct AccountEvent {
     pub detail: Value,
 }
 
+/// The working connection kept in service while a re-connect runs (`POST /whatsapp/connect` with
+/// a new code on a connected tenant): sends go through it until the new flow completes, and it
+/// stays in service if the new flow fails. Secrets sealed, as on the connection.
+#[derive(Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+pub struct Serving {
+    pub sealed_token: Option<String>,
+    pub waba_id: Option<String>,
+    pub phone_number_id: Option<String>,
+    pub display_phone_number: Option<String>,
+    pub throughput: Option<Throughput>,
+    pub claimed_phone_number_id: Option<String>,
+    pub claimed_waba_id: Option<String>,
+    pub sealed_pin: Option<String>,
+    pub pin_phone_number_id: Option<String>,
+}
+
+impl Serving {
+    fn of(conn: &Connection) -> Self {
+        Self {
+            sealed_token: conn.sealed_token.clone(),
+            waba_id: conn.waba_id.clone(),
+            phone_number_id: conn.phone_number_id.clone(),
+            display_phone_number: conn.display_phone_number.clone(),
+            throughput: conn.throughput.clone(),
+            claimed_phone_number_id: conn.claimed_phone_number_id.clone(),
+            claimed_waba_id: conn.claimed_waba_id.clone(),
+            sealed_pin: conn.sealed_pin.clone(),
+            pin_phone_number_id: conn.pin_phone_number_id.clone(),
+        }
+    }
+}
+
+/// `GET /whatsapp/status` while a re-connect runs (or failed): the number still sending.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ServingView {
+    pub waba_id: Option<String>,
+    pub phone_number_id: Option<String>,
+    pub display_phone_number: Option<String>,
+}
+
 /// How many account events the connection keeps (enough to explain its current state).
 pub const ACCOUNT_EVENTS_KEPT: usize = 20;
 
@@ -158,6 +198,10 @@ pub struct Connection {
     pub claimed_phone_number_id: Option<String>,
     pub claimed_waba_id: Option<String>,
 
+    /// The working connection while a re-connect is `connecting` (see [`Serving`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving: Option<Serving>,
+
     // --- concurrency ------------------------------------------------------------------------
     /// A running connect holds the lease until `lease_until` (unix seconds); a crashed run's
     /// lease simply expires, so nothing can wedge the connection.
@@ -199,9 +243,21 @@ impl Connection {
         self.account_events.drain(..excess);
     }
 
+    /// Starts a new connect attempt on this connection: a working one (connected, with its
+    /// token) is kept in service until the attempt completes. An attempt started while an earlier
+    /// one is still pending keeps the connection that was in service then.
+    pub fn keep_in_service(&mut self) {
+        if self.status == ConnectionStatus::Connected && self.sealed_token.is_some() {
+            self.serving = Some(Serving::of(self));
+        } else if self.status != ConnectionStatus::Connecting {
+            self.serving = None;
+        }
+    }
+
     /// Forgets the token, PIN and number details (disconnect, offboarding). The routing items
     /// are freed by the caller, which knows them from `claimed_*` before calling this.
     pub fn forget(&mut self) {
+        self.serving = None;
         self.sealed_token = None;
         self.sealed_pin = None;
         self.pin_phone_number_id = None;
@@ -237,10 +293,56 @@ impl Connection {
             ban_info: self.ban_info.clone(),
             steps: self.steps.clone(),
             notice: self.notice.clone(),
+            in_service: self.serving.as_ref().filter(|_| self.status == ConnectionStatus::Connecting).map(|s| {
+                ServingView {
+                    waba_id: s.waba_id.clone(),
+                    phone_number_id: s.phone_number_id.clone(),
+                    display_phone_number: s.display_phone_number.clone(),
+                }
+            }),
             connected_at: self.connected_at,
             updated_at: self.updated_at,
         }
     }
+}
+
+/// The connection messages are sent through now: the connection itself when `connected`; while
+/// a re-connect is `connecting`, the working connection kept in service (status `connected`,
+/// number, token and throughput of the working one); `None` otherwise.
+pub fn in_service(conn: &Connection) -> Option<Connection> {
+    match (conn.status, &conn.serving) {
+        (ConnectionStatus::Connected, _) => Some(conn.clone()),
+        (ConnectionStatus::Connecting, Some(s)) if s.sealed_token.is_some() => {
+            let mut c = conn.clone();
+            c.status = ConnectionStatus::Connected;
+            c.sealed_token = s.sealed_token.clone();
+            c.waba_id = s.waba_id.clone();
+            c.phone_number_id = s.phone_number_id.clone();
+            c.display_phone_number = s.display_phone_number.clone();
+            c.throughput = s.throughput.clone();
+            Some(c)
+        }
+        _ => None,
+    }
+}
+
+/// What the send worker can do with a tenant's connection right now.
+pub enum SendVia {
+    /// Send through this connection (possibly the one kept in service) with this token.
+    Ready(Box<Connection>, SecretString),
+    /// The connection is being changed and there is no working one: hold the send.
+    Changing,
+}
+
+/// [`business_token`] for the send worker, which holds a send while the connection is
+/// `connecting` with nothing in service (instead of failing it, as the API refuses new sends).
+pub async fn send_via(ports: &Ports, tenant_id: &str) -> Result<SendVia, ApiError> {
+    let conn = WhatsappStore::new(&*ports.table).get(tenant_id).await?;
+    if conn.as_ref().is_some_and(|c| c.status == ConnectionStatus::Connecting && in_service(c).is_none()) {
+        return Ok(SendVia::Changing);
+    }
+    let (conn, token) = business_token(ports, tenant_id).await?;
+    Ok(SendVia::Ready(Box::new(conn), token))
 }
 
 /// `GET /whatsapp/status` and `POST /whatsapp/connect`'s answer. Built field by field from the
@@ -259,6 +361,9 @@ pub struct ConnectionView {
     pub ban_info: Option<BanInfo>,
     pub steps: Vec<Step>,
     pub notice: Option<String>,
+    /// While a re-connect is `connecting` (or failed and waits for a retry): the working number
+    /// that keeps sending until the new one is connected.
+    pub in_service: Option<ServingView>,
     pub connected_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -266,8 +371,10 @@ pub struct ConnectionView {
 /// The tenant's connection and its business token, for code that calls Meta on the tenant's
 /// behalf (senders, template sync). 409 with a precise code when the connection is not usable:
 /// `whatsapp_not_connected`, `whatsapp_needs_reauth`, `whatsapp_banned`.
+/// While a re-connect runs (or failed), the working connection kept in service is the one used.
 pub async fn business_token(ports: &Ports, tenant_id: &str) -> Result<(Connection, SecretString), ApiError> {
-    let conn = WhatsappStore::new(&*ports.table).get(tenant_id).await?.unwrap_or_else(|| Connection::new(tenant_id));
+    let stored = WhatsappStore::new(&*ports.table).get(tenant_id).await?.unwrap_or_else(|| Connection::new(tenant_id));
+    let conn = in_service(&stored).unwrap_or(stored);
     match conn.status {
         ConnectionStatus::Connected => {}
         ConnectionStatus::NeedsReauth => {
@@ -300,7 +407,11 @@ pub async fn waba_access(ports: &Ports, tenant_id: &str) -> Result<(String, Secr
         // Same precise codes as for sending.
         return business_token(ports, tenant_id).await.map(|(c, t)| (c.waba_id.unwrap_or_default(), t));
     };
-    let (Some(waba_id), Some(sealed)) = (conn.waba_id.clone(), conn.sealed_token.clone()) else {
+    // A re-connect that has no token of its own yet (or failed before it had one) manages the
+    // templates of the working connection kept in service.
+    let current = (conn.waba_id.clone(), conn.sealed_token.clone());
+    let serving = in_service(&conn).map(|c| (c.waba_id, c.sealed_token)).unwrap_or((None, None));
+    let (Some(waba_id), Some(sealed)) = (if current.1.is_some() { current } else { serving }) else {
         return Err(ApiError::conflict("whatsapp_not_connected", "WhatsApp is not connected for this tenant"));
     };
     Ok((waba_id, ports.vault.open(tenant_id, &sealed).await?))

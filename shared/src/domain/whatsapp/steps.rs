@@ -394,11 +394,18 @@ impl ConnectStep for ClaimNumber {
             }
             Err(ClaimError::Table(e)) => return Err(StepFailure::table(e)),
         }
-        // A reconnect to another number or WABA frees what this tenant held before.
-        if let Some(old) = ctx.conn.claimed_phone_number_id.clone().filter(|old| *old != phone_id) {
+        // A reconnect to another number or WABA frees what this tenant held before — except
+        // what the working connection kept in service holds: that is freed when the attempt
+        // completes (its webhooks must keep routing until then).
+        let serving = ctx.conn.serving.clone().unwrap_or_default();
+        if let Some(old) = ctx.conn.claimed_phone_number_id.clone().filter(|old| *old != phone_id)
+            && serving.claimed_phone_number_id.as_ref() != Some(&old)
+        {
             store.release_phone(&old, &tenant_id).await.map_err(StepFailure::table)?;
         }
-        if let Some(old) = ctx.conn.claimed_waba_id.clone().filter(|old| *old != waba_id) {
+        if let Some(old) = ctx.conn.claimed_waba_id.clone().filter(|old| *old != waba_id)
+            && serving.claimed_waba_id.as_ref() != Some(&old)
+        {
             store.release_waba(&old, &tenant_id).await.map_err(StepFailure::table)?;
         }
         ctx.conn.claimed_phone_number_id = Some(phone_id);
@@ -440,9 +447,24 @@ impl ConnectStep for RegisterPhone {
         let token = ctx.token().await?;
         let phone_id = ctx.phone_number_id()?;
         let tenant_id = ctx.tenant_id();
-        let pin = match (&ctx.conn.sealed_pin, &ctx.conn.pin_phone_number_id) {
-            (Some(sealed), Some(for_phone)) if *for_phone == phone_id => {
-                ctx.ports.vault.open(&tenant_id, sealed).await.map_err(StepFailure::vault)?
+        // The number's PIN if one was set for it: on this attempt, or by the working connection
+        // kept in service (a re-connect to the same number).
+        let serving = ctx.conn.serving.clone().unwrap_or_default();
+        let known = [
+            (&ctx.conn.sealed_pin, &ctx.conn.pin_phone_number_id),
+            (&serving.sealed_pin, &serving.pin_phone_number_id),
+        ]
+        .into_iter()
+        .find_map(|(sealed, for_phone)| match (sealed, for_phone) {
+            (Some(sealed), Some(for_phone)) if *for_phone == phone_id => Some(sealed.clone()),
+            _ => None,
+        });
+        let pin = match known {
+            Some(sealed) => {
+                let pin = ctx.ports.vault.open(&tenant_id, &sealed).await.map_err(StepFailure::vault)?;
+                ctx.conn.sealed_pin = Some(sealed);
+                ctx.conn.pin_phone_number_id = Some(phone_id.clone());
+                pin
             }
             _ => {
                 let pin = generate_pin();

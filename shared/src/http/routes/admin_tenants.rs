@@ -134,7 +134,8 @@ async fn resend_welcome(
     responses(
         (status = 201, description = "The ledger entry", body = LedgerEntry),
         (status = 404, description = "No such tenant", body = ErrorBody),
-        (status = 422, description = "The amount or description is invalid", body = ErrorBody),
+        (status = 422, description = "The amount or description is invalid (`amount` at most 10000000000.00), or the credit \
+            would take the balance above 10000000000.00 (`balance_limit_exceeded`)", body = ErrorBody),
     ))]
 async fn add_credits(
     State(state): State<AppState>,
