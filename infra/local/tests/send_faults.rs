@@ -193,8 +193,12 @@ async fn faults_crashes_a_suspension_and_a_cancel_end_every_message_once() {
         all.values().all(|m| is_final(m.status)).then_some(all)
     })
     .await;
-    // The retried cancel answers as it is and finishes the sweep.
-    let r = post(&tp, &t.token, &format!("/campaigns/{cancelled}/cancel"), &json!({})).await;
+    // The suspension ended the tenant's sessions: it signs in again. The retried cancel answers
+    // as it is and finishes the sweep.
+    let r = tp.login(&t.email, &t.password).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let token = r.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let r = post(&tp, &token, &format!("/campaigns/{cancelled}/cancel"), &json!({})).await;
     assert_eq!(r.status(), StatusCode::OK);
     // Late webhooks, callbacks and redeliveries have nothing left to do; give them a moment.
     tokio::time::sleep(Duration::from_secs(3)).await;

@@ -65,8 +65,13 @@ fn url(host: &str, sdk: &str) -> String {
 async fn login(driver: &Driver, sim: &SimHandle) -> (Value, Vec<Value>) {
     let before = driver.eval("return window.__t.responses.length").await.as_u64().unwrap();
     driver.click("#connect").await;
-    let done = format!("return window.__t.responses.length > {before}");
-    driver.wait_for(&done, Duration::from_secs(15), "the FB.login callback").await;
+    // The popup's session message and the login callback are separate events (as with Meta): wait
+    // for both, in whichever order a loaded machine delivers them.
+    let done = format!(
+        "return window.__t.responses.length > {before} \
+         && window.__t.messages.some(m => String(m.data).includes('WA_EMBEDDED_SIGNUP'))"
+    );
+    driver.wait_for(&done, Duration::from_secs(15), "the FB.login callback and the session message").await;
     let t = driver.eval("return window.__t").await;
     let response = t["responses"][before as usize].clone();
     let from_sim: Vec<Value> = t["messages"]
