@@ -16,6 +16,7 @@ pub mod queues;
 pub mod runtime;
 pub mod store;
 pub mod telemetry;
+pub mod util;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -134,7 +134,7 @@ pub enum StartError {
     #[error(transparent)]
     Embedded(#[from] miping::platform::embedded::EmbeddedError),
     #[error("bootstrap failed: {0}")]
-    Bootstrap(#[from] miping::http::ApiError),
+    Bootstrap(#[from] miping::domain::Error),
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
     #[error("cannot start the Meta simulator on {0}: {1}")]

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::money::{MAX_BALANCE, MAX_UNITS, Money};
-use crate::http::{ApiError, FieldError};
+use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
 use crate::ports::table::{TableError, TxOp};
 use crate::store::ledger::{BalanceState, DebitMarker, Ledger};
@@ -105,15 +105,13 @@ pub enum BillingError {
     BalanceLimit { balance: Money },
 }
 
-impl From<BillingError> for ApiError {
+impl From<BillingError> for Error {
     fn from(e: BillingError) -> Self {
         match e {
             BillingError::Table(t) => t.into(),
-            BillingError::InvalidAmount => ApiError::internal(e),
-            BillingError::Contended => ApiError::unavailable("the balance is busy, retry shortly"),
-            BillingError::BalanceLimit { balance } => ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "balance_limit_exceeded",
+            BillingError::InvalidAmount => Error::internal(e),
+            BillingError::Contended => Error::unavailable("the balance is busy, retry shortly"),
+            BillingError::BalanceLimit { balance } => Error::invalid("balance_limit_exceeded",
                 format!("the balance is {balance} and may not exceed {MAX_BALANCE}: this credit would take it above"),
             )
             .with_details(vec![FieldError::new(
@@ -407,7 +405,7 @@ pub async fn refund(
 
 // --- reading --------------------------------------------------------------------------------------
 
-pub async fn balance(ports: &Ports, tenant_id: &str) -> Result<Money, ApiError> {
+pub async fn balance(ports: &Ports, tenant_id: &str) -> Result<Money, Error> {
     Ok(Ledger::new(&*ports.table).balance(tenant_id).await?.balance)
 }
 
@@ -417,7 +415,7 @@ pub async fn list(
     tenant_id: &str,
     limit: usize,
     cursor: Option<String>,
-) -> Result<(Vec<LedgerEntry>, Option<String>), ApiError> {
+) -> Result<(Vec<LedgerEntry>, Option<String>), Error> {
     let before = cursor.map(|c| decode_cursor(&c)).transpose()?;
     let (entries, next) = Ledger::new(&*ports.table).list(tenant_id, limit, before).await?;
     Ok((entries, next.map(encode_cursor)))
@@ -427,13 +425,13 @@ fn encode_cursor(seq: u64) -> String {
     URL_SAFE_NO_PAD.encode(format!("ledger:{seq}"))
 }
 
-fn decode_cursor(cursor: &str) -> Result<u64, ApiError> {
+fn decode_cursor(cursor: &str) -> Result<u64, Error> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("ledger:").and_then(|n| n.parse().ok()))
-        .ok_or_else(crate::http::pagination::invalid_cursor)
+        .ok_or_else(Error::invalid_cursor)
 }
 
 /// `POST /admin/tenants/{id}/credits` body.
@@ -446,7 +444,7 @@ pub struct CreditInput {
 }
 
 /// Validates a top-up: a positive exact amount, an optional description.
-pub fn validate_credit(input: CreditInput) -> Result<(Money, Option<String>), ApiError> {
+pub fn validate_credit(input: CreditInput) -> Result<(Money, Option<String>), Error> {
     let mut errors = Vec::new();
     let amount = match input.amount.as_ref().map(Money::from_json) {
         None => {
@@ -477,7 +475,7 @@ pub fn validate_credit(input: CreditInput) -> Result<(Money, Option<String>), Ap
     }
     match amount {
         Some(a) if errors.is_empty() => Ok((a, description)),
-        _ => Err(ApiError::validation(errors)),
+        _ => Err(Error::validation(errors)),
     }
 }
 

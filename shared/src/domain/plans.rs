@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::money::Money;
-use crate::http::{ApiError, FieldError};
+use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
 use crate::store::plans::{DeletePlan, Plans};
 
@@ -69,7 +69,7 @@ pub fn is_currency_code(s: &str) -> bool {
 }
 
 /// Validates `input`; with `require_all` (create) every field must be present.
-pub fn validate(input: PlanInput, require_all: bool) -> Result<PlanChanges, ApiError> {
+pub fn validate(input: PlanInput, require_all: bool) -> Result<PlanChanges, Error> {
     let mut errors = Vec::new();
     let mut out = PlanChanges::default();
     let required = |field: &str, present: bool, errors: &mut Vec<FieldError>| {
@@ -135,13 +135,13 @@ pub fn validate(input: PlanInput, require_all: bool) -> Result<PlanChanges, ApiE
         Some(n) => out.messages_per_second = Some(n as u32),
         None => {}
     }
-    if errors.is_empty() { Ok(out) } else { Err(ApiError::validation(errors)) }
+    if errors.is_empty() { Ok(out) } else { Err(Error::validation(errors)) }
 }
 
-pub async fn create(ports: &Ports, input: PlanInput) -> Result<Plan, ApiError> {
+pub async fn create(ports: &Ports, input: PlanInput) -> Result<Plan, Error> {
     let c = validate(input, true)?;
     let now = ports.clock.now();
-    let missing = || ApiError::internal("validated plan field missing");
+    let missing = || Error::internal("validated plan field missing");
     let plan = Plan {
         id: ports.ids.new_id("plan"),
         name: c.name.ok_or_else(missing)?,
@@ -159,25 +159,25 @@ pub async fn create(ports: &Ports, input: PlanInput) -> Result<Plan, ApiError> {
     Ok(plan)
 }
 
-pub async fn get(ports: &Ports, plan_id: &str) -> Result<Plan, ApiError> {
-    Plans::new(&*ports.table).get(plan_id).await?.ok_or_else(|| ApiError::not_found("plan"))
+pub async fn get(ports: &Ports, plan_id: &str) -> Result<Plan, Error> {
+    Plans::new(&*ports.table).get(plan_id).await?.ok_or_else(|| Error::not_found("plan"))
 }
 
-pub async fn update(ports: &Ports, plan_id: &str, input: PlanInput) -> Result<Plan, ApiError> {
+pub async fn update(ports: &Ports, plan_id: &str, input: PlanInput) -> Result<Plan, Error> {
     let changes = validate(input, false)?;
     let plans = Plans::new(&*ports.table);
     if changes.is_empty() {
         return get(ports, plan_id).await;
     }
-    plans.update(plan_id, &changes, ports.clock.now()).await?.ok_or_else(|| ApiError::not_found("plan"))
+    plans.update(plan_id, &changes, ports.clock.now()).await?.ok_or_else(|| Error::not_found("plan"))
 }
 
-pub async fn delete(ports: &Ports, plan_id: &str) -> Result<(), ApiError> {
+pub async fn delete(ports: &Ports, plan_id: &str) -> Result<(), Error> {
     match Plans::new(&*ports.table).delete(plan_id).await? {
         DeletePlan::Deleted => Ok(()),
-        DeletePlan::NotFound => Err(ApiError::not_found("plan")),
+        DeletePlan::NotFound => Err(Error::not_found("plan")),
         DeletePlan::InUse => {
-            Err(ApiError::conflict("plan_in_use", "tenants are on this plan; move them to another plan first"))
+            Err(Error::conflict("plan_in_use", "tenants are on this plan; move them to another plan first"))
         }
     }
 }

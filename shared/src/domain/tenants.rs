@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::password;
 use crate::domain::user::{Role, User, normalize_email};
 use crate::domain::welcome_mail;
-use crate::http::{ApiError, FieldError};
+use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
 use crate::ports::table::Update;
 use crate::store::plans::Plans;
@@ -168,7 +168,7 @@ fn text_field(errors: &mut Vec<FieldError>, field: &str, value: Option<String>) 
 }
 
 /// `POST /admin/tenants`.
-pub async fn provision(ports: &Ports, public_url: &str, input: ProvisionInput) -> Result<Provisioned, ApiError> {
+pub async fn provision(ports: &Ports, public_url: &str, input: ProvisionInput) -> Result<Provisioned, Error> {
     let now = ports.clock.now();
     let mut errors = Vec::new();
     let name = text_field(&mut errors, "name", input.name);
@@ -207,9 +207,9 @@ pub async fn provision(ports: &Ports, public_url: &str, input: ProvisionInput) -
         errors.push(unknown_plan());
     }
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Error::validation(errors));
     }
-    let email = email.ok_or_else(|| ApiError::internal("validated email missing"))?;
+    let email = email.ok_or_else(|| Error::internal("validated email missing"))?;
 
     let tenant = Tenant {
         id: ports.ids.new_id("ten"),
@@ -230,7 +230,7 @@ pub async fn provision(ports: &Ports, public_url: &str, input: ProvisionInput) -
         name: admin_name,
         role: Role::TenantAdmin,
         tenant_id: Some(tenant.id.clone()),
-        password_hash: password::hash(one_time.clone()).await.map_err(ApiError::internal)?,
+        password_hash: password::hash(one_time.clone()).await.map_err(Error::internal)?,
         must_change_password: true,
         created_at: now,
         updated_at: now,
@@ -250,19 +250,19 @@ fn unknown_plan() -> FieldError {
     FieldError::new("plan_id", "unknown_plan", "no plan with this id")
 }
 
-fn provision_conflict(conflicts: &[ProvisionConflict]) -> ApiError {
+fn provision_conflict(conflicts: &[ProvisionConflict]) -> Error {
     if conflicts.contains(&ProvisionConflict::SlugTaken) {
-        ApiError::conflict("slug_taken", "a tenant with this slug already exists")
+        Error::conflict("slug_taken", "a tenant with this slug already exists")
     } else if conflicts.contains(&ProvisionConflict::EmailTaken) {
-        ApiError::conflict("email_taken", "a user with this email already exists")
+        Error::conflict("email_taken", "a user with this email already exists")
     } else {
         // The plan was deleted between our check and the commit.
-        ApiError::validation(vec![unknown_plan()])
+        Error::validation(vec![unknown_plan()])
     }
 }
 
-pub async fn get(ports: &Ports, tenant_id: &str) -> Result<Tenant, ApiError> {
-    Tenants::new(&*ports.table).get(tenant_id).await?.ok_or_else(|| ApiError::not_found("tenant"))
+pub async fn get(ports: &Ports, tenant_id: &str) -> Result<Tenant, Error> {
+    Tenants::new(&*ports.table).get(tenant_id).await?.ok_or_else(|| Error::not_found("tenant"))
 }
 
 /// `PATCH /admin/tenants/{id}`. `ends_at: null` removes the end date.
@@ -288,7 +288,7 @@ where
 /// Attempts before a concurrently changing tenant is reported as a conflict.
 const PATCH_ATTEMPTS: usize = 5;
 
-pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result<Tenant, ApiError> {
+pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result<Tenant, Error> {
     let repo = Tenants::new(&*ports.table);
     for _ in 0..PATCH_ATTEMPTS {
         let tenant = get(ports, tenant_id).await?;
@@ -302,7 +302,7 @@ pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result
             errors.push(FieldError::new("plan_id", "required", "must not be empty"));
         }
         if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
+            return Err(Error::validation(errors));
         }
         let now = ports.clock.now();
         let mut update = Update::new().set("updated_at", now.to_rfc3339());
@@ -312,7 +312,7 @@ pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result
             None => {}
         }
         if let Some(status) = patch.status {
-            update = update.set("status", serde_json::to_value(status).map_err(ApiError::internal)?);
+            update = update.set("status", serde_json::to_value(status).map_err(Error::internal)?);
         }
         let new_plan = patch.plan_id.clone().unwrap_or_else(|| tenant.plan_id.clone());
         match repo.update(tenant_id, &tenant.plan_id, &new_plan, update).await? {
@@ -329,20 +329,20 @@ pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result
                 return get(ports, tenant_id).await;
             }
             Ok(false) => continue,
-            Err(_) => return Err(ApiError::validation(vec![unknown_plan()])),
+            Err(_) => return Err(Error::validation(vec![unknown_plan()])),
         }
     }
-    Err(ApiError::conflict("conflict", "the tenant was changed concurrently; retry"))
+    Err(Error::conflict("conflict", "the tenant was changed concurrently; retry"))
 }
 
 /// `POST /admin/tenants/{id}/resend-welcome`: a new one-time password for the tenant's admin
 /// (the old one stops working at once), emailed like the first.
-pub async fn resend_welcome(ports: &Ports, public_url: &str, tenant_id: &str) -> Result<AdminUserRef, ApiError> {
+pub async fn resend_welcome(ports: &Ports, public_url: &str, tenant_id: &str) -> Result<AdminUserRef, Error> {
     let tenant = get(ports, tenant_id).await?;
     let users = Users::new(&*ports.table);
-    let admin = users.get(&tenant.admin_user_id).await?.ok_or_else(|| ApiError::not_found("tenant admin user"))?;
+    let admin = users.get(&tenant.admin_user_id).await?.ok_or_else(|| Error::not_found("tenant admin user"))?;
     let one_time: SecretString = password::generate();
-    let hash = password::hash(one_time.clone()).await.map_err(ApiError::internal)?;
+    let hash = password::hash(one_time.clone()).await.map_err(Error::internal)?;
     let mail = welcome_mail::WelcomeJob::seal(ports, &tenant, &admin, &one_time, public_url).await?;
     users.set_password(&admin.id, &hash, true, ports.clock.now()).await?;
     // A re-issued password is a reset: whoever was signed in as that user is signed out.

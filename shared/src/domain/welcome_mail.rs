@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::tenants::Tenant;
 use crate::domain::user::User;
 use crate::domain::{password, password_reset};
-use crate::http::ApiError;
+use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::mailer::{Email, MailError};
 use crate::ports::queue::{Delivery, OutMessage};
@@ -63,7 +63,7 @@ impl WelcomeJob {
         user: &User,
         password: &SecretString,
         public_url: &str,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, Error> {
         Ok(Self {
             kind: KIND.into(),
             mail_id: ports.ids.new_id("mail"),

@@ -62,7 +62,7 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    format!("sha256={}", crate::http::idempotency::hex(&mac.finalize().into_bytes()))
+    format!("sha256={}", crate::util::hex(&mac.finalize().into_bytes()))
 }
 
 /// The delay before attempt `attempt + 1`: `FIRST_RETRY × 2^(attempt-1)`, capped at 15 min,

@@ -11,7 +11,6 @@
 //! are not in it, even for a scheduled campaign): its size is what the quota reserves, and the
 //! fan-out walks exactly that snapshot (contacts whose ULID id sorts before the campaign's).
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use serde::Deserialize;
@@ -26,7 +25,7 @@ use crate::domain::money::Money;
 use crate::domain::sending::prices::PriceTable;
 use crate::domain::whatsapp::connection::business_token;
 use crate::domain::{billing, limits, tenants, usage};
-use crate::http::{ApiError, FieldError};
+use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
 use crate::ports::table::{Cond, TxOp};
 use crate::store::{campaigns, keys};
@@ -91,13 +90,13 @@ struct Shape {
     schedule_at: Option<DateTime<Utc>>,
 }
 
-pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Result<Campaign, ApiError> {
+pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Result<Campaign, Error> {
     let now = ports.clock.now();
     let shape = shape(input, now)?;
 
     let tenant = tenants::get(ports, tenant_id).await?;
     if let Some(code) = tenants::sending_state(&tenant, now).error_code() {
-        return Err(ApiError::forbidden(code, "this tenant may not send messages now"));
+        return Err(Error::forbidden(code, "this tenant may not send messages now"));
     }
     business_token(ports, tenant_id).await?;
 
@@ -107,9 +106,7 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
     let id = ports.ids.new_id(ID_PREFIX);
     let total = audience_size(ports, tenant_id, &id, &shape.audience).await?;
     if total == 0 {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "empty_audience",
+        return Err(Error::invalid("empty_audience",
             "no contact matches this audience",
         )
         .with_details(vec![FieldError::new("audience", "empty_audience", "no contact matches")]));
@@ -119,9 +116,7 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
         let used = usage::current(ports, tenant_id, tenant.starts_at).await?.messages_sent;
         let left = limit.saturating_sub(used);
         if total as u64 > left {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "quota_exceeded",
+            return Err(Error::limit("quota_exceeded",
                 format!("this campaign needs {total} messages and your plan has {left} left this month"),
             ));
         }
@@ -132,9 +127,7 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
         let cost = Money::from_units(price.units().saturating_mul(total));
         let balance = billing::balance(ports, tenant_id).await?;
         if cost.units() > balance.units() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "insufficient_credits",
+            return Err(Error::invalid("insufficient_credits",
                 format!("this campaign costs up to {cost} credits and the balance is {balance}"),
             ));
         }
@@ -184,7 +177,7 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
         // Not durably queued: take it back (cancel gives the reservation back) and say so.
         tracing::error!(error = %e, tenant_id, campaign_id = %campaign.id, "first fan-out job not queued");
         let _ = super::cancel::cancel(ports, tenant_id, &campaign.id).await;
-        return Err(ApiError::unavailable("the campaign could not be queued; nothing was sent, retry"));
+        return Err(Error::unavailable("the campaign could not be queued; nothing was sent, retry"));
     }
     Ok(campaign)
 }
@@ -196,7 +189,7 @@ async fn audience_size(
     tenant_id: &str,
     campaign_id: &str,
     audience: &Audience,
-) -> Result<i64, ApiError> {
+) -> Result<i64, Error> {
     if audience.all {
         let count = ports.table.get(&keys::contact_count(tenant_id)).await?.and_then(|i| i.get_i64("count"));
         return Ok(count.unwrap_or(0).max(0));
@@ -216,9 +209,7 @@ async fn audience_size(
             }
         }
         if !unknown.is_empty() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_contacts",
+            return Err(Error::invalid("unknown_contacts",
                 "some contacts do not exist",
             )
             .with_details(unknown));
@@ -230,7 +221,7 @@ async fn audience_size(
     let mut cursor = None;
     loop {
         let query = audience_query(tenant_id, campaign_id, audience, 1000, cursor)
-            .ok_or_else(|| ApiError::internal("tag audience without a query"))?;
+            .ok_or_else(|| Error::internal("tag audience without a query"))?;
         let page = ports.table.query(query).await?;
         total += page.items.len() as i64;
         match page.next_cursor {
@@ -240,7 +231,7 @@ async fn audience_size(
     }
 }
 
-fn shape(input: CreateInput, now: DateTime<Utc>) -> Result<Shape, ApiError> {
+fn shape(input: CreateInput, now: DateTime<Utc>) -> Result<Shape, Error> {
     let mut errors = Vec::new();
     let name = input.name.map(|n| n.trim().to_owned()).unwrap_or_default();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
@@ -268,7 +259,7 @@ fn shape(input: CreateInput, now: DateTime<Utc>) -> Result<Shape, ApiError> {
             variables: input.variables.unwrap_or_default(),
             schedule_at,
         }),
-        _ => Err(ApiError::validation(errors)),
+        _ => Err(Error::validation(errors)),
     }
 }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::domain::contacts::Contact;
 use crate::domain::templates::schema::{ParamKind, ParamSchema, check_variables};
-use crate::http::FieldError;
+use crate::domain::FieldError;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Mapping {

@@ -18,7 +18,7 @@
 use serde_json::Value;
 
 use crate::domain::billing;
-use crate::http::ApiError;
+use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, TableError, Update};
 use crate::store::{keys, messages};
@@ -33,7 +33,7 @@ pub async fn refund_if_failed(
     tenant_id: &str,
     message_id: &str,
     reason: String,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let failed = messages::get(ports, tenant_id, message_id)
         .await?
         .is_some_and(|m| m.get_str("status") == Some(MessageStatus::Failed.as_str()));
@@ -61,10 +61,10 @@ pub fn is_pending(item: &Item) -> bool {
 
 /// Gives back what the message was debited, if it still ends `failed` or `cancelled`, and
 /// takes the mark off. Safe to call any number of times, concurrently.
-pub async fn resolve(ports: &Ports, item: &Item) -> Result<(), ApiError> {
+pub async fn resolve(ports: &Ports, item: &Item) -> Result<(), Error> {
     let (Some(key), Some(tenant_id), Some(message_id)) = (item.key(), item.get_str("tenant_id"), item.get_str("id"))
     else {
-        return Err(ApiError::internal("message without key, tenant or id"));
+        return Err(Error::internal("message without key, tenant or id"));
     };
     let Some(reason) = item.get_str(REFUND_PENDING) else { return Ok(()) };
     let ends_unsent = matches!(

@@ -5,10 +5,10 @@
 use async_trait::async_trait;
 
 use crate::domain::whatsapp::steps::{ConnectStep, StepCtx, StepFailure};
-use crate::http::ApiError;
+use crate::domain::Error;
 
-fn failure(e: ApiError) -> StepFailure {
-    let mut f = StepFailure::new(e.status, e.code, e.message);
+fn failure(e: Error) -> StepFailure {
+    let mut f = StepFailure::new(e.kind, e.code, e.message);
     f.retry_after = e.retry_after;
     f
 }

@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::http::ApiError;
+use crate::domain::Error;
 use crate::ports::Ports;
 use crate::store::whatsapp::WhatsappStore;
 
@@ -336,7 +336,7 @@ pub enum SendVia {
 
 /// [`business_token`] for the send worker, which holds a send while the connection is
 /// `connecting` with nothing in service (instead of failing it, as the API refuses new sends).
-pub async fn send_via(ports: &Ports, tenant_id: &str) -> Result<SendVia, ApiError> {
+pub async fn send_via(ports: &Ports, tenant_id: &str) -> Result<SendVia, Error> {
     let conn = WhatsappStore::new(&*ports.table).get(tenant_id).await?;
     if conn.as_ref().is_some_and(|c| c.status == ConnectionStatus::Connecting && in_service(c).is_none()) {
         return Ok(SendVia::Changing);
@@ -372,26 +372,26 @@ pub struct ConnectionView {
 /// behalf (senders, template sync). 409 with a precise code when the connection is not usable:
 /// `whatsapp_not_connected`, `whatsapp_needs_reauth`, `whatsapp_banned`.
 /// While a re-connect runs (or failed), the working connection kept in service is the one used.
-pub async fn business_token(ports: &Ports, tenant_id: &str) -> Result<(Connection, SecretString), ApiError> {
+pub async fn business_token(ports: &Ports, tenant_id: &str) -> Result<(Connection, SecretString), Error> {
     let stored = WhatsappStore::new(&*ports.table).get(tenant_id).await?.unwrap_or_else(|| Connection::new(tenant_id));
     let conn = in_service(&stored).unwrap_or(stored);
     match conn.status {
         ConnectionStatus::Connected => {}
         ConnectionStatus::NeedsReauth => {
-            return Err(ApiError::conflict(
+            return Err(Error::conflict(
                 "whatsapp_needs_reauth",
                 "Meta no longer accepts this WhatsApp connection's token: reconnect WhatsApp (Embedded Signup) to continue",
             ));
         }
         ConnectionStatus::Banned => {
-            return Err(ApiError::conflict("whatsapp_banned", "Meta has disabled this WhatsApp Business Account"));
+            return Err(Error::conflict("whatsapp_banned", "Meta has disabled this WhatsApp Business Account"));
         }
         _ => {
-            return Err(ApiError::conflict("whatsapp_not_connected", "WhatsApp is not connected for this tenant"));
+            return Err(Error::conflict("whatsapp_not_connected", "WhatsApp is not connected for this tenant"));
         }
     }
     let Some(sealed) = conn.sealed_token.as_deref() else {
-        return Err(ApiError::internal("connected WhatsApp connection without a token"));
+        return Err(Error::internal("connected WhatsApp connection without a token"));
     };
     let token = ports.vault.open(tenant_id, sealed).await?;
     Ok((conn, token))
@@ -400,7 +400,7 @@ pub async fn business_token(ports: &Ports, tenant_id: &str) -> Result<(Connectio
 /// The WABA id and business token for managing the tenant's templates: like [`business_token`],
 /// but also while connecting (the onboarding's last steps sync templates and install the
 /// library once the number is set up, before the connection is `connected`).
-pub async fn waba_access(ports: &Ports, tenant_id: &str) -> Result<(String, SecretString), ApiError> {
+pub async fn waba_access(ports: &Ports, tenant_id: &str) -> Result<(String, SecretString), Error> {
     let conn = WhatsappStore::new(&*ports.table).get(tenant_id).await?;
     let usable = conn.filter(|c| matches!(c.status, ConnectionStatus::Connected | ConnectionStatus::Connecting));
     let Some(conn) = usable else {
@@ -412,7 +412,7 @@ pub async fn waba_access(ports: &Ports, tenant_id: &str) -> Result<(String, Secr
     let current = (conn.waba_id.clone(), conn.sealed_token.clone());
     let serving = in_service(&conn).map(|c| (c.waba_id, c.sealed_token)).unwrap_or((None, None));
     let (Some(waba_id), Some(sealed)) = (if current.1.is_some() { current } else { serving }) else {
-        return Err(ApiError::conflict("whatsapp_not_connected", "WhatsApp is not connected for this tenant"));
+        return Err(Error::conflict("whatsapp_not_connected", "WhatsApp is not connected for this tenant"));
     };
     Ok((waba_id, ports.vault.open(tenant_id, &sealed).await?))
 }
@@ -420,7 +420,7 @@ pub async fn waba_access(ports: &Ports, tenant_id: &str) -> Result<(String, Secr
 /// Any Meta call answered with `Disposition::ReauthRequired` (code 190) for this tenant's token:
 /// the connection becomes `needs_reauth`. Only a `connected` or `connecting` connection changes
 /// (a disconnected or banned one stays as it is). Returns whether it changed.
-pub async fn mark_needs_reauth(ports: &Ports, tenant_id: &str) -> Result<bool, ApiError> {
+pub async fn mark_needs_reauth(ports: &Ports, tenant_id: &str) -> Result<bool, Error> {
     let changed = WhatsappStore::new(&*ports.table)
         .set_status_if(
             tenant_id,
