@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use miping::domain::plans::{self, PlanInput};
 use miping::domain::tenants::{self, ProvisionInput};
-use miping::domain::welcome_mail::MailConsumer;
+use miping::runtime::consumers::mail::MailConsumer;
 use miping::ports::Ports;
 use miping::ports::mailer::{Email, MailError, Mailer};
 use miping::queues::MAIL;

@@ -29,7 +29,6 @@ use crate::ports::mailer::{Email, MailError};
 use crate::ports::queue::OutMessage;
 use crate::ports::table::{Cond, Item, TableError};
 use crate::queues::MAIL;
-use crate::runtime::consumer::ConsumeError;
 use crate::store::keys;
 use crate::store::users::Users;
 
@@ -78,12 +77,13 @@ fn fingerprint(password_hash: &str) -> String {
     crate::util::hex(&Sha256::digest(password_hash.as_bytes()))[..32].to_owned()
 }
 
-fn retry(what: &str, e: impl std::fmt::Display) -> ConsumeError {
-    ConsumeError::retry(format!("{what}: {e}"))
+/// A failure worth another try later (the store, the vault or the mailer is unavailable).
+fn retry(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::unavailable(format!("{what}: {e}"))
 }
 
 /// The mail consumer's part: make the token and send the email (or drop the job).
-pub async fn send(ports: &Ports, job: &ResetJob) -> Result<(), ConsumeError> {
+pub async fn send(ports: &Ports, job: &ResetJob) -> Result<(), Error> {
     let marker = keys::mail_sent(&job.mail_id);
     if ports.table.get(&marker).await.map_err(|e| retry("table", e))?.is_some() {
         return Ok(());

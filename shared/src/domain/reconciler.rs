@@ -56,18 +56,6 @@ impl Default for ReconcileOptions {
     }
 }
 
-impl ReconcileOptions {
-    pub fn from_env() -> Self {
-        let seconds = |name: &str, default: Duration| {
-            crate::config::env(name).and_then(|s| s.parse().ok()).map(Duration::from_secs).unwrap_or(default)
-        };
-        Self {
-            grace: seconds("MIPING_RECONCILE_GRACE_SECONDS", DEFAULT_GRACE),
-            interval: seconds("MIPING_RECONCILE_INTERVAL_SECONDS", DEFAULT_INTERVAL).max(Duration::from_secs(1)),
-        }
-    }
-}
-
 /// What one run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Reconciled {

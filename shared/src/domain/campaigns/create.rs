@@ -90,7 +90,7 @@ struct Shape {
     schedule_at: Option<DateTime<Utc>>,
 }
 
-pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Result<Campaign, Error> {
+pub async fn create(ports: &Ports, prices: &PriceTable, tenant_id: &str, input: CreateInput) -> Result<Campaign, Error> {
     let now = ports.clock.now();
     let shape = shape(input, now)?;
 
@@ -123,7 +123,7 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
     }
     let category = template.category.to_ascii_lowercase();
     if ports.table.get(&keys::balance(tenant_id)).await?.is_some() {
-        let price = PriceTable::from_env().price(&category);
+        let price = prices.price(&category);
         let cost = Money::from_units(price.units().saturating_mul(total));
         let balance = billing::balance(ports, tenant_id).await?;
         if cost.units() > balance.units() {

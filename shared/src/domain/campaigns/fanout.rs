@@ -24,7 +24,6 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -38,9 +37,8 @@ use crate::domain::templates::schema;
 use crate::domain::usage;
 use crate::domain::Error;
 use crate::ports::Ports;
-use crate::ports::queue::{Delivery, OutMessage, QueueError};
+use crate::ports::queue::{OutMessage, QueueError};
 use crate::ports::table::{Cond, MAX_TRANSACTION_OPS, Query, SkCond, TableError, TxOp, Update};
-use crate::runtime::consumer::{ConsumeError, Consumer};
 use crate::store::{campaigns, keys, messages};
 
 /// Contacts per fan-out job.
@@ -155,31 +153,8 @@ pub struct FanoutWorker {
     pub ports: Ports,
 }
 
-#[async_trait]
-impl Consumer for FanoutWorker {
-    async fn handle(&self, delivery: &Delivery) -> Result<(), ConsumeError> {
-        let Ok(job) = serde_json::from_str::<FanoutJob>(&delivery.body) else {
-            tracing::error!(body_len = delivery.body.len(), "fan-out job is not a FanoutJob; dropped");
-            return Ok(());
-        };
-        let redelivered = delivery.receive_count > 1;
-        let result = match &job {
-            FanoutJob::Page { tenant_id, campaign_id, page, resume } => {
-                run_page(&self.ports, tenant_id, campaign_id, *page, redelivered || *resume).await.map(|_| ())
-            }
-            FanoutJob::CancelSweep { tenant_id, campaign_id, shard, cursor } => {
-                super::cancel::sweep(&self.ports, tenant_id, campaign_id, *shard, cursor.clone()).await
-            }
-            FanoutJob::ReleaseHeld { tenant_id, shard, cursor } => {
-                release_held(&self.ports, tenant_id, *shard, cursor.clone()).await
-            }
-        };
-        result.map_err(|e| ConsumeError::retry(e.to_string()))
-    }
-}
-
 /// One page of a tenant's parked messages back to the send lanes; queues the next page.
-async fn release_held(ports: &Ports, tenant_id: &str, shard: u64, cursor: Option<String>) -> Result<(), Error> {
+pub async fn release_held(ports: &Ports, tenant_id: &str, shard: u64, cursor: Option<String>) -> Result<(), Error> {
     let (released, next) = crate::domain::sending::hold::release_page(ports, tenant_id, shard, cursor).await?;
     if released > 0 {
         tracing::info!(tenant_id, shard, released, "held messages released");

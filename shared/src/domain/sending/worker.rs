@@ -26,7 +26,6 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -40,9 +39,8 @@ use crate::domain::whatsapp::connection::{SendVia, mark_needs_reauth, send_via};
 use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::meta::{Disposition, MetaError};
-use crate::ports::queue::Delivery;
 use crate::ports::table::{Cond, Item, Update};
-use crate::runtime::consumer::{ConsumeError, Consumer, backoff};
+use crate::util::backoff;
 use crate::store::{keys, messages};
 
 use super::debits;
@@ -100,21 +98,6 @@ pub enum Attempt {
         after: Duration,
         reason: String,
     },
-}
-
-#[async_trait]
-impl Consumer for SendWorker {
-    async fn handle(&self, delivery: &Delivery) -> Result<(), ConsumeError> {
-        let Ok(job) = serde_json::from_str::<SendJob>(&delivery.body) else {
-            tracing::error!(body_len = delivery.body.len(), "send job is not a SendJob; dropped");
-            return Ok(());
-        };
-        match self.attempt(&job, delivery.receive_count).await {
-            Ok(Attempt::Later { after, reason }) => Err(ConsumeError::retry_in(after, reason)),
-            Ok(_) => Ok(()),
-            Err(e) => Err(ConsumeError::retry(e.to_string())),
-        }
-    }
 }
 
 impl SendWorker {

@@ -16,9 +16,7 @@ use crate::domain::messages::status::{self, StatusReport};
 use crate::domain::whatsapp::account_events;
 use crate::domain::Error;
 use crate::ports::Ports;
-use crate::ports::queue::Delivery;
 use crate::ports::table::{Cond, Item, TableError};
-use crate::runtime::consumer::{ConsumeError, Consumer};
 use crate::store::{keys, messages};
 
 use super::ingest::{Envelope, load_claim};
@@ -183,13 +181,6 @@ pub fn processor(ports: Ports) -> WebhookProcessor {
         .with_handler(AccountEvents)
         .with_handler(super::customers::CustomerEvents)
         .with_handler(crate::domain::templates::events::TemplateEvents)
-}
-
-#[async_trait]
-impl Consumer for WebhookProcessor {
-    async fn handle(&self, delivery: &Delivery) -> Result<(), ConsumeError> {
-        self.process(&delivery.body).await.map(|_| ()).map_err(|e| ConsumeError::retry(e.to_string()))
-    }
 }
 
 /// Applies a delivery status to the tenant's message: by our id (echoed as
