@@ -18,5 +18,8 @@ pub mod store;
 pub mod telemetry;
 pub mod util;
 
+#[cfg(test)]
+mod architecture_tests;
+
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -11,11 +11,11 @@ use miping::app::AppState;
 use miping::config::{Config, SuperAdminBootstrap};
 use miping::domain::auth::bootstrap_super_admin;
 use miping::domain::campaigns::fanout::FanoutWorker;
-use miping::runtime::consumers::mail::MailConsumer;
 use miping::http::routes;
 use miping::ports::Queue;
 use miping::ports::queue::QueueName;
 use miping::runtime::consumer::{Consumer, PollerOptions, run_poller};
+use miping::runtime::consumers::mail::MailConsumer;
 
 pub mod server;
 use secrecy::ExposeSecret;

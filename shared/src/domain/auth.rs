@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::SuperAdminBootstrap;
 use crate::domain::login_throttle::{self, LoginThrottle};
 use crate::domain::user::{Role, User, UserView, normalize_email};
-use crate::domain::{password, sessions};
 use crate::domain::{Error, FieldError};
+use crate::domain::{password, sessions};
 use crate::ports::Ports;
 use crate::store::users::Users;
 

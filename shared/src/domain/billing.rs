@@ -16,16 +16,18 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::domain::money::{MAX_BALANCE, MAX_UNITS, Money};
 use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
 use crate::ports::table::{TableError, TxOp};
+
+pub mod model;
 use crate::store::ledger::{BalanceState, DebitMarker, Ledger};
+pub use model::{EntryKind, LedgerEntry, Reference, ReferenceType};
 
 /// Messages per debit transaction: 1 balance update + 2 items (marker, entry) per message must
 /// fit DynamoDB's 100 operations per transaction.
@@ -34,62 +36,6 @@ pub const MAX_DEBIT_BATCH: usize = 45;
 /// message is then retried later).
 const MAX_ATTEMPTS: u32 = 40;
 pub const MAX_DESCRIPTION_LEN: usize = 500;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryKind {
-    Credit,
-    Debit,
-    Refund,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReferenceType {
-    Message,
-    Campaign,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Reference {
-    #[serde(rename = "type")]
-    pub kind: ReferenceType,
-    pub id: String,
-}
-
-impl Reference {
-    pub fn message(id: impl Into<String>) -> Self {
-        Self { kind: ReferenceType::Message, id: id.into() }
-    }
-    pub fn campaign(id: impl Into<String>) -> Self {
-        Self { kind: ReferenceType::Campaign, id: id.into() }
-    }
-}
-
-/// One ledger entry. `amount` is always positive; `kind` says which way it moved the balance.
-/// `seq` is its position in the tenant's ledger (1 = first entry); entries sorted by `seq` chain:
-/// each `balance_after` is the previous one plus or minus `amount`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct LedgerEntry {
-    pub id: String,
-    pub seq: u64,
-    pub kind: EntryKind,
-    pub amount: Money,
-    pub balance_after: Money,
-    pub reference: Option<Reference>,
-    pub description: Option<String>,
-    pub at: DateTime<Utc>,
-}
-
-impl LedgerEntry {
-    /// The entry's effect on the balance.
-    pub fn signed_amount(&self) -> Money {
-        match self.kind {
-            EntryKind::Credit | EntryKind::Refund => self.amount,
-            EntryKind::Debit => Money::from_units(-self.amount.units()),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BillingError {
@@ -111,7 +57,8 @@ impl From<BillingError> for Error {
             BillingError::Table(t) => t.into(),
             BillingError::InvalidAmount => Error::internal(e),
             BillingError::Contended => Error::unavailable("the balance is busy, retry shortly"),
-            BillingError::BalanceLimit { balance } => Error::invalid("balance_limit_exceeded",
+            BillingError::BalanceLimit { balance } => Error::invalid(
+                "balance_limit_exceeded",
                 format!("the balance is {balance} and may not exceed {MAX_BALANCE}: this credit would take it above"),
             )
             .with_details(vec![FieldError::new(
@@ -481,6 +428,7 @@ pub fn validate_credit(input: CreditInput) -> Result<(Money, Option<String>), Er
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
     use serde_json::json;
 
     use super::*;

@@ -51,7 +51,9 @@ pub enum Kind {
     /// A dependency is briefly unavailable: retry.
     Unavailable,
     /// Meta refused or answered nonsense; `meta_code` is Meta's own code when it gave one.
-    Upstream { meta_code: Option<i64> },
+    Upstream {
+        meta_code: Option<i64>,
+    },
     /// A failure on our side; the cause is logged where it happened.
     Internal,
 }

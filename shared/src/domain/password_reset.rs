@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::user::normalize_email;
-use crate::domain::{Kind, password, sessions};
 use crate::domain::{Error, FieldError};
+use crate::domain::{Kind, password, sessions};
 use crate::ports::Ports;
 use crate::ports::mailer::{Email, MailError};
 use crate::ports::queue::OutMessage;
@@ -157,9 +157,7 @@ pub async fn reset(ports: &Ports, token: &SecretString, new_password: SecretStri
     let now = ports.clock.now();
     let record = ports.table.get(&key).await?.ok_or_else(unknown_token)?;
     if record.get_i64("expires_at").is_none_or(|at| at <= now.timestamp()) {
-        return Err(Error::new(Kind::Gone, "reset_token_expired",
-            "this reset link has expired; ask for a new one",
-        ));
+        return Err(Error::new(Kind::Gone, "reset_token_expired", "this reset link has expired; ask for a new one"));
     }
     let user_id = record.get_str("user_id").ok_or_else(|| Error::internal("reset record without a user"))?;
     let users = Users::new(&*ports.table);

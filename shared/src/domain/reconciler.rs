@@ -24,10 +24,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::domain::Error;
 use crate::domain::campaigns::{cancel, fanout};
 use crate::domain::messages::{MessageStatus, dispatch, settle};
 use crate::domain::sending::hold;
-use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Query, SkCond, TableError, Update};
 use crate::store::keys;

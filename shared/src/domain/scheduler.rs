@@ -15,11 +15,11 @@
 use futures_util::future::join_all;
 use serde_json::Value;
 
+use crate::domain::Error;
 use crate::domain::campaigns::CampaignStatus;
 use crate::domain::campaigns::fanout;
 use crate::domain::messages::MessageStatus;
 use crate::domain::messages::dispatch::SendJob;
-use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Key, Query, SkCond, TableError, Update};
 use crate::store::keys;

@@ -16,10 +16,10 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Error;
+use crate::domain::password;
 use crate::domain::tenants::Tenant;
 use crate::domain::user::User;
-use crate::domain::password;
-use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::mailer::{Email, MailError};
 use crate::ports::queue::OutMessage;

@@ -3,8 +3,7 @@
 
 use serde_json::Value;
 
-use crate::domain::messages::status::release_parked;
-use crate::domain::messages::{Direction, Message, MessageStatus, MessageView};
+use crate::domain::messages::model::{Direction, Message, MessageStatus, MessageView};
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Key, Query, TableError, Update};
 
@@ -79,15 +78,13 @@ pub async fn find_by_wamid(ports: &Ports, tenant_id: &str, wamid: &str) -> Resul
     Ok(page.items.into_iter().next())
 }
 
-/// Records the wamid Meta gave the message (making it findable by wamid) and applies any status
-/// that arrived before this write.
+/// Records the wamid Meta gave the message, making it findable by wamid. The statuses parked
+/// for that wamid are the caller's to apply (`domain::messages::status::record_wamid`).
 pub async fn set_wamid(ports: &Ports, tenant_id: &str, message_id: &str, wamid: &str) -> Result<(), TableError> {
     let k = key(tenant_id, message_id);
     let update = Update::new()
         .set("wamid", wamid)
         .set(keys::LOOKUPS.pk_attr(), keys::wamid_lookup(wamid))
         .set(keys::LOOKUPS.sk_attr(), Value::from(format!("T#{tenant_id}")));
-    ports.table.update(&k, update, Some(Cond::Exists)).await?;
-    release_parked(ports, tenant_id, wamid, &k).await?;
-    Ok(())
+    ports.table.update(&k, update, Some(Cond::Exists)).await.map(|_| ())
 }

@@ -29,12 +29,12 @@ use serde_json::Value;
 
 use super::fanout::{self, FanoutJob, SWEEP_DELAY};
 use super::{Campaign, CampaignStatus};
+use crate::domain::Error;
 use crate::domain::callbacks::events as callbacks;
 use crate::domain::messages::status::StatusReport;
 use crate::domain::messages::{MessageStatus, settle};
 use crate::domain::sending::hold::HELD_ATTR;
 use crate::domain::usage;
-use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Query, TableError, TxOp, Update};
 use crate::store::{campaigns, keys};

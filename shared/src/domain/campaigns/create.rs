@@ -24,8 +24,8 @@ use crate::domain::messages::accept::{approved_template, invalid_variables, sche
 use crate::domain::money::Money;
 use crate::domain::sending::prices::PriceTable;
 use crate::domain::whatsapp::connection::business_token;
-use crate::domain::{billing, limits, tenants, usage};
 use crate::domain::{Error, FieldError};
+use crate::domain::{billing, limits, tenants, usage};
 use crate::ports::Ports;
 use crate::ports::table::{Cond, TxOp};
 use crate::store::{campaigns, keys};
@@ -90,7 +90,12 @@ struct Shape {
     schedule_at: Option<DateTime<Utc>>,
 }
 
-pub async fn create(ports: &Ports, prices: &PriceTable, tenant_id: &str, input: CreateInput) -> Result<Campaign, Error> {
+pub async fn create(
+    ports: &Ports,
+    prices: &PriceTable,
+    tenant_id: &str,
+    input: CreateInput,
+) -> Result<Campaign, Error> {
     let now = ports.clock.now();
     let shape = shape(input, now)?;
 
@@ -106,17 +111,16 @@ pub async fn create(ports: &Ports, prices: &PriceTable, tenant_id: &str, input: 
     let id = ports.ids.new_id(ID_PREFIX);
     let total = audience_size(ports, tenant_id, &id, &shape.audience).await?;
     if total == 0 {
-        return Err(Error::invalid("empty_audience",
-            "no contact matches this audience",
-        )
-        .with_details(vec![FieldError::new("audience", "empty_audience", "no contact matches")]));
+        return Err(Error::invalid("empty_audience", "no contact matches this audience")
+            .with_details(vec![FieldError::new("audience", "empty_audience", "no contact matches")]));
     }
 
     if let Some(limit) = limits::monthly_message_limit(&*ports.table, tenant_id).await? {
         let used = usage::current(ports, tenant_id, tenant.starts_at).await?.messages_sent;
         let left = limit.saturating_sub(used);
         if total as u64 > left {
-            return Err(Error::limit("quota_exceeded",
+            return Err(Error::limit(
+                "quota_exceeded",
                 format!("this campaign needs {total} messages and your plan has {left} left this month"),
             ));
         }
@@ -127,7 +131,8 @@ pub async fn create(ports: &Ports, prices: &PriceTable, tenant_id: &str, input: 
         let cost = Money::from_units(price.units().saturating_mul(total));
         let balance = billing::balance(ports, tenant_id).await?;
         if cost.units() > balance.units() {
-            return Err(Error::invalid("insufficient_credits",
+            return Err(Error::invalid(
+                "insufficient_credits",
                 format!("this campaign costs up to {cost} credits and the balance is {balance}"),
             ));
         }
@@ -184,12 +189,7 @@ pub async fn create(ports: &Ports, prices: &PriceTable, tenant_id: &str, input: 
 
 /// How many contacts the audience has now (an upper bound for `all`: opted-out contacts are
 /// counted here and given back by the fan-out).
-async fn audience_size(
-    ports: &Ports,
-    tenant_id: &str,
-    campaign_id: &str,
-    audience: &Audience,
-) -> Result<i64, Error> {
+async fn audience_size(ports: &Ports, tenant_id: &str, campaign_id: &str, audience: &Audience) -> Result<i64, Error> {
     if audience.all {
         let count = ports.table.get(&keys::contact_count(tenant_id)).await?.and_then(|i| i.get_i64("count"));
         return Ok(count.unwrap_or(0).max(0));
@@ -209,10 +209,7 @@ async fn audience_size(
             }
         }
         if !unknown.is_empty() {
-            return Err(Error::invalid("unknown_contacts",
-                "some contacts do not exist",
-            )
-            .with_details(unknown));
+            return Err(Error::invalid("unknown_contacts", "some contacts do not exist").with_details(unknown));
         }
         return Ok(audience.contact_ids.len() as i64);
     }

@@ -29,13 +29,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Campaign, CampaignStatus, counters, mapping};
+use crate::domain::Error;
 use crate::domain::contacts::Contact;
 use crate::domain::contacts::service::ID_PREFIX as CONTACT_PREFIX;
 use crate::domain::messages::dispatch::{self, SendJob};
 use crate::domain::messages::{Direction, Message, MessageStatus};
 use crate::domain::templates::schema;
 use crate::domain::usage;
-use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::queue::{OutMessage, QueueError};
 use crate::ports::table::{Cond, MAX_TRANSACTION_OPS, Query, SkCond, TableError, TxOp, Update};
@@ -112,9 +112,8 @@ pub async fn enqueue_release(ports: &Ports, tenant_id: &str) -> Result<(), Queue
 /// that cannot be queued (the change itself is committed): the reconciler releases them then.
 pub async fn release_held_after_change(ports: &Ports, tenant_id: &str) {
     use crate::domain::sending::hold;
-    let releasable = async {
-        Ok::<_, Error>(hold::has_held(ports, tenant_id).await? && hold::may_release(ports, tenant_id).await?)
-    };
+    let releasable =
+        async { Ok::<_, Error>(hold::has_held(ports, tenant_id).await? && hold::may_release(ports, tenant_id).await?) };
     match releasable.await {
         Ok(true) => {
             if let Err(e) = enqueue_release(ports, tenant_id).await {

@@ -51,11 +51,8 @@ fn exists(identity: Identity, contact_id: &str) -> Error {
         Identity::Phone => "phone",
         Identity::WaUser => "wa_user_id",
     };
-    Error::conflict(
-        "contact_exists",
-        format!("a contact with this {} already exists: {contact_id}", identity.label()),
-    )
-    .with_details(vec![FieldError::new(field, "contact_exists", format!("belongs to contact {contact_id}"))])
+    Error::conflict("contact_exists", format!("a contact with this {} already exists: {contact_id}", identity.label()))
+        .with_details(vec![FieldError::new(field, "contact_exists", format!("belongs to contact {contact_id}"))])
 }
 
 pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Result<Contact, Error> {

@@ -24,8 +24,8 @@ use crate::domain::phone::E164;
 use crate::domain::templates::model::Template;
 use crate::domain::templates::schema::{build_send_components, check_variables};
 use crate::domain::whatsapp::connection::business_token;
-use crate::domain::{inbox, limits, tenants, usage};
 use crate::domain::{Error, FieldError};
+use crate::domain::{inbox, limits, tenants, usage};
 use crate::ports::Ports;
 use crate::store::contacts::{Contacts, CreateError, Identity};
 use crate::store::templates;
@@ -125,9 +125,7 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
     business_token(ports, tenant_id).await?;
 
     if contact.as_ref().is_some_and(|c| c.opted_out) {
-        return Err(Error::invalid("contact_opted_out",
-            "this contact has opted out of messages from this business",
-        ));
+        return Err(Error::invalid("contact_opted_out", "this contact has opted out of messages from this business"));
     }
 
     let (kind, template, category, text) = match &shape.content {
@@ -153,7 +151,8 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
                 None => false,
             };
             if !open {
-                return Err(Error::invalid("outside_service_window",
+                return Err(Error::invalid(
+                    "outside_service_window",
                     "the customer has not written in the last 24 hours: free text is not allowed, send a template instead",
                 ));
             }
@@ -168,7 +167,8 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
     if let Some(limit) = limit {
         let used = usage::current(ports, tenant_id, tenant.starts_at).await?.messages_sent;
         if used >= limit {
-            return Err(Error::limit("quota_exceeded",
+            return Err(Error::limit(
+                "quota_exceeded",
                 format!("your plan allows {limit} messages per month and they are used up"),
             ));
         }
@@ -292,17 +292,13 @@ pub(crate) async fn approved_template(
     language: &str,
 ) -> Result<Template, Error> {
     let Some(t) = templates::find_by_name(ports, tenant_id, name, language).await? else {
-        return Err(Error::invalid("unknown_template",
-            format!("no template {name} in {language}"),
-        )
-        .with_details(vec![FieldError::new(
-            "template.name",
-            "unknown_template",
-            "no such template for this language",
-        )]));
+        return Err(Error::invalid("unknown_template", format!("no template {name} in {language}")).with_details(
+            vec![FieldError::new("template.name", "unknown_template", "no such template for this language")],
+        ));
     };
     if t.status != "APPROVED" {
-        return Err(Error::invalid("template_not_approved",
+        return Err(Error::invalid(
+            "template_not_approved",
             format!("template {name} in {language} is {}; only APPROVED templates can be sent", t.status),
         ));
     }
@@ -331,10 +327,7 @@ async fn create_contact(ports: &Ports, tenant_id: &str, phone: &str, now: DateTi
 /// Variables that do not fit a template's parameters (messages and campaigns alike); `details`
 /// names each bad one.
 pub(crate) fn invalid_variables(details: Vec<FieldError>) -> Error {
-    Error::invalid("invalid_variables",
-        "the variables do not match the template's parameters",
-    )
-    .with_details(details)
+    Error::invalid("invalid_variables", "the variables do not match the template's parameters").with_details(details)
 }
 
 /// A `schedule_at` (messages and campaigns): an RFC 3339 time in the future, at most

@@ -9,9 +9,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::domain::Error;
 use crate::domain::inbox;
 use crate::domain::messages::{Message, MessageStatus};
-use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::queue::{OutMessage, QueueError};
 use crate::ports::table::{Cond, Item, TxOp, Update};

@@ -17,8 +17,8 @@
 
 use serde_json::Value;
 
-use crate::domain::billing;
 use crate::domain::Error;
+use crate::domain::billing;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, TableError, Update};
 use crate::store::{keys, messages};
@@ -28,12 +28,7 @@ use super::MessageStatus;
 /// The attribute marking a message whose refund is owed and not confirmed.
 pub const REFUND_PENDING: &str = "refund_pending";
 
-pub async fn refund_if_failed(
-    ports: &Ports,
-    tenant_id: &str,
-    message_id: &str,
-    reason: String,
-) -> Result<(), Error> {
+pub async fn refund_if_failed(ports: &Ports, tenant_id: &str, message_id: &str, reason: String) -> Result<(), Error> {
     let failed = messages::get(ports, tenant_id, message_id)
         .await?
         .is_some_and(|m| m.get_str("status") == Some(MessageStatus::Failed.as_str()));

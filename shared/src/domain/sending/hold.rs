@@ -27,11 +27,11 @@
 
 use serde_json::Value;
 
+use crate::domain::Error;
 use crate::domain::messages::MessageStatus;
 use crate::domain::messages::dispatch;
 use crate::domain::tenants::{self, SendingState};
 use crate::domain::whatsapp::connection::{ConnectionStatus, in_service};
-use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Query, SkCond, TableError, Update};
 use crate::store::keys;

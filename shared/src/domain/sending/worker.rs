@@ -29,6 +29,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use crate::domain::Error;
 use crate::domain::billing::{DebitOutcome, DebitRequest, Reference};
 use crate::domain::campaigns::cancel;
 use crate::domain::messages::dispatch::SendJob;
@@ -36,12 +37,11 @@ use crate::domain::messages::status::{self, StatusReport};
 use crate::domain::messages::{MessageError, MessageStatus, settle};
 use crate::domain::tenants::{self, SendingState};
 use crate::domain::whatsapp::connection::{SendVia, mark_needs_reauth, send_via};
-use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::meta::{Disposition, MetaError};
 use crate::ports::table::{Cond, Item, Update};
-use crate::util::backoff;
 use crate::store::{keys, messages};
+use crate::util::backoff;
 
 use super::debits;
 use super::hold;
@@ -247,7 +247,7 @@ impl SendWorker {
         let payload = payload(&message, &to, &job.message_id);
         match ports.meta.send_message(&token, &phone, &payload).await {
             Ok(accepted) => {
-                messages::set_wamid(ports, &job.tenant_id, &job.message_id, &accepted.wamid).await?;
+                status::record_wamid(ports, &job.tenant_id, &job.message_id, &accepted.wamid).await?;
                 let report =
                     StatusReport { status: MessageStatus::Sent, at: ports.clock.now(), error: None, pricing: None };
                 status::apply(ports, &key, &report).await?;

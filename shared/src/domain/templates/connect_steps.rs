@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 
-use crate::domain::whatsapp::steps::{ConnectStep, StepCtx, StepFailure};
 use crate::domain::Error;
+use crate::domain::whatsapp::steps::{ConnectStep, StepCtx, StepFailure};
 
 fn failure(e: Error) -> StepFailure {
     let mut f = StepFailure::new(e.kind, e.code, e.message);

@@ -20,8 +20,8 @@ pub mod validate;
 
 use serde_json::Value;
 
-use crate::domain::{plans, tenants};
 use crate::domain::{Error, FieldError};
+use crate::domain::{plans, tenants};
 use crate::ports::Ports;
 use crate::ports::meta::{Disposition, MetaError, NewTemplate, TemplateEdit};
 use crate::ports::table::{Cond, TableError, Update};
@@ -42,10 +42,7 @@ pub fn meta_error(e: MetaError) -> Error {
         MetaError::Api { code: 100, title, message, details, subcode, .. } => {
             let text = meta_text(title, message, details);
             let detail = FieldError::new("meta", subcode.map(|s| s.to_string()).unwrap_or_else(|| "100".into()), &text);
-            Error::invalid("meta_rejected",
-                format!("Meta rejected the template: {text}"),
-            )
-            .with_details(vec![detail])
+            Error::invalid("meta_rejected", format!("Meta rejected the template: {text}")).with_details(vec![detail])
         }
         _ if e.disposition() == Disposition::ReauthRequired => Error::conflict(
             "whatsapp_reauth_required",

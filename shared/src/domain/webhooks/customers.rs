@@ -4,10 +4,10 @@
 
 use async_trait::async_trait;
 
+use crate::domain::Error;
 use crate::domain::contacts::service::{self, InboundSender, PatchInput};
 use crate::domain::inbox;
 use crate::domain::phone::E164;
-use crate::domain::Error;
 use crate::ports::Ports;
 
 use super::payload::{Contact, Event};

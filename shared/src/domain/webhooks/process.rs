@@ -11,10 +11,10 @@ use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
 
+use crate::domain::Error;
 use crate::domain::messages::MessageError;
 use crate::domain::messages::status::{self, StatusReport};
 use crate::domain::whatsapp::account_events;
-use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, TableError};
 use crate::store::{keys, messages};
@@ -211,12 +211,7 @@ pub async fn apply_status(ports: &Ports, tenant_id: &str, s: &StatusUpdate) -> R
 }
 
 /// Meta reported a failure: refund if the message ended failed (see `messages::settle`).
-async fn settle_failure(
-    ports: &Ports,
-    tenant_id: &str,
-    message_id: &str,
-    report: &StatusReport,
-) -> Result<(), Error> {
+async fn settle_failure(ports: &Ports, tenant_id: &str, message_id: &str, report: &StatusReport) -> Result<(), Error> {
     if report.status != crate::domain::messages::MessageStatus::Failed {
         return Ok(());
     }

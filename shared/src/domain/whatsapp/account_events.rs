@@ -77,12 +77,7 @@ where
     Err(Error::unavailable("the WhatsApp connection kept changing; retry the event"))
 }
 
-pub async fn apply_account_update(
-    ports: &Ports,
-    tenant_id: &str,
-    event: &str,
-    value: &Value,
-) -> Result<Effect, Error> {
+pub async fn apply_account_update(ports: &Ports, tenant_id: &str, event: &str, value: &Value) -> Result<Effect, Error> {
     let now = ports.clock.now();
     let effect = modify(ports, tenant_id, |conn| {
         conn.record_event(AccountEvent { event: event.to_string(), at: now, detail: value.clone() });

@@ -86,10 +86,7 @@ fn fresh_steps() -> Vec<Step> {
 }
 
 fn in_progress() -> Error {
-    Error::conflict(
-        "connect_in_progress",
-        "a WhatsApp connection is already being set up; check GET /whatsapp/status",
-    )
+    Error::conflict("connect_in_progress", "a WhatsApp connection is already being set up; check GET /whatsapp/status")
 }
 
 fn save_error(e: TableError) -> Error {

@@ -129,11 +129,8 @@ impl StepFailure {
         match e {
             crate::ports::vault::VaultError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "vault unavailable during connect");
-                let mut f = Self::new(
-                    Kind::Unavailable,
-                    "service_unavailable",
-                    "the key service is unavailable; retry",
-                );
+                let mut f =
+                    Self::new(Kind::Unavailable, "service_unavailable", "the key service is unavailable; retry");
                 f.retry_after = Some(5);
                 f
             }
@@ -144,8 +141,7 @@ impl StepFailure {
     pub fn table(e: crate::ports::table::TableError) -> Self {
         match e {
             crate::ports::table::TableError::Throttled | crate::ports::table::TableError::Unavailable(_) => {
-                let mut f =
-                    Self::new(Kind::Unavailable, "service_unavailable", "the store is busy; retry");
+                let mut f = Self::new(Kind::Unavailable, "service_unavailable", "the store is busy; retry");
                 f.retry_after = Some(1);
                 f
             }
