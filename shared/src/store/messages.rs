@@ -3,9 +3,10 @@
 
 use serde_json::Value;
 
+use crate::domain::inbox::model::Conversation;
 use crate::domain::messages::model::{Direction, Message, MessageStatus, MessageView};
 use crate::ports::Ports;
-use crate::ports::table::{Cond, Item, Key, Query, TableError, Update};
+use crate::ports::table::{Cond, Item, Key, Page, Query, Table, TableError, Update};
 
 use super::keys;
 
@@ -87,4 +88,66 @@ pub async fn set_wamid(ports: &Ports, tenant_id: &str, message_id: &str, wamid: 
         .set(keys::LOOKUPS.pk_attr(), keys::wamid_lookup(wamid))
         .set(keys::LOOKUPS.sk_attr(), Value::from(format!("T#{tenant_id}")));
     ports.table.update(&k, update, Some(Cond::Exists)).await.map(|_| ())
+}
+
+/// What a tenant's message list is narrowed to.
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    pub status: Option<MessageStatus>,
+    pub campaign_id: Option<String>,
+}
+
+/// One page of the tenant's messages, newest first, after the table's own `cursor`.
+pub async fn list(
+    table: &dyn Table,
+    tenant_id: &str,
+    filter: &ListFilter,
+    limit: usize,
+    cursor: Option<String>,
+) -> Result<(Vec<MessageView>, Option<String>), TableError> {
+    let mut conds = Vec::new();
+    if let Some(status) = filter.status {
+        conds.push(Cond::eq("status", status.as_str()));
+    }
+    if let Some(c) = &filter.campaign_id {
+        conds.push(Cond::eq("campaign_id", c.as_str()));
+    }
+    let mut query = Query::index(keys::LISTS, keys::messages_list(tenant_id)).backward().limit(limit).cursor(cursor);
+    if !conds.is_empty() {
+        query = query.filter(Cond::And(conds));
+    }
+    views(table.query(query).await?)
+}
+
+/// One page of a conversation's messages, newest first.
+pub async fn conversation_page(
+    table: &dyn Table,
+    tenant_id: &str,
+    conversation_id: &str,
+    limit: usize,
+    cursor: Option<String>,
+) -> Result<(Vec<MessageView>, Option<String>), TableError> {
+    let query = Query::index(keys::SECONDARY, keys::conversation_messages(tenant_id, conversation_id))
+        .backward()
+        .limit(limit)
+        .cursor(cursor);
+    views(table.query(query).await?)
+}
+
+/// One page of the tenant's conversations, most recent first.
+pub async fn conversations(
+    table: &dyn Table,
+    tenant_id: &str,
+    limit: usize,
+    cursor: Option<String>,
+) -> Result<(Vec<Conversation>, Option<String>), TableError> {
+    let query = Query::index(keys::LISTS, keys::conversations_list(tenant_id)).backward().limit(limit).cursor(cursor);
+    let page = table.query(query).await?;
+    let items = page.items.iter().map(Item::to_entity).collect::<Result<_, _>>()?;
+    Ok((items, page.next_cursor))
+}
+
+fn views(page: Page) -> Result<(Vec<MessageView>, Option<String>), TableError> {
+    let items = page.items.iter().map(MessageView::from_item).collect::<Result<_, _>>()?;
+    Ok((items, page.next_cursor))
 }
