@@ -67,6 +67,23 @@ pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
+/// The price table, `MIPING_PRICES` (the default prices when unset or malformed).
+pub fn prices_from_env() -> crate::domain::sending::prices::PriceTable {
+    env("MIPING_PRICES").and_then(|s| crate::domain::sending::prices::PriceTable::parse(&s).ok()).unwrap_or_default()
+}
+
+/// The reconciler's timing: `MIPING_RECONCILE_GRACE_SECONDS`, `MIPING_RECONCILE_INTERVAL_SECONDS`.
+pub fn reconcile_from_env() -> crate::domain::reconciler::ReconcileOptions {
+    use crate::domain::reconciler::{DEFAULT_GRACE, DEFAULT_INTERVAL, ReconcileOptions};
+    let seconds = |name: &str, default: Duration| {
+        env(name).and_then(|s| s.parse().ok()).map(Duration::from_secs).unwrap_or(default)
+    };
+    ReconcileOptions {
+        grace: seconds("MIPING_RECONCILE_GRACE_SECONDS", DEFAULT_GRACE),
+        interval: seconds("MIPING_RECONCILE_INTERVAL_SECONDS", DEFAULT_INTERVAL).max(Duration::from_secs(1)),
+    }
+}
+
 pub fn env_secret(name: &str) -> Option<SecretString> {
     env(name).map(SecretString::from)
 }

@@ -16,6 +16,10 @@ pub mod queues;
 pub mod runtime;
 pub mod store;
 pub mod telemetry;
+pub mod util;
+
+#[cfg(test)]
+mod architecture_tests;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -131,7 +131,7 @@ mod cases {
         assert!(admin.must_change_password);
         assert!(admin.password_hash.starts_with("$argon2id$"));
 
-        let taken = |e: ApiError| (e.status.as_u16(), e.code);
+        let taken = |e: miping::domain::Error| (ApiError::from(e.clone()).status.as_u16(), e.code);
         let other_slug = unique("other").replace('_', "-");
         let e = tenants::provision(&ports, "http://x", provision_input(&plan_id, &slug, "new@acme.test"))
             .await
@@ -149,7 +149,7 @@ mod cases {
         let e = tenants::provision(&ports, "http://x", provision_input("plan_nope", &other_slug, "x@acme.test"))
             .await
             .unwrap_err();
-        assert_eq!((e.status.as_u16(), e.details[0].code.as_str()), (422, "unknown_plan"));
+        assert_eq!((ApiError::from(e.clone()).status.as_u16(), e.details[0].code.as_str()), (422, "unknown_plan"));
     }
 
     pub async fn plan_change(ports: Ports) {
@@ -172,7 +172,7 @@ mod cases {
         )
         .await
         .unwrap_err();
-        assert_eq!(e.status.as_u16(), 422);
+        assert_eq!(ApiError::from(e).status.as_u16(), 422);
         assert_eq!((tenant_count(&ports, &a).await, tenant_count(&ports, &b).await), (0, 1));
     }
 

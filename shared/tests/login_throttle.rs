@@ -25,8 +25,8 @@ fn clock() -> Arc<ManualClock> {
 }
 
 /// The wait a refusal asks for (panics on anything but 429 `login_throttled`).
-fn retry_after(result: Result<login_throttle::Attempt, ApiError>) -> u64 {
-    let e = result.err().expect("refused");
+fn retry_after(result: Result<login_throttle::Attempt, miping::domain::Error>) -> u64 {
+    let e = ApiError::from(result.err().expect("refused"));
     assert_eq!((e.status.as_u16(), e.code), (429, "login_throttled"));
     e.retry_after.expect("Retry-After")
 }

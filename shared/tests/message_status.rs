@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use miping::domain::messages::status::{Applied, StatusReport, apply, park};
+use miping::domain::messages::status::{Applied, StatusReport, apply, park, record_wamid};
 use miping::domain::messages::{Direction, Message, MessageError, MessageStatus};
 use miping::ports::Ports;
 use miping::ports::table::Table;
@@ -123,7 +123,7 @@ async fn statuses_before_the_wamid_are_parked_then_applied(table: Arc<dyn Table>
     park(&ports, &tenant, &wamid, &report(MessageStatus::Delivered, 2)).await.unwrap();
     park(&ports, &tenant, &wamid, &report(MessageStatus::Delivered, 2)).await.unwrap();
     park(&ports, &tenant, &wamid, &report(MessageStatus::Sent, 1)).await.unwrap();
-    messages::set_wamid(&ports, &tenant, &id, &wamid).await.unwrap();
+    record_wamid(&ports, &tenant, &id, &wamid).await.unwrap();
     let found = messages::find_by_wamid(&ports, &tenant, &wamid).await.unwrap().expect("findable by wamid");
     assert_eq!(found.get_str("id"), Some(id.as_str()));
     let view = messages::view(&ports, &tenant, &id).await.unwrap().unwrap();

@@ -4,7 +4,7 @@
 #[tokio::main]
 async fn main() -> Result<(), miping::runtime::http_lambda::Error> {
     miping::runtime::worker_lambda::serve(miping::queues::MAIL, |state| {
-        std::sync::Arc::new(miping::domain::welcome_mail::MailConsumer { ports: state.ports.clone() })
+        std::sync::Arc::new(miping::runtime::consumers::mail::MailConsumer { ports: state.ports.clone() })
     })
     .await
 }

@@ -6,7 +6,7 @@ async fn main() -> Result<(), miping::runtime::http_lambda::Error> {
     miping::runtime::worker_lambda::serve_queues(&miping::queues::SEND_LANES, |state| {
         std::sync::Arc::new(miping::domain::sending::worker::SendWorker {
             ports: state.ports.clone(),
-            prices: miping::domain::sending::prices::PriceTable::from_env(),
+            prices: (*state.prices).clone(),
             timing: state.config.send_timing,
         })
     })

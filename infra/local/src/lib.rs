@@ -11,11 +11,11 @@ use miping::app::AppState;
 use miping::config::{Config, SuperAdminBootstrap};
 use miping::domain::auth::bootstrap_super_admin;
 use miping::domain::campaigns::fanout::FanoutWorker;
-use miping::domain::welcome_mail::MailConsumer;
 use miping::http::routes;
 use miping::ports::Queue;
 use miping::ports::queue::QueueName;
 use miping::runtime::consumer::{Consumer, PollerOptions, run_poller};
+use miping::runtime::consumers::mail::MailConsumer;
 
 pub mod server;
 use secrecy::ExposeSecret;
@@ -134,7 +134,7 @@ pub enum StartError {
     #[error(transparent)]
     Embedded(#[from] miping::platform::embedded::EmbeddedError),
     #[error("bootstrap failed: {0}")]
-    Bootstrap(#[from] miping::http::ApiError),
+    Bootstrap(#[from] miping::domain::Error),
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
     #[error("cannot start the Meta simulator on {0}: {1}")]
@@ -191,7 +191,7 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
 fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<JoinHandle<()>> {
     let send_worker: Arc<dyn Consumer> = Arc::new(miping::domain::sending::worker::SendWorker {
         ports: state.ports.clone(),
-        prices: miping::domain::sending::prices::PriceTable::from_env(),
+        prices: (*state.prices).clone(),
         timing: state.config.send_timing,
     });
     // One poller per send lane (as one event source mapping per queue on AWS): however long

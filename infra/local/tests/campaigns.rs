@@ -395,7 +395,7 @@ async fn start_without_senders() -> (TestPlatform, tokio::sync::watch::Sender<bo
     let ports = tp.ports().clone();
     let options = PollerOptions { wait: Duration::from_millis(100), ..PollerOptions::default() };
     let mail: std::sync::Arc<dyn Consumer> =
-        std::sync::Arc::new(miping::domain::welcome_mail::MailConsumer { ports: ports.clone() });
+        std::sync::Arc::new(miping::runtime::consumers::mail::MailConsumer { ports: ports.clone() });
     let hooks: std::sync::Arc<dyn Consumer> =
         std::sync::Arc::new(miping::domain::webhooks::process::processor(ports.clone()));
     tokio::spawn(run_poller(ports.queue.clone(), miping::queues::MAIL, mail, options, rx.clone()));

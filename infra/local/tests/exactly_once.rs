@@ -16,7 +16,6 @@ use meta_sim::{Faults, SimHandle};
 use miping::domain::billing::EntryKind;
 use miping::domain::messages::dispatch::{SendJob, enqueue};
 use miping::domain::messages::{MessageStatus, MessageView};
-use miping::domain::sending::prices::PriceTable;
 use miping::domain::sending::worker::SendWorker;
 use miping::domain::whatsapp::mark_needs_reauth;
 use miping::ports::table::Update;
@@ -106,7 +105,7 @@ async fn a_suspension_longer_than_fifty_holds_ends_with_the_messages_sent() {
         enqueue(&ports, &SendJob { tenant_id: t.id.clone(), message_id: id.clone() }).await.unwrap();
         ids.push(id);
     }
-    let worker = SendWorker::new(ports.clone(), PriceTable::from_env());
+    let worker = SendWorker::new(ports.clone(), miping::config::prices_from_env());
     let mut receives = 0;
     for _ in 0..60 {
         for d in ports.queue.receive(SEND, 10, Duration::from_millis(50)).await.unwrap() {

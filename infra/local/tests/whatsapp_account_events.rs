@@ -63,7 +63,7 @@ async fn a_scheduled_disable_is_recorded_a_disable_bans_and_a_reinstate_restores
     assert_eq!(deliver(&tp, &disabled).await, Effect::Status(ConnectionStatus::Banned));
     assert_eq!(deliver(&tp, &disabled).await, Effect::Status(ConnectionStatus::Banned), "a duplicate changes nothing");
     assert_eq!(status(&tp, &t).await["status"], "banned");
-    let e = business_token(ports(&tp), &t.id).await.unwrap_err();
+    let e = miping::http::ApiError::from(business_token(ports(&tp), &t.id).await.unwrap_err());
     assert_eq!((e.status.as_u16(), e.code), (409, "whatsapp_banned"));
 
     value["ban_info"]["waba_ban_state"] = "REINSTATE".into();

@@ -211,7 +211,7 @@ async fn an_expired_token_marks_the_connection_needs_reauth() {
     let view = status(&tp, &t).await;
     assert_eq!(view["status"], "needs_reauth");
     assert_eq!(step(&view, "register_phone")["error"]["meta_code"], 190);
-    let e = business_token(ports(&tp), &t.id).await.unwrap_err();
+    let e = miping::http::ApiError::from(business_token(ports(&tp), &t.id).await.unwrap_err());
     assert_eq!((e.status.as_u16(), e.code), (409, "whatsapp_needs_reauth"));
     // The stored token is dead: resuming is refused, a new signup of the same business works.
     let r = connect(&tp, &t, json!({})).await;

@@ -13,7 +13,6 @@
 //!   `api_key_limit` holds exactly; revoking deletes the lookup item in the same transaction, so
 //!   the very next request with that key is refused.
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -21,7 +20,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::domain::limits;
-use crate::http::{ApiError, FieldError};
+use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Query, TableError, TxOp, Update};
 use crate::store::keys;
@@ -90,7 +89,7 @@ fn generate_secret() -> String {
 }
 
 pub fn hash(key: &str) -> String {
-    crate::http::idempotency::hex(&Sha256::digest(key.as_bytes()))
+    crate::util::hex(&Sha256::digest(key.as_bytes()))
 }
 
 /// Whether `raw` has the shape of one of our keys (checked before any lookup, so garbage costs
@@ -104,27 +103,27 @@ fn display_prefix(key: &str) -> String {
     key[..KEY_PREFIX.len() + VISIBLE_CHARS].to_string()
 }
 
-pub fn limit_reached(limit: Option<u64>) -> ApiError {
+pub fn limit_reached(limit: Option<u64>) -> Error {
     let message = match limit {
         Some(l) => format!("your plan allows {l} API keys; revoke one or upgrade the plan"),
         None => "your plan's API key limit is reached".to_string(),
     };
     // A quota like contact_limit_reached: no Retry-After (waiting does not help).
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "api_key_limit_reached", message)
+    Error::limit("api_key_limit_reached", message)
 }
 
 /// `POST /api-keys`.
-pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Result<CreatedApiKey, ApiError> {
+pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Result<CreatedApiKey, Error> {
     let name = input.name.map(|n| n.trim().to_owned()).unwrap_or_default();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(ApiError::validation(vec![FieldError::new(
+        return Err(Error::validation(vec![FieldError::new(
             "name",
             if name.is_empty() { "required" } else { "too_long" },
             format!("a name of 1 to {MAX_NAME_CHARS} characters, e.g. the system that uses the key"),
         )]));
     }
     if crate::domain::text::has_control(&name) {
-        return Err(ApiError::validation(vec![crate::domain::text::control_error("name")]));
+        return Err(Error::validation(vec![crate::domain::text::control_error("name")]));
     }
     let limit = limits::api_key_limit(&*ports.table, tenant_id).await?;
     if limit == Some(0) {
@@ -172,10 +171,10 @@ pub async fn page(
 }
 
 /// `DELETE /api-keys/{id}`: `false` when the tenant has no such key.
-pub async fn revoke(ports: &Ports, tenant_id: &str, key_id: &str) -> Result<bool, ApiError> {
+pub async fn revoke(ports: &Ports, tenant_id: &str, key_id: &str) -> Result<bool, Error> {
     let Some(pointer) = ports.table.get(&keys::api_key(tenant_id, key_id)).await? else { return Ok(false) };
     let Some(key_hash) = pointer.get_str("key_hash") else {
-        return Err(ApiError::internal(format!("API key pointer {key_id} without a hash")));
+        return Err(Error::internal(format!("API key pointer {key_id} without a hash")));
     };
     let ops = vec![
         TxOp::Delete { key: keys::api_key(tenant_id, key_id), cond: Some(Cond::Exists) },

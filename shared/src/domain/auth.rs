@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::SuperAdminBootstrap;
 use crate::domain::login_throttle::{self, LoginThrottle};
 use crate::domain::user::{Role, User, UserView, normalize_email};
+use crate::domain::{Error, FieldError};
 use crate::domain::{password, sessions};
-use crate::http::{ApiError, FieldError};
 use crate::ports::Ports;
 use crate::store::users::Users;
 
@@ -59,7 +59,7 @@ impl JwtKeys {
         session_id: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, Error> {
         let claims = Claims {
             sub: user.id.clone(),
             role: user.role,
@@ -68,7 +68,7 @@ impl JwtKeys {
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(Error::internal)
     }
 
     /// Verifies signature and expiry (no leeway: an expired token is expired).
@@ -99,7 +99,7 @@ pub async fn login(
     email: &str,
     client: &str,
     password: SecretString,
-) -> Result<LoginResponse, ApiError> {
+) -> Result<LoginResponse, Error> {
     let now = ports.clock.now();
     let email_key = email.trim().to_lowercase();
     let attempt = login_throttle::claim(ports, throttle, &email_key, client).await?;
@@ -112,7 +112,7 @@ pub async fn login(
     let ok = password::verify(password, hash).await && user.is_some();
     let Some(user) = user.filter(|_| ok) else {
         // The attempt stays counted.
-        return Err(ApiError::unauthorized("wrong email or password"));
+        return Err(Error::unauthenticated("wrong email or password"));
     };
     attempt.succeeded(ports).await?;
     let expires_at = jwt.expiry(now);
@@ -129,7 +129,7 @@ pub async fn change_password(
     session_id: &str,
     current: SecretString,
     new: SecretString,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let mut errors = password::check_policy("new_password", new.expose_secret());
     if new.expose_secret() == current.expose_secret() {
         errors.push(FieldError::new("new_password", "unchanged", "must differ from the current password"));
@@ -137,16 +137,16 @@ pub async fn change_password(
     if !password::verify(current, user.password_hash.clone()).await {
         // The caller is authenticated; a wrong current password is a validation failure of that
         // field, not a 401 (which clients treat as "log in again").
-        return Err(ApiError::validation(vec![FieldError::new(
+        return Err(Error::validation(vec![FieldError::new(
             "current_password",
             "incorrect",
             "is not your current password",
         )]));
     }
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Error::validation(errors));
     }
-    let hash = password::hash(new).await.map_err(ApiError::internal)?;
+    let hash = password::hash(new).await.map_err(Error::internal)?;
     Users::new(&*ports.table).set_password(&user.id, &hash, false, ports.clock.now()).await?;
     sessions::end_all_for_user(ports, &user.id, Some(session_id)).await?;
     Ok(())
@@ -155,9 +155,9 @@ pub async fn change_password(
 /// Creates the configured super admin if no user has that email yet. Idempotent and safe to
 /// run from several processes at once (the email item's condition decides the winner).
 /// Returns true when it created the user.
-pub async fn bootstrap_super_admin(ports: &Ports, admin: &SuperAdminBootstrap) -> Result<bool, ApiError> {
+pub async fn bootstrap_super_admin(ports: &Ports, admin: &SuperAdminBootstrap) -> Result<bool, Error> {
     let Some(email) = normalize_email(&admin.email) else {
-        return Err(ApiError::internal("SUPER_ADMIN_EMAIL is not a valid email address"));
+        return Err(Error::internal("SUPER_ADMIN_EMAIL is not a valid email address"));
     };
     let users = Users::new(&*ports.table);
     if users.find_by_email(&email).await?.is_some() {
@@ -170,7 +170,7 @@ pub async fn bootstrap_super_admin(ports: &Ports, admin: &SuperAdminBootstrap) -
         name: "Super admin".into(),
         role: Role::SuperAdmin,
         tenant_id: None,
-        password_hash: password::hash(admin.password.clone()).await.map_err(ApiError::internal)?,
+        password_hash: password::hash(admin.password.clone()).await.map_err(Error::internal)?,
         // A generated password was printed to a console: make the operator choose their own.
         must_change_password: admin.generated,
         created_at: now,

@@ -16,16 +16,18 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::domain::money::{MAX_BALANCE, MAX_UNITS, Money};
-use crate::http::{ApiError, FieldError};
+use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
 use crate::ports::table::{TableError, TxOp};
+
+pub mod model;
 use crate::store::ledger::{BalanceState, DebitMarker, Ledger};
+pub use model::{EntryKind, LedgerEntry, Reference, ReferenceType};
 
 /// Messages per debit transaction: 1 balance update + 2 items (marker, entry) per message must
 /// fit DynamoDB's 100 operations per transaction.
@@ -34,62 +36,6 @@ pub const MAX_DEBIT_BATCH: usize = 45;
 /// message is then retried later).
 const MAX_ATTEMPTS: u32 = 40;
 pub const MAX_DESCRIPTION_LEN: usize = 500;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryKind {
-    Credit,
-    Debit,
-    Refund,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReferenceType {
-    Message,
-    Campaign,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Reference {
-    #[serde(rename = "type")]
-    pub kind: ReferenceType,
-    pub id: String,
-}
-
-impl Reference {
-    pub fn message(id: impl Into<String>) -> Self {
-        Self { kind: ReferenceType::Message, id: id.into() }
-    }
-    pub fn campaign(id: impl Into<String>) -> Self {
-        Self { kind: ReferenceType::Campaign, id: id.into() }
-    }
-}
-
-/// One ledger entry. `amount` is always positive; `kind` says which way it moved the balance.
-/// `seq` is its position in the tenant's ledger (1 = first entry); entries sorted by `seq` chain:
-/// each `balance_after` is the previous one plus or minus `amount`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct LedgerEntry {
-    pub id: String,
-    pub seq: u64,
-    pub kind: EntryKind,
-    pub amount: Money,
-    pub balance_after: Money,
-    pub reference: Option<Reference>,
-    pub description: Option<String>,
-    pub at: DateTime<Utc>,
-}
-
-impl LedgerEntry {
-    /// The entry's effect on the balance.
-    pub fn signed_amount(&self) -> Money {
-        match self.kind {
-            EntryKind::Credit | EntryKind::Refund => self.amount,
-            EntryKind::Debit => Money::from_units(-self.amount.units()),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BillingError {
@@ -105,14 +51,13 @@ pub enum BillingError {
     BalanceLimit { balance: Money },
 }
 
-impl From<BillingError> for ApiError {
+impl From<BillingError> for Error {
     fn from(e: BillingError) -> Self {
         match e {
             BillingError::Table(t) => t.into(),
-            BillingError::InvalidAmount => ApiError::internal(e),
-            BillingError::Contended => ApiError::unavailable("the balance is busy, retry shortly"),
-            BillingError::BalanceLimit { balance } => ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            BillingError::InvalidAmount => Error::internal(e),
+            BillingError::Contended => Error::unavailable("the balance is busy, retry shortly"),
+            BillingError::BalanceLimit { balance } => Error::invalid(
                 "balance_limit_exceeded",
                 format!("the balance is {balance} and may not exceed {MAX_BALANCE}: this credit would take it above"),
             )
@@ -407,7 +352,7 @@ pub async fn refund(
 
 // --- reading --------------------------------------------------------------------------------------
 
-pub async fn balance(ports: &Ports, tenant_id: &str) -> Result<Money, ApiError> {
+pub async fn balance(ports: &Ports, tenant_id: &str) -> Result<Money, Error> {
     Ok(Ledger::new(&*ports.table).balance(tenant_id).await?.balance)
 }
 
@@ -417,7 +362,7 @@ pub async fn list(
     tenant_id: &str,
     limit: usize,
     cursor: Option<String>,
-) -> Result<(Vec<LedgerEntry>, Option<String>), ApiError> {
+) -> Result<(Vec<LedgerEntry>, Option<String>), Error> {
     let before = cursor.map(|c| decode_cursor(&c)).transpose()?;
     let (entries, next) = Ledger::new(&*ports.table).list(tenant_id, limit, before).await?;
     Ok((entries, next.map(encode_cursor)))
@@ -427,13 +372,13 @@ fn encode_cursor(seq: u64) -> String {
     URL_SAFE_NO_PAD.encode(format!("ledger:{seq}"))
 }
 
-fn decode_cursor(cursor: &str) -> Result<u64, ApiError> {
+fn decode_cursor(cursor: &str) -> Result<u64, Error> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("ledger:").and_then(|n| n.parse().ok()))
-        .ok_or_else(crate::http::pagination::invalid_cursor)
+        .ok_or_else(Error::invalid_cursor)
 }
 
 /// `POST /admin/tenants/{id}/credits` body.
@@ -446,7 +391,7 @@ pub struct CreditInput {
 }
 
 /// Validates a top-up: a positive exact amount, an optional description.
-pub fn validate_credit(input: CreditInput) -> Result<(Money, Option<String>), ApiError> {
+pub fn validate_credit(input: CreditInput) -> Result<(Money, Option<String>), Error> {
     let mut errors = Vec::new();
     let amount = match input.amount.as_ref().map(Money::from_json) {
         None => {
@@ -477,12 +422,13 @@ pub fn validate_credit(input: CreditInput) -> Result<(Money, Option<String>), Ap
     }
     match amount {
         Some(a) if errors.is_empty() => Ok((a, description)),
-        _ => Err(ApiError::validation(errors)),
+        _ => Err(Error::validation(errors)),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
     use serde_json::json;
 
     use super::*;

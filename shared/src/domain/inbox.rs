@@ -5,8 +5,7 @@
 //! An inbound message is recorded in one transaction with its conversation's update and a
 //! uniqueness item on its wamid, so a redelivered webhook can never count twice.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
 use crate::domain::messages::{Direction, Message, MessageStatus};
@@ -15,8 +14,8 @@ use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Key, TableError, TxOp, Update};
 use crate::store::{keys, messages};
 
-/// Meta's customer service window.
-pub const SERVICE_WINDOW: Duration = Duration::hours(24);
+pub mod model;
+pub use model::{Conversation, ConversationView, SERVICE_WINDOW};
 
 /// One conversation per contact: its id follows from the contact's.
 pub fn conversation_id(contact_id: &str) -> String {
@@ -25,50 +24,6 @@ pub fn conversation_id(contact_id: &str) -> String {
 
 pub fn conversation_key(tenant_id: &str, conversation_id: &str) -> Key {
     keys::conversation(tenant_id, conversation_id)
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Conversation {
-    pub id: String,
-    pub tenant_id: String,
-    pub contact_id: String,
-    #[serde(default)]
-    pub unread_count: i64,
-    #[serde(default)]
-    pub last_message_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub last_message_preview: Option<String>,
-    #[serde(default)]
-    pub last_direction: Option<Direction>,
-    /// When the customer last wrote: the service window runs 24 h from here.
-    #[serde(default)]
-    pub last_inbound_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub created_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct ConversationView {
-    #[serde(flatten)]
-    pub conversation: Conversation,
-    pub window_open: bool,
-    pub window_expires_at: Option<DateTime<Utc>>,
-}
-
-impl Conversation {
-    pub fn window_expires_at(&self) -> Option<DateTime<Utc>> {
-        self.last_inbound_at.map(|t| t + SERVICE_WINDOW)
-    }
-    pub fn window_open(&self, now: DateTime<Utc>) -> bool {
-        self.window_expires_at().is_some_and(|t| now < t)
-    }
-    pub fn view(self, now: DateTime<Utc>) -> ConversationView {
-        ConversationView {
-            window_open: self.window_open(now),
-            window_expires_at: self.window_expires_at(),
-            conversation: self,
-        }
-    }
 }
 
 /// The update that moves a conversation to its newest message (creating it if needed).

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::http::ApiError;
+use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Key, TableError, Update};
 use crate::store::keys;
@@ -65,8 +65,8 @@ impl LoginThrottle {
 /// Optimistic retries before concurrent attempts on one pair are refused outright.
 const CLAIM_ROUNDS: usize = 4;
 
-fn throttled(wait_secs: i64) -> ApiError {
-    ApiError::too_many(
+fn throttled(wait_secs: i64) -> Error {
+    Error::too_many(
         "login_throttled",
         "too many sign-in attempts; wait before trying again",
         u64::try_from(wait_secs).unwrap_or(1).max(1),
@@ -81,7 +81,7 @@ pub struct Attempt {
 }
 
 /// Claims an attempt for `email` from `client` (an address bucket), or answers 429.
-pub async fn claim(ports: &Ports, cfg: &LoginThrottle, email: &str, client: &str) -> Result<Attempt, ApiError> {
+pub async fn claim(ports: &Ports, cfg: &LoginThrottle, email: &str, client: &str) -> Result<Attempt, Error> {
     let now = ports.clock.now();
     let address = claim_address(ports, cfg, client, now).await?;
     let pair = keys::login_attempts(email, client);
@@ -104,7 +104,7 @@ impl Attempt {
     }
 }
 
-async fn claim_address(ports: &Ports, cfg: &LoginThrottle, client: &str, now: DateTime<Utc>) -> Result<Key, ApiError> {
+async fn claim_address(ports: &Ports, cfg: &LoginThrottle, client: &str, now: DateTime<Utc>) -> Result<Key, Error> {
     let window = cfg.address_window.as_secs().max(1) as i64;
     let index = now.timestamp() / window;
     let window_end = (index + 1) * window;
@@ -128,7 +128,7 @@ async fn release_address(ports: &Ports, key: &Key) {
     }
 }
 
-async fn claim_pair(ports: &Ports, cfg: &LoginThrottle, key: &Key, now: DateTime<Utc>) -> Result<(), ApiError> {
+async fn claim_pair(ports: &Ports, cfg: &LoginThrottle, key: &Key, now: DateTime<Utc>) -> Result<(), Error> {
     let epoch = now.timestamp();
     let mut current = ports.table.get(key).await?;
     for _ in 0..CLAIM_ROUNDS {

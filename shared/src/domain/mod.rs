@@ -1,5 +1,7 @@
 //! Domain logic. It talks only to ports (`crate::ports`) and repositories (`crate::store`),
-//! never to an SDK.
+//! never to an SDK, and never to a transport: its failures are [`Error`]s.
+
+pub use error::{Error, FieldError, Kind};
 
 pub mod api_keys;
 pub mod auth;
@@ -7,6 +9,7 @@ pub mod billing;
 pub mod callbacks;
 pub mod campaigns;
 pub mod contacts;
+pub mod error;
 pub mod inbox;
 pub mod limits;
 pub mod login_throttle;

@@ -8,7 +8,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::http::FieldError;
+use crate::domain::FieldError;
 
 pub const MIN_PASSWORD_LEN: usize = 12;
 pub const MAX_PASSWORD_LEN: usize = 128;

@@ -14,7 +14,6 @@
 //! its 30 minutes (410 `reset_token_expired`), and when the password changes by any other way
 //! (404, as an unknown token: the fingerprint no longer matches).
 
-use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -23,14 +22,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::user::normalize_email;
-use crate::domain::{password, sessions};
-use crate::http::{ApiError, FieldError};
+use crate::domain::{Error, FieldError};
+use crate::domain::{Kind, password, sessions};
 use crate::ports::Ports;
 use crate::ports::mailer::{Email, MailError};
 use crate::ports::queue::OutMessage;
 use crate::ports::table::{Cond, Item, TableError};
 use crate::queues::MAIL;
-use crate::runtime::consumer::ConsumeError;
 use crate::store::keys;
 use crate::store::users::Users;
 
@@ -54,9 +52,9 @@ pub struct ResetJob {
 }
 
 /// `POST /auth/forgot-password`: queues the job (202 whatever the email).
-pub async fn request(ports: &Ports, public_url: &str, valid_for_secs: i64, email: &str) -> Result<(), ApiError> {
+pub async fn request(ports: &Ports, public_url: &str, valid_for_secs: i64, email: &str) -> Result<(), Error> {
     let Some(email) = normalize_email(email) else {
-        return Err(ApiError::validation(vec![FieldError::new("email", "invalid_email", "is not an email address")]));
+        return Err(Error::validation(vec![FieldError::new("email", "invalid_email", "is not an email address")]));
     };
     let job = ResetJob {
         kind: KIND.into(),
@@ -65,26 +63,27 @@ pub async fn request(ports: &Ports, public_url: &str, valid_for_secs: i64, email
         reset_url: format!("{}/reset-password", public_url.trim_end_matches('/')),
         valid_for_secs,
     };
-    let body = serde_json::to_string(&job).map_err(ApiError::internal)?;
+    let body = serde_json::to_string(&job).map_err(Error::internal)?;
     ports.queue.send(MAIL, OutMessage::new(body)).await?;
     Ok(())
 }
 
 fn token_hash(token: &str) -> String {
-    crate::http::idempotency::hex(&Sha256::digest(token.as_bytes()))
+    crate::util::hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// Ties a token to the password it replaces: any change of the hash retires it.
 fn fingerprint(password_hash: &str) -> String {
-    crate::http::idempotency::hex(&Sha256::digest(password_hash.as_bytes()))[..32].to_owned()
+    crate::util::hex(&Sha256::digest(password_hash.as_bytes()))[..32].to_owned()
 }
 
-fn retry(what: &str, e: impl std::fmt::Display) -> ConsumeError {
-    ConsumeError::retry(format!("{what}: {e}"))
+/// A failure worth another try later (the store, the vault or the mailer is unavailable).
+fn retry(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::unavailable(format!("{what}: {e}"))
 }
 
 /// The mail consumer's part: make the token and send the email (or drop the job).
-pub async fn send(ports: &Ports, job: &ResetJob) -> Result<(), ConsumeError> {
+pub async fn send(ports: &Ports, job: &ResetJob) -> Result<(), Error> {
     let marker = keys::mail_sent(&job.mail_id);
     if ports.table.get(&marker).await.map_err(|e| retry("table", e))?.is_some() {
         return Ok(());
@@ -148,23 +147,19 @@ fn render(job: &ResetJob, name: &str, token: &SecretString) -> Email {
     Email { to: job.email.clone(), subject: "Reset your Miping password".into(), text, html: None }
 }
 
-fn unknown_token() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "reset_token_not_found", "this reset link is unknown or was already used")
+fn unknown_token() -> Error {
+    Error::new(Kind::NotFound, "reset_token_not_found", "this reset link is unknown or was already used")
 }
 
 /// `POST /auth/reset-password`.
-pub async fn reset(ports: &Ports, token: &SecretString, new_password: SecretString) -> Result<(), ApiError> {
+pub async fn reset(ports: &Ports, token: &SecretString, new_password: SecretString) -> Result<(), Error> {
     let key = keys::password_reset(&token_hash(token.expose_secret()));
     let now = ports.clock.now();
     let record = ports.table.get(&key).await?.ok_or_else(unknown_token)?;
     if record.get_i64("expires_at").is_none_or(|at| at <= now.timestamp()) {
-        return Err(ApiError::new(
-            StatusCode::GONE,
-            "reset_token_expired",
-            "this reset link has expired; ask for a new one",
-        ));
+        return Err(Error::new(Kind::Gone, "reset_token_expired", "this reset link has expired; ask for a new one"));
     }
-    let user_id = record.get_str("user_id").ok_or_else(|| ApiError::internal("reset record without a user"))?;
+    let user_id = record.get_str("user_id").ok_or_else(|| Error::internal("reset record without a user"))?;
     let users = Users::new(&*ports.table);
     let user = users.get(user_id).await?.ok_or_else(unknown_token)?;
     if record.get_str("password_fingerprint") != Some(fingerprint(&user.password_hash).as_str()) {
@@ -172,9 +167,9 @@ pub async fn reset(ports: &Ports, token: &SecretString, new_password: SecretStri
     }
     let errors = password::check_policy("new_password", new_password.expose_secret());
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Error::validation(errors));
     }
-    let hash = password::hash(new_password).await.map_err(ApiError::internal)?;
+    let hash = password::hash(new_password).await.map_err(Error::internal)?;
     // Single use: of two concurrent resets with one token, one deletes it, the other is 404.
     match ports.table.delete(&key, Some(Cond::Exists)).await {
         Ok(Some(_)) => {}

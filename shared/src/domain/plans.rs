@@ -1,33 +1,18 @@
 //! Subscription plans: what a tenant pays and the limits it gets. Managed by the super admin.
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::domain::money::Money;
-use crate::http::{ApiError, FieldError};
+use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
 use crate::store::plans::{DeletePlan, Plans};
 
+pub mod model;
+pub use model::{Plan, PlanChanges};
+
 pub const MAX_NAME_LEN: usize = 100;
 pub const MAX_MESSAGES_PER_SECOND: i64 = 1000;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"id": "plan_01jd5x8m2kq7v9c3t4w6y8z0ab", "name": "Growth", "price": "1499.00", "currency": "INR", "monthly_message_limit": 10000, "contact_limit": 5000, "template_limit": 50, "api_key_limit": 5, "messages_per_second": 80, "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-01T09:00:00Z"}))]
-pub struct Plan {
-    pub id: String,
-    pub name: String,
-    pub price: Money,
-    /// ISO 4217 code, upper case (`INR`, `USD`).
-    pub currency: String,
-    pub monthly_message_limit: u64,
-    pub contact_limit: u64,
-    pub template_limit: u64,
-    pub api_key_limit: u64,
-    pub messages_per_second: u32,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
 
 /// `POST /plans` and `PATCH /plans/{id}` bodies. Money arrives as a string or a number and is
 /// validated here (422 per field); wrong JSON types are 400s from the extractor.
@@ -45,31 +30,12 @@ pub struct PlanInput {
     pub messages_per_second: Option<i64>,
 }
 
-/// Validated fields; `None` = not given (PATCH leaves it alone).
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct PlanChanges {
-    pub name: Option<String>,
-    pub price: Option<Money>,
-    pub currency: Option<String>,
-    pub monthly_message_limit: Option<u64>,
-    pub contact_limit: Option<u64>,
-    pub template_limit: Option<u64>,
-    pub api_key_limit: Option<u64>,
-    pub messages_per_second: Option<u32>,
-}
-
-impl PlanChanges {
-    pub fn is_empty(&self) -> bool {
-        *self == PlanChanges::default()
-    }
-}
-
 pub fn is_currency_code(s: &str) -> bool {
     s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase())
 }
 
 /// Validates `input`; with `require_all` (create) every field must be present.
-pub fn validate(input: PlanInput, require_all: bool) -> Result<PlanChanges, ApiError> {
+pub fn validate(input: PlanInput, require_all: bool) -> Result<PlanChanges, Error> {
     let mut errors = Vec::new();
     let mut out = PlanChanges::default();
     let required = |field: &str, present: bool, errors: &mut Vec<FieldError>| {
@@ -135,13 +101,13 @@ pub fn validate(input: PlanInput, require_all: bool) -> Result<PlanChanges, ApiE
         Some(n) => out.messages_per_second = Some(n as u32),
         None => {}
     }
-    if errors.is_empty() { Ok(out) } else { Err(ApiError::validation(errors)) }
+    if errors.is_empty() { Ok(out) } else { Err(Error::validation(errors)) }
 }
 
-pub async fn create(ports: &Ports, input: PlanInput) -> Result<Plan, ApiError> {
+pub async fn create(ports: &Ports, input: PlanInput) -> Result<Plan, Error> {
     let c = validate(input, true)?;
     let now = ports.clock.now();
-    let missing = || ApiError::internal("validated plan field missing");
+    let missing = || Error::internal("validated plan field missing");
     let plan = Plan {
         id: ports.ids.new_id("plan"),
         name: c.name.ok_or_else(missing)?,
@@ -159,25 +125,25 @@ pub async fn create(ports: &Ports, input: PlanInput) -> Result<Plan, ApiError> {
     Ok(plan)
 }
 
-pub async fn get(ports: &Ports, plan_id: &str) -> Result<Plan, ApiError> {
-    Plans::new(&*ports.table).get(plan_id).await?.ok_or_else(|| ApiError::not_found("plan"))
+pub async fn get(ports: &Ports, plan_id: &str) -> Result<Plan, Error> {
+    Plans::new(&*ports.table).get(plan_id).await?.ok_or_else(|| Error::not_found("plan"))
 }
 
-pub async fn update(ports: &Ports, plan_id: &str, input: PlanInput) -> Result<Plan, ApiError> {
+pub async fn update(ports: &Ports, plan_id: &str, input: PlanInput) -> Result<Plan, Error> {
     let changes = validate(input, false)?;
     let plans = Plans::new(&*ports.table);
     if changes.is_empty() {
         return get(ports, plan_id).await;
     }
-    plans.update(plan_id, &changes, ports.clock.now()).await?.ok_or_else(|| ApiError::not_found("plan"))
+    plans.update(plan_id, &changes, ports.clock.now()).await?.ok_or_else(|| Error::not_found("plan"))
 }
 
-pub async fn delete(ports: &Ports, plan_id: &str) -> Result<(), ApiError> {
+pub async fn delete(ports: &Ports, plan_id: &str) -> Result<(), Error> {
     match Plans::new(&*ports.table).delete(plan_id).await? {
         DeletePlan::Deleted => Ok(()),
-        DeletePlan::NotFound => Err(ApiError::not_found("plan")),
+        DeletePlan::NotFound => Err(Error::not_found("plan")),
         DeletePlan::InUse => {
-            Err(ApiError::conflict("plan_in_use", "tenants are on this plan; move them to another plan first"))
+            Err(Error::conflict("plan_in_use", "tenants are on this plan; move them to another plan first"))
         }
     }
 }

@@ -24,10 +24,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::domain::Error;
 use crate::domain::campaigns::{cancel, fanout};
 use crate::domain::messages::{MessageStatus, dispatch, settle};
 use crate::domain::sending::hold;
-use crate::http::ApiError;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Query, SkCond, TableError, Update};
 use crate::store::keys;
@@ -56,18 +56,6 @@ impl Default for ReconcileOptions {
     }
 }
 
-impl ReconcileOptions {
-    pub fn from_env() -> Self {
-        let seconds = |name: &str, default: Duration| {
-            crate::config::env(name).and_then(|s| s.parse().ok()).map(Duration::from_secs).unwrap_or(default)
-        };
-        Self {
-            grace: seconds("MIPING_RECONCILE_GRACE_SECONDS", DEFAULT_GRACE),
-            interval: seconds("MIPING_RECONCILE_INTERVAL_SECONDS", DEFAULT_INTERVAL).max(Duration::from_secs(1)),
-        }
-    }
-}
-
 /// What one run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Reconciled {
@@ -85,7 +73,7 @@ pub struct Reconciled {
     pub held_tenants_released: usize,
 }
 
-pub async fn run(ports: &Ports, options: ReconcileOptions) -> Result<Reconciled, ApiError> {
+pub async fn run(ports: &Ports, options: ReconcileOptions) -> Result<Reconciled, Error> {
     let cutoff_ms = ports.clock.now().timestamp_millis() - options.grace.as_millis() as i64;
     let mut done = Reconciled::default();
     for shard in 0..keys::HANDOFF_SHARDS {
@@ -125,7 +113,7 @@ async fn stale(
     Ok((page.items, page.next_cursor))
 }
 
-async fn handoffs(ports: &Ports, shard: u64, cutoff_ms: i64, done: &mut Reconciled) -> Result<(), ApiError> {
+async fn handoffs(ports: &Ports, shard: u64, cutoff_ms: i64, done: &mut Reconciled) -> Result<(), Error> {
     let (mut seen, mut cursor) = (0, None);
     while seen < MAX_PER_SHARD {
         let (items, next) = stale(ports, keys::handoff_shard(shard), cutoff_ms, cursor).await?;
@@ -141,7 +129,7 @@ async fn handoffs(ports: &Ports, shard: u64, cutoff_ms: i64, done: &mut Reconcil
     Ok(())
 }
 
-async fn handoff(ports: &Ports, item: &Item, done: &mut Reconciled) -> Result<(), ApiError> {
+async fn handoff(ports: &Ports, item: &Item, done: &mut Reconciled) -> Result<(), Error> {
     let Some(key) = item.key() else { return Ok(()) };
     let status = item.get_str("status").unwrap_or_default();
     let (tenant_id, id) = (item.get_str("tenant_id").unwrap_or_default(), item.get_str("id").unwrap_or_default());
@@ -183,7 +171,7 @@ async fn handoff(ports: &Ports, item: &Item, done: &mut Reconciled) -> Result<()
     }
 }
 
-async fn refunds(ports: &Ports, shard: u64, cutoff_ms: i64, done: &mut Reconciled) -> Result<(), ApiError> {
+async fn refunds(ports: &Ports, shard: u64, cutoff_ms: i64, done: &mut Reconciled) -> Result<(), Error> {
     let (mut seen, mut cursor) = (0, None);
     while seen < MAX_PER_SHARD {
         let (items, next) = stale(ports, keys::refund_shard(shard), cutoff_ms, cursor).await?;

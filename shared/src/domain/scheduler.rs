@@ -15,11 +15,11 @@
 use futures_util::future::join_all;
 use serde_json::Value;
 
+use crate::domain::Error;
 use crate::domain::campaigns::CampaignStatus;
 use crate::domain::campaigns::fanout;
 use crate::domain::messages::MessageStatus;
 use crate::domain::messages::dispatch::SendJob;
-use crate::http::ApiError;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Key, Query, SkCond, TableError, Update};
 use crate::store::keys;
@@ -34,7 +34,7 @@ pub struct Released {
 }
 
 /// Releases everything due now. Errors on single items are logged and left for the next tick.
-pub async fn release_due(ports: &Ports) -> Result<Released, ApiError> {
+pub async fn release_due(ports: &Ports) -> Result<Released, Error> {
     let now_ms = ports.clock.now().timestamp_millis();
     let shards = (0..keys::DUE_SHARDS).map(|s| release_shard(ports, s, now_ms));
     let mut total = Released::default();
@@ -46,7 +46,7 @@ pub async fn release_due(ports: &Ports) -> Result<Released, ApiError> {
     Ok(total)
 }
 
-async fn release_shard(ports: &Ports, shard: u64, now_ms: i64) -> Result<Released, ApiError> {
+async fn release_shard(ports: &Ports, shard: u64, now_ms: i64) -> Result<Released, Error> {
     let mut released = Released::default();
     let mut cursor = None;
     loop {
@@ -76,10 +76,10 @@ enum Kind {
 }
 
 /// `Ok(None)`: not ours to release (someone else did, or it was cancelled).
-async fn release(ports: &Ports, item: &Item) -> Result<Option<Kind>, ApiError> {
-    let key = item.key().ok_or_else(|| ApiError::internal("due item without a key"))?;
+async fn release(ports: &Ports, item: &Item) -> Result<Option<Kind>, Error> {
+    let key = item.key().ok_or_else(|| Error::internal("due item without a key"))?;
     let (Some(tenant_id), Some(id)) = (item.get_str("tenant_id"), item.get_str("id")) else {
-        return Err(ApiError::internal("due item without tenant or id"));
+        return Err(Error::internal("due item without tenant or id"));
     };
     let now = ports.clock.now();
     match key.sk.as_str() {
@@ -116,13 +116,13 @@ async fn release(ports: &Ports, item: &Item) -> Result<Option<Kind>, ApiError> {
             }
             Ok(Some(Kind::Campaign))
         }
-        other => Err(ApiError::internal(format!("unexpected item in the due index: {other}"))),
+        other => Err(Error::internal(format!("unexpected item in the due index: {other}"))),
     }
 }
 
 /// Applies `update` and moves the item from the due index to the hand-off index, if it is still
 /// `scheduled`.
-async fn leave_index(ports: &Ports, key: &Key, update: Update, from: &str) -> Result<bool, ApiError> {
+async fn leave_index(ports: &Ports, key: &Key, update: Update, from: &str) -> Result<bool, Error> {
     let (gsi_pk, gsi_sk) = keys::handoff(&key.pk, ports.clock.now().timestamp_millis());
     let update = update.set(keys::HANDOFF.pk_attr(), gsi_pk).set(keys::HANDOFF.sk_attr(), gsi_sk);
     match ports.table.update(key, update, Some(Cond::eq("status", from))).await {

@@ -11,10 +11,9 @@
 //! A request whose session is gone gets 401 `session_revoked`. The check is one `GetItem`, made
 //! concurrently with the user's own read (one extra table read per request).
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 
-use crate::http::ApiError;
+use crate::domain::{Error, Kind};
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Query, TableError};
 use crate::store::keys;
@@ -22,8 +21,8 @@ use crate::store::keys;
 const ID_PREFIX: &str = "ses";
 
 /// The answer for a token whose session has ended (or that has none).
-pub fn revoked() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "session_revoked", "this session has ended; sign in again")
+pub fn revoked() -> Error {
+    Error::new(Kind::Unauthenticated, "session_revoked", "this session has ended; sign in again")
 }
 
 /// Starts a session for `user_id` that lasts until `expires_at`; returns its id.

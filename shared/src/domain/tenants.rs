@@ -9,120 +9,19 @@ use serde::{Deserialize, Serialize};
 use crate::domain::password;
 use crate::domain::user::{Role, User, normalize_email};
 use crate::domain::welcome_mail;
-use crate::http::{ApiError, FieldError};
+use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
 use crate::ports::table::Update;
 use crate::store::plans::Plans;
 use crate::store::tenants::{ProvisionConflict, Tenants};
 use crate::store::users::Users;
 
+pub mod model;
+pub use model::{SendingState, SubscriptionView, Tenant, TenantStatus, TenantView, sending_state};
+
 pub const MAX_NAME_LEN: usize = 100;
 pub const MIN_SLUG_LEN: usize = 3;
 pub const MAX_SLUG_LEN: usize = 40;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TenantStatus {
-    Active,
-    /// Users and API keys get 403 `tenant_suspended` (checked by the auth layers on the
-    /// `status` attribute of the tenant item); queued sends are held, not dropped.
-    Suspended,
-}
-
-/// The stored tenant, with its current subscription.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Tenant {
-    pub id: String,
-    pub name: String,
-    pub slug: String,
-    pub status: TenantStatus,
-    pub plan_id: String,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: Option<DateTime<Utc>>,
-    pub admin_user_id: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct SubscriptionView {
-    pub plan_id: String,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: Option<DateTime<Utc>>,
-    /// Within its dates and not suspended: the tenant may send.
-    pub active: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct TenantView {
-    pub id: String,
-    pub name: String,
-    pub slug: String,
-    pub status: TenantStatus,
-    pub plan_id: String,
-    pub subscription: SubscriptionView,
-    pub admin_user_id: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl Tenant {
-    pub fn view(&self, now: DateTime<Utc>) -> TenantView {
-        TenantView {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            slug: self.slug.clone(),
-            status: self.status,
-            plan_id: self.plan_id.clone(),
-            subscription: SubscriptionView {
-                plan_id: self.plan_id.clone(),
-                starts_at: self.starts_at,
-                ends_at: self.ends_at,
-                active: sending_state(self, now) == SendingState::Active,
-            },
-            admin_user_id: self.admin_user_id.clone(),
-            created_at: self.created_at,
-        }
-    }
-}
-
-/// Whether a tenant may send right now. Reading (lists, the inbox, the ledger) is never blocked
-/// by the subscription dates, only by suspension (at the auth layer).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SendingState {
-    Active,
-    /// Held: the send worker re-queues the tenant's messages with a delay instead of sending or
-    /// failing them, so reactivation releases them in order.
-    Suspended,
-    /// Past `ends_at`: sends are refused with [`SendingState::error_code`] `subscription_expired`.
-    Expired,
-    /// Before `starts_at`.
-    NotStarted,
-}
-
-impl SendingState {
-    /// The stable error code an API send gets in this state.
-    pub fn error_code(self) -> Option<&'static str> {
-        match self {
-            SendingState::Active => None,
-            SendingState::Suspended => Some("tenant_suspended"),
-            SendingState::Expired => Some("subscription_expired"),
-            SendingState::NotStarted => Some("subscription_not_started"),
-        }
-    }
-}
-
-/// The rule the send pipeline applies before every send. Suspension wins over the dates.
-pub fn sending_state(tenant: &Tenant, now: DateTime<Utc>) -> SendingState {
-    if tenant.status == TenantStatus::Suspended {
-        SendingState::Suspended
-    } else if tenant.ends_at.is_some_and(|end| now >= end) {
-        SendingState::Expired
-    } else if now < tenant.starts_at {
-        SendingState::NotStarted
-    } else {
-        SendingState::Active
-    }
-}
 
 /// Lower-case letters, digits and single hyphens inside; 3 to 40 characters. Slugs end up in
 /// URLs and email subjects, so nothing that needs escaping.
@@ -168,7 +67,7 @@ fn text_field(errors: &mut Vec<FieldError>, field: &str, value: Option<String>) 
 }
 
 /// `POST /admin/tenants`.
-pub async fn provision(ports: &Ports, public_url: &str, input: ProvisionInput) -> Result<Provisioned, ApiError> {
+pub async fn provision(ports: &Ports, public_url: &str, input: ProvisionInput) -> Result<Provisioned, Error> {
     let now = ports.clock.now();
     let mut errors = Vec::new();
     let name = text_field(&mut errors, "name", input.name);
@@ -207,9 +106,9 @@ pub async fn provision(ports: &Ports, public_url: &str, input: ProvisionInput) -
         errors.push(unknown_plan());
     }
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Error::validation(errors));
     }
-    let email = email.ok_or_else(|| ApiError::internal("validated email missing"))?;
+    let email = email.ok_or_else(|| Error::internal("validated email missing"))?;
 
     let tenant = Tenant {
         id: ports.ids.new_id("ten"),
@@ -230,7 +129,7 @@ pub async fn provision(ports: &Ports, public_url: &str, input: ProvisionInput) -
         name: admin_name,
         role: Role::TenantAdmin,
         tenant_id: Some(tenant.id.clone()),
-        password_hash: password::hash(one_time.clone()).await.map_err(ApiError::internal)?,
+        password_hash: password::hash(one_time.clone()).await.map_err(Error::internal)?,
         must_change_password: true,
         created_at: now,
         updated_at: now,
@@ -250,19 +149,19 @@ fn unknown_plan() -> FieldError {
     FieldError::new("plan_id", "unknown_plan", "no plan with this id")
 }
 
-fn provision_conflict(conflicts: &[ProvisionConflict]) -> ApiError {
+fn provision_conflict(conflicts: &[ProvisionConflict]) -> Error {
     if conflicts.contains(&ProvisionConflict::SlugTaken) {
-        ApiError::conflict("slug_taken", "a tenant with this slug already exists")
+        Error::conflict("slug_taken", "a tenant with this slug already exists")
     } else if conflicts.contains(&ProvisionConflict::EmailTaken) {
-        ApiError::conflict("email_taken", "a user with this email already exists")
+        Error::conflict("email_taken", "a user with this email already exists")
     } else {
         // The plan was deleted between our check and the commit.
-        ApiError::validation(vec![unknown_plan()])
+        Error::validation(vec![unknown_plan()])
     }
 }
 
-pub async fn get(ports: &Ports, tenant_id: &str) -> Result<Tenant, ApiError> {
-    Tenants::new(&*ports.table).get(tenant_id).await?.ok_or_else(|| ApiError::not_found("tenant"))
+pub async fn get(ports: &Ports, tenant_id: &str) -> Result<Tenant, Error> {
+    Tenants::new(&*ports.table).get(tenant_id).await?.ok_or_else(|| Error::not_found("tenant"))
 }
 
 /// `PATCH /admin/tenants/{id}`. `ends_at: null` removes the end date.
@@ -288,7 +187,7 @@ where
 /// Attempts before a concurrently changing tenant is reported as a conflict.
 const PATCH_ATTEMPTS: usize = 5;
 
-pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result<Tenant, ApiError> {
+pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result<Tenant, Error> {
     let repo = Tenants::new(&*ports.table);
     for _ in 0..PATCH_ATTEMPTS {
         let tenant = get(ports, tenant_id).await?;
@@ -302,7 +201,7 @@ pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result
             errors.push(FieldError::new("plan_id", "required", "must not be empty"));
         }
         if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
+            return Err(Error::validation(errors));
         }
         let now = ports.clock.now();
         let mut update = Update::new().set("updated_at", now.to_rfc3339());
@@ -312,7 +211,7 @@ pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result
             None => {}
         }
         if let Some(status) = patch.status {
-            update = update.set("status", serde_json::to_value(status).map_err(ApiError::internal)?);
+            update = update.set("status", serde_json::to_value(status).map_err(Error::internal)?);
         }
         let new_plan = patch.plan_id.clone().unwrap_or_else(|| tenant.plan_id.clone());
         match repo.update(tenant_id, &tenant.plan_id, &new_plan, update).await? {
@@ -329,20 +228,20 @@ pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result
                 return get(ports, tenant_id).await;
             }
             Ok(false) => continue,
-            Err(_) => return Err(ApiError::validation(vec![unknown_plan()])),
+            Err(_) => return Err(Error::validation(vec![unknown_plan()])),
         }
     }
-    Err(ApiError::conflict("conflict", "the tenant was changed concurrently; retry"))
+    Err(Error::conflict("conflict", "the tenant was changed concurrently; retry"))
 }
 
 /// `POST /admin/tenants/{id}/resend-welcome`: a new one-time password for the tenant's admin
 /// (the old one stops working at once), emailed like the first.
-pub async fn resend_welcome(ports: &Ports, public_url: &str, tenant_id: &str) -> Result<AdminUserRef, ApiError> {
+pub async fn resend_welcome(ports: &Ports, public_url: &str, tenant_id: &str) -> Result<AdminUserRef, Error> {
     let tenant = get(ports, tenant_id).await?;
     let users = Users::new(&*ports.table);
-    let admin = users.get(&tenant.admin_user_id).await?.ok_or_else(|| ApiError::not_found("tenant admin user"))?;
+    let admin = users.get(&tenant.admin_user_id).await?.ok_or_else(|| Error::not_found("tenant admin user"))?;
     let one_time: SecretString = password::generate();
-    let hash = password::hash(one_time.clone()).await.map_err(ApiError::internal)?;
+    let hash = password::hash(one_time.clone()).await.map_err(Error::internal)?;
     let mail = welcome_mail::WelcomeJob::seal(ports, &tenant, &admin, &one_time, public_url).await?;
     users.set_password(&admin.id, &hash, true, ports.clock.now()).await?;
     // A re-issued password is a reset: whoever was signed in as that user is signed out.

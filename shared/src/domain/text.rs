@@ -3,7 +3,7 @@
 //! exports, logs and other people's screens; a CR/LF in it is never a name, and is how a header
 //! (`Bcc:`) or a log line gets forged.
 
-use crate::http::FieldError;
+use crate::domain::FieldError;
 
 pub fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)

@@ -13,21 +13,19 @@
 //! user still has to change it. A stale job (superseded by a resend, or the user already chose a
 //! password) is dropped, so a redriven dead letter can never email a live credential twice.
 
-use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Error;
+use crate::domain::password;
 use crate::domain::tenants::Tenant;
 use crate::domain::user::User;
-use crate::domain::{password, password_reset};
-use crate::http::ApiError;
 use crate::ports::Ports;
 use crate::ports::mailer::{Email, MailError};
-use crate::ports::queue::{Delivery, OutMessage};
+use crate::ports::queue::OutMessage;
 use crate::ports::table::{Cond, Item};
 use crate::ports::vault::VaultError;
 use crate::queues::MAIL;
-use crate::runtime::consumer::{ConsumeError, Consumer};
 use crate::store::keys;
 use crate::store::users::Users;
 
@@ -63,7 +61,7 @@ impl WelcomeJob {
         user: &User,
         password: &SecretString,
         public_url: &str,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, Error> {
         Ok(Self {
             kind: KIND.into(),
             mail_id: ports.ids.new_id("mail"),
@@ -125,49 +123,13 @@ pub fn render(job: &WelcomeJob, password: &SecretString) -> Email {
     Email { to: job.to.clone(), subject: format!("Your Miping account for {}", job.tenant_name), text, html: None }
 }
 
-/// The `mail` queue's consumer: welcome emails, and password reset emails
-/// (`domain::password_reset`).
-pub struct MailConsumer {
-    pub ports: Ports,
+/// A failure worth another try later (the store, the vault or the mailer is unavailable).
+fn retry(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::unavailable(format!("{what}: {e}"))
 }
 
-#[async_trait]
-impl Consumer for MailConsumer {
-    async fn handle(&self, delivery: &Delivery) -> Result<(), ConsumeError> {
-        #[derive(Deserialize)]
-        struct Kind {
-            kind: String,
-        }
-        if serde_json::from_str::<Kind>(&delivery.body).is_ok_and(|k| k.kind == password_reset::KIND) {
-            return match serde_json::from_str::<password_reset::ResetJob>(&delivery.body) {
-                Ok(job) => password_reset::send(&self.ports, &job).await,
-                Err(e) => {
-                    tracing::error!(error = %e, id = %delivery.id, "malformed password reset job dropped");
-                    Ok(())
-                }
-            };
-        }
-        let job: WelcomeJob = match serde_json::from_str(&delivery.body) {
-            Ok(j) => j,
-            Err(e) => {
-                // Retrying cannot fix it; keep it out of the way (and out of the DLQ's alarms).
-                tracing::error!(error = %e, id = %delivery.id, "malformed mail job dropped");
-                return Ok(());
-            }
-        };
-        if job.kind != KIND {
-            tracing::error!(kind = %job.kind, id = %delivery.id, "unknown mail job kind dropped");
-            return Ok(());
-        }
-        send_welcome(&self.ports, &job).await
-    }
-}
-
-fn retry(what: &str, e: impl std::fmt::Display) -> ConsumeError {
-    ConsumeError::retry(format!("{what}: {e}"))
-}
-
-async fn send_welcome(ports: &Ports, job: &WelcomeJob) -> Result<(), ConsumeError> {
+/// The mail consumer's part: send the welcome email (or drop the job when it is superseded).
+pub async fn send(ports: &Ports, job: &WelcomeJob) -> Result<(), Error> {
     let marker = keys::mail_sent(&job.mail_id);
     if ports.table.get(&marker).await.map_err(|e| retry("table", e))?.is_some() {
         return Ok(());

@@ -80,7 +80,7 @@ pub async fn authenticated(
     let users = Users::new(&*state.ports.table);
     let (live, user) = tokio::join!(sessions::is_live(&state.ports, &session_id, &claims.sub), users.get(&claims.sub));
     if !live? {
-        return Err(sessions::revoked());
+        return Err(sessions::revoked().into());
     }
     let user = user?.ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
     if let Some(tenant_id) = &user.tenant_id {

@@ -10,25 +10,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::domain::billing::BillingError;
+use crate::domain::error::{Error, Kind};
 use crate::ports::mailer::MailError;
 use crate::ports::queue::QueueError;
 use crate::ports::table::TableError;
 use crate::ports::vault::VaultError;
 
-/// One offending field of a 422 (or 400) answer.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-#[schema(example = json!({"field": "phone", "code": "invalid", "message": "is not a valid phone number"}))]
-pub struct FieldError {
-    pub field: String,
-    pub code: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code: code.into(), message: message.into() }
-    }
-}
+pub use crate::domain::error::FieldError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -156,61 +145,38 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// Storage failures. A failed condition that reaches this point is a conflict the route did not
-/// name more precisely: still a 409, never a 500.
-impl From<TableError> for ApiError {
-    fn from(e: TableError) -> Self {
-        match e {
-            TableError::ConditionFailed { .. } => {
-                ApiError::conflict("conflict", "the resource was changed concurrently or already exists")
-            }
-            TableError::TransactionCanceled { ref failed_conditions } if !failed_conditions.is_empty() => {
-                ApiError::conflict("conflict", "the resource was changed concurrently or already exists")
-            }
-            TableError::TransactionCanceled { .. } | TableError::Throttled => {
-                ApiError::unavailable("the store is busy, retry shortly")
-            }
-            TableError::Unavailable(cause) => {
-                tracing::error!(error = %cause, "table unavailable");
-                ApiError::unavailable("the store is unavailable, retry shortly")
-            }
-            TableError::ItemTooLarge => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the resource is too large to store")
-            }
-            other => ApiError::internal(other),
-        }
+/// The one kind→status mapping: every domain error answers with its own code and message.
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let status = match e.kind {
+            Kind::Malformed => StatusCode::BAD_REQUEST,
+            Kind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Gone => StatusCode::GONE,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::Limit => StatusCode::TOO_MANY_REQUESTS,
+            Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::Upstream { .. } => StatusCode::BAD_GATEWAY,
+            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self { status, code: e.code, message: e.message, details: e.details, retry_after: e.retry_after }
     }
 }
 
-impl From<QueueError> for ApiError {
-    fn from(e: QueueError) -> Self {
-        match e {
-            QueueError::Unavailable(cause) => {
-                tracing::error!(error = %cause, "queue unavailable");
-                ApiError::unavailable("the queue is unavailable, retry shortly")
+/// Port failures met at the edge answer as they would inside a use case.
+macro_rules! via_domain {
+    ($($port:ty),*) => {$(
+        impl From<$port> for ApiError {
+            fn from(e: $port) -> Self {
+                Error::from(e).into()
             }
-            other => ApiError::internal(other),
         }
-    }
+    )*};
 }
-
-impl From<VaultError> for ApiError {
-    fn from(e: VaultError) -> Self {
-        match e {
-            VaultError::Unavailable(cause) => {
-                tracing::error!(error = %cause, "vault unavailable");
-                ApiError::unavailable("the key service is unavailable, retry shortly")
-            }
-            other => ApiError::internal(other),
-        }
-    }
-}
-
-impl From<MailError> for ApiError {
-    fn from(e: MailError) -> Self {
-        ApiError::internal(e)
-    }
-}
+via_domain!(TableError, QueueError, VaultError, MailError, BillingError);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 

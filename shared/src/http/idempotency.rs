@@ -242,9 +242,7 @@ fn canonical_json(v: &Value) -> String {
     }
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::util::hex;
 
 #[cfg(test)]
 mod tests {

@@ -69,16 +69,13 @@ pub fn open_cursor(sealed: &str) -> Result<String, ApiError> {
 /// The answer to a cursor that is not one of this list's: malformed, tampered with, from another
 /// list or another deployment.
 pub fn invalid_cursor() -> ApiError {
-    ApiError::bad_request("invalid_cursor", "the cursor is malformed or belongs to another list")
+    crate::domain::Error::invalid_cursor().into()
 }
 
 /// A list query's error: a cursor the table refuses (it opened, but is another list's
 /// position) is the client's, the same 400 as a cursor that does not open.
 pub fn list_error(e: TableError) -> ApiError {
-    match e {
-        TableError::Invalid(_) => invalid_cursor(),
-        other => other.into(),
-    }
+    crate::domain::error::list_error(e).into()
 }
 
 pub const DEFAULT_LIMIT: usize = 50;

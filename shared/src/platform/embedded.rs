@@ -231,7 +231,7 @@ pub fn local_config(data_dir: &Path) -> Result<crate::config::Config, EmbeddedEr
         login_throttle: Default::default(),
         password_reset_ttl: crate::config::DEFAULT_PASSWORD_RESET_TTL,
         trust_forwarded_for: crate::config::env_bool("MIPING_TRUST_X_FORWARDED_FOR", false),
-        reconcile: crate::domain::reconciler::ReconcileOptions::from_env(),
+        reconcile: crate::config::reconcile_from_env(),
         send_timing: Default::default(),
     };
     Ok(config)

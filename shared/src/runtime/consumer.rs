@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::FutureExt;
-use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -50,17 +49,7 @@ impl ConsumeError {
     }
 }
 
-const BACKOFF_BASE: Duration = Duration::from_secs(1);
-
-/// Exponential backoff with full jitter: uniform in `[0, min(MAX_DELAY, 1 s × 2^(n-1))]`.
-/// Full jitter spreads retries of a burst of failures (e.g. an upstream outage) evenly instead
-/// of having them all come back at once.
-pub fn backoff(receive_count: u32) -> Duration {
-    let exp = receive_count.saturating_sub(1).min(20);
-    let ceiling = BACKOFF_BASE.saturating_mul(1 << exp).min(MAX_DELAY);
-    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-    Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
-}
+pub use crate::util::backoff;
 
 /// Runs the handler, turning a panic into a retry so one bad message cannot take the worker down.
 pub async fn consume(consumer: &dyn Consumer, delivery: &Delivery) -> Result<(), ConsumeError> {

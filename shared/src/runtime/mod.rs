@@ -1,6 +1,7 @@
 //! How the same code runs as Lambdas and as one local process.
 
 pub mod consumer;
+pub mod consumers;
 
 #[cfg(feature = "lambda")]
 pub mod http_lambda;

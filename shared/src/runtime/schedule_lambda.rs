@@ -21,7 +21,7 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
 
 /// The `reconciler` function.
 pub async fn serve_reconciler() -> Result<(), lambda_runtime::Error> {
-    let options = reconciler::ReconcileOptions::from_env();
+    let options = crate::config::reconcile_from_env();
     serve_ticks(move |ports| async move {
         let done = reconciler::run(&ports, options).await.map_err(|e| e.to_string())?;
         tracing::info!(?done, "reconciler run");

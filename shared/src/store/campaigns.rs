@@ -1,7 +1,7 @@
 //! Campaigns repository: `T#<t>#CAMPAIGN#<id>` / `CAMPAIGN`, listed per tenant on GSI1
 //! (`T#<t>#CAMPAIGNS`, newest last by ULID), and in the due index (GSI2) while scheduled.
 
-use crate::domain::campaigns::{Campaign, CampaignStatus};
+use crate::domain::campaigns::model::{Campaign, CampaignStatus};
 use crate::ports::Ports;
 use crate::ports::table::{Item, Key, Page, Query, TableError};
 

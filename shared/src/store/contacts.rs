@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::domain::contacts::Contact;
+use crate::domain::contacts::model::Contact;
 use crate::ports::Table;
 use crate::ports::table::{Cond, Item, Key, MAX_TRANSACTION_OPS, Query, TableError, TxOp, Update};
 

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::billing::LedgerEntry;
+use crate::domain::billing::model::LedgerEntry;
 use crate::domain::money::Money;
 use crate::ports::Table;
 use crate::ports::table::{Cond, Item, Query, SkCond, TableError, TxOp, Update};

@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use crate::domain::messages::status::release_parked;
-use crate::domain::messages::{Direction, Message, MessageStatus, MessageView};
+use crate::domain::inbox::model::Conversation;
+use crate::domain::messages::model::{Direction, Message, MessageStatus, MessageView};
 use crate::ports::Ports;
-use crate::ports::table::{Cond, Item, Key, Query, TableError, Update};
+use crate::ports::table::{Cond, Item, Key, Page, Query, Table, TableError, Update};
 
 use super::keys;
 
@@ -79,15 +79,75 @@ pub async fn find_by_wamid(ports: &Ports, tenant_id: &str, wamid: &str) -> Resul
     Ok(page.items.into_iter().next())
 }
 
-/// Records the wamid Meta gave the message (making it findable by wamid) and applies any status
-/// that arrived before this write.
+/// Records the wamid Meta gave the message, making it findable by wamid. The statuses parked
+/// for that wamid are the caller's to apply (`domain::messages::status::record_wamid`).
 pub async fn set_wamid(ports: &Ports, tenant_id: &str, message_id: &str, wamid: &str) -> Result<(), TableError> {
     let k = key(tenant_id, message_id);
     let update = Update::new()
         .set("wamid", wamid)
         .set(keys::LOOKUPS.pk_attr(), keys::wamid_lookup(wamid))
         .set(keys::LOOKUPS.sk_attr(), Value::from(format!("T#{tenant_id}")));
-    ports.table.update(&k, update, Some(Cond::Exists)).await?;
-    release_parked(ports, tenant_id, wamid, &k).await?;
-    Ok(())
+    ports.table.update(&k, update, Some(Cond::Exists)).await.map(|_| ())
+}
+
+/// What a tenant's message list is narrowed to.
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    pub status: Option<MessageStatus>,
+    pub campaign_id: Option<String>,
+}
+
+/// One page of the tenant's messages, newest first, after the table's own `cursor`.
+pub async fn list(
+    table: &dyn Table,
+    tenant_id: &str,
+    filter: &ListFilter,
+    limit: usize,
+    cursor: Option<String>,
+) -> Result<(Vec<MessageView>, Option<String>), TableError> {
+    let mut conds = Vec::new();
+    if let Some(status) = filter.status {
+        conds.push(Cond::eq("status", status.as_str()));
+    }
+    if let Some(c) = &filter.campaign_id {
+        conds.push(Cond::eq("campaign_id", c.as_str()));
+    }
+    let mut query = Query::index(keys::LISTS, keys::messages_list(tenant_id)).backward().limit(limit).cursor(cursor);
+    if !conds.is_empty() {
+        query = query.filter(Cond::And(conds));
+    }
+    views(table.query(query).await?)
+}
+
+/// One page of a conversation's messages, newest first.
+pub async fn conversation_page(
+    table: &dyn Table,
+    tenant_id: &str,
+    conversation_id: &str,
+    limit: usize,
+    cursor: Option<String>,
+) -> Result<(Vec<MessageView>, Option<String>), TableError> {
+    let query = Query::index(keys::SECONDARY, keys::conversation_messages(tenant_id, conversation_id))
+        .backward()
+        .limit(limit)
+        .cursor(cursor);
+    views(table.query(query).await?)
+}
+
+/// One page of the tenant's conversations, most recent first.
+pub async fn conversations(
+    table: &dyn Table,
+    tenant_id: &str,
+    limit: usize,
+    cursor: Option<String>,
+) -> Result<(Vec<Conversation>, Option<String>), TableError> {
+    let query = Query::index(keys::LISTS, keys::conversations_list(tenant_id)).backward().limit(limit).cursor(cursor);
+    let page = table.query(query).await?;
+    let items = page.items.iter().map(Item::to_entity).collect::<Result<_, _>>()?;
+    Ok((items, page.next_cursor))
+}
+
+fn views(page: Page) -> Result<(Vec<MessageView>, Option<String>), TableError> {
+    let items = page.items.iter().map(MessageView::from_item).collect::<Result<_, _>>()?;
+    Ok((items, page.next_cursor))
 }

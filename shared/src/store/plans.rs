@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::domain::plans::{Plan, PlanChanges};
+use crate::domain::plans::model::{Plan, PlanChanges};
 use crate::ports::Table;
 use crate::ports::table::{Cond, Item, Page, Query, TableError, TxOp, Update};
 

@@ -1,8 +1,8 @@
 //! Tenants repository: `TENANT#<id>` / `TENANT` (the tenant and its current subscription), the
 //! slug uniqueness item, and the platform-wide list through GSI1 `TENANTS`.
 
-use crate::domain::tenants::Tenant;
-use crate::domain::user::User;
+use crate::domain::tenants::model::Tenant;
+use crate::domain::user::model::User;
 use crate::ports::Table;
 use crate::ports::table::{Cond, Item, Page, Query, TableError, TxOp, Update};
 

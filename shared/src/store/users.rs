@@ -1,7 +1,7 @@
 //! Users repository. A user is two items: the user (`USER#<id>`) and its email uniqueness item
 //! (`UNIQUE#EMAIL#<email>`, holding the id), always written together in one transaction.
 
-use crate::domain::user::User;
+use crate::domain::user::model::User;
 use crate::ports::Table;
 use crate::ports::table::{Cond, Item, TableError, TxOp, Update};
 

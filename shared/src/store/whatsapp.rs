@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::domain::whatsapp::connection::{Connection, ConnectionStatus};
+use crate::domain::whatsapp::model::{Connection, ConnectionStatus};
 use crate::ports::Table;
 use crate::ports::table::{Cond, Item, Key, TableError, TxOp, Update};
 

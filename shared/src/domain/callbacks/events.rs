@@ -94,7 +94,7 @@ async fn has_callback(ports: &Ports, tenant_id: &str) -> Result<bool, TableError
 
 fn event_id(parts: &[&str]) -> String {
     let digest = Sha256::digest(parts.join("\n").as_bytes());
-    format!("evt_{}", &crate::http::idempotency::hex(&digest)[..32])
+    format!("evt_{}", &crate::util::hex(&digest)[..32])
 }
 
 /// A message's status changed (`item` is the message as stored after the change).

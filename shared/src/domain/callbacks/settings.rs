@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::ssrf;
-use crate::http::{ApiError, FieldError};
+use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
 use crate::ports::table::{Item, TableError};
 use crate::store::keys;
@@ -50,7 +50,7 @@ pub async fn put(
     tenant_id: &str,
     input: CallbackInput,
     allow_private: bool,
-) -> Result<CallbackView, ApiError> {
+) -> Result<CallbackView, Error> {
     let mut errors = Vec::new();
     let url = match input.url.as_deref().map(str::trim).unwrap_or("") {
         "" => {
@@ -74,9 +74,9 @@ pub async fn put(
             format!("{MIN_SECRET_CHARS} to {MAX_SECRET_CHARS} characters, e.g. 32 random bytes in hex"),
         ));
     }
-    let Some(url) = url.filter(|_| errors.is_empty()) else { return Err(ApiError::validation(errors)) };
+    let Some(url) = url.filter(|_| errors.is_empty()) else { return Err(Error::validation(errors)) };
     if let Err(r) = ssrf::resolve(&url, allow_private).await {
-        return Err(ApiError::validation(vec![FieldError::new("url", r.code, r.message)]));
+        return Err(Error::validation(vec![FieldError::new("url", r.code, r.message)]));
     }
     let sealed = ports.vault.seal(tenant_id, &SecretString::from(secret)).await?;
     let now = ports.clock.now();

@@ -18,7 +18,6 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use rand::Rng;
@@ -29,9 +28,8 @@ use sha2::Sha256;
 use super::events::{self, CallbackJob};
 use super::{settings, ssrf};
 use crate::ports::Ports;
-use crate::ports::queue::{Delivery, MAX_DELAY};
+use crate::ports::queue::MAX_DELAY;
 use crate::ports::table::{Cond, Item, TableError, Update};
-use crate::runtime::consumer::{ConsumeError, Consumer};
 use crate::store::keys;
 
 pub const SIGNATURE_HEADER: &str = "x-miping-signature";
@@ -62,7 +60,7 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    format!("sha256={}", crate::http::idempotency::hex(&mac.finalize().into_bytes()))
+    format!("sha256={}", crate::util::hex(&mac.finalize().into_bytes()))
 }
 
 /// The delay before attempt `attempt + 1`: `FIRST_RETRY × 2^(attempt-1)`, capped at 15 min,
@@ -106,20 +104,6 @@ enum Outcome {
     },
     /// The tenant removed its callback: nothing to deliver to.
     Dropped,
-}
-
-#[async_trait]
-impl Consumer for CallbackWorker {
-    async fn handle(&self, delivery: &Delivery) -> Result<(), ConsumeError> {
-        let job: CallbackJob = match serde_json::from_str(&delivery.body) {
-            Ok(job) => job,
-            Err(e) => {
-                tracing::error!(error = %e, id = %delivery.id, "malformed callback job dropped");
-                return Ok(());
-            }
-        };
-        self.attempt(&job).await.map_err(|e| ConsumeError::retry(e.to_string()))
-    }
 }
 
 impl CallbackWorker {

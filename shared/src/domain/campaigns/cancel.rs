@@ -29,12 +29,12 @@ use serde_json::Value;
 
 use super::fanout::{self, FanoutJob, SWEEP_DELAY};
 use super::{Campaign, CampaignStatus};
+use crate::domain::Error;
 use crate::domain::callbacks::events as callbacks;
 use crate::domain::messages::status::StatusReport;
 use crate::domain::messages::{MessageStatus, settle};
 use crate::domain::sending::hold::HELD_ATTR;
 use crate::domain::usage;
-use crate::http::ApiError;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Query, TableError, TxOp, Update};
 use crate::store::{campaigns, keys};
@@ -47,9 +47,9 @@ fn swept_attr(shard: u64) -> String {
     format!("swept_{shard}")
 }
 
-pub async fn cancel(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<Campaign, ApiError> {
+pub async fn cancel(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<Campaign, Error> {
     for _ in 0..5 {
-        let c = campaigns::get(ports, tenant_id, campaign_id).await?.ok_or_else(|| ApiError::not_found("campaign"))?;
+        let c = campaigns::get(ports, tenant_id, campaign_id).await?.ok_or_else(|| Error::not_found("campaign"))?;
         let now = Value::String(ports.clock.now().to_rfc3339());
         let key = campaigns::key(tenant_id, campaign_id);
         match c.status {
@@ -108,11 +108,11 @@ pub async fn cancel(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result
             }
         }
     }
-    campaigns::get(ports, tenant_id, campaign_id).await?.ok_or_else(|| ApiError::not_found("campaign"))
+    campaigns::get(ports, tenant_id, campaign_id).await?.ok_or_else(|| Error::not_found("campaign"))
 }
 
 /// Queues the sweep of every shard of a cancelled campaign not swept yet. Returns how many.
-pub async fn queue_sweeps(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<usize, ApiError> {
+pub async fn queue_sweeps(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<usize, Error> {
     let Some(item) = ports.table.get(&campaigns::key(tenant_id, campaign_id)).await? else { return Ok(0) };
     let mut queued = 0;
     for shard in (0..keys::CAMPAIGN_MESSAGE_SHARDS).filter(|s| item.get(&swept_attr(*s)).is_none()) {
@@ -131,7 +131,7 @@ pub async fn queue_sweeps(ports: &Ports, tenant_id: &str, campaign_id: &str) -> 
 /// Gives back, once, the reservation a cancelled campaign's fan-out did not use, and fixes its
 /// total to what was created or skipped. Safe to call any number of times, from the cancel and
 /// from fan-out jobs that find the campaign cancelled.
-pub async fn settle(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<(), ApiError> {
+pub async fn settle(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<(), Error> {
     let Some(c) = campaigns::get(ports, tenant_id, campaign_id).await? else { return Ok(()) };
     if c.settled || c.status != CampaignStatus::Cancelled {
         return Ok(());
@@ -164,7 +164,7 @@ pub async fn sweep(
     campaign_id: &str,
     shard: u64,
     cursor: Option<String>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let c = campaigns::get(ports, tenant_id, campaign_id).await?;
     let Some(c) = c.filter(|c| c.status == CampaignStatus::Cancelled) else { return Ok(()) };
     let query = Query::index(keys::SECONDARY, keys::campaign_messages(tenant_id, campaign_id, shard))
@@ -193,7 +193,7 @@ pub async fn sweep(
 
 /// Records that `shard` is swept; when every shard is, the cancel is complete and the campaign
 /// leaves the hand-off index.
-async fn swept(ports: &Ports, tenant_id: &str, campaign_id: &str, shard: u64) -> Result<(), ApiError> {
+async fn swept(ports: &Ports, tenant_id: &str, campaign_id: &str, shard: u64) -> Result<(), Error> {
     let key = campaigns::key(tenant_id, campaign_id);
     let item = ports.table.update(&key, Update::new().set(swept_attr(shard), true), Some(Cond::Exists)).await?;
     if (0..keys::CAMPAIGN_MESSAGE_SHARDS).all(|s| item.get(&swept_attr(s)).is_some()) {
@@ -214,7 +214,7 @@ pub struct Target<'a> {
 /// Compare-and-sets each message from its status as read (`queued`, or `sending` for the send
 /// worker's own check) to `cancelled`; messages that moved meanwhile (the index lags, or the
 /// worker claimed them) are left out and the rest retried. Returns the messages cancelled.
-pub async fn cancel_batch(ports: &Ports, c: &Target<'_>, batch: &[Item]) -> Result<usize, ApiError> {
+pub async fn cancel_batch(ports: &Ports, c: &Target<'_>, batch: &[Item]) -> Result<usize, Error> {
     let mut pending: Vec<&Item> = batch.iter().collect();
     for _ in 0..8 {
         if pending.is_empty() {
@@ -225,7 +225,7 @@ pub async fn cancel_batch(ports: &Ports, c: &Target<'_>, batch: &[Item]) -> Resu
         let mut updates = Vec::with_capacity(pending.len());
         let mut per_shard: BTreeMap<u64, i64> = BTreeMap::new();
         for item in &pending {
-            let key = item.key().ok_or_else(|| ApiError::internal("indexed message without a key"))?;
+            let key = item.key().ok_or_else(|| Error::internal("indexed message without a key"))?;
             let id = item.get_str("id").unwrap_or_default();
             let from = item.get_str("status").unwrap_or(MessageStatus::Queued.as_str());
             *per_shard.entry(super::counters::shard_for(id)).or_default() += 1;
@@ -287,7 +287,7 @@ pub async fn cancel_batch(ports: &Ports, c: &Target<'_>, batch: &[Item]) -> Resu
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::unavailable("cancel sweep kept contending; retrying"))
+    Err(Error::unavailable("cancel sweep kept contending; retrying"))
 }
 
 /// The send worker's check before it sends a campaign message: `Some(usage period)` when the

@@ -14,12 +14,13 @@
 //! chosen by the message id; reading sums them.
 
 use futures_util::future::join_all;
-use serde::Serialize;
 
 use crate::domain::messages::MessageStatus;
 use crate::ports::Ports;
 use crate::ports::table::{TableError, TxOp, Update};
 use crate::store::keys;
+
+pub use super::model::StatusCounts;
 
 /// The counted buckets, as stored attribute names.
 pub const BUCKETS: [&str; 6] = ["queued", "sent", "delivered", "read", "failed", "cancelled"];
@@ -74,23 +75,6 @@ pub fn created_op(tenant_id: &str, campaign_id: &str, shard: u64, n: i64) -> TxO
         key: keys::campaign_counter(tenant_id, campaign_id, shard % keys::CAMPAIGN_COUNTER_SHARDS),
         update: Update::new().add("queued", n),
         cond: None,
-    }
-}
-
-/// The summed counts of a campaign's messages.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct StatusCounts {
-    pub queued: i64,
-    pub sent: i64,
-    pub delivered: i64,
-    pub read: i64,
-    pub failed: i64,
-    pub cancelled: i64,
-}
-
-impl StatusCounts {
-    pub fn messages(&self) -> i64 {
-        self.queued + self.sent + self.delivered + self.read + self.failed + self.cancelled
     }
 }
 

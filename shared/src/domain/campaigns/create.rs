@@ -11,7 +11,6 @@
 //! are not in it, even for a scheduled campaign): its size is what the quota reserves, and the
 //! fan-out walks exactly that snapshot (contacts whose ULID id sorts before the campaign's).
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use serde::Deserialize;
@@ -25,8 +24,8 @@ use crate::domain::messages::accept::{approved_template, invalid_variables, sche
 use crate::domain::money::Money;
 use crate::domain::sending::prices::PriceTable;
 use crate::domain::whatsapp::connection::business_token;
+use crate::domain::{Error, FieldError};
 use crate::domain::{billing, limits, tenants, usage};
-use crate::http::{ApiError, FieldError};
 use crate::ports::Ports;
 use crate::ports::table::{Cond, TxOp};
 use crate::store::{campaigns, keys};
@@ -91,13 +90,18 @@ struct Shape {
     schedule_at: Option<DateTime<Utc>>,
 }
 
-pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Result<Campaign, ApiError> {
+pub async fn create(
+    ports: &Ports,
+    prices: &PriceTable,
+    tenant_id: &str,
+    input: CreateInput,
+) -> Result<Campaign, Error> {
     let now = ports.clock.now();
     let shape = shape(input, now)?;
 
     let tenant = tenants::get(ports, tenant_id).await?;
     if let Some(code) = tenants::sending_state(&tenant, now).error_code() {
-        return Err(ApiError::forbidden(code, "this tenant may not send messages now"));
+        return Err(Error::forbidden(code, "this tenant may not send messages now"));
     }
     business_token(ports, tenant_id).await?;
 
@@ -107,20 +111,15 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
     let id = ports.ids.new_id(ID_PREFIX);
     let total = audience_size(ports, tenant_id, &id, &shape.audience).await?;
     if total == 0 {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "empty_audience",
-            "no contact matches this audience",
-        )
-        .with_details(vec![FieldError::new("audience", "empty_audience", "no contact matches")]));
+        return Err(Error::invalid("empty_audience", "no contact matches this audience")
+            .with_details(vec![FieldError::new("audience", "empty_audience", "no contact matches")]));
     }
 
     if let Some(limit) = limits::monthly_message_limit(&*ports.table, tenant_id).await? {
         let used = usage::current(ports, tenant_id, tenant.starts_at).await?.messages_sent;
         let left = limit.saturating_sub(used);
         if total as u64 > left {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
+            return Err(Error::limit(
                 "quota_exceeded",
                 format!("this campaign needs {total} messages and your plan has {left} left this month"),
             ));
@@ -128,12 +127,11 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
     }
     let category = template.category.to_ascii_lowercase();
     if ports.table.get(&keys::balance(tenant_id)).await?.is_some() {
-        let price = PriceTable::from_env().price(&category);
+        let price = prices.price(&category);
         let cost = Money::from_units(price.units().saturating_mul(total));
         let balance = billing::balance(ports, tenant_id).await?;
         if cost.units() > balance.units() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(Error::invalid(
                 "insufficient_credits",
                 format!("this campaign costs up to {cost} credits and the balance is {balance}"),
             ));
@@ -184,19 +182,14 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
         // Not durably queued: take it back (cancel gives the reservation back) and say so.
         tracing::error!(error = %e, tenant_id, campaign_id = %campaign.id, "first fan-out job not queued");
         let _ = super::cancel::cancel(ports, tenant_id, &campaign.id).await;
-        return Err(ApiError::unavailable("the campaign could not be queued; nothing was sent, retry"));
+        return Err(Error::unavailable("the campaign could not be queued; nothing was sent, retry"));
     }
     Ok(campaign)
 }
 
 /// How many contacts the audience has now (an upper bound for `all`: opted-out contacts are
 /// counted here and given back by the fan-out).
-async fn audience_size(
-    ports: &Ports,
-    tenant_id: &str,
-    campaign_id: &str,
-    audience: &Audience,
-) -> Result<i64, ApiError> {
+async fn audience_size(ports: &Ports, tenant_id: &str, campaign_id: &str, audience: &Audience) -> Result<i64, Error> {
     if audience.all {
         let count = ports.table.get(&keys::contact_count(tenant_id)).await?.and_then(|i| i.get_i64("count"));
         return Ok(count.unwrap_or(0).max(0));
@@ -216,12 +209,7 @@ async fn audience_size(
             }
         }
         if !unknown.is_empty() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_contacts",
-                "some contacts do not exist",
-            )
-            .with_details(unknown));
+            return Err(Error::invalid("unknown_contacts", "some contacts do not exist").with_details(unknown));
         }
         return Ok(audience.contact_ids.len() as i64);
     }
@@ -230,7 +218,7 @@ async fn audience_size(
     let mut cursor = None;
     loop {
         let query = audience_query(tenant_id, campaign_id, audience, 1000, cursor)
-            .ok_or_else(|| ApiError::internal("tag audience without a query"))?;
+            .ok_or_else(|| Error::internal("tag audience without a query"))?;
         let page = ports.table.query(query).await?;
         total += page.items.len() as i64;
         match page.next_cursor {
@@ -240,7 +228,7 @@ async fn audience_size(
     }
 }
 
-fn shape(input: CreateInput, now: DateTime<Utc>) -> Result<Shape, ApiError> {
+fn shape(input: CreateInput, now: DateTime<Utc>) -> Result<Shape, Error> {
     let mut errors = Vec::new();
     let name = input.name.map(|n| n.trim().to_owned()).unwrap_or_default();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
@@ -268,7 +256,7 @@ fn shape(input: CreateInput, now: DateTime<Utc>) -> Result<Shape, ApiError> {
             variables: input.variables.unwrap_or_default(),
             schedule_at,
         }),
-        _ => Err(ApiError::validation(errors)),
+        _ => Err(Error::validation(errors)),
     }
 }
 

@@ -24,23 +24,21 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Campaign, CampaignStatus, counters, mapping};
+use crate::domain::Error;
 use crate::domain::contacts::Contact;
 use crate::domain::contacts::service::ID_PREFIX as CONTACT_PREFIX;
 use crate::domain::messages::dispatch::{self, SendJob};
 use crate::domain::messages::{Direction, Message, MessageStatus};
 use crate::domain::templates::schema;
 use crate::domain::usage;
-use crate::http::ApiError;
 use crate::ports::Ports;
-use crate::ports::queue::{Delivery, OutMessage, QueueError};
+use crate::ports::queue::{OutMessage, QueueError};
 use crate::ports::table::{Cond, MAX_TRANSACTION_OPS, Query, SkCond, TableError, TxOp, Update};
-use crate::runtime::consumer::{ConsumeError, Consumer};
 use crate::store::{campaigns, keys, messages};
 
 /// Contacts per fan-out job.
@@ -114,9 +112,8 @@ pub async fn enqueue_release(ports: &Ports, tenant_id: &str) -> Result<(), Queue
 /// that cannot be queued (the change itself is committed): the reconciler releases them then.
 pub async fn release_held_after_change(ports: &Ports, tenant_id: &str) {
     use crate::domain::sending::hold;
-    let releasable = async {
-        Ok::<_, ApiError>(hold::has_held(ports, tenant_id).await? && hold::may_release(ports, tenant_id).await?)
-    };
+    let releasable =
+        async { Ok::<_, Error>(hold::has_held(ports, tenant_id).await? && hold::may_release(ports, tenant_id).await?) };
     match releasable.await {
         Ok(true) => {
             if let Err(e) = enqueue_release(ports, tenant_id).await {
@@ -155,31 +152,8 @@ pub struct FanoutWorker {
     pub ports: Ports,
 }
 
-#[async_trait]
-impl Consumer for FanoutWorker {
-    async fn handle(&self, delivery: &Delivery) -> Result<(), ConsumeError> {
-        let Ok(job) = serde_json::from_str::<FanoutJob>(&delivery.body) else {
-            tracing::error!(body_len = delivery.body.len(), "fan-out job is not a FanoutJob; dropped");
-            return Ok(());
-        };
-        let redelivered = delivery.receive_count > 1;
-        let result = match &job {
-            FanoutJob::Page { tenant_id, campaign_id, page, resume } => {
-                run_page(&self.ports, tenant_id, campaign_id, *page, redelivered || *resume).await.map(|_| ())
-            }
-            FanoutJob::CancelSweep { tenant_id, campaign_id, shard, cursor } => {
-                super::cancel::sweep(&self.ports, tenant_id, campaign_id, *shard, cursor.clone()).await
-            }
-            FanoutJob::ReleaseHeld { tenant_id, shard, cursor } => {
-                release_held(&self.ports, tenant_id, *shard, cursor.clone()).await
-            }
-        };
-        result.map_err(|e| ConsumeError::retry(e.to_string()))
-    }
-}
-
 /// One page of a tenant's parked messages back to the send lanes; queues the next page.
-async fn release_held(ports: &Ports, tenant_id: &str, shard: u64, cursor: Option<String>) -> Result<(), ApiError> {
+pub async fn release_held(ports: &Ports, tenant_id: &str, shard: u64, cursor: Option<String>) -> Result<(), Error> {
     let (released, next) = crate::domain::sending::hold::release_page(ports, tenant_id, shard, cursor).await?;
     if released > 0 {
         tracing::info!(tenant_id, shard, released, "held messages released");
@@ -213,7 +187,7 @@ pub async fn run_page(
     campaign_id: &str,
     page: i64,
     redelivered: bool,
-) -> Result<PageReport, ApiError> {
+) -> Result<PageReport, Error> {
     let idle = PageReport { nothing_to_do: true, ..PageReport::default() };
     let Some(campaign) = campaigns::get(ports, tenant_id, campaign_id).await? else { return Ok(idle) };
     match campaign.status {
@@ -270,7 +244,7 @@ pub async fn run_page(
         }
     }
     for send in sends {
-        send.await.map_err(|e| ApiError::internal(format!("send job task: {e}")))??;
+        send.await.map_err(|e| Error::internal(format!("send job task: {e}")))??;
     }
 
     report.last = next_cursor.is_none();
@@ -284,7 +258,7 @@ pub async fn run_page(
 }
 
 /// The page's contacts; `None` for an explicit id whose contact was deleted since.
-async fn read_page(ports: &Ports, c: &Campaign) -> Result<(Vec<Option<Contact>>, Option<String>), ApiError> {
+async fn read_page(ports: &Ports, c: &Campaign) -> Result<(Vec<Option<Contact>>, Option<String>), Error> {
     if !c.audience.contact_ids.is_empty() {
         let start = (c.fanout_page.max(0) as usize).saturating_mul(PAGE_SIZE).min(c.audience.contact_ids.len());
         let end = (start + PAGE_SIZE).min(c.audience.contact_ids.len());
@@ -299,7 +273,7 @@ async fn read_page(ports: &Ports, c: &Campaign) -> Result<(Vec<Option<Contact>>,
         return Ok((contacts, next));
     }
     let query = audience_query(&c.tenant_id, &c.id, &c.audience, PAGE_SIZE, c.fanout_cursor.clone())
-        .ok_or_else(|| ApiError::internal("audience without a query"))?;
+        .ok_or_else(|| Error::internal("audience without a query"))?;
     let page = ports.table.query(query).await?;
     let contacts = page.items.iter().map(|i| i.to_entity::<Contact>().map(Some)).collect::<Result<_, _>>()?;
     Ok((contacts, page.next_cursor))
@@ -353,7 +327,7 @@ async fn write_chunk(
     page: i64,
     chunk: &[Message],
     shard: u64,
-) -> Result<Option<Written>, ApiError> {
+) -> Result<Option<Written>, Error> {
     let mut pending: Vec<&Message> = chunk.iter().collect();
     let mut existing = Vec::new();
     let mut contention = 0;
@@ -415,7 +389,7 @@ async fn checkpoint(
     page: i64,
     next_cursor: Option<String>,
     report: &PageReport,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     for _ in 0..MAX_CONTENTION_RETRIES {
         // Read fresh: `created` now includes this page's messages (and a duplicate job's).
         let Some(c) = campaigns::get(ports, tenant_id, campaign_id).await? else { return Ok(false) };
@@ -475,5 +449,5 @@ async fn checkpoint(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::unavailable("the campaign kept changing during its checkpoint"))
+    Err(Error::unavailable("the campaign kept changing during its checkpoint"))
 }

@@ -8,9 +8,9 @@
 
 use serde_json::Value;
 
+use crate::domain::FieldError;
 use crate::domain::contacts::Contact;
 use crate::domain::templates::schema::{ParamKind, ParamSchema, check_variables};
-use crate::http::FieldError;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Mapping {

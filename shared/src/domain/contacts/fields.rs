@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::http::FieldError;
+use crate::domain::FieldError;
 
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_ATTRIBUTES: usize = 100;

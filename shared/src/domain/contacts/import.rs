@@ -28,7 +28,7 @@ use super::import_rows::{self, ParsedRow, ReadError, RowData, RowError};
 use super::service::ID_PREFIX;
 use super::{Contact, fields};
 use crate::domain::limits;
-use crate::http::{ApiError, FieldError};
+use crate::domain::{Error, FieldError};
 use crate::ports::table::TableError;
 use crate::ports::{IdGen, Ports, Table};
 use crate::store::contacts::{BatchResult, Contacts, ReplaceOutcome};
@@ -239,20 +239,20 @@ impl Batcher {
     }
 }
 
-fn read_error(e: ReadError) -> ApiError {
-    let field = |f: &str, code: &str| ApiError::validation(vec![FieldError::new(f, code, e.to_string())]);
+fn read_error(e: ReadError) -> Error {
+    let field = |f: &str, code: &str| Error::validation(vec![FieldError::new(f, code, e.to_string())]);
     match &e {
         ReadError::MissingPhoneColumn => field("phone", "missing_column"),
         ReadError::DuplicateColumn(c) => field(c, "duplicate_column"),
         ReadError::EmptyCsv => field("file", "empty"),
         ReadError::WrongJsonShape => field("contacts", "required"),
-        ReadError::MalformedJson(_) => ApiError::bad_request("malformed_json", e.to_string()),
-        ReadError::Io(_) => ApiError::bad_request("invalid_body", e.to_string()),
+        ReadError::MalformedJson(_) => Error::malformed("malformed_json", e.to_string()),
+        ReadError::Io(_) => Error::malformed("invalid_body", e.to_string()),
     }
 }
 
 /// Imports `body` for the tenant (see the module docs).
-pub async fn import(ports: &Ports, tenant_id: &str, format: Format, body: Bytes) -> Result<ImportReport, ApiError> {
+pub async fn import(ports: &Ports, tenant_id: &str, format: Format, body: Bytes) -> Result<ImportReport, Error> {
     let limit = limits::contact_limit(&*ports.table, tenant_id).await?;
     let (tx, mut rx) = mpsc::channel(4);
     let reader = tokio::task::spawn_blocking(move || {
@@ -288,6 +288,6 @@ pub async fn import(ports: &Ports, tenant_id: &str, format: Format, body: Bytes)
             }
         }
     }
-    reader.await.map_err(ApiError::internal)?;
+    reader.await.map_err(Error::internal)?;
     Ok(importer.finish())
 }

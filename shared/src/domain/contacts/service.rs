@@ -2,15 +2,13 @@
 //! Errors are API errors (422 with field details, 404, 409 `contact_exists`, 429
 //! `contact_limit_reached`), except [`find_or_create_inbound`], which is not behind a route.
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::{Contact, ContactView, fields};
 use crate::domain::limits;
 use crate::domain::phone::E164;
-use crate::http::pagination::{ListResponse, PageParams};
-use crate::http::{ApiError, FieldError};
+use crate::domain::{Error, FieldError};
 use crate::ports::table::TableError;
 use crate::ports::{IdGen, Ports, Table};
 use crate::store::contacts::{Contacts, CreateError, Identity, ListFilter, ReplaceOutcome};
@@ -39,28 +37,25 @@ pub struct PatchInput {
     pub phone_given: bool,
 }
 
-pub fn limit_reached(limit: Option<u64>) -> ApiError {
+pub fn limit_reached(limit: Option<u64>) -> Error {
     let message = match limit {
         Some(l) => format!("your plan allows {l} contacts; delete some or upgrade the plan"),
         None => "your plan's contact limit is reached".to_string(),
     };
     // A quota, not a rate: no Retry-After (waiting does not help).
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "contact_limit_reached", message)
+    Error::limit("contact_limit_reached", message)
 }
 
-fn exists(identity: Identity, contact_id: &str) -> ApiError {
+fn exists(identity: Identity, contact_id: &str) -> Error {
     let field = match identity {
         Identity::Phone => "phone",
         Identity::WaUser => "wa_user_id",
     };
-    ApiError::conflict(
-        "contact_exists",
-        format!("a contact with this {} already exists: {contact_id}", identity.label()),
-    )
-    .with_details(vec![FieldError::new(field, "contact_exists", format!("belongs to contact {contact_id}"))])
+    Error::conflict("contact_exists", format!("a contact with this {} already exists: {contact_id}", identity.label()))
+        .with_details(vec![FieldError::new(field, "contact_exists", format!("belongs to contact {contact_id}"))])
 }
 
-pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Result<Contact, ApiError> {
+pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Result<Contact, Error> {
     let mut errors = Vec::new();
     let phone = match E164::parse(input.phone.as_deref().unwrap_or("")) {
         Ok(p) => Some(p),
@@ -79,7 +74,7 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
         errors.extend(e);
         Vec::new()
     });
-    let Some(phone) = phone.filter(|_| errors.is_empty()) else { return Err(ApiError::validation(errors)) };
+    let Some(phone) = phone.filter(|_| errors.is_empty()) else { return Err(Error::validation(errors)) };
 
     let mut contact = Contact::new(ports.ids.new_id(ID_PREFIX), tenant_id, ports.clock.now());
     contact.phone = Some(phone.into_string());
@@ -95,18 +90,12 @@ pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Resul
     }
 }
 
-pub async fn get(ports: &Ports, tenant_id: &str, contact_id: &str) -> Result<Contact, ApiError> {
-    Contacts::new(&*ports.table).get(tenant_id, contact_id).await?.ok_or_else(|| ApiError::not_found("contact"))
+pub async fn get(ports: &Ports, tenant_id: &str, contact_id: &str) -> Result<Contact, Error> {
+    Contacts::new(&*ports.table).get(tenant_id, contact_id).await?.ok_or_else(|| Error::not_found("contact"))
 }
 
-pub async fn list(
-    ports: &Ports,
-    tenant_id: &str,
-    tag: Option<&str>,
-    q: Option<&str>,
-    page: &PageParams,
-) -> Result<ListResponse<ContactView>, ApiError> {
-    let limit = page.limit()?;
+/// The list filter from `?tag=` and `?q=`, or the fields that are invalid.
+pub fn list_filter(tag: Option<&str>, q: Option<&str>) -> Result<ListFilter, Error> {
     let mut errors = Vec::new();
     let tag = match tag.map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) => fields::tag(t, "tag").map(Some).unwrap_or_else(|e| {
@@ -120,20 +109,30 @@ pub async fn list(
         None
     });
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Error::validation(errors));
     }
-    let filter = ListFilter { tag, search };
+    Ok(ListFilter { tag, search })
+}
+
+/// One page of contacts after `cursor` (the table's own position).
+pub async fn list(
+    ports: &Ports,
+    tenant_id: &str,
+    filter: &ListFilter,
+    limit: usize,
+    cursor: Option<String>,
+) -> Result<(Vec<ContactView>, Option<String>), Error> {
     // The only caller-controlled part of a valid query is the cursor: the table refusing the
     // query means another list's cursor.
     let (items, next_cursor) = Contacts::new(&*ports.table)
-        .list(tenant_id, &filter, limit, page.cursor()?)
+        .list(tenant_id, filter, limit, cursor)
         .await
-        .map_err(crate::http::pagination::list_error)?;
-    Ok(ListResponse { items: items.into_iter().map(ContactView::from).collect(), next_cursor })
+        .map_err(crate::domain::error::list_error)?;
+    Ok((items.into_iter().map(ContactView::from).collect(), next_cursor))
 }
 
 /// Applies `input` to `contact`; `Ok(None)` when nothing would change.
-fn apply_patch(contact: &Contact, input: &PatchInput, now: DateTime<Utc>) -> Result<Option<Contact>, ApiError> {
+fn apply_patch(contact: &Contact, input: &PatchInput, now: DateTime<Utc>) -> Result<Option<Contact>, Error> {
     let mut errors = Vec::new();
     if input.phone_given {
         errors.push(FieldError::new("phone", "immutable", "cannot be changed; create a new contact instead"));
@@ -160,7 +159,7 @@ fn apply_patch(contact: &Contact, input: &PatchInput, now: DateTime<Utc>) -> Res
         next.opted_out_at = opted_out.then_some(now);
     }
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Error::validation(errors));
     }
     if next == *contact {
         return Ok(None);
@@ -169,7 +168,7 @@ fn apply_patch(contact: &Contact, input: &PatchInput, now: DateTime<Utc>) -> Res
     Ok(Some(next))
 }
 
-pub async fn patch(ports: &Ports, tenant_id: &str, contact_id: &str, input: PatchInput) -> Result<Contact, ApiError> {
+pub async fn patch(ports: &Ports, tenant_id: &str, contact_id: &str, input: PatchInput) -> Result<Contact, Error> {
     let contacts = Contacts::new(&*ports.table);
     for _ in 0..MAX_PATCH_ATTEMPTS {
         let current = get(ports, tenant_id, contact_id).await?;
@@ -177,16 +176,16 @@ pub async fn patch(ports: &Ports, tenant_id: &str, contact_id: &str, input: Patc
         match contacts.replace(&current, &next).await? {
             ReplaceOutcome::Done => return Ok(Contact { version: current.version + 1, ..next }),
             ReplaceOutcome::Stale => continue,
-            ReplaceOutcome::IdentityTaken(_) => return Err(ApiError::internal("a patch changed a contact's identity")),
+            ReplaceOutcome::IdentityTaken(_) => return Err(Error::internal("a patch changed a contact's identity")),
         }
     }
-    Err(ApiError::conflict("conflict", "the contact is being changed concurrently; retry"))
+    Err(Error::conflict("conflict", "the contact is being changed concurrently; retry"))
 }
 
-pub async fn delete(ports: &Ports, tenant_id: &str, contact_id: &str) -> Result<(), ApiError> {
+pub async fn delete(ports: &Ports, tenant_id: &str, contact_id: &str) -> Result<(), Error> {
     match Contacts::new(&*ports.table).delete(tenant_id, contact_id).await? {
         Some(_) => Ok(()),
-        None => Err(ApiError::not_found("contact")),
+        None => Err(Error::not_found("contact")),
     }
 }
 

@@ -12,7 +12,6 @@
 //! caller gets 503 (see `dispatch`). A message with `schedule_at` is stored `scheduled` and not
 //! queued: releasing due scheduled messages is the scheduler's job (a later piece).
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -25,8 +24,8 @@ use crate::domain::phone::E164;
 use crate::domain::templates::model::Template;
 use crate::domain::templates::schema::{build_send_components, check_variables};
 use crate::domain::whatsapp::connection::business_token;
+use crate::domain::{Error, FieldError};
 use crate::domain::{inbox, limits, tenants, usage};
-use crate::http::{ApiError, FieldError};
 use crate::ports::Ports;
 use crate::store::contacts::{Contacts, CreateError, Identity};
 use crate::store::templates;
@@ -100,7 +99,7 @@ struct Shape {
 }
 
 /// Checks, stores and dispatches one message for `tenant_id`.
-pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<Accepted, ApiError> {
+pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<Accepted, Error> {
     let now = ports.clock.now();
     let shape = shape(input, now)?;
 
@@ -109,9 +108,9 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
     let contacts = Contacts::new(&*ports.table);
     let (contact, phone) = match &shape.target {
         Target::ContactId(id) => {
-            let contact = contacts.get(tenant_id, id).await?.ok_or_else(|| ApiError::not_found("contact"))?;
+            let contact = contacts.get(tenant_id, id).await?.ok_or_else(|| Error::not_found("contact"))?;
             let to = contact.phone.clone().or_else(|| contact.wa_user_id.clone()).ok_or_else(|| {
-                ApiError::validation(vec![FieldError::new("to", "no_recipient", "this contact has no phone number")])
+                Error::validation(vec![FieldError::new("to", "no_recipient", "this contact has no phone number")])
             })?;
             (Some(contact), to)
         }
@@ -120,17 +119,13 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
 
     let tenant = tenants::get(ports, tenant_id).await?;
     if let Some(code) = tenants::sending_state(&tenant, now).error_code() {
-        return Err(ApiError::forbidden(code, "this tenant may not send messages now"));
+        return Err(Error::forbidden(code, "this tenant may not send messages now"));
     }
     // Only the verdict matters here; the worker opens the token again when it sends.
     business_token(ports, tenant_id).await?;
 
     if contact.as_ref().is_some_and(|c| c.opted_out) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "contact_opted_out",
-            "this contact has opted out of messages from this business",
-        ));
+        return Err(Error::invalid("contact_opted_out", "this contact has opted out of messages from this business"));
     }
 
     let (kind, template, category, text) = match &shape.content {
@@ -156,8 +151,7 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
                 None => false,
             };
             if !open {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                return Err(Error::invalid(
                     "outside_service_window",
                     "the customer has not written in the last 24 hours: free text is not allowed, send a template instead",
                 ));
@@ -173,8 +167,7 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
     if let Some(limit) = limit {
         let used = usage::current(ports, tenant_id, tenant.starts_at).await?.messages_sent;
         if used >= limit {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
+            return Err(Error::limit(
                 "quota_exceeded",
                 format!("your plan allows {limit} messages per month and they are used up"),
             ));
@@ -212,7 +205,7 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
 }
 
 /// The body's shape: every problem at once, each naming its field.
-fn shape(input: SendInput, now: DateTime<Utc>) -> Result<Shape, ApiError> {
+fn shape(input: SendInput, now: DateTime<Utc>) -> Result<Shape, Error> {
     let mut errors = Vec::new();
     let target = match input.to.as_deref().map(str::trim).unwrap_or("") {
         "" => {
@@ -255,7 +248,7 @@ fn shape(input: SendInput, now: DateTime<Utc>) -> Result<Shape, ApiError> {
     let schedule_at = schedule_at(input.schedule_at.as_deref(), now, &mut errors);
     match (target, content) {
         (Some(target), Some(content)) if errors.is_empty() => Ok(Shape { target, content, schedule_at }),
-        _ => Err(ApiError::validation(errors)),
+        _ => Err(Error::validation(errors)),
     }
 }
 
@@ -297,22 +290,14 @@ pub(crate) async fn approved_template(
     tenant_id: &str,
     name: &str,
     language: &str,
-) -> Result<Template, ApiError> {
+) -> Result<Template, Error> {
     let Some(t) = templates::find_by_name(ports, tenant_id, name, language).await? else {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_template",
-            format!("no template {name} in {language}"),
-        )
-        .with_details(vec![FieldError::new(
-            "template.name",
-            "unknown_template",
-            "no such template for this language",
-        )]));
+        return Err(Error::invalid("unknown_template", format!("no template {name} in {language}")).with_details(
+            vec![FieldError::new("template.name", "unknown_template", "no such template for this language")],
+        ));
     };
     if t.status != "APPROVED" {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(Error::invalid(
             "template_not_approved",
             format!("template {name} in {language} is {}; only APPROVED templates can be sent", t.status),
         ));
@@ -322,7 +307,7 @@ pub(crate) async fn approved_template(
 
 /// The contact for a phone the tenant has not messaged before. Created like an inbound sender's
 /// contact but within the plan's contact limit (this one is the business's initiative).
-async fn create_contact(ports: &Ports, tenant_id: &str, phone: &str, now: DateTime<Utc>) -> Result<Contact, ApiError> {
+async fn create_contact(ports: &Ports, tenant_id: &str, phone: &str, now: DateTime<Utc>) -> Result<Contact, Error> {
     let contacts = Contacts::new(&*ports.table);
     let mut contact = Contact::new(ports.ids.new_id(CONTACT_PREFIX), tenant_id, now);
     contact.phone = Some(phone.to_owned());
@@ -333,7 +318,7 @@ async fn create_contact(ports: &Ports, tenant_id: &str, phone: &str, now: DateTi
         Err(CreateError::Exists { .. }) => contacts
             .find(tenant_id, Identity::Phone, phone)
             .await?
-            .ok_or_else(|| ApiError::unavailable("the contact is being changed; retry")),
+            .ok_or_else(|| Error::unavailable("the contact is being changed; retry")),
         Err(CreateError::LimitReached) => Err(limit_reached(limit)),
         Err(CreateError::Table(e)) => Err(e.into()),
     }
@@ -341,13 +326,8 @@ async fn create_contact(ports: &Ports, tenant_id: &str, phone: &str, now: DateTi
 
 /// Variables that do not fit a template's parameters (messages and campaigns alike); `details`
 /// names each bad one.
-pub(crate) fn invalid_variables(details: Vec<FieldError>) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_variables",
-        "the variables do not match the template's parameters",
-    )
-    .with_details(details)
+pub(crate) fn invalid_variables(details: Vec<FieldError>) -> Error {
+    Error::invalid("invalid_variables", "the variables do not match the template's parameters").with_details(details)
 }
 
 /// A `schedule_at` (messages and campaigns): an RFC 3339 time in the future, at most
@@ -382,7 +362,7 @@ mod tests {
         serde_json::from_value(v).expect("input deserializes")
     }
 
-    fn fields(e: ApiError) -> Vec<String> {
+    fn fields(e: Error) -> Vec<String> {
         e.details.into_iter().map(|d| d.field).collect()
     }
 
@@ -403,7 +383,7 @@ mod tests {
         let e = shape(input(json!({"to": "12", "template": {"variables": [], "components": []}, "schedule_at": "2000-01-01T00:00:00Z"})), Utc::now())
             .err()
             .expect("refused");
-        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.kind, crate::domain::Kind::Invalid);
         assert_eq!(fields(e), ["to", "template.name", "template.language", "template.components", "schedule_at"]);
     }
 

@@ -9,9 +9,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::domain::Error;
 use crate::domain::inbox;
 use crate::domain::messages::{Message, MessageStatus};
-use crate::http::ApiError;
 use crate::ports::Ports;
 use crate::ports::queue::{OutMessage, QueueError};
 use crate::ports::table::{Cond, Item, TxOp, Update};
@@ -25,9 +25,9 @@ pub struct SendJob {
 
 /// Accepts a new outbound message: the row and its conversation's update in one transaction,
 /// then the send job unless it is scheduled (the scheduler queues those when due).
-pub async fn accept(ports: &Ports, message: &Message, preview: &str) -> Result<(), ApiError> {
+pub async fn accept(ports: &Ports, message: &Message, preview: &str) -> Result<(), Error> {
     let contact_id =
-        message.contact_id.as_deref().ok_or_else(|| ApiError::internal("outbound message without a contact"))?;
+        message.contact_id.as_deref().ok_or_else(|| Error::internal("outbound message without a contact"))?;
     let mut item = messages::item(message)?;
     if message.status == MessageStatus::Queued {
         item = in_handoff(item, ports.clock.now().timestamp_millis());

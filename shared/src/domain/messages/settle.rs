@@ -17,8 +17,8 @@
 
 use serde_json::Value;
 
+use crate::domain::Error;
 use crate::domain::billing;
-use crate::http::ApiError;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, TableError, Update};
 use crate::store::{keys, messages};
@@ -28,12 +28,7 @@ use super::MessageStatus;
 /// The attribute marking a message whose refund is owed and not confirmed.
 pub const REFUND_PENDING: &str = "refund_pending";
 
-pub async fn refund_if_failed(
-    ports: &Ports,
-    tenant_id: &str,
-    message_id: &str,
-    reason: String,
-) -> Result<(), ApiError> {
+pub async fn refund_if_failed(ports: &Ports, tenant_id: &str, message_id: &str, reason: String) -> Result<(), Error> {
     let failed = messages::get(ports, tenant_id, message_id)
         .await?
         .is_some_and(|m| m.get_str("status") == Some(MessageStatus::Failed.as_str()));
@@ -61,10 +56,10 @@ pub fn is_pending(item: &Item) -> bool {
 
 /// Gives back what the message was debited, if it still ends `failed` or `cancelled`, and
 /// takes the mark off. Safe to call any number of times, concurrently.
-pub async fn resolve(ports: &Ports, item: &Item) -> Result<(), ApiError> {
+pub async fn resolve(ports: &Ports, item: &Item) -> Result<(), Error> {
     let (Some(key), Some(tenant_id), Some(message_id)) = (item.key(), item.get_str("tenant_id"), item.get_str("id"))
     else {
-        return Err(ApiError::internal("message without key, tenant or id"));
+        return Err(Error::internal("message without key, tenant or id"));
     };
     let Some(reason) = item.get_str(REFUND_PENDING) else { return Ok(()) };
     let ends_unsent = matches!(

@@ -13,7 +13,7 @@ use crate::domain::callbacks::events as callbacks;
 use crate::domain::campaigns::counters;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Key, Query, TableError, TxOp, Update};
-use crate::store::keys;
+use crate::store::{keys, messages};
 
 use super::model::{MessageError, MessageStatus};
 
@@ -204,8 +204,14 @@ pub async fn park(ports: &Ports, tenant_id: &str, wamid: &str, report: &StatusRe
     ports.table.put(item, None).await
 }
 
+/// Records the wamid Meta gave the message and applies the statuses that arrived before it.
+pub async fn record_wamid(ports: &Ports, tenant_id: &str, message_id: &str, wamid: &str) -> Result<(), TableError> {
+    messages::set_wamid(ports, tenant_id, message_id, wamid).await?;
+    release_parked(ports, tenant_id, wamid, &messages::key(tenant_id, message_id)).await?;
+    Ok(())
+}
+
 /// Applies (and removes) the statuses parked for `wamid`, now that `message` carries it.
-/// Called by whoever records a wamid on a message.
 pub async fn release_parked(ports: &Ports, tenant_id: &str, wamid: &str, message: &Key) -> Result<usize, TableError> {
     let page = ports.table.query(Query::table(keys::parked_statuses(tenant_id, wamid)).limit(20)).await?;
     let mut applied = 0;

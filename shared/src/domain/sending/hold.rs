@@ -27,11 +27,11 @@
 
 use serde_json::Value;
 
+use crate::domain::Error;
 use crate::domain::messages::MessageStatus;
 use crate::domain::messages::dispatch;
 use crate::domain::tenants::{self, SendingState};
 use crate::domain::whatsapp::connection::{ConnectionStatus, in_service};
-use crate::http::ApiError;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Query, SkCond, TableError, Update};
 use crate::store::keys;
@@ -76,7 +76,7 @@ pub async fn park(ports: &Ports, item: &Item, reason: &str) -> Result<bool, Tabl
 
 /// Whether the tenant's parked messages may go back to the queue: it may send, and its
 /// connection is not in the middle of a change without a working one.
-pub async fn may_release(ports: &Ports, tenant_id: &str) -> Result<bool, ApiError> {
+pub async fn may_release(ports: &Ports, tenant_id: &str) -> Result<bool, Error> {
     let Some(tenant) = Tenants::new(&*ports.table).get(tenant_id).await? else { return Ok(false) };
     if tenants::sending_state(&tenant, ports.clock.now()) != SendingState::Active {
         return Ok(false);
@@ -87,7 +87,7 @@ pub async fn may_release(ports: &Ports, tenant_id: &str) -> Result<bool, ApiErro
 
 /// Queues the parked messages' jobs again, then takes them off the index (in that order: a crash
 /// in between leaves a duplicate job, never none). Returns how many were released.
-pub async fn requeue(ports: &Ports, items: &[Item]) -> Result<usize, ApiError> {
+pub async fn requeue(ports: &Ports, items: &[Item]) -> Result<usize, Error> {
     let parked: Vec<&Item> = items.iter().filter(|i| i.get_str(HELD_ATTR).is_some()).collect();
     if parked.is_empty() {
         return Ok(0);
@@ -114,7 +114,7 @@ pub async fn release_page(
     tenant_id: &str,
     shard: u64,
     cursor: Option<String>,
-) -> Result<(usize, Option<String>), ApiError> {
+) -> Result<(usize, Option<String>), Error> {
     if !may_release(ports, tenant_id).await? {
         return Ok((0, None));
     }

@@ -1,5 +1,5 @@
-//! What a message costs in prepaid credits, by Meta's pricing category. Configurable with
-//! `MIPING_PRICES="marketing=0.80,utility=0.12,authentication=0.12,service=0"`.
+//! What a message costs in prepaid credits, by Meta's pricing category. Configured at the edge
+//! (`config::prices_from_env`, `MIPING_PRICES="marketing=0.80,utility=0.12,authentication=0.12,service=0"`).
 
 use std::collections::HashMap;
 
@@ -23,10 +23,6 @@ impl PriceTable {
             prices.insert(category.trim().to_ascii_lowercase(), price);
         }
         Ok(Self(prices))
-    }
-
-    pub fn from_env() -> Self {
-        crate::config::env("MIPING_PRICES").and_then(|s| Self::parse(&s).ok()).unwrap_or_default()
     }
 
     /// The price of one message of `category` (unknown categories cost what marketing costs:

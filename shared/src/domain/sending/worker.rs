@@ -26,10 +26,10 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use crate::domain::Error;
 use crate::domain::billing::{DebitOutcome, DebitRequest, Reference};
 use crate::domain::campaigns::cancel;
 use crate::domain::messages::dispatch::SendJob;
@@ -37,13 +37,11 @@ use crate::domain::messages::status::{self, StatusReport};
 use crate::domain::messages::{MessageError, MessageStatus, settle};
 use crate::domain::tenants::{self, SendingState};
 use crate::domain::whatsapp::connection::{SendVia, mark_needs_reauth, send_via};
-use crate::http::ApiError;
 use crate::ports::Ports;
 use crate::ports::meta::{Disposition, MetaError};
-use crate::ports::queue::Delivery;
 use crate::ports::table::{Cond, Item, Update};
-use crate::runtime::consumer::{ConsumeError, Consumer, backoff};
 use crate::store::{keys, messages};
+use crate::util::backoff;
 
 use super::debits;
 use super::hold;
@@ -102,27 +100,12 @@ pub enum Attempt {
     },
 }
 
-#[async_trait]
-impl Consumer for SendWorker {
-    async fn handle(&self, delivery: &Delivery) -> Result<(), ConsumeError> {
-        let Ok(job) = serde_json::from_str::<SendJob>(&delivery.body) else {
-            tracing::error!(body_len = delivery.body.len(), "send job is not a SendJob; dropped");
-            return Ok(());
-        };
-        match self.attempt(&job, delivery.receive_count).await {
-            Ok(Attempt::Later { after, reason }) => Err(ConsumeError::retry_in(after, reason)),
-            Ok(_) => Ok(()),
-            Err(e) => Err(ConsumeError::retry(e.to_string())),
-        }
-    }
-}
-
 impl SendWorker {
     pub fn new(ports: Ports, prices: PriceTable) -> Self {
         Self { ports, prices, timing: SendTiming::default() }
     }
 
-    pub async fn attempt(&self, job: &SendJob, receive_count: u32) -> Result<Attempt, ApiError> {
+    pub async fn attempt(&self, job: &SendJob, receive_count: u32) -> Result<Attempt, Error> {
         let ports = &self.ports;
         let Some(message) = messages::get(ports, &job.tenant_id, &job.message_id).await? else {
             return Ok(Attempt::Skipped);
@@ -181,11 +164,11 @@ impl SendWorker {
         let (conn, token) = match send_via(ports, &job.tenant_id).await {
             Ok(SendVia::Ready(conn, token)) => (*conn, token),
             Ok(SendVia::Changing) => return self.hold(&message, hold::CONNECTING).await,
-            Err(e) if e.status.is_client_error() => return self.fail(job, e.code, &e.message, None).await,
+            Err(e) if e.is_permanent() => return self.fail(job, e.code, &e.message, None).await,
             Err(e) => return Err(e),
         };
         let phone =
-            conn.phone_number_id.clone().ok_or_else(|| ApiError::internal("connected without a phone number id"))?;
+            conn.phone_number_id.clone().ok_or_else(|| Error::internal("connected without a phone number id"))?;
         let to = message.get_str("to").unwrap_or_default().trim_start_matches('+').to_string();
         if to.is_empty() {
             return self.fail(job, "no_recipient", "the message has no recipient", None).await;
@@ -264,7 +247,7 @@ impl SendWorker {
         let payload = payload(&message, &to, &job.message_id);
         match ports.meta.send_message(&token, &phone, &payload).await {
             Ok(accepted) => {
-                messages::set_wamid(ports, &job.tenant_id, &job.message_id, &accepted.wamid).await?;
+                status::record_wamid(ports, &job.tenant_id, &job.message_id, &accepted.wamid).await?;
                 let report =
                     StatusReport { status: MessageStatus::Sent, at: ports.clock.now(), error: None, pricing: None };
                 status::apply(ports, &key, &report).await?;
@@ -276,13 +259,13 @@ impl SendWorker {
 
     /// Parks the message until its tenant may send again (see `hold`), then makes sure a
     /// release that ran meanwhile did not miss it.
-    async fn hold(&self, message: &Item, reason: &str) -> Result<Attempt, ApiError> {
+    async fn hold(&self, message: &Item, reason: &str) -> Result<Attempt, Error> {
         let ports = &self.ports;
         if !hold::park(ports, message, reason).await? {
             return Ok(Attempt::Skipped);
         }
         let (Some(tenant_id), Some(message_id)) = (message.get_str("tenant_id"), message.get_str("id")) else {
-            return Err(ApiError::internal("message without tenant or id"));
+            return Err(Error::internal("message without tenant or id"));
         };
         tracing::info!(tenant_id, message_id, reason, "send held");
         if hold::may_release(ports, tenant_id).await?
@@ -295,7 +278,7 @@ impl SendWorker {
 
     /// Debits the message's price if the tenant uses prepaid credits (has a balance item).
     /// Returns the failure code when the balance does not cover it.
-    async fn debit(&self, job: &SendJob, message: &Item) -> Result<Option<&'static str>, ApiError> {
+    async fn debit(&self, job: &SendJob, message: &Item) -> Result<Option<&'static str>, Error> {
         if self.ports.table.get(&keys::balance(&job.tenant_id)).await?.is_none() {
             return Ok(None); // not on prepaid credits
         }
@@ -327,7 +310,7 @@ impl SendWorker {
         to: &str,
         e: MetaError,
         attempts: u32,
-    ) -> Result<Attempt, ApiError> {
+    ) -> Result<Attempt, Error> {
         let key = messages::key(&job.tenant_id, &job.message_id);
         // Meta may have taken it: no answer (timeout, reset), or a 2xx answer we cannot read.
         // It stays `sending`; the next look waits for Meta's webhook (the last attempt too).
@@ -377,7 +360,7 @@ impl SendWorker {
         code: &str,
         detail: &str,
         meta: Option<MessageError>,
-    ) -> Result<Attempt, ApiError> {
+    ) -> Result<Attempt, Error> {
         let error = meta.unwrap_or_else(|| MessageError {
             code: 0,
             title: Some(code.to_string()),

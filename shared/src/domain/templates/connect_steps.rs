@@ -4,11 +4,11 @@
 
 use async_trait::async_trait;
 
+use crate::domain::Error;
 use crate::domain::whatsapp::steps::{ConnectStep, StepCtx, StepFailure};
-use crate::http::ApiError;
 
-fn failure(e: ApiError) -> StepFailure {
-    let mut f = StepFailure::new(e.status, e.code, e.message);
+fn failure(e: Error) -> StepFailure {
+    let mut f = StepFailure::new(e.kind, e.code, e.message);
     f.retry_after = e.retry_after;
     f
 }

@@ -23,7 +23,7 @@ pub struct TemplateEvents;
 
 #[async_trait]
 impl EventHandler for TemplateEvents {
-    async fn handle(&self, ports: &Ports, tenant_id: &str, event: &Event) -> Result<bool, crate::http::ApiError> {
+    async fn handle(&self, ports: &Ports, tenant_id: &str, event: &Event) -> Result<bool, crate::domain::Error> {
         let (meta_id, name, language, update) = match event {
             Event::TemplateStatus { template_id, name, language, event, reason, .. } => {
                 (template_id, name, language, status_update(event, reason.as_deref()))

@@ -2,7 +2,7 @@
 //! WABA on connect and on `POST /templates/library/install`. Installing is idempotent: a
 //! name+language the tenant already has (here, or in Meta when not yet synced) is skipped.
 
-use crate::http::ApiError;
+use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Query, TableError, TxOp};
 use crate::store::{keys, templates as repo};
@@ -12,8 +12,8 @@ use super::submit;
 use super::validate::{ValidTemplate, validate};
 
 /// `POST /admin/templates`: same rules as a tenant's template; unique by name+language.
-pub async fn create(ports: &Ports, input: TemplateInput) -> Result<LibraryTemplate, ApiError> {
-    let v = validate(&input).map_err(ApiError::validation)?;
+pub async fn create(ports: &Ports, input: TemplateInput) -> Result<LibraryTemplate, Error> {
+    let v = validate(&input).map_err(Error::validation)?;
     let t = LibraryTemplate {
         id: ports.ids.new_id("lib"),
         name: v.name,
@@ -36,7 +36,7 @@ pub async fn create(ports: &Ports, input: TemplateInput) -> Result<LibraryTempla
     {
         Ok(()) => Ok(t),
         Err(e) if e.is_condition_failure() => {
-            Err(ApiError::conflict("template_exists", format!("the library already has {} in {}", t.name, t.language)))
+            Err(Error::conflict("template_exists", format!("the library already has {} in {}", t.name, t.language)))
         }
         Err(e) => Err(e.into()),
     }
@@ -66,7 +66,7 @@ async fn all(ports: &Ports) -> Result<Vec<LibraryTemplate>, TableError> {
 
 /// Creates each library template the tenant lacks in its WABA. One failure never stops the
 /// rest; the connection (409) is checked once up front since without it nothing can succeed.
-pub async fn install_library(ports: &Ports, tenant_id: &str) -> Result<InstallReport, ApiError> {
+pub async fn install_library(ports: &Ports, tenant_id: &str) -> Result<InstallReport, Error> {
     crate::domain::whatsapp::connection::waba_access(ports, tenant_id).await?;
     let mut report = InstallReport::default();
     for lib in all(ports).await? {
@@ -95,6 +95,6 @@ pub async fn install_library(ports: &Ports, tenant_id: &str) -> Result<InstallRe
     Ok(report)
 }
 
-fn is_meta_duplicate(e: &ApiError) -> bool {
+fn is_meta_duplicate(e: &Error) -> bool {
     e.code == "meta_rejected" && e.details.iter().any(|d| d.code == "2388024")
 }

@@ -18,11 +18,10 @@ pub mod schema;
 pub mod sync;
 pub mod validate;
 
-use axum::http::StatusCode;
 use serde_json::Value;
 
+use crate::domain::{Error, FieldError};
 use crate::domain::{plans, tenants};
-use crate::http::{ApiError, FieldError};
 use crate::ports::Ports;
 use crate::ports::meta::{Disposition, MetaError, NewTemplate, TemplateEdit};
 use crate::ports::table::{Cond, TableError, Update};
@@ -38,34 +37,27 @@ pub use sync::sync_from_meta;
 /// Meta's error as ours: invalid input (code 100) is the client's 422 with Meta's words;
 /// an expired token asks for a reconnect; transient failures are 503 with Retry-After; any
 /// other refusal is 502 carrying Meta's title and message.
-pub fn meta_error(e: MetaError) -> ApiError {
+pub fn meta_error(e: MetaError) -> Error {
     match &e {
         MetaError::Api { code: 100, title, message, details, subcode, .. } => {
             let text = meta_text(title, message, details);
             let detail = FieldError::new("meta", subcode.map(|s| s.to_string()).unwrap_or_else(|| "100".into()), &text);
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "meta_rejected",
-                format!("Meta rejected the template: {text}"),
-            )
-            .with_details(vec![detail])
+            Error::invalid("meta_rejected", format!("Meta rejected the template: {text}")).with_details(vec![detail])
         }
-        _ if e.disposition() == Disposition::ReauthRequired => ApiError::conflict(
+        _ if e.disposition() == Disposition::ReauthRequired => Error::conflict(
             "whatsapp_reauth_required",
             "Meta no longer accepts this WhatsApp connection's token: reconnect WhatsApp",
         ),
         _ if e.disposition() == Disposition::Retry => {
             tracing::warn!(error = %e, "Meta unavailable");
-            ApiError::unavailable("Meta is unavailable, retry shortly")
+            Error::unavailable("Meta is unavailable, retry shortly")
         }
-        MetaError::Api { title, message, details, .. } => ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "meta_error",
-            format!("Meta refused: {}", meta_text(title, message, details)),
-        ),
+        MetaError::Api { title, message, details, code, .. } => {
+            Error::upstream("meta_error", format!("Meta refused: {}", meta_text(title, message, details)), Some(*code))
+        }
         other => {
             tracing::error!(error = %other, "unexpected Meta answer");
-            ApiError::new(StatusCode::BAD_GATEWAY, "meta_error", "Meta's answer could not be understood")
+            Error::upstream("meta_error", "Meta's answer could not be understood", None)
         }
     }
 }
@@ -80,31 +72,31 @@ fn meta_text(title: &Option<String>, message: &str, details: &Option<String>) ->
 }
 
 /// The tenant plan's `template_limit`.
-async fn template_limit(ports: &Ports, tenant_id: &str) -> Result<u64, ApiError> {
+async fn template_limit(ports: &Ports, tenant_id: &str) -> Result<u64, Error> {
     let tenant = tenants::get(ports, tenant_id).await?;
     Ok(plans::get(ports, &tenant.plan_id).await?.template_limit)
 }
 
-fn limit_reached(limit: u64) -> ApiError {
-    ApiError::too_many(
+fn limit_reached(limit: u64) -> Error {
+    Error::too_many(
         "template_limit_reached",
         format!("your plan allows {limit} templates: delete one or upgrade"),
         3600,
     )
 }
 
-fn duplicate(name: &str, language: &str) -> ApiError {
-    ApiError::conflict("template_exists", format!("a template {name} in {language} already exists"))
+fn duplicate(name: &str, language: &str) -> Error {
+    Error::conflict("template_exists", format!("a template {name} in {language} already exists"))
 }
 
 /// `POST /templates`.
-pub async fn create(ports: &Ports, tenant_id: &str, input: TemplateInput) -> Result<Template, ApiError> {
-    let valid = validate::validate(&input).map_err(ApiError::validation)?;
+pub async fn create(ports: &Ports, tenant_id: &str, input: TemplateInput) -> Result<Template, Error> {
+    let valid = validate::validate(&input).map_err(Error::validation)?;
     submit(ports, tenant_id, valid).await
 }
 
 /// Reserve, submit, settle (see the module comment).
-pub async fn submit(ports: &Ports, tenant_id: &str, valid: ValidTemplate) -> Result<Template, ApiError> {
+pub async fn submit(ports: &Ports, tenant_id: &str, valid: ValidTemplate) -> Result<Template, Error> {
     let (waba_id, token) = crate::domain::whatsapp::connection::waba_access(ports, tenant_id).await?;
     let limit = template_limit(ports, tenant_id).await?;
     if limit == 0 {
@@ -177,12 +169,12 @@ async fn settle(ports: &Ports, tenant_id: &str, t: &Template) -> Result<(), Tabl
     }
 }
 
-pub async fn get(ports: &Ports, tenant_id: &str, id: &str) -> Result<Template, ApiError> {
-    repo::get(ports, tenant_id, id).await?.ok_or_else(|| ApiError::not_found("template"))
+pub async fn get(ports: &Ports, tenant_id: &str, id: &str) -> Result<Template, Error> {
+    repo::get(ports, tenant_id, id).await?.ok_or_else(|| Error::not_found("template"))
 }
 
 /// The `?status=` filter, checked (an unknown status is a client error, not an empty list).
-pub fn status_filter(status: Option<&str>) -> Result<Option<String>, ApiError> {
+pub fn status_filter(status: Option<&str>) -> Result<Option<String>, Error> {
     match status.filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => {
@@ -190,7 +182,7 @@ pub fn status_filter(status: Option<&str>) -> Result<Option<String>, ApiError> {
             if STATUSES.contains(&upper.as_str()) {
                 Ok(Some(upper))
             } else {
-                Err(ApiError::validation(vec![FieldError::new(
+                Err(Error::validation(vec![FieldError::new(
                     "status",
                     "invalid",
                     format!("must be one of {STATUSES:?}"),
@@ -203,7 +195,7 @@ pub fn status_filter(status: Option<&str>) -> Result<Option<String>, ApiError> {
 /// `PATCH /templates/{id}`: new components (and category) resubmitted through Meta's edit;
 /// Meta's edit limits (in review, once a day / 10 a month when approved) come back as Meta's
 /// error.
-pub async fn edit(ports: &Ports, tenant_id: &str, id: &str, input: TemplateEditInput) -> Result<Template, ApiError> {
+pub async fn edit(ports: &Ports, tenant_id: &str, id: &str, input: TemplateEditInput) -> Result<Template, Error> {
     let t = get(ports, tenant_id, id).await?;
     let category = input.category.clone().unwrap_or_else(|| t.category.clone());
     let mut errors = Vec::new();
@@ -223,10 +215,10 @@ pub async fn edit(ports: &Ports, tenant_id: &str, id: &str, input: TemplateEditI
         errors.append(&mut e);
     }
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Error::validation(errors));
     }
     let Some(meta_id) = t.meta_template_id.clone() else {
-        return Err(ApiError::conflict("template_not_submitted", "the template is still being submitted to Meta"));
+        return Err(Error::conflict("template_not_submitted", "the template is still being submitted to Meta"));
     };
     let (_, token) = crate::domain::whatsapp::connection::waba_access(ports, tenant_id).await?;
     let edit = TemplateEdit { category: input.category.clone(), components: components.clone() };
@@ -235,7 +227,7 @@ pub async fn edit(ports: &Ports, tenant_id: &str, id: &str, input: TemplateEditI
     let update = Update::new()
         .set("components", components)
         .set("category", category)
-        .set("parameters", serde_json::to_value(&parameters).map_err(ApiError::internal)?)
+        .set("parameters", serde_json::to_value(&parameters).map_err(Error::internal)?)
         .set("status", PENDING)
         .set("rejection_reason", Value::Null)
         .set("updated_at", ports.clock.now().to_rfc3339());
@@ -245,7 +237,7 @@ pub async fn edit(ports: &Ports, tenant_id: &str, id: &str, input: TemplateEditI
 
 /// `DELETE /templates/{id}`: Meta first (only this language, by its id), then ours. A template
 /// Meta no longer has is still deleted here.
-pub async fn delete(ports: &Ports, tenant_id: &str, id: &str) -> Result<(), ApiError> {
+pub async fn delete(ports: &Ports, tenant_id: &str, id: &str) -> Result<(), Error> {
     let t = get(ports, tenant_id, id).await?;
     if let Some(meta_id) = &t.meta_template_id {
         let (waba_id, token) = crate::domain::whatsapp::connection::waba_access(ports, tenant_id).await?;

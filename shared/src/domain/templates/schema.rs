@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::http::FieldError;
+use crate::domain::FieldError;
 
 use super::model::{ParameterFormat, Template};
 use super::validate::placeholders;

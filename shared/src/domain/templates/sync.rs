@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::Duration;
 use serde_json::Value;
 
-use crate::http::ApiError;
+use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::meta::Template as MetaTemplate;
 use crate::ports::table::{Cond, TableError, Update};
@@ -20,7 +20,7 @@ use super::{meta_error, schema};
 /// A SUBMITTING row younger than this may still be waiting for Meta's answer: left alone.
 const IN_FLIGHT: Duration = Duration::minutes(2);
 
-pub async fn sync_from_meta(ports: &Ports, tenant_id: &str) -> Result<SyncReport, ApiError> {
+pub async fn sync_from_meta(ports: &Ports, tenant_id: &str) -> Result<SyncReport, Error> {
     let (waba_id, token) = crate::domain::whatsapp::connection::waba_access(ports, tenant_id).await?;
     let remote = ports.meta.list_templates(&token, &waba_id).await.map_err(meta_error)?;
     let local = repo::all(ports, tenant_id).await?;

@@ -12,7 +12,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::http::FieldError;
+use crate::domain::FieldError;
 
 use super::model::{CATEGORIES, ParameterFormat, TemplateInput};
 use super::schema::{self, ParamSchema};

@@ -4,10 +4,10 @@
 
 use async_trait::async_trait;
 
+use crate::domain::Error;
 use crate::domain::contacts::service::{self, InboundSender, PatchInput};
 use crate::domain::inbox;
 use crate::domain::phone::E164;
-use crate::http::ApiError;
 use crate::ports::Ports;
 
 use super::payload::{Contact, Event};
@@ -17,7 +17,7 @@ pub struct CustomerEvents;
 
 #[async_trait]
 impl EventHandler for CustomerEvents {
-    async fn handle(&self, ports: &Ports, tenant_id: &str, event: &Event) -> Result<bool, ApiError> {
+    async fn handle(&self, ports: &Ports, tenant_id: &str, event: &Event) -> Result<bool, Error> {
         match event {
             Event::Inbound { contact, message, .. } => {
                 let phone = message.from.as_deref().and_then(|p| E164::parse(p).ok());
@@ -65,7 +65,7 @@ async fn contact_for(
     phone: Option<&E164>,
     wa_user_id: Option<&str>,
     contact: Option<&Contact>,
-) -> Result<String, ApiError> {
+) -> Result<String, Error> {
     let sender = InboundSender {
         phone,
         wa_user_id,

@@ -514,7 +514,7 @@ fn int_field(v: &Value, name: &str) -> Option<i64> {
 
 fn short_hash(v: &Value) -> String {
     use sha2::{Digest, Sha256};
-    crate::http::idempotency::hex(&Sha256::digest(v.to_string().as_bytes())[..8])
+    crate::util::hex(&Sha256::digest(v.to_string().as_bytes())[..8])
 }
 
 fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {

@@ -11,14 +11,12 @@ use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
 
+use crate::domain::Error;
 use crate::domain::messages::MessageError;
 use crate::domain::messages::status::{self, StatusReport};
 use crate::domain::whatsapp::account_events;
-use crate::http::ApiError;
 use crate::ports::Ports;
-use crate::ports::queue::Delivery;
 use crate::ports::table::{Cond, Item, TableError};
-use crate::runtime::consumer::{ConsumeError, Consumer};
 use crate::store::{keys, messages};
 
 use super::ingest::{Envelope, load_claim};
@@ -41,7 +39,7 @@ pub enum Outcome {
 /// connection). Returns `Ok(false)` when it does not handle this kind.
 #[async_trait]
 pub trait EventHandler: Send + Sync + 'static {
-    async fn handle(&self, ports: &Ports, tenant_id: &str, event: &Event) -> Result<bool, ApiError>;
+    async fn handle(&self, ports: &Ports, tenant_id: &str, event: &Event) -> Result<bool, Error>;
 }
 
 /// `account_update` and `phone_number_quality_update` change the tenant's connection.
@@ -49,7 +47,7 @@ pub struct AccountEvents;
 
 #[async_trait]
 impl EventHandler for AccountEvents {
-    async fn handle(&self, ports: &Ports, tenant_id: &str, event: &Event) -> Result<bool, ApiError> {
+    async fn handle(&self, ports: &Ports, tenant_id: &str, event: &Event) -> Result<bool, Error> {
         match event {
             Event::AccountUpdate { event, value, .. } => {
                 account_events::apply_account_update(ports, tenant_id, event, value).await?;
@@ -80,11 +78,11 @@ impl WebhookProcessor {
     }
 
     /// Processes one queue message; `Err` means "retry the delivery".
-    pub async fn process(&self, body: &str) -> Result<Vec<Outcome>, ApiError> {
+    pub async fn process(&self, body: &str) -> Result<Vec<Outcome>, Error> {
         let envelope: Envelope = match serde_json::from_str(body) {
             Ok(e) => e,
             Err(e) => {
-                let id = format!("envelope-{}", crate::http::idempotency::hex(&sha(body)));
+                let id = format!("envelope-{}", crate::util::hex(&sha(body)));
                 quarantine::keep(&self.ports, &id, Reason::Malformed, &e.to_string(), Value::String(body.into()))
                     .await?;
                 return Ok(vec![Outcome::Quarantined(Reason::Malformed)]);
@@ -127,7 +125,7 @@ impl WebhookProcessor {
         Ok(outcomes)
     }
 
-    async fn process_event(&self, event: &Event) -> Result<Outcome, ApiError> {
+    async fn process_event(&self, event: &Event) -> Result<Outcome, Error> {
         let key = event.key();
         let done = keys::webhook_processed(&key);
         if self.ports.table.get(&done).await?.is_some() {
@@ -159,7 +157,7 @@ impl WebhookProcessor {
         }
     }
 
-    async fn apply(&self, tenant_id: &str, event: &Event) -> Result<Outcome, ApiError> {
+    async fn apply(&self, tenant_id: &str, event: &Event) -> Result<Outcome, Error> {
         if let Event::Status { status, .. } = event {
             apply_status(&self.ports, tenant_id, status).await?;
             return Ok(Outcome::Applied);
@@ -185,16 +183,9 @@ pub fn processor(ports: Ports) -> WebhookProcessor {
         .with_handler(crate::domain::templates::events::TemplateEvents)
 }
 
-#[async_trait]
-impl Consumer for WebhookProcessor {
-    async fn handle(&self, delivery: &Delivery) -> Result<(), ConsumeError> {
-        self.process(&delivery.body).await.map(|_| ()).map_err(|e| ConsumeError::retry(e.to_string()))
-    }
-}
-
 /// Applies a delivery status to the tenant's message: by our id (echoed as
 /// `biz_opaque_callback_data`), else by wamid, else parked until the wamid is recorded.
-pub async fn apply_status(ports: &Ports, tenant_id: &str, s: &StatusUpdate) -> Result<(), ApiError> {
+pub async fn apply_status(ports: &Ports, tenant_id: &str, s: &StatusUpdate) -> Result<(), Error> {
     let report = StatusReport {
         status: to_message_status(s.status),
         at: Utc.timestamp_opt(s.timestamp, 0).single().unwrap_or_else(|| ports.clock.now()),
@@ -220,12 +211,7 @@ pub async fn apply_status(ports: &Ports, tenant_id: &str, s: &StatusUpdate) -> R
 }
 
 /// Meta reported a failure: refund if the message ended failed (see `messages::settle`).
-async fn settle_failure(
-    ports: &Ports,
-    tenant_id: &str,
-    message_id: &str,
-    report: &StatusReport,
-) -> Result<(), ApiError> {
+async fn settle_failure(ports: &Ports, tenant_id: &str, message_id: &str, report: &StatusReport) -> Result<(), Error> {
     if report.status != crate::domain::messages::MessageStatus::Failed {
         return Ok(());
     }

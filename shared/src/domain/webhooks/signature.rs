@@ -26,7 +26,7 @@ pub fn sign(app_secret: &SecretString, body: &[u8]) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(app_secret.expose_secret().as_bytes()).expect("HMAC takes any key length");
     mac.update(body);
-    format!("sha256={}", crate::http::idempotency::hex(&mac.finalize().into_bytes()))
+    format!("sha256={}", crate::util::hex(&mac.finalize().into_bytes()))
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {

@@ -18,7 +18,7 @@
 
 use serde_json::{Value, json};
 
-use crate::http::ApiError;
+use crate::domain::Error;
 use crate::ports::Ports;
 use crate::ports::table::TableError;
 use crate::store::keys;
@@ -53,7 +53,7 @@ pub async fn tenant_for_phone_number(ports: &Ports, phone_number_id: &str) -> Re
 }
 
 /// Reads, changes and saves the connection, again if another writer got in between.
-async fn modify<F>(ports: &Ports, tenant_id: &str, mut change: F) -> Result<Effect, ApiError>
+async fn modify<F>(ports: &Ports, tenant_id: &str, mut change: F) -> Result<Effect, Error>
 where
     F: FnMut(&mut Connection) -> Effect,
 {
@@ -74,15 +74,10 @@ where
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::unavailable("the WhatsApp connection kept changing; retry the event"))
+    Err(Error::unavailable("the WhatsApp connection kept changing; retry the event"))
 }
 
-pub async fn apply_account_update(
-    ports: &Ports,
-    tenant_id: &str,
-    event: &str,
-    value: &Value,
-) -> Result<Effect, ApiError> {
+pub async fn apply_account_update(ports: &Ports, tenant_id: &str, event: &str, value: &Value) -> Result<Effect, Error> {
     let now = ports.clock.now();
     let effect = modify(ports, tenant_id, |conn| {
         conn.record_event(AccountEvent { event: event.to_string(), at: now, detail: value.clone() });
@@ -122,7 +117,7 @@ pub async fn apply_phone_quality(
     tenant_id: &str,
     event: &str,
     current_limit: Option<&str>,
-) -> Result<Effect, ApiError> {
+) -> Result<Effect, Error> {
     let now = ports.clock.now();
     let effect = modify(ports, tenant_id, |conn| {
         conn.record_event(AccountEvent {

@@ -24,7 +24,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::http::{ApiError, FieldError};
+use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
 use crate::ports::table::TableError;
 use crate::store::whatsapp::WhatsappStore;
@@ -51,7 +51,7 @@ pub struct ConnectRequest {
 }
 
 /// Graph ids are digits; anything else never reaches a Graph URL.
-fn validate(req: &ConnectRequest) -> Result<(), ApiError> {
+fn validate(req: &ConnectRequest) -> Result<(), Error> {
     let mut bad = Vec::new();
     for (field, value) in [("waba_id", &req.waba_id), ("phone_number_id", &req.phone_number_id)] {
         if let Some(v) = value
@@ -65,7 +65,7 @@ fn validate(req: &ConnectRequest) -> Result<(), ApiError> {
     {
         bad.push(FieldError::new("code", "invalid", "must be the code returned by Embedded Signup"));
     }
-    if bad.is_empty() { Ok(()) } else { Err(ApiError::validation(bad)) }
+    if bad.is_empty() { Ok(()) } else { Err(Error::validation(bad)) }
 }
 
 fn code_hash(code: &SecretString) -> String {
@@ -85,21 +85,18 @@ fn fresh_steps() -> Vec<Step> {
     STEPS.iter().map(|s| Step::pending(s.name())).collect()
 }
 
-fn in_progress() -> ApiError {
-    ApiError::conflict(
-        "connect_in_progress",
-        "a WhatsApp connection is already being set up; check GET /whatsapp/status",
-    )
+fn in_progress() -> Error {
+    Error::conflict("connect_in_progress", "a WhatsApp connection is already being set up; check GET /whatsapp/status")
 }
 
-fn save_error(e: TableError) -> ApiError {
+fn save_error(e: TableError) -> Error {
     match e {
         TableError::ConditionFailed { .. } => in_progress(),
         other => other.into(),
     }
 }
 
-pub async fn connect(ports: &Ports, tenant_id: &str, req: ConnectRequest) -> Result<ConnectionView, ApiError> {
+pub async fn connect(ports: &Ports, tenant_id: &str, req: ConnectRequest) -> Result<ConnectionView, Error> {
     validate(&req)?;
     let store = WhatsappStore::new(&*ports.table);
     let now = ports.clock.now();
@@ -136,7 +133,7 @@ pub async fn connect(ports: &Ports, tenant_id: &str, req: ConnectRequest) -> Res
             }
             let resumable = conn.status == ConnectionStatus::Connecting || conn.status == ConnectionStatus::Connected;
             if !resumable || conn.steps.is_empty() {
-                return Err(ApiError::validation(vec![FieldError::new(
+                return Err(Error::validation(vec![FieldError::new(
                     "code",
                     "required",
                     "is required: there is no WhatsApp signup to resume",
@@ -186,7 +183,7 @@ pub async fn connect(ports: &Ports, tenant_id: &str, req: ConnectRequest) -> Res
             }
             store.save(&mut conn).await.map_err(save_error)?;
             tracing::warn!(tenant_id, code = failure.code, meta_code = ?failure.meta_code, "WhatsApp connect step failed");
-            let mut e = ApiError::new(failure.status, failure.code, failure.message);
+            let mut e = Error::new(failure.kind, failure.code, failure.message);
             e.retry_after = failure.retry_after;
             Err(e)
         }
@@ -246,7 +243,7 @@ async fn run_steps(
 /// `DELETE /whatsapp`: unsubscribe the app at Meta (best effort: a Meta failure is reported as
 /// the connection's `notice`, never blocks the disconnect), forget the token and PIN, free the
 /// routing items, status `disconnected`. Idempotent.
-pub async fn disconnect(ports: &Ports, tenant_id: &str) -> Result<(), ApiError> {
+pub async fn disconnect(ports: &Ports, tenant_id: &str) -> Result<(), Error> {
     let store = WhatsappStore::new(&*ports.table);
     let Some(mut conn) = store.get(tenant_id).await? else { return Ok(()) };
     if conn.is_leased(ports.clock.now().timestamp()) {
@@ -293,7 +290,7 @@ async fn unsubscribe(ports: &Ports, conn: &Connection) -> Option<String> {
 
 /// Frees the routing items the connection holds (the working connection kept in service
 /// during a re-connect included).
-pub async fn release_routes(ports: &Ports, conn: &Connection) -> Result<(), ApiError> {
+pub async fn release_routes(ports: &Ports, conn: &Connection) -> Result<(), Error> {
     let store = WhatsappStore::new(&*ports.table);
     let serving = conn.serving.clone().unwrap_or_default();
     let phones = [
@@ -313,7 +310,7 @@ pub async fn release_routes(ports: &Ports, conn: &Connection) -> Result<(), ApiE
 
 /// After a re-connect completed: frees the routes the replaced connection held that the new one
 /// does not.
-async fn free_replaced_routes(ports: &Ports, conn: &Connection, old: &Serving) -> Result<(), ApiError> {
+async fn free_replaced_routes(ports: &Ports, conn: &Connection, old: &Serving) -> Result<(), Error> {
     let store = WhatsappStore::new(&*ports.table);
     if let Some(phone) =
         old.claimed_phone_number_id.as_deref().filter(|p| conn.claimed_phone_number_id.as_deref() != Some(*p))
@@ -327,7 +324,7 @@ async fn free_replaced_routes(ports: &Ports, conn: &Connection, old: &Serving) -
 }
 
 /// Shown by `GET /whatsapp/status` for a tenant that never connected.
-pub async fn status(ports: &Ports, tenant_id: &str) -> Result<ConnectionView, ApiError> {
+pub async fn status(ports: &Ports, tenant_id: &str) -> Result<ConnectionView, Error> {
     let conn = WhatsappStore::new(&*ports.table).get(tenant_id).await?.unwrap_or_else(|| Connection::new(tenant_id));
     Ok(conn.view())
 }

@@ -12,6 +12,7 @@
 pub mod account_events;
 pub mod connect;
 pub mod connection;
+pub mod model;
 pub mod steps;
 
 pub use connection::{Connection, ConnectionStatus, ConnectionView, business_token, mark_needs_reauth};

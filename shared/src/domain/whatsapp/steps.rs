@@ -9,10 +9,10 @@
 //! retry runs it.
 
 use async_trait::async_trait;
-use axum::http::StatusCode;
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::domain::Kind;
 use crate::ports::Ports;
 use crate::ports::meta::{Disposition, MetaError, PhoneNumber, TokenInfo};
 use crate::store::whatsapp::{ClaimError, WhatsappStore};
@@ -77,7 +77,7 @@ impl<'a> StepCtx<'a> {
         }
         let Some(sealed) = self.conn.sealed_token.clone() else {
             return Err(StepFailure::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                Kind::Invalid,
                 "code_required",
                 "there is no WhatsApp token to resume with: run Embedded Signup again",
             ));
@@ -101,7 +101,7 @@ impl<'a> StepCtx<'a> {
 /// A failed step: the HTTP answer for the connect request and the error recorded on the step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepFailure {
-    pub status: StatusCode,
+    pub kind: Kind,
     pub code: &'static str,
     pub message: String,
     pub meta_code: Option<i64>,
@@ -111,29 +111,26 @@ pub struct StepFailure {
 }
 
 impl StepFailure {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), meta_code: None, reauth: false, retry_after: None }
+    pub fn new(kind: Kind, code: &'static str, message: impl Into<String>) -> Self {
+        Self { kind, code, message: message.into(), meta_code: None, reauth: false, retry_after: None }
     }
 
     fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        Self::new(Kind::Invalid, code, message)
     }
 
     /// A failure on our side; the cause is logged, the step says only that it failed.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "connect step failed internally");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on our side; retry")
+        Self::new(Kind::Internal, "internal_error", "something went wrong on our side; retry")
     }
 
     pub fn vault(e: crate::ports::vault::VaultError) -> Self {
         match e {
             crate::ports::vault::VaultError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "vault unavailable during connect");
-                let mut f = Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "service_unavailable",
-                    "the key service is unavailable; retry",
-                );
+                let mut f =
+                    Self::new(Kind::Unavailable, "service_unavailable", "the key service is unavailable; retry");
                 f.retry_after = Some(5);
                 f
             }
@@ -144,8 +141,7 @@ impl StepFailure {
     pub fn table(e: crate::ports::table::TableError) -> Self {
         match e {
             crate::ports::table::TableError::Throttled | crate::ports::table::TableError::Unavailable(_) => {
-                let mut f =
-                    Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "the store is busy; retry");
+                let mut f = Self::new(Kind::Unavailable, "service_unavailable", "the store is busy; retry");
                 f.retry_after = Some(1);
                 f
             }
@@ -179,7 +175,7 @@ impl StepFailure {
             ),
             Disposition::Permanent => ("meta_rejected", format!("Meta rejected {what}: {meta_message}"), None, false),
         };
-        Self { status: StatusCode::BAD_GATEWAY, code, message, meta_code: e.code(), reauth, retry_after }
+        Self { kind: Kind::Upstream { meta_code: e.code() }, code, message, meta_code: e.code(), reauth, retry_after }
     }
 
     pub fn step_error(&self) -> StepError {
@@ -231,7 +227,7 @@ impl ConnectStep for ValidateToken {
         let info = ctx.ports.meta.debug_token(&token).await.map_err(|e| StepFailure::meta("the token check", &e))?;
         if !info.is_valid {
             let mut f = StepFailure::new(
-                StatusCode::BAD_GATEWAY,
+                Kind::Upstream { meta_code: None },
                 "whatsapp_needs_reauth",
                 "Meta reports the WhatsApp token as invalid: run Embedded Signup again",
             );
@@ -380,14 +376,14 @@ impl ConnectStep for ClaimNumber {
             Ok(()) => {}
             Err(ClaimError::PhoneTaken) => {
                 return Err(StepFailure::new(
-                    StatusCode::CONFLICT,
+                    Kind::Conflict,
                     "phone_number_in_use",
                     "this WhatsApp number is already connected to another account",
                 ));
             }
             Err(ClaimError::WabaTaken) => {
                 return Err(StepFailure::new(
-                    StatusCode::CONFLICT,
+                    Kind::Conflict,
                     "waba_in_use",
                     "this WhatsApp Business Account is already connected to another account",
                 ));
@@ -543,7 +539,7 @@ mod tests {
 
         let only_management = info(&[(MANAGEMENT_SCOPE, &["10"])]);
         let e = choose_waba(&only_management, None).unwrap_err();
-        assert_eq!((e.code, e.status), ("missing_permission", StatusCode::UNPROCESSABLE_ENTITY));
+        assert_eq!((e.code, e.kind), ("missing_permission", Kind::Invalid));
         assert!(e.message.contains(MESSAGING_SCOPE));
 
         let messaging_elsewhere = info(&[(MANAGEMENT_SCOPE, &["10"]), (MESSAGING_SCOPE, &["12"])]);
@@ -605,8 +601,8 @@ mod tests {
         };
         let f = StepFailure::meta("the code exchange", &rejected);
         assert_eq!(
-            (f.status, f.code, f.meta_code, f.reauth),
-            (StatusCode::BAD_GATEWAY, "meta_rejected", Some(100), false)
+            (f.kind, f.code, f.meta_code, f.reauth),
+            (Kind::Upstream { meta_code: Some(100) }, "meta_rejected", Some(100), false)
         );
         assert!(f.message.contains("Invalid verification code format."));
         let expired = MetaError::Api {

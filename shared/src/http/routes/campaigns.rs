@@ -67,7 +67,7 @@ async fn create_campaign(
     p: Principal,
     ApiJson(input): ApiJson<CreateInput>,
 ) -> ApiResult<(StatusCode, ApiJson<CampaignView>)> {
-    let campaign = create::create(&state.ports, p.tenant_id()?, input).await?;
+    let campaign = create::create(&state.ports, &state.prices, p.tenant_id()?, input).await?;
     Ok((StatusCode::CREATED, ApiJson(campaign.view(StatusCounts::default()))))
 }
 

@@ -104,7 +104,10 @@ async fn list(
 ) -> ApiResult<ApiJson<ListResponse<ContactView>>> {
     let tenant_id = principal.tenant_id()?;
     let page = PageParams { limit: params.limit, cursor: params.cursor };
-    Ok(ApiJson(service::list(&state.ports, tenant_id, params.tag.as_deref(), params.q.as_deref(), &page).await?))
+    let limit = page.limit()?;
+    let filter = service::list_filter(params.tag.as_deref(), params.q.as_deref())?;
+    let (items, next_cursor) = service::list(&state.ports, tenant_id, &filter, limit, page.cursor()?).await?;
+    Ok(ApiJson(ListResponse { items, next_cursor }))
 }
 
 #[utoipa::path(get, path = "/contacts/{id}", tag = tags::CONTACTS, operation_id = "get_contact",

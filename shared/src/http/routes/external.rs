@@ -207,9 +207,9 @@ async fn only_approved_language(ports: &Ports, tenant_id: &str, name: &str) -> R
 }
 
 /// `POST /messages`'s field names, as this route's body calls them.
-fn in_trigger_terms(mut e: ApiError) -> ApiError {
+fn in_trigger_terms(mut e: crate::domain::Error) -> ApiError {
     if e.details.is_empty() {
-        return e;
+        return e.into();
     }
     for d in &mut e.details {
         let renamed = match d.field.as_str() {
@@ -225,7 +225,7 @@ fn in_trigger_terms(mut e: ApiError) -> ApiError {
     if e.code == "validation_failed" {
         return ApiError::validation(e.details);
     }
-    e
+    e.into()
 }
 
 /// The message as `GET /messages/{id}` shows it; another tenant's id is not found.

@@ -18,7 +18,6 @@ use crate::http::idempotency::idempotency;
 use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
 use crate::http::{ApiError, ApiJson, ApiResult, FieldError};
-use crate::ports::table::Query as TableQuery;
 use crate::store::{keys, messages};
 
 /// Longest free-text message WhatsApp accepts.
@@ -49,18 +48,11 @@ async fn list(
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<ListResponse<ConversationView>>> {
     let tenant = p.tenant_id()?;
-    let q = TableQuery::index(keys::LISTS, keys::conversations_list(tenant))
-        .backward()
-        .limit(page.limit()?)
-        .cursor(page.cursor()?);
-    let result = state.ports.table.query(q).await.map_err(super::list_error)?;
+    let (limit, cursor) = (page.limit()?, page.cursor()?);
+    let (conversations, next_cursor) =
+        messages::conversations(&*state.ports.table, tenant, limit, cursor).await.map_err(super::list_error)?;
     let now = state.ports.clock.now();
-    let items = result
-        .items
-        .iter()
-        .map(|i| i.to_entity::<inbox::Conversation>().map(|c| c.view(now)))
-        .collect::<Result<_, _>>()?;
-    Ok(ApiJson(ListResponse { items, next_cursor: result.next_cursor }))
+    Ok(ApiJson(ListResponse { items: conversations.into_iter().map(|c| c.view(now)).collect(), next_cursor }))
 }
 
 #[utoipa::path(get, path = "/conversations/{id}", tag = tags::INBOX, operation_id = "get_conversation",
@@ -95,13 +87,11 @@ async fn list_messages(
 ) -> ApiResult<ApiJson<ListResponse<MessageView>>> {
     let tenant = p.tenant_id()?;
     inbox::get(&state.ports, tenant, &id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
-    let q = TableQuery::index(keys::SECONDARY, keys::conversation_messages(tenant, &id))
-        .backward()
-        .limit(page.limit()?)
-        .cursor(page.cursor()?);
-    let result = state.ports.table.query(q).await.map_err(super::list_error)?;
-    let items = result.items.iter().map(MessageView::from_item).collect::<Result<_, _>>()?;
-    Ok(ApiJson(ListResponse { items, next_cursor: result.next_cursor }))
+    let (limit, cursor) = (page.limit()?, page.cursor()?);
+    let (items, next_cursor) = messages::conversation_page(&*state.ports.table, tenant, &id, limit, cursor)
+        .await
+        .map_err(super::list_error)?;
+    Ok(ApiJson(ListResponse { items, next_cursor }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -17,8 +17,7 @@ use crate::http::idempotency::idempotency;
 use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
 use crate::http::{ApiError, ApiJson, ApiResult, FieldError};
-use crate::ports::table::{Cond, Query as TableQuery};
-use crate::store::{keys, messages};
+use crate::store::messages;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, send)).routes(routes!(show))
@@ -85,25 +84,18 @@ async fn list(
 ) -> ApiResult<ApiJson<ListResponse<MessageView>>> {
     let tenant = p.tenant_id()?;
     let page = PageParams { limit: q.limit, cursor: q.cursor };
-    let mut filters = Vec::new();
+    let mut filter = messages::ListFilter::default();
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
-        let status = MessageStatus::parse(s)
-            .ok_or_else(|| ApiError::validation(vec![FieldError::new("status", "invalid", "not a message status")]))?;
-        filters.push(Cond::eq("status", status.as_str()));
+        filter.status =
+            Some(MessageStatus::parse(s).ok_or_else(|| {
+                ApiError::validation(vec![FieldError::new("status", "invalid", "not a message status")])
+            })?);
     }
-    if let Some(c) = q.campaign_id.as_deref().filter(|c| !c.is_empty()) {
-        filters.push(Cond::eq("campaign_id", c));
-    }
-    let mut query = TableQuery::index(keys::LISTS, keys::messages_list(tenant))
-        .backward()
-        .limit(page.limit()?)
-        .cursor(page.cursor()?);
-    if !filters.is_empty() {
-        query = query.filter(Cond::And(filters));
-    }
-    let result = state.ports.table.query(query).await.map_err(super::list_error)?;
-    let items = result.items.iter().map(MessageView::from_item).collect::<Result<_, _>>()?;
-    Ok(ApiJson(ListResponse { items, next_cursor: result.next_cursor }))
+    filter.campaign_id = q.campaign_id.filter(|c| !c.is_empty());
+    let (limit, cursor) = (page.limit()?, page.cursor()?);
+    let (items, next_cursor) =
+        messages::list(&*state.ports.table, tenant, &filter, limit, cursor).await.map_err(super::list_error)?;
+    Ok(ApiJson(ListResponse { items, next_cursor }))
 }
 
 /// A foreign id is looked up under the caller's tenant key, so it is simply not found.
