@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use miping::domain::sending::pacing::{self, Permit};
+use miping::ports::Clock;
 use miping::ports::clock::ManualClock;
 use miping::ports::table::Table;
-use miping::ports::Clock;
 
 use crate::common::ports_with_clock;
 
