@@ -302,6 +302,16 @@ impl SimHandle {
         self.sim.templates_of(waba_id)
     }
 
+    /// Waits (up to 5 s) until template `id` of `waba_id` has `status`, for tests that wait on
+    /// the simulated review; panics when it never does.
+    pub async fn wait_template_status(&self, waba_id: &str, id: &str, status: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !self.templates(waba_id).iter().any(|t| t.id == id && t.status.as_str() == status) {
+            assert!(std::time::Instant::now() < deadline, "template {id} never became {status}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Every webhook the simulator produced (delivered or not), in the order they were queued.
     pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
         self.sim.webhooks.deliveries()

@@ -1,7 +1,9 @@
 //! Wiring: builds the ports and the configuration for where the code runs.
-//! - `embedded`: the local process and `cargo lambda watch` (no AWS resources configured);
+//! - `embedded` (feature `embedded`): the local process and `cargo lambda watch` (no AWS
+//!   resources configured);
 //! - `aws`: Lambda, from the environment SAM sets (`TABLE_NAME`, queue URLs, key ids).
 
+#[cfg(feature = "embedded")]
 pub mod embedded;
 
 #[cfg(feature = "aws")]

@@ -17,10 +17,23 @@ pub async fn state() -> Result<AppState, lambda_http::Error> {
         let ports = platform::aws::ports(&sdk, &config).await?;
         Ok(AppState::new(ports, config))
     } else {
-        let data_dir = crate::config::env("MIPING_DATA_DIR").unwrap_or_else(|| ".miping".into());
-        let (ports, config) = platform::embedded::local_state(std::path::Path::new(&data_dir))?;
-        Ok(AppState::new(ports, config))
+        local_state()
     }
+}
+
+#[cfg(feature = "embedded")]
+fn local_state() -> Result<AppState, lambda_http::Error> {
+    let data_dir = crate::config::env("MIPING_DATA_DIR").unwrap_or_else(|| ".miping".into());
+    let (ports, config) = platform::embedded::local_state(std::path::Path::new(&data_dir))?;
+    Ok(AppState::new(ports, config))
+}
+
+/// Deployed builds link no embedded adapters (miping feature `embedded`).
+#[cfg(not(feature = "embedded"))]
+fn local_state() -> Result<AppState, lambda_http::Error> {
+    Err("TABLE_NAME is not set and this build has no embedded store: for `cargo lambda watch`, \
+         build with the function's `local` feature"
+        .into())
 }
 
 /// The whole `main` of an HTTP function: logs, state, optional bootstrap, serve.

@@ -310,12 +310,12 @@ async fn template_edit_limits_and_delete() {
     let (status, e) = g.post(&id, &t, edit.clone()).await;
     assert_eq!(status, 400, "a template in review cannot be edited: {e}");
 
-    wait_status(&sim, &waba, &id, "APPROVED").await;
+    sim.wait_template_status(&waba, &id, "APPROVED").await;
     assert_eq!(g.post(&id, &t, edit.clone()).await, (200, json!({"success": true})));
     let (_, one) = g.get(&id, &t).await;
     assert_eq!(one["status"], "PENDING");
     assert_eq!(one["components"][0]["text"], "Order {{1}} shipped");
-    wait_status(&sim, &waba, &id, "APPROVED").await;
+    sim.wait_template_status(&waba, &id, "APPROVED").await;
     let (status, e) = g.post(&id, &t, edit).await;
     assert_eq!(status, 400);
     assert_eq!(e["error"]["error_user_title"], "Edit limit reached");
@@ -325,16 +325,6 @@ async fn template_edit_limits_and_delete() {
     let (status, _) = g.delete(&format!("{waba}/message_templates?name=order_update&hsm_id={id}"), &t).await;
     assert_eq!(status, 200);
     assert!(sim.templates(&waba).is_empty());
-}
-
-async fn wait_status(sim: &meta_sim::SimHandle, waba: &str, id: &str, status: &str) {
-    for _ in 0..100 {
-        if sim.templates(waba).iter().any(|t| t.id == id && t.status.as_str() == status) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("template {id} never became {status}");
 }
 
 pub fn text_to(to: &str) -> Value {

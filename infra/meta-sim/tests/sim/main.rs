@@ -14,5 +14,5 @@ mod throughput;
 mod webhooks;
 
 /// The WebDriver client the local process's connect-page test uses (one copy in the repo).
-#[path = "../../../local/tests/connect_support/webdriver.rs"]
+#[path = "../../../local/tests/http/connect_support/webdriver.rs"]
 mod webdriver;

@@ -17,13 +17,6 @@ fn template(name: &str) -> Value {
         "components": [{"type": "BODY", "text": "Hi {{1}}", "example": {"body_text": [["Ana"]]}}]})
 }
 
-async fn wait_status(sim: &SimHandle, waba: &str, id: &str, status: &str) {
-    wait_until(&format!("template {id} {status}"), std::time::Duration::from_secs(5), || async {
-        sim.templates(waba).iter().any(|t| t.id == id && t.status.as_str() == status)
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn a_restart_on_the_same_directory_forgets_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -42,8 +35,8 @@ async fn a_restart_on_the_same_directory_forgets_nothing() {
     let rejected =
         g.post(&format!("{waba}/message_templates"), &token, template("promo_reject_me")).await.1["id"].clone();
     let (approved, rejected) = (approved.as_str().unwrap().to_owned(), rejected.as_str().unwrap().to_owned());
-    wait_status(&first, &waba, &approved, "APPROVED").await;
-    wait_status(&first, &waba, &rejected, "REJECTED").await;
+    first.wait_template_status(&waba, &approved, "APPROVED").await;
+    first.wait_template_status(&waba, &rejected, "REJECTED").await;
     let media = g.upload(&phone, &token, "application/pdf", "invoice.pdf", b"%PDF-1.4\n%%EOF\n").await.1["id"].clone();
     let media = media.as_str().unwrap().to_owned();
     // One still in review when the simulator stops: the next one finishes the review.
@@ -61,7 +54,7 @@ async fn a_restart_on_the_same_directory_forgets_nothing() {
     let (_, list) = g.get(&format!("{waba}/message_templates"), &token).await;
     let names: Vec<&str> = list["data"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["order_update", "promo_reject_me", "late_review"], "same order");
-    wait_status(&second, &waba, &pending, "APPROVED").await;
+    second.wait_template_status(&waba, &pending, "APPROVED").await;
 
     assert!(second.is_registered(&phone));
     assert!(second.is_subscribed(&waba));

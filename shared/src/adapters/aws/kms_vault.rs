@@ -33,7 +33,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::adapters::embedded::file_vault::{open_bytes, seal_bytes, utf8_secret};
+use crate::adapters::sealing::{open_bytes, seal_bytes, utf8_secret};
 use crate::ports::vault::{TokenVault, VaultError};
 
 const PREFIX: &str = "kms1.";

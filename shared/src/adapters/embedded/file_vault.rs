@@ -11,8 +11,8 @@ use std::fmt;
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
-use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
-use aes_gcm::{Aes256Gcm, Key, Nonce};
+use aes_gcm::aead::{KeyInit, OsRng};
+use aes_gcm::{Aes256Gcm, Key};
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,11 +20,10 @@ use rand::RngCore;
 use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::adapters::sealing::{open_bytes, seal_bytes, utf8_secret};
 use crate::ports::vault::{TokenVault, VaultError};
 
 const KEY_LEN: usize = 32;
-const NONCE_LEN: usize = 12;
-const TAG_LEN: usize = 16;
 const PREFIX: &str = "v1.";
 const AAD_PREFIX: &[u8] = b"miping-vault/v1/";
 
@@ -74,38 +73,6 @@ impl TokenVault for FileVault {
 
 fn aad(tenant_id: &str) -> Vec<u8> {
     [AAD_PREFIX, tenant_id.as_bytes()].concat()
-}
-
-/// AES-256-GCM with a fresh random nonce; returns nonce || ciphertext || tag.
-/// Shared with the KMS vault, which uses the same local cipher under a per-seal data key.
-pub(crate) fn seal_bytes(cipher: &Aes256Gcm, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
-    let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-    let ciphertext = cipher
-        .encrypt(&nonce, Payload { msg: plaintext, aad })
-        // Only fails for plaintexts of tens of gigabytes; says nothing about the secret.
-        .map_err(|_| VaultError::Unavailable("AES-GCM encryption failed".into()))?;
-    Ok([nonce.as_slice(), &ciphertext].concat())
-}
-
-/// The inverse of [`seal_bytes`]. Any failure (too short, wrong key, wrong associated data,
-/// tampering) is `CannotOpen`: GCM cannot tell them apart, and callers need not either.
-pub(crate) fn open_bytes(cipher: &Aes256Gcm, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, VaultError> {
-    if sealed.len() < NONCE_LEN + TAG_LEN {
-        return Err(VaultError::CannotOpen);
-    }
-    let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-    cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad }).map_err(|_| VaultError::CannotOpen)
-}
-
-/// Tokens and PINs are text; authenticated bytes that are not UTF-8 were not sealed by us.
-pub(crate) fn utf8_secret(plaintext: Vec<u8>) -> Result<SecretString, VaultError> {
-    match String::from_utf8(plaintext) {
-        Ok(text) => Ok(SecretString::from(text)),
-        Err(e) => {
-            e.into_bytes().zeroize();
-            Err(VaultError::CannotOpen)
-        }
-    }
 }
 
 fn read_key(key_path: &Path) -> io::Result<Vec<u8>> {

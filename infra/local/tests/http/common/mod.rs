@@ -1,0 +1,477 @@
+//! Starts the real local platform (embedded store in a temp dir, real TCP port) for HTTP tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+pub mod faults;
+pub mod sending;
+
+use miping::config::SuperAdminBootstrap;
+use miping_local::{Options, Platform};
+use reqwest::{Client, Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+pub const ADMIN_EMAIL: &str = "owner@platform.test";
+pub const ADMIN_PASSWORD: &str = "a very long test password";
+
+pub struct TestPlatform {
+    pub platform: Option<Platform>,
+    pub base: String,
+    pub http: Client,
+    pub data_dir: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn start() -> TestPlatform {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_path_buf();
+    let mut tp = start_in(data_dir, false).await;
+    tp._dir = Some(dir);
+    tp
+}
+
+/// Starts on `data_dir` (kept by the caller) with the test super admin; `generated` makes its
+/// password count as generated (so it must be changed).
+pub async fn start_in(data_dir: PathBuf, generated: bool) -> TestPlatform {
+    start_with(data_dir, generated, true).await
+}
+
+/// The platform without its queue consumers, for tests that inspect what lands on the queues.
+pub async fn start_without_consumers() -> TestPlatform {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tp = start_with(dir.path().to_path_buf(), false, false).await;
+    tp._dir = Some(dir);
+    tp
+}
+
+pub async fn start_with(data_dir: PathBuf, generated: bool, consumers: bool) -> TestPlatform {
+    launch(data_dir, generated, consumers, |_| {}).await
+}
+
+/// Starts like [`start`] with a further change to the configuration (e.g. the connect page's
+/// SDK URL pointed at a test stand-in).
+pub async fn start_configured(configure: impl FnOnce(&mut miping::config::Config) + Send + 'static) -> TestPlatform {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tp = launch(dir.path().to_path_buf(), false, true, configure).await;
+    tp._dir = Some(dir);
+    tp
+}
+
+/// Starts like [`start`] with the HTTP server's timeouts changed.
+pub async fn start_with_timeouts(timeouts: miping_local::server::Timeouts) -> TestPlatform {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tp = launch_with(dir.path().to_path_buf(), false, true, |_| {}, timeouts).await;
+    tp._dir = Some(dir);
+    tp
+}
+
+/// The one place tests start a platform: the test super admin, a simulator on a free port.
+async fn launch(
+    data_dir: PathBuf,
+    generated: bool,
+    consumers: bool,
+    configure: impl FnOnce(&mut miping::config::Config) + Send + 'static,
+) -> TestPlatform {
+    launch_with(data_dir, generated, consumers, configure, Default::default()).await
+}
+
+async fn launch_with(
+    data_dir: PathBuf,
+    generated: bool,
+    consumers: bool,
+    configure: impl FnOnce(&mut miping::config::Config) + Send + 'static,
+    timeouts: miping_local::server::Timeouts,
+) -> TestPlatform {
+    let options = Options {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.clone(),
+        configure: Some(Box::new(move |c| {
+            c.super_admin = Some(SuperAdminBootstrap {
+                email: ADMIN_EMAIL.into(),
+                password: SecretString::from(ADMIN_PASSWORD),
+                generated,
+            });
+            configure(c);
+        })),
+        simulator: Some("127.0.0.1:0".parse().unwrap()),
+        consumers,
+        timeouts,
+        wrap_queue: None,
+    };
+    let platform = miping_local::start(options).await.expect("platform starts");
+    let base = platform.base_url();
+    TestPlatform { platform: Some(platform), base, http: Client::new(), data_dir, _dir: None }
+}
+
+impl TestPlatform {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(p) = self.platform.take() {
+            p.stop().await.unwrap();
+        }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.http
+            .post(self.url("/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs in as the test super admin and returns the bearer token.
+    pub async fn admin_token(&self) -> String {
+        let r = self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+    }
+}
+
+/// A tenant with an active status and a signed-in TENANT_ADMIN, made directly through the
+/// store (there is no tenant provisioning API on this branch yet).
+pub struct TestTenant {
+    pub id: String,
+    pub token: String,
+}
+
+impl TestPlatform {
+    pub fn ports(&self) -> &miping::ports::Ports {
+        &self.platform.as_ref().expect("platform running").state.ports
+    }
+
+    /// A new tenant and its admin; with `contact_limit`, a plan and subscription carrying it.
+    pub async fn tenant(&self, contact_limit: Option<u64>) -> TestTenant {
+        use miping::domain::user::{Role, User};
+        use miping::ports::table::Item;
+        use miping::store::keys;
+
+        let ports = self.ports();
+        let id = ports.ids.new_id("ten");
+        let table = &*ports.table;
+        let mut tenant =
+            Item::new(keys::tenant(&id)).with("id", id.clone()).with("name", "Test tenant").with("status", "active");
+        if let Some(limit) = contact_limit {
+            // The tenant item carries its plan (as provisioning writes it).
+            let plan_id = ports.ids.new_id("plan");
+            table
+                .put(Item::new(keys::plan(&plan_id)).with("id", plan_id.clone()).with("contact_limit", limit), None)
+                .await
+                .unwrap();
+            tenant = tenant.with("plan_id", plan_id);
+        }
+        table.put(tenant, None).await.unwrap();
+        let now = chrono::Utc::now();
+        let email = format!("admin-{id}@tenant.test");
+        let user = User {
+            id: ports.ids.new_id("usr"),
+            email: email.clone(),
+            name: "Tenant admin".into(),
+            role: Role::TenantAdmin,
+            tenant_id: Some(id.clone()),
+            password_hash: miping::domain::password::hash(SecretString::from(ADMIN_PASSWORD)).await.unwrap(),
+            must_change_password: false,
+            created_at: now,
+            updated_at: now,
+        };
+        assert!(miping::store::users::Users::new(table).create(&user).await.unwrap());
+        let r = self.login(&email, ADMIN_PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+        TestTenant { id, token }
+    }
+}
+
+/// Asserts the SPEC error body and returns its code.
+pub async fn error_code(r: Response, status: StatusCode) -> String {
+    assert_eq!(r.status(), status, "unexpected status");
+    let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    assert!(ct.starts_with("application/json"), "error content-type was {ct:?}");
+    let body: Value = r.json().await.unwrap();
+    let err = &body["error"];
+    assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "error without message: {body}");
+    assert!(err["details"].is_array(), "error without details array: {body}");
+    err["code"].as_str().expect("error code").to_string()
+}
+
+// --- administration helpers -----------------------------------------------------------------
+
+pub fn sample_plan() -> Value {
+    json!({"name": "Starter", "price": "99.00", "currency": "INR", "monthly_message_limit": 1000,
+        "contact_limit": 500, "template_limit": 10, "api_key_limit": 2, "messages_per_second": 10})
+}
+
+/// Creates a plan as the super admin; returns its id.
+pub async fn create_plan(tp: &TestPlatform, admin: &str) -> String {
+    let r = tp.http.post(tp.url("/plans")).bearer_auth(admin).json(&sample_plan()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+}
+
+/// Waits (up to 10 s) for the welcome email to `to` and returns its one-time password.
+pub async fn welcome_password(
+    tp: &TestPlatform,
+    to: &str,
+    nth: usize,
+) -> (miping::adapters::embedded::outbox::OutboxEmail, String) {
+    let dir = miping::platform::embedded::outbox_dir(&tp.data_dir);
+    for _ in 0..200 {
+        let mails: Vec<_> =
+            miping::adapters::embedded::outbox::read_outbox(&dir).into_iter().filter(|m| m.to == to).collect();
+        if let Some(mail) = mails.get(nth) {
+            let password = mail
+                .text
+                .lines()
+                .find_map(|l| l.strip_prefix("One-time password: "))
+                .expect("the email states the password")
+                .trim()
+                .to_string();
+            return (mail.clone(), password);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no welcome email #{nth} to {to} in {}", dir.display());
+}
+
+pub struct ActiveTenant {
+    pub id: String,
+    pub plan_id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+}
+
+/// Provisions a tenant, reads its welcome email, logs in and changes the one-time password.
+pub async fn provision_and_activate(tp: &TestPlatform) -> ActiveTenant {
+    let admin = tp.admin_token().await;
+    let plan_id = create_plan(tp, &admin).await;
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let email = format!("owner{n}@tenant.test");
+    let r = tp
+        .http
+        .post(tp.url("/admin/tenants"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": format!("Tenant {n}"), "slug": format!("tenant-{n}"), "admin_email": email,
+            "admin_name": "Owner", "plan_id": plan_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["tenant"]["id"].as_str().unwrap().to_string();
+    let (_, one_time) = welcome_password(tp, &email, 0).await;
+    let token = tp.login(&email, &one_time).await.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+    let password = format!("my own password {n}");
+    let r = tp
+        .http
+        .post(tp.url("/auth/change-password"))
+        .bearer_auth(&token)
+        .json(&json!({"current_password": one_time, "new_password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    ActiveTenant { id, plan_id, email, password, token }
+}
+
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
+/// Every log line of this test process, at TRACE, as JSON, through the global subscriber. nextest
+/// runs one test per process; under `cargo test` the tests of this binary share one capture (so
+/// it holds more than the calling test's lines). Read it with [`CapturedLogs::text`].
+#[derive(Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    pub fn install() -> Self {
+        static INSTALLED: std::sync::OnceLock<CapturedLogs> = std::sync::OnceLock::new();
+        INSTALLED
+            .get_or_init(|| {
+                let captured = Self::default();
+                let writer = captured.clone();
+                tracing_subscriber::fmt()
+                    .json()
+                    .with_max_level(tracing::Level::TRACE)
+                    .with_current_span(true)
+                    .with_writer(move || writer.clone())
+                    .init();
+                captured
+            })
+            .clone()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// --- HTTP helpers shared by the feature tests --------------------------------------------------
+
+pub async fn post(tp: &TestPlatform, token: &str, path: &str, body: &Value) -> Response {
+    tp.http.post(tp.url(path)).bearer_auth(token).json(body).send().await.unwrap()
+}
+
+/// GET with the status and the JSON body (`null` when the body is not JSON).
+pub async fn get_json(tp: &TestPlatform, token: &str, path: &str) -> (StatusCode, Value) {
+    let r = tp.http.get(tp.url(path)).bearer_auth(token).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls `path` (up to ~15 s) until its `field` is `want`; returns the resource.
+pub async fn poll_field(tp: &TestPlatform, token: &str, path: &str, field: &str, want: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..150 {
+        let (status, v) = get_json(tp, token, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        if v[field] == want {
+            return v;
+        }
+        last = v;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{path} never got {field} = {want}: {last}");
+}
+
+/// Connects the tenant's WhatsApp through `POST /whatsapp/connect` with a simulator code;
+/// returns the connection view.
+pub async fn connect_whatsapp(tp: &TestPlatform, token: &str, code: &str) -> Value {
+    let r = post(tp, token, "/whatsapp/connect", &json!({"code": code})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "connected", "{v}");
+    v
+}
+
+/// Connects with a fresh simulator code (a WABA and number of its own); returns the connection
+/// view.
+pub async fn connect_new(tp: &TestPlatform, t: &ActiveTenant) -> Value {
+    let code = format!("t-{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+    connect_whatsapp(tp, &t.token, &code).await
+}
+
+/// A UTILITY template with two body variables: "Hi {{1}}, your order {{2}} ships today.".
+pub fn order_update(name: &str, language: &str) -> Value {
+    json!({"name": name, "language": language, "category": "UTILITY", "components": [
+        {"type": "BODY", "text": "Hi {{1}}, your order {{2}} ships today.", "example": {"body_text": [["Ana", "A-1"]]}}
+    ]})
+}
+
+/// Creates the template and waits for the simulator's review to give it `status`; returns its id.
+pub async fn reviewed_template(tp: &TestPlatform, t: &ActiveTenant, body: &Value, status: &str) -> String {
+    let r = post(tp, &t.token, "/templates", body).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    poll_field(tp, &t.token, &format!("/templates/{id}"), "status", status).await;
+    id
+}
+
+/// A new tenant, connected, with an approved `order_update` (en_US); and its connection view.
+pub async fn ready_to_send(tp: &TestPlatform) -> (ActiveTenant, Value) {
+    let t = provision_and_activate(tp).await;
+    let connection = connect_new(tp, &t).await;
+    reviewed_template(tp, &t, &order_update("order_update", "en_US"), "APPROVED").await;
+    (t, connection)
+}
+
+/// Polls `check` every 100 ms until it gives `Some`, for up to `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// [`eventually`] for a yes/no check.
+pub async fn until<F, Fut>(secs: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    eventually(secs, what, || {
+        let done = check();
+        async move { done.await.then_some(()) }
+    })
+    .await
+}
+
+/// POSTs `body` to `/webhook/meta` signed with the platform's app secret, as Meta does.
+pub async fn post_signed_webhook(tp: &TestPlatform, body: &[u8]) -> Response {
+    let secret = tp.platform.as_ref().expect("platform running").state.config.meta.app_secret.clone();
+    tp.http
+        .post(tp.url("/webhook/meta"))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", miping::domain::webhooks::signature::sign(&secret, body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// GET that must answer 200; returns the JSON body.
+pub async fn get_ok(tp: &TestPlatform, token: &str, path: &str) -> Value {
+    let (status, body) = get_json(tp, token, path).await;
+    assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+    body
+}
+
+/// Starts the platform on a fixed address and data directory against a simulator the test runs
+/// itself, so the simulator (what Meta received) outlives restarts of the platform. The
+/// simulator's webhooks should point at `addr`.
+pub async fn start_against(sim: &meta_sim::SimHandle, addr: std::net::SocketAddr, data_dir: PathBuf) -> TestPlatform {
+    start_against_with(sim, addr, data_dir, true, None, |_| {}).await
+}
+
+/// [`start_against`] with or without the queue consumers, a queue wrapper (fault injection) and
+/// a further configuration change.
+pub async fn start_against_with(
+    sim: &meta_sim::SimHandle,
+    addr: std::net::SocketAddr,
+    data_dir: PathBuf,
+    consumers: bool,
+    wrap_queue: Option<miping_local::WrapQueue>,
+    configure: impl FnOnce(&mut miping::config::Config) + Send + 'static,
+) -> TestPlatform {
+    let graph_url = sim.base_url();
+    let options = Options {
+        addr,
+        data_dir: data_dir.clone(),
+        configure: Some(Box::new(move |c| {
+            c.super_admin = Some(SuperAdminBootstrap {
+                email: ADMIN_EMAIL.into(),
+                password: SecretString::from(ADMIN_PASSWORD),
+                generated: false,
+            });
+            c.meta.graph_url = graph_url;
+            configure(c);
+        })),
+        simulator: None,
+        consumers,
+        timeouts: Default::default(),
+        wrap_queue,
+    };
+    let platform = miping_local::start(options).await.expect("platform starts");
+    let base = platform.base_url();
+    TestPlatform { platform: Some(platform), base, http: Client::new(), data_dir, _dir: None }
+}

@@ -1,0 +1,37 @@
+//! The local process over HTTP, one test binary (one link instead of one per feature): every
+//! module starts the real platform (embedded store in a temp dir, real TCP port, the built-in
+//! Meta simulator) through `common`. nextest runs each test in its own process, so process-wide
+//! state (the log capture, counters) stays per test.
+
+mod browser;
+mod common;
+mod connect_support;
+
+mod admin_plans;
+mod admin_tenants;
+mod auth;
+mod billing;
+mod callbacks;
+mod campaigns;
+mod connect_page;
+mod console_kit;
+mod contacts;
+mod contacts_import;
+mod exactly_once;
+mod external_api;
+mod hostile_input;
+mod idempotency;
+mod inbox;
+mod messages;
+mod password_reset;
+mod secrets_in_logs;
+mod send_faults;
+mod send_worker;
+mod sessions;
+mod templates;
+mod webhook_fixtures;
+mod webhook_process;
+mod webhook_receive;
+mod whatsapp_account_events;
+mod whatsapp_connect;
+mod whatsapp_secrets;

@@ -1,0 +1,390 @@
+//! Plans, tenants and the credits ledger against both table adapters (SQLite, DynamoDB on moto):
+//! the same cases, through the domain functions the HTTP routes and the send pipeline call.
+
+use std::sync::Arc;
+
+use miping::ports::Ports;
+use miping::ports::table::Table;
+
+/// Embedded ports for everything but the table under test; their directory is kept for the
+/// test process.
+async fn ports_with(table: impl std::future::Future<Output = Arc<dyn Table>>) -> Ports {
+    let (ports, dir) = crate::common::ports_with(table.await);
+    std::mem::forget(dir);
+    ports
+}
+
+macro_rules! admin_store_suite {
+    ($make:expr) => {
+        async fn ports() -> miping::ports::Ports {
+            super::ports_with($make).await
+        }
+        #[tokio::test]
+        async fn plan_delete_is_refused_while_a_tenant_has_it() {
+            super::cases::plan_in_use(ports().await).await;
+        }
+        #[tokio::test]
+        async fn provisioning_is_all_or_nothing() {
+            super::cases::provisioning_conflicts(ports().await).await;
+        }
+        #[tokio::test]
+        async fn plan_change_moves_the_counters() {
+            super::cases::plan_change(ports().await).await;
+        }
+        #[tokio::test]
+        async fn credits_debits_refunds_are_exact_and_idempotent() {
+            super::cases::ledger_basics(ports().await).await;
+        }
+        #[tokio::test]
+        async fn no_credit_takes_the_balance_past_its_maximum() {
+            super::cases::balance_limit(ports().await).await;
+        }
+        #[tokio::test]
+        async fn insufficient_credits_debit_the_prefix_that_fits() {
+            super::cases::insufficient_prefix(ports().await).await;
+        }
+        #[tokio::test]
+        async fn ledger_pages_merge_the_shards_newest_first() {
+            super::cases::ledger_pagination(ports().await).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn parallel_debits_never_overdraw() {
+            super::cases::parallel_debits(ports().await).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn concurrent_send_debits_share_balance_writes() {
+            super::cases::grouped_debits(ports().await).await;
+        }
+    };
+}
+
+mod cases {
+    use std::collections::HashSet;
+
+    use miping::domain::billing::{self, DebitOutcome, DebitRequest, EntryKind, LedgerEntry, Reference, RefundOutcome};
+    use miping::domain::money::Money;
+    use miping::domain::plans::{self, PlanInput};
+    use miping::domain::tenants::{self, ProvisionInput, TenantPatch};
+    use miping::http::ApiError;
+    use miping::ports::Ports;
+    use miping::store::ledger::Ledger;
+    use miping::store::plans::{DeletePlan, Plans};
+    use miping::store::users::Users;
+    use miping::testkit::unique;
+    use serde_json::json;
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+
+    async fn plan(ports: &Ports) -> String {
+        let input: PlanInput = serde_json::from_value(json!({"name": "Pro", "price": "499.99", "currency": "INR",
+            "monthly_message_limit": 10000, "contact_limit": 5000, "template_limit": 50, "api_key_limit": 5,
+            "messages_per_second": 80}))
+        .unwrap();
+        plans::create(ports, input).await.unwrap().id
+    }
+
+    fn provision_input(plan_id: &str, slug: &str, email: &str) -> ProvisionInput {
+        serde_json::from_value(json!({"name": "Acme", "slug": slug, "admin_email": email, "admin_name": "Ana",
+            "plan_id": plan_id}))
+        .unwrap()
+    }
+
+    async fn tenant_count(ports: &Ports, plan_id: &str) -> i64 {
+        ports.table.get(&miping::store::keys::plan(plan_id)).await.unwrap().unwrap().get_i64("tenant_count").unwrap()
+    }
+
+    async fn new_tenant(ports: &Ports) -> String {
+        let plan_id = plan(ports).await;
+        let slug = unique("t").replace('_', "-");
+        let email = format!("{}@acme.test", unique("a"));
+        tenants::provision(ports, "http://x", provision_input(&plan_id, &slug, &email)).await.unwrap().tenant.id
+    }
+
+    pub async fn plan_in_use(ports: Ports) {
+        let plan_id = plan(&ports).await;
+        let other = plan(&ports).await;
+        let slug = unique("acme").replace('_', "-");
+        let t = tenants::provision(&ports, "http://x", provision_input(&plan_id, &slug, &format!("{slug}@acme.test")))
+            .await
+            .unwrap();
+        assert_eq!(tenant_count(&ports, &plan_id).await, 1);
+        let repo = Plans::new(&*ports.table);
+        assert!(matches!(repo.delete(&plan_id).await.unwrap(), DeletePlan::InUse));
+        assert_eq!(plans::delete(&ports, &plan_id).await.unwrap_err().code, "plan_in_use");
+        // Moving the tenant away frees it.
+        tenants::patch(&ports, &t.tenant.id, TenantPatch { plan_id: Some(other.clone()), ..Default::default() })
+            .await
+            .unwrap();
+        assert!(matches!(repo.delete(&plan_id).await.unwrap(), DeletePlan::Deleted));
+        assert!(matches!(repo.delete(&plan_id).await.unwrap(), DeletePlan::NotFound));
+        assert_eq!(tenant_count(&ports, &other).await, 1);
+    }
+
+    pub async fn provisioning_conflicts(ports: Ports) {
+        let plan_id = plan(&ports).await;
+        let slug = unique("acme").replace('_', "-");
+        let email = format!("{slug}@acme.test");
+        let first = tenants::provision(&ports, "http://x", provision_input(&plan_id, &slug, &email)).await.unwrap();
+        let admin = Users::new(&*ports.table).get(&first.admin_user.id).await.unwrap().unwrap();
+        assert!(admin.must_change_password);
+        assert!(admin.password_hash.starts_with("$argon2id$"));
+
+        let taken = |e: miping::domain::Error| (ApiError::from(e.clone()).status.as_u16(), e.code);
+        let other_slug = unique("other").replace('_', "-");
+        let e = tenants::provision(&ports, "http://x", provision_input(&plan_id, &slug, "new@acme.test"))
+            .await
+            .unwrap_err();
+        assert_eq!(taken(e), (409, "slug_taken"));
+        let e = tenants::provision(&ports, "http://x", provision_input(&plan_id, &other_slug, &email.to_uppercase()))
+            .await
+            .unwrap_err();
+        assert_eq!(taken(e), (409, "email_taken"));
+        // Nothing of the refused attempts exists: the other slug is free, "new@" has no user,
+        // and the plan counts one tenant.
+        assert!(ports.table.get(&miping::store::keys::unique_slug(&other_slug)).await.unwrap().is_none());
+        assert!(Users::new(&*ports.table).find_by_email("new@acme.test").await.unwrap().is_none());
+        assert_eq!(tenant_count(&ports, &plan_id).await, 1);
+        let e = tenants::provision(&ports, "http://x", provision_input("plan_nope", &other_slug, "x@acme.test"))
+            .await
+            .unwrap_err();
+        assert_eq!((ApiError::from(e.clone()).status.as_u16(), e.details[0].code.as_str()), (422, "unknown_plan"));
+    }
+
+    pub async fn plan_change(ports: Ports) {
+        let a = plan(&ports).await;
+        let b = plan(&ports).await;
+        let slug = unique("acme").replace('_', "-");
+        let t = tenants::provision(&ports, "http://x", provision_input(&a, &slug, &format!("{slug}@acme.test")))
+            .await
+            .unwrap();
+        let changed =
+            tenants::patch(&ports, &t.tenant.id, TenantPatch { plan_id: Some(b.clone()), ..Default::default() })
+                .await
+                .unwrap();
+        assert_eq!(changed.plan_id, b);
+        assert_eq!((tenant_count(&ports, &a).await, tenant_count(&ports, &b).await), (0, 1));
+        let e = tenants::patch(
+            &ports,
+            &t.tenant.id,
+            TenantPatch { plan_id: Some("plan_nope".into()), ..Default::default() },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(ApiError::from(e).status.as_u16(), 422);
+        assert_eq!((tenant_count(&ports, &a).await, tenant_count(&ports, &b).await), (0, 1));
+    }
+
+    fn req(id: &str, amount: &str) -> DebitRequest {
+        DebitRequest { message_id: id.into(), amount: m(amount), reference: Reference::message(id) }
+    }
+
+    /// Every entry, oldest first, read back through the paginated listing.
+    async fn all_entries(ports: &Ports, tenant: &str) -> Vec<LedgerEntry> {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (page, next) = billing::list(ports, tenant, 7, cursor).await.unwrap();
+            out.extend(page);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        out.reverse();
+        out
+    }
+
+    /// Sequential, gapless, each `balance_after` = previous + signed amount, the last = the balance.
+    async fn assert_ledger_consistent(ports: &Ports, tenant: &str) -> Vec<LedgerEntry> {
+        let entries = all_entries(ports, tenant).await;
+        let mut running = Money::ZERO;
+        for (n, e) in entries.iter().enumerate() {
+            assert_eq!(e.seq, n as u64 + 1, "gapless seq");
+            running = running.checked_add(e.signed_amount()).unwrap();
+            assert_eq!(e.balance_after, running, "balance_after of entry {}", e.seq);
+            assert!(!e.balance_after.is_negative());
+        }
+        assert_eq!(billing::balance(ports, tenant).await.unwrap(), running, "ledger sums to the balance");
+        entries
+    }
+
+    /// Item 9: two credits of 99999999999.9999 used to be stored, and every read of the ledger
+    /// then failed ("corrupt item: is too large"). The balance has a maximum; a credit past it is
+    /// refused and nothing is written; the ledger stays readable.
+    pub async fn balance_limit(ports: Ports) {
+        use miping::domain::money::MAX_BALANCE;
+        let t = new_tenant(&ports).await;
+        let half = Money::from_units(MAX_BALANCE.units() / 2);
+        billing::credit(&ports, &t, half, None).await.unwrap();
+        billing::credit(&ports, &t, half, None).await.unwrap();
+        assert_eq!(billing::balance(&ports, &t).await.unwrap(), MAX_BALANCE, "up to the maximum is fine");
+        let e = billing::credit(&ports, &t, m("0.0001"), None).await.unwrap_err();
+        assert!(matches!(e, billing::BillingError::BalanceLimit { .. }), "{e:?}");
+        let api: ApiError = e.into();
+        assert_eq!((api.status.as_u16(), api.code), (422, "balance_limit_exceeded"));
+        let e = billing::credit(&ports, &t, m("99999999999.9999"), None).await.unwrap_err();
+        assert!(matches!(e, billing::BillingError::BalanceLimit { .. }), "{e:?}");
+        // A debit and its refund bring it back to the maximum, readable.
+        billing::debit(&ports, &t, &[req("msg_max", "0.80")]).await.unwrap();
+        billing::refund(&ports, &t, "msg_max", None).await.unwrap();
+        let entries = assert_ledger_consistent(&ports, &t).await;
+        assert_eq!(entries.len(), 4, "nothing written for the refused credits");
+        assert_eq!(billing::balance(&ports, &t).await.unwrap(), MAX_BALANCE);
+    }
+
+    pub async fn ledger_basics(ports: Ports) {
+        let t = new_tenant(&ports).await;
+        assert_eq!(billing::balance(&ports, &t).await.unwrap(), Money::ZERO);
+        let c = billing::credit(&ports, &t, m("10.00"), Some("top-up".into())).await.unwrap();
+        assert_eq!((c.kind, c.balance_after, c.seq), (EntryKind::Credit, m("10"), 1));
+
+        let out = billing::debit(&ports, &t, &[req("msg_a", "0.7846"), req("msg_b", "1.2154"), req("msg_a", "0.7846")])
+            .await
+            .unwrap();
+        assert!(matches!(&out[0], DebitOutcome::Debited { balance_after, .. } if *balance_after == m("9.2154")));
+        assert!(matches!(&out[1], DebitOutcome::Debited { balance_after, .. } if *balance_after == m("8")));
+        assert_eq!(out[2], DebitOutcome::AlreadyDebited);
+        // A redelivered batch changes nothing.
+        let again = billing::debit(&ports, &t, &[req("msg_a", "0.7846"), req("msg_b", "1.2154")]).await.unwrap();
+        assert_eq!(again, vec![DebitOutcome::AlreadyDebited, DebitOutcome::AlreadyDebited]);
+        assert_eq!(billing::balance(&ports, &t).await.unwrap(), m("8"));
+
+        let r = billing::refund(&ports, &t, "msg_a", Some("failed: 131026".into())).await.unwrap();
+        assert!(matches!(r, RefundOutcome::Refunded { balance_after, .. } if balance_after == m("8.7846")));
+        assert_eq!(billing::refund(&ports, &t, "msg_a", None).await.unwrap(), RefundOutcome::AlreadyRefunded);
+        assert_eq!(billing::refund(&ports, &t, "msg_never", None).await.unwrap(), RefundOutcome::NotDebited);
+        // A refunded message is still "debited" for a redelivery: it is not charged again.
+        assert_eq!(
+            billing::debit(&ports, &t, &[req("msg_a", "0.7846")]).await.unwrap(),
+            vec![DebitOutcome::AlreadyDebited]
+        );
+
+        let entries = assert_ledger_consistent(&ports, &t).await;
+        let kinds: Vec<EntryKind> = entries.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [EntryKind::Credit, EntryKind::Debit, EntryKind::Debit, EntryKind::Refund]);
+        assert_eq!(entries[1].reference, Some(Reference::message("msg_a")));
+        assert!(billing::debit(&ports, &t, &[req("msg_z", "0")]).await.is_err(), "zero amounts are a caller bug");
+    }
+
+    pub async fn insufficient_prefix(ports: Ports) {
+        let t = new_tenant(&ports).await;
+        billing::credit(&ports, &t, m("2.50"), None).await.unwrap();
+        let out = billing::debit(&ports, &t, &[req("m1", "1"), req("m2", "1"), req("m3", "1"), req("m4", "0.25")])
+            .await
+            .unwrap();
+        assert!(matches!(out[0], DebitOutcome::Debited { .. }));
+        assert!(matches!(out[1], DebitOutcome::Debited { .. }));
+        // In order: m4 would fit, but it does not overtake m3.
+        assert_eq!(out[2..], [DebitOutcome::InsufficientCredits, DebitOutcome::InsufficientCredits]);
+        assert_eq!(billing::balance(&ports, &t).await.unwrap(), m("0.50"));
+        // A batch that mixes an already-debited message with unaffordable ones says which is which.
+        let out = billing::debit(&ports, &t, &[req("m1", "1"), req("m3", "1")]).await.unwrap();
+        assert_eq!(out, [DebitOutcome::AlreadyDebited, DebitOutcome::InsufficientCredits]);
+        // More than one transaction's worth (MAX_DEBIT_BATCH) in one call.
+        billing::credit(&ports, &t, m("100"), None).await.unwrap();
+        let many: Vec<DebitRequest> = (0..100).map(|i| req(&format!("bulk{i}"), "0.01")).collect();
+        let out = billing::debit(&ports, &t, &many).await.unwrap();
+        assert!(out.iter().all(|o| matches!(o, DebitOutcome::Debited { .. })));
+        assert_eq!(billing::balance(&ports, &t).await.unwrap(), m("99.50"));
+        assert_ledger_consistent(&ports, &t).await;
+    }
+
+    pub async fn ledger_pagination(ports: Ports) {
+        let t = new_tenant(&ports).await;
+        for i in 1..=23 {
+            billing::credit(&ports, &t, Money::from_units(i), None).await.unwrap();
+        }
+        let (first, next) = billing::list(&ports, &t, 10, None).await.unwrap();
+        let seqs: Vec<u64> = first.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (14..=23).rev().collect::<Vec<_>>());
+        let (second, next) = billing::list(&ports, &t, 10, next).await.unwrap();
+        assert_eq!(second.first().map(|e| e.seq), Some(13));
+        let (third, next) = billing::list(&ports, &t, 10, next).await.unwrap();
+        assert_eq!(third.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=3).rev().collect::<Vec<_>>());
+        assert_eq!(next, None);
+        // Exactly a page: no phantom next page.
+        let (all, next) = billing::list(&ports, &t, 23, None).await.unwrap();
+        assert_eq!((all.len(), next), (23, None));
+        assert_ledger_consistent(&ports, &t).await;
+    }
+
+    /// 16 workers debit overlapping batches of 1.00 messages against 20.00 of credits (with a
+    /// refund racing in): at most 20 are debited, each message once, and the ledger chains.
+    pub async fn parallel_debits(ports: Ports) {
+        let t = new_tenant(&ports).await;
+        billing::credit(&ports, &t, m("20"), None).await.unwrap();
+        let mut workers = Vec::new();
+        for w in 0..16 {
+            let (ports, t) = (ports.clone(), t.clone());
+            workers.push(tokio::spawn(async move {
+                // Worker w asks for messages w*3 .. w*3+6: neighbours overlap (redeliveries).
+                let batch: Vec<DebitRequest> = (w * 3..w * 3 + 6).map(|i| req(&format!("p{i}"), "1")).collect();
+                let out = billing::debit(&ports, &t, &batch).await.unwrap();
+                if w == 5 {
+                    // Refund one of ours if we got it, while the others are still debiting.
+                    let _ = billing::refund(&ports, &t, "p15", None).await.unwrap();
+                }
+                batch.into_iter().zip(out).collect::<Vec<_>>()
+            }));
+        }
+        let mut debited = HashSet::new();
+        for w in workers {
+            for (r, o) in w.await.unwrap() {
+                if let DebitOutcome::Debited { .. } = o {
+                    assert!(debited.insert(r.message_id.clone()), "{} debited twice", r.message_id);
+                }
+            }
+        }
+        let entries = assert_ledger_consistent(&ports, &t).await;
+        let debits = entries.iter().filter(|e| e.kind == EntryKind::Debit).count();
+        assert_eq!(debits, debited.len());
+        let refunds = entries.iter().filter(|e| e.kind == EntryKind::Refund).count();
+        assert!(debits <= 20 + refunds, "{debits} debits of 1.00 against 20.00 (+{refunds} refunded)");
+        assert!(debits >= 20, "credits were left while messages were refused: {debits}");
+        let balance = billing::balance(&ports, &t).await.unwrap();
+        assert_eq!(balance, Money::from_units((20 + refunds as i64 - debits as i64) * 10_000));
+        assert!(!balance.is_negative());
+        let state = Ledger::new(&*ports.table).balance(&t).await.unwrap();
+        assert_eq!(state.seq as usize, entries.len());
+    }
+
+    /// The send worker's debits (one message each, many at once, some redelivered twice) are
+    /// committed in groups: far fewer balance writes than messages, the same outcomes as one by
+    /// one — every message charged once, no more than the credits, the ledger chaining.
+    pub async fn grouped_debits(ports: Ports) {
+        use miping::domain::sending::debits;
+        let t = new_tenant(&ports).await;
+        billing::credit(&ports, &t, m("60"), None).await.unwrap();
+        let before = debits::commits();
+        let mut sends = Vec::new();
+        for i in 0..80 {
+            // Messages 0..70, the first ten twice (a redelivered job racing its first delivery).
+            let id = format!("g{}", i % 70);
+            let (ports, t) = (ports.clone(), t.clone());
+            sends.push(tokio::spawn(async move {
+                let outcome = debits::debit(&ports, &t, req(&id, "1")).await.unwrap();
+                (id, outcome)
+            }));
+        }
+        let mut debited = HashSet::new();
+        let mut refused = 0;
+        for send in sends {
+            match send.await.unwrap() {
+                (id, DebitOutcome::Debited { .. }) => assert!(debited.insert(id.clone()), "{id} debited twice"),
+                (_, DebitOutcome::InsufficientCredits) => refused += 1,
+                (_, DebitOutcome::AlreadyDebited) => {}
+            }
+        }
+        assert_eq!(debited.len(), 60, "60.00 of credits buy exactly 60 of the 70 messages");
+        assert!(refused >= 10, "{refused}");
+        assert_eq!(billing::balance(&ports, &t).await.unwrap(), Money::from_units(0));
+        let entries = assert_ledger_consistent(&ports, &t).await;
+        assert_eq!(entries.iter().filter(|e| e.kind == EntryKind::Debit).count(), 60);
+        let commits = debits::commits() - before;
+        assert!(commits <= 20, "80 concurrent debits took {commits} balance commits");
+    }
+}
+
+crate::common::on_both_tables!(admin_store_suite);

@@ -1,0 +1,26 @@
+//! The `miping` crate's integration tests, one test binary (one link instead of one per file):
+//! conformance suites run on both adapters (embedded, and AWS on the moto server `infra/test.sh`
+//! starts), the domain on both table adapters, the HTTP layer, the Graph client against the
+//! simulator, and the OpenAPI document's freshness.
+
+mod common;
+
+mod admin_store;
+mod campaign_counters;
+mod consumer_runtime;
+mod contacts_store;
+mod graph_client;
+mod http_layers;
+mod login_throttle;
+mod mailer_conformance;
+mod message_status;
+mod openapi;
+mod pacing;
+mod queue_conformance;
+mod storage_conformance;
+mod stranded_work;
+mod table_conformance;
+mod vault_conformance;
+mod webhook_payloads;
+mod welcome_mail;
+mod whatsapp_lambda_event;
