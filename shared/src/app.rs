@@ -20,6 +20,7 @@ impl AppState {
     pub fn new(ports: Ports, config: Config) -> Self {
         let jwt = Arc::new(JwtKeys::new(&config.jwt_secret, config.jwt_ttl));
         crate::http::pagination::install_cursor_key(&config.jwt_secret);
+        crate::domain::password::install_hash_concurrency(crate::config::hash_concurrency_from_env());
         Self { ports, config: Arc::new(config), jwt, prices: Arc::new(crate::config::prices_from_env()) }
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! - the domain and the store speak no transport: no `crate::http`, `crate::runtime`, `axum`
 //!   or `StatusCode` under `src/domain` or `src/store`;
+//! - the domain and the store read no configuration: the environment is read at the edge
+//!   (`crate::config`, the app wiring) and passed in;
 //! - the store imports from the domain only model types (`…::model`), the domain error and the
 //!   money value type;
 //! - dependencies go one way: nothing the store reaches in the domain (following imports from
@@ -112,22 +114,32 @@ fn is_store(module: &[String]) -> bool {
     module.first().is_some_and(|s| s == "store")
 }
 
-#[test]
-fn the_domain_and_the_store_speak_no_transport() {
+/// Files under `src/domain` and `src/store` whose code (comments aside) mentions one of `words`.
+fn mentions_in_domain_and_store(words: &[&str]) -> Vec<String> {
     let mut offences = Vec::new();
     for dir in ["domain", "store"] {
         let mut files = Vec::new();
         rust_files(&src().join(dir), &mut files);
         for file in files {
             let text = code(&file);
-            for word in ["crate::http", "crate::runtime", "axum", "StatusCode"] {
-                if text.contains(word) {
-                    offences.push(format!("{} mentions {word}", file.display()));
-                }
-            }
+            offences.extend(
+                words.iter().filter(|w| text.contains(**w)).map(|w| format!("{} mentions {w}", file.display())),
+            );
         }
     }
+    offences
+}
+
+#[test]
+fn the_domain_and_the_store_speak_no_transport() {
+    let offences = mentions_in_domain_and_store(&["crate::http", "crate::runtime", "axum", "StatusCode"]);
     assert!(offences.is_empty(), "transport in the domain or the store:\n{}", offences.join("\n"));
+}
+
+#[test]
+fn the_domain_and_the_store_read_no_environment() {
+    let offences = mentions_in_domain_and_store(&["std::env", "env::var", "config::env"]);
+    assert!(offences.is_empty(), "configuration read inside the domain or the store:\n{}", offences.join("\n"));
 }
 
 #[test]

@@ -72,6 +72,16 @@ pub fn prices_from_env() -> crate::domain::sending::prices::PriceTable {
     env("MIPING_PRICES").and_then(|s| crate::domain::sending::prices::PriceTable::parse(&s).ok()).unwrap_or_default()
 }
 
+/// How many argon2 computations may run at once: `MIPING_HASH_CONCURRENCY`, by default half the
+/// cores (at least 1). A Lambda instance serves one request at a time, so this only matters for
+/// the local process.
+pub fn hash_concurrency_from_env() -> usize {
+    env("MIPING_HASH_CONCURRENCY")
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(crate::domain::password::default_hash_concurrency)
+}
+
 /// The reconciler's timing: `MIPING_RECONCILE_GRACE_SECONDS`, `MIPING_RECONCILE_INTERVAL_SECONDS`.
 pub fn reconcile_from_env() -> crate::domain::reconciler::ReconcileOptions {
     use crate::domain::reconciler::{DEFAULT_GRACE, DEFAULT_INTERVAL, ReconcileOptions};

@@ -30,7 +30,7 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> std::process::ExitCo
     };
     let platform = miping_local::start(options).await.expect("local platform starts");
     let base = platform.base_url();
-    let slots = miping::domain::password::hash_concurrency();
+    let slots = miping::config::hash_concurrency_from_env();
     println!("argon2 slots: {slots} (MIPING_HASH_CONCURRENCY), {logins} clients signing in");
 
     let quiet = health_latencies(&base, Duration::from_secs(seconds)).await;

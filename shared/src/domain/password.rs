@@ -1,7 +1,7 @@
 //! Password hashing (argon2id, OWASP parameters) and generation. Hashing costs ~20 MB and tens of
 //! milliseconds of CPU by design, so it runs on the blocking pool (a login never stalls the
-//! async workers) and at most [`hash_concurrency`] at a time: a storm of sign-ins queues for the
-//! hashing slots instead of taking every core, so other routes keep their latency.
+//! async workers) and at most the configured number at a time (`config::hash_concurrency_from_env`,
+//! installed by the edge): a storm of sign-ins queues for the hashing slots instead of taking every core, so other routes keep their latency.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -23,14 +23,9 @@ fn argon2() -> Argon2<'static> {
 #[error("password hashing failed")]
 pub struct HashError;
 
-/// How many argon2 computations may run at once: `MIPING_HASH_CONCURRENCY`, by default half the
-/// cores (at least 1). A Lambda instance serves one request at a time, so this only matters for
-/// the local process.
-pub fn hash_concurrency() -> usize {
-    crate::config::env("MIPING_HASH_CONCURRENCY")
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| (n.get() / 2).max(1)).unwrap_or(1))
+/// Half the cores (at least 1): the hashing slots when the edge configured none.
+pub fn default_hash_concurrency() -> usize {
+    std::thread::available_parallelism().map(|n| (n.get() / 2).max(1)).unwrap_or(1)
 }
 
 /// Blocking work behind a fixed number of slots. The slot travels into the blocking task, so a
@@ -73,9 +68,16 @@ impl HashPool {
     }
 }
 
+static POOL: std::sync::OnceLock<HashPool> = std::sync::OnceLock::new();
+
+/// Sets how many argon2 computations may run at once in this process (the edge reads it from its
+/// configuration). Only the first call before any hashing counts: the pool is process-wide.
+pub fn install_hash_concurrency(slots: usize) {
+    let _ = POOL.set(HashPool::new(slots));
+}
+
 fn pool() -> &'static HashPool {
-    static POOL: std::sync::OnceLock<HashPool> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| HashPool::new(hash_concurrency()))
+    POOL.get_or_init(|| HashPool::new(default_hash_concurrency()))
 }
 
 pub async fn hash(password: SecretString) -> Result<String, HashError> {
