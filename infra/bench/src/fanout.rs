@@ -93,7 +93,11 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> Result<(), String> {
     fanout::enqueue_page(&ports, &tenant_id, &campaign.id, 0).await.map_err(|e| e.to_string())?;
     let poller = tokio::spawn(run_poller(ports.queue.clone(), miping::queues::FANOUT, worker, options, rx));
     loop {
-        let c = campaigns::get(&ports, &tenant_id, &campaign.id).await.map_err(|e| e.to_string())?.ok_or("gone")?;
+        let c = campaigns::Campaigns::new(&*ports.table)
+            .get(&tenant_id, &campaign.id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("gone")?;
         if c.status == CampaignStatus::Completed {
             let elapsed = started.elapsed();
             println!(

@@ -201,7 +201,7 @@ impl Env {
                 category: Some("marketing".into()),
                 ..Message::new(id.clone(), tenant, Direction::Outbound, "template", MessageStatus::Queued, Utc::now())
             };
-            messages::create(ports, &m).await.map_err(err)?;
+            messages::Messages::new(&*ports.table).create(&m).await.map_err(err)?;
             jobs.push(SendJob { tenant_id: tenant.into(), message_id: id.clone() });
             ids.push(id);
             if jobs.len() == 500 {
@@ -324,7 +324,7 @@ async fn fairness(backlog: usize, seconds: u64) -> R<()> {
     let sent_at = |tenant: &str, id: &str| {
         let (tenant, id) = (tenant.to_owned(), id.to_owned());
         async move {
-            let v = messages::view(ports, &tenant, &id).await.ok().flatten()?;
+            let v = messages::Messages::new(&*ports.table).view(&tenant, &id).await.ok().flatten()?;
             v.status_history.iter().find(|e| e.status == MessageStatus::Sent).map(|e| e.at)
         }
     };

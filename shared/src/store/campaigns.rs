@@ -2,8 +2,7 @@
 //! (`T#<t>#CAMPAIGNS`, newest last by ULID), and in the due index (GSI2) while scheduled.
 
 use crate::domain::campaigns::model::{Campaign, CampaignStatus};
-use crate::ports::Ports;
-use crate::ports::table::{Item, Key, Page, Query, TableError};
+use crate::ports::table::{Item, Key, Page, Query, Table, TableError};
 
 use super::keys;
 
@@ -26,21 +25,32 @@ pub fn due(item: Item, key: &Key, due_ms: i64) -> Item {
     item.with_index(keys::DUE, keys::due_shard(shard), keys::due_sort(due_ms, &key.pk))
 }
 
-pub async fn get(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<Option<Campaign>, TableError> {
-    ports.table.get(&key(tenant_id, campaign_id)).await?.map(|i| Campaign::from_item(&i)).transpose()
+/// The repository over the table (as the other stores): `Campaigns::new(&*ports.table)`.
+pub struct Campaigns<'a> {
+    table: &'a dyn Table,
 }
 
-/// Newest first.
-pub async fn page(
-    ports: &Ports,
-    tenant_id: &str,
-    limit: usize,
-    cursor: Option<String>,
-) -> Result<(Vec<Campaign>, Option<String>), TableError> {
-    let Page { items, next_cursor } = ports
-        .table
-        .query(Query::index(keys::LISTS, keys::campaigns_list(tenant_id)).backward().limit(limit).cursor(cursor))
-        .await?;
-    let campaigns = items.iter().map(Campaign::from_item).collect::<Result<_, _>>()?;
-    Ok((campaigns, next_cursor))
+impl<'a> Campaigns<'a> {
+    pub fn new(table: &'a dyn Table) -> Self {
+        Self { table }
+    }
+
+    pub async fn get(&self, tenant_id: &str, campaign_id: &str) -> Result<Option<Campaign>, TableError> {
+        self.table.get(&key(tenant_id, campaign_id)).await?.map(|i| Campaign::from_item(&i)).transpose()
+    }
+
+    /// Newest first.
+    pub async fn page(
+        &self,
+        tenant_id: &str,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<(Vec<Campaign>, Option<String>), TableError> {
+        let Page { items, next_cursor } = self
+            .table
+            .query(Query::index(keys::LISTS, keys::campaigns_list(tenant_id)).backward().limit(limit).cursor(cursor))
+            .await?;
+        let campaigns = items.iter().map(Campaign::from_item).collect::<Result<_, _>>()?;
+        Ok((campaigns, next_cursor))
+    }
 }

@@ -5,7 +5,6 @@ use serde_json::Value;
 
 use crate::domain::inbox::model::Conversation;
 use crate::domain::messages::model::{Direction, Message, MessageStatus, MessageView};
-use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Key, Page, Query, Table, TableError, Update};
 
 use super::keys;
@@ -49,47 +48,6 @@ pub fn item(message: &Message) -> Result<Item, TableError> {
     Ok(item)
 }
 
-/// Creates the message; `Ok(false)` if one with this id exists already (idempotent retries).
-pub async fn create(ports: &Ports, message: &Message) -> Result<bool, TableError> {
-    match ports.table.put(item(message)?, Some(Cond::NotExists)).await {
-        Ok(()) => Ok(true),
-        Err(TableError::ConditionFailed { .. }) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-pub async fn get(ports: &Ports, tenant_id: &str, message_id: &str) -> Result<Option<Item>, TableError> {
-    ports.table.get(&key(tenant_id, message_id)).await
-}
-
-pub async fn view(ports: &Ports, tenant_id: &str, message_id: &str) -> Result<Option<MessageView>, TableError> {
-    get(ports, tenant_id, message_id).await?.map(|i| MessageView::from_item(&i)).transpose()
-}
-
-/// The message a wamid belongs to, within a tenant.
-pub async fn find_by_wamid(ports: &Ports, tenant_id: &str, wamid: &str) -> Result<Option<Item>, TableError> {
-    let page = ports
-        .table
-        .query(
-            Query::index(keys::LOOKUPS, keys::wamid_lookup(wamid))
-                .sk(crate::ports::table::SkCond::Eq(format!("T#{tenant_id}")))
-                .limit(1),
-        )
-        .await?;
-    Ok(page.items.into_iter().next())
-}
-
-/// Records the wamid Meta gave the message, making it findable by wamid. The statuses parked
-/// for that wamid are the caller's to apply (`domain::messages::status::record_wamid`).
-pub async fn set_wamid(ports: &Ports, tenant_id: &str, message_id: &str, wamid: &str) -> Result<(), TableError> {
-    let k = key(tenant_id, message_id);
-    let update = Update::new()
-        .set("wamid", wamid)
-        .set(keys::LOOKUPS.pk_attr(), keys::wamid_lookup(wamid))
-        .set(keys::LOOKUPS.sk_attr(), Value::from(format!("T#{tenant_id}")));
-    ports.table.update(&k, update, Some(Cond::Exists)).await.map(|_| ())
-}
-
 /// What a tenant's message list is narrowed to.
 #[derive(Clone, Debug, Default)]
 pub struct ListFilter {
@@ -97,57 +55,111 @@ pub struct ListFilter {
     pub campaign_id: Option<String>,
 }
 
-/// One page of the tenant's messages, newest first, after the table's own `cursor`.
-pub async fn list(
-    table: &dyn Table,
-    tenant_id: &str,
-    filter: &ListFilter,
-    limit: usize,
-    cursor: Option<String>,
-) -> Result<(Vec<MessageView>, Option<String>), TableError> {
-    let mut conds = Vec::new();
-    if let Some(status) = filter.status {
-        conds.push(Cond::eq("status", status.as_str()));
-    }
-    if let Some(c) = &filter.campaign_id {
-        conds.push(Cond::eq("campaign_id", c.as_str()));
-    }
-    let mut query = Query::index(keys::LISTS, keys::messages_list(tenant_id)).backward().limit(limit).cursor(cursor);
-    if !conds.is_empty() {
-        query = query.filter(Cond::And(conds));
-    }
-    views(table.query(query).await?)
-}
-
-/// One page of a conversation's messages, newest first.
-pub async fn conversation_page(
-    table: &dyn Table,
-    tenant_id: &str,
-    conversation_id: &str,
-    limit: usize,
-    cursor: Option<String>,
-) -> Result<(Vec<MessageView>, Option<String>), TableError> {
-    let query = Query::index(keys::SECONDARY, keys::conversation_messages(tenant_id, conversation_id))
-        .backward()
-        .limit(limit)
-        .cursor(cursor);
-    views(table.query(query).await?)
-}
-
-/// One page of the tenant's conversations, most recent first.
-pub async fn conversations(
-    table: &dyn Table,
-    tenant_id: &str,
-    limit: usize,
-    cursor: Option<String>,
-) -> Result<(Vec<Conversation>, Option<String>), TableError> {
-    let query = Query::index(keys::LISTS, keys::conversations_list(tenant_id)).backward().limit(limit).cursor(cursor);
-    let page = table.query(query).await?;
-    let items = page.items.iter().map(Item::to_entity).collect::<Result<_, _>>()?;
-    Ok((items, page.next_cursor))
-}
-
 fn views(page: Page) -> Result<(Vec<MessageView>, Option<String>), TableError> {
     let items = page.items.iter().map(MessageView::from_item).collect::<Result<_, _>>()?;
     Ok((items, page.next_cursor))
+}
+
+/// The repository over the table (as the other stores): `Messages::new(&*ports.table)`.
+pub struct Messages<'a> {
+    table: &'a dyn Table,
+}
+
+impl<'a> Messages<'a> {
+    pub fn new(table: &'a dyn Table) -> Self {
+        Self { table }
+    }
+
+    /// Creates the message; `Ok(false)` if one with this id exists already (idempotent retries).
+    pub async fn create(&self, message: &Message) -> Result<bool, TableError> {
+        match self.table.put(item(message)?, Some(Cond::NotExists)).await {
+            Ok(()) => Ok(true),
+            Err(TableError::ConditionFailed { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn get(&self, tenant_id: &str, message_id: &str) -> Result<Option<Item>, TableError> {
+        self.table.get(&key(tenant_id, message_id)).await
+    }
+
+    pub async fn view(&self, tenant_id: &str, message_id: &str) -> Result<Option<MessageView>, TableError> {
+        self.get(tenant_id, message_id).await?.map(|i| MessageView::from_item(&i)).transpose()
+    }
+
+    /// The message a wamid belongs to, within a tenant.
+    pub async fn find_by_wamid(&self, tenant_id: &str, wamid: &str) -> Result<Option<Item>, TableError> {
+        let page = self
+            .table
+            .query(
+                Query::index(keys::LOOKUPS, keys::wamid_lookup(wamid))
+                    .sk(crate::ports::table::SkCond::Eq(format!("T#{tenant_id}")))
+                    .limit(1),
+            )
+            .await?;
+        Ok(page.items.into_iter().next())
+    }
+
+    /// Records the wamid Meta gave the message, making it findable by wamid. The statuses parked
+    /// for that wamid are the caller's to apply (`domain::messages::status::record_wamid`).
+    pub async fn set_wamid(&self, tenant_id: &str, message_id: &str, wamid: &str) -> Result<(), TableError> {
+        let k = key(tenant_id, message_id);
+        let update = Update::new()
+            .set("wamid", wamid)
+            .set(keys::LOOKUPS.pk_attr(), keys::wamid_lookup(wamid))
+            .set(keys::LOOKUPS.sk_attr(), Value::from(format!("T#{tenant_id}")));
+        self.table.update(&k, update, Some(Cond::Exists)).await.map(|_| ())
+    }
+
+    /// One page of the tenant's messages, newest first, after the table's own `cursor`.
+    pub async fn list(
+        &self,
+        tenant_id: &str,
+        filter: &ListFilter,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<(Vec<MessageView>, Option<String>), TableError> {
+        let mut conds = Vec::new();
+        if let Some(status) = filter.status {
+            conds.push(Cond::eq("status", status.as_str()));
+        }
+        if let Some(c) = &filter.campaign_id {
+            conds.push(Cond::eq("campaign_id", c.as_str()));
+        }
+        let mut query =
+            Query::index(keys::LISTS, keys::messages_list(tenant_id)).backward().limit(limit).cursor(cursor);
+        if !conds.is_empty() {
+            query = query.filter(Cond::And(conds));
+        }
+        views(self.table.query(query).await?)
+    }
+
+    /// One page of a conversation's messages, newest first.
+    pub async fn conversation_page(
+        &self,
+        tenant_id: &str,
+        conversation_id: &str,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<(Vec<MessageView>, Option<String>), TableError> {
+        let query = Query::index(keys::SECONDARY, keys::conversation_messages(tenant_id, conversation_id))
+            .backward()
+            .limit(limit)
+            .cursor(cursor);
+        views(self.table.query(query).await?)
+    }
+
+    /// One page of the tenant's conversations, most recent first.
+    pub async fn conversations(
+        &self,
+        tenant_id: &str,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<(Vec<Conversation>, Option<String>), TableError> {
+        let query =
+            Query::index(keys::LISTS, keys::conversations_list(tenant_id)).backward().limit(limit).cursor(cursor);
+        let page = self.table.query(query).await?;
+        let items = page.items.iter().map(Item::to_entity).collect::<Result<_, _>>()?;
+        Ok((items, page.next_cursor))
+    }
 }

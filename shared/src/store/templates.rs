@@ -6,8 +6,7 @@
 use serde_json::Value;
 
 use crate::domain::templates::model::Template;
-use crate::ports::Ports;
-use crate::ports::table::{Cond, Item, Key, Page, Query, SkCond, TableError, TxOp, Update};
+use crate::ports::table::{Cond, Item, Key, Page, Query, SkCond, Table, TableError, TxOp, Update};
 
 use super::keys;
 
@@ -64,81 +63,88 @@ pub fn remove_ops(tenant_id: &str, t: &Template) -> Vec<TxOp> {
     ]
 }
 
-/// Removes the template; `false` when it was already gone.
-pub async fn remove(ports: &Ports, tenant_id: &str, t: &Template) -> Result<bool, TableError> {
-    match ports.table.transact(remove_ops(tenant_id, t)).await {
-        Ok(()) => Ok(true),
-        Err(e) if e.is_condition_failure() => Ok(false),
-        Err(e) => Err(e),
+/// The repository over the table (as the other stores): `Templates::new(&*ports.table)`.
+pub struct Templates<'a> {
+    table: &'a dyn Table,
+}
+
+impl<'a> Templates<'a> {
+    pub fn new(table: &'a dyn Table) -> Self {
+        Self { table }
     }
-}
 
-pub async fn get(ports: &Ports, tenant_id: &str, id: &str) -> Result<Option<Template>, TableError> {
-    ports.table.get(&key(tenant_id, id)).await?.map(|i| i.to_entity()).transpose()
-}
-
-pub async fn find_by_meta_id(ports: &Ports, tenant_id: &str, meta_id: &str) -> Result<Option<Template>, TableError> {
-    let q =
-        Query::index(keys::LOOKUPS, keys::meta_template_lookup(meta_id)).sk(SkCond::Eq(lookup_sk(tenant_id))).limit(1);
-    ports.table.query(q).await?.items.first().map(|i| i.to_entity()).transpose()
-}
-
-pub async fn find_by_name(
-    ports: &Ports,
-    tenant_id: &str,
-    name: &str,
-    language: &str,
-) -> Result<Option<Template>, TableError> {
-    let Some(unique) = ports.table.get(&keys::unique_template_name(tenant_id, name, language)).await? else {
-        return Ok(None);
-    };
-    match unique.get_str("template_id") {
-        Some(id) => get(ports, tenant_id, id).await,
-        None => Ok(None),
-    }
-}
-
-/// Every language of the template `name` (at most `limit`), in language order.
-pub async fn find_languages(
-    ports: &Ports,
-    tenant_id: &str,
-    name: &str,
-    limit: usize,
-) -> Result<Vec<Template>, TableError> {
-    let q = Query::index(keys::SECONDARY, keys::template_languages(tenant_id, name)).limit(limit);
-    ports.table.query(q).await?.items.iter().map(Item::to_entity).collect()
-}
-
-/// One page, newest first, optionally one status.
-pub async fn page(
-    ports: &Ports,
-    tenant_id: &str,
-    status: Option<&str>,
-    limit: usize,
-    cursor: Option<String>,
-) -> Result<(Vec<Template>, Option<String>), TableError> {
-    let mut q = Query::index(keys::LISTS, keys::templates_list(tenant_id)).backward().limit(limit).cursor(cursor);
-    if let Some(s) = status {
-        q = q.filter(Cond::eq("status", s));
-    }
-    let Page { items, next_cursor } = ports.table.query(q).await?;
-    Ok((items.iter().map(Item::to_entity).collect::<Result<_, _>>()?, next_cursor))
-}
-
-/// Every template of the tenant (sync, library install).
-pub async fn all(ports: &Ports, tenant_id: &str) -> Result<Vec<Template>, TableError> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let (mut items, next) = page(ports, tenant_id, None, 500, cursor).await?;
-        out.append(&mut items);
-        match next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
+    /// Removes the template; `false` when it was already gone.
+    pub async fn remove(&self, tenant_id: &str, t: &Template) -> Result<bool, TableError> {
+        match self.table.transact(remove_ops(tenant_id, t)).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_condition_failure() => Ok(false),
+            Err(e) => Err(e),
         }
     }
-}
 
-pub async fn count(ports: &Ports, tenant_id: &str) -> Result<i64, TableError> {
-    Ok(ports.table.get(&keys::template_count(tenant_id)).await?.and_then(|i| i.get_i64("count")).unwrap_or(0).max(0))
+    pub async fn get(&self, tenant_id: &str, id: &str) -> Result<Option<Template>, TableError> {
+        self.table.get(&key(tenant_id, id)).await?.map(|i| i.to_entity()).transpose()
+    }
+
+    pub async fn find_by_meta_id(&self, tenant_id: &str, meta_id: &str) -> Result<Option<Template>, TableError> {
+        let q = Query::index(keys::LOOKUPS, keys::meta_template_lookup(meta_id))
+            .sk(SkCond::Eq(lookup_sk(tenant_id)))
+            .limit(1);
+        self.table.query(q).await?.items.first().map(|i| i.to_entity()).transpose()
+    }
+
+    pub async fn find_by_name(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        language: &str,
+    ) -> Result<Option<Template>, TableError> {
+        let Some(unique) = self.table.get(&keys::unique_template_name(tenant_id, name, language)).await? else {
+            return Ok(None);
+        };
+        match unique.get_str("template_id") {
+            Some(id) => self.get(tenant_id, id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Every language of the template `name` (at most `limit`), in language order.
+    pub async fn find_languages(&self, tenant_id: &str, name: &str, limit: usize) -> Result<Vec<Template>, TableError> {
+        let q = Query::index(keys::SECONDARY, keys::template_languages(tenant_id, name)).limit(limit);
+        self.table.query(q).await?.items.iter().map(Item::to_entity).collect()
+    }
+
+    /// One page, newest first, optionally one status.
+    pub async fn page(
+        &self,
+        tenant_id: &str,
+        status: Option<&str>,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<(Vec<Template>, Option<String>), TableError> {
+        let mut q = Query::index(keys::LISTS, keys::templates_list(tenant_id)).backward().limit(limit).cursor(cursor);
+        if let Some(s) = status {
+            q = q.filter(Cond::eq("status", s));
+        }
+        let Page { items, next_cursor } = self.table.query(q).await?;
+        Ok((items.iter().map(Item::to_entity).collect::<Result<_, _>>()?, next_cursor))
+    }
+
+    /// Every template of the tenant (sync, library install).
+    pub async fn all(&self, tenant_id: &str) -> Result<Vec<Template>, TableError> {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (mut items, next) = self.page(tenant_id, None, 500, cursor).await?;
+            out.append(&mut items);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    pub async fn count(&self, tenant_id: &str) -> Result<i64, TableError> {
+        Ok(self.table.get(&keys::template_count(tenant_id)).await?.and_then(|i| i.get_i64("count")).unwrap_or(0).max(0))
+    }
 }

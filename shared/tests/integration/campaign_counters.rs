@@ -88,7 +88,14 @@ async fn duplicates_and_any_order_count_each_message_once() {
     assert_eq!(counts.messages(), 20);
     // Each message's stored status is the one it is counted in.
     for (i, id) in ids.iter().enumerate() {
-        let status = messages::get(&ports, tenant, id).await.unwrap().unwrap().get_str("status").unwrap().to_string();
+        let status = messages::Messages::new(&*ports.table)
+            .get(tenant, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .get_str("status")
+            .unwrap()
+            .to_string();
         let want = match i % 4 {
             0 | 1 => "read",
             2 => "delivered",

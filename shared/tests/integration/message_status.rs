@@ -48,12 +48,12 @@ async fn run(
     order: &[usize],
 ) -> (MessageStatus, Vec<MessageStatus>) {
     let id = miping::testkit::unique("msg");
-    messages::create(ports, &outbound(tenant, &id)).await.unwrap();
+    messages::Messages::new(&*ports.table).create(&outbound(tenant, &id)).await.unwrap();
     let key = messages::key(tenant, &id);
     for &i in order {
         apply(ports, &key, &reports[i]).await.unwrap().expect("message exists");
     }
-    let view = messages::view(ports, tenant, &id).await.unwrap().unwrap();
+    let view = messages::Messages::new(&*ports.table).view(tenant, &id).await.unwrap().unwrap();
     (view.status, view.status_history.iter().map(|e| e.status).collect())
 }
 
@@ -83,7 +83,7 @@ async fn duplicates_report_duplicate_and_failures_keep_the_error(table: Arc<dyn 
     let (ports, _dir) = ports_with(table);
     let tenant = miping::testkit::unique("ten");
     let id = miping::testkit::unique("msg");
-    messages::create(&ports, &outbound(&tenant, &id)).await.unwrap();
+    messages::Messages::new(&*ports.table).create(&outbound(&tenant, &id)).await.unwrap();
     let key = messages::key(&tenant, &id);
     let read = report(MessageStatus::Read, 3);
     assert_eq!(apply(&ports, &key, &read).await.unwrap(), Some(Applied::Advanced));
@@ -91,14 +91,14 @@ async fn duplicates_report_duplicate_and_failures_keep_the_error(table: Arc<dyn 
     assert_eq!(apply(&ports, &key, &report(MessageStatus::Sent, 1)).await.unwrap(), Some(Applied::Recorded));
     // A late failure does not undo a read message.
     assert_eq!(apply(&ports, &key, &report(MessageStatus::Failed, 4)).await.unwrap(), Some(Applied::Recorded));
-    let view = messages::view(&ports, &tenant, &id).await.unwrap().unwrap();
+    let view = messages::Messages::new(&*ports.table).view(&tenant, &id).await.unwrap().unwrap();
     assert_eq!(view.status, MessageStatus::Read);
     assert_eq!(view.pricing.unwrap()["category"], "marketing");
 
     let other = miping::testkit::unique("msg");
-    messages::create(&ports, &outbound(&tenant, &other)).await.unwrap();
+    messages::Messages::new(&*ports.table).create(&outbound(&tenant, &other)).await.unwrap();
     apply(&ports, &messages::key(&tenant, &other), &report(MessageStatus::Failed, 2)).await.unwrap();
-    let view = messages::view(&ports, &tenant, &other).await.unwrap().unwrap();
+    let view = messages::Messages::new(&*ports.table).view(&tenant, &other).await.unwrap().unwrap();
     assert_eq!(view.status, MessageStatus::Failed);
     assert_eq!(view.error.unwrap().code, 131026);
 
@@ -113,15 +113,19 @@ async fn statuses_before_the_wamid_are_parked_then_applied(table: Arc<dyn Table>
     let tenant = miping::testkit::unique("ten");
     let id = miping::testkit::unique("msg");
     let wamid = format!("wamid.{id}");
-    messages::create(&ports, &outbound(&tenant, &id)).await.unwrap();
-    assert!(messages::find_by_wamid(&ports, &tenant, &wamid).await.unwrap().is_none());
+    messages::Messages::new(&*ports.table).create(&outbound(&tenant, &id)).await.unwrap();
+    assert!(messages::Messages::new(&*ports.table).find_by_wamid(&tenant, &wamid).await.unwrap().is_none());
     park(&ports, &tenant, &wamid, &report(MessageStatus::Delivered, 2)).await.unwrap();
     park(&ports, &tenant, &wamid, &report(MessageStatus::Delivered, 2)).await.unwrap();
     park(&ports, &tenant, &wamid, &report(MessageStatus::Sent, 1)).await.unwrap();
     record_wamid(&ports, &tenant, &id, &wamid).await.unwrap();
-    let found = messages::find_by_wamid(&ports, &tenant, &wamid).await.unwrap().expect("findable by wamid");
+    let found = messages::Messages::new(&*ports.table)
+        .find_by_wamid(&tenant, &wamid)
+        .await
+        .unwrap()
+        .expect("findable by wamid");
     assert_eq!(found.get_str("id"), Some(id.as_str()));
-    let view = messages::view(&ports, &tenant, &id).await.unwrap().unwrap();
+    let view = messages::Messages::new(&*ports.table).view(&tenant, &id).await.unwrap().unwrap();
     assert_eq!(view.status, MessageStatus::Delivered);
     assert_eq!(view.wamid.as_deref(), Some(wamid.as_str()));
     assert_eq!(view.status_history.len(), 3);

@@ -328,18 +328,18 @@ mod cases {
         for campaign in [None, None, Some("cmp_x")] {
             let m = message(ports, &a, campaign, MessageStatus::Queued);
             ports.table.put(messages::item(&m).unwrap(), None).await.unwrap();
-            let item = messages::get(ports, &a, &m.id).await.unwrap().unwrap();
+            let item = messages::Messages::new(&*ports.table).get(&a, &m.id).await.unwrap().unwrap();
             assert!(hold::park(ports, &item, "tenant_suspended").await.unwrap());
             parked_a.push(m.id);
         }
         let m = message(ports, &b, None, MessageStatus::Queued);
         ports.table.put(messages::item(&m).unwrap(), None).await.unwrap();
-        let item = messages::get(ports, &b, &m.id).await.unwrap().unwrap();
+        let item = messages::Messages::new(&*ports.table).get(&b, &m.id).await.unwrap().unwrap();
         assert!(hold::park(ports, &item, "whatsapp_connecting").await.unwrap());
         // A sent message is not parkable.
         let sent = message(ports, &b, None, MessageStatus::Sent);
         ports.table.put(messages::item(&sent).unwrap(), None).await.unwrap();
-        let item = messages::get(ports, &b, &sent.id).await.unwrap().unwrap();
+        let item = messages::Messages::new(&*ports.table).get(&b, &sent.id).await.unwrap().unwrap();
         assert!(!hold::park(ports, &item, "tenant_suspended").await.unwrap());
 
         let mut tenants = BTreeSet::new();
@@ -374,7 +374,7 @@ mod cases {
         assert_eq!(bulk, parked_a[2..].iter().cloned().collect());
         assert!(!hold::has_held(ports, &a).await.unwrap());
         for id in &parked_a {
-            let v = messages::view(ports, &a, id).await.unwrap().unwrap();
+            let v = messages::Messages::new(&*ports.table).view(&a, id).await.unwrap().unwrap();
             assert_eq!((v.status, v.held), (MessageStatus::Queued, None));
         }
     }
@@ -405,7 +405,7 @@ mod cases {
         env.table.fail_refunds.store(true, std::sync::atomic::Ordering::SeqCst);
         for id in &ids {
             assert!(worker.attempt(&job(id), 1).await.is_err(), "the refund failed: the job is retried");
-            let item = messages::get(ports, &t, id).await.unwrap().unwrap();
+            let item = messages::Messages::new(&*ports.table).get(&t, id).await.unwrap().unwrap();
             assert_eq!(item.get_str("status"), Some("failed"));
             assert!(settle::is_pending(&item), "the refund is owed, durably");
         }
@@ -427,7 +427,7 @@ mod cases {
                 .filter(|e| e.kind == EntryKind::Refund && e.reference.as_ref().is_some_and(|r| r.id == *id))
                 .count();
             assert_eq!(refunds, 1, "{id} refunded once");
-            assert!(!settle::is_pending(&messages::get(ports, &t, id).await.unwrap().unwrap()));
+            assert!(!settle::is_pending(&messages::Messages::new(&*ports.table).get(&t, id).await.unwrap().unwrap()));
         }
         assert_eq!(billing::balance(ports, &t).await.unwrap(), Money::from_units(100_000));
     }

@@ -52,7 +52,7 @@ impl Env {
     }
 
     async fn message(&self, tenant: &str, id: &str) -> MessageView {
-        messages::view(self.tp.ports(), tenant, id).await.unwrap().expect("message")
+        messages::Messages::new(&*self.tp.ports().table).view(tenant, id).await.unwrap().expect("message")
     }
 
     /// Waits until the message reaches `want` (or beyond on the forward path).
@@ -118,7 +118,7 @@ async fn a_suspension_longer_than_fifty_holds_ends_with_the_messages_sent() {
     assert_eq!(receives, 3, "each job was received once, then parked and acknowledged");
     assert!(ports.queue.dead_letters(SEND, 10).await.unwrap().is_empty(), "nothing dead-lettered");
     for id in &ids {
-        let v = messages::view(&ports, &t.id, id).await.unwrap().unwrap();
+        let v = messages::Messages::new(&*ports.table).view(&t.id, id).await.unwrap().unwrap();
         assert_eq!((v.status, v.held.as_deref()), (MessageStatus::Queued, Some("tenant_suspended")), "{id}");
     }
     assert!(sim.sent_messages().is_empty(), "nothing sent while suspended");
@@ -129,7 +129,7 @@ async fn a_suspension_longer_than_fifty_holds_ends_with_the_messages_sent() {
     patch_tenant(&tp, &t.id, &json!({"status": "active"})).await;
     for id in &ids {
         let v = eventually(20, "sent after reactivation", || async {
-            let v = messages::view(tp.ports(), &t.id, id).await.unwrap().unwrap();
+            let v = messages::Messages::new(&*tp.ports().table).view(&t.id, id).await.unwrap().unwrap();
             (v.status == MessageStatus::Read).then_some(v)
         })
         .await;
@@ -197,7 +197,7 @@ async fn a_cancel_after_a_debited_attempt_refunds_it() {
 
     let message = eventually(20, "a first attempt refused by Meta", || async {
         let m = campaign_messages(tp, &t, &id).await.into_iter().next()?;
-        let item = messages::get(tp.ports(), &t.id, m["id"].as_str()?).await.unwrap()?;
+        let item = messages::Messages::new(&*tp.ports().table).get(&t.id, m["id"].as_str()?).await.unwrap()?;
         (item.get_i64("send_attempts").unwrap_or(0) >= 1).then(|| m["id"].as_str().unwrap().to_string())
     })
     .await;
@@ -216,7 +216,7 @@ async fn a_cancel_after_a_debited_attempt_refunds_it() {
     let of = |kind: EntryKind| entries.iter().filter(|e| e.kind == kind).count();
     assert_eq!((of(EntryKind::Debit), of(EntryKind::Refund)), (1, 1));
     assert_eq!(miping::domain::billing::balance(tp.ports(), &t.id).await.unwrap(), "10.00".parse().unwrap());
-    let item = messages::get(tp.ports(), &t.id, &message).await.unwrap().unwrap();
+    let item = messages::Messages::new(&*tp.ports().table).get(&t.id, &message).await.unwrap().unwrap();
     assert!(item.get("refund_pending").is_none() && item.get(keys::REFUND.pk_attr()).is_none(), "settled");
 }
 

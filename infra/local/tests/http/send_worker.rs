@@ -35,13 +35,13 @@ async fn wait_status(
 ) -> miping::domain::messages::MessageView {
     let ports = &tp.platform.as_ref().unwrap().state.ports;
     for _ in 0..150 {
-        let v = messages::view(ports, tenant, id).await.unwrap().unwrap();
+        let v = messages::Messages::new(&*ports.table).view(tenant, id).await.unwrap().unwrap();
         if v.status == want {
             return v;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let v = messages::view(ports, tenant, id).await.unwrap().unwrap();
+    let v = messages::Messages::new(&*ports.table).view(tenant, id).await.unwrap().unwrap();
     panic!("message {id} is {:?}, expected {want:?}: {v:?}", v.status);
 }
 
@@ -110,7 +110,7 @@ async fn credits_stop_sending_and_suspension_holds_messages() {
         worker.attempt(&job(&second), 1).await.unwrap(),
         Attempt::Failed { code: "insufficient_credits".into() }
     );
-    let v = messages::view(&ports, &t.id, &second).await.unwrap().unwrap();
+    let v = messages::Messages::new(&*ports.table).view(&t.id, &second).await.unwrap().unwrap();
     assert_eq!(v.status, MessageStatus::Failed);
     // A redelivered job for a sent message does nothing (no second send, no second debit).
     assert_eq!(worker.attempt(&job(&first), 2).await.unwrap(), Attempt::Skipped);
@@ -122,11 +122,11 @@ async fn credits_stop_sending_and_suspension_holds_messages() {
     patch_tenant(&tp, &t.id, &json!({"status": "suspended"})).await;
     let held = stored_template(&tp, &t.id, "+15557654323").await;
     assert_eq!(worker.attempt(&job(&held), 1).await.unwrap(), Attempt::Held { reason: "tenant_suspended".into() });
-    let v = messages::view(&ports, &t.id, &held).await.unwrap().unwrap();
+    let v = messages::Messages::new(&*ports.table).view(&t.id, &held).await.unwrap().unwrap();
     assert_eq!((v.status, v.held.as_deref()), (MessageStatus::Queued, Some("tenant_suspended")));
     patch_tenant(&tp, &t.id, &json!({"status": "active"})).await;
     let v = eventually(10, "the held message sent after reactivation", || async {
-        let v = messages::view(&ports, &t.id, &held).await.unwrap().unwrap();
+        let v = messages::Messages::new(&*ports.table).view(&t.id, &held).await.unwrap().unwrap();
         matches!(v.status, MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read).then_some(v)
     })
     .await;

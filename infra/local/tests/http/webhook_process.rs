@@ -44,7 +44,7 @@ async fn message(tp: &TestPlatform, tenant: &str) -> String {
         to: Some("+15550001111".into()),
         ..Message::new(id.clone(), tenant, Direction::Outbound, "template", MessageStatus::Sending, Utc::now())
     };
-    assert!(messages::create(ports, &m).await.unwrap());
+    assert!(messages::Messages::new(&*ports.table).create(&m).await.unwrap());
     id
 }
 
@@ -90,12 +90,12 @@ async fn statuses_in_any_order_with_duplicates_end_right() {
             let ports = probe.clone();
             let id = id2.clone();
             async move {
-                let v = messages::view(&ports, tenant, &id).await.unwrap().unwrap();
+                let v = messages::Messages::new(&*ports.table).view(tenant, &id).await.unwrap().unwrap();
                 v.status == status && v.status_history.len() == history_len
             }
         })
         .await;
-        let v = messages::view(&ports, tenant, &id).await.unwrap().unwrap();
+        let v = messages::Messages::new(&*ports.table).view(tenant, &id).await.unwrap().unwrap();
         if status == MessageStatus::Failed {
             let e = v.error.unwrap();
             assert_eq!((e.code, e.detail.as_deref()), (131026, Some("Unable to deliver")));

@@ -49,7 +49,10 @@ fn swept_attr(shard: u64) -> String {
 
 pub async fn cancel(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<Campaign, Error> {
     for _ in 0..5 {
-        let c = campaigns::get(ports, tenant_id, campaign_id).await?.ok_or_else(|| Error::not_found("campaign"))?;
+        let c = campaigns::Campaigns::new(&*ports.table)
+            .get(tenant_id, campaign_id)
+            .await?
+            .ok_or_else(|| Error::not_found("campaign"))?;
         let now = Value::String(ports.clock.now().to_rfc3339());
         let key = campaigns::key(tenant_id, campaign_id);
         match c.status {
@@ -108,7 +111,10 @@ pub async fn cancel(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result
             }
         }
     }
-    campaigns::get(ports, tenant_id, campaign_id).await?.ok_or_else(|| Error::not_found("campaign"))
+    campaigns::Campaigns::new(&*ports.table)
+        .get(tenant_id, campaign_id)
+        .await?
+        .ok_or_else(|| Error::not_found("campaign"))
 }
 
 /// Queues the sweep of every shard of a cancelled campaign not swept yet. Returns how many.
@@ -132,7 +138,7 @@ pub async fn queue_sweeps(ports: &Ports, tenant_id: &str, campaign_id: &str) -> 
 /// total to what was created or skipped. Safe to call any number of times, from the cancel and
 /// from fan-out jobs that find the campaign cancelled.
 pub async fn settle(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<(), Error> {
-    let Some(c) = campaigns::get(ports, tenant_id, campaign_id).await? else { return Ok(()) };
+    let Some(c) = campaigns::Campaigns::new(&*ports.table).get(tenant_id, campaign_id).await? else { return Ok(()) };
     if c.settled || c.status != CampaignStatus::Cancelled {
         return Ok(());
     }
@@ -165,7 +171,7 @@ pub async fn sweep(
     shard: u64,
     cursor: Option<String>,
 ) -> Result<(), Error> {
-    let c = campaigns::get(ports, tenant_id, campaign_id).await?;
+    let c = campaigns::Campaigns::new(&*ports.table).get(tenant_id, campaign_id).await?;
     let Some(c) = c.filter(|c| c.status == CampaignStatus::Cancelled) else { return Ok(()) };
     let query = Query::index(keys::SECONDARY, keys::campaign_messages(tenant_id, campaign_id, shard))
         .limit(SWEEP_PAGE)

@@ -189,7 +189,9 @@ pub async fn run_page(
     redelivered: bool,
 ) -> Result<PageReport, Error> {
     let idle = PageReport { nothing_to_do: true, ..PageReport::default() };
-    let Some(campaign) = campaigns::get(ports, tenant_id, campaign_id).await? else { return Ok(idle) };
+    let Some(campaign) = campaigns::Campaigns::new(&*ports.table).get(tenant_id, campaign_id).await? else {
+        return Ok(idle);
+    };
     match campaign.status {
         CampaignStatus::Cancelled => {
             super::cancel::settle(ports, tenant_id, campaign_id).await?;
@@ -392,7 +394,9 @@ async fn checkpoint(
 ) -> Result<bool, Error> {
     for _ in 0..MAX_CONTENTION_RETRIES {
         // Read fresh: `created` now includes this page's messages (and a duplicate job's).
-        let Some(c) = campaigns::get(ports, tenant_id, campaign_id).await? else { return Ok(false) };
+        let Some(c) = campaigns::Campaigns::new(&*ports.table).get(tenant_id, campaign_id).await? else {
+            return Ok(false);
+        };
         if c.status == CampaignStatus::Cancelled {
             super::cancel::settle(ports, tenant_id, campaign_id).await?;
             return Ok(false);

@@ -29,7 +29,9 @@ pub const ID_PREFIX: &str = "cmp";
 
 /// The campaign with its live counts; `None` when the tenant has no such campaign.
 pub async fn view(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<Option<CampaignView>, TableError> {
-    let Some(campaign) = campaigns::get(ports, tenant_id, campaign_id).await? else { return Ok(None) };
+    let Some(campaign) = campaigns::Campaigns::new(&*ports.table).get(tenant_id, campaign_id).await? else {
+        return Ok(None);
+    };
     let counts = counters::read(ports, tenant_id, campaign_id).await?;
     Ok(Some(campaign.view(counts)))
 }

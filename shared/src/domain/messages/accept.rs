@@ -291,7 +291,7 @@ pub(crate) async fn approved_template(
     name: &str,
     language: &str,
 ) -> Result<Template, Error> {
-    let Some(t) = templates::find_by_name(ports, tenant_id, name, language).await? else {
+    let Some(t) = templates::Templates::new(&*ports.table).find_by_name(tenant_id, name, language).await? else {
         return Err(Error::invalid("unknown_template", format!("no template {name} in {language}")).with_details(
             vec![FieldError::new("template.name", "unknown_template", "no such template for this language")],
         ));

@@ -29,7 +29,8 @@ use super::MessageStatus;
 pub const REFUND_PENDING: &str = "refund_pending";
 
 pub async fn refund_if_failed(ports: &Ports, tenant_id: &str, message_id: &str, reason: String) -> Result<(), Error> {
-    let failed = messages::get(ports, tenant_id, message_id)
+    let failed = messages::Messages::new(&*ports.table)
+        .get(tenant_id, message_id)
         .await?
         .is_some_and(|m| m.get_str("status") == Some(MessageStatus::Failed.as_str()));
     if failed {

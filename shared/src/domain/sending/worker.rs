@@ -107,7 +107,7 @@ impl SendWorker {
 
     pub async fn attempt(&self, job: &SendJob, receive_count: u32) -> Result<Attempt, Error> {
         let ports = &self.ports;
-        let Some(message) = messages::get(ports, &job.tenant_id, &job.message_id).await? else {
+        let Some(message) = messages::Messages::new(&*ports.table).get(&job.tenant_id, &job.message_id).await? else {
             return Ok(Attempt::Skipped);
         };
         // 1. A refund owed by an earlier failure or cancellation (its settlement was interrupted).
@@ -269,7 +269,7 @@ impl SendWorker {
         };
         tracing::info!(tenant_id, message_id, reason, "send held");
         if hold::may_release(ports, tenant_id).await?
-            && let Some(parked) = messages::get(ports, tenant_id, message_id).await?
+            && let Some(parked) = messages::Messages::new(&*ports.table).get(tenant_id, message_id).await?
         {
             hold::requeue(ports, std::slice::from_ref(&parked)).await?;
         }
@@ -371,7 +371,7 @@ impl SendWorker {
         let key = messages::key(&job.tenant_id, &job.message_id);
         let owed = settle::pending(&key.pk, now.timestamp_millis(), &format!("not sent: {code}"));
         status::apply_with(&self.ports, &key, &report, owed).await?;
-        if let Some(item) = messages::get(&self.ports, &job.tenant_id, &job.message_id).await?
+        if let Some(item) = messages::Messages::new(&*self.ports.table).get(&job.tenant_id, &job.message_id).await?
             && settle::is_pending(&item)
         {
             settle::resolve(&self.ports, &item).await?;

@@ -45,7 +45,7 @@ impl EventHandler for TemplateEvents {
             return Ok(true);
         };
         if matches!(event, Event::TemplateStatus { event, .. } if event == "DELETED") {
-            repo::remove(ports, tenant_id, &t).await?;
+            repo::Templates::new(&*ports.table).remove(tenant_id, &t).await?;
             return Ok(true);
         }
         let Some(mut update) = update else { return Ok(true) };
@@ -79,10 +79,10 @@ async fn find(
     name: &str,
     language: &str,
 ) -> Result<Option<Template>, TableError> {
-    if let Some(t) = repo::find_by_meta_id(ports, tenant_id, meta_id).await? {
+    if let Some(t) = repo::Templates::new(&*ports.table).find_by_meta_id(tenant_id, meta_id).await? {
         return Ok(Some(t));
     }
-    match repo::find_by_name(ports, tenant_id, name, language).await? {
+    match repo::Templates::new(&*ports.table).find_by_name(tenant_id, name, language).await? {
         // Only adopt a row that has no Meta id yet or has this one (a same-named template
         // deleted and recreated in Meta is a different template).
         Some(t) if t.meta_template_id.as_deref().is_none_or(|m| m == meta_id) => Ok(Some(t)),

@@ -70,7 +70,7 @@ pub async fn install_library(ports: &Ports, tenant_id: &str) -> Result<InstallRe
     crate::domain::whatsapp::connection::waba_access(ports, tenant_id).await?;
     let mut report = InstallReport::default();
     for lib in all(ports).await? {
-        if repo::find_by_name(ports, tenant_id, &lib.name, &lib.language).await?.is_some() {
+        if repo::Templates::new(&*ports.table).find_by_name(tenant_id, &lib.name, &lib.language).await?.is_some() {
             report.skipped += 1;
             continue;
         }

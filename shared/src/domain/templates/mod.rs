@@ -138,7 +138,7 @@ pub async fn submit(ports: &Ports, tenant_id: &str, valid: ValidTemplate) -> Res
         Ok(c) => c,
         Err(e) => {
             // Undo the reservation; if even that fails the SUBMITTING row is left for sync.
-            if let Err(undo) = repo::remove(ports, tenant_id, &t).await {
+            if let Err(undo) = repo::Templates::new(&*ports.table).remove(tenant_id, &t).await {
                 tracing::error!(error = %undo, template = %t.id, "could not release a failed template reservation");
             }
             return Err(meta_error(e));
@@ -148,7 +148,7 @@ pub async fn submit(ports: &Ports, tenant_id: &str, valid: ValidTemplate) -> Res
     t.status = created.status.clone();
     t.category = created.category.clone();
     settle(ports, tenant_id, &t).await?;
-    Ok(repo::get(ports, tenant_id, &t.id).await?.unwrap_or(t))
+    Ok(repo::Templates::new(&*ports.table).get(tenant_id, &t.id).await?.unwrap_or(t))
 }
 
 /// Records Meta's answer on the SUBMITTING row. A status webhook may have got there first
@@ -170,7 +170,7 @@ async fn settle(ports: &Ports, tenant_id: &str, t: &Template) -> Result<(), Tabl
 }
 
 pub async fn get(ports: &Ports, tenant_id: &str, id: &str) -> Result<Template, Error> {
-    repo::get(ports, tenant_id, id).await?.ok_or_else(|| Error::not_found("template"))
+    repo::Templates::new(&*ports.table).get(tenant_id, id).await?.ok_or_else(|| Error::not_found("template"))
 }
 
 /// The `?status=` filter, checked (an unknown status is a client error, not an empty list).
@@ -247,7 +247,7 @@ pub async fn delete(ports: &Ports, tenant_id: &str, id: &str) -> Result<(), Erro
             Err(e) => return Err(meta_error(e)),
         }
     }
-    repo::remove(ports, tenant_id, &t).await?;
+    repo::Templates::new(&*ports.table).remove(tenant_id, &t).await?;
     Ok(())
 }
 

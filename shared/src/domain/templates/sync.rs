@@ -23,7 +23,7 @@ const IN_FLIGHT: Duration = Duration::minutes(2);
 pub async fn sync_from_meta(ports: &Ports, tenant_id: &str) -> Result<SyncReport, Error> {
     let (waba_id, token) = crate::domain::whatsapp::connection::waba_access(ports, tenant_id).await?;
     let remote = ports.meta.list_templates(&token, &waba_id).await.map_err(meta_error)?;
-    let local = repo::all(ports, tenant_id).await?;
+    let local = repo::Templates::new(&*ports.table).all(tenant_id).await?;
     let now = ports.clock.now();
     let by_meta_id: HashMap<&str, &Template> =
         local.iter().filter_map(|t| t.meta_template_id.as_deref().map(|m| (m, t))).collect();
@@ -51,7 +51,7 @@ pub async fn sync_from_meta(ports: &Ports, tenant_id: &str) -> Result<SyncReport
         if matched.contains(t.id.as_str()) || (t.status == SUBMITTING && now - t.created_at < IN_FLIGHT) {
             continue;
         }
-        if repo::remove(ports, tenant_id, t).await? {
+        if repo::Templates::new(&*ports.table).remove(tenant_id, t).await? {
             report.deleted += 1;
         }
     }

@@ -201,7 +201,7 @@ pub async fn apply_status(ports: &Ports, tenant_id: &str, s: &StatusUpdate) -> R
     {
         return settle_failure(ports, tenant_id, id, &report).await;
     }
-    if let Some(item) = messages::find_by_wamid(ports, tenant_id, &s.wamid).await?
+    if let Some(item) = messages::Messages::new(&*ports.table).find_by_wamid(tenant_id, &s.wamid).await?
         && let (Some(key), Some(id)) = (item.key(), item.get_str("id"))
         && status::apply(ports, &key, &report).await?.is_some()
     {

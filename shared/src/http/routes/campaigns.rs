@@ -82,8 +82,10 @@ async fn list(
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<ListResponse<CampaignView>>> {
     let tenant = p.tenant_id()?;
-    let (items, next_cursor) =
-        store::page(&state.ports, tenant, page.limit()?, page.cursor()?).await.map_err(super::list_error)?;
+    let (items, next_cursor) = store::Campaigns::new(&*state.ports.table)
+        .page(tenant, page.limit()?, page.cursor()?)
+        .await
+        .map_err(super::list_error)?;
     let counts =
         futures_util::future::join_all(items.iter().map(|c| counters::read(&state.ports, tenant, &c.id))).await;
     let items = items.into_iter().zip(counts).map(|(c, n)| Ok(c.view(n?))).collect::<Result<_, ApiError>>()?;

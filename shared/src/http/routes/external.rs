@@ -182,7 +182,7 @@ async fn trigger(
 
 /// Without `language`: the one language the template is approved in.
 async fn only_approved_language(ports: &Ports, tenant_id: &str, name: &str) -> Result<String, ApiError> {
-    let all = templates::find_languages(ports, tenant_id, name, 100).await?;
+    let all = templates::Templates::new(&*ports.table).find_languages(tenant_id, name, 100).await?;
     let approved: Vec<&str> = all.iter().filter(|t| t.status == "APPROVED").map(|t| t.language.as_str()).collect();
     match approved.as_slice() {
         [one] => Ok((*one).to_owned()),
@@ -250,7 +250,9 @@ async fn show(
     key: ApiKeyPrincipal,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<MessageView>> {
-    let view =
-        messages::view(&state.ports, &key.tenant_id, &id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let view = messages::Messages::new(&*state.ports.table)
+        .view(&key.tenant_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("message"))?;
     Ok(ApiJson(view))
 }

@@ -49,8 +49,10 @@ async fn list(
 ) -> ApiResult<ApiJson<ListResponse<ConversationView>>> {
     let tenant = p.tenant_id()?;
     let (limit, cursor) = (page.limit()?, page.cursor()?);
-    let (conversations, next_cursor) =
-        messages::conversations(&*state.ports.table, tenant, limit, cursor).await.map_err(super::list_error)?;
+    let (conversations, next_cursor) = messages::Messages::new(&*state.ports.table)
+        .conversations(tenant, limit, cursor)
+        .await
+        .map_err(super::list_error)?;
     let now = state.ports.clock.now();
     Ok(ApiJson(ListResponse { items: conversations.into_iter().map(|c| c.view(now)).collect(), next_cursor }))
 }
@@ -88,7 +90,8 @@ async fn list_messages(
     let tenant = p.tenant_id()?;
     inbox::get(&state.ports, tenant, &id).await?.ok_or_else(|| ApiError::not_found("conversation"))?;
     let (limit, cursor) = (page.limit()?, page.cursor()?);
-    let (items, next_cursor) = messages::conversation_page(&*state.ports.table, tenant, &id, limit, cursor)
+    let (items, next_cursor) = messages::Messages::new(&*state.ports.table)
+        .conversation_page(tenant, &id, limit, cursor)
         .await
         .map_err(super::list_error)?;
     Ok(ApiJson(ListResponse { items, next_cursor }))

@@ -93,8 +93,10 @@ async fn list(
     }
     filter.campaign_id = q.campaign_id.filter(|c| !c.is_empty());
     let (limit, cursor) = (page.limit()?, page.cursor()?);
-    let (items, next_cursor) =
-        messages::list(&*state.ports.table, tenant, &filter, limit, cursor).await.map_err(super::list_error)?;
+    let (items, next_cursor) = messages::Messages::new(&*state.ports.table)
+        .list(tenant, &filter, limit, cursor)
+        .await
+        .map_err(super::list_error)?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
 }
 
@@ -107,7 +109,9 @@ async fn list(
         (status = 404, description = "No such message", body = ErrorBody),
     ))]
 async fn show(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<ApiJson<MessageView>> {
-    let view =
-        messages::view(&state.ports, p.tenant_id()?, &id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let view = messages::Messages::new(&*state.ports.table)
+        .view(p.tenant_id()?, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("message"))?;
     Ok(ApiJson(view))
 }

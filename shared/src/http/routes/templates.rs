@@ -85,7 +85,8 @@ async fn list(
     let tenant = p.tenant_id()?;
     let status = templates::status_filter(q.status.as_deref())?;
     let page = PageParams { limit: q.limit, cursor: q.cursor };
-    let (items, next_cursor) = repo::page(&state.ports, tenant, status.as_deref(), page.limit()?, page.cursor()?)
+    let (items, next_cursor) = repo::Templates::new(&*state.ports.table)
+        .page(tenant, status.as_deref(), page.limit()?, page.cursor()?)
         .await
         .map_err(super::list_error)?;
     Ok(ApiJson(ListResponse { items, next_cursor }))

@@ -195,6 +195,6 @@ pub async fn store_message(ports: &miping::ports::Ports, tenant: &str, to: &str)
         category: Some("marketing".into()),
         ..Message::new(id.clone(), tenant, Direction::Outbound, "template", MessageStatus::Queued, Utc::now())
     };
-    assert!(miping::store::messages::create(ports, &m).await.unwrap());
+    assert!(miping::store::messages::Messages::new(&*ports.table).create(&m).await.unwrap());
     id
 }
