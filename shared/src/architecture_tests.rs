@@ -2,6 +2,7 @@
 //!
 //! - the domain and the store speak no transport: no `crate::http`, `crate::runtime`, `axum`
 //!   or `StatusCode` under `src/domain` or `src/store`;
+//! - every store is a repository struct over `&dyn Table` (none takes the whole `Ports`);
 //! - the domain and the store read no configuration: the environment is read at the edge
 //!   (`crate::config`, the app wiring) and passed in;
 //! - the store imports from the domain only model types (`…::model`), the domain error and the
@@ -114,10 +115,10 @@ fn is_store(module: &[String]) -> bool {
     module.first().is_some_and(|s| s == "store")
 }
 
-/// Files under `src/domain` and `src/store` whose code (comments aside) mentions one of `words`.
-fn mentions_in_domain_and_store(words: &[&str]) -> Vec<String> {
+/// Files under `src/<dirs>` whose code (comments aside) mentions one of `words`.
+fn mentions(dirs: &[&str], words: &[&str]) -> Vec<String> {
     let mut offences = Vec::new();
-    for dir in ["domain", "store"] {
+    for dir in dirs {
         let mut files = Vec::new();
         rust_files(&src().join(dir), &mut files);
         for file in files {
@@ -132,13 +133,19 @@ fn mentions_in_domain_and_store(words: &[&str]) -> Vec<String> {
 
 #[test]
 fn the_domain_and_the_store_speak_no_transport() {
-    let offences = mentions_in_domain_and_store(&["crate::http", "crate::runtime", "axum", "StatusCode"]);
+    let offences = mentions(&["domain", "store"], &["crate::http", "crate::runtime", "axum", "StatusCode"]);
     assert!(offences.is_empty(), "transport in the domain or the store:\n{}", offences.join("\n"));
 }
 
 #[test]
+fn every_store_is_a_repository_over_the_table() {
+    let offences = mentions(&["store"], &["Ports"]);
+    assert!(offences.is_empty(), "a store reaching past the table:\n{}", offences.join("\n"));
+}
+
+#[test]
 fn the_domain_and_the_store_read_no_environment() {
-    let offences = mentions_in_domain_and_store(&["std::env", "env::var", "config::env"]);
+    let offences = mentions(&["domain", "store"], &["std::env", "env::var", "config::env"]);
     assert!(offences.is_empty(), "configuration read inside the domain or the store:\n{}", offences.join("\n"));
 }
 
