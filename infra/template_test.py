@@ -44,11 +44,13 @@ KMS_DECRYPT = {
     "inbox-api": "connection check in messages::accept",
     "external-api": "connection check in messages::accept",
     "campaigns-api": "connection check in campaigns::create",
+    "console-web": "the console's pages run the same use cases (template sync, connect, sends)",
 }
 KMS_GENERATE = {
     "whatsapp-api": "seals the token from the code exchange and the PIN",
     "admin-api": "seals the one-time password in the welcome email",
     "tenant-api": "seals the callback secret",
+    "console-web": "Embedded Signup, welcome emails and the callback secret from the console",
 }
 SES_SENDERS = {"mail-worker"}
 

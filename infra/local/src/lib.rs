@@ -182,7 +182,10 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
 
     let (shutdown, _) = watch::channel(false);
     let consumers = if options.consumers { spawn_consumers(&state, &shutdown) } else { Vec::new() };
-    let app = routes::all(state.clone());
+    // The API's route groups and the console's pages on one port, as API Gateway routes them on AWS.
+    let app = miping::http::layers::with_common_layers(
+        routes::api(state.clone()).merge(miping_console::router(state.clone())),
+    );
     let server = tokio::spawn(server::serve(listener, app, options.timeouts, shutdown.subscribe()));
     Ok(Platform { addr, state, created_admin, simulator, shutdown, server, consumers })
 }

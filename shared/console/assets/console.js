@@ -295,6 +295,22 @@ time[data-relative], data-hotkey="j k", #toasts. Sends HX-Request, HX-Target, X-
     all(root, "#toasts .toast").forEach(armToast);
     for (const k of all(root, "[data-hotkey]")) k.setAttribute("aria-keyshortcuts", k.dataset.hotkey);
     relTimes(root);
+    fromFragment(root);
+  }
+
+  // <input data-from-fragment="token">: filled from the URL's #token=… (an emailed link's secret
+  // stays out of server logs), then the field is hidden (its [data-from-fragment-field] wrapper) and
+  // the fragment removed from the address bar and history.
+  function fromFragment(root) {
+    const params = new URLSearchParams(location.hash.slice(1));
+    for (const input of all(root, "input[data-from-fragment]")) {
+      const v = params.get(input.dataset.fromFragment);
+      if (!v) continue;
+      input.value = v;
+      const field = input.closest("[data-from-fragment-field]");
+      if (field) field.hidden = true;
+      history.replaceState(null, "", location.pathname + location.search);
+    }
   }
 
   function init() {

@@ -74,18 +74,7 @@ pub async fn authenticated(
     next: Next,
 ) -> Result<Response, ApiError> {
     let token = bearer(&req).ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-    let claims = state.jwt.verify(token).ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
-    let session_id = claims.sid.ok_or_else(sessions::revoked)?;
-    // The session check is the one read sessions add; it runs beside the user's own read.
-    let users = Users::new(&*state.ports.table);
-    let (live, user) = tokio::join!(sessions::is_live(&state.ports, &session_id, &claims.sub), users.get(&claims.sub));
-    if !live? {
-        return Err(sessions::revoked().into());
-    }
-    let user = user?.ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
-    if let Some(tenant_id) = &user.tenant_id {
-        check_tenant_active(&state, tenant_id).await?;
-    }
+    let Principal { user, session_id } = principal_for_token(&state, token).await?;
     if gate == PasswordGate::Enforce && user.must_change_password {
         return Err(ApiError::forbidden(
             "password_change_required",
@@ -96,6 +85,25 @@ pub async fn authenticated(
     req.extensions_mut().insert(IdempotencyScope(scope));
     req.extensions_mut().insert(Principal { user, session_id });
     Ok(next.run(req).await)
+}
+
+/// The caller a session token belongs to, whatever carries the token (the API's bearer header, the
+/// console's cookie): a valid signature, a live server-side session, an existing user, an active
+/// tenant. `must_change_password` is the caller's to enforce.
+pub async fn principal_for_token(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let claims = state.jwt.verify(token).ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+    let session_id = claims.sid.ok_or_else(sessions::revoked)?;
+    // The session check is the one read sessions add; it runs beside the user's own read.
+    let users = Users::new(&*state.ports.table);
+    let (live, user) = tokio::join!(sessions::is_live(&state.ports, &session_id, &claims.sub), users.get(&claims.sub));
+    if !live? {
+        return Err(sessions::revoked().into());
+    }
+    let user = user?.ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+    if let Some(tenant_id) = &user.tenant_id {
+        check_tenant_active(state, tenant_id).await?;
+    }
+    Ok(Principal { user, session_id })
 }
 
 /// A suspended tenant's users are shut out (403 `tenant_suspended`).

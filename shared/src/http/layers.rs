@@ -75,7 +75,8 @@ async fn normalize_error_bodies(req: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json"));
+        .is_some_and(|ct| ct.starts_with("application/json") || ct.starts_with("text/html"));
+    // The console's HTML error pages (a page a person reads) are answers of their own, like our JSON.
     if is_json {
         return response;
     }

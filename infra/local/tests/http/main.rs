@@ -14,6 +14,7 @@ mod billing;
 mod callbacks;
 mod campaigns;
 mod connect_page;
+mod console;
 mod console_kit;
 mod contacts;
 mod contacts_import;

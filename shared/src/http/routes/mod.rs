@@ -103,7 +103,13 @@ pub fn whatsapp_group(state: AppState) -> Router {
 
 /// Every route group on one router, with the common layers: what the local process serves.
 pub fn all(state: AppState) -> Router {
-    let router = Router::new()
+    super::layers::with_common_layers(api(state))
+}
+
+/// Every API route group on one router, without the common layers (the local process adds the
+/// console's router beside it, then the layers).
+pub fn api(state: AppState) -> Router {
+    Router::new()
         .merge(auth_group(state.clone()))
         .merge(admin_group(state.clone()))
         .merge(tenant_group(state.clone()))
@@ -114,8 +120,7 @@ pub fn all(state: AppState) -> Router {
         .merge(messages_group(state.clone()))
         .merge(external_group(state.clone()))
         .merge(campaigns_group(state.clone()))
-        .merge(templates_group(state));
-    super::layers::with_common_layers(router)
+        .merge(templates_group(state))
 }
 
 pub(crate) use crate::http::pagination::list_error;

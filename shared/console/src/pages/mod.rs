@@ -1,0 +1,31 @@
+//! The console's pages, one module per area. Paths: `/` and the signed-out pages at the root,
+//! everything else under `/app/` (the API owns `/templates`, `/contacts`, …).
+
+pub mod auth;
+pub mod dashboard;
+pub mod password;
+pub mod platform;
+
+use axum::Router;
+use axum::routing::{get, post};
+use miping::app::AppState;
+
+use crate::page::not_found_page;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(auth::home))
+        .route("/sign-in", post(auth::sign_in).get(|| async { crate::page::redirect_to("/") }))
+        .route("/sign-out", post(auth::sign_out))
+        .route("/change-password", get(password::change_form).post(password::change))
+        .route("/forgot-password", get(password::forgot_form).post(password::forgot))
+        .route("/reset-password", get(password::reset_form).post(password::reset))
+        .route("/assets/{file}", get(crate::assets::serve))
+        .route("/brand/{file}", get(crate::brand::serve))
+        .nest("/app", app())
+}
+
+/// The signed-in pages under `/app/`.
+fn app() -> Router<AppState> {
+    Router::new().fallback(|| async { not_found_page() })
+}
