@@ -378,3 +378,34 @@ impl Chrome {
 pub fn page_or_fragment<P: Template, F: Template>(hx: Hx, status: StatusCode, page: &P, fragment: F) -> Response {
     if hx.0 { html(status, &fragment) } else { html(status, page) }
 }
+
+/// Whether a destructive POST was confirmed: console.js's dialog sends `HX-Confirmed: true`; a
+/// plain form (no JavaScript) reposts from [`confirm_page`] with `confirmed=1`.
+pub fn confirmed(headers: &HeaderMap, confirmed_field: Option<&str>) -> bool {
+    headers.get("hx-confirmed").is_some_and(|v| v == "true") || confirmed_field == Some("1")
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage<'a> {
+    shell: Shell,
+    question: &'a str,
+    action: &'a str,
+    button: &'a str,
+    back: &'a str,
+    fields: &'a [(&'a str, &'a str)],
+}
+
+/// The page a destructive action shows without JavaScript: the question naming the thing, and a
+/// form that repeats the post (`action`, with `fields`) with `confirmed=1`. `shell.title` is the
+/// heading ("Delete template").
+pub fn confirm_page(
+    shell: Shell,
+    question: &str,
+    action: &str,
+    button: &str,
+    back: &str,
+    fields: &[(&str, &str)],
+) -> Response {
+    html(StatusCode::OK, &ConfirmPage { shell, question, action, button, back, fields })
+}

@@ -2,9 +2,20 @@
 //! everything else under `/app/` (the API owns `/templates`, `/contacts`, …).
 
 pub mod auth;
+pub mod billing;
+pub mod campaigns;
+pub mod connect;
+pub mod contacts;
 pub mod dashboard;
+pub mod library;
+pub mod messages;
 pub mod password;
+pub mod plans;
 pub mod platform;
+pub mod quarantine;
+pub mod settings;
+pub mod templates;
+pub mod tenants;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -27,5 +38,17 @@ pub fn routes() -> Router<AppState> {
 
 /// The signed-in pages under `/app/`.
 fn app() -> Router<AppState> {
-    Router::new().fallback(|| async { not_found_page() })
+    Router::new()
+        .nest("/templates", templates::routes())
+        .nest("/contacts", contacts::routes())
+        .nest("/messages", messages::routes())
+        .nest("/campaigns", campaigns::routes())
+        .nest("/connect", connect::routes())
+        .nest("/settings", settings::routes())
+        .nest("/billing", billing::routes())
+        .nest("/tenants", tenants::routes())
+        .nest("/plans", plans::routes())
+        .nest("/library", library::routes())
+        .nest("/quarantine", quarantine::routes())
+        .fallback(|| async { not_found_page() })
 }

@@ -2,8 +2,16 @@
 //! forms with their CSRF token, redirects not followed so each answer can be checked), or as
 //! console.js (`HX-Request`). Browser scenarios (real Chromium) are in `scenarios.rs`.
 
+mod admin;
 mod auth;
+mod campaigns;
+mod connect;
+mod contacts;
+mod journey;
+mod messages;
 mod scenarios;
+mod settings;
+mod templates;
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,1 @@
+//! Console: the admin pages (handler tests; browser scenarios in scenarios.rs).

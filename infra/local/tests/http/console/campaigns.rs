@@ -1,0 +1,1 @@
+//! Console: the campaigns pages (handler tests; browser scenarios in scenarios.rs).

@@ -1,0 +1,1 @@
+//! Console: the connect pages (handler tests; browser scenarios in scenarios.rs).

@@ -1,0 +1,1 @@
+//! Console: the contacts pages (handler tests; browser scenarios in scenarios.rs).

@@ -1,0 +1,1 @@
+//! Console: the journey pages (handler tests; browser scenarios in scenarios.rs).

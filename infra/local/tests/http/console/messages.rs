@@ -1,0 +1,1 @@
+//! Console: the messages pages (handler tests; browser scenarios in scenarios.rs).

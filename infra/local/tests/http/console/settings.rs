@@ -1,0 +1,1 @@
+//! Console: the settings pages (handler tests; browser scenarios in scenarios.rs).

@@ -1,0 +1,1 @@
+//! Console: the templates pages (handler tests; browser scenarios in scenarios.rs).

@@ -1,0 +1,8 @@
+//! The billing pages (under /app/billing).
+
+use axum::Router;
+use miping::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,8 @@
+//! The library pages (under /app/library).
+
+use axum::Router;
+use miping::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

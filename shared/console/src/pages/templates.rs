@@ -1,0 +1,8 @@
+//! The templates pages (under /app/templates).
+
+use axum::Router;
+use miping::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,8 @@
+//! The tenants pages (under /app/tenants).
+
+use axum::Router;
+use miping::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
