@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | webhooks | import [--rows N] | sending | fanout [--recipients N] | login
+# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | webhooks | import [--rows N] | sending | fanout [--recipients N] | login | console
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Release binaries as infra/release.sh builds them (aws-lc without CPU jitter entropy: see there).
@@ -51,5 +51,11 @@ case "${1:-coldstart}" in
     "$bench" login
     MIPING_HASH_CONCURRENCY=64 "$bench" login
     ;;
-  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...] | fanout [--recipients N] | login [--seconds N] [--logins N]"; exit 2 ;;
+  console)
+    # every console page at 8 signed-in users, and a first visit's bytes.
+    shift || true
+    nice -n 19 cargo build --release --quiet -p miping-bench
+    "${CARGO_TARGET_DIR:-target}/release/miping-bench" console "$@"
+    ;;
+  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...] | fanout [--recipients N] | login [--seconds N] [--logins N] | console [--seconds N] [--users N]"; exit 2 ;;
 esac

@@ -7,8 +7,10 @@
 //!   another runs a big campaign.
 //! - `fanout`: a 100k-recipient campaign's fan-out on the local process's embedded store.
 //! - `login`: `/health` latency alone and during a sign-in storm (argon2 concurrency bound).
+//! - `console`: each console page's latency at 8 signed-in users, and a first visit's bytes.
 
 mod coldstart;
+mod console;
 mod fanout;
 mod import;
 mod login;
@@ -36,6 +38,13 @@ async fn main() -> std::process::ExitCode {
             }
         },
         Some("login") => login::run(args).await,
+        Some("console") => match console::run(args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("miping-bench console: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Some("fanout") => match fanout::run(args).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
@@ -52,6 +61,7 @@ async fn main() -> std::process::ExitCode {
             );
             eprintln!("       miping-bench fanout [--recipients N]");
             eprintln!("       miping-bench login [--seconds N] [--logins N]");
+            eprintln!("       miping-bench console [--seconds N] [--users N]");
             std::process::ExitCode::from(2)
         }
     }

@@ -1,0 +1,255 @@
+//! `miping-bench console [--seconds N] [--users N]`
+//!
+//! The web console's pages on the local process (release build, in-process simulator): a tenant
+//! with a connected number and 500 contacts, and the platform's super admin; N signed-in users
+//! (default 8) request one page at a time in a loop for N seconds (default 5) per page. Prints each
+//! page's p50/p99 latency measured by the client on loopback (an upper bound of the server's time)
+//! and what a first visit to the dashboard transfers: the HTML and every asset it links
+//! (uncompressed: an upper bound of what a compressing proxy would send).
+
+use std::time::{Duration, Instant};
+
+use miping::config::SuperAdminBootstrap;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+const ADMIN_EMAIL: &str = "owner@platform.bench";
+const ADMIN_PASSWORD: &str = "a very long bench password";
+const OWNER_PASSWORD: &str = "the owner's bench password";
+
+const TENANT_PAGES: &[&str] = &[
+    "/",
+    "/app/contacts",
+    "/app/templates",
+    "/app/campaigns",
+    "/app/messages",
+    "/app/connect",
+    "/app/settings",
+    "/app/billing",
+];
+const PLATFORM_PAGES: &[&str] = &["/app/tenants", "/app/plans", "/app/library", "/app/quarantine"];
+
+type R<T> = Result<T, String>;
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
+    let mut seconds = 5u64;
+    let mut users = 8usize;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--seconds" => seconds = args.next().and_then(|n| n.parse().ok()).ok_or("--seconds N")?,
+            "--users" => users = args.next().and_then(|n| n.parse().ok()).ok_or("--users N")?,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    let dir = tempfile::tempdir().map_err(err)?;
+    let options = miping_local::Options {
+        addr: "127.0.0.1:0".parse().map_err(err)?,
+        data_dir: dir.path().to_path_buf(),
+        configure: Some(Box::new(|c| {
+            c.super_admin = Some(SuperAdminBootstrap {
+                email: ADMIN_EMAIL.into(),
+                password: SecretString::from(ADMIN_PASSWORD),
+                generated: false,
+            });
+            // Every bench user signs in from the loopback address.
+            c.login_throttle.address_limit = u32::MAX;
+        })),
+        simulator: Some("127.0.0.1:0".parse().map_err(err)?),
+        consumers: true,
+        timeouts: Default::default(),
+        wrap_queue: None,
+    };
+    let platform = miping_local::start(options).await.map_err(err)?;
+    let base = platform.base_url();
+    let http = reqwest::Client::new();
+    let api = Api { http: http.clone(), base: base.clone() };
+
+    let admin = api.login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+    let owner = seed_tenant(&api, &admin, dir.path()).await?;
+
+    println!("console pages, {users} signed-in users, {seconds} s per page (client-side latency on loopback)");
+    for (token, pages) in [(&owner, TENANT_PAGES), (&admin, PLATFORM_PAGES)] {
+        for page in pages {
+            let status =
+                http.get(format!("{base}{page}")).header("cookie", cookie(token)).send().await.map_err(err)?.status();
+            if status != reqwest::StatusCode::OK {
+                println!("  {page:<18} skipped (HTTP {status})");
+                continue;
+            }
+            let latencies = load(&http, &base, page, token, users, Duration::from_secs(seconds)).await?;
+            report(page, &latencies, seconds);
+        }
+    }
+    first_load(&http, &base, &owner).await?;
+    platform.stop().await.map_err(err)?;
+    Ok(())
+}
+
+fn cookie(token: &str) -> String {
+    format!("miping_session={token}")
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Value) -> R<Value> {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.map_err(err)?;
+        let status = r.status();
+        let v = r.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(format!("{path}: {status} {v}"));
+        }
+        Ok(v)
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> R<Value> {
+        self.call(reqwest::Method::POST, path, Some(token), body).await
+    }
+
+    async fn login(&self, email: &str, password: &str) -> R<String> {
+        let v = self
+            .call(reqwest::Method::POST, "/auth/login", None, json!({"email": email, "password": password}))
+            .await?;
+        v["token"].as_str().map(str::to_owned).ok_or_else(|| "no token".into())
+    }
+}
+
+/// A tenant whose owner has changed the one-time password, connected WhatsApp and has 500
+/// contacts. Returns the owner's session token (a console cookie is the same token).
+async fn seed_tenant(api: &Api, admin: &str, data_dir: &std::path::Path) -> R<String> {
+    let plan = api
+        .post(
+            "/plans",
+            admin,
+            json!({"name": "Bench", "price": "10.00", "currency": "INR", "monthly_message_limit": 100000,
+            "contact_limit": 100000, "template_limit": 100, "api_key_limit": 10, "messages_per_second": 80}),
+        )
+        .await?;
+    api.post(
+        "/admin/tenants",
+        admin,
+        json!({"name": "Bench Dental", "slug": "bench", "admin_email": "owner@bench.test",
+        "admin_name": "Bench Owner", "plan_id": plan["id"]}),
+    )
+    .await?;
+    let outbox = miping::platform::embedded::outbox_dir(data_dir);
+    let mut one_time = None;
+    for _ in 0..200 {
+        one_time = miping::adapters::embedded::outbox::read_outbox(&outbox)
+            .into_iter()
+            .find(|m| m.to == "owner@bench.test")
+            .and_then(|m| {
+                m.text.lines().find_map(|l| l.strip_prefix("One-time password: ")).map(|p| p.trim().to_owned())
+            });
+        if one_time.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let one_time = one_time.ok_or("no welcome email")?;
+    let first = api.login("owner@bench.test", &one_time).await?;
+    api.post("/auth/change-password", &first, json!({"current_password": one_time, "new_password": OWNER_PASSWORD}))
+        .await?;
+    let owner = api.login("owner@bench.test", OWNER_PASSWORD).await?;
+    api.post("/whatsapp/connect", &owner, json!({"code": "bench-console"})).await?;
+    let contacts: Vec<Value> = (0..500)
+        .map(|i| json!({"phone": format!("+9198765{i:05}"), "name": format!("Contact {i}"), "tags": ["bench"]}))
+        .collect();
+    api.post("/contacts/import", &owner, json!({"contacts": contacts})).await?;
+    Ok(owner)
+}
+
+/// `users` clients, each requesting `page` in a loop until `span` has passed.
+async fn load(
+    http: &reqwest::Client,
+    base: &str,
+    page: &str,
+    token: &str,
+    users: usize,
+    span: Duration,
+) -> R<Vec<Duration>> {
+    let deadline = Instant::now() + span;
+    let clients: Vec<_> = (0..users)
+        .map(|_| {
+            let (http, url, cookie) = (http.clone(), format!("{base}{page}"), cookie(token));
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let r = http.get(&url).header("cookie", &cookie).send().await;
+                    let ok = match r {
+                        Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                        _ => false,
+                    };
+                    if !ok {
+                        return Err(format!("GET {url} failed"));
+                    }
+                    out.push(t.elapsed());
+                }
+                Ok(out)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for c in clients {
+        all.extend(c.await.map_err(err)??);
+    }
+    Ok(all)
+}
+
+fn report(page: &str, latencies: &[Duration], seconds: u64) {
+    let mut all = latencies.to_vec();
+    all.sort();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
+    println!(
+        "  {page:<18} p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests, {:.0}/s)",
+        pct(0.50),
+        pct(0.99),
+        all.len(),
+        all.len() as f64 / seconds as f64
+    );
+}
+
+/// The dashboard's HTML plus every stylesheet, script and icon sprite it links.
+async fn first_load(http: &reqwest::Client, base: &str, token: &str) -> R<()> {
+    let html = http
+        .get(format!("{base}/"))
+        .header("cookie", cookie(token))
+        .send()
+        .await
+        .map_err(err)?
+        .text()
+        .await
+        .map_err(err)?;
+    let mut total = html.len();
+    let mut parts = vec![format!("HTML {} B", html.len())];
+    let mut links: Vec<String> = Vec::new();
+    for marker in ["href=\"/assets/", "src=\"/assets/", "href=\"/brand/"] {
+        for piece in html.split(marker).skip(1) {
+            let path = piece.split(['"', '#']).next().unwrap_or_default();
+            let prefix = if marker.contains("brand") { "/brand/" } else { "/assets/" };
+            let url = format!("{prefix}{path}");
+            if !links.contains(&url) {
+                links.push(url);
+            }
+        }
+    }
+    for url in &links {
+        let body = http.get(format!("{base}{url}")).send().await.map_err(err)?.bytes().await.map_err(err)?;
+        total += body.len();
+        parts.push(format!("{url} {} B", body.len()));
+    }
+    println!("first load of the dashboard: {:.1} KB uncompressed ({})", total as f64 / 1024.0, parts.join(", "));
+    Ok(())
+}
