@@ -17,7 +17,10 @@ use crate::store::tenants::{ProvisionConflict, Tenants};
 use crate::store::users::Users;
 
 pub mod model;
-pub use model::{SendingState, SubscriptionView, Tenant, TenantStatus, TenantView, sending_state};
+pub mod settings;
+pub use model::{
+    Brand, SendingState, SubscriptionView, Tenant, TenantSettings, TenantStatus, TenantView, sending_state,
+};
 
 pub const MAX_NAME_LEN: usize = 100;
 pub const MIN_SLUG_LEN: usize = 3;
@@ -176,7 +179,7 @@ pub struct TenantPatch {
 }
 
 /// Tells "absent" (`None`) from "null" (`Some(None)`).
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
