@@ -437,9 +437,15 @@ pub struct CreditInput {
 /// What a valid `POST /admin/tenants/{id}/credits` asks for.
 #[derive(Debug, PartialEq, Eq)]
 pub enum CreditChange {
-    TopUp { amount: Money, description: Option<String> },
+    TopUp {
+        amount: Money,
+        description: Option<String>,
+    },
     /// `amount` (positive) comes off the balance.
-    Correction { amount: Money, reason: String },
+    Correction {
+        amount: Money,
+        reason: String,
+    },
 }
 
 /// Validates a top-up (a positive exact amount, an optional description) or a correction (a
@@ -481,7 +487,9 @@ pub fn validate_credit(input: CreditInput) -> Result<CreditChange, Error> {
         ));
     }
     match (amount, description) {
-        (Some(a), description) if errors.is_empty() && a.is_positive() => Ok(CreditChange::TopUp { amount: a, description }),
+        (Some(a), description) if errors.is_empty() && a.is_positive() => {
+            Ok(CreditChange::TopUp { amount: a, description })
+        }
         (Some(a), Some(reason)) if errors.is_empty() => {
             Ok(CreditChange::Correction { amount: Money::from_units(-a.units()), reason })
         }

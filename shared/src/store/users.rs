@@ -74,8 +74,7 @@ impl<'a> Users<'a> {
         password_hash: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, TableError> {
-        let update =
-            Update::new().set("password_hash", password_hash).set("updated_at", now.to_rfc3339());
+        let update = Update::new().set("password_hash", password_hash).set("updated_at", now.to_rfc3339());
         let cond = Cond::And(vec![Cond::Exists, Cond::eq("must_change_password", true)]);
         match self.table.update(&keys::user(user_id), update, Some(cond)).await {
             Ok(_) => Ok(true),

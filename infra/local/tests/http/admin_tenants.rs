@@ -266,7 +266,10 @@ async fn resend_welcome_issues_a_new_password_until_the_admin_chose_one() {
     let r = resend_welcome(&tp, &admin, &t.id).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let body: Value = r.json().await.unwrap();
-    assert_eq!((body["admin_user"]["email"].as_str(), body["email"].as_str()), (Some(t.email.as_str()), Some("queued")));
+    assert_eq!(
+        (body["admin_user"]["email"].as_str(), body["email"].as_str()),
+        (Some(t.email.as_str()), Some("queued"))
+    );
     // A second .eml in the outbox, with another password; the first one is dead.
     let (mail, fresh) = welcome_password(&tp, &t.email, 1).await;
     assert_ne!(fresh, t.one_time);

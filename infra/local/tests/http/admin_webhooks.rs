@@ -43,7 +43,8 @@ async fn quarantine_lists_newest_first_and_shows_the_payload_to_the_super_admin_
     let sent: Value = serde_json::from_str(&fixture).unwrap();
     let wamid = sent["entry"][0]["changes"][0]["value"]["messages"][0]["id"].as_str().unwrap();
     assert!(detail["payload"].to_string().contains(wamid), "the event as received: {detail}");
-    let malformed = get_ok(&tp, &admin, &format!("/admin/webhooks/quarantine/{}", newest["id"].as_str().unwrap())).await;
+    let malformed =
+        get_ok(&tp, &admin, &format!("/admin/webhooks/quarantine/{}", newest["id"].as_str().unwrap())).await;
     assert_eq!(malformed["payload"], broken);
     let secret = tp.platform.as_ref().unwrap().state.config.meta.app_secret.expose_secret().to_owned();
     assert!(!malformed.to_string().contains(&secret) && !detail.to_string().contains(&secret));

@@ -96,11 +96,17 @@ async fn settings_validation_names_every_bad_field() {
     // A word cannot opt in and out (built-in words count).
     let r = patch(&tp, &t.token, &json!({"opt_in_keywords": ["haan", "Stop"]})).await;
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["details"], json!([{"field": "opt_in_keywords[1]", "code": "keyword_conflict",
-        "message": "is also an opt-out keyword"}]));
+    assert_eq!(
+        body["error"]["details"],
+        json!([{"field": "opt_in_keywords[1]", "code": "keyword_conflict",
+        "message": "is also an opt-out keyword"}])
+    );
     let r = patch(&tp, &t.token, &json!({"brand": {"color": "#ffffff"}})).await;
     let body: Value = r.json().await.unwrap();
-    assert_eq!((&body["error"]["details"][0]["field"], &body["error"]["details"][0]["code"]), (&json!("brand.name"), &json!("required")));
+    assert_eq!(
+        (&body["error"]["details"][0]["field"], &body["error"]["details"][0]["code"]),
+        (&json!("brand.name"), &json!("required"))
+    );
 }
 
 #[tokio::test]
@@ -133,7 +139,10 @@ async fn national_numbers_are_read_in_the_default_country() {
     let mut sorted = phones.clone();
     sorted.sort();
     assert_eq!(sorted, ["+919876543210", "+919876543211", "+919876543212"]);
-    assert_eq!(get_ok(&tp, &t.token, &format!("/contacts/{}", contact["id"].as_str().unwrap())).await["name"], "Asha R");
+    assert_eq!(
+        get_ok(&tp, &t.token, &format!("/contacts/{}", contact["id"].as_str().unwrap())).await["name"],
+        "Asha R"
+    );
 
     // POST /messages and the trigger API read `to` / `phone` the same way.
     let send = json!({"to": national, "template": {"name": "order_update", "language": "en_US", "variables": ["Asha", "A-1"]}});
@@ -147,7 +156,8 @@ async fn national_numbers_are_read_in_the_default_country() {
     let r = post(&tp, &t.token, "/api-keys", &json!({"name": "ERP"})).await;
     let key = r.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned();
     let trigger = json!({"phone": "098765-43210", "template_name": "order_update", "variables": ["Asha", "A-2"]});
-    let r = tp.http.post(tp.url("/api/v1/trigger-message")).header("x-api-key", &key).json(&trigger).send().await.unwrap();
+    let r =
+        tp.http.post(tp.url("/api/v1/trigger-message")).header("x-api-key", &key).json(&trigger).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let id = r.json::<Value>().await.unwrap()["message_id"].as_str().unwrap().to_owned();
     let message = get_ok(&tp, &t.token, &format!("/messages/{id}")).await;

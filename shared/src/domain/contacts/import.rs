@@ -260,10 +260,8 @@ pub async fn import(ports: &Ports, tenant_id: &str, format: Format, body: Bytes)
         let mut batcher = Batcher { tx: tx.clone(), batch: Vec::with_capacity(ROWS_PER_BATCH) };
         let read = match format {
             Format::Csv => import_rows::read_csv(&body[..], country, |r| batcher.push(r)),
-            Format::Json => {
-                import_rows::check_json(&body)
-                    .and_then(|()| import_rows::read_json(&body[..], country, |r| batcher.push(r)))
-            }
+            Format::Json => import_rows::check_json(&body)
+                .and_then(|()| import_rows::read_json(&body[..], country, |r| batcher.push(r))),
         };
         match read {
             Ok(()) => {

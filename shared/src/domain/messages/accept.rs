@@ -410,7 +410,8 @@ mod tests {
         let s = shape(input(json!({"to": "+14155550123", "text": {"body": "hi"}, "schedule_at": future})), now, None)
             .expect("valid");
         assert!(s.schedule_at.is_some());
-        let e = shape(input(json!({"to": "+14155550123", "text": {"body": "hi"}, "schedule_at": "tomorrow"})), now, None);
+        let e =
+            shape(input(json!({"to": "+14155550123", "text": {"body": "hi"}, "schedule_at": "tomorrow"})), now, None);
         assert_eq!(fields(e.err().expect("refused")), ["schedule_at"]);
     }
 }

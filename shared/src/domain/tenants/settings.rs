@@ -289,7 +289,8 @@ mod tests {
         let b = apply(&a, &patch(json!({"opt_out_keywords": [" band karo ", "BAND KARO", "rukk"]}))).unwrap();
         assert_eq!(b.default_country.as_deref(), Some("IN"), "kept");
         assert_eq!(b.opt_out_keywords, ["band karo", "rukk"]);
-        let c = apply(&b, &patch(json!({"default_country": null, "time_zone": null, "opt_out_keywords": null}))).unwrap();
+        let c =
+            apply(&b, &patch(json!({"default_country": null, "time_zone": null, "opt_out_keywords": null}))).unwrap();
         assert_eq!(c, TenantSettings::default());
     }
 

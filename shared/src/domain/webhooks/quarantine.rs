@@ -55,7 +55,8 @@ pub async fn get(ports: &Ports, id: &str) -> Result<QuarantineDetail, Error> {
         .and_then(|k| URL_SAFE_NO_PAD.decode(k).ok())
         .and_then(|k| String::from_utf8(k).ok())
         .ok_or_else(|| Error::not_found("quarantined webhook"))?;
-    let q = QuarantineStore::new(&*ports.table).get(&key).await?.ok_or_else(|| Error::not_found("quarantined webhook"))?;
+    let q =
+        QuarantineStore::new(&*ports.table).get(&key).await?.ok_or_else(|| Error::not_found("quarantined webhook"))?;
     Ok(QuarantineDetail { entry: entry(&q), payload: q.payload })
 }
 
