@@ -20,6 +20,9 @@ const QUARANTINE_TTL_SECS: i64 = 30 * 24 * 3600;
 /// Public ids are the processor's key, base64url: keys hold `:` and wamids, which do not belong
 /// in a URL path as they are.
 const ID_PREFIX: &str = "wq_";
+/// Longer ids name no item (the key would pass DynamoDB's 2048-byte partition key limit, which
+/// it answers with an error rather than nothing).
+const MAX_ID_LEN: usize = 2048;
 
 /// Keeps `payload` with why it was set aside. `id` makes repeated deliveries of the same thing
 /// overwrite one item instead of piling up.
@@ -50,8 +53,9 @@ pub async fn list(
 
 /// One entry with what was received; 404 for an id that is not one (or has expired).
 pub async fn get(ports: &Ports, id: &str) -> Result<QuarantineDetail, Error> {
-    let key = id
-        .strip_prefix(ID_PREFIX)
+    let key = Some(id)
+        .filter(|id| id.len() <= MAX_ID_LEN)
+        .and_then(|id| id.strip_prefix(ID_PREFIX))
         .and_then(|k| URL_SAFE_NO_PAD.decode(k).ok())
         .and_then(|k| String::from_utf8(k).ok())
         .ok_or_else(|| Error::not_found("quarantined webhook"))?;
@@ -71,5 +75,11 @@ mod tests {
         assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'), "{id}");
         let decoded = URL_SAFE_NO_PAD.decode(id.strip_prefix(ID_PREFIX).unwrap()).unwrap();
         assert_eq!(decoded, key.as_bytes());
+    }
+
+    #[test]
+    fn the_longest_id_fits_a_dynamodb_key() {
+        let key_bytes = (MAX_ID_LEN - ID_PREFIX.len()) * 3 / 4;
+        assert!(crate::store::keys::quarantined_webhook(&"k".repeat(key_bytes)).pk.len() <= 2048);
     }
 }
