@@ -49,6 +49,9 @@ pub enum BillingError {
     /// The credit would take the balance above [`MAX_BALANCE`].
     #[error("the balance may not exceed {MAX_BALANCE}")]
     BalanceLimit { balance: Money },
+    /// An adjustment would take the balance below zero.
+    #[error("the balance may not go below zero")]
+    InsufficientBalance { balance: Money },
 }
 
 impl From<BillingError> for Error {
@@ -65,6 +68,15 @@ impl From<BillingError> for Error {
                 "amount",
                 "balance_limit_exceeded",
                 format!("at most {} more", Money::from_units(MAX_BALANCE.units() - balance.units()).max(Money::ZERO)),
+            )]),
+            BillingError::InsufficientBalance { balance } => Error::invalid(
+                "insufficient_balance",
+                format!("the balance is {balance}: a correction may not take it below zero"),
+            )
+            .with_details(vec![FieldError::new(
+                "amount",
+                "insufficient_balance",
+                format!("at least -{balance}"),
             )]),
         }
     }
@@ -91,6 +103,28 @@ pub async fn credit(
     amount: Money,
     description: Option<String>,
 ) -> Result<LedgerEntry, BillingError> {
+    manual_entry(ports, tenant_id, EntryKind::Credit, amount, description).await
+}
+
+/// Takes `amount` off the balance as a correction, with its reason; never below zero (the
+/// check and the write are one conditional transaction on the balance, as for debits).
+pub async fn adjust_down(
+    ports: &Ports,
+    tenant_id: &str,
+    amount: Money,
+    reason: String,
+) -> Result<LedgerEntry, BillingError> {
+    manual_entry(ports, tenant_id, EntryKind::Adjustment, amount, Some(reason)).await
+}
+
+/// A credit or an adjustment: one entry, `amount` positive, `kind` says which way.
+async fn manual_entry(
+    ports: &Ports,
+    tenant_id: &str,
+    kind: EntryKind,
+    amount: Money,
+    description: Option<String>,
+) -> Result<LedgerEntry, BillingError> {
     if !amount.is_positive() {
         return Err(BillingError::InvalidAmount);
     }
@@ -98,14 +132,22 @@ pub async fn credit(
     let id = ports.ids.new_id("led");
     for attempt in 0..MAX_ATTEMPTS {
         let read = ledger.balance(tenant_id).await?;
-        let balance_after = read.balance.checked_add(amount).ok_or(BillingError::InvalidAmount)?;
-        if balance_after > MAX_BALANCE {
-            return Err(BillingError::BalanceLimit { balance: read.balance });
-        }
+        let balance_after = if kind == EntryKind::Adjustment {
+            match read.balance.checked_sub(amount) {
+                Some(b) if !b.is_negative() => b,
+                _ => return Err(BillingError::InsufficientBalance { balance: read.balance }),
+            }
+        } else {
+            let after = read.balance.checked_add(amount).ok_or(BillingError::InvalidAmount)?;
+            if after > MAX_BALANCE {
+                return Err(BillingError::BalanceLimit { balance: read.balance });
+            }
+            after
+        };
         let entry = LedgerEntry {
             id: id.clone(),
             seq: read.seq + 1,
-            kind: EntryKind::Credit,
+            kind,
             amount,
             balance_after,
             reference: None,
@@ -386,27 +428,44 @@ fn decode_cursor(cursor: &str) -> Result<u64, Error> {
 #[schema(example = json!({"amount": "500.00", "description": "Top-up, invoice 2026-118"}))]
 #[serde(deny_unknown_fields)]
 pub struct CreditInput {
+    /// Exact decimal (string or number, up to 4 decimals). Negative: a correction, which needs
+    /// its reason in `description` and never takes the balance below zero.
     pub amount: Option<Value>,
     pub description: Option<String>,
 }
 
-/// Validates a top-up: a positive exact amount, an optional description.
-pub fn validate_credit(input: CreditInput) -> Result<(Money, Option<String>), Error> {
+/// What a valid `POST /admin/tenants/{id}/credits` asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CreditChange {
+    TopUp {
+        amount: Money,
+        description: Option<String>,
+    },
+    /// `amount` (positive) comes off the balance.
+    Correction {
+        amount: Money,
+        reason: String,
+    },
+}
+
+/// Validates a top-up (a positive exact amount, an optional description) or a correction (a
+/// negative amount with its reason).
+pub fn validate_credit(input: CreditInput) -> Result<CreditChange, Error> {
     let mut errors = Vec::new();
     let amount = match input.amount.as_ref().map(Money::from_json) {
         None => {
             errors.push(FieldError::new("amount", "required", "is required"));
             None
         }
-        Some(Ok(a)) if a > MAX_BALANCE => {
-            errors.push(FieldError::new("amount", "too_large", format!("must be at most {MAX_BALANCE}")));
+        Some(Ok(a)) if a.units().unsigned_abs() > MAX_BALANCE.units().unsigned_abs() => {
+            errors.push(FieldError::new("amount", "too_large", format!("must be at most {MAX_BALANCE} either way")));
             None
         }
-        Some(Ok(a)) if a.is_positive() => Some(a),
-        Some(Ok(_)) => {
-            errors.push(FieldError::new("amount", "not_positive", "must be greater than zero"));
+        Some(Ok(a)) if a == Money::ZERO => {
+            errors.push(FieldError::new("amount", "not_positive", "must not be zero"));
             None
         }
+        Some(Ok(a)) => Some(a),
         Some(Err(e)) => {
             errors.push(FieldError::new("amount", e.code(), e.to_string()));
             None
@@ -420,10 +479,30 @@ pub fn validate_credit(input: CreditInput) -> Result<(Money, Option<String>), Er
             format!("must be at most {MAX_DESCRIPTION_LEN} characters"),
         ));
     }
-    match amount {
-        Some(a) if errors.is_empty() => Ok((a, description)),
+    if amount.is_some_and(Money::is_negative) && description.is_none() {
+        errors.push(FieldError::new(
+            "description",
+            "reason_required",
+            "a negative amount is a correction: give its reason",
+        ));
+    }
+    match (amount, description) {
+        (Some(a), description) if errors.is_empty() && a.is_positive() => {
+            Ok(CreditChange::TopUp { amount: a, description })
+        }
+        (Some(a), Some(reason)) if errors.is_empty() => {
+            Ok(CreditChange::Correction { amount: Money::from_units(-a.units()), reason })
+        }
         _ => Err(Error::validation(errors)),
     }
+}
+
+/// `POST /admin/tenants/{id}/credits`: a top-up or a correction, as one ledger entry.
+pub async fn change_credits(ports: &Ports, tenant_id: &str, input: CreditInput) -> Result<LedgerEntry, Error> {
+    Ok(match validate_credit(input)? {
+        CreditChange::TopUp { amount, description } => credit(ports, tenant_id, amount, description).await?,
+        CreditChange::Correction { amount, reason } => adjust_down(ports, tenant_id, amount, reason).await?,
+    })
 }
 
 #[cfg(test)]
@@ -444,10 +523,14 @@ mod tests {
     fn credit_validation() {
         let ok =
             validate_credit(CreditInput { amount: Some(json!("10.5")), description: Some(" top-up ".into()) }).unwrap();
-        assert_eq!(ok, (Money::from_units(105_000), Some("top-up".into())));
+        assert_eq!(ok, CreditChange::TopUp { amount: Money::from_units(105_000), description: Some("top-up".into()) });
+        let fix = validate_credit(CreditInput { amount: Some(json!("-2.5")), description: Some(" dup ".into()) });
+        assert_eq!(fix.unwrap(), CreditChange::Correction { amount: Money::from_units(25_000), reason: "dup".into() });
+        let e = validate_credit(CreditInput { amount: Some(json!("-1")), description: Some("  ".into()) }).unwrap_err();
+        assert_eq!((e.details[0].field.as_str(), e.details[0].code.as_str()), ("description", "reason_required"));
         for (amount, code) in [
             (json!(0), "not_positive"),
-            (json!("-1"), "not_positive"),
+            (json!("-10000000000.0001"), "too_large"),
             (json!("1.23456"), "too_many_decimals"),
             (json!([]), "invalid_decimal"),
             (json!("10000000000.0001"), "too_large"),

@@ -9,7 +9,11 @@
 //!   `wa_id`, and what exports from most tools contain): `919876543210` is `+919876543210`.
 //!
 //! A national number with a trunk prefix (`09876 543210`) is therefore rejected rather than
-//! guessed at: without a country there is no right answer.
+//! guessed at: without a country there is no right answer. A tenant that sets a
+//! `default_country` gives that answer ([`E164::parse_in`]): what does not start with `+` or
+//! `00` is first read as a number of that country (libphonenumber strips the trunk prefix, and
+//! also accepts the country code written without `+`), and only when that is not a valid number
+//! as international digits, as without a country.
 
 use std::fmt;
 
@@ -44,9 +48,34 @@ impl PhoneError {
     }
 }
 
+/// A country libphonenumber has a numbering plan for (ISO 3166 alpha-2, upper case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Country(phonenumber::country::Id);
+
+impl Country {
+    /// `"IN"` (or `"in"`) → India; `None` for codes that are not a country with a numbering plan.
+    pub fn parse(code: &str) -> Option<Self> {
+        let code = code.trim().to_ascii_uppercase();
+        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
+        let id: phonenumber::country::Id = code.parse().ok()?;
+        phonenumber::metadata::DATABASE.by_id(id.as_ref()).map(|_| Country(id))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_ref()
+    }
+}
+
 impl E164 {
     /// Normalises and validates `raw` (see the module docs for how the prefix is read).
     pub fn parse(raw: &str) -> Result<Self, PhoneError> {
+        Self::parse_in(raw, None)
+    }
+
+    /// As [`E164::parse`], reading national numbers (`098765 43210`) as `country`'s when given.
+    pub fn parse_in(raw: &str, country: Option<Country>) -> Result<Self, PhoneError> {
         let raw = raw.trim();
         if raw.is_empty() {
             return Err(PhoneError::Empty);
@@ -55,12 +84,13 @@ impl E164 {
             return Err(PhoneError::Invalid);
         }
         let compact = compact(raw)?;
-        let number = phonenumber::parse(None, &compact).map_err(|_| PhoneError::Invalid)?;
-        // `is_valid` checks the number against its region's numbering plan, not only its length.
-        if !phonenumber::is_valid(&number) || number.extension().is_some() {
-            return Err(PhoneError::Invalid);
+        if let Some(country) = country
+            && is_national(raw)
+            && let Some(national) = valid(phonenumber::parse(Some(country.0), &compact[1..]))
+        {
+            return Ok(national);
         }
-        Ok(E164(number.format().mode(Mode::E164).to_string()))
+        valid(phonenumber::parse(None, &compact)).ok_or(PhoneError::Invalid)
     }
 
     pub fn as_str(&self) -> &str {
@@ -76,6 +106,19 @@ impl fmt::Display for E164 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// `is_valid` checks the number against its region's numbering plan, not only its length.
+fn valid(parsed: Result<phonenumber::PhoneNumber, phonenumber::ParseError>) -> Option<E164> {
+    let number = parsed.ok()?;
+    (phonenumber::is_valid(&number) && number.extension().is_none())
+        .then(|| E164(number.format().mode(Mode::E164).to_string()))
+}
+
+/// Written without an international prefix (`+`, `00`).
+fn is_national(raw: &str) -> bool {
+    let start: String = raw.chars().filter(|c| !is_separator(*c)).take(2).collect();
+    !start.starts_with('+') && start != "00"
 }
 
 /// True for the characters people put between digits.
@@ -162,5 +205,25 @@ mod tests {
         assert_eq!(e164("+1 011 555 2671"), Err(PhoneError::Invalid), "US area codes never start with 0");
         assert_eq!(e164("09876543210"), Err(PhoneError::Invalid), "national trunk prefix: no country to guess");
         assert_eq!(e164(&"9".repeat(200)), Err(PhoneError::Invalid));
+    }
+
+    #[test]
+    fn a_default_country_reads_national_numbers() {
+        let india = Country::parse("in");
+        assert_eq!(india.map(|c| c.as_str().to_owned()).as_deref(), Some("IN"));
+        let read = |raw: &str| E164::parse_in(raw, india).map(E164::into_string);
+        for raw in ["098765 43210", "98765 43210", "(0) 98765-43210", "+91 98765 43210", "919876543210"] {
+            assert_eq!(read(raw).as_deref(), Ok("+919876543210"), "{raw}");
+        }
+        // International numbers stay international.
+        assert_eq!(read("+44 20 7946 0958").as_deref(), Ok("+442079460958"));
+        assert_eq!(read("0044 20 7946 0958").as_deref(), Ok("+442079460958"));
+        assert_eq!(read("447911123456").as_deref(), Ok("+447911123456"));
+        assert_eq!(read("0 12"), Err(PhoneError::Invalid));
+        let us = Country::parse("US");
+        assert_eq!(E164::parse_in("(415) 555-2671", us).map(E164::into_string).as_deref(), Ok("+14155552671"));
+        for bad in ["", "I", "IND", "ZZ", "1N", "EU"] {
+            assert_eq!(Country::parse(bad), None, "{bad}");
+        }
     }
 }

@@ -14,13 +14,39 @@ pub use model::{Plan, PlanChanges};
 pub const MAX_NAME_LEN: usize = 100;
 pub const MAX_MESSAGES_PER_SECOND: i64 = 1000;
 
-/// `POST /plans` and `PATCH /plans/{id}` bodies. Money arrives as a string or a number and is
-/// validated here (422 per field); wrong JSON types are 400s from the extractor.
+/// `POST /plans` body (every field required; `PATCH /plans/{id}` takes [`PlanPatch`]). Money
+/// arrives as a string or a number and is validated here (422 per field); wrong JSON types are
+/// 400s from the extractor. The fields are options so that a missing one is a 422 naming it.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[schema(example = json!({"name": "Growth", "price": "1499.00", "currency": "INR", "monthly_message_limit": 10000, "contact_limit": 5000, "template_limit": 50, "api_key_limit": 5, "messages_per_second": 80}))]
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
+    #[schema(required = true, nullable = false)]
     pub name: Option<String>,
+    /// Exact decimal, as a string (`"1499.00"`) or a number.
+    #[schema(required = true)]
+    pub price: Option<Value>,
+    #[schema(required = true, nullable = false)]
+    pub currency: Option<String>,
+    #[schema(required = true, nullable = false)]
+    pub monthly_message_limit: Option<i64>,
+    #[schema(required = true, nullable = false)]
+    pub contact_limit: Option<i64>,
+    #[schema(required = true, nullable = false)]
+    pub template_limit: Option<i64>,
+    #[schema(required = true, nullable = false)]
+    pub api_key_limit: Option<i64>,
+    #[schema(required = true, nullable = false)]
+    pub messages_per_second: Option<i64>,
+}
+
+/// `PATCH /plans/{id}` body: any of [`PlanInput`]'s fields.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"price": "1599.00", "messages_per_second": 80}))]
+#[serde(deny_unknown_fields)]
+pub struct PlanPatch {
+    pub name: Option<String>,
+    /// Exact decimal, as a string (`"1499.00"`) or a number.
     pub price: Option<Value>,
     pub currency: Option<String>,
     pub monthly_message_limit: Option<i64>,
@@ -28,6 +54,21 @@ pub struct PlanInput {
     pub template_limit: Option<i64>,
     pub api_key_limit: Option<i64>,
     pub messages_per_second: Option<i64>,
+}
+
+impl From<PlanPatch> for PlanInput {
+    fn from(p: PlanPatch) -> Self {
+        PlanInput {
+            name: p.name,
+            price: p.price,
+            currency: p.currency,
+            monthly_message_limit: p.monthly_message_limit,
+            contact_limit: p.contact_limit,
+            template_limit: p.template_limit,
+            api_key_limit: p.api_key_limit,
+            messages_per_second: p.messages_per_second,
+        }
+    }
 }
 
 pub fn is_currency_code(s: &str) -> bool {

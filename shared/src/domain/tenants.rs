@@ -17,7 +17,10 @@ use crate::store::tenants::{ProvisionConflict, Tenants};
 use crate::store::users::Users;
 
 pub mod model;
-pub use model::{SendingState, SubscriptionView, Tenant, TenantStatus, TenantView, sending_state};
+pub mod settings;
+pub use model::{
+    Brand, SendingState, SubscriptionView, Tenant, TenantSettings, TenantStatus, TenantView, sending_state,
+};
 
 pub const MAX_NAME_LEN: usize = 100;
 pub const MIN_SLUG_LEN: usize = 3;
@@ -176,7 +179,7 @@ pub struct TenantPatch {
 }
 
 /// Tells "absent" (`None`) from "null" (`Some(None)`).
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
@@ -235,19 +238,50 @@ pub async fn patch(ports: &Ports, tenant_id: &str, patch: TenantPatch) -> Result
 }
 
 /// `POST /admin/tenants/{id}/resend-welcome`: a new one-time password for the tenant's admin
-/// (the old one stops working at once), emailed like the first.
+/// (the old one stops working at once), emailed like the first. Only while the admin has not
+/// chosen a password yet (409 `welcome_already_used`: from then on it is theirs, and a lost one
+/// is what forgot-password is for).
 pub async fn resend_welcome(ports: &Ports, public_url: &str, tenant_id: &str) -> Result<AdminUserRef, Error> {
     let tenant = get(ports, tenant_id).await?;
     let users = Users::new(&*ports.table);
     let admin = users.get(&tenant.admin_user_id).await?.ok_or_else(|| Error::not_found("tenant admin user"))?;
+    if !admin.must_change_password {
+        return Err(welcome_already_used());
+    }
     let one_time: SecretString = password::generate();
     let hash = password::hash(one_time.clone()).await.map_err(Error::internal)?;
     let mail = welcome_mail::WelcomeJob::seal(ports, &tenant, &admin, &one_time, public_url).await?;
-    users.set_password(&admin.id, &hash, true, ports.clock.now()).await?;
+    // Conditional on the one-time password still being in place: an admin who changes it while
+    // this runs keeps theirs.
+    if !users.set_one_time_password(&admin.id, &hash, ports.clock.now()).await? {
+        return Err(welcome_already_used());
+    }
     // A re-issued password is a reset: whoever was signed in as that user is signed out.
     crate::domain::sessions::end_all_for_user(ports, &admin.id, None).await?;
     welcome_mail::enqueue(ports, &mail).await;
     Ok(AdminUserRef { id: admin.id, email: admin.email })
+}
+
+fn welcome_already_used() -> Error {
+    Error::conflict(
+        "welcome_already_used",
+        "the tenant admin has already chosen a password; they can use forgot-password to reset it",
+    )
+}
+
+/// What a tenant has used this period and its credit balance: `GET /tenant` and the super
+/// admin's `GET /admin/tenants/{id}` show the same.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Standing {
+    pub usage: crate::domain::usage::Usage,
+    pub balance: crate::domain::money::Money,
+}
+
+pub async fn standing(ports: &Ports, tenant: &Tenant) -> Result<Standing, Error> {
+    Ok(Standing {
+        usage: crate::domain::usage::current(ports, &tenant.id, tenant.starts_at).await?,
+        balance: crate::domain::billing::balance(ports, &tenant.id).await?,
+    })
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ pub mod tags {
     pub const EXTERNAL: &str = "External API";
     pub const CALLBACKS: &str = "Outbound callbacks";
     pub const WEBHOOK: &str = "Meta webhook";
+    pub const QUARANTINE: &str = "Webhook quarantine (super admin)";
 }
 
 #[derive(OpenApi)]
@@ -93,6 +94,8 @@ pub mod tags {
             status change and inbound message (body: `CallbackEvent`; format and signature in \
             `PUT /settings/callback`)."),
         (name = tags::WEBHOOK, description = "Called by Meta (signed), not by integrators."),
+        (name = tags::QUARANTINE, description = "Webhook deliveries and events the platform could not act on, \
+            kept 30 days for inspection."),
     )
 )]
 struct Base;
@@ -132,7 +135,9 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(routes::plans::routes())
         .merge(routes::admin_tenants::routes())
         .merge(routes::admin_templates::routes())
+        .merge(routes::admin_webhooks::routes())
         .merge(routes::tenant::routes())
+        .merge(routes::tenant_settings::routes())
         .merge(routes::billing::routes())
         .merge(routes::api_keys::routes())
         .merge(routes::callback_settings::routes())

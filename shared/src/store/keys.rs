@@ -26,6 +26,10 @@ pub fn tenant(tenant_id: &str) -> Key {
     Key::new(format!("TENANT#{tenant_id}"), "TENANT")
 }
 pub const TENANTS_LIST: &str = "TENANTS";
+/// The tenant's settings, beside the tenant item.
+pub fn tenant_settings(tenant_id: &str) -> Key {
+    Key::new(format!("TENANT#{tenant_id}"), "SETTINGS")
+}
 
 // The tenant's current subscription (plan, starts_at, ends_at) lives on the tenant item itself:
 // the auth middleware and the send worker read one item to decide, and a plan change is one

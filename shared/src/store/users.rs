@@ -65,4 +65,21 @@ impl<'a> Users<'a> {
             .set("updated_at", now.to_rfc3339());
         self.table.update(&keys::user(user_id), update, Some(Cond::Exists)).await.map(|_| ())
     }
+
+    /// Replaces a one-time password with another, only while the user still has to change it;
+    /// `Ok(false)` once they have chosen their own.
+    pub async fn set_one_time_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, TableError> {
+        let update = Update::new().set("password_hash", password_hash).set("updated_at", now.to_rfc3339());
+        let cond = Cond::And(vec![Cond::Exists, Cond::eq("must_change_password", true)]);
+        match self.table.update(&keys::user(user_id), update, Some(cond)).await {
+            Ok(_) => Ok(true),
+            Err(TableError::ConditionFailed { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }

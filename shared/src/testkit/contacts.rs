@@ -32,7 +32,7 @@ mod tests {
     fn every_generated_row_is_valid_and_distinct() {
         let csv = super::generated_csv(2000, 0);
         let mut seen = std::collections::HashSet::new();
-        crate::domain::contacts::import_rows::read_csv(csv.as_bytes(), |r| {
+        crate::domain::contacts::import_rows::read_csv(csv.as_bytes(), None, |r| {
             let data = r.data.expect("valid row");
             assert!(seen.insert(data.phone.as_str().to_owned()));
             true

@@ -55,6 +55,22 @@ macro_rules! admin_store_suite {
         async fn concurrent_send_debits_share_balance_writes() {
             super::cases::grouped_debits(ports().await).await;
         }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn adjustments_never_take_the_balance_below_zero() {
+            super::cases::parallel_adjustments(ports().await).await;
+        }
+        #[tokio::test]
+        async fn welcome_resends_only_while_the_password_is_one_time() {
+            super::cases::resend_welcome(ports().await).await;
+        }
+        #[tokio::test]
+        async fn tenant_settings_merge_and_refuse_stale_writes() {
+            super::cases::tenant_settings(ports().await).await;
+        }
+        #[tokio::test]
+        async fn quarantine_lists_newest_first_and_opens_by_id() {
+            super::cases::quarantine(ports().await).await;
+        }
     };
 }
 
@@ -384,6 +400,114 @@ mod cases {
         assert_eq!(entries.iter().filter(|e| e.kind == EntryKind::Debit).count(), 60);
         let commits = debits::commits() - before;
         assert!(commits <= 20, "80 concurrent debits took {commits} balance commits");
+    }
+
+    pub async fn parallel_adjustments(ports: Ports) {
+        let t = new_tenant(&ports).await;
+        billing::credit(&ports, &t, m("10.00"), None).await.unwrap();
+        let mut fixes = Vec::new();
+        for i in 0..6 {
+            let (ports, t) = (ports.clone(), t.clone());
+            fixes.push(tokio::spawn(async move {
+                billing::adjust_down(&ports, &t, m("2.50"), format!("correction {i}")).await
+            }));
+        }
+        let (mut done, mut refused) = (0, 0);
+        for fix in fixes {
+            match fix.await.unwrap() {
+                Ok(e) => {
+                    assert_eq!((e.kind, e.amount), (EntryKind::Adjustment, m("2.50")));
+                    done += 1;
+                }
+                Err(billing::BillingError::InsufficientBalance { .. }) => refused += 1,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!((done, refused), (4, 2), "10.00 covers exactly four corrections of 2.50");
+        assert_eq!(billing::balance(&ports, &t).await.unwrap(), Money::ZERO);
+        let entries = assert_ledger_consistent(&ports, &t).await;
+        assert_eq!(entries.len(), 5, "nothing written for the refused ones");
+        let api: ApiError = billing::adjust_down(&ports, &t, m("0.0001"), "x".into()).await.unwrap_err().into();
+        assert_eq!((api.status.as_u16(), api.code), (422, "insufficient_balance"));
+    }
+
+    pub async fn resend_welcome(ports: Ports) {
+        let t = new_tenant(&ports).await;
+        let admin_id = tenants::get(&ports, &t).await.unwrap().admin_user_id;
+        let users = Users::new(&*ports.table);
+        let first = users.get(&admin_id).await.unwrap().unwrap().password_hash;
+        tenants::resend_welcome(&ports, "http://x", &t).await.unwrap();
+        let second = users.get(&admin_id).await.unwrap().unwrap();
+        assert!(second.must_change_password && second.password_hash != first, "a new one-time password");
+        // The admin chooses a password: from then on no welcome replaces it.
+        users.set_password(&admin_id, "chosen-hash", false, chrono::Utc::now()).await.unwrap();
+        assert_eq!(tenants::resend_welcome(&ports, "http://x", &t).await.unwrap_err().code, "welcome_already_used");
+        assert!(!users.set_one_time_password(&admin_id, "another", chrono::Utc::now()).await.unwrap());
+        assert_eq!(users.get(&admin_id).await.unwrap().unwrap().password_hash, "chosen-hash");
+    }
+
+    pub async fn tenant_settings(ports: Ports) {
+        use miping::domain::tenants::settings;
+        use miping::store::tenant_settings::TenantSettingsStore;
+        let t = new_tenant(&ports).await;
+        let defaults = settings::get(&ports, &t).await.unwrap();
+        assert_eq!((defaults.time_zone.as_str(), defaults.default_country), ("UTC", None));
+        let patch = |v| serde_json::from_value::<settings::SettingsPatch>(v).unwrap();
+        settings::patch(&ports, &t, patch(json!({"default_country": "IN", "opt_in_keywords": ["haan"]})))
+            .await
+            .unwrap();
+        let s = settings::patch(&ports, &t, patch(json!({"time_zone": "Asia/Kolkata"}))).await.unwrap();
+        assert_eq!((s.default_country.as_deref(), s.opt_in_keywords.len()), (Some("IN"), 1), "merged");
+        assert_eq!(settings::get(&ports, &t).await.unwrap(), s);
+        assert_eq!(
+            settings::default_country(&ports, &t).await.unwrap().map(|c| c.as_str().to_owned()).as_deref(),
+            Some("IN")
+        );
+        // Two writers from one read: the second is refused (and retried by the use case).
+        let store = TenantSettingsStore::new(&*ports.table);
+        let read = store.get(&t).await.unwrap();
+        let mut a = read.settings.clone();
+        a.time_zone = "Europe/Paris".into();
+        assert!(store.put(&t, &a, read.version).await.unwrap());
+        assert!(!store.put(&t, &read.settings, read.version).await.unwrap(), "a stale write is refused");
+        assert_eq!(settings::get(&ports, &t).await.unwrap().time_zone, "Europe/Paris");
+        let other = new_tenant(&ports).await;
+        assert_eq!(settings::get(&ports, &other).await.unwrap().default_country, None, "per tenant");
+    }
+
+    pub async fn quarantine(ports: Ports) {
+        use miping::domain::webhooks::quarantine::{self, Reason};
+        // The list is platform-wide: this test's items are told apart by a unique tag.
+        let tag = unique("q");
+        let detail = |i: usize| format!("{tag}/{i}");
+        for (i, reason) in [Reason::Malformed, Reason::Unrouted, Reason::Unhandled].into_iter().enumerate() {
+            quarantine::keep(&ports, &format!("{tag}:{i}"), reason, &detail(i), json!({"n": i})).await.unwrap();
+        }
+        // Page by page, two at a time.
+        let mut ours = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (items, next) = quarantine::list(&ports, 2, cursor).await.unwrap();
+            assert!(items.len() <= 2);
+            ours.extend(items.into_iter().filter(|e| e.detail.starts_with(&tag)));
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let details: Vec<&str> = ours.iter().map(|e| e.detail.as_str()).collect();
+        assert_eq!(details, [detail(2), detail(1), detail(0)], "newest first");
+        assert_eq!(ours[1].reason, Reason::Unrouted);
+        let opened = quarantine::get(&ports, &ours[1].id).await.unwrap();
+        assert_eq!((&opened.entry, &opened.payload), (&ours[1], &json!({"n": 1})));
+
+        // A redelivery of the same thing replaces its item and moves it to the front.
+        quarantine::keep(&ports, &format!("{tag}:0"), Reason::Malformed, &detail(0), json!({"n": 0})).await.unwrap();
+        let (items, _) = quarantine::list(&ports, 500, None).await.unwrap();
+        let details: Vec<String> = items.into_iter().filter(|e| e.detail.starts_with(&tag)).map(|e| e.detail).collect();
+        assert_eq!(details, [detail(0), detail(2), detail(1)], "one item per key");
+        assert_eq!(quarantine::get(&ports, "wq_bm9wZQ").await.unwrap_err().code, "not_found");
+        assert_eq!(quarantine::get(&ports, "not-an-id").await.unwrap_err().code, "not_found");
     }
 }
 

@@ -253,30 +253,87 @@ async fn suspension_shuts_the_tenant_out_and_reactivation_lets_it_back() {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
+async fn resend_welcome(tp: &TestPlatform, admin: &str, tenant_id: &str) -> reqwest::Response {
+    tp.http.post(tp.url(&format!("/admin/tenants/{tenant_id}/resend-welcome"))).bearer_auth(admin).send().await.unwrap()
+}
+
 #[tokio::test]
-async fn resend_welcome_issues_a_new_password() {
+async fn resend_welcome_issues_a_new_password_until_the_admin_chose_one() {
     let tp = start().await;
     let admin = tp.admin_token().await;
-    let t = provision_and_activate(&tp).await;
-    let r = tp
-        .http
-        .post(tp.url(&format!("/admin/tenants/{}/resend-welcome", t.id)))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let t = provision(&tp).await;
+    let signed_in = token(&tp, &t.email, &t.one_time).await;
+    let r = resend_welcome(&tp, &admin, &t.id).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["admin_user"]["email"], t.email.as_str());
-    // A re-issued password is a reset: whoever was signed in as that user is signed out.
-    let r = tp.http.get(tp.url("/auth/me")).bearer_auth(&t.token).send().await.unwrap();
+    assert_eq!(
+        (body["admin_user"]["email"].as_str(), body["email"].as_str()),
+        (Some(t.email.as_str()), Some("queued"))
+    );
+    // A second .eml in the outbox, with another password; the first one is dead.
+    let (mail, fresh) = welcome_password(&tp, &t.email, 1).await;
+    assert_ne!(fresh, t.one_time);
+    assert!(mail.text.contains("choose a new password"));
+    assert_eq!(tp.login(&t.email, &t.one_time).await.status(), StatusCode::UNAUTHORIZED);
+    // Whoever was signed in with the old one is signed out.
+    let r = tp.http.get(tp.url("/auth/me")).bearer_auth(&signed_in).send().await.unwrap();
     assert_eq!(error_code(r, StatusCode::UNAUTHORIZED).await, "session_revoked");
-    let (_, fresh) = welcome_password(&tp, &t.email, 1).await;
-    // The password the user had chosen is replaced; the new one-time password must be changed.
-    assert_eq!(tp.login(&t.email, &t.password).await.status(), StatusCode::UNAUTHORIZED);
     let r = tp.login(&t.email, &fresh).await;
     let login: Value = r.json().await.unwrap();
     assert_eq!(login["user"]["must_change_password"], true);
+
+    // Once the admin chose a password, it is theirs: no more welcome (forgot-password is for that).
+    let session = login["token"].as_str().unwrap();
+    assert_eq!(change_password(&tp, session, &fresh, "the owner's passphrase").await.status(), StatusCode::NO_CONTENT);
+    let r = resend_welcome(&tp, &admin, &t.id).await;
+    assert_eq!(error_code(r, StatusCode::CONFLICT).await, "welcome_already_used");
+    assert_eq!(tp.login(&t.email, "the owner's passphrase").await.status(), StatusCode::OK, "password kept");
+    assert_eq!(get_json(&tp, session, "/auth/me").await.0, StatusCode::OK, "session kept");
+    let dir = miping::platform::embedded::outbox_dir(&tp.data_dir);
+    let mails = miping::adapters::embedded::outbox::read_outbox(&dir).into_iter().filter(|m| m.to == t.email).count();
+    assert_eq!(mails, 2, "no third email");
+}
+
+#[tokio::test]
+async fn tenant_detail_and_credit_corrections() {
+    let tp = start().await;
+    let admin = tp.admin_token().await;
+    let t = provision_and_activate(&tp).await;
+    let credits = format!("/admin/tenants/{}/credits", t.id);
+    let r = post(&tp, &admin, &credits, &json!({"amount": "100.00", "description": "top-up"})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = post(&tp, &admin, &credits, &json!({"amount": "-30.50", "description": "credited twice by mistake"})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let entry: Value = r.json().await.unwrap();
+    assert_eq!(
+        (entry["kind"].as_str(), entry["amount"].as_str(), entry["balance_after"].as_str()),
+        (Some("adjustment"), Some("30.50"), Some("69.50"))
+    );
+    assert_eq!(entry["description"], "credited twice by mistake");
+
+    // Below zero: refused, and nothing moved.
+    let r = post(&tp, &admin, &credits, &json!({"amount": "-69.51", "description": "too much"})).await;
+    assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "insufficient_balance");
+    // A correction needs its reason.
+    let r = post(&tp, &admin, &credits, &json!({"amount": "-1", "description": " "})).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["details"][0]["field"], "description");
+    assert_eq!(body["error"]["details"][0]["code"], "reason_required");
+
+    let detail = get_ok(&tp, &admin, &format!("/admin/tenants/{}", t.id)).await;
+    let own = get_ok(&tp, &t.token, "/tenant").await;
+    assert_eq!(detail["balance"], "69.50");
+    assert_eq!((&detail["balance"], &detail["usage"]), (&own["balance"], &own["usage"]), "as the tenant sees it");
+    assert_eq!((detail["id"].as_str(), detail["slug"].is_string()), (Some(t.id.as_str()), true));
+    assert!(detail["usage"]["period_start"].is_string() && detail["usage"]["messages_sent"] == 0);
+    let ledger = get_ok(&tp, &t.token, "/billing/ledger").await;
+    let kinds: Vec<&str> = ledger["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["adjustment", "credit"], "newest first; the refused correction left no entry");
+    // Exactly to zero is allowed.
+    let r = post(&tp, &admin, &credits, &json!({"amount": "-69.50", "description": "account closed"})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(get_ok(&tp, &t.token, "/tenant").await["balance"], "0.00");
 }
 
 #[tokio::test]

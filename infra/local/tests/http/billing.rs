@@ -60,18 +60,19 @@ async fn credit_validation_and_idempotency() {
     let admin = tp.admin_token().await;
     let t = provision_and_activate(&tp).await;
     let credits = tp.url(&format!("/admin/tenants/{}/credits", t.id));
-    for (amount, code) in [
-        (json!("-5"), "not_positive"),
-        (json!(0), "not_positive"),
-        (json!("1.00001"), "too_many_decimals"),
-        (json!("ten"), "invalid_decimal"),
+    for (amount, field, code) in [
+        // A negative amount is a correction, which needs its reason.
+        (json!("-5"), "description", "reason_required"),
+        (json!(0), "amount", "not_positive"),
+        (json!("1.00001"), "amount", "too_many_decimals"),
+        (json!("ten"), "amount", "invalid_decimal"),
     ] {
         let r = tp.http.post(&credits).bearer_auth(&admin).json(&json!({"amount": amount})).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let err: Value = r.json().await.unwrap();
         assert_eq!(
             (err["error"]["details"][0]["field"].as_str(), err["error"]["details"][0]["code"].as_str()),
-            (Some("amount"), Some(code)),
+            (Some(field), Some(code)),
             "{amount}"
         );
     }

@@ -9,6 +9,7 @@ mod connect_support;
 
 mod admin_plans;
 mod admin_tenants;
+mod admin_webhooks;
 mod auth;
 mod billing;
 mod callbacks;
@@ -30,6 +31,7 @@ mod send_faults;
 mod send_worker;
 mod sessions;
 mod templates;
+mod tenant_settings;
 mod webhook_fixtures;
 mod webhook_process;
 mod webhook_receive;

@@ -11,6 +11,9 @@ pub enum EntryKind {
     Credit,
     Debit,
     Refund,
+    /// A correction by the platform (credits added by mistake): takes `amount` off the balance,
+    /// with its reason in `description`.
+    Adjustment,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -56,7 +59,7 @@ impl LedgerEntry {
     pub fn signed_amount(&self) -> Money {
         match self.kind {
             EntryKind::Credit | EntryKind::Refund => self.amount,
-            EntryKind::Debit => Money::from_units(-self.amount.units()),
+            EntryKind::Debit | EntryKind::Adjustment => Money::from_units(-self.amount.units()),
         }
     }
 }

@@ -254,14 +254,14 @@ fn read_error(e: ReadError) -> Error {
 /// Imports `body` for the tenant (see the module docs).
 pub async fn import(ports: &Ports, tenant_id: &str, format: Format, body: Bytes) -> Result<ImportReport, Error> {
     let limit = limits::contact_limit(&*ports.table, tenant_id).await?;
+    let country = crate::domain::tenants::settings::default_country(ports, tenant_id).await?;
     let (tx, mut rx) = mpsc::channel(4);
     let reader = tokio::task::spawn_blocking(move || {
         let mut batcher = Batcher { tx: tx.clone(), batch: Vec::with_capacity(ROWS_PER_BATCH) };
         let read = match format {
-            Format::Csv => import_rows::read_csv(&body[..], |r| batcher.push(r)),
-            Format::Json => {
-                import_rows::check_json(&body).and_then(|()| import_rows::read_json(&body[..], |r| batcher.push(r)))
-            }
+            Format::Csv => import_rows::read_csv(&body[..], country, |r| batcher.push(r)),
+            Format::Json => import_rows::check_json(&body)
+                .and_then(|()| import_rows::read_json(&body[..], country, |r| batcher.push(r))),
         };
         match read {
             Ok(()) => {

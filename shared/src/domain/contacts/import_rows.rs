@@ -21,7 +21,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::{Map, Value};
 
 use super::fields;
-use crate::domain::phone::E164;
+use crate::domain::phone::{Country, E164};
 
 /// A row that passed validation.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,14 +70,16 @@ pub enum ReadError {
     Io(String),
 }
 
-/// Validates one row's fields; the first problem is the row's error.
+/// Validates one row's fields (national phone numbers read as `country`'s, when given); the
+/// first problem is the row's error.
 pub fn validate(
+    country: Option<Country>,
     phone: &str,
     name: Option<&str>,
     attributes: Map<String, Value>,
     tags: &[String],
 ) -> Result<RowData, RowError> {
-    let phone = E164::parse(phone).map_err(|e| RowError::new(e.code(), format!("phone {e}")))?;
+    let phone = E164::parse_in(phone, country).map_err(|e| RowError::new(e.code(), format!("phone {e}")))?;
     let name = fields::name(name.unwrap_or(""))
         .map_err(|e| RowError::new(e.code.clone(), format!("{}: {}", e.field, e.message)))?;
     let mut scratch = Map::new();
@@ -115,7 +117,11 @@ fn decode(cell: &[u8]) -> String {
 }
 
 /// Reads a CSV file; `sink` gets each row and returns false to stop early.
-pub fn read_csv<R: Read>(input: R, mut sink: impl FnMut(ParsedRow) -> bool) -> Result<(), ReadError> {
+pub fn read_csv<R: Read>(
+    input: R,
+    country: Option<Country>,
+    mut sink: impl FnMut(ParsedRow) -> bool,
+) -> Result<(), ReadError> {
     let mut reader =
         csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(input);
     let mut record = csv::ByteRecord::new();
@@ -155,7 +161,7 @@ pub fn read_csv<R: Read>(input: R, mut sink: impl FnMut(ParsedRow) -> bool) -> R
             Ok(true) if record.iter().all(|c| c.is_empty()) => continue,
             Ok(true) => {
                 row += 1;
-                if !sink(csv_row(row, &record, &columns, &header)) {
+                if !sink(csv_row(country, row, &record, &columns, &header)) {
                     return Ok(());
                 }
             }
@@ -165,7 +171,13 @@ pub fn read_csv<R: Read>(input: R, mut sink: impl FnMut(ParsedRow) -> bool) -> R
     }
 }
 
-fn csv_row(row: u64, record: &csv::ByteRecord, columns: &[Column], header: &[String]) -> ParsedRow {
+fn csv_row(
+    country: Option<Country>,
+    row: u64,
+    record: &csv::ByteRecord,
+    columns: &[Column],
+    header: &[String],
+) -> ParsedRow {
     let mut phone = String::new();
     let mut name = None;
     let mut tags = Vec::new();
@@ -186,7 +198,7 @@ fn csv_row(row: u64, record: &csv::ByteRecord, columns: &[Column], header: &[Str
             Column::Ignored => {}
         }
     }
-    let data = validate(&phone, name.as_deref(), attributes, &tags);
+    let data = validate(country, &phone, name.as_deref(), attributes, &tags);
     ParsedRow { row, phone_raw: phone, data }
 }
 
@@ -199,9 +211,13 @@ pub fn check_json(input: &[u8]) -> Result<(), ReadError> {
 }
 
 /// Reads `{"contacts": [...]}` or `[...]`, one element at a time.
-pub fn read_json<R: Read>(input: R, sink: impl FnMut(ParsedRow) -> bool) -> Result<(), ReadError> {
+pub fn read_json<R: Read>(
+    input: R,
+    country: Option<Country>,
+    sink: impl FnMut(ParsedRow) -> bool,
+) -> Result<(), ReadError> {
     let mut de = serde_json::Deserializer::from_reader(input);
-    let mut state = JsonRows { sink, row: 0, stopped: false };
+    let mut state = JsonRows { sink, country, row: 0, stopped: false };
     let found = (&mut de)
         .deserialize_any(Document(&mut state))
         .map_err(|e| if e.is_data() { ReadError::WrongJsonShape } else { ReadError::MalformedJson(e.to_string()) })?;
@@ -216,6 +232,7 @@ pub fn read_json<R: Read>(input: R, sink: impl FnMut(ParsedRow) -> bool) -> Resu
 
 struct JsonRows<F> {
     sink: F,
+    country: Option<Country>,
     row: u64,
     stopped: bool,
 }
@@ -226,7 +243,7 @@ impl<F: FnMut(ParsedRow) -> bool> JsonRows<F> {
         if self.stopped {
             return;
         }
-        let parsed = json_row(self.row, element);
+        let parsed = json_row(self.country, self.row, element);
         if !(self.sink)(parsed) {
             self.stopped = true;
         }
@@ -292,7 +309,7 @@ impl<'de, F: FnMut(ParsedRow) -> bool> Visitor<'de> for Rows<'_, F> {
 }
 
 /// One JSON element: wrong types make the row invalid, never the import.
-fn json_row(row: u64, element: Value) -> ParsedRow {
+fn json_row(country: Option<Country>, row: u64, element: Value) -> ParsedRow {
     let Value::Object(mut obj) = element else {
         return ParsedRow {
             row,
@@ -339,7 +356,7 @@ fn json_row(row: u64, element: Value) -> ParsedRow {
         Some(Value::Null) | None => Vec::new(),
         Some(_) => return bad("invalid_type", "tags must be an array of strings"),
     };
-    let data = validate(&phone_raw, name.as_deref(), attributes, &tags);
+    let data = validate(country, &phone_raw, name.as_deref(), attributes, &tags);
     ParsedRow { row, phone_raw, data }
 }
 
@@ -349,7 +366,7 @@ mod tests {
 
     fn csv_rows(text: &[u8]) -> Result<Vec<ParsedRow>, ReadError> {
         let mut rows = Vec::new();
-        read_csv(text, |r| {
+        read_csv(text, None, |r| {
             rows.push(r);
             true
         })?;
@@ -395,7 +412,7 @@ mod tests {
         ]}"#;
         check_json(body).unwrap();
         let mut rows = Vec::new();
-        read_json(&body[..], |r| {
+        read_json(&body[..], None, |r| {
             rows.push(r);
             true
         })
@@ -405,9 +422,9 @@ mod tests {
         assert_eq!(rows[1].data.as_ref().unwrap().phone.as_str(), "+919876543210");
         assert_eq!(rows[2].data.as_ref().unwrap_err().code, "invalid_type");
         assert_eq!(rows[3].row, 4);
-        assert!(read_json(&b"[]"[..], |_| true).is_ok());
-        assert_eq!(read_json(&b"{\"people\": []}"[..], |_| true), Err(ReadError::WrongJsonShape));
-        assert_eq!(read_json(&b"{\"contacts\": 5}"[..], |_| true), Err(ReadError::WrongJsonShape));
+        assert!(read_json(&b"[]"[..], None, |_| true).is_ok());
+        assert_eq!(read_json(&b"{\"people\": []}"[..], None, |_| true), Err(ReadError::WrongJsonShape));
+        assert_eq!(read_json(&b"{\"contacts\": 5}"[..], None, |_| true), Err(ReadError::WrongJsonShape));
         assert!(matches!(check_json(b"{\"contacts\": [{\"phone\": \"1\"}"), Err(ReadError::MalformedJson(_))));
     }
 }

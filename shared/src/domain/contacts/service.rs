@@ -57,7 +57,8 @@ fn exists(identity: Identity, contact_id: &str) -> Error {
 
 pub async fn create(ports: &Ports, tenant_id: &str, input: CreateInput) -> Result<Contact, Error> {
     let mut errors = Vec::new();
-    let phone = match E164::parse(input.phone.as_deref().unwrap_or("")) {
+    let country = crate::domain::tenants::settings::default_country(ports, tenant_id).await?;
+    let phone = match E164::parse_in(input.phone.as_deref().unwrap_or(""), country) {
         Ok(p) => Some(p),
         Err(e) => {
             errors.push(FieldError::new("phone", e.code(), e.to_string()));

@@ -20,7 +20,7 @@ use super::dispatch;
 use super::{Direction, Message, MessageStatus};
 use crate::domain::contacts::Contact;
 use crate::domain::contacts::service::{ID_PREFIX as CONTACT_PREFIX, limit_reached};
-use crate::domain::phone::E164;
+use crate::domain::phone::{Country, E164};
 use crate::domain::templates::model::Template;
 use crate::domain::templates::schema::{build_send_components, check_variables};
 use crate::domain::whatsapp::connection::business_token;
@@ -101,7 +101,8 @@ struct Shape {
 /// Checks, stores and dispatches one message for `tenant_id`.
 pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<Accepted, Error> {
     let now = ports.clock.now();
-    let shape = shape(input, now)?;
+    let country = crate::domain::tenants::settings::default_country(ports, tenant_id).await?;
+    let shape = shape(input, now, country)?;
 
     // The recipient: an existing contact, or a new phone (the contact is created only once the
     // message is accepted).
@@ -205,7 +206,7 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
 }
 
 /// The body's shape: every problem at once, each naming its field.
-fn shape(input: SendInput, now: DateTime<Utc>) -> Result<Shape, Error> {
+fn shape(input: SendInput, now: DateTime<Utc>, country: Option<Country>) -> Result<Shape, Error> {
     let mut errors = Vec::new();
     let target = match input.to.as_deref().map(str::trim).unwrap_or("") {
         "" => {
@@ -213,7 +214,7 @@ fn shape(input: SendInput, now: DateTime<Utc>) -> Result<Shape, Error> {
             None
         }
         id if id.starts_with(&format!("{CONTACT_PREFIX}_")) => Some(Target::ContactId(id.to_owned())),
-        raw => match E164::parse(raw) {
+        raw => match E164::parse_in(raw, country) {
             Ok(p) => Some(Target::Phone(p)),
             Err(e) => {
                 errors.push(FieldError::new("to", e.code(), e.to_string()));
@@ -372,15 +373,16 @@ mod tests {
         let both = shape(
             input(json!({"to": "+14155550123", "text": {"body": "hi"}, "template": {"name": "a", "language": "en"}})),
             now,
+            None,
         );
         assert_eq!(fields(both.err().expect("refused")), ["template"]);
-        let neither = shape(input(json!({"to": "+14155550123"})), now);
+        let neither = shape(input(json!({"to": "+14155550123"})), now, None);
         assert_eq!(fields(neither.err().expect("refused")), ["template"]);
     }
 
     #[test]
     fn every_shape_problem_at_once() {
-        let e = shape(input(json!({"to": "12", "template": {"variables": [], "components": []}, "schedule_at": "2000-01-01T00:00:00Z"})), Utc::now())
+        let e = shape(input(json!({"to": "12", "template": {"variables": [], "components": []}, "schedule_at": "2000-01-01T00:00:00Z"})), Utc::now(), None)
             .err()
             .expect("refused");
         assert_eq!(e.kind, crate::domain::Kind::Invalid);
@@ -390,20 +392,26 @@ mod tests {
     #[test]
     fn contact_ids_and_phones() {
         let now = Utc::now();
-        let s = shape(input(json!({"to": "con_01ABC", "text": {"body": "hi"}})), now).expect("valid");
+        let s = shape(input(json!({"to": "con_01ABC", "text": {"body": "hi"}})), now, None).expect("valid");
         assert!(matches!(s.target, Target::ContactId(id) if id == "con_01ABC"));
-        let s = shape(input(json!({"to": "+1 415 555 0123", "text": {"body": "hi"}})), now).expect("valid");
+        let s = shape(input(json!({"to": "+1 415 555 0123", "text": {"body": "hi"}})), now, None).expect("valid");
         assert!(matches!(s.target, Target::Phone(p) if p.as_str() == "+14155550123"));
+        let national = input(json!({"to": "098765 43210", "text": {"body": "hi"}}));
+        let s = shape(national, now, Country::parse("IN")).expect("valid");
+        assert!(matches!(s.target, Target::Phone(p) if p.as_str() == "+919876543210"));
+        let e = shape(input(json!({"to": "098765 43210", "text": {"body": "hi"}})), now, None).err().expect("refused");
+        assert_eq!(fields(e), ["to"], "without a default country a national number stays refused");
     }
 
     #[test]
     fn schedule_in_the_future_only() {
         let now = Utc::now();
         let future = (now + Duration::hours(1)).to_rfc3339();
-        let s = shape(input(json!({"to": "+14155550123", "text": {"body": "hi"}, "schedule_at": future})), now)
+        let s = shape(input(json!({"to": "+14155550123", "text": {"body": "hi"}, "schedule_at": future})), now, None)
             .expect("valid");
         assert!(s.schedule_at.is_some());
-        let e = shape(input(json!({"to": "+14155550123", "text": {"body": "hi"}, "schedule_at": "tomorrow"})), now);
+        let e =
+            shape(input(json!({"to": "+14155550123", "text": {"body": "hi"}, "schedule_at": "tomorrow"})), now, None);
         assert_eq!(fields(e.err().expect("refused")), ["schedule_at"]);
     }
 }

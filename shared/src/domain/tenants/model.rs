@@ -106,3 +106,46 @@ pub fn sending_state(tenant: &Tenant, now: DateTime<Utc>) -> SendingState {
         SendingState::Active
     }
 }
+
+/// A tenant's own settings (`GET|PATCH /tenant/settings`), as stored and shown. Defaults for a
+/// tenant that never saved any: [`TenantSettings::default`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"default_country": "IN", "time_zone": "Asia/Kolkata", "opt_out_keywords": ["BAND KARO"],
+    "opt_in_keywords": ["SHURU"], "brand": {"name": "Sunrise College", "color": "#0b5fff", "logo_media_id": null}}))]
+pub struct TenantSettings {
+    /// ISO 3166 alpha-2: national-format phone numbers (`098765 43210`) are read as this country's.
+    /// `null`: every number must carry its country code.
+    pub default_country: Option<String>,
+    /// IANA time zone name; the tenant's days (analytics) follow it.
+    pub time_zone: String,
+    /// Extra inbound words (besides STOP, UNSUBSCRIBE …) that opt a contact out.
+    pub opt_out_keywords: Vec<String>,
+    /// Extra inbound words (besides START, UNSTOP) that opt a contact back in.
+    pub opt_in_keywords: Vec<String>,
+    /// Themes the tenant's console.
+    pub brand: Option<Brand>,
+}
+
+pub const DEFAULT_TIME_ZONE: &str = "UTC";
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            default_country: None,
+            time_zone: DEFAULT_TIME_ZONE.to_owned(),
+            opt_out_keywords: Vec::new(),
+            opt_in_keywords: Vec::new(),
+            brand: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Brand {
+    pub name: String,
+    /// `#rrggbb`, lower case.
+    #[schema(example = "#0b5fff")]
+    pub color: String,
+    /// An uploaded image (see the media routes); `null`: no logo.
+    pub logo_media_id: Option<String>,
+}

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::billing::{self, CreditInput, LedgerEntry};
-use crate::domain::tenants::{self, AdminUserRef, ProvisionInput, Provisioned, TenantPatch, TenantView};
+use crate::domain::tenants::{self, AdminUserRef, ProvisionInput, Provisioned, Standing, TenantPatch, TenantView};
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
@@ -66,16 +66,27 @@ async fn list(
     Ok(ApiJson(ListResponse { items: items.iter().map(|t| t.view(now)).collect(), next_cursor }))
 }
 
+/// A tenant with what it used this period and its balance (as the tenant sees them on `GET /tenant`).
+#[derive(Serialize, utoipa::ToSchema)]
+struct TenantDetail {
+    #[serde(flatten)]
+    tenant: TenantView,
+    #[serde(flatten)]
+    standing: Standing,
+}
+
 #[utoipa::path(get, path = "/admin/tenants/{id}", tag = tags::TENANTS, operation_id = "get_tenant",
-    summary = "Get a tenant",
+    summary = "Get a tenant, with its usage this period and its credit balance",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Tenant id")),
     responses(
-        (status = 200, description = "The tenant", body = TenantView),
+        (status = 200, description = "The tenant", body = TenantDetail),
         (status = 404, description = "No such tenant", body = ErrorBody),
     ))]
-async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<ApiJson<TenantView>> {
-    Ok(ApiJson(tenants::get(&state.ports, &id).await?.view(state.ports.clock.now())))
+async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<ApiJson<TenantDetail>> {
+    let tenant = tenants::get(&state.ports, &id).await?;
+    let standing = tenants::standing(&state.ports, &tenant).await?;
+    Ok(ApiJson(TenantDetail { tenant: tenant.view(state.ports.clock.now()), standing }))
 }
 
 #[utoipa::path(patch, path = "/admin/tenants/{id}", tag = tags::TENANTS, operation_id = "update_tenant",
@@ -110,10 +121,14 @@ struct Resent {
 #[utoipa::path(post, path = "/admin/tenants/{id}/resend-welcome", tag = tags::TENANTS,
     operation_id = "resend_welcome_email",
     summary = "Email the tenant admin a new one-time password",
+    description = "Only while the admin still has to change the one-time password: the previous one stops \
+        working and the admin's sessions end. Once they chose their own password it is 409 \
+        `welcome_already_used` (they use forgot-password).",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Tenant id")),
     responses(
         (status = 202, description = "The email is queued", body = Resent),
+        (status = 409, description = "`welcome_already_used`: the admin has already changed the password", body = ErrorBody),
         (status = 415, description = "A body that is not JSON (this route takes none; send nothing or `{}`)", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
     ))]
@@ -127,15 +142,19 @@ async fn resend_welcome(
 }
 
 #[utoipa::path(post, path = "/admin/tenants/{id}/credits", tag = tags::TENANTS, operation_id = "add_credits",
-    summary = "Add prepaid credits to a tenant",
+    summary = "Add prepaid credits to a tenant, or correct them",
+    description = "A positive `amount` is a top-up (`kind: credit`). A negative one is a correction (`kind: \
+        adjustment`, the entry's `amount` positive): it needs its reason in `description` and never takes the \
+        balance below zero (checked and written atomically, like message debits).",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Tenant id")),
     request_body = CreditInput,
     responses(
         (status = 201, description = "The ledger entry", body = LedgerEntry),
         (status = 404, description = "No such tenant", body = ErrorBody),
-        (status = 422, description = "The amount or description is invalid (`amount` at most 10000000000.00), or the credit \
-            would take the balance above 10000000000.00 (`balance_limit_exceeded`)", body = ErrorBody),
+        (status = 422, description = "The amount or description is invalid (`amount` non-zero, at most 10000000000.00 \
+            either way; `description` `reason_required` with a negative amount), the credit would take the balance above \
+            10000000000.00 (`balance_limit_exceeded`), or the correction below zero (`insufficient_balance`)", body = ErrorBody),
     ))]
 async fn add_credits(
     State(state): State<AppState>,
@@ -143,8 +162,7 @@ async fn add_credits(
     ApiJson(input): ApiJson<CreditInput>,
 ) -> ApiResult<Created<LedgerEntry>> {
     let tenant = tenants::get(&state.ports, &id).await?;
-    let (amount, description) = billing::validate_credit(input)?;
-    Ok(Created(billing::credit(&state.ports, &tenant.id, amount, description).await?))
+    Ok(Created(billing::change_credits(&state.ports, &tenant.id, input).await?))
 }
 
 #[utoipa::path(get, path = "/admin/tenants/{id}/ledger", tag = tags::TENANTS, operation_id = "get_tenant_ledger",

@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::domain::messages::accept::{self, SendInput, TemplateSend};
 use crate::domain::messages::{MessageStatus, MessageView};
 use crate::domain::phone::E164;
+use crate::domain::tenants;
 use crate::http::api_key_auth::{ApiKeyPrincipal, api_key_authenticated, body_idempotency_key};
 use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
@@ -144,12 +145,13 @@ async fn trigger(
 ) -> ApiResult<(StatusCode, ApiJson<TriggerAccepted>)> {
     let tenant_id = key.tenant_id.as_str();
     let mut errors = Vec::new();
+    let country = tenants::settings::default_country(&state.ports, tenant_id).await?;
     let phone = match input.phone.as_deref().map(str::trim).unwrap_or("") {
         "" => {
             errors.push(FieldError::new("phone", "required", "the recipient's phone number, E.164"));
             None
         }
-        raw => match E164::parse(raw) {
+        raw => match E164::parse_in(raw, country) {
             Ok(p) => Some(p),
             Err(e) => {
                 errors.push(FieldError::new("phone", e.code(), e.to_string()));

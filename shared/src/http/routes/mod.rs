@@ -2,6 +2,7 @@
 
 pub mod admin_templates;
 pub mod admin_tenants;
+pub mod admin_webhooks;
 pub mod api_keys;
 pub mod auth;
 pub mod billing;
@@ -16,6 +17,7 @@ pub mod messages;
 pub mod plans;
 pub mod templates;
 pub mod tenant;
+pub mod tenant_settings;
 pub mod webhook;
 pub mod whatsapp;
 
@@ -71,18 +73,20 @@ pub fn admin_group(state: AppState) -> Router {
         .merge(plans::router())
         .merge(admin_tenants::router())
         .merge(admin_templates::router())
+        .merge(admin_webhooks::router())
         .route_layer(from_fn_with_state(state.clone(), idempotency))
         .route_layer(from_fn_with_state(Role::SuperAdmin, require_role))
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
         .with_state(state)
 }
 
-/// The `tenant-api` function: `/tenant`, `/billing/*`, `/api-keys*` and `/settings/callback*`,
+/// The `tenant-api` function: `/tenant`, `/tenant/settings`, `/billing/*`, `/api-keys*` and `/settings/callback*`,
 /// for tenant users (a user without a tenant, i.e. the super admin, gets 403 from
 /// `Principal::tenant_id`).
 pub fn tenant_group(state: AppState) -> Router {
     Router::new()
         .merge(tenant::router())
+        .merge(tenant_settings::router())
         .merge(billing::router())
         .merge(api_keys::router())
         .merge(callback_settings::router())

@@ -7,7 +7,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::domain::plans::{self, Plan, PlanInput};
+use crate::domain::plans::{self, Plan, PlanInput, PlanPatch};
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
@@ -61,7 +61,7 @@ async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiResul
     summary = "Change a plan (only the fields given)",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Plan id")),
-    request_body = PlanInput,
+    request_body = PlanPatch,
     responses(
         (status = 200, description = "The plan", body = Plan),
         (status = 404, description = "No such plan", body = ErrorBody),
@@ -70,9 +70,9 @@ async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiResul
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ApiJson(input): ApiJson<PlanInput>,
+    ApiJson(input): ApiJson<PlanPatch>,
 ) -> ApiResult<ApiJson<Plan>> {
-    Ok(ApiJson(plans::update(&state.ports, &id, input).await?))
+    Ok(ApiJson(plans::update(&state.ports, &id, input.into()).await?))
 }
 
 #[utoipa::path(delete, path = "/plans/{id}", tag = tags::PLANS, operation_id = "delete_plan",

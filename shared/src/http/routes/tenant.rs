@@ -7,10 +7,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::domain::money::Money;
 use crate::domain::plans::{self, Plan};
-use crate::domain::tenants::{self, SubscriptionView, TenantStatus};
-use crate::domain::{billing, usage};
+use crate::domain::tenants::{self, Standing, SubscriptionView, TenantStatus};
 use crate::http::auth::Principal;
 use crate::http::openapi::tags;
 use crate::http::{ApiJson, ApiResult};
@@ -31,8 +29,8 @@ struct TenantOverview {
     status: TenantStatus,
     plan: Plan,
     subscription: SubscriptionView,
-    usage: usage::Usage,
-    balance: Money,
+    #[serde(flatten)]
+    standing: Standing,
 }
 
 #[utoipa::path(get, path = "/tenant", tag = tags::TENANT, operation_id = "get_tenant_overview",
@@ -43,8 +41,7 @@ async fn show(State(state): State<AppState>, principal: Principal) -> ApiResult<
     let tenant = tenants::get(&state.ports, principal.tenant_id()?).await?;
     let view = tenant.view(state.ports.clock.now());
     let plan = plans::get(&state.ports, &tenant.plan_id).await?;
-    let usage = usage::current(&state.ports, &tenant.id, tenant.starts_at).await?;
-    let balance = billing::balance(&state.ports, &tenant.id).await?;
+    let standing = tenants::standing(&state.ports, &tenant).await?;
     Ok(ApiJson(TenantOverview {
         id: view.id,
         name: view.name,
@@ -52,7 +49,6 @@ async fn show(State(state): State<AppState>, principal: Principal) -> ApiResult<
         status: view.status,
         plan,
         subscription: view.subscription,
-        usage,
-        balance,
+        standing,
     }))
 }

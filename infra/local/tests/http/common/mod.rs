@@ -245,8 +245,16 @@ pub struct ActiveTenant {
     pub token: String,
 }
 
-/// Provisions a tenant, reads its welcome email, logs in and changes the one-time password.
-pub async fn provision_and_activate(tp: &TestPlatform) -> ActiveTenant {
+/// A tenant just provisioned: its admin has the one-time password from the welcome email.
+pub struct NewTenant {
+    pub id: String,
+    pub plan_id: String,
+    pub email: String,
+    pub one_time: String,
+}
+
+/// Provisions a tenant as the super admin and reads its welcome email.
+pub async fn provision(tp: &TestPlatform) -> NewTenant {
     let admin = tp.admin_token().await;
     let plan_id = create_plan(tp, &admin).await;
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -263,17 +271,27 @@ pub async fn provision_and_activate(tp: &TestPlatform) -> ActiveTenant {
     assert_eq!(r.status(), StatusCode::CREATED);
     let id = r.json::<Value>().await.unwrap()["tenant"]["id"].as_str().unwrap().to_string();
     let (_, one_time) = welcome_password(tp, &email, 0).await;
-    let token = tp.login(&email, &one_time).await.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
-    let password = format!("my own password {n}");
-    let r = tp
-        .http
-        .post(tp.url("/auth/change-password"))
-        .bearer_auth(&token)
-        .json(&json!({"current_password": one_time, "new_password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    NewTenant { id, plan_id, email, one_time }
+}
+
+/// Signs in with `password` and returns the token.
+pub async fn token(tp: &TestPlatform, email: &str, password: &str) -> String {
+    let r = tp.login(email, password).await;
+    assert_eq!(r.status(), StatusCode::OK, "sign-in as {email}");
+    r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+}
+
+/// Changes the password of the signed-in user.
+pub async fn change_password(tp: &TestPlatform, token: &str, current: &str, new: &str) -> Response {
+    post(tp, token, "/auth/change-password", &json!({"current_password": current, "new_password": new})).await
+}
+
+/// Provisions a tenant, reads its welcome email, logs in and changes the one-time password.
+pub async fn provision_and_activate(tp: &TestPlatform) -> ActiveTenant {
+    let NewTenant { id, plan_id, email, one_time } = provision(tp).await;
+    let token = token(tp, &email, &one_time).await;
+    let password = format!("my own password {id}");
+    assert_eq!(change_password(tp, &token, &one_time, &password).await.status(), StatusCode::NO_CONTENT);
     ActiveTenant { id, plan_id, email, password, token }
 }
 
