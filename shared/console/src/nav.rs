@@ -38,7 +38,7 @@ const TENANT_ADMIN: Table = &[
 const SUPER_ADMIN: Table = &[(
     None,
     &[
-        ("Tenants", "/app/tenants", "dashboard"),
+        ("Tenants", "/app/tenants", "building"),
         ("Plans", "/app/plans", "billing"),
         ("Library templates", "/app/library", "template"),
         ("Webhook quarantine", "/app/quarantine", "shield"),

@@ -93,17 +93,6 @@ impl<'a> Tenants<'a> {
         Ok((items.iter().map(Item::to_entity).collect::<Result<_, _>>()?, next_cursor))
     }
 
-    /// Newest first (the console's tables).
-    pub async fn list_newest_first(
-        &self,
-        limit: usize,
-        cursor: Option<String>,
-    ) -> Result<(Vec<Tenant>, Option<String>), TableError> {
-        let query = Query::index(keys::LISTS, keys::TENANTS_LIST).backward().limit(limit).cursor(cursor);
-        let Page { items, next_cursor } = self.table.query(query).await?;
-        Ok((items.iter().map(Item::to_entity).collect::<Result<_, _>>()?, next_cursor))
-    }
-
     /// Writes `update` to the tenant if it still has `expected_plan_id` (optimistic: the caller
     /// read it), moving the plan counters when `new_plan_id` differs. `Ok(false)`: the tenant
     /// changed plan meanwhile (re-read and retry). Unknown new plan: `Err(UnknownPlan)`.

@@ -139,7 +139,13 @@ pub struct NewPage {
     pub errors: Errors,
 }
 
-async fn new_page(state: &AppState, viewer: &Viewer, headers: &HeaderMap, form: LibraryForm, errors: Errors) -> NewPage {
+async fn new_page(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    form: LibraryForm,
+    errors: Errors,
+) -> NewPage {
     let shell = Shell::load(state, viewer, headers, "New library template", "/app/library").await;
     NewPage { shell, form, categories: CATEGORIES, errors }
 }

@@ -132,7 +132,10 @@ impl PlanForm {
         let mut bad = Vec::new();
         let mut count = |field: &str, s: &str| match text(s) {
             None => None,
-            Some(s) => s.parse::<i64>().map_err(|_| bad.push(FieldError::new(field, "not_a_number", "must be a whole number"))).ok(),
+            Some(s) => s
+                .parse::<i64>()
+                .map_err(|_| bad.push(FieldError::new(field, "not_a_number", "must be a whole number")))
+                .ok(),
         };
         let input = PlanInput {
             monthly_message_limit: count("monthly_message_limit", &self.monthly_message_limit),
@@ -301,7 +304,14 @@ async fn delete(
     if !confirmed(&headers, form.confirmed.as_deref()) {
         let shell = Shell::load(&state, &viewer, &headers, "Delete plan", "/app/plans").await;
         let action = format!("/app/plans/{id}/delete");
-        return confirm_page(shell, &delete_question(&plan.name), &action, "Delete plan", &format!("/app/plans/{id}"), &[]);
+        return confirm_page(
+            shell,
+            &delete_question(&plan.name),
+            &action,
+            "Delete plan",
+            &format!("/app/plans/{id}"),
+            &[],
+        );
     }
     match plans::delete(&state.ports, &id).await {
         Ok(()) => hx.done("/app/plans", &format!("Plan {} deleted", plan.name)),

@@ -52,7 +52,11 @@ pub fn open_page_cursor(cursor: Option<&str>) -> Result<Option<String>, Response
     match cursor.filter(|c| !c.is_empty()) {
         None => Ok(None),
         Some(c) => open_cursor(c).map(Some).map_err(|_| {
-            page::message_page(StatusCode::BAD_REQUEST, "This link has expired", "Go back to the first page of the list.")
+            page::message_page(
+                StatusCode::BAD_REQUEST,
+                "This link has expired",
+                "Go back to the first page of the list.",
+            )
         }),
     }
 }
@@ -92,7 +96,7 @@ pub struct ListPage {
     pub next: Option<String>,
 }
 
-/// `GET /app/tenants`: newest first.
+/// `GET /app/tenants`, in the store's order (oldest first: the list has no newest-first index query yet).
 async fn list(
     State(state): State<AppState>,
     SuperAdmin(viewer): SuperAdmin,
@@ -103,7 +107,7 @@ async fn list(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let (tenants, next) = match Tenants::new(&*state.ports.table).list_newest_first(PAGE_SIZE, cursor).await {
+    let (tenants, next) = match Tenants::new(&*state.ports.table).list(PAGE_SIZE, cursor).await {
         Ok(v) => v,
         Err(e) => return failed("tenants", e),
     };
@@ -226,10 +230,9 @@ async fn create(
         Err((Ok(StatusCode::UNPROCESSABLE_ENTITY), errors))
     };
     match result {
-        Ok(p) => hx.done(
-            &format!("/app/tenants/{}", p.tenant.id),
-            &format!("Welcome email sent to {}", p.admin_user.email),
-        ),
+        Ok(p) => {
+            hx.done(&format!("/app/tenants/{}", p.tenant.id), &format!("Welcome email sent to {}", p.admin_user.email))
+        }
         Err((Err(r), _)) => r,
         Err((Ok(status), errors)) => match new_page(&state, &viewer, &headers, form, errors).await {
             Ok(p) => page::page_or_fragment(hx, status, &p, p.as_form()),
