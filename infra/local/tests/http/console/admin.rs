@@ -77,6 +77,7 @@ async fn a_tenant_admin_gets_403_pages_and_unknown_ids_are_404_pages() {
     }
     let r = c.post(&format!("/app/tenants/{}/credits", t.id), &[("amount", "100")]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    r.assert_shows("Your role cannot open this page");
 
     let mut admin = super_admin(&tp).await;
     for path in ["/app/tenants/ten_nope", "/app/plans/plan_nope"] {
@@ -157,6 +158,12 @@ async fn plans_are_created_edited_and_deleted_with_the_domains_errors_next_to_th
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.body.contains("class=\"alert alert--danger\" role=\"alert\""), "{}", r.body);
     r.assert_shows("Tenants are on this plan; move them to another plan first.");
+    // With console.js: only the alert, swapped next to the delete button.
+    c.hx = true;
+    let r = c.post(&format!("/app/plans/{id}/delete"), &[("confirmed", "1")]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.starts_with("<div class=\"alert alert--danger\" role=\"alert\">"), "{}", r.body);
+    c.hx = false;
 
     let other = common::create_plan(&tp, &admin).await;
     let gone = post_follow(&mut c, &format!("/app/plans/{other}/delete"), &[("confirmed", "1")]).await;
