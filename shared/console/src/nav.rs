@@ -38,7 +38,7 @@ const TENANT_ADMIN: Table = &[
 const SUPER_ADMIN: Table = &[(
     None,
     &[
-        ("Tenants", "/", "dashboard"),
+        ("Tenants", "/app/tenants", "building"),
         ("Plans", "/app/plans", "billing"),
         ("Library templates", "/app/library", "template"),
         ("Webhook quarantine", "/app/quarantine", "shield"),
@@ -94,5 +94,6 @@ mod tests {
         assert_eq!(current(Role::TenantAdmin, "/app/templates/01ABC/edit"), ["Templates"]);
         assert_eq!(current(Role::TenantAdmin, "/app/templatesx"), Vec::<&str>::new());
         assert_eq!(current(Role::SuperAdmin, "/app/plans"), ["Plans"]);
+        assert_eq!(current(Role::SuperAdmin, "/app/tenants/ten_1"), ["Tenants"]);
     }
 }

@@ -43,6 +43,16 @@ pub fn tenant_status(status: &miping::domain::tenants::TenantStatus) -> (&'stati
     }
 }
 
+/// "6 Dec 2026" (UTC until the tenant's time zone is known).
+pub fn day(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%-d %b %Y").to_string()
+}
+
+/// "6 Dec 2026, 10:27" (UTC), the exact text under a `<time data-relative>`.
+pub fn moment(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%-d %b %Y, %H:%M UTC").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,7 +40,8 @@ pub async fn home(
         Ok(viewer) if viewer.user().must_change_password => page::redirect_to("/change-password"),
         Ok(viewer) => match viewer.role() {
             Role::TenantAdmin => super::dashboard::show(&state, &viewer, &headers).await,
-            Role::SuperAdmin => super::platform::tenants(&state, &viewer, &headers).await,
+            // The platform owner's start page is the tenants list.
+            Role::SuperAdmin => page::redirect_to("/app/tenants"),
         },
         Err(NoSession::SignIn { ended }) => {
             let chrome = Chrome::signed_out(&state, &headers);

@@ -11,7 +11,6 @@ pub mod library;
 pub mod messages;
 pub mod password;
 pub mod plans;
-pub mod platform;
 pub mod quarantine;
 pub mod settings;
 pub mod templates;

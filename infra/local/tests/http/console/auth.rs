@@ -91,6 +91,9 @@ async fn the_session_cookie_is_http_only_and_lax_and_sign_out_ends_the_session()
 
     // The super admin's start page: the tenants.
     let home = c.get("/").await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert_eq!(home.location(), Some("/app/tenants"));
+    let home = c.get("/app/tenants").await;
     assert_eq!(home.status, StatusCode::OK);
     home.assert_shows("Tenants");
     let token = c.cookies["miping_session"].clone();

@@ -28,3 +28,28 @@ async fn an_owner_signs_in_changes_the_password_signs_out_and_resets_it() {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_owner_provisions_tops_up_suspends_reactivates_and_resends_the_welcome() {
+    let tp = common::start().await;
+    let outbox = miping::platform::embedded::outbox_dir(&tp.data_dir);
+    browser::run_scenario(
+        "console-admin",
+        &[
+            ("BASE_URL", tp.base.as_str()),
+            ("OUTBOX_DIR", outbox.to_str().unwrap()),
+            ("ADMIN_EMAIL", common::ADMIN_EMAIL),
+            ("ADMIN_PASSWORD", common::ADMIN_PASSWORD),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    // The first welcome email, and the one the scenario asked for again.
+    let (_, first) = common::welcome_password(&tp, "asha@acme.test", 0).await;
+    let (_, second) = common::welcome_password(&tp, "asha@acme.test", 1).await;
+    assert_ne!(first, second, "a new one-time password");
+    let r = tp.login("asha@acme.test", &first).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the first one no longer works");
+    let r = tp.login("asha@acme.test", &second).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
