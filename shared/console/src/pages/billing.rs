@@ -52,12 +52,21 @@ fn row(e: LedgerEntry, currency: &str) -> EntryRow {
 }
 
 #[derive(Template)]
-#[template(path = "billing.html", blocks = ["rows"])]
+#[template(path = "billing.html")]
 pub struct BillingPage {
     pub shell: Shell,
     pub balance: String,
     pub entries: Vec<EntryRow>,
     pub next: Option<String>,
+}
+
+/// The rows of one page and its "Load more" row (what the button's request swaps in). A template
+/// of its own: askama renders a block nested in a condition as nothing.
+#[derive(Template)]
+#[template(path = "billing_rows.html")]
+pub struct BillingRows<'a> {
+    pub entries: &'a [EntryRow],
+    pub next: &'a Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -101,5 +110,5 @@ pub async fn show(
         entries: entries.into_iter().map(|e| row(e, &currency)).collect(),
         next: next.map(|c| seal_cursor(&c)),
     };
-    if paging { page::page_or_fragment(hx, StatusCode::OK, &page, page.as_rows()) } else { page::html(StatusCode::OK, &page) }
+    if paging { page::page_or_fragment(hx, StatusCode::OK, &page, BillingRows { entries: &page.entries, next: &page.next }) } else { page::html(StatusCode::OK, &page) }
 }

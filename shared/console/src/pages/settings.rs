@@ -85,7 +85,7 @@ impl From<DeliveryView> for DeliveryRow {
 }
 
 #[derive(Template)]
-#[template(path = "settings.html", blocks = ["api_keys", "callback", "delivery_rows"])]
+#[template(path = "settings.html", blocks = ["api_keys", "callback"])]
 pub struct SettingsPage {
     pub shell: Shell,
     pub csrf: String,
@@ -103,6 +103,14 @@ pub struct SettingsPage {
     pub deliveries: Vec<DeliveryRow>,
     /// The sealed cursor of the next deliveries page.
     pub deliveries_next: Option<String>,
+}
+
+/// A page of deliveries and its "Load more" row (a template of its own, like billing's rows).
+#[derive(Template)]
+#[template(path = "settings_delivery_rows.html")]
+pub struct DeliveryRows<'a> {
+    pub deliveries: &'a [DeliveryRow],
+    pub deliveries_next: &'a Option<String>,
 }
 
 struct Loaded {
@@ -187,7 +195,10 @@ pub async fn show(
     };
     let paging = cursor.is_some();
     match settings_page(&state, &viewer, &tenant_id, &headers, cursor).await {
-        Ok(p) if paging => page::page_or_fragment(hx, StatusCode::OK, &p, p.as_delivery_rows()),
+        Ok(p) if paging => {
+            let rows = DeliveryRows { deliveries: &p.deliveries, deliveries_next: &p.deliveries_next };
+            page::page_or_fragment(hx, StatusCode::OK, &p, rows)
+        }
         Ok(p) => page::html(StatusCode::OK, &p),
         Err(r) => r,
     }
