@@ -85,6 +85,7 @@ async fn a_failed_step_shows_metas_words_and_retry_resumes_it() {
     assert_eq!(page.body.matches("step step--failed").count(), 1);
     page.assert_shows("Meta did not complete");
     page.assert_shows("Retry");
+    assert!(page.body.contains("data-hx-trigger=\"refresh\""), "stopped at a failed step: no polling");
     let r = c.post("/app/connect/retry", &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let page = c.get("/app/connect").await;

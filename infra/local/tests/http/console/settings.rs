@@ -167,3 +167,38 @@ async fn billing_shows_the_balance_and_the_ledger_newest_first_with_load_more() 
     more.assert_shows("2.50 INR");
     assert!(!more.body.contains("Load more"), "the last page");
 }
+
+#[tokio::test]
+async fn callback_deliveries_show_each_attempt_with_its_answer() {
+    let tp = common::start().await;
+    let (t, _) = common::ready_to_send(&tp).await;
+    let mut c = Console::new(&tp.base);
+    c.sign_in(&t.email, &t.password).await;
+    c.get("/app/settings").await;
+    // Nothing listens on port 9: every attempt fails, and is retried.
+    let r = c.post("/app/settings/callback", &[("url", "http://127.0.0.1:9/hooks/miping"), ("secret", "")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = common::post(
+        &tp,
+        &t.token,
+        "/messages",
+        &json!({"to": "+14155550501",
+        "template": {"name": "order_update", "language": "en_US", "variables": ["Ana", "A-1"]}}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let page = common::eventually(20, "a failed delivery on the page", || {
+        let base = tp.base.clone();
+        let cookies = c.cookies.clone();
+        async move {
+            let mut c = Console::new(&base);
+            c.cookies = cookies;
+            let page = c.get("/app/settings").await;
+            page.body.contains("badge badge--danger").then_some(page)
+        }
+    })
+    .await;
+    page.assert_shows("message.status");
+    assert!(page.body.contains("<td class=\"num\">1</td>"), "the first attempt:\n{}", page.body);
+    assert!(!page.shows("No deliveries yet"));
+}
