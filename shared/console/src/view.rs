@@ -54,7 +54,10 @@ pub struct When {
 
 /// Exact text in UTC (the tenant's time zone once tenant settings exist).
 pub fn when(at: DateTime<Utc>) -> When {
-    When { iso: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), text: at.format("%-d %b %Y, %H:%M UTC").to_string() }
+    When {
+        iso: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        text: at.format("%-d %b %Y, %H:%M UTC").to_string(),
+    }
 }
 
 /// "12.50 INR": exact decimals, with the currency.

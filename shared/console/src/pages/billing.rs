@@ -110,5 +110,9 @@ pub async fn show(
         entries: entries.into_iter().map(|e| row(e, &currency)).collect(),
         next: next.map(|c| seal_cursor(&c)),
     };
-    if paging { page::page_or_fragment(hx, StatusCode::OK, &page, BillingRows { entries: &page.entries, next: &page.next }) } else { page::html(StatusCode::OK, &page) }
+    if paging {
+        page::page_or_fragment(hx, StatusCode::OK, &page, BillingRows { entries: &page.entries, next: &page.next })
+    } else {
+        page::html(StatusCode::OK, &page)
+    }
 }

@@ -186,7 +186,11 @@ async fn load(state: &AppState, tenant_id: &str) -> Result<ConnectionView, Respo
 }
 
 /// `GET /app/connect`
-pub async fn show(State(state): State<AppState>, TenantAdmin(viewer, tenant_id): TenantAdmin, headers: HeaderMap) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+) -> Response {
     let shell = Shell::load(&state, &viewer, &headers, "Connect WhatsApp", "/app/connect").await;
     let connection = match load(&state, &tenant_id).await {
         Ok(c) => c,
@@ -204,7 +208,11 @@ pub async fn show(State(state): State<AppState>, TenantAdmin(viewer, tenant_id):
 
 /// `GET /app/connect/panel`: the status and steps (polled every 2 s while connecting; the answer
 /// without the poll stops it).
-pub async fn panel(State(state): State<AppState>, TenantAdmin(viewer, tenant_id): TenantAdmin, headers: HeaderMap) -> Response {
+pub async fn panel(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+) -> Response {
     let connection = match load(&state, &tenant_id).await {
         Ok(c) => c,
         Err(r) => return r,

@@ -44,7 +44,13 @@ pub struct KeyRow {
 
 impl From<ApiKeyView> for KeyRow {
     fn from(k: ApiKeyView) -> Self {
-        Self { created: when(k.created_at), last_used: k.last_used_at.map(when), id: k.id, name: k.name, prefix: k.prefix }
+        Self {
+            created: when(k.created_at),
+            last_used: k.last_used_at.map(when),
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+        }
     }
 }
 

@@ -163,7 +163,12 @@ async fn billing_shows_the_balance_and_the_ledger_newest_first_with_load_more() 
     c.hx = true;
     let more = c.get(&format!("/app/billing?cursor={cursor}")).await;
     assert!(!more.body.contains("<html"), "rows only");
-    assert!(more.body.contains("Top-up #2</td>") && more.body.contains("Top-up #1</td>"), "{} {cursor}:\n{}", more.status, more.body);
+    assert!(
+        more.body.contains("Top-up #2</td>") && more.body.contains("Top-up #1</td>"),
+        "{} {cursor}:\n{}",
+        more.status,
+        more.body
+    );
     more.assert_shows("2.50 INR");
     assert!(!more.body.contains("Load more"), "the last page");
 }
