@@ -82,7 +82,8 @@ await scenario("console-settings", async ({ newPage }) => {
   step("sets a callback URL: the generated secret is shown once");
   await page.getByLabel("Callback URL").fill("ftp://erp.example/hook");
   await page.getByRole("button", { name: "Save callback" }).click();
-  assert.equal(await page.getByLabel("Callback URL").getAttribute("aria-invalid"), "true");
+  await page.locator('#f-url[aria-invalid="true"]').waitFor();
+  assert.ok(await page.locator("#f-url-error").isVisible(), "the URL's error is next to it");
   await page.getByLabel("Callback URL").fill("http://127.0.0.1:9/hooks/miping");
   await page.getByRole("button", { name: "Save callback" }).click();
   await page.getByText("Copy the signing secret now: you will not see it again.").waitFor();
