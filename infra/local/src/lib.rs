@@ -163,6 +163,11 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
             };
             let sim = meta_sim::start(sim_config, sim_addr).await.map_err(|e| StartError::Simulator(sim_addr, e))?;
             config.meta.graph_url = sim.base_url();
+            // Meta's SDK would sign up against Meta, not the simulator: the connect pages load
+            // the simulator's stand-in unless a SDK was chosen (META_SDK_URL, a test's own).
+            if config.meta.sdk_url == miping::config::DEFAULT_SDK_URL {
+                config.meta.sdk_url = sim.sdk_url();
+            }
             Some(sim)
         }
         None => None,

@@ -36,19 +36,22 @@ pub struct Assets {
     pub css: Asset,
     pub js: Asset,
     pub icons: Asset,
+    /// The connect page's script (Embedded Signup through the Facebook SDK).
+    pub connect: Asset,
 }
 
 pub static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets {
     css: Asset::new("console.css", "text/css; charset=utf-8", include_bytes!("../assets/console.css")),
     js: Asset::new("console.js", "text/javascript; charset=utf-8", include_bytes!("../assets/console.js")),
     icons: Asset::new("icons.svg", "image/svg+xml", include_bytes!("../assets/icons.svg")),
+    connect: Asset::new("connect.js", "text/javascript; charset=utf-8", include_bytes!("../assets/connect.js")),
 });
 
 /// `GET /assets/{file}`: only the current hashed names (an old hash is a 404, never old content
 /// under a cacheable name).
 pub async fn serve(Path(file): Path<String>) -> Response {
     let assets = &*ASSETS;
-    match [&assets.css, &assets.js, &assets.icons].into_iter().find(|a| a.hashed == file) {
+    match [&assets.css, &assets.js, &assets.icons, &assets.connect].into_iter().find(|a| a.hashed == file) {
         Some(asset) => immutable(asset.content_type, asset.bytes.to_vec()),
         None => (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "no such asset")
             .into_response(),

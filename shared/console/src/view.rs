@@ -1,6 +1,8 @@
 //! How values read on a page: numbers with separators, percentages, status words and colours
 //! (the same word and colour everywhere: CONSOLE.md → Status).
 
+use chrono::{DateTime, Utc};
+use miping::domain::money::Money;
 use miping::domain::whatsapp::model::ConnectionStatus;
 
 /// 1234567 → "1,234,567"
@@ -53,6 +55,26 @@ pub fn moment(at: &chrono::DateTime<chrono::Utc>) -> String {
     at.format("%-d %b %Y, %H:%M UTC").to_string()
 }
 
+/// A moment as pages show it: `<time datetime="{iso}" data-relative>{text}</time>`.
+#[derive(Clone, Debug)]
+pub struct When {
+    pub iso: String,
+    pub text: String,
+}
+
+/// Exact text in UTC (the tenant's time zone once tenant settings exist).
+pub fn when(at: DateTime<Utc>) -> When {
+    When {
+        iso: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        text: at.format("%-d %b %Y, %H:%M UTC").to_string(),
+    }
+}
+
+/// "12.50 INR": exact decimals, with the currency.
+pub fn money(amount: Money, currency: &str) -> String {
+    format!("{amount} {currency}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +87,13 @@ mod tests {
         assert_eq!(number(1234567), "1,234,567");
         assert_eq!(percent_of(1284, 5000), "25%");
         assert_eq!(percent_of(5, 0), "0%");
+    }
+
+    #[test]
+    fn moments_and_money_read_exactly() {
+        let at = DateTime::parse_from_rfc3339("2026-12-06T09:05:00Z").unwrap().with_timezone(&Utc);
+        let w = when(at);
+        assert_eq!((w.iso.as_str(), w.text.as_str()), ("2026-12-06T09:05:00Z", "6 Dec 2026, 09:05 UTC"));
+        assert_eq!(money(Money::from_units(125_000), "INR"), "12.50 INR");
     }
 }

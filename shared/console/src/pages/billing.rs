@@ -1,8 +1,118 @@
-//! The billing pages (under /app/billing).
+//! Billing (`/app/billing`): the balance with its currency and the ledger (credits, debits,
+//! refunds) newest first with the running balance, paged with "Load more" — the use cases of
+//! `GET /billing/ledger`.
 
+use askama::Template;
 use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
 use miping::app::AppState;
+use miping::domain::billing::{self, EntryKind, LedgerEntry};
+use miping::domain::{plans, tenants};
+use miping::http::pagination::{open_cursor, seal_cursor};
+use serde::Deserialize;
+
+use crate::page::{self, Hx, Shell};
+use crate::session::TenantAdmin;
+use crate::view::{When, money, when};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    Router::new().route("/", get(show))
+}
+
+const PAGE: usize = 25;
+
+pub struct EntryRow {
+    pub at: When,
+    pub kind: (&'static str, &'static str),
+    pub description: String,
+    /// Signed: "+100.00 INR", "-0.80 INR".
+    pub amount: String,
+    pub balance_after: String,
+}
+
+fn row(e: LedgerEntry, currency: &str) -> EntryRow {
+    let kind = match e.kind {
+        EntryKind::Credit => ("badge--success", "credit"),
+        EntryKind::Debit => ("badge", "debit"),
+        EntryKind::Refund => ("badge--info", "refund"),
+    };
+    let signed = e.signed_amount();
+    let sign = if signed.is_negative() { "" } else { "+" };
+    let description = e.description.clone().or_else(|| e.reference.as_ref().map(|r| r.id.clone())).unwrap_or_default();
+    EntryRow {
+        at: when(e.at),
+        kind,
+        description,
+        amount: format!("{sign}{}", money(signed, currency)),
+        balance_after: money(e.balance_after, currency),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "billing.html")]
+pub struct BillingPage {
+    pub shell: Shell,
+    pub balance: String,
+    pub entries: Vec<EntryRow>,
+    pub next: Option<String>,
+}
+
+/// The rows of one page and its "Load more" row (what the button's request swaps in). A template
+/// of its own: askama renders a block nested in a condition as nothing.
+#[derive(Template)]
+#[template(path = "billing_rows.html")]
+pub struct BillingRows<'a> {
+    pub entries: &'a [EntryRow],
+    pub next: &'a Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct CursorQuery {
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// `GET /app/billing[?cursor=]`: with a cursor and `HX-Request`, the next rows.
+pub async fn show(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+    hx: Hx,
+    Query(q): Query<CursorQuery>,
+) -> Response {
+    let Ok(cursor) = q.cursor.as_deref().filter(|c| !c.is_empty()).map(open_cursor).transpose() else {
+        return page::not_found_page();
+    };
+    let paging = cursor.is_some();
+    let loaded = async {
+        let tenant = tenants::get(&state.ports, &tenant_id).await?;
+        let (plan, balance, ledger) = tokio::join!(
+            plans::get(&state.ports, &tenant.plan_id),
+            billing::balance(&state.ports, &tenant_id),
+            billing::list(&state.ports, &tenant_id, PAGE, cursor),
+        );
+        Ok::<_, miping::domain::Error>((plan?.currency, balance?, ledger?))
+    };
+    let (shell, loaded) = tokio::join!(Shell::load(&state, &viewer, &headers, "Billing", "/app/billing"), loaded);
+    let (currency, balance, (entries, next)) = match loaded {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e.message, "billing failed to load");
+            return page::server_error();
+        }
+    };
+    let page = BillingPage {
+        shell,
+        balance: money(balance, &currency),
+        entries: entries.into_iter().map(|e| row(e, &currency)).collect(),
+        next: next.map(|c| seal_cursor(&c)),
+    };
+    if paging {
+        page::page_or_fragment(hx, StatusCode::OK, &page, BillingRows { entries: &page.entries, next: &page.next })
+    } else {
+        page::html(StatusCode::OK, &page)
+    }
 }

@@ -1,8 +1,350 @@
-//! The settings pages (under /app/settings).
+//! Settings (`/app/settings`): API keys (created with a name and shown once, listed without
+//! secrets, revoked after confirming), the callback URL and signing secret (shown once) and the
+//! recent callback deliveries. Each form calls the use case of its API route (`/api-keys`,
+//! `PUT /settings/callback`, `GET /settings/callback/deliveries`).
 
+use askama::Template;
 use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
 use miping::app::AppState;
+use miping::domain::api_keys::{self, ApiKeyView, CreateInput, CreatedApiKey};
+use miping::domain::callbacks::settings::{self as callback, CallbackInput, CallbackView};
+use miping::domain::callbacks::worker::{self, DeliveryView};
+use miping::http::pagination::{open_cursor, seal_cursor};
+use serde::Deserialize;
+
+use crate::forms::{CsrfForm, Errors, status_of};
+use crate::page::{self, Hx, Shell, Toast};
+use crate::session::TenantAdmin;
+use crate::view::{When, when};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/", get(show))
+        .route("/api-keys", post(create_key))
+        .route("/api-keys/{id}/revoke", post(revoke_key))
+        .route("/callback", post(set_callback))
+}
+
+/// Deliveries per page.
+const DELIVERIES_PAGE: usize = 20;
+/// More keys than any plan allows at once: the list is one page.
+const KEYS_PAGE: usize = 500;
+
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created: When,
+    pub last_used: Option<When>,
+}
+
+impl From<ApiKeyView> for KeyRow {
+    fn from(k: ApiKeyView) -> Self {
+        Self {
+            created: when(k.created_at),
+            last_used: k.last_used_at.map(when),
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+        }
+    }
+}
+
+pub struct DeliveryRow {
+    pub event_id: String,
+    pub kind: String,
+    pub attempt: u32,
+    pub at: When,
+    pub badge: (&'static str, String),
+    pub outcome: String,
+    pub next: Option<When>,
+}
+
+impl From<DeliveryView> for DeliveryRow {
+    fn from(d: DeliveryView) -> Self {
+        let class = match d.status.as_str() {
+            "delivered" => "badge--success",
+            "pending" => "badge--warning",
+            "failed" | "gave_up" => "badge--danger",
+            _ => "",
+        };
+        let outcome = match (d.status_code, d.error) {
+            (Some(code), Some(e)) => format!("HTTP {code} · {e}"),
+            (Some(code), None) => format!("HTTP {code}"),
+            (None, Some(e)) => e,
+            (None, None) => String::new(),
+        };
+        Self {
+            event_id: d.event_id,
+            kind: d.kind,
+            attempt: d.attempt,
+            at: when(d.at),
+            badge: (class, d.status.replace('_', " ")),
+            outcome,
+            next: d.next_attempt_at.map(when),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings.html", blocks = ["api_keys", "callback"])]
+pub struct SettingsPage {
+    pub shell: Shell,
+    pub csrf: String,
+    pub keys: Vec<KeyRow>,
+    /// Just created: its key, shown this once.
+    pub new_key: Option<CreatedApiKey>,
+    pub key_name: String,
+    pub key_errors: Errors,
+    pub callback: Option<CallbackView>,
+    pub callback_updated: Option<When>,
+    pub callback_url: String,
+    pub callback_errors: Errors,
+    /// Just saved: the signing secret, shown this once.
+    pub new_secret: Option<String>,
+    pub deliveries: Vec<DeliveryRow>,
+    /// The sealed cursor of the next deliveries page.
+    pub deliveries_next: Option<String>,
+}
+
+/// A page of deliveries and its "Load more" row (a template of its own, like billing's rows).
+#[derive(Template)]
+#[template(path = "settings_delivery_rows.html")]
+pub struct DeliveryRows<'a> {
+    pub deliveries: &'a [DeliveryRow],
+    pub deliveries_next: &'a Option<String>,
+}
+
+struct Loaded {
+    keys: Vec<KeyRow>,
+    callback: Option<CallbackView>,
+    deliveries: Vec<DeliveryRow>,
+    deliveries_next: Option<String>,
+}
+
+async fn keys(state: &AppState, tenant_id: &str) -> Result<Vec<ApiKeyView>, miping::domain::Error> {
+    let (mut keys, _) = api_keys::page(&state.ports, tenant_id, KEYS_PAGE, None).await?;
+    // Newest first (the use case lists oldest first).
+    keys.reverse();
+    Ok(keys)
+}
+
+async fn load(state: &AppState, tenant_id: &str, cursor: Option<String>) -> Result<Loaded, Response> {
+    let (k, c, d) = tokio::join!(
+        keys(state, tenant_id),
+        callback::get(&state.ports, tenant_id),
+        worker::deliveries(&state.ports, tenant_id, DELIVERIES_PAGE, cursor),
+    );
+    let failed = |what: &str, e: String| {
+        tracing::error!(error = %e, "settings: {what} failed to load");
+        page::server_error()
+    };
+    let keys = k.map_err(|e| failed("API keys", e.message))?;
+    let callback = c.map_err(|e| failed("callback", e.to_string()))?.map(|s| s.view);
+    let (deliveries, next) = d.map_err(|e| failed("deliveries", e.to_string()))?;
+    Ok(Loaded {
+        keys: keys.into_iter().map(KeyRow::from).collect(),
+        callback,
+        deliveries: deliveries.into_iter().map(DeliveryRow::from).collect(),
+        deliveries_next: next.map(|c| seal_cursor(&c)),
+    })
+}
+
+async fn settings_page(
+    state: &AppState,
+    viewer: &crate::session::Viewer,
+    tenant_id: &str,
+    headers: &HeaderMap,
+    cursor: Option<String>,
+) -> Result<SettingsPage, Response> {
+    let (shell, loaded) =
+        tokio::join!(Shell::load(state, viewer, headers, "Settings", "/app/settings"), load(state, tenant_id, cursor));
+    let loaded = loaded?;
+    Ok(SettingsPage {
+        shell,
+        csrf: viewer.csrf.clone(),
+        keys: loaded.keys,
+        new_key: None,
+        key_name: String::new(),
+        key_errors: Errors::none(),
+        callback_url: loaded.callback.as_ref().map(|c| c.url.clone()).unwrap_or_default(),
+        callback_updated: loaded.callback.as_ref().map(|c| when(c.updated_at)),
+        callback: loaded.callback,
+        callback_errors: Errors::none(),
+        new_secret: None,
+        deliveries: loaded.deliveries,
+        deliveries_next: loaded.deliveries_next,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CursorQuery {
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// `GET /app/settings[?cursor=]`: with a cursor and `HX-Request`, the next deliveries rows.
+pub async fn show(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+    hx: Hx,
+    Query(q): Query<CursorQuery>,
+) -> Response {
+    let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()).map(open_cursor).transpose() {
+        Ok(c) => c,
+        Err(_) => return page::not_found_page(),
+    };
+    let paging = cursor.is_some();
+    match settings_page(&state, &viewer, &tenant_id, &headers, cursor).await {
+        Ok(p) if paging => {
+            let rows = DeliveryRows { deliveries: &p.deliveries, deliveries_next: &p.deliveries_next };
+            page::page_or_fragment(hx, StatusCode::OK, &p, rows)
+        }
+        Ok(p) => page::html(StatusCode::OK, &p),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct KeyForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /app/settings/api-keys`: the page (or its API keys section) with the new key shown once.
+/// Answered directly, not redirected: the key must not travel through a cookie or a URL.
+pub async fn create_key(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+    hx: Hx,
+    CsrfForm(form): CsrfForm<KeyForm>,
+) -> Response {
+    let result = api_keys::create(&state.ports, &tenant_id, CreateInput { name: Some(form.name.clone()) }).await;
+    let mut p = match settings_page(&state, &viewer, &tenant_id, &headers, None).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let status = match result {
+        Ok(created) => {
+            p.new_key = Some(created);
+            StatusCode::OK
+        }
+        Err(e) => match status_of(&e) {
+            Ok(status) => {
+                p.key_name = form.name;
+                p.key_errors = Errors::from_error(&e, &["name"]);
+                status
+            }
+            Err(r) => return r,
+        },
+    };
+    if status.is_success() {
+        p.shell.flash.push(Toast { kind: "success", text: "API key created".into() });
+    }
+    let mut r = page::page_or_fragment(hx, status, &p, p.as_api_keys());
+    if status.is_success() && hx.0 {
+        r.headers_mut().insert("hx-trigger", page::toast_trigger("API key created", "success"));
+    }
+    r
+}
+
+#[derive(Deserialize)]
+pub struct Confirmed {
+    #[serde(default)]
+    confirmed: Option<String>,
+}
+
+/// `POST /app/settings/api-keys/{id}/revoke` (confirmed, naming the key). Another tenant's or an
+/// unknown id: the 404 page.
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+    hx: Hx,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<Confirmed>,
+) -> Response {
+    let name = match keys(&state, &tenant_id).await {
+        Ok(keys) => match keys.into_iter().find(|k| k.id == id) {
+            Some(k) => k.name,
+            None => return page::not_found_page(),
+        },
+        Err(e) => {
+            tracing::error!(error = %e.message, "API keys failed to load");
+            return page::server_error();
+        }
+    };
+    if !page::confirmed(&headers, form.confirmed.as_deref()) {
+        let shell = Shell::load(&state, &viewer, &headers, "Revoke API key", "/app/settings").await;
+        let question = format!("Revoke the API key “{name}”? Systems using it are refused from the next request.");
+        let action = format!("/app/settings/api-keys/{id}/revoke");
+        return page::confirm_page(shell, &question, &action, "Revoke key", "/app/settings", &[]);
+    }
+    match api_keys::revoke(&state.ports, &tenant_id, &id).await {
+        Ok(true) => hx.done("/app/settings", &format!("API key “{name}” revoked")),
+        Ok(false) => page::not_found_page(),
+        Err(e) => {
+            tracing::error!(error = %e.message, "API key revoke failed");
+            page::server_error()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CallbackForm {
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    secret: String,
+}
+
+/// 32 random bytes in hex (what the API's documentation suggests).
+fn generated_secret() -> String {
+    (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect()
+}
+
+/// `POST /app/settings/callback`: the same use case as `PUT /settings/callback`. An empty secret
+/// field gets a generated one; either way the secret is shown this once.
+pub async fn set_callback(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+    hx: Hx,
+    CsrfForm(form): CsrfForm<CallbackForm>,
+) -> Response {
+    let secret = if form.secret.is_empty() { generated_secret() } else { form.secret };
+    let input = CallbackInput { url: Some(form.url.clone()), secret: Some(secret.clone()) };
+    let result = callback::put(&state.ports, &tenant_id, input, state.config.allow_private_callbacks).await;
+    let mut p = match settings_page(&state, &viewer, &tenant_id, &headers, None).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let status = match result {
+        Ok(_) => {
+            p.new_secret = Some(secret);
+            StatusCode::OK
+        }
+        Err(e) => match status_of(&e) {
+            Ok(status) => {
+                p.callback_url = form.url;
+                p.callback_errors = Errors::from_error(&e, &["url", "secret"]);
+                status
+            }
+            Err(r) => return r,
+        },
+    };
+    if status.is_success() {
+        p.shell.flash.push(Toast { kind: "success", text: "Callback saved".into() });
+    }
+    let mut r = page::page_or_fragment(hx, status, &p, p.as_callback());
+    if status.is_success() && hx.0 {
+        r.headers_mut().insert("hx-trigger", page::toast_trigger("Callback saved", "success"));
+    }
+    r
 }

@@ -52,4 +52,26 @@ async fn the_platform_owner_provisions_tops_up_suspends_reactivates_and_resends_
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the first one no longer works");
     let r = tp.login("asha@acme.test", &second).await;
     assert_eq!(r.status(), StatusCode::OK);
+
+async fn an_owner_connects_whatsapp_manages_api_keys_and_the_callback_and_opens_billing() {
+    let tp = common::start().await;
+    let t = common::provision_and_activate(&tp).await;
+    browser::run_scenario(
+        "console-settings",
+        &[("BASE_URL", tp.base.as_str()), ("OWNER_EMAIL", t.email.as_str()), ("OWNER_PASSWORD", t.password.as_str())],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_cancels_signup_then_connects_and_disconnects_whatsapp() {
+    let tp = common::start().await;
+    let t = common::provision_and_activate(&tp).await;
+    browser::run_scenario(
+        "console-connect",
+        &[("BASE_URL", tp.base.as_str()), ("OWNER_EMAIL", t.email.as_str()), ("OWNER_PASSWORD", t.password.as_str())],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
 }

@@ -1,1 +1,209 @@
-//! Console: the settings pages (handler tests; browser scenarios in scenarios.rs).
+//! Console: the settings pages (handler tests; browser scenarios in scenarios.rs): API keys,
+//! the callback, billing.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::Console;
+use crate::common::{self, ADMIN_EMAIL, ADMIN_PASSWORD, ActiveTenant, TestPlatform};
+
+async fn owner(tp: &TestPlatform) -> (ActiveTenant, Console) {
+    let t = common::provision_and_activate(tp).await;
+    let mut c = Console::new(&tp.base);
+    c.sign_in(&t.email, &t.password).await;
+    (t, c)
+}
+
+/// An external API read that the key may make (an unknown message: 404, not 401).
+const NO_MESSAGE: &str = "/api/v1/messages/msg_01jd5xa1b2c3d4e5f6g7h8j9k0";
+
+/// The text of `<code id="{id}">…</code>`.
+fn code_text(body: &str, id: &str) -> Option<String> {
+    let marker = format!("<code id=\"{id}\">");
+    let start = body.find(&marker)? + marker.len();
+    Some(body[start..start + body[start..].find('<')?].to_owned())
+}
+
+#[tokio::test]
+async fn empty_settings_say_what_to_do() {
+    let tp = common::start().await;
+    let (_, mut c) = owner(&tp).await;
+    let page = c.get("/app/settings").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_shows("No API keys yet");
+    page.assert_shows("Set a callback URL above");
+    assert!(page.body.contains("<label for=\"f-url\">Callback URL</label>"));
+}
+
+#[tokio::test]
+async fn an_api_key_is_shown_once_works_and_is_revoked_after_confirming() {
+    let tp = common::start().await;
+    let (_, mut c) = owner(&tp).await;
+    c.get("/app/settings").await;
+    let r = c.post("/app/settings/api-keys", &[("name", "")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.field_error("name").unwrap().starts_with("a name of 1 to 100 characters"), "{:?}", r.field_error("name"));
+
+    let r = c.post("/app/settings/api-keys", &[("name", "ERP <production>")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    r.assert_shows("you will not see it again");
+    let key = code_text(&r.body, "new-api-key").expect("the key is shown");
+    assert!(key.starts_with("mip_live_"), "{key}");
+    assert!(r.body.contains("data-copy=\"#new-api-key\""), "with a copy button");
+    // The key works on the external API.
+    let api = tp.http.get(tp.url(NO_MESSAGE)).header("x-api-key", &key).send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+
+    // Never again: the list has its name and prefix only.
+    let page = c.get("/app/settings").await;
+    page.assert_shows("ERP <production>");
+    assert!(!page.body.contains(&key));
+    let at = page.body.find("/app/settings/api-keys/key_").unwrap() + "/app/settings/api-keys/".len();
+    let id = page.body[at..at + page.body[at..].find('/').unwrap()].to_owned();
+
+    let path = format!("/app/settings/api-keys/{id}/revoke");
+    let r = c.post(&path, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    r.assert_shows("Revoke the API key “ERP <production>”?");
+    let api = tp.http.get(tp.url(NO_MESSAGE)).header("x-api-key", &key).send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND, "not revoked before confirming");
+    c.hx = true;
+    let r = c.post(&path, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "console.js's request without HX-Confirmed asks too");
+    c.hx = false;
+    let r = c.post(&path, &[("confirmed", "1")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = c.get("/app/settings").await;
+    page.assert_shows("API key “ERP <production>” revoked");
+    page.assert_shows("No API keys yet");
+    let api = tp.http.get(tp.url(NO_MESSAGE)).header("x-api-key", &key).send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn another_tenants_key_is_not_found_and_forms_need_their_token() {
+    let tp = common::start().await;
+    let (other, _) = owner(&tp).await;
+    let r = common::post(&tp, &other.token, "/api-keys", &json!({"name": "theirs"})).await;
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let (_, mut c) = owner(&tp).await;
+    c.get("/app/settings").await;
+    let r = c.post(&format!("/app/settings/api-keys/{id}/revoke"), &[("confirmed", "1")]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let (_, list) = common::get_json(&tp, &other.token, "/api-keys").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "their key is untouched");
+
+    let r = c.post_raw("/app/settings/api-keys", &[("name", "no token")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let mut admin = Console::new(&tp.base);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(admin.get("/app/settings").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(admin.get("/app/billing").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_callback_keeps_what_was_typed_on_errors_and_shows_its_secret_once() {
+    let tp = common::start().await;
+    let (t, mut c) = owner(&tp).await;
+    c.get("/app/settings").await;
+    let r = c.post("/app/settings/callback", &[("url", "ftp://erp.example/hook"), ("secret", "short")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.field_error("url").is_some(), "{}", r.body);
+    assert!(r.field_error("secret").unwrap().contains("16 to 256 characters"));
+    assert_eq!(r.input_value("url").as_deref(), Some("ftp://erp.example/hook"));
+
+    // An empty secret is generated, and shown this once.
+    c.hx = true;
+    let r = c.post("/app/settings/callback", &[("url", "http://127.0.0.1:9/hooks/miping"), ("secret", "")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.body.contains("<html"), "the callback section only");
+    assert!(r.header("hx-trigger").unwrap().contains("Callback saved"));
+    let secret = code_text(&r.body, "new-callback-secret").expect("the secret is shown");
+    assert_eq!(secret.len(), 64);
+    r.assert_shows("you will not see it again");
+    c.hx = false;
+    let (_, view) = common::get_json(&tp, &t.token, "/settings/callback").await;
+    assert_eq!(view["url"], "http://127.0.0.1:9/hooks/miping");
+    let page = c.get("/app/settings").await;
+    assert_eq!(page.input_value("url").as_deref(), Some("http://127.0.0.1:9/hooks/miping"));
+    assert!(!page.body.contains(&secret));
+}
+
+#[tokio::test]
+async fn billing_shows_the_balance_and_the_ledger_newest_first_with_load_more() {
+    let tp = common::start().await;
+    let (t, mut c) = owner(&tp).await;
+    let page = c.get("/app/billing").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_shows("0.00 INR");
+    page.assert_shows("No entries yet");
+
+    let admin = tp.admin_token().await;
+    for i in 1..=27 {
+        let r = common::post(
+            &tp,
+            &admin,
+            &format!("/admin/tenants/{}/credits", t.id),
+            &json!({"amount": "1.25", "description": format!("Top-up #{i}")}),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let page = c.get("/app/billing").await;
+    page.assert_shows("33.75 INR");
+    let newest = page.body.find("Top-up #27").unwrap();
+    assert!(newest < page.body.find("Top-up #26").unwrap(), "newest first");
+    page.assert_shows("+1.25 INR");
+    assert!(!page.body.contains("Top-up #2</td>"), "25 a page");
+    let at = page.body.find("/app/billing?cursor=").expect("Load more") + "/app/billing?cursor=".len();
+    let cursor = page.body[at..at + page.body[at..].find('"').unwrap()].to_owned();
+    let full = c.get(&format!("/app/billing?cursor={cursor}")).await;
+    assert!(full.body.contains("Top-up #1</td>"), "without JavaScript, the next page:\n{}", full.body);
+    c.hx = true;
+    let more = c.get(&format!("/app/billing?cursor={cursor}")).await;
+    assert!(!more.body.contains("<html"), "rows only");
+    assert!(
+        more.body.contains("Top-up #2</td>") && more.body.contains("Top-up #1</td>"),
+        "{} {cursor}:\n{}",
+        more.status,
+        more.body
+    );
+    more.assert_shows("2.50 INR");
+    assert!(!more.body.contains("Load more"), "the last page");
+}
+
+#[tokio::test]
+async fn callback_deliveries_show_each_attempt_with_its_answer() {
+    let tp = common::start().await;
+    let (t, _) = common::ready_to_send(&tp).await;
+    let mut c = Console::new(&tp.base);
+    c.sign_in(&t.email, &t.password).await;
+    c.get("/app/settings").await;
+    // Nothing listens on port 9: every attempt fails, and is retried.
+    let r = c.post("/app/settings/callback", &[("url", "http://127.0.0.1:9/hooks/miping"), ("secret", "")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = common::post(
+        &tp,
+        &t.token,
+        "/messages",
+        &json!({"to": "+14155550501",
+        "template": {"name": "order_update", "language": "en_US", "variables": ["Ana", "A-1"]}}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let page = common::eventually(20, "a failed delivery on the page", || {
+        let base = tp.base.clone();
+        let cookies = c.cookies.clone();
+        async move {
+            let mut c = Console::new(&base);
+            c.cookies = cookies;
+            let page = c.get("/app/settings").await;
+            page.body.contains("badge badge--danger").then_some(page)
+        }
+    })
+    .await;
+    page.assert_shows("message.status");
+    assert!(page.body.contains("<td class=\"num\">1</td>"), "the first attempt:\n{}", page.body);
+    assert!(!page.shows("No deliveries yet"));
+}
