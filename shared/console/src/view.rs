@@ -43,6 +43,42 @@ pub fn tenant_status(status: &miping::domain::tenants::TenantStatus) -> (&'stati
     }
 }
 
+/// (badge modifier, word) for a message template's status (CONSOLE.md → Status).
+pub fn template_status(status: &str) -> (&'static str, &'static str) {
+    match status {
+        "SUBMITTING" | "PENDING" => ("badge--pending", "pending"),
+        "IN_APPEAL" => ("badge--pending", "in appeal"),
+        "APPROVED" => ("badge--approved", "approved"),
+        "REJECTED" => ("badge--rejected", "rejected"),
+        "DISABLED" => ("badge--rejected", "disabled"),
+        "PAUSED" => ("badge--paused", "paused"),
+        "LIMIT_EXCEEDED" => ("badge--warning", "limit exceeded"),
+        "PENDING_DELETION" => ("", "being deleted"),
+        "DELETED" => ("", "deleted"),
+        _ => ("", "archived"),
+    }
+}
+
+/// Meta's codes (`INVALID_FORMAT`, `TAG_CONTENT_MISMATCH`) as words: "Invalid format".
+pub fn humanize_code(code: &str) -> String {
+    crate::forms::sentence(&code.to_lowercase().replace('_', " ")).trim_end_matches('.').to_owned()
+}
+
+/// A moment for `<time datetime="{{ iso }}" data-relative>{{ text }}</time>`: the exact time
+/// in the tenant's time zone (UTC until the tenant settings land), relative in the browser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct When {
+    pub iso: String,
+    pub text: String,
+}
+
+pub fn when(at: chrono::DateTime<chrono::Utc>) -> When {
+    When {
+        iso: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        text: at.format("%-d %b %Y, %H:%M UTC").to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +91,14 @@ mod tests {
         assert_eq!(number(1234567), "1,234,567");
         assert_eq!(percent_of(1284, 5000), "25%");
         assert_eq!(percent_of(5, 0), "0%");
+    }
+
+    #[test]
+    fn template_states_and_meta_codes_read_as_words() {
+        assert_eq!(template_status("PENDING"), ("badge--pending", "pending"));
+        assert_eq!(template_status("REJECTED"), ("badge--rejected", "rejected"));
+        assert_eq!(humanize_code("INVALID_FORMAT"), "Invalid format");
+        let w = when(chrono::DateTime::parse_from_rfc3339("2026-12-06T10:27:05Z").unwrap().into());
+        assert_eq!((w.iso.as_str(), w.text.as_str()), ("2026-12-06T10:27:05Z", "6 Dec 2026, 10:27 UTC"));
     }
 }
