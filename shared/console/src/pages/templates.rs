@@ -97,7 +97,7 @@ const FILTERS: [(&str, &str); 5] =
     [("", "All"), ("pending", "Pending"), ("approved", "Approved"), ("rejected", "Rejected"), ("paused", "Paused")];
 
 #[derive(Template)]
-#[template(path = "templates_list.html", blocks = ["rows"])]
+#[template(path = "templates_list.html")]
 pub struct ListPage {
     pub shell: Shell,
     pub csrf: String,
@@ -106,6 +106,15 @@ pub struct ListPage {
     /// The filter's word ("approved"), if any.
     pub filter: Option<&'static str>,
     /// The "Load more" link.
+    pub next: Option<String>,
+}
+
+/// The rows after "Load more" (and the next "Load more").
+#[derive(Template)]
+#[template(path = "templates_rows.html")]
+pub struct RowsFragment {
+    pub csrf: String,
+    pub rows: Vec<Row>,
     pub next: Option<String>,
 }
 
@@ -181,7 +190,11 @@ async fn list(
         filter: (!filter.is_empty()).then_some(filter),
         next,
     };
-    if hx.0 && more { page::html(StatusCode::OK, &page.as_rows()) } else { page::html(StatusCode::OK, &page) }
+    if hx.0 && more {
+        page::html(StatusCode::OK, &RowsFragment { csrf: page.csrf, rows: page.rows, next: page.next })
+    } else {
+        page::html(StatusCode::OK, &page)
+    }
 }
 
 /// `GET /app/templates/{id}/row`: a pending row's poll. A decided template's row comes back
