@@ -321,7 +321,7 @@ pub const LANGUAGES: [(&str, &str); 19] = [
 ];
 
 #[derive(Template)]
-#[template(path = "templates_builder.html", blocks = ["form", "preview", "examples"])]
+#[template(path = "templates_builder.html", blocks = ["form", "preview"])]
 pub struct BuilderPage {
     pub shell: Shell,
     /// The template being edited (its name and language cannot change).
@@ -393,15 +393,8 @@ impl BuilderPage {
         page::initials(&self.phone_name, 1)
     }
 
-    /// The example fields, an empty one marked while the examples are refused.
     pub fn example_rows(&self) -> Vec<ExampleRow> {
-        let refused = self.errors.get("examples").is_some();
-        let fields = self.form.example_fields();
-        let any_empty = fields.iter().any(|f| f.value.trim().is_empty());
-        fields
-            .into_iter()
-            .map(|f| ExampleRow { invalid: refused && (!any_empty || f.value.trim().is_empty()), n: f.n, value: f.value })
-            .collect()
+        example_rows(&self.form, &self.errors)
     }
 
     pub fn button_rows(&self) -> Vec<ButtonRow> {
@@ -419,6 +412,32 @@ impl BuilderPage {
                 value_field: format!("button_{}_value", i + 1),
             })
             .collect()
+    }
+}
+
+/// The example fields, an empty one marked while the examples are refused.
+fn example_rows(form: &Builder, errors: &Errors) -> Vec<ExampleRow> {
+    let refused = errors.get("examples").is_some();
+    let fields = form.example_fields();
+    let any_empty = fields.iter().any(|f| f.value.trim().is_empty());
+    fields
+        .into_iter()
+        .map(|f| ExampleRow { invalid: refused && (!any_empty || f.value.trim().is_empty()), n: f.n, value: f.value })
+        .collect()
+}
+
+/// The example fields alone (the preview's out-of-band answer when the variables changed).
+#[derive(Template)]
+#[template(path = "templates_examples.html")]
+pub struct ExamplesFragment<'a> {
+    pub form: &'a Builder,
+    pub errors: &'a Errors,
+    pub oob: bool,
+}
+
+impl ExamplesFragment<'_> {
+    pub fn example_rows(&self) -> Vec<ExampleRow> {
+        example_rows(self.form, self.errors)
     }
 }
 
@@ -554,7 +573,7 @@ async fn preview(
         Err(e) => return failed(Error::internal(e)),
     };
     if changed {
-        match page.as_examples().render() {
+        match (ExamplesFragment { form: &page.form, errors: &page.errors, oob: true }).render() {
             Ok(b) => body.push_str(&b),
             Err(e) => return failed(Error::internal(e)),
         }

@@ -28,3 +28,16 @@ async fn an_owner_signs_in_changes_the_password_signs_out_and_resets_it() {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_builds_templates_with_the_live_preview_and_sees_meta_review_them() {
+    let tp = common::start().await;
+    let t = common::provision_and_activate(&tp).await;
+    common::connect_new(&tp, &t).await;
+    browser::run_scenario(
+        "console-templates",
+        &[("BASE_URL", tp.base.as_str()), ("EMAIL", t.email.as_str()), ("PASSWORD", t.password.as_str())],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
