@@ -67,10 +67,10 @@ impl Row {
             badge,
             word,
             reason: (t.status == "REJECTED").then(|| {
-                t.rejection_reason.as_deref().filter(|r| !r.is_empty() && *r != "NONE").map_or_else(
-                    || "Meta gave no reason".to_owned(),
-                    humanize_code,
-                )
+                t.rejection_reason
+                    .as_deref()
+                    .filter(|r| !r.is_empty() && *r != "NONE")
+                    .map_or_else(|| "Meta gave no reason".to_owned(), humanize_code)
             }),
             updated: when(t.updated_at),
             pending: matches!(t.status.as_str(), "PENDING" | "SUBMITTING"),
@@ -145,7 +145,11 @@ async fn list(
     let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()).map(open_cursor).transpose() {
         Ok(c) => c,
         Err(_) => {
-            return page::message_page(StatusCode::BAD_REQUEST, "This link has expired", "Open the templates list again.");
+            return page::message_page(
+                StatusCode::BAD_REQUEST,
+                "This link has expired",
+                "Open the templates list again.",
+            );
         }
     };
     let status = templates::status_filter(Some(filter)).ok().flatten();
@@ -159,7 +163,11 @@ async fn list(
                     tracing::error!(error = %e.message, "templates failed to load");
                     return page::server_error();
                 }
-                return page::message_page(StatusCode::BAD_REQUEST, "This link has expired", "Open the templates list again.");
+                return page::message_page(
+                    StatusCode::BAD_REQUEST,
+                    "This link has expired",
+                    "Open the templates list again.",
+                );
             }
         };
     let with_filter = |extra: &str| {
@@ -199,7 +207,11 @@ async fn list(
 
 /// `GET /app/templates/{id}/row`: a pending row's poll. A decided template's row comes back
 /// without the poll; a deleted one stops it (286).
-async fn row(State(state): State<AppState>, TenantAdmin(viewer, tenant_id): TenantAdmin, Path(id): Path<String>) -> Response {
+async fn row(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    Path(id): Path<String>,
+) -> Response {
     match templates::get(&state.ports, &tenant_id, &id).await {
         Ok(t) => page::html(StatusCode::OK, &RowFragment { csrf: viewer.csrf.clone(), t: Row::of(&t) }),
         Err(e) if e.kind == Kind::NotFound => StatusCode::from_u16(286).unwrap_or(StatusCode::OK).into_response(),
@@ -237,15 +249,19 @@ async fn install(
     CsrfForm(_): CsrfForm<Vec<(String, String)>>,
 ) -> Response {
     match templates::install_library(&state.ports, &tenant_id).await {
-        Ok(r) if r.failed.is_empty() => hx.done(
-            LIST,
-            &format!("Library templates: {} installed, {} already here", r.installed, r.skipped),
-        ),
+        Ok(r) if r.failed.is_empty() => {
+            hx.done(LIST, &format!("Library templates: {} installed, {} already here", r.installed, r.skipped))
+        }
         Ok(r) => {
             let failures: Vec<String> = r.failed.iter().map(|f| format!("{}: {}", f.name, f.error)).collect();
             hx.done(
                 LIST,
-                &format!("!Library templates: {} installed, {} failed ({})", r.installed, r.failed.len(), failures.join("; ")),
+                &format!(
+                    "!Library templates: {} installed, {} failed ({})",
+                    r.installed,
+                    r.failed.len(),
+                    failures.join("; ")
+                ),
             )
         }
         Err(e) if e.kind == Kind::Internal => failed(e),
@@ -292,7 +308,9 @@ async fn delete(
 }
 
 pub fn delete_question(name: &str, language: &str) -> String {
-    format!("Delete the template “{name}” ({language})? It is deleted in WhatsApp too, and messages can no longer use it.")
+    format!(
+        "Delete the template “{name}” ({language})? It is deleted in WhatsApp too, and messages can no longer use it."
+    )
 }
 
 // ---- The builder

@@ -123,7 +123,11 @@ async fn a_rejected_template_shows_the_reason() {
     let id = row_id(&c.get("/app/templates").await, "promo_reject");
     common::poll_field(&tp, &t.token, &format!("/templates/{id}"), "status", "REJECTED").await;
     let list = c.get("/app/templates?status=rejected").await;
-    assert!(list.body.contains("badge--rejected\">rejected</span><span class=\"reason\">Invalid format</span>"), "{}", list.body);
+    assert!(
+        list.body.contains("badge--rejected\">rejected</span><span class=\"reason\">Invalid format</span>"),
+        "{}",
+        list.body
+    );
     assert!(!list.body.contains("data-hx-trigger=\"every 2s\""), "a decided row does not poll");
 }
 
@@ -205,7 +209,8 @@ async fn the_preview_fills_the_examples_and_adds_example_fields_when_variables_c
 
     // Without JavaScript ("Update preview"): the whole builder, values kept.
     c.hx = false;
-    let r = c.post("/app/templates/preview", &[("name", "draft"), ("body", "Hello {{1}}!"), ("example_1", "Ravi")]).await;
+    let r =
+        c.post("/app/templates/preview", &[("name", "draft"), ("body", "Hello {{1}}!"), ("example_1", "Ravi")]).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("<html"));
     assert!(r.body.contains("<span class=\"wa-var\">Ravi</span>"));

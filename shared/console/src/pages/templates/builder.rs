@@ -197,7 +197,12 @@ impl Builder {
 
     /// How many body variables the form asks examples for: up to the highest `{{n}}`.
     pub fn body_variables(&self) -> usize {
-        placeholders(&self.body).iter().filter_map(|p| p.token.parse::<usize>().ok()).max().unwrap_or(0).min(MAX_EXAMPLES)
+        placeholders(&self.body)
+            .iter()
+            .filter_map(|p| p.token.parse::<usize>().ok())
+            .max()
+            .unwrap_or(0)
+            .min(MAX_EXAMPLES)
     }
 
     pub fn header_has_variable(&self) -> bool {
@@ -394,11 +399,7 @@ pub fn errors(e: &Error, parts: &[Part]) -> Errors {
         return Errors::none().field("name", e.message.clone());
     }
     let mut placed = e.clone();
-    placed.details = e
-        .details
-        .iter()
-        .map(|d| FieldError { field: form_field(&d.field, parts), ..d.clone() })
-        .collect();
+    placed.details = e.details.iter().map(|d| FieldError { field: form_field(&d.field, parts), ..d.clone() }).collect();
     Errors::from_error(&placed, FIELDS)
 }
 
@@ -542,7 +543,13 @@ mod tests {
         let shown: Vec<(&str, bool, bool)> = p.body.iter().map(|s| (s.text.as_str(), s.var, s.missing)).collect();
         assert_eq!(
             shown,
-            [("Hi ", false, false), ("Asha", true, false), (", order ", false, false), ("{{2}}", true, true), (".", false, false)]
+            [
+                ("Hi ", false, false),
+                ("Asha", true, false),
+                (", order ", false, false),
+                ("{{2}}", true, true),
+                (".", false, false)
+            ]
         );
         assert_eq!(b.example_fields().len(), 2);
         assert_eq!(b.variables_signature(), "h0b2");
