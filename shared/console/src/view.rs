@@ -55,8 +55,29 @@ pub fn moment(at: &chrono::DateTime<chrono::Utc>) -> String {
     at.format("%-d %b %Y, %H:%M UTC").to_string()
 }
 
+/// (badge modifier, word) for a message template's status (CONSOLE.md → Status).
+pub fn template_status(status: &str) -> (&'static str, &'static str) {
+    match status {
+        "SUBMITTING" | "PENDING" => ("badge--pending", "pending"),
+        "IN_APPEAL" => ("badge--pending", "in appeal"),
+        "APPROVED" => ("badge--approved", "approved"),
+        "REJECTED" => ("badge--rejected", "rejected"),
+        "DISABLED" => ("badge--rejected", "disabled"),
+        "PAUSED" => ("badge--paused", "paused"),
+        "LIMIT_EXCEEDED" => ("badge--warning", "limit exceeded"),
+        "PENDING_DELETION" => ("", "being deleted"),
+        "DELETED" => ("", "deleted"),
+        _ => ("", "archived"),
+    }
+}
+
+/// Meta's codes (`INVALID_FORMAT`, `TAG_CONTENT_MISMATCH`) as words: "Invalid format".
+pub fn humanize_code(code: &str) -> String {
+    crate::forms::sentence(&code.to_lowercase().replace('_', " ")).trim_end_matches('.').to_owned()
+}
+
 /// A moment as pages show it: `<time datetime="{iso}" data-relative>{text}</time>`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct When {
     pub iso: String,
     pub text: String,

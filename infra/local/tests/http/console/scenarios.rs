@@ -71,6 +71,14 @@ async fn an_owner_cancels_signup_then_connects_and_disconnects_whatsapp() {
     browser::run_scenario(
         "console-connect",
         &[("BASE_URL", tp.base.as_str()), ("OWNER_EMAIL", t.email.as_str()), ("OWNER_PASSWORD", t.password.as_str())],
+
+async fn an_owner_builds_templates_with_the_live_preview_and_sees_meta_review_them() {
+    let tp = common::start().await;
+    let t = common::provision_and_activate(&tp).await;
+    common::connect_new(&tp, &t).await;
+    browser::run_scenario(
+        "console-templates",
+        &[("BASE_URL", tp.base.as_str()), ("EMAIL", t.email.as_str()), ("PASSWORD", t.password.as_str())],
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
