@@ -89,8 +89,16 @@ pub struct Chip {
     pub current: bool,
 }
 
+/// The rows after a "Load more" (the table's body, without the page around it).
 #[derive(Template)]
-#[template(path = "contacts_list.html", blocks = ["rows"])]
+#[template(path = "contacts_rows.html")]
+pub struct Rows<'a> {
+    pub rows: &'a [Row],
+    pub more: &'a Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "contacts_list.html")]
 pub struct ListPage {
     pub shell: Shell,
     pub q: String,
@@ -122,8 +130,10 @@ async fn list(
         Err(r) => return r,
     };
     let continued = cursor.is_some();
-    let (shell, tags) =
-        tokio::join!(Shell::load(&state, &viewer, &headers, "Contacts", "/app/contacts"), tags_in_use(&state, &tenant_id));
+    let (shell, tags) = tokio::join!(
+        Shell::load(&state, &viewer, &headers, "Contacts", "/app/contacts"),
+        tags_in_use(&state, &tenant_id)
+    );
     let mut chips = vec![Chip { label: "All".into(), href: query.with_tag(""), current: query.tag.trim().is_empty() }];
     let active = query.tag.trim().to_lowercase();
     let mut shown: BTreeSet<String> = tags;
@@ -146,7 +156,7 @@ async fn list(
         Ok(f) => f,
         Err(e) => {
             page.errors = Errors::from_error(&e, &["q", "tag"]);
-            return page::page_or_fragment(hx, StatusCode::UNPROCESSABLE_ENTITY, &page, page.as_rows());
+            return page::page_or_fragment(hx, StatusCode::UNPROCESSABLE_ENTITY, &page, Rows { rows: &page.rows, more: &page.more });
         }
     };
     match service::list(&state.ports, &tenant_id, &filter, PAGE_SIZE, cursor).await {
@@ -158,7 +168,7 @@ async fn list(
                     &[("q", query.q.trim()), ("tag", query.tag.trim()), ("cursor", &paging::seal(&c))],
                 )
             });
-            page::page_or_fragment(hx, StatusCode::OK, &page, page.as_rows())
+            page::page_or_fragment(hx, StatusCode::OK, &page, Rows { rows: &page.rows, more: &page.more })
         }
         Err(e) => paging::list_failed(&e),
     }
@@ -501,7 +511,11 @@ async fn import_page(
     page::html(status, &ImportPage { shell, errors, report })
 }
 
-async fn import_form(State(state): State<AppState>, TenantAdmin(viewer, _): TenantAdmin, headers: HeaderMap) -> Response {
+async fn import_form(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, _): TenantAdmin,
+    headers: HeaderMap,
+) -> Response {
     import_page(&state, &viewer, &headers, StatusCode::OK, Errors::none(), None).await
 }
 
@@ -529,10 +543,15 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, Response> {
 
 fn upload_refused(status: StatusCode) -> Response {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        let text = format!("Files up to {} MB can be imported. Split the file and import the parts.", IMPORT_BODY_LIMIT >> 20);
+        let text =
+            format!("Files up to {} MB can be imported. Split the file and import the parts.", IMPORT_BODY_LIMIT >> 20);
         page::message_page(status, "The file is too large", &text)
     } else {
-        page::message_page(StatusCode::BAD_REQUEST, "The upload could not be read", "Go back, choose the file again and retry.")
+        page::message_page(
+            StatusCode::BAD_REQUEST,
+            "The upload could not be read",
+            "Go back, choose the file again and retry.",
+        )
     }
 }
 

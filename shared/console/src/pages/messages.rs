@@ -118,8 +118,16 @@ pub struct Chip {
     pub current: bool,
 }
 
+/// The rows after a "Load more" (the table's body, without the page around it).
 #[derive(Template)]
-#[template(path = "messages_list.html", blocks = ["rows"])]
+#[template(path = "messages_rows.html")]
+pub struct Rows<'a> {
+    pub rows: &'a [Row],
+    pub more: &'a Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "messages_list.html")]
 pub struct ListPage {
     pub shell: Shell,
     pub chips: Vec<Chip>,
@@ -162,13 +170,12 @@ async fn list(
     };
     let mut chips = vec![chip("All", "")];
     chips.extend(CHIPS.iter().map(|s| chip(message_status(*s).1, s.as_str())));
-    let campaign = campaign
-        .map(|name| (name, paging::href("/app/messages", &[("status", query.status.as_str())])));
-    let (items, next) = match Messages::new(&*state.ports.table).list(&tenant_id, &filter, PAGE_SIZE, cursor.clone()).await
-    {
-        Ok(v) => v,
-        Err(e) => return paging::list_failed(&miping::domain::error::list_error(e)),
-    };
+    let campaign = campaign.map(|name| (name, paging::href("/app/messages", &[("status", query.status.as_str())])));
+    let (items, next) =
+        match Messages::new(&*state.ports.table).list(&tenant_id, &filter, PAGE_SIZE, cursor.clone()).await {
+            Ok(v) => v,
+            Err(e) => return paging::list_failed(&miping::domain::error::list_error(e)),
+        };
     let more = next.map(|c| {
         paging::href(
             "/app/messages",
@@ -184,7 +191,7 @@ async fn list(
         more,
         continued: cursor.is_some(),
     };
-    page::page_or_fragment(hx, StatusCode::OK, &page, page.as_rows())
+    page::page_or_fragment(hx, StatusCode::OK, &page, Rows { rows: &page.rows, more: &page.more })
 }
 
 /// The filtered campaign's name (its id when it is not this tenant's or is gone).
