@@ -156,7 +156,12 @@ async fn list(
         Ok(f) => f,
         Err(e) => {
             page.errors = Errors::from_error(&e, &["q", "tag"]);
-            return page::page_or_fragment(hx, StatusCode::UNPROCESSABLE_ENTITY, &page, Rows { rows: &page.rows, more: &page.more });
+            return page::page_or_fragment(
+                hx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &page,
+                Rows { rows: &page.rows, more: &page.more },
+            );
         }
     };
     match service::list(&state.ports, &tenant_id, &filter, PAGE_SIZE, cursor).await {
