@@ -28,3 +28,22 @@ async fn an_owner_signs_in_changes_the_password_signs_out_and_resets_it() {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_imports_contacts_finds_adds_and_deletes_them_and_reads_the_messages_log() {
+    let tp = common::start().await;
+    let (t, _) = common::ready_to_send(&tp).await;
+    let body = super::messages::send_template("+1 415 555 0101");
+    super::messages::sent(&tp, &t.token, &body, "read").await;
+    browser::run_scenario(
+        "console-contacts",
+        &[
+            ("BASE_URL", tp.base.as_str()),
+            ("OWNER_EMAIL", t.email.as_str()),
+            ("OWNER_PASSWORD", t.password.as_str()),
+            ("CONTACTS_CSV", super::contacts::MESSY_CSV),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
