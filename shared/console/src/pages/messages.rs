@@ -246,7 +246,8 @@ async fn show(
         .map(|e| HistoryEntry {
             badge: message_status(e.status),
             failed: e.status == MessageStatus::Failed,
-            at: when(e.at),
+            // Exact to the second, not relative: statuses often follow each other within seconds.
+            at: When { text: e.at.format("%-d %b %Y, %H:%M:%S UTC").to_string(), ..when(e.at) },
         })
         .collect();
     // Meta's shape (`{"code": "en_US"}`) as stored for sending, or a plain code.
