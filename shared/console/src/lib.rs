@@ -21,6 +21,7 @@ pub mod forms;
 pub mod nav;
 pub mod page;
 pub mod pages;
+pub mod paging;
 pub mod security;
 pub mod session;
 pub mod view;

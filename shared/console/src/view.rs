@@ -76,6 +76,23 @@ pub fn humanize_code(code: &str) -> String {
     crate::forms::sentence(&code.to_lowercase().replace('_', " ")).trim_end_matches('.').to_owned()
 }
 
+/// (badge modifier, word) for a message's status: the same on the messages log, a message's
+/// page, campaign reports and the inbox.
+pub fn message_status(status: miping::domain::messages::MessageStatus) -> (&'static str, &'static str) {
+    use miping::domain::messages::MessageStatus::*;
+    match status {
+        Scheduled => ("badge--scheduled", "scheduled"),
+        Queued => ("badge--queued", "queued"),
+        Sending => ("badge--queued", "sending"),
+        Sent => ("badge--sent", "sent"),
+        Delivered => ("badge--delivered", "delivered"),
+        Read => ("badge--read", "read"),
+        Failed => ("badge--failed", "failed"),
+        Cancelled => ("", "cancelled"),
+        Received => ("badge--info", "received"),
+    }
+}
+
 /// A moment as pages show it: `<time datetime="{iso}" data-relative>{text}</time>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct When {

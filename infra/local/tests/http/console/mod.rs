@@ -142,6 +142,47 @@ impl Console {
         self.read(r).await
     }
 
+    /// Posts a `multipart/form-data` form (a file upload, as a browser sends it): the current
+    /// CSRF token as the `_csrf` field when `with_csrf`, then `fields`, then the file.
+    pub async fn post_file(
+        &mut self,
+        path: &str,
+        with_csrf: bool,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Page {
+        let boundary = "----miping-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        let csrf = self.csrf.clone().unwrap_or_default();
+        let mut all: Vec<(&str, &str)> = if with_csrf { vec![("_csrf", csrf.as_str())] } else { Vec::new() };
+        all.extend_from_slice(fields);
+        for (k, v) in all {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+            );
+        }
+        let (name, filename, bytes) = file;
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body);
+        if self.hx {
+            req = req.header("hx-request", "true");
+        }
+        let r = req.send().await.unwrap();
+        self.read(r).await
+    }
+
     /// Signs in through the sign-in form; panics unless it succeeds.
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Page {
         self.get("/").await;

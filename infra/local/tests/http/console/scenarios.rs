@@ -40,6 +40,19 @@ async fn the_platform_owner_provisions_tops_up_suspends_reactivates_and_resends_
             ("OUTBOX_DIR", outbox.to_str().unwrap()),
             ("ADMIN_EMAIL", common::ADMIN_EMAIL),
             ("ADMIN_PASSWORD", common::ADMIN_PASSWORD),
+
+async fn an_owner_imports_contacts_finds_adds_and_deletes_them_and_reads_the_messages_log() {
+    let tp = common::start().await;
+    let (t, _) = common::ready_to_send(&tp).await;
+    let body = super::messages::send_template("+1 415 555 0101");
+    super::messages::sent(&tp, &t.token, &body, "read").await;
+    browser::run_scenario(
+        "console-contacts",
+        &[
+            ("BASE_URL", tp.base.as_str()),
+            ("OWNER_EMAIL", t.email.as_str()),
+            ("OWNER_PASSWORD", t.password.as_str()),
+            ("CONTACTS_CSV", super::contacts::MESSY_CSV),
         ],
     )
     .await
@@ -82,4 +95,5 @@ async fn an_owner_builds_templates_with_the_live_preview_and_sees_meta_review_th
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
+
 }
