@@ -43,6 +43,23 @@ pub fn tenant_status(status: &miping::domain::tenants::TenantStatus) -> (&'stati
     }
 }
 
+/// (badge modifier, word) for a campaign (cancelled: the plain badge).
+pub fn campaign_badge(status: miping::domain::campaigns::CampaignStatus) -> (&'static str, &'static str) {
+    use miping::domain::campaigns::CampaignStatus::*;
+    match status {
+        Scheduled => ("badge--scheduled", "scheduled"),
+        Running => ("badge--running", "running"),
+        Completed => ("badge--completed", "completed"),
+        Cancelled => ("", "cancelled"),
+    }
+}
+
+/// A moment for `<time datetime="…" data-relative>…</time>`: (the attribute, the exact text).
+/// UTC until the tenant's time zone is a setting.
+pub fn moment(at: chrono::DateTime<chrono::Utc>) -> (String, String) {
+    (at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), at.format("%-d %b %Y, %H:%M UTC").to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
