@@ -62,11 +62,13 @@ async fn the_wizard_counts_the_audience_previews_the_first_message_and_the_campa
     assert_eq!(page.status, StatusCode::OK);
     page.assert_shows("No campaigns yet");
 
-    contact(&tp, &t, "Ana Silva", "+14155500001", &["vip"]).await;
-    contact(&tp, &t, "Ben Okafor", "+14155500002", &["vip"]).await;
-    let out = contact(&tp, &t, "Cy Opted", "+14155500003", &["vip"]).await;
+    contact(&tp, &t, "Ana Silva", "+14155500011", &["vip"]).await;
+    contact(&tp, &t, "Ben Okafor", "+14155500012", &["vip"]).await;
+    let out = contact(&tp, &t, "Cy Opted", "+14155500013", &["vip"]).await;
     opt_out(&tp, &t, &out).await;
-    contact(&tp, &t, "Dee Other", "+14155500004", &["walk-in"]).await;
+    contact(&tp, &t, "Dee Other", "+14155500014", &["walk-in"]).await;
+    // The simulator fails numbers ending 0000 with 131026.
+    contact(&tp, &t, "Fay Fails", "+14155510000", &["vip"]).await;
 
     let page = c.get("/app/campaigns/new").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -80,7 +82,7 @@ async fn the_wizard_counts_the_audience_previews_the_first_message_and_the_campa
     c.hx = false;
     assert_eq!(live.status, StatusCode::OK);
     assert!(!live.body.contains("<html"), "a fragment");
-    assert!(live.body.contains("<strong>2</strong> recipients · 1 opted out"), "{}", live.body);
+    assert!(live.body.contains("<strong>3</strong> recipients · 1 opted out"), "{}", live.body);
     assert!(live.body.contains("Hi <span class=\"wa-var\">Ana Silva</span>, your order <span class=\"wa-var\">A-7</span>"));
     live.assert_shows("Quota left this month: ");
     assert!(live.body.contains("id=\"var-kind-2\""), "one field per variable of the template");
@@ -90,7 +92,7 @@ async fn the_wizard_counts_the_audience_previews_the_first_message_and_the_campa
     update.push(("step", "preview"));
     let page = c.post("/app/campaigns/new", &update).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("<strong>2</strong> recipients · 1 opted out"));
+    assert!(page.body.contains("<strong>3</strong> recipients · 1 opted out"));
 
     // The domain's errors next to their fields, the values kept.
     let page = c.post("/app/campaigns/new", &wizard("", "A-7")).await;
@@ -122,12 +124,13 @@ async fn the_wizard_counts_the_audience_previews_the_first_message_and_the_campa
         async move {
             let p = probe.get(&path).await;
             assert_eq!(p.status, StatusCode::OK);
-            p.body.contains("data-stage=\"Read\">2<").then_some(p)
+            (p.body.contains("data-stage=\"Read\">2<") && p.body.contains("data-stage=\"Failed\">1<")).then_some(p)
         }
     })
     .await;
     assert!(!progress.body.contains("<html"));
     assert!(progress.body.contains("data-stage=\"Skipped (opted out)\">1<"));
+    progress.assert_shows("131026 · Message undeliverable");
     assert!(!progress.body.contains("data-hx-trigger"), "a settled campaign is not polled: {}", progress.body);
 
     let page = c.get("/app/campaigns").await;
@@ -141,7 +144,7 @@ async fn the_wizard_counts_the_audience_previews_the_first_message_and_the_campa
 async fn refusals_roles_foreign_ids_csrf_and_a_confirmed_cancel() {
     let tp = common::start().await;
     let (t, _) = common::ready_to_send(&tp).await;
-    contact(&tp, &t, "Ana Silva", "+14155500001", &["vip"]).await;
+    contact(&tp, &t, "Ana Silva", "+14155500011", &["vip"]).await;
     let later = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
     let r = common::post(
         &tp,
