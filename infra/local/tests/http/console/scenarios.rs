@@ -28,3 +28,20 @@ async fn an_owner_signs_in_changes_the_password_signs_out_and_resets_it() {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_launches_a_campaign_with_the_wizard_and_watches_it_reach_read() {
+    let tp = common::start().await;
+    let (t, _) = common::ready_to_send(&tp).await;
+    for (name, phone, tag) in
+        [("Ana Silva", "+14155500011", "vip"), ("Ben Okafor", "+14155500012", "vip"), ("Dee Other", "+14155500014", "walk-in")]
+    {
+        super::campaigns::contact(&tp, &t, name, phone, &[tag]).await;
+    }
+    browser::run_scenario(
+        "console-campaigns",
+        &[("BASE_URL", tp.base.as_str()), ("OWNER_EMAIL", t.email.as_str()), ("OWNER_PASSWORD", t.password.as_str())],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
