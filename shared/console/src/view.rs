@@ -93,6 +93,23 @@ pub fn message_status(status: miping::domain::messages::MessageStatus) -> (&'sta
     }
 }
 
+/// (badge modifier, word) for a campaign (cancelled: the plain badge).
+pub fn campaign_badge(status: miping::domain::campaigns::CampaignStatus) -> (&'static str, &'static str) {
+    use miping::domain::campaigns::CampaignStatus::*;
+    match status {
+        Scheduled => ("badge--scheduled", "scheduled"),
+        Running => ("badge--running", "running"),
+        Completed => ("badge--completed", "completed"),
+        Cancelled => ("", "cancelled"),
+    }
+}
+
+/// A moment for `<time datetime="…" data-relative>…</time>`: (the attribute, the exact text).
+/// UTC until the tenant's time zone is a setting.
+pub fn moment_pair(at: chrono::DateTime<chrono::Utc>) -> (String, String) {
+    (at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), at.format("%-d %b %Y, %H:%M UTC").to_string())
+}
+
 /// A moment as pages show it: `<time datetime="{iso}" data-relative>{text}</time>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct When {

@@ -1,8 +1,692 @@
-//! The campaigns pages (under /app/campaigns).
+//! The campaigns pages (under /app/campaigns): the list, the wizard (one form that works without
+//! JavaScript; console.js refreshes its live part — recipients, variables, preview, cost — as the
+//! person chooses), the live progress page and the cancel.
 
+use askama::Template;
 use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use futures_util::future::join_all;
 use miping::app::AppState;
+use miping::domain::campaigns::create::{self, AudienceInput, CreateInput, TemplateInput};
+use miping::domain::campaigns::estimate::{self, AudienceEstimate, Budget};
+use miping::domain::campaigns::mapping::Mapping;
+use miping::domain::campaigns::{Audience, Campaign, CampaignStatus, StatusCounts, cancel, counters};
+use miping::domain::contacts::Contact;
+use miping::domain::messages::model::MessageStatus;
+use miping::domain::templates::model::{ParameterFormat, Template as WaTemplate};
+use miping::domain::templates::schema::Slot;
+use miping::http::pagination::{open_cursor, seal_cursor};
+use miping::store::campaigns::Campaigns;
+use miping::store::contacts::{Contacts, ListFilter as ContactFilter};
+use miping::store::messages::{ListFilter as MessageFilter, Messages};
+use miping::store::templates::Templates;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::forms::{CsrfForm, Errors, status_of};
+use crate::page::{self, Hx, Shell};
+use crate::session::TenantAdmin;
+use crate::view::{campaign_badge, moment, number};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/", get(list))
+        .route("/new", get(new_form).post(create))
+        .route("/new/estimate", post(estimate))
+        .route("/{id}", get(show))
+        .route("/{id}/progress", get(progress))
+        .route("/{id}/cancel", post(cancel_campaign))
+}
+
+const PAGE_SIZE: usize = 25;
+
+// --- list ------------------------------------------------------------------------------------
+
+/// One campaign as a row or a card.
+pub struct Row {
+    pub id: String,
+    pub name: String,
+    pub template: String,
+    pub badge: (&'static str, &'static str),
+    /// Recipients whose message left (sent, delivered, read or failed), of the audience.
+    pub done: u64,
+    pub total: u64,
+    pub progress_text: String,
+    pub created: (String, String),
+}
+
+impl Row {
+    pub fn of(c: &Campaign, n: &StatusCounts) -> Self {
+        let total = u64::try_from(c.total).unwrap_or(0);
+        let done = u64::try_from(n.sent + n.delivered + n.read + n.failed + c.skipped_opted_out + c.skipped_missing_data)
+            .unwrap_or(0)
+            .min(total);
+        Row {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            template: c.template.name.clone(),
+            badge: campaign_badge(c.status),
+            done,
+            total,
+            progress_text: format!("{} of {}", number(done), number(total)),
+            created: moment(c.created_at),
+        }
+    }
+}
+
+/// A tenant's campaigns with their live counts, one page, newest first.
+pub async fn rows(
+    state: &AppState,
+    tenant_id: &str,
+    limit: usize,
+    cursor: Option<String>,
+) -> Result<(Vec<(Campaign, StatusCounts)>, Option<String>), miping::domain::Error> {
+    let (items, next) = Campaigns::new(&*state.ports.table).page(tenant_id, limit, cursor).await?;
+    let counts = join_all(items.iter().map(|c| counters::read(&state.ports, tenant_id, &c.id))).await;
+    let mut out = Vec::with_capacity(items.len());
+    for (c, n) in items.into_iter().zip(counts) {
+        out.push((c, n?));
+    }
+    Ok((out, next))
+}
+
+#[derive(Template)]
+#[template(path = "campaigns_list.html", blocks = ["rows"])]
+pub struct ListPage {
+    pub shell: Shell,
+    pub rows: Vec<Row>,
+    pub next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// `GET /app/campaigns`
+async fn list(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+    hx: Hx,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()).map(open_cursor).transpose() {
+        Ok(c) => c,
+        Err(_) => return page::message_page(StatusCode::BAD_REQUEST, "This link has expired", "Open the list again."),
+    };
+    let more = cursor.is_some();
+    let (items, next) = match rows(&state, &tenant_id, PAGE_SIZE, cursor).await {
+        Ok(v) => v,
+        Err(e) => return failed(&e),
+    };
+    let page = ListPage {
+        shell: Shell::load(&state, &viewer, &headers, "Campaigns", "/app/campaigns").await,
+        rows: items.iter().map(|(c, n)| Row::of(c, n)).collect(),
+        next: next.as_deref().map(seal_cursor),
+    };
+    // "Load more" asks for the next rows only.
+    page::page_or_fragment(Hx(hx.0 && more), StatusCode::OK, &page, page.as_rows())
+}
+
+fn failed(e: &miping::domain::Error) -> Response {
+    tracing::error!(error = %e.message, "campaigns page failed to load");
+    page::server_error()
+}
+
+// --- the wizard ------------------------------------------------------------------------------
+
+/// One `{{n}}` of the template: how the person filled it.
+#[derive(Clone, Debug, Default)]
+pub struct VarChoice {
+    /// 1-based, as the field names (`var_kind_1`).
+    pub n: usize,
+    pub label: String,
+    /// `name` | `phone` | `attribute` | `literal`
+    pub kind: String,
+    pub value: String,
+}
+
+/// What the form holds (posted, or a new form's defaults).
+#[derive(Clone, Debug, Default)]
+pub struct Draft {
+    pub name: String,
+    /// `name|language` of an approved template.
+    pub template: String,
+    /// `all` | `tags` | `contacts`
+    pub audience: String,
+    pub tags: Vec<String>,
+    pub contact_ids: Vec<String>,
+    pub vars: Vec<VarChoice>,
+    /// `now` | `later`
+    pub when: String,
+    /// `datetime-local` (UTC).
+    pub schedule_at: String,
+}
+
+impl Draft {
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        let many = |k: &str| pairs.iter().filter(|(n, _)| n == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+        let mut vars = Vec::new();
+        for n in 1.. {
+            let kind = pairs.iter().find(|(k, _)| *k == format!("var_kind_{n}"));
+            let Some((_, kind)) = kind else { break };
+            vars.push(VarChoice { n, label: String::new(), kind: kind.clone(), value: one(&format!("var_value_{n}")) });
+        }
+        Draft {
+            name: one("name"),
+            template: one("template"),
+            audience: one("audience"),
+            tags: many("tags"),
+            contact_ids: many("contact_ids"),
+            vars,
+            when: one("when"),
+            schedule_at: one("schedule_at"),
+        }
+    }
+
+    fn template_ref(&self) -> Option<(&str, &str)> {
+        self.template.split_once('|')
+    }
+
+    /// The audience when the choice is complete enough to count.
+    fn audience(&self) -> Option<Audience> {
+        match self.audience.as_str() {
+            "all" => Some(Audience { all: true, ..Audience::default() }),
+            "tags" if !self.tags.is_empty() => Some(Audience { tags: self.tags.clone(), ..Audience::default() }),
+            "contacts" if !self.contact_ids.is_empty() => {
+                Some(Audience { contact_ids: self.contact_ids.clone(), ..Audience::default() })
+            }
+            _ => None,
+        }
+    }
+
+    /// The API's `variables`: `{{contact.name}}`, `{{contact.attributes.city}}`, or the literal.
+    fn variables(&self) -> Vec<Value> {
+        self.vars
+            .iter()
+            .map(|v| match v.kind.as_str() {
+                "name" => "{{contact.name}}".to_owned(),
+                "phone" => "{{contact.phone}}".to_owned(),
+                "attribute" => format!("{{{{contact.attributes.{}}}}}", v.value.trim()),
+                _ => v.value.clone(),
+            })
+            .map(Value::String)
+            .collect()
+    }
+
+    /// The body of `POST /campaigns`, so the domain's own checks (and their `details`) apply.
+    fn input(&self) -> CreateInput {
+        let (name, language) = match self.template_ref() {
+            Some((n, l)) => (Some(n.to_owned()), Some(l.to_owned())),
+            None => (None, None),
+        };
+        let audience = match self.audience.as_str() {
+            "all" => Some(AudienceInput { all: Some(true), ..AudienceInput::default() }),
+            "tags" => Some(AudienceInput { tags: Some(self.tags.clone()), ..AudienceInput::default() }),
+            "contacts" => Some(AudienceInput { contact_ids: Some(self.contact_ids.clone()), ..AudienceInput::default() }),
+            _ => None,
+        };
+        // `datetime-local` has no zone: the form says it is UTC.
+        let schedule_at = (self.when == "later").then(|| {
+            let t = self.schedule_at.trim();
+            if t.len() == 16 { format!("{t}:00Z") } else { t.to_owned() }
+        });
+        CreateInput {
+            name: Some(self.name.clone()),
+            template: Some(TemplateInput { name, language }),
+            audience,
+            variables: Some(self.variables()),
+            schedule_at,
+        }
+    }
+}
+
+/// The form's fields that a use case's `details` can name (`template.name` marks `template`,
+/// `variables[1]` marks `variables`, `audience.tags` marks `audience`).
+const FIELDS: &[&str] = &["name", "template", "audience", "variables", "schedule_at"];
+
+/// A choice in a list of checkboxes or options.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
+}
+
+/// The live part of the wizard: recomputed on every change.
+pub struct Live {
+    pub vars: Vec<VarChoice>,
+    pub estimate: Option<AudienceEstimate>,
+    pub budget: Option<Budget>,
+    /// The first recipient's message: text pieces, `(text, is_variable, missing)`.
+    pub preview: Vec<(String, bool, bool)>,
+    pub first_name: String,
+}
+
+impl Live {
+    pub fn recipients(&self) -> String {
+        self.estimate.as_ref().map(|e| number(e.recipients())).unwrap_or_default()
+    }
+    pub fn opted_out(&self) -> String {
+        self.estimate.as_ref().map(|e| number(e.opted_out)).unwrap_or_default()
+    }
+    pub fn exact(&self) -> bool {
+        self.estimate.as_ref().is_none_or(|e| e.exact)
+    }
+    pub fn quota_left(&self) -> Option<String> {
+        self.budget.as_ref().and_then(|b| b.quota_left).map(number)
+    }
+    pub fn over_quota(&self) -> bool {
+        match (&self.estimate, self.budget.as_ref().and_then(|b| b.quota_left)) {
+            (Some(e), Some(left)) => e.total > left,
+            _ => false,
+        }
+    }
+    pub fn cost(&self) -> Option<(String, String)> {
+        self.budget.as_ref().and_then(|b| b.credits).map(|(cost, balance)| (cost.to_string(), balance.to_string()))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "campaigns_new.html", blocks = ["form", "live"])]
+pub struct NewPage {
+    pub shell: Shell,
+    pub draft: Draft,
+    pub templates: Vec<Choice>,
+    pub tags: Vec<Choice>,
+    pub contacts: Vec<Choice>,
+    pub live: Live,
+    pub errors: Errors,
+}
+
+/// Contacts offered for a hand-picked audience (larger ones are tags or everyone).
+const PICKABLE_CONTACTS: usize = 50;
+/// Contacts read to find the tags in use (the newest; an older tag can still be typed through
+/// the API).
+const TAG_SCAN: usize = 1000;
+
+impl NewPage {
+    async fn load(state: &AppState, shell: Shell, tenant_id: &str, mut draft: Draft, errors: Errors) -> Result<Self, miping::domain::Error> {
+        let approved = Templates::new(&*state.ports.table).page(tenant_id, Some("APPROVED"), 100, None).await?.0;
+        let chosen = draft
+            .template_ref()
+            .and_then(|(n, l)| approved.iter().find(|t| t.name == n && t.language == l))
+            .cloned();
+        if chosen.is_none() && draft.template.is_empty() && approved.len() == 1 {
+            draft.template = format!("{}|{}", approved[0].name, approved[0].language);
+            return Box::pin(Self::load(state, shell, tenant_id, draft, errors)).await;
+        }
+        let contacts = Contacts::new(&*state.ports.table);
+        let filter = ContactFilter::default();
+        let (recent, _) = contacts.list(tenant_id, &filter, TAG_SCAN, None).await?;
+        let mut tags: Vec<String> = recent.iter().flat_map(|c| c.tags.iter().cloned()).collect();
+        tags.sort();
+        tags.dedup();
+        let live = live(state, tenant_id, &mut draft, chosen.as_ref()).await?;
+        Ok(NewPage {
+            templates: approved
+                .iter()
+                .map(|t| {
+                    let value = format!("{}|{}", t.name, t.language);
+                    Choice { checked: value == draft.template, label: format!("{} ({})", t.name, t.language), value }
+                })
+                .collect(),
+            tags: tags.into_iter().map(|t| Choice { checked: draft.tags.contains(&t), label: t.clone(), value: t }).collect(),
+            contacts: recent
+                .iter()
+                .take(PICKABLE_CONTACTS)
+                .map(|c| Choice {
+                    checked: draft.contact_ids.contains(&c.id),
+                    label: contact_label(c),
+                    value: c.id.clone(),
+                })
+                .collect(),
+            shell,
+            draft,
+            live,
+            errors,
+        })
+    }
+}
+
+fn contact_label(c: &Contact) -> String {
+    match (c.name.as_deref(), c.phone.as_deref()) {
+        (Some(n), Some(p)) => format!("{n} ({p})"),
+        (Some(n), None) => n.to_owned(),
+        (None, Some(p)) => p.to_owned(),
+        (None, None) => c.id.clone(),
+    }
+}
+
+/// The variables the template takes (labelled as the person sees them), the audience's count,
+/// what it would use, and the first recipient's message.
+async fn live(
+    state: &AppState,
+    tenant_id: &str,
+    draft: &mut Draft,
+    template: Option<&WaTemplate>,
+) -> Result<Live, miping::domain::Error> {
+    let Some(template) = template else {
+        draft.vars.clear();
+        let estimate = match draft.audience() {
+            Some(a) => Some(estimate::audience(&state.ports, tenant_id, &a).await?),
+            None => None,
+        };
+        return Ok(Live { vars: Vec::new(), estimate, budget: None, preview: Vec::new(), first_name: String::new() });
+    };
+    let schema = &template.parameters;
+    let mut body_n = 0;
+    let mut vars = Vec::with_capacity(schema.count);
+    for (i, v) in schema.variables.iter().take(schema.count).enumerate() {
+        let label = match (v.component, &v.name) {
+            (_, Some(name)) => format!("{{{{{name}}}}}"),
+            (Slot::Body, None) => {
+                body_n += 1;
+                format!("{{{{{body_n}}}}}")
+            }
+            (Slot::Header, None) => "Header variable".to_owned(),
+            (Slot::Button, None) => format!("Button {} variable", v.index.unwrap_or(0) + 1),
+        };
+        let previous = draft.vars.get(i).cloned().unwrap_or_default();
+        let kind = if previous.kind.is_empty() { "literal".to_owned() } else { previous.kind };
+        vars.push(VarChoice { n: i + 1, label, kind, value: previous.value });
+    }
+    draft.vars = vars.clone();
+    let estimate = match draft.audience() {
+        Some(a) => Some(estimate::audience(&state.ports, tenant_id, &a).await?),
+        None => None,
+    };
+    let budget = match &estimate {
+        Some(e) => Some(
+            estimate::budget(&state.ports, &state.prices, tenant_id, &template.category.to_ascii_lowercase(), e.recipients())
+                .await?,
+        ),
+        None => None,
+    };
+    let first = estimate.as_ref().and_then(|e| e.first.as_ref());
+    let values: Vec<Option<String>> = draft
+        .variables()
+        .iter()
+        .map(|v| match (Mapping::parse(v), first) {
+            (Ok(Mapping::Literal(Value::String(s))), _) => Some(s),
+            (Ok(m), Some(c)) => m.render(c).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())),
+            _ => None,
+        })
+        .collect();
+    Ok(Live {
+        preview: render_body(template, &values),
+        first_name: first.map(contact_label).unwrap_or_default(),
+        vars,
+        estimate,
+        budget,
+    })
+}
+
+/// The template's body with its body variables filled (a missing one shows its placeholder).
+fn render_body(template: &WaTemplate, values: &[Option<String>]) -> Vec<(String, bool, bool)> {
+    let body = template
+        .components
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("BODY"))))
+        .and_then(|c| c["text"].as_str())
+        .unwrap_or_default();
+    let positions: Vec<usize> = template
+        .parameters
+        .variables
+        .iter()
+        .filter(|v| v.component == Slot::Body)
+        .map(|v| v.position - 1)
+        .collect();
+    let mut out = Vec::new();
+    let mut from = 0;
+    for (k, ph) in miping::domain::templates::validate::placeholders(body).iter().enumerate() {
+        out.push((body[from..ph.start].to_owned(), false, false));
+        let index = match template.parameter_format {
+            ParameterFormat::Positional => ph.token.parse::<usize>().ok().and_then(|n| positions.get(n.wrapping_sub(1))),
+            ParameterFormat::Named => positions.get(k),
+        };
+        match index.and_then(|i| values.get(*i)).cloned().flatten() {
+            Some(v) => out.push((v, true, false)),
+            None => out.push((body[ph.start..ph.end].to_owned(), true, true)),
+        }
+        from = ph.end;
+    }
+    out.push((body[from..].to_owned(), false, false));
+    out
+}
+
+/// `GET /app/campaigns/new`
+async fn new_form(State(state): State<AppState>, TenantAdmin(viewer, tenant_id): TenantAdmin, headers: HeaderMap) -> Response {
+    let shell = Shell::load(&state, &viewer, &headers, "New campaign", "/app/campaigns").await;
+    let draft = Draft { audience: "all".into(), when: "now".into(), ..Draft::default() };
+    match NewPage::load(&state, shell, &tenant_id, draft, Errors::none()).await {
+        Ok(page) => page::html(StatusCode::OK, &page),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST /app/campaigns/new/estimate`: the live part for console.js.
+async fn estimate(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let shell = Shell::load(&state, &viewer, &headers, "New campaign", "/app/campaigns").await;
+    match NewPage::load(&state, shell, &tenant_id, Draft::from_pairs(&pairs), Errors::none()).await {
+        Ok(page) => page::html(StatusCode::OK, &page.as_live()),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST /app/campaigns/new`: `step=preview` (the no-JS "Update" button) shows the form again
+/// with the count and preview; otherwise the same use case as `POST /campaigns`.
+async fn create(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+    hx: Hx,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let draft = Draft::from_pairs(&pairs);
+    let preview_only = pairs.iter().any(|(k, v)| k == "step" && v == "preview");
+    let render = |status: StatusCode, draft: Draft, errors: Errors| {
+        let state = state.clone();
+        let viewer = viewer.clone();
+        let headers = headers.clone();
+        let tenant_id = tenant_id.clone();
+        async move {
+            let shell = Shell::load(&state, &viewer, &headers, "New campaign", "/app/campaigns").await;
+            match NewPage::load(&state, shell, &tenant_id, draft, errors).await {
+                Ok(page) => page::page_or_fragment(hx, status, &page, page.as_form()),
+                Err(e) => failed(&e),
+            }
+        }
+    };
+    if preview_only {
+        return render(StatusCode::OK, draft, Errors::none()).await;
+    }
+    match create::create(&state.ports, &state.prices, &tenant_id, draft.input()).await {
+        Ok(c) => {
+            let toast = if c.status == CampaignStatus::Scheduled { "Campaign scheduled" } else { "Campaign started" };
+            hx.done(&format!("/app/campaigns/{}", c.id), toast)
+        }
+        Err(e) => match status_of(&e) {
+            Ok(status) => render(status, draft, Errors::from_error(&e, FIELDS)).await,
+            Err(r) => r,
+        },
+    }
+}
+
+// --- progress --------------------------------------------------------------------------------
+
+/// One step of the funnel.
+pub struct Stage {
+    pub label: &'static str,
+    pub value: u64,
+    pub text: String,
+}
+
+/// Meta's reason for some of the failures, and how many.
+pub struct Failure {
+    pub reason: String,
+    pub count: String,
+}
+
+#[derive(Template)]
+#[template(path = "campaigns_show.html", blocks = ["progress"])]
+pub struct ShowPage {
+    pub shell: Shell,
+    pub row: Row,
+    pub status: CampaignStatus,
+    pub audience: String,
+    pub when: Option<(String, String)>,
+    pub stages: Vec<Stage>,
+    pub max: u64,
+    pub failures: Vec<Failure>,
+    /// Still changing: the fragment polls itself.
+    pub live: bool,
+    pub cancellable: bool,
+}
+
+/// Failed messages read to group by reason.
+const FAILURE_SCAN: usize = 200;
+/// After it completes (or is cancelled), statuses still arrive for a while: keep polling.
+const SETTLING_MINUTES: i64 = 15;
+
+async fn load_show(state: &AppState, shell: Shell, tenant_id: &str, id: &str) -> Result<Option<ShowPage>, miping::domain::Error> {
+    let Some(c) = Campaigns::new(&*state.ports.table).get(tenant_id, id).await? else { return Ok(None) };
+    let n = counters::read(&state.ports, tenant_id, id).await?;
+    let filter = MessageFilter { status: Some(MessageStatus::Failed), campaign_id: Some(id.to_owned()) };
+    let failures = if n.failed > 0 {
+        let (failed, _) = Messages::new(&*state.ports.table).list(tenant_id, &filter, FAILURE_SCAN, None).await?;
+        let mut by: Vec<(String, u64)> = Vec::new();
+        for m in failed {
+            let reason = match &m.error {
+                Some(e) => format!("{} · {}", e.code, e.title.as_deref().or(e.detail.as_deref()).unwrap_or("no reason given")),
+                None => "No reason given".to_owned(),
+            };
+            match by.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, k)) => *k += 1,
+                None => by.push((reason, 1)),
+            }
+        }
+        by.sort_by(|a, b| b.1.cmp(&a.1));
+        by.into_iter().map(|(reason, k)| Failure { reason, count: number(k) }).collect()
+    } else {
+        Vec::new()
+    };
+    let u = |v: i64| u64::try_from(v).unwrap_or(0);
+    let total = u(c.total);
+    let stage = |label, value: u64| Stage { label, value, text: number(value) };
+    // Cumulative: a read message was also sent and delivered.
+    let stages = vec![
+        stage("Queued", u(n.queued)),
+        stage("Sent", u(n.sent + n.delivered + n.read)),
+        stage("Delivered", u(n.delivered + n.read)),
+        stage("Read", u(n.read)),
+        stage("Failed", u(n.failed)),
+        stage("Skipped (opted out)", u(c.skipped_opted_out)),
+    ];
+    let now = state.ports.clock.now();
+    let ended = c.completed_at.or(c.cancelled_at);
+    let in_flight = n.queued + n.sent + n.delivered > 0;
+    let live = match c.status {
+        CampaignStatus::Scheduled | CampaignStatus::Running => true,
+        _ => in_flight && ended.is_some_and(|t| now - t < chrono::Duration::minutes(SETTLING_MINUTES)),
+    };
+    let audience = if c.audience.all {
+        "Every contact".to_owned()
+    } else if !c.audience.tags.is_empty() {
+        format!("Contacts tagged {}", c.audience.tags.join(", "))
+    } else {
+        format!("{} chosen contacts", number(c.audience.contact_ids.len() as u64))
+    };
+    Ok(Some(ShowPage {
+        shell,
+        row: Row::of(&c, &n),
+        status: c.status,
+        audience,
+        when: c.schedule_at.filter(|_| c.status == CampaignStatus::Scheduled).map(moment),
+        stages,
+        max: total.max(1),
+        failures,
+        live,
+        cancellable: matches!(c.status, CampaignStatus::Scheduled | CampaignStatus::Running),
+    }))
+}
+
+/// `GET /app/campaigns/{id}`
+async fn show(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let shell = Shell::load(&state, &viewer, &headers, "Campaign", "/app/campaigns").await;
+    match load_show(&state, shell, &tenant_id, &id).await {
+        Ok(Some(mut page)) => {
+            page.shell.title = page.row.name.clone();
+            page::html(StatusCode::OK, &page)
+        }
+        Ok(None) => page::not_found_page(),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `GET /app/campaigns/{id}/progress`: the polled fragment (without its trigger once nothing
+/// changes any more, which stops the polling).
+async fn progress(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let shell = Shell::load(&state, &viewer, &headers, "Campaign", "/app/campaigns").await;
+    match load_show(&state, shell, &tenant_id, &id).await {
+        Ok(Some(page)) => page::html(StatusCode::OK, &page.as_progress()),
+        Ok(None) => page::not_found_page(),
+        Err(e) => failed(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    confirmed: Option<String>,
+}
+
+/// `POST /app/campaigns/{id}/cancel` (confirmed by console.js's dialog, or by the confirmation
+/// page without JavaScript).
+async fn cancel_campaign(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+    hx: Hx,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<CancelForm>,
+) -> Response {
+    let campaign = match Campaigns::new(&*state.ports.table).get(&tenant_id, &id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return page::not_found_page(),
+        Err(e) => return failed(&e.into()),
+    };
+    let back = format!("/app/campaigns/{id}");
+    if !page::confirmed(&headers, form.confirmed.as_deref()) {
+        let shell = Shell::load(&state, &viewer, &headers, "Cancel campaign", "/app/campaigns").await;
+        let question = format!("Cancel the campaign “{}”? Messages not sent yet will not be sent.", campaign.name);
+        return page::confirm_page(shell, &question, &format!("{back}/cancel"), "Cancel campaign", &back, &[]);
+    }
+    match cancel::cancel(&state.ports, &tenant_id, &id).await {
+        Ok(_) => hx.done(&back, &format!("Campaign “{}” cancelled", campaign.name)),
+        Err(e) => match status_of(&e) {
+            Ok(_) => page::redirect_with_flash(&back, &format!("!{}", crate::forms::sentence(&e.message))),
+            Err(r) => r,
+        },
+    }
 }

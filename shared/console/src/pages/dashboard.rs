@@ -1,5 +1,5 @@
 //! The tenant admin's start page (`GET /` signed in): WhatsApp health, this month's usage against
-//! the plan, the balance.
+//! the plan, the balance, the running and scheduled campaigns, and a 30-day chart of messages.
 
 use askama::Template;
 use axum::http::{HeaderMap, StatusCode};
@@ -10,6 +10,7 @@ use miping::domain::whatsapp::model::ConnectionView;
 use miping::domain::{billing, plans, tenants, usage};
 
 use crate::page::{self, Shell};
+use crate::pages::campaigns::{Row, rows};
 use crate::session::Viewer;
 use crate::view::{number, percent_of};
 
@@ -32,6 +33,8 @@ pub struct DashboardPage {
     pub balance: String,
     pub currency: String,
     pub period_start: String,
+    pub campaigns: Vec<Row>,
+    pub chart: Chart,
 }
 
 pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Response {
@@ -45,10 +48,11 @@ pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Res
             billing::balance(&state.ports, tenant_id),
             connect::status(&state.ports, tenant_id),
         );
-        Ok::<_, miping::domain::Error>((plan?, used?, balance?, connection?))
+        let (campaigns, chart) = tokio::join!(live_campaigns(state, tenant_id), chart(state, tenant_id));
+        Ok::<_, miping::domain::Error>((plan?, used?, balance?, connection?, campaigns?, chart?))
     }
     .await;
-    let (plan, used, balance, connection) = match loaded {
+    let (plan, used, balance, connection, campaigns, chart) = match loaded {
         Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e.message, "dashboard failed to load");
@@ -73,6 +77,139 @@ pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Res
         balance: balance.to_string(),
         currency: plan.currency.clone(),
         period_start: used.period_start.format("%-d %b %Y").to_string(),
+        campaigns,
+        chart,
     };
     page::html(StatusCode::OK, &page)
+}
+
+/// Campaigns read to find the live ones (the newest: older ones have long completed).
+const CAMPAIGN_SCAN: usize = 50;
+/// A campaign completed this recently is still shown (its last statuses arrive).
+const RECENT_HOURS: i64 = 24;
+
+/// Running and scheduled campaigns, then those completed in the last day.
+async fn live_campaigns(state: &AppState, tenant_id: &str) -> Result<Vec<Row>, miping::domain::Error> {
+    use miping::domain::campaigns::CampaignStatus::*;
+    let (items, _) = rows(state, tenant_id, CAMPAIGN_SCAN, None).await?;
+    let since = state.ports.clock.now() - chrono::Duration::hours(RECENT_HOURS);
+    let mut shown: Vec<_> = items
+        .iter()
+        .filter(|(c, _)| match c.status {
+            Running | Scheduled => true,
+            Completed => c.completed_at.is_some_and(|t| t > since),
+            Cancelled => false,
+        })
+        .collect();
+    shown.sort_by_key(|(c, _)| c.status != Running);
+    Ok(shown.into_iter().take(10).map(|(c, n)| Row::of(c, n)).collect())
+}
+
+/// One day's bar: segments stacked from the bottom (read, delivered, sent, failed).
+pub struct Bar {
+    pub x: u32,
+    pub label: String,
+    /// (class, y, height)
+    pub segments: Vec<(&'static str, u32, u32)>,
+}
+
+/// The 30-day chart of outbound messages by the status each is in now.
+pub struct Chart {
+    pub bars: Vec<Bar>,
+    /// Cumulative: a read message was also sent and delivered.
+    pub sent: String,
+    pub delivered: String,
+    pub read: String,
+    pub failed: String,
+    pub title: String,
+    /// The chart stopped at [`CHART_MESSAGES`] messages.
+    pub partial: bool,
+}
+
+const CHART_DAYS: i64 = 30;
+/// There is no per-day counter yet: the chart reads the tenant's newest messages of the last 30
+/// days, at most this many (a busy tenant's chart then covers fewer days, and says so).
+const CHART_MESSAGES: usize = 2000;
+const BAR_SLOT: u32 = 18;
+const CHART_LEFT: u32 = 30;
+const CHART_BASE: u32 = 150;
+const CHART_HEIGHT: u32 = 130;
+
+async fn chart(state: &AppState, tenant_id: &str) -> Result<Chart, miping::domain::Error> {
+    use miping::domain::messages::model::{Direction, MessageStatus as S};
+    let now = state.ports.clock.now();
+    let today = now.date_naive();
+    let since = now - chrono::Duration::days(CHART_DAYS);
+    // Per day (0 = 29 days ago): read, delivered, sent, failed.
+    let mut days = [[0u64; 4]; CHART_DAYS as usize];
+    let messages = miping::store::messages::Messages::new(&*state.ports.table);
+    let filter = miping::store::messages::ListFilter::default();
+    let (mut seen, mut cursor, mut partial) = (0usize, None, false);
+    'pages: loop {
+        let (items, next) = messages.list(tenant_id, &filter, 500, cursor).await?;
+        for m in &items {
+            seen += 1;
+            if m.created_at < since {
+                break 'pages;
+            }
+            let day = CHART_DAYS - 1 - (today - m.created_at.date_naive()).num_days();
+            let Ok(day) = usize::try_from(day) else { continue };
+            let slot = match (m.direction, m.status) {
+                (Direction::Outbound, S::Read) => 0,
+                (Direction::Outbound, S::Delivered) => 1,
+                (Direction::Outbound, S::Sent) => 2,
+                (Direction::Outbound, S::Failed) => 3,
+                _ => continue,
+            };
+            if let Some(d) = days.get_mut(day) {
+                d[slot] += 1;
+            }
+        }
+        match next {
+            Some(c) if seen < CHART_MESSAGES => cursor = Some(c),
+            Some(_) => {
+                partial = true;
+                break;
+            }
+            None => break,
+        }
+    }
+    let peak = days.iter().map(|d| d.iter().sum::<u64>()).max().unwrap_or(0).max(1);
+    let classes = ["fill-read", "fill-delivered", "fill-sent", "fill-failed"];
+    let bars = days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let mut top = CHART_BASE;
+            let mut segments = Vec::new();
+            for (k, n) in d.iter().enumerate() {
+                let h = u32::try_from(n * u64::from(CHART_HEIGHT) / peak).unwrap_or(CHART_HEIGHT);
+                let h = if *n > 0 { h.max(1) } else { 0 };
+                if h > 0 {
+                    top -= h.min(top);
+                    segments.push((classes[k], top, h));
+                }
+            }
+            let date = today - chrono::Duration::days(CHART_DAYS - 1 - i as i64);
+            Bar { x: CHART_LEFT + i as u32 * BAR_SLOT, label: date.format("%-d %b").to_string(), segments }
+        })
+        .collect();
+    let sum = |k: usize| days.iter().map(|d| d[k]).sum::<u64>();
+    let (read, delivered, sent, failed) = (sum(0), sum(1), sum(2), sum(3));
+    let title = format!(
+        "Messages per day over the last 30 days: {} sent, {} delivered, {} read, {} failed",
+        number(sent + delivered + read),
+        number(delivered + read),
+        number(read),
+        number(failed)
+    );
+    Ok(Chart {
+        bars,
+        sent: number(sent + delivered + read),
+        delivered: number(delivered + read),
+        read: number(read),
+        failed: number(failed),
+        title,
+        partial,
+    })
 }

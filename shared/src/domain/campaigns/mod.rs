@@ -6,6 +6,7 @@
 //! - [`fanout`]: the queued work that turns the audience into messages, page by page;
 //! - [`cancel`]: stops the fan-out and cancels the messages not sent yet;
 //! - [`counters`]: live per-status counts without a hot item;
+//! - [`estimate`]: what a campaign would use before it is created (the console's wizard);
 //! - [`mapping`]: `{{contact.*}}` variables.
 //!
 //! Lifecycle: `scheduled` (released by the scheduler) → `running` (fanning out) → `completed`
@@ -15,6 +16,7 @@
 pub mod cancel;
 pub mod counters;
 pub mod create;
+pub mod estimate;
 pub mod fanout;
 pub mod mapping;
 pub mod model;

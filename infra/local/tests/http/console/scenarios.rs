@@ -71,6 +71,17 @@ async fn an_owner_connects_whatsapp_manages_api_keys_and_the_callback_and_opens_
     let t = common::provision_and_activate(&tp).await;
     browser::run_scenario(
         "console-settings",
+
+async fn an_owner_launches_a_campaign_with_the_wizard_and_watches_it_reach_read() {
+    let tp = common::start().await;
+    let (t, _) = common::ready_to_send(&tp).await;
+    for (name, phone, tag) in
+        [("Ana Silva", "+14155500011", "vip"), ("Ben Okafor", "+14155500012", "vip"), ("Dee Other", "+14155500014", "walk-in")]
+    {
+        super::campaigns::contact(&tp, &t, name, phone, &[tag]).await;
+    }
+    browser::run_scenario(
+        "console-campaigns",
         &[("BASE_URL", tp.base.as_str()), ("OWNER_EMAIL", t.email.as_str()), ("OWNER_PASSWORD", t.password.as_str())],
     )
     .await
@@ -97,3 +108,4 @@ async fn an_owner_builds_templates_with_the_live_preview_and_sees_meta_review_th
     .unwrap_or_else(|e| panic!("{e}"));
 
 }
+
