@@ -38,6 +38,7 @@ fn row(e: LedgerEntry, currency: &str) -> EntryRow {
         EntryKind::Credit => ("badge--success", "credit"),
         EntryKind::Debit => ("badge", "debit"),
         EntryKind::Refund => ("badge--info", "refund"),
+        EntryKind::Adjustment => ("badge--warning", "correction"),
     };
     let signed = e.signed_amount();
     let sign = if signed.is_negative() { "" } else { "+" };

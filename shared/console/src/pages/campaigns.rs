@@ -29,7 +29,7 @@ use serde_json::Value;
 use crate::forms::{CsrfForm, Errors, status_of};
 use crate::page::{self, Hx, Shell};
 use crate::session::TenantAdmin;
-use crate::view::{campaign_badge, moment, number};
+use crate::view::{campaign_badge, moment_pair as moment, number};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -61,9 +61,10 @@ pub struct Row {
 impl Row {
     pub fn of(c: &Campaign, n: &StatusCounts) -> Self {
         let total = u64::try_from(c.total).unwrap_or(0);
-        let done = u64::try_from(n.sent + n.delivered + n.read + n.failed + c.skipped_opted_out + c.skipped_missing_data)
-            .unwrap_or(0)
-            .min(total);
+        let done =
+            u64::try_from(n.sent + n.delivered + n.read + n.failed + c.skipped_opted_out + c.skipped_missing_data)
+                .unwrap_or(0)
+                .min(total);
         Row {
             id: c.id.clone(),
             name: c.name.clone(),
@@ -229,7 +230,9 @@ impl Draft {
         let audience = match self.audience.as_str() {
             "all" => Some(AudienceInput { all: Some(true), ..AudienceInput::default() }),
             "tags" => Some(AudienceInput { tags: Some(self.tags.clone()), ..AudienceInput::default() }),
-            "contacts" => Some(AudienceInput { contact_ids: Some(self.contact_ids.clone()), ..AudienceInput::default() }),
+            "contacts" => {
+                Some(AudienceInput { contact_ids: Some(self.contact_ids.clone()), ..AudienceInput::default() })
+            }
             _ => None,
         };
         // `datetime-local` has no zone: the form says it is UTC.
@@ -311,12 +314,16 @@ const PICKABLE_CONTACTS: usize = 50;
 const TAG_SCAN: usize = 1000;
 
 impl NewPage {
-    async fn load(state: &AppState, shell: Shell, tenant_id: &str, mut draft: Draft, errors: Errors) -> Result<Self, miping::domain::Error> {
+    async fn load(
+        state: &AppState,
+        shell: Shell,
+        tenant_id: &str,
+        mut draft: Draft,
+        errors: Errors,
+    ) -> Result<Self, miping::domain::Error> {
         let approved = Templates::new(&*state.ports.table).page(tenant_id, Some("APPROVED"), 100, None).await?.0;
-        let chosen = draft
-            .template_ref()
-            .and_then(|(n, l)| approved.iter().find(|t| t.name == n && t.language == l))
-            .cloned();
+        let chosen =
+            draft.template_ref().and_then(|(n, l)| approved.iter().find(|t| t.name == n && t.language == l)).cloned();
         if chosen.is_none() && draft.template.is_empty() && approved.len() == 1 {
             draft.template = format!("{}|{}", approved[0].name, approved[0].language);
             return Box::pin(Self::load(state, shell, tenant_id, draft, errors)).await;
@@ -336,7 +343,10 @@ impl NewPage {
                     Choice { checked: value == draft.template, label: format!("{} ({})", t.name, t.language), value }
                 })
                 .collect(),
-            tags: tags.into_iter().map(|t| Choice { checked: draft.tags.contains(&t), label: t.clone(), value: t }).collect(),
+            tags: tags
+                .into_iter()
+                .map(|t| Choice { checked: draft.tags.contains(&t), label: t.clone(), value: t })
+                .collect(),
             contacts: recent
                 .iter()
                 .take(PICKABLE_CONTACTS)
@@ -403,8 +413,14 @@ async fn live(
     };
     let budget = match &estimate {
         Some(e) => Some(
-            estimate::budget(&state.ports, &state.prices, tenant_id, &template.category.to_ascii_lowercase(), e.recipients())
-                .await?,
+            estimate::budget(
+                &state.ports,
+                &state.prices,
+                tenant_id,
+                &template.category.to_ascii_lowercase(),
+                e.recipients(),
+            )
+            .await?,
         ),
         None => None,
     };
@@ -435,19 +451,16 @@ fn render_body(template: &WaTemplate, values: &[Option<String>]) -> Vec<(String,
         .and_then(|cs| cs.iter().find(|c| c["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("BODY"))))
         .and_then(|c| c["text"].as_str())
         .unwrap_or_default();
-    let positions: Vec<usize> = template
-        .parameters
-        .variables
-        .iter()
-        .filter(|v| v.component == Slot::Body)
-        .map(|v| v.position - 1)
-        .collect();
+    let positions: Vec<usize> =
+        template.parameters.variables.iter().filter(|v| v.component == Slot::Body).map(|v| v.position - 1).collect();
     let mut out = Vec::new();
     let mut from = 0;
     for (k, ph) in miping::domain::templates::validate::placeholders(body).iter().enumerate() {
         out.push((body[from..ph.start].to_owned(), false, false));
         let index = match template.parameter_format {
-            ParameterFormat::Positional => ph.token.parse::<usize>().ok().and_then(|n| positions.get(n.wrapping_sub(1))),
+            ParameterFormat::Positional => {
+                ph.token.parse::<usize>().ok().and_then(|n| positions.get(n.wrapping_sub(1)))
+            }
             ParameterFormat::Named => positions.get(k),
         };
         match index.and_then(|i| values.get(*i)).cloned().flatten() {
@@ -461,7 +474,11 @@ fn render_body(template: &WaTemplate, values: &[Option<String>]) -> Vec<(String,
 }
 
 /// `GET /app/campaigns/new`
-async fn new_form(State(state): State<AppState>, TenantAdmin(viewer, tenant_id): TenantAdmin, headers: HeaderMap) -> Response {
+async fn new_form(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+) -> Response {
     let shell = Shell::load(&state, &viewer, &headers, "New campaign", "/app/campaigns").await;
     let draft = Draft { audience: "all".into(), when: "now".into(), ..Draft::default() };
     match NewPage::load(&state, shell, &tenant_id, draft, Errors::none()).await {
@@ -559,7 +576,12 @@ const FAILURE_SCAN: usize = 200;
 /// After it completes (or is cancelled), statuses still arrive for a while: keep polling.
 const SETTLING_MINUTES: i64 = 15;
 
-async fn load_show(state: &AppState, shell: Shell, tenant_id: &str, id: &str) -> Result<Option<ShowPage>, miping::domain::Error> {
+async fn load_show(
+    state: &AppState,
+    shell: Shell,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Option<ShowPage>, miping::domain::Error> {
     let Some(c) = Campaigns::new(&*state.ports.table).get(tenant_id, id).await? else { return Ok(None) };
     let n = counters::read(&state.ports, tenant_id, id).await?;
     let filter = MessageFilter { status: Some(MessageStatus::Failed), campaign_id: Some(id.to_owned()) };
@@ -568,7 +590,9 @@ async fn load_show(state: &AppState, shell: Shell, tenant_id: &str, id: &str) ->
         let mut by: Vec<(String, u64)> = Vec::new();
         for m in failed {
             let reason = match &m.error {
-                Some(e) => format!("{} · {}", e.code, e.title.as_deref().or(e.detail.as_deref()).unwrap_or("no reason given")),
+                Some(e) => {
+                    format!("{} · {}", e.code, e.title.as_deref().or(e.detail.as_deref()).unwrap_or("no reason given"))
+                }
                 None => "No reason given".to_owned(),
             };
             match by.iter_mut().find(|(r, _)| *r == reason) {

@@ -275,6 +275,7 @@ impl LedgerRow {
                 EntryKind::Credit => "Credit",
                 EntryKind::Debit => "Debit",
                 EntryKind::Refund => "Refund",
+                EntryKind::Adjustment => "Correction",
             },
             amount: e.signed_amount().to_string(),
             balance_after: e.balance_after.to_string(),
@@ -515,12 +516,8 @@ async fn add_credits(
         amount: non_empty(&form.amount).map(serde_json::Value::String),
         description: Some(form.description.clone()),
     };
-    let result = match billing::validate_credit(input) {
-        Ok((amount, description)) => {
-            billing::credit(&state.ports, &tenant.id, amount, description).await.map_err(Error::from)
-        }
-        Err(e) => Err(e),
-    };
+    // Positive: a top-up; negative with a reason: a correction that never takes the balance below zero.
+    let result = billing::change_credits(&state.ports, &tenant.id, input).await;
     match result {
         Ok(entry) => hx.done(&tenant_url(&id), &format!("Added {} credits", entry.amount)),
         Err(e) => match status_of(&e) {

@@ -83,7 +83,9 @@ async fn the_wizard_counts_the_audience_previews_the_first_message_and_the_campa
     assert_eq!(live.status, StatusCode::OK);
     assert!(!live.body.contains("<html"), "a fragment");
     assert!(live.body.contains("<strong>3</strong> recipients · 1 opted out"), "{}", live.body);
-    assert!(live.body.contains("Hi <span class=\"wa-var\">Ana Silva</span>, your order <span class=\"wa-var\">A-7</span>"));
+    assert!(
+        live.body.contains("Hi <span class=\"wa-var\">Ana Silva</span>, your order <span class=\"wa-var\">A-7</span>")
+    );
     live.assert_shows("Quota left this month: ");
     assert!(live.body.contains("id=\"var-kind-2\""), "one field per variable of the template");
 

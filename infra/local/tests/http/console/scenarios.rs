@@ -40,7 +40,21 @@ async fn the_platform_owner_provisions_tops_up_suspends_reactivates_and_resends_
             ("OUTBOX_DIR", outbox.to_str().unwrap()),
             ("ADMIN_EMAIL", common::ADMIN_EMAIL),
             ("ADMIN_PASSWORD", common::ADMIN_PASSWORD),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    // The first welcome email, and the one the scenario asked for again.
+    let (_, first) = common::welcome_password(&tp, "asha@acme.test", 0).await;
+    let (_, second) = common::welcome_password(&tp, "asha@acme.test", 1).await;
+    assert_ne!(first, second, "a new one-time password");
+    let r = tp.login("asha@acme.test", &first).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the first one no longer works");
+    let r = tp.login("asha@acme.test", &second).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_imports_contacts_finds_adds_and_deletes_them_and_reads_the_messages_log() {
     let tp = common::start().await;
     let (t, _) = common::ready_to_send(&tp).await;
@@ -57,31 +71,14 @@ async fn an_owner_imports_contacts_finds_adds_and_deletes_them_and_reads_the_mes
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    // The first welcome email, and the one the scenario asked for again.
-    let (_, first) = common::welcome_password(&tp, "asha@acme.test", 0).await;
-    let (_, second) = common::welcome_password(&tp, "asha@acme.test", 1).await;
-    assert_ne!(first, second, "a new one-time password");
-    let r = tp.login("asha@acme.test", &first).await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the first one no longer works");
-    let r = tp.login("asha@acme.test", &second).await;
-    assert_eq!(r.status(), StatusCode::OK);
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_connects_whatsapp_manages_api_keys_and_the_callback_and_opens_billing() {
     let tp = common::start().await;
     let t = common::provision_and_activate(&tp).await;
     browser::run_scenario(
         "console-settings",
-
-async fn an_owner_launches_a_campaign_with_the_wizard_and_watches_it_reach_read() {
-    let tp = common::start().await;
-    let (t, _) = common::ready_to_send(&tp).await;
-    for (name, phone, tag) in
-        [("Ana Silva", "+14155500011", "vip"), ("Ben Okafor", "+14155500012", "vip"), ("Dee Other", "+14155500014", "walk-in")]
-    {
-        super::campaigns::contact(&tp, &t, name, phone, &[tag]).await;
-    }
-    browser::run_scenario(
-        "console-campaigns",
         &[("BASE_URL", tp.base.as_str()), ("OWNER_EMAIL", t.email.as_str()), ("OWNER_PASSWORD", t.password.as_str())],
     )
     .await
@@ -95,7 +92,12 @@ async fn an_owner_cancels_signup_then_connects_and_disconnects_whatsapp() {
     browser::run_scenario(
         "console-connect",
         &[("BASE_URL", tp.base.as_str()), ("OWNER_EMAIL", t.email.as_str()), ("OWNER_PASSWORD", t.password.as_str())],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_builds_templates_with_the_live_preview_and_sees_meta_review_them() {
     let tp = common::start().await;
     let t = common::provision_and_activate(&tp).await;
@@ -106,6 +108,23 @@ async fn an_owner_builds_templates_with_the_live_preview_and_sees_meta_review_th
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_launches_a_campaign_with_the_wizard_and_watches_it_reach_read() {
+    let tp = common::start().await;
+    let (t, _) = common::ready_to_send(&tp).await;
+    for (name, phone, tag) in [
+        ("Ana Silva", "+14155500011", "vip"),
+        ("Ben Okafor", "+14155500012", "vip"),
+        ("Dee Other", "+14155500014", "walk-in"),
+    ] {
+        super::campaigns::contact(&tp, &t, name, phone, &[tag]).await;
+    }
+    browser::run_scenario(
+        "console-campaigns",
+        &[("BASE_URL", tp.base.as_str()), ("OWNER_EMAIL", t.email.as_str()), ("OWNER_PASSWORD", t.password.as_str())],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
