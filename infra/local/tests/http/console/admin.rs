@@ -235,7 +235,8 @@ async fn a_tenant_is_provisioned_topped_up_suspended_reactivated_and_its_welcome
     // Credits.
     let r = c.post(&format!("/app/tenants/{id}/credits"), &[("amount", "-5"), ("description", "oops")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(r.field_error("amount").as_deref(), Some("must be greater than zero"));
+    // A correction may not take the (empty) balance below zero: refused next to the amount.
+    assert!(r.field_error("amount").is_some(), "{}", r.body);
     assert_eq!(r.input_value("description").as_deref(), Some("oops"));
     let page = post_follow(
         &mut c,
