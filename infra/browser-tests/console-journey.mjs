@@ -170,7 +170,7 @@ await scenario("console-journey", async ({ newPage }) => {
   assert.equal(await stat("Not imported"), "3");
   const report = page.getByRole("table", { name: /Rows not imported/ });
   // Rows count data rows after the header; blank lines are not rows.
-  const reportRow = async (phone) => (await report.getByRole("row", { name: new RegExp(phone.replace(/[()+]/g, "\\$&")) }).innerText()).replace(/\s+/g, " ");
+  const reportRow = async (phone) => (await report.getByRole("row", { name: phone }).innerText()).replace(/\s+/g, " ");
   assert.match(await reportRow("09812 345678"), /^4 09812 345678 .*include the country code/, "the national number");
   assert.match(await reportRow("call after 6"), /^5 call after 6 .*not part of a phone number/);
   assert.match(await reportRow("12345"), /^6 12345 .*not a valid phone number/);
