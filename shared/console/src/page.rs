@@ -7,9 +7,10 @@ use askama::Template;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use miping::app::AppState;
+use miping::domain::tenants::Tenant;
 use miping::domain::user::Role;
 use miping::domain::whatsapp::connect;
-use miping::domain::whatsapp::model::ConnectionStatus;
+use miping::domain::whatsapp::model::{ConnectionStatus, ConnectionView};
 
 use crate::assets::ASSETS;
 use crate::nav::{self, NavSection};
@@ -236,24 +237,46 @@ pub struct Shell {
     pub flash: Vec<Toast>,
 }
 
+/// What [`Shell::load_with_tenant`] read about the viewer's tenant, for a page that shows it too
+/// (the dashboard) instead of reading it again.
+pub struct TenantReads {
+    pub tenant: Result<Tenant, miping::domain::Error>,
+    pub connection: Result<ConnectionView, miping::domain::Error>,
+}
+
 impl Shell {
     /// The chrome for `viewer` on the page at `path` (which marks the current navigation item).
     /// Reads the tenant and its WhatsApp connection (two reads, in parallel).
     pub async fn load(state: &AppState, viewer: &Viewer, headers: &HeaderMap, title: &str, path: &str) -> Self {
+        Self::load_with_tenant(state, viewer, headers, title, path).await.0
+    }
+
+    /// [`Shell::load`], handing over the tenant and connection it read (`None` for a viewer
+    /// without a tenant). A failed read only blanks the chrome; the page decides what it means.
+    pub async fn load_with_tenant(
+        state: &AppState,
+        viewer: &Viewer,
+        headers: &HeaderMap,
+        title: &str,
+        path: &str,
+    ) -> (Self, Option<TenantReads>) {
         let user = viewer.user();
-        let tenant = match viewer.tenant_id() {
+        let reads = match viewer.tenant_id() {
             Some(tenant_id) => {
                 let (tenant, connection) = tokio::join!(
                     miping::domain::tenants::get(&state.ports, tenant_id),
                     connect::status(&state.ports, tenant_id)
                 );
-                let name = tenant.map(|t| t.name).unwrap_or_default();
-                let status = connection.map(|c| c.status).unwrap_or_default();
-                Some(TenantChrome { initial: initials(&name, 1), name, chip: StatusChip::of(status) })
+                Some(TenantReads { tenant, connection })
             }
             None => None,
         };
-        Shell {
+        let tenant = reads.as_ref().map(|r| {
+            let name = r.tenant.as_ref().map(|t| t.name.clone()).unwrap_or_default();
+            let status = r.connection.as_ref().map(|c| c.status).unwrap_or_default();
+            TenantChrome { initial: initials(&name, 1), name, chip: StatusChip::of(status) }
+        });
+        let shell = Shell {
             title: title.to_owned(),
             csrf: viewer.csrf.clone(),
             theme: viewer.theme,
@@ -271,7 +294,8 @@ impl Shell {
             tenant,
             nav: nav::for_role(user.role, path),
             flash: flash(headers),
-        }
+        };
+        (shell, reads)
     }
 
     /// `Acme Dental` → the tab title's suffix.

@@ -5,11 +5,10 @@ use askama::Template;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use miping::app::AppState;
-use miping::domain::whatsapp::connect;
 use miping::domain::whatsapp::model::ConnectionView;
-use miping::domain::{billing, plans, tenants, usage};
+use miping::domain::{billing, plans, usage};
 
-use crate::page::{self, Shell};
+use crate::page::{self, Shell, TenantReads};
 use crate::pages::campaigns::{Row, rows};
 use crate::session::Viewer;
 use crate::view::{number, percent_of};
@@ -39,17 +38,19 @@ pub struct DashboardPage {
 
 pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Response {
     let Some(tenant_id) = viewer.tenant_id() else { return page::not_found_page() };
-    let shell = Shell::load(state, viewer, headers, "Dashboard", "/").await;
+    // The chrome already read the tenant and its connection: the page uses those reads.
+    let (shell, reads) = Shell::load_with_tenant(state, viewer, headers, "Dashboard", "/").await;
+    let Some(TenantReads { tenant, connection }) = reads else { return page::not_found_page() };
     let loaded = async {
-        let tenant = tenants::get(&state.ports, tenant_id).await?;
-        let (plan, used, balance, connection) = tokio::join!(
+        let (tenant, connection) = (tenant?, connection?);
+        let (plan, used, balance, campaigns, chart) = tokio::join!(
             plans::get(&state.ports, &tenant.plan_id),
             usage::current(&state.ports, tenant_id, tenant.starts_at),
             billing::balance(&state.ports, tenant_id),
-            connect::status(&state.ports, tenant_id),
+            live_campaigns(state, tenant_id),
+            chart(state, tenant_id),
         );
-        let (campaigns, chart) = tokio::join!(live_campaigns(state, tenant_id), chart(state, tenant_id));
-        Ok::<_, miping::domain::Error>((plan?, used?, balance?, connection?, campaigns?, chart?))
+        Ok::<_, miping::domain::Error>((plan?, used?, balance?, connection, campaigns?, chart?))
     }
     .await;
     let (plan, used, balance, connection, campaigns, chart) = match loaded {
