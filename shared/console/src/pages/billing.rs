@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::page::{self, Hx, Shell};
 use crate::session::TenantAdmin;
 use crate::view::{When, money, when};
+use chrono_tz::Tz;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(show))
@@ -33,7 +34,7 @@ pub struct EntryRow {
     pub balance_after: String,
 }
 
-fn row(e: LedgerEntry, currency: &str) -> EntryRow {
+fn row(e: LedgerEntry, currency: &str, tz: Tz) -> EntryRow {
     let kind = match e.kind {
         EntryKind::Credit => ("badge--success", "credit"),
         EntryKind::Debit => ("badge", "debit"),
@@ -44,7 +45,7 @@ fn row(e: LedgerEntry, currency: &str) -> EntryRow {
     let sign = if signed.is_negative() { "" } else { "+" };
     let description = e.description.clone().or_else(|| e.reference.as_ref().map(|r| r.id.clone())).unwrap_or_default();
     EntryRow {
-        at: when(e.at),
+        at: when(e.at, tz),
         kind,
         description,
         amount: format!("{sign}{}", money(signed, currency)),
@@ -106,9 +107,9 @@ pub async fn show(
         }
     };
     let page = BillingPage {
-        shell,
         balance: money(balance, &currency),
-        entries: entries.into_iter().map(|e| row(e, &currency)).collect(),
+        entries: entries.into_iter().map(|e| row(e, &currency, shell.tz)).collect(),
+        shell,
         next: next.map(|c| seal_cursor(&c)),
     };
     if paging {

@@ -20,7 +20,7 @@ use super::tenants::{CursorQuery, failed, open_page_cursor};
 use crate::forms::{CsrfForm, Errors, status_of};
 use crate::page::{self, Hx, Shell};
 use crate::session::{SuperAdmin, Viewer};
-use crate::view::day;
+use crate::view::{When, when};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(list).post(create)).route("/new", get(new_form))
@@ -31,7 +31,7 @@ pub struct Row {
     pub language: String,
     pub category: String,
     pub body: String,
-    pub created: (String, String),
+    pub created: When,
 }
 
 #[derive(Template)]
@@ -61,7 +61,8 @@ async fn list(
         .into_iter()
         .map(|t| Row {
             body: body_text(&t.components),
-            created: (t.created_at.to_rfc3339(), day(&t.created_at)),
+            // The platform's pages are in UTC.
+            created: when(t.created_at, chrono_tz::Tz::UTC),
             name: t.name,
             language: t.language,
             category: t.category,

@@ -22,6 +22,7 @@ use crate::forms::{CsrfForm, Errors, sentence, status_of};
 use crate::page::{self, Hx, Shell};
 use crate::session::TenantAdmin;
 use crate::view::{When, humanize_code, template_status, when};
+use chrono_tz::Tz;
 use builder::{BUTTON_KINDS, Builder, CATEGORIES, Part, Preview};
 
 const LIST: &str = "/app/templates";
@@ -57,7 +58,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn of(t: &Tpl) -> Self {
+    fn of(t: &Tpl, tz: Tz) -> Self {
         let (badge, word) = template_status(&t.status);
         Row {
             id: t.id.clone(),
@@ -72,7 +73,7 @@ impl Row {
                     .filter(|r| !r.is_empty() && *r != "NONE")
                     .map_or_else(|| "Meta gave no reason".to_owned(), humanize_code)
             }),
-            updated: when(t.updated_at),
+            updated: when(t.updated_at, tz),
             pending: matches!(t.status.as_str(), "PENDING" | "SUBMITTING"),
         }
     }
@@ -192,11 +193,11 @@ async fn list(
     let shell = Shell::load(&state, &viewer, &headers, "Templates", LIST).await;
     let page = ListPage {
         csrf: shell.csrf.clone(),
-        shell,
-        rows: items.iter().map(Row::of).collect(),
+        rows: items.iter().map(|t| Row::of(t, shell.tz)).collect(),
         chips,
         filter: (!filter.is_empty()).then_some(filter),
         next,
+        shell,
     };
     if hx.0 && more {
         page::html(StatusCode::OK, &RowsFragment { csrf: page.csrf, rows: page.rows, next: page.next })
@@ -212,8 +213,9 @@ async fn row(
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     Path(id): Path<String>,
 ) -> Response {
-    match templates::get(&state.ports, &tenant_id, &id).await {
-        Ok(t) => page::html(StatusCode::OK, &RowFragment { csrf: viewer.csrf.clone(), t: Row::of(&t) }),
+    let (template, tz) = tokio::join!(templates::get(&state.ports, &tenant_id, &id), page::time_zone(&state, &tenant_id));
+    match template {
+        Ok(t) => page::html(StatusCode::OK, &RowFragment { csrf: viewer.csrf.clone(), t: Row::of(&t, tz) }),
         Err(e) if e.kind == Kind::NotFound => StatusCode::from_u16(286).unwrap_or(StatusCode::OK).into_response(),
         Err(e) => failed(e),
     }
