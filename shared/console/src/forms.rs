@@ -164,9 +164,13 @@ mod tests {
         let errors = Errors::from_error(&e, &["new_password"]);
         assert_eq!(errors.get("new_password"), Some("must be at least 12 characters"));
         assert_eq!(errors.alert.as_deref(), Some("Components[1].text: has a variable without an example."));
-        let brand = Error::validation(vec![FieldError::new("brand.color", "invalid_color", "must be a #rrggbb hex color")]);
+        let brand =
+            Error::validation(vec![FieldError::new("brand.color", "invalid_color", "must be a #rrggbb hex color")]);
         let errors = Errors::from_error(&brand, &["brand.name", "brand.color"]);
-        assert_eq!((errors.get("brand.color"), errors.get("brand"), errors.alert.as_deref()), (Some("must be a #rrggbb hex color"), None, None));
+        assert_eq!(
+            (errors.get("brand.color"), errors.get("brand"), errors.alert.as_deref()),
+            (Some("must be a #rrggbb hex color"), None, None)
+        );
     }
 
     #[test]

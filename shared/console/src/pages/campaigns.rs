@@ -18,7 +18,6 @@ use miping::domain::contacts::Contact;
 use miping::domain::messages::model::MessageStatus;
 use miping::domain::templates::model::{ParameterFormat, Template as WaTemplate};
 use miping::domain::templates::schema::Slot;
-use miping::http::pagination::{open_cursor, seal_cursor};
 use miping::store::campaigns::Campaigns;
 use miping::store::contacts::{Contacts, ListFilter as ContactFilter};
 use miping::store::messages::{ListFilter as MessageFilter, Messages};
@@ -103,23 +102,17 @@ pub struct ListPage {
     pub next: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub struct ListQuery {
-    #[serde(default)]
-    cursor: Option<String>,
-}
-
 /// `GET /app/campaigns`
 async fn list(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     headers: HeaderMap,
     hx: Hx,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<crate::paging::CursorQuery>,
 ) -> Response {
-    let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()).map(open_cursor).transpose() {
+    let cursor = match crate::paging::open(q.cursor.as_deref()) {
         Ok(c) => c,
-        Err(_) => return page::message_page(StatusCode::BAD_REQUEST, "This link has expired", "Open the list again."),
+        Err(r) => return r,
     };
     let more = cursor.is_some();
     let (items, next) = match rows(&state, &tenant_id, PAGE_SIZE, cursor).await {
@@ -130,7 +123,7 @@ async fn list(
     let page = ListPage {
         rows: items.iter().map(|(c, n)| Row::of(c, n, shell.tz)).collect(),
         shell,
-        next: next.as_deref().map(seal_cursor),
+        next: next.as_deref().map(crate::paging::seal),
     };
     // "Load more" asks for the next rows only.
     page::page_or_fragment(Hx(hx.0 && more), StatusCode::OK, &page, page.as_rows())

@@ -12,13 +12,13 @@ use miping::app::AppState;
 use miping::domain::Error;
 use miping::domain::templates::library;
 use miping::domain::templates::model::TemplateInput;
-use miping::http::pagination::seal_cursor;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::tenants::{CursorQuery, failed, open_page_cursor};
+use super::tenants::failed;
 use crate::forms::{CsrfForm, Errors, status_of};
 use crate::page::{self, Hx, Shell};
+use crate::paging::{self, CursorQuery};
 use crate::session::{SuperAdmin, Viewer};
 use crate::view::{When, when};
 
@@ -49,7 +49,7 @@ async fn list(
     headers: HeaderMap,
     Query(q): Query<CursorQuery>,
 ) -> Response {
-    let cursor = match open_page_cursor(q.cursor.as_deref()) {
+    let cursor = match paging::open(q.cursor.as_deref()) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -69,7 +69,7 @@ async fn list(
         })
         .collect();
     let shell = Shell::load(&state, &viewer, &headers, "Library templates", "/app/library").await;
-    page::html(StatusCode::OK, &ListPage { shell, rows, next: next.map(|c| seal_cursor(&c)) })
+    page::html(StatusCode::OK, &ListPage { shell, rows, next: next.map(|c| paging::seal(&c)) })
 }
 
 fn body_text(components: &serde_json::Value) -> String {

@@ -13,10 +13,9 @@ use chrono_tz::Tz;
 use miping::app::AppState;
 use miping::domain::Kind;
 use miping::domain::webhooks::quarantine::{self, QuarantineEntry, Reason};
-use serde::Deserialize;
 
 use crate::page::{self, Hx, Shell};
-use crate::paging;
+use crate::paging::{self, CursorQuery};
 use crate::session::SuperAdmin;
 use crate::view::{When, when};
 
@@ -63,12 +62,6 @@ pub struct ListPage {
 pub struct Rows<'a> {
     pub rows: &'a [Row],
     pub next: &'a Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct CursorQuery {
-    #[serde(default)]
-    cursor: Option<String>,
 }
 
 /// `GET /app/quarantine[?cursor=]`: with a cursor and `HX-Request`, the next rows.

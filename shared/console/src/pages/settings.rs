@@ -22,8 +22,8 @@ use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};
 use crate::page::{self, Hx, Shell, Toast};
+use crate::paging::{self, CursorQuery};
 use crate::session::TenantAdmin;
-use crate::paging;
 use crate::view::{When, when};
 use chrono_tz::Tz;
 
@@ -189,12 +189,6 @@ async fn settings_page(
         deliveries: loaded.deliveries.into_iter().map(|d| DeliveryRow::of(d, tz)).collect(),
         deliveries_next: loaded.deliveries_next,
     })
-}
-
-#[derive(Deserialize)]
-pub struct CursorQuery {
-    #[serde(default)]
-    cursor: Option<String>,
 }
 
 /// `GET /app/settings[?cursor=]`: with a cursor and `HX-Request`, the next deliveries rows.

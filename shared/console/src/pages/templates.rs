@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use miping::app::AppState;
 use miping::domain::templates::{self, model::Template as Tpl};
 use miping::domain::{Error, Kind};
-use miping::http::pagination::{open_cursor, seal_cursor};
 use miping::store::templates::Templates;
 use serde::Deserialize;
 
@@ -22,8 +21,8 @@ use crate::forms::{CsrfForm, Errors, sentence, status_of};
 use crate::page::{self, Hx, Shell};
 use crate::session::TenantAdmin;
 use crate::view::{When, humanize_code, template_status, when};
-use chrono_tz::Tz;
 use builder::{BUTTON_KINDS, Builder, CATEGORIES, Part, Preview};
+use chrono_tz::Tz;
 
 const LIST: &str = "/app/templates";
 const PAGE_SIZE: usize = 25;
@@ -143,15 +142,9 @@ async fn list(
     let Some(filter) = FILTERS.iter().find(|(v, _)| q.status.as_deref().unwrap_or("") == *v).map(|(v, _)| *v) else {
         return page::message_page(StatusCode::BAD_REQUEST, "Unknown filter", "Go back to the templates list.");
     };
-    let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()).map(open_cursor).transpose() {
+    let cursor = match crate::paging::open(q.cursor.as_deref()) {
         Ok(c) => c,
-        Err(_) => {
-            return page::message_page(
-                StatusCode::BAD_REQUEST,
-                "This link has expired",
-                "Open the templates list again.",
-            );
-        }
+        Err(r) => return r,
     };
     let status = templates::status_filter(Some(filter)).ok().flatten();
     let more = cursor.is_some();
@@ -181,7 +174,7 @@ async fn list(
         }
         if q.is_empty() { LIST.to_owned() } else { format!("{LIST}?{}", q.join("&")) }
     };
-    let next = next.map(|c| with_filter(&format!("cursor={}", seal_cursor(&c))));
+    let next = next.map(|c| with_filter(&format!("cursor={}", crate::paging::seal(&c))));
     let chips = FILTERS
         .iter()
         .map(|(v, label)| Chip {
@@ -213,7 +206,8 @@ async fn row(
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     Path(id): Path<String>,
 ) -> Response {
-    let (template, tz) = tokio::join!(templates::get(&state.ports, &tenant_id, &id), page::time_zone(&state, &tenant_id));
+    let (template, tz) =
+        tokio::join!(templates::get(&state.ports, &tenant_id, &id), page::time_zone(&state, &tenant_id));
     match template {
         Ok(t) => page::html(StatusCode::OK, &RowFragment { csrf: viewer.csrf.clone(), t: Row::of(&t, tz) }),
         Err(e) if e.kind == Kind::NotFound => StatusCode::from_u16(286).unwrap_or(StatusCode::OK).into_response(),

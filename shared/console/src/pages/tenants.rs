@@ -15,7 +15,6 @@ use miping::app::AppState;
 use miping::domain::billing::{self, CreditInput, EntryKind, LedgerEntry};
 use miping::domain::tenants::{self, ProvisionInput, Tenant, TenantPatch, TenantStatus};
 use miping::domain::{Error, Kind, usage};
-use miping::http::pagination::{open_cursor, seal_cursor};
 use miping::store::plans::Plans;
 use miping::store::tenants::Tenants;
 use miping::store::users::Users;
@@ -23,6 +22,7 @@ use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};
 use crate::page::{self, Hx, Shell, confirm_page, confirmed, not_found_page};
+use crate::paging::{self, CursorQuery};
 use crate::session::SuperAdmin;
 use crate::view::{When, number, tenant_status, when};
 
@@ -42,27 +42,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 const PAGE_SIZE: usize = 50;
-
-/// `?cursor=`: a sealed cursor from a "Load more" link.
-#[derive(Deserialize, Default)]
-pub struct CursorQuery {
-    #[serde(default)]
-    pub cursor: Option<String>,
-}
-
-/// The list's own cursor from a sealed one; a cursor that does not open is a 400 page.
-pub fn open_page_cursor(cursor: Option<&str>) -> Result<Option<String>, Response> {
-    match cursor.filter(|c| !c.is_empty()) {
-        None => Ok(None),
-        Some(c) => open_cursor(c).map(Some).map_err(|_| {
-            page::message_page(
-                StatusCode::BAD_REQUEST,
-                "This link has expired",
-                "Go back to the first page of the list.",
-            )
-        }),
-    }
-}
 
 /// A store failure while loading a page: logged here, the error page for the person.
 pub fn failed(what: &str, e: impl std::fmt::Display) -> Response {
@@ -106,7 +85,7 @@ async fn list(
     headers: HeaderMap,
     Query(q): Query<CursorQuery>,
 ) -> Response {
-    let cursor = match open_page_cursor(q.cursor.as_deref()) {
+    let cursor = match paging::open(q.cursor.as_deref()) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -130,7 +109,7 @@ async fn list(
         })
         .collect();
     let shell = Shell::load(&state, &viewer, &headers, "Tenants", "/app/tenants").await;
-    page::html(StatusCode::OK, &ListPage { shell, rows, next: next.map(|c| seal_cursor(&c)) })
+    page::html(StatusCode::OK, &ListPage { shell, rows, next: next.map(|c| paging::seal(&c)) })
 }
 
 /// The provisioning form as typed (field names are `POST /admin/tenants`'s).
@@ -386,7 +365,7 @@ async fn show_page(
         credit: CreditForm::default(),
         credit_errors: Errors::none(),
         ledger: entries.iter().map(LedgerRow::of).collect(),
-        ledger_next: next.map(|c| seal_cursor(&c)),
+        ledger_next: next.map(|c| paging::seal(&c)),
     })
 }
 
@@ -398,7 +377,7 @@ async fn show(
     Path(id): Path<String>,
     Query(q): Query<CursorQuery>,
 ) -> Response {
-    let cursor = match open_page_cursor(q.cursor.as_deref()) {
+    let cursor = match paging::open(q.cursor.as_deref()) {
         Ok(c) => c,
         Err(r) => return r,
     };
