@@ -108,10 +108,10 @@ await scenario("console-settings", async ({ newPage }) => {
   await page.locator(".topbar .brand__name", { hasText: "Sunrise College" }).waitFor();
   assert.equal(await page.getByLabel("Time zone", { exact: true }).inputValue(), "Asia/Kolkata");
   const brandOf = (l) => l.evaluate((el) => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]);
-  const button = page.getByRole("button", { name: "Save business settings" });
+  const saveButton = page.getByRole("button", { name: "Save business settings" });
   for (const scheme of ["light", "dark"]) {
     await page.emulateMedia({ colorScheme: scheme });
-    assert.deepEqual(await brandOf(button), ["rgb(11, 95, 255)", "rgb(255, 255, 255)"], `the brand on the primary button (${scheme})`);
+    assert.deepEqual(await brandOf(saveButton), ["rgb(11, 95, 255)", "rgb(255, 255, 255)"], `the brand on the primary button (${scheme})`);
     await checkA11y(page, `settings with the brand, ${scheme}`);
   }
   await screenshot(page, "branded-settings");
