@@ -600,7 +600,7 @@ async fn load_show(
                 None => by.push((reason, 1)),
             }
         }
-        by.sort_by(|a, b| b.1.cmp(&a.1));
+        by.sort_by_key(|b| std::cmp::Reverse(b.1));
         by.into_iter().map(|(reason, k)| Failure { reason, count: number(k) }).collect()
     } else {
         Vec::new()
