@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 
 use secrecy::ExposeSecret;
 
-use super::{Console, Page};
+use super::{Console, Page, with};
 use crate::common::{self, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 async fn super_admin(tp: &common::TestPlatform) -> Console {
@@ -31,10 +31,6 @@ const PLAN: &[(&str, &str)] = &[
     ("api_key_limit", "5"),
     ("messages_per_second", "80"),
 ];
-
-fn with<'a>(fields: &[(&'a str, &'a str)], key: &str, value: &'a str) -> Vec<(&'a str, &'a str)> {
-    fields.iter().map(|&(k, v)| if k == key { (k, value) } else { (k, v) }).collect()
-}
 
 #[tokio::test]
 async fn each_page_starts_empty_saying_what_to_do_and_the_start_page_is_the_tenants() {

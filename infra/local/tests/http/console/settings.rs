@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::Console;
+use super::{Console, with};
 use crate::common::{self, ADMIN_EMAIL, ADMIN_PASSWORD, ActiveTenant, TestPlatform};
 
 async fn owner(tp: &TestPlatform) -> (ActiveTenant, Console) {
@@ -225,10 +225,6 @@ const BUSINESS: &[(&str, &str)] = &[
     ("brand.name", "Sunrise College"),
     ("brand.color", "#0B5FFF"),
 ];
-
-fn with<'a>(fields: &[(&'a str, &'a str)], key: &str, value: &'a str) -> Vec<(&'a str, &'a str)> {
-    fields.iter().map(|&(k, v)| if k == key { (k, value) } else { (k, v) }).collect()
-}
 
 #[tokio::test]
 async fn business_settings_show_the_domains_errors_next_to_the_fields_and_need_their_token() {
