@@ -11,7 +11,8 @@ use miping::domain::{billing, plans, usage};
 use crate::page::{self, Shell, TenantReads};
 use crate::pages::campaigns::{Row, rows};
 use crate::session::Viewer;
-use crate::view::{number, percent_of};
+use crate::view::{number, percent_of, when};
+use chrono_tz::Tz;
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
@@ -47,7 +48,7 @@ pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Res
             plans::get(&state.ports, &tenant.plan_id),
             usage::current(&state.ports, tenant_id, tenant.starts_at),
             billing::balance(&state.ports, tenant_id),
-            live_campaigns(state, tenant_id),
+            live_campaigns(state, tenant_id, shell.tz),
             chart(state, tenant_id),
         );
         Ok::<_, miping::domain::Error>((plan?, used?, balance?, connection, campaigns?, chart?))
@@ -62,6 +63,7 @@ pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Res
     };
     let connection_badge = crate::view::connection_badge(connection.status);
     let page = DashboardPage {
+        period_start: when(used.period_start, shell.tz).date,
         shell,
         connection,
         connection_badge,
@@ -77,7 +79,6 @@ pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Res
         contacts_max: plan.contact_limit.max(1),
         balance: balance.to_string(),
         currency: plan.currency.clone(),
-        period_start: used.period_start.format("%-d %b %Y").to_string(),
         campaigns,
         chart,
     };
@@ -90,7 +91,7 @@ const CAMPAIGN_SCAN: usize = 50;
 const RECENT_HOURS: i64 = 24;
 
 /// Running and scheduled campaigns, then those completed in the last day.
-async fn live_campaigns(state: &AppState, tenant_id: &str) -> Result<Vec<Row>, miping::domain::Error> {
+async fn live_campaigns(state: &AppState, tenant_id: &str, tz: Tz) -> Result<Vec<Row>, miping::domain::Error> {
     use miping::domain::campaigns::CampaignStatus::*;
     let (items, _) = rows(state, tenant_id, CAMPAIGN_SCAN, None).await?;
     let since = state.ports.clock.now() - chrono::Duration::hours(RECENT_HOURS);
@@ -103,7 +104,7 @@ async fn live_campaigns(state: &AppState, tenant_id: &str) -> Result<Vec<Row>, m
         })
         .collect();
     shown.sort_by_key(|(c, _)| c.status != Running);
-    Ok(shown.into_iter().take(10).map(|(c, n)| Row::of(c, n)).collect())
+    Ok(shown.into_iter().take(10).map(|(c, n)| Row::of(c, n, tz)).collect())
 }
 
 /// One day's bar: segments stacked from the bottom (read, delivered, sent, failed).
