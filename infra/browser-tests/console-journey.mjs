@@ -70,8 +70,8 @@ await scenario("console-journey", async ({ newPage }) => {
   await checkA11y(admin, "tenant page");
 
   step("tops up its prepaid credits");
-  await label(admin, "Amount").fill("500");
-  await label(admin, "Description (e.g. the invoice)").fill("Invoice 2026-001");
+  await label(admin, "Amount in INR (negative to correct a mistaken top-up)").fill("500");
+  await label(admin, "Description (e.g. the invoice; the reason for a correction)").fill("Invoice 2026-001");
   await admin.getByRole("button", { name: "Add credits" }).click();
   await toast(admin, "Added 500.00 credits");
   await admin.getByRole("cell", { name: "Invoice 2026-001" }).waitFor();
