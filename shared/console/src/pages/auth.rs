@@ -42,6 +42,12 @@ pub async fn home(
             Role::TenantAdmin => super::dashboard::show(&state, &viewer, &headers).await,
             // The platform owner's start page is the tenants list.
             Role::SuperAdmin => page::redirect_to("/app/tenants"),
+            // The agent's pages (inbox, contacts) are not in the console yet.
+            Role::TenantAgent => page::message_page(
+                StatusCode::OK,
+                "Signed in",
+                "You are signed in as an agent. Your team's inbox opens here once it is set up for agents.",
+            ),
         },
         Err(NoSession::SignIn { ended }) => {
             let chrome = Chrome::signed_out(&state, &headers);

@@ -175,6 +175,7 @@ impl TestPlatform {
             tenant_id: Some(id.clone()),
             password_hash: miping::domain::password::hash(SecretString::from(ADMIN_PASSWORD)).await.unwrap(),
             must_change_password: false,
+            status: Default::default(),
             created_at: now,
             updated_at: now,
         };
