@@ -27,6 +27,7 @@ mod inbox;
 mod members;
 mod messages;
 mod password_reset;
+mod roles;
 mod secrets_in_logs;
 mod send_faults;
 mod send_worker;
