@@ -122,10 +122,7 @@ fn seat_limit_reached(limit: Option<u64>) -> Error {
 }
 
 fn last_admin() -> Error {
-    Error::conflict(
-        "last_admin",
-        "a tenant keeps at least one active admin: make another member an admin first",
-    )
+    Error::conflict("last_admin", "a tenant keeps at least one active admin: make another member an admin first")
 }
 
 fn email_taken() -> Error {

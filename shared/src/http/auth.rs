@@ -9,8 +9,8 @@
 //! Handlers take `Principal` as an extractor.
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 

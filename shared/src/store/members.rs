@@ -175,7 +175,8 @@ impl<'a> Members<'a> {
         update: Update,
         seat_limit: Option<u64>,
     ) -> Result<Result<(), Refused>, TableError> {
-        let tenant_id = before.tenant_id.as_deref().ok_or_else(|| TableError::Corrupt("member without tenant".into()))?;
+        let tenant_id =
+            before.tenant_id.as_deref().ok_or_else(|| TableError::Corrupt("member without tenant".into()))?;
         let (old, new) = (Seats::of(before.role, before.status), Seats::of(role, status));
         let delta = Seats { active: new.active - old.active, active_admins: new.active_admins - old.active_admins };
         let mut ops = vec![TxOp::Update { key: keys::user(&before.id), update, cond: Some(unchanged(before)) }];
@@ -187,7 +188,8 @@ impl<'a> Members<'a> {
 
     /// Deletes `before` (as read) and its email item, and frees its seat.
     pub async fn remove(&self, before: &User) -> Result<Result<(), Refused>, TableError> {
-        let tenant_id = before.tenant_id.as_deref().ok_or_else(|| TableError::Corrupt("member without tenant".into()))?;
+        let tenant_id =
+            before.tenant_id.as_deref().ok_or_else(|| TableError::Corrupt("member without tenant".into()))?;
         let old = Seats::of(before.role, before.status);
         let delta = Seats { active: -old.active, active_admins: -old.active_admins };
         let mut ops = vec![

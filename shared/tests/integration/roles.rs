@@ -68,5 +68,8 @@ fn roles_doc_is_current() {
         return;
     }
     let have = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(have == want, "docs/roles.md is stale: run MIPING_UPDATE_ROLES=1 cargo test -p miping --all-features --test integration roles");
+    assert!(
+        have == want,
+        "docs/roles.md is stale: run MIPING_UPDATE_ROLES=1 cargo test -p miping --all-features --test integration roles"
+    );
 }

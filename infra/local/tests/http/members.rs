@@ -65,7 +65,10 @@ async fn an_invited_agent_signs_in_from_the_email_and_gets_only_the_agents_route
     // Forced change first.
     let (status, body) = get_json(&tp, &agent, "/contacts").await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("password_change_required")));
-    assert_eq!(change_password(&tp, &agent, &one_time, "the agent's own password").await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        change_password(&tp, &agent, &one_time, "the agent's own password").await.status(),
+        StatusCode::NO_CONTENT
+    );
 
     // Not the agent's: 403 forbidden_for_role, whatever the body.
     for (path, body) in [
@@ -80,7 +83,11 @@ async fn an_invited_agent_signs_in_from_the_email_and_gets_only_the_agents_route
     }
     for path in ["/members", "/api-keys", "/campaigns", "/billing/ledger", "/tenant", "/messages"] {
         let (status, body) = get_json(&tp, &agent, path).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden_for_role")), "GET {path}");
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("forbidden_for_role")),
+            "GET {path}"
+        );
     }
     // The agent's: contacts (read, add, edit), templates to pick from, the inbox.
     let r = post(&tp, &agent, "/contacts", &json!({"phone": "+919876543210", "name": "Asha"})).await;
@@ -114,9 +121,11 @@ async fn invitations_are_validated_and_an_email_is_taken_once() {
     let t = provision_and_activate(&tp).await;
     let r = post(&tp, &t.token, "/members", &json!({})).await;
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
-    let r = post(&tp, &t.token, "/members", &json!({"email": "not-an-email", "name": "X", "role": "SUPER_ADMIN"})).await;
+    let r =
+        post(&tp, &t.token, "/members", &json!({"email": "not-an-email", "name": "X", "role": "SUPER_ADMIN"})).await;
     let body: Value = r.json().await.unwrap();
-    let fields: Vec<&str> = body["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> =
+        body["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["email", "role"]);
 
     // The tenant admin's own email (in another case), and an invited member's.
@@ -287,7 +296,7 @@ async fn another_tenants_member_is_not_found() {
         .iter()
         .map(|m| m["email"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(emails, [b.email.clone()]);
+    assert_eq!(emails, [b.email.as_str()]);
     // Untouched.
     assert_eq!(me(&tp, &agent.token).await.status(), StatusCode::OK);
     // The super admin has no tenant: the members routes are not theirs.

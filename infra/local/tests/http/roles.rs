@@ -76,7 +76,8 @@ async fn every_documented_route_answers_each_role_as_the_table_says() {
     let r = post(&tp, &t.token, "/api-keys", &serde_json::json!({"name": "walk"})).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let api_key = r.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned();
-    let creds = Credentials { super_admin: tp.admin_token().await, tenant_admin: t.token.clone(), agent: agent.token, api_key };
+    let creds =
+        Credentials { super_admin: tp.admin_token().await, tenant_admin: t.token.clone(), agent: agent.token, api_key };
 
     let doc: Value = tp.http.get(tp.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
     let mut routes = Vec::new();

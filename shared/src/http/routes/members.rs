@@ -56,9 +56,8 @@ async fn list(
     p: Principal,
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<ListResponse<MemberView>>> {
-    let (items, next_cursor) = members::page(&state.ports, p.tenant_id()?, page.limit()?, page.cursor()?)
-        .await
-        .map_err(super::list_error)?;
+    let (items, next_cursor) =
+        members::page(&state.ports, p.tenant_id()?, page.limit()?, page.cursor()?).await.map_err(super::list_error)?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
 }
 
