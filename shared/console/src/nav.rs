@@ -32,7 +32,14 @@ const TENANT_ADMIN: Table = &[
             ("Messages", "/app/messages", "message"),
         ],
     ),
-    (Some("Account"), &[("Settings", "/app/settings", "settings"), ("Billing", "/app/billing", "billing")]),
+    (
+        Some("Account"),
+        &[
+            ("Members", "/app/members", "contacts"),
+            ("Settings", "/app/settings", "settings"),
+            ("Billing", "/app/billing", "billing"),
+        ],
+    ),
 ];
 
 /// An agent's console: the inbox and contacts only (SPEC → Console). Until those pages are
