@@ -125,3 +125,33 @@ async fn another_tenants_member_is_not_found_and_only_admins_get_the_page() {
     assert_eq!(a.get("/app/members").await.status, StatusCode::FORBIDDEN);
     assert!(!a.get("/").await.body.contains("href=\"/app/members\""), "not in an agent's navigation");
 }
+
+/// The platform owner sets a plan's seats in the plan form (the domain's rule next to the field).
+#[tokio::test]
+async fn a_plans_seat_limit_is_set_in_the_plan_form() {
+    let tp = common::start().await;
+    let mut c = Console::new(&tp.base);
+    c.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    c.get("/app/plans/new").await;
+    let mut plan = vec![
+        ("name", "Team"),
+        ("price", "99.00"),
+        ("currency", "INR"),
+        ("monthly_message_limit", "1000"),
+        ("contact_limit", "100"),
+        ("template_limit", "10"),
+        ("api_key_limit", "2"),
+        ("messages_per_second", "10"),
+        ("seat_limit", "0"),
+    ];
+    let r = c.post("/app/plans", &plan).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.field_error("seat_limit").as_deref(), Some("must be at least 1"));
+    plan.last_mut().unwrap().1 = "3";
+    assert_eq!(c.post("/app/plans", &plan).await.status, StatusCode::SEE_OTHER);
+    let admin = tp.admin_token().await;
+    let (_, plans) = common::get_json(&tp, &admin, "/plans").await;
+    assert_eq!(plans["items"][0]["seat_limit"], 3);
+    let id = plans["items"][0]["id"].as_str().unwrap();
+    assert_eq!(c.get(&format!("/app/plans/{id}")).await.input_value("seat_limit").as_deref(), Some("3"));
+}
