@@ -59,14 +59,15 @@ impl MemberRow {
 }
 
 #[derive(Template)]
-#[template(path = "members.html", blocks = ["invite_form"])]
+#[template(path = "members.html", blocks = ["invite_form", "action_alert"])]
 pub struct MembersPage {
     pub shell: Shell,
     pub csrf: String,
     pub members: Vec<MemberRow>,
-    pub email: String,
-    pub name: String,
-    pub role: String,
+    /// What the invitation form shows (kept after a refusal).
+    pub form_email: String,
+    pub form_name: String,
+    pub form_role: String,
     pub errors: Errors,
     /// A refused change to a member (last admin, seat limit).
     pub action_error: Option<String>,
@@ -92,9 +93,9 @@ async fn members_page(
         shell,
         csrf: viewer.csrf.clone(),
         members: members?.into_iter().map(|m| MemberRow::new(m, &me)).collect(),
-        email: String::new(),
-        name: String::new(),
-        role: "TENANT_AGENT".into(),
+        form_email: String::new(),
+        form_name: String::new(),
+        form_role: "TENANT_AGENT".into(),
         errors: Errors::none(),
         action_error: None,
     })
@@ -148,13 +149,14 @@ pub async fn invite(
         "email_taken" => Errors::none().field("email", "is already used by another account"),
         _ => Errors::from_error(&e, &["email", "name", "role"]),
     };
-    (p.email, p.name, p.role) = (form.email, form.name, form.role);
+    (p.form_email, p.form_name, p.form_role) = (form.email, form.name, form.role);
     page::page_or_fragment(hx, status, &p, p.as_invite_form())
 }
 
-/// A change refused by the use case: the page with the reason on top (a 404 for a member that is
-/// not this tenant's).
+/// A change refused by the use case: the page with the reason on top, or (console.js) the alert
+/// alone (a 404 for a member that is not this tenant's).
 async fn refused(
+    hx: Hx,
     state: &AppState,
     viewer: &crate::session::Viewer,
     tenant_id: &str,
@@ -169,7 +171,7 @@ async fn refused(
     match members_page(state, viewer, tenant_id, headers).await {
         Ok(mut p) => {
             p.action_error = Some(crate::forms::sentence(&e.message));
-            page::html(status, &p)
+            page::page_or_fragment(hx, status, &p, p.as_action_alert())
         }
         Err(r) => r,
     }
@@ -196,7 +198,7 @@ pub async fn change_role(
             let role = if m.role == Role::TenantAdmin { "an admin" } else { "an agent" };
             hx.done("/app/members", &format!("{} is now {role}", m.name))
         }
-        Err(e) => refused(&state, &viewer, &tenant_id, &headers, e).await,
+        Err(e) => refused(hx, &state, &viewer, &tenant_id, &headers, e).await,
     }
 }
 
@@ -221,7 +223,7 @@ pub async fn change_status(
             let what = if m.status == MemberStatus::Active { "reactivated" } else { "deactivated" };
             hx.done("/app/members", &format!("{} {what}", m.name))
         }
-        Err(e) => refused(&state, &viewer, &tenant_id, &headers, e).await,
+        Err(e) => refused(hx, &state, &viewer, &tenant_id, &headers, e).await,
     }
 }
 
@@ -258,6 +260,6 @@ pub async fn remove(
     }
     match members::remove(&state.ports, &tenant_id, &id).await {
         Ok(()) => hx.done("/app/members", &format!("{} removed", member.name)),
-        Err(e) => refused(&state, &viewer, &tenant_id, &headers, e).await,
+        Err(e) => refused(hx, &state, &viewer, &tenant_id, &headers, e).await,
     }
 }

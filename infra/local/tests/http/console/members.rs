@@ -38,6 +38,10 @@ async fn an_admin_invites_an_agent_who_gets_the_email() {
     assert_eq!(r.field_error("email").as_deref(), Some("is not an email address"));
     assert!(r.field_error("name").is_some(), "{}", r.body);
     assert_eq!(r.input_value("email").as_deref(), Some("not-an-email"));
+    assert_eq!(r.input_value("name").as_deref(), Some(""));
+    let r = c.post("/app/members", &[("email", "x@team"), ("name", "Ravi"), ("role", "TENANT_ADMIN")]).await;
+    assert_eq!(r.input_value("name").as_deref(), Some("Ravi"), "the form keeps what was typed");
+    assert!(r.body.contains("<option value=\"TENANT_ADMIN\" selected>"), "and the role chosen");
     let r = c.post("/app/members", &[("email", &t.email), ("name", "Me again"), ("role", "TENANT_AGENT")]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.field_error("email").as_deref(), Some("is already used by another account"));
@@ -66,6 +70,13 @@ async fn role_status_and_removal_and_the_last_admin() {
     let r = c.post(&format!("/app/members/{me}/role"), &[("role", "TENANT_AGENT")]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     r.assert_shows("A tenant keeps at least one active admin");
+    // With console.js: the alert alone, for the page's alert region.
+    c.hx = true;
+    let r = c.post(&format!("/app/members/{me}/status"), &[("status", "deactivated")]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.trim_start().starts_with("<div id=\"members-alert\">"), "{}", r.body);
+    r.assert_shows("A tenant keeps at least one active admin");
+    c.hx = false;
 
     let r = c.post(&format!("/app/members/{id}/role"), &[("role", "TENANT_ADMIN")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
