@@ -134,7 +134,13 @@ async fn another_tenants_member_is_not_found_and_only_admins_get_the_page() {
     let mut a = Console::new(&tp.base);
     a.sign_in(&agent.email, &agent.password).await;
     assert_eq!(a.get("/app/members").await.status, StatusCode::FORBIDDEN);
-    assert!(!a.get("/").await.body.contains("href=\"/app/members\""), "not in an agent's navigation");
+    let home = a.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    home.assert_shows("You are signed in as an agent");
+    assert!(home.body.contains("Sign out"), "the account menu is there");
+    for admin_page in ["/app/members", "/app/settings", "/app/campaigns", "/app/billing"] {
+        assert!(!home.body.contains(&format!("href=\"{admin_page}\"")), "{admin_page} not in an agent's navigation");
+    }
 }
 
 /// The platform owner sets a plan's seats in the plan form (the domain's rule next to the field).
