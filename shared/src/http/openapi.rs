@@ -295,9 +295,10 @@ fn shared_responses() -> Value {
     responses.insert(
         "Forbidden".into(),
         error(
-            "The role may not use this route, the one-time password must be changed first \
+            "The caller's role may not use this route (`forbidden_for_role`: the operation's `x-roles` lists \
+             who may; docs/roles.md has the whole table), the one-time password must be changed first \
              (`password_change_required`), or the tenant is suspended (`tenant_suspended`).",
-            "forbidden",
+            "forbidden_for_role",
             "your role may not use this route",
         ),
     );
