@@ -90,6 +90,7 @@ async fn provision_tenant(ports: &miping::ports::Ports) -> Result<String, String
         tenant_id: Some(tenant_id),
         password_hash: miping::domain::password::hash(SecretString::from(PASSWORD)).await.map_err(|e| e.to_string())?,
         must_change_password: false,
+        status: Default::default(),
         created_at: now,
         updated_at: now,
     };

@@ -32,8 +32,19 @@ const TENANT_ADMIN: Table = &[
             ("Messages", "/app/messages", "message"),
         ],
     ),
-    (Some("Account"), &[("Settings", "/app/settings", "settings"), ("Billing", "/app/billing", "billing")]),
+    (
+        Some("Account"),
+        &[
+            ("Members", "/app/members", "contacts"),
+            ("Settings", "/app/settings", "settings"),
+            ("Billing", "/app/billing", "billing"),
+        ],
+    ),
 ];
+
+/// An agent's console: the inbox and contacts only (SPEC → Console). Until those pages are
+/// served to agents, the nav is empty rather than a list of links that answer 403.
+const TENANT_AGENT: Table = &[];
 
 const SUPER_ADMIN: Table = &[(
     None,
@@ -49,6 +60,7 @@ pub fn table(role: Role) -> Table {
     match role {
         Role::SuperAdmin => SUPER_ADMIN,
         Role::TenantAdmin => TENANT_ADMIN,
+        Role::TenantAgent => TENANT_AGENT,
     }
 }
 

@@ -307,6 +307,7 @@ impl Shell {
             role_label: match user.role {
                 Role::SuperAdmin => "Platform owner",
                 Role::TenantAdmin => "Admin",
+                Role::TenantAgent => "Agent",
             },
             tenant,
             nav: nav::for_role(user.role, path),

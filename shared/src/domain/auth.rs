@@ -115,6 +115,13 @@ pub async fn login(
         return Err(Error::unauthenticated("wrong email or password"));
     };
     attempt.succeeded(ports).await?;
+    // A deactivated member is told so, but only once the password proved who they are.
+    if !user.is_active() {
+        return Err(Error::forbidden(
+            "account_deactivated",
+            "this account has been deactivated; ask your team's admin to reactivate it",
+        ));
+    }
     let expires_at = jwt.expiry(now);
     let session_id = sessions::start(ports, &user.id, expires_at).await?;
     let token = jwt.issue(&user, &session_id, now, expires_at)?;
@@ -173,6 +180,7 @@ pub async fn bootstrap_super_admin(ports: &Ports, admin: &SuperAdminBootstrap) -
         password_hash: password::hash(admin.password.clone()).await.map_err(Error::internal)?,
         // A generated password was printed to a console: make the operator choose their own.
         must_change_password: admin.generated,
+        status: Default::default(),
         created_at: now,
         updated_at: now,
     };

@@ -24,6 +24,11 @@ pub async fn api_key_limit(table: &dyn Table, tenant_id: &str) -> Result<Option<
     plan_limit(table, tenant_id, "api_key_limit").await
 }
 
+/// The plan's `seat_limit` (active members) for the tenant; `None` = unlimited (or no plan).
+pub async fn seat_limit(table: &dyn Table, tenant_id: &str) -> Result<Option<u64>, TableError> {
+    plan_limit(table, tenant_id, "seat_limit").await
+}
+
 async fn plan_limit(table: &dyn Table, tenant_id: &str, field: &str) -> Result<Option<u64>, TableError> {
     let Some(tenant) = table.get(&keys::tenant(tenant_id)).await? else { return Ok(None) };
     let Some(plan_id) = tenant.get_str("plan_id") else { return Ok(None) };

@@ -18,7 +18,7 @@ pub const MAX_MESSAGES_PER_SECOND: i64 = 1000;
 /// arrives as a string or a number and is validated here (422 per field); wrong JSON types are
 /// 400s from the extractor. The fields are options so that a missing one is a 422 naming it.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"name": "Growth", "price": "1499.00", "currency": "INR", "monthly_message_limit": 10000, "contact_limit": 5000, "template_limit": 50, "api_key_limit": 5, "messages_per_second": 80}))]
+#[schema(example = json!({"name": "Growth", "price": "1499.00", "currency": "INR", "monthly_message_limit": 10000, "contact_limit": 5000, "template_limit": 50, "api_key_limit": 5, "messages_per_second": 80, "seat_limit": 5}))]
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
     #[schema(required = true, nullable = false)]
@@ -38,6 +38,9 @@ pub struct PlanInput {
     pub api_key_limit: Option<i64>,
     #[schema(required = true, nullable = false)]
     pub messages_per_second: Option<i64>,
+    /// Active members (admins and agents) a tenant may have; absent: no limit.
+    #[schema(nullable = false)]
+    pub seat_limit: Option<i64>,
 }
 
 /// `PATCH /plans/{id}` body: any of [`PlanInput`]'s fields.
@@ -54,6 +57,7 @@ pub struct PlanPatch {
     pub template_limit: Option<i64>,
     pub api_key_limit: Option<i64>,
     pub messages_per_second: Option<i64>,
+    pub seat_limit: Option<i64>,
 }
 
 impl From<PlanPatch> for PlanInput {
@@ -67,6 +71,7 @@ impl From<PlanPatch> for PlanInput {
             template_limit: p.template_limit,
             api_key_limit: p.api_key_limit,
             messages_per_second: p.messages_per_second,
+            seat_limit: p.seat_limit,
         }
     }
 }
@@ -142,6 +147,12 @@ pub fn validate(input: PlanInput, require_all: bool) -> Result<PlanChanges, Erro
         Some(n) => out.messages_per_second = Some(n as u32),
         None => {}
     }
+    // Optional (a plan without it has no seat limit); a tenant always keeps its first admin.
+    match input.seat_limit {
+        Some(n) if n < 1 => errors.push(FieldError::new("seat_limit", "out_of_range", "must be at least 1")),
+        Some(n) => out.seat_limit = Some(n as u64),
+        None => {}
+    }
     if errors.is_empty() { Ok(out) } else { Err(Error::validation(errors)) }
 }
 
@@ -159,6 +170,7 @@ pub async fn create(ports: &Ports, input: PlanInput) -> Result<Plan, Error> {
         template_limit: c.template_limit.ok_or_else(missing)?,
         api_key_limit: c.api_key_limit.ok_or_else(missing)?,
         messages_per_second: c.messages_per_second.ok_or_else(missing)?,
+        seat_limit: c.seat_limit,
         created_at: now,
         updated_at: now,
     };

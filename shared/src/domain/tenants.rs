@@ -134,6 +134,7 @@ pub async fn provision(ports: &Ports, public_url: &str, input: ProvisionInput) -
         tenant_id: Some(tenant.id.clone()),
         password_hash: password::hash(one_time.clone()).await.map_err(Error::internal)?,
         must_change_password: true,
+        status: Default::default(),
         created_at: now,
         updated_at: now,
     };

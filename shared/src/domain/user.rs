@@ -1,7 +1,7 @@
-//! Users: people who log in with an email and password (super admins and tenant admins).
+//! Users: people who log in with an email and password (super admins, tenant admins and agents).
 
 pub mod model;
-pub use model::{Role, User, UserView};
+pub use model::{MemberStatus, Role, User, UserView};
 
 /// Normalises an email for storage and comparison: trimmed, and validated loosely (one `@`,
 /// something on both sides, a dot in the domain). Full RFC 5322 validation rejects real
@@ -45,6 +45,7 @@ mod tests {
             tenant_id: None,
             password_hash: "$argon2id$secret".into(),
             must_change_password: false,
+            status: Default::default(),
             created_at: now,
             updated_at: now,
         };

@@ -2,20 +2,23 @@
 //! - [`authenticated`] verifies the bearer JWT, checks its server-side session (ended by logout,
 //!   a password change or reset, a suspension: 401 `session_revoked`), loads the user (a token
 //!   never outlives a deleted user, a role change or a tenant suspension), enforces
-//!   `must_change_password`, and puts a [`Principal`] in the request extensions;
-//! - [`require_role`] restricts a router to one role.
+//!   `must_change_password`, checks the caller's role against the route's row in
+//!   [`super::access::ROUTES`] (403 `forbidden_for_role`, before any body is read), and puts a
+//!   [`Principal`] in the request extensions.
 //!
 //! Handlers take `Principal` as an extractor.
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::app::AppState;
 use crate::domain::sessions;
 use crate::domain::user::{Role, User};
+
+use super::access;
 use crate::store::keys;
 use crate::store::users::Users;
 
@@ -81,6 +84,7 @@ pub async fn authenticated(
             "change your one-time password first (POST /auth/change-password)",
         ));
     }
+    access::check(req.method(), req.extensions().get::<MatchedPath>().map(MatchedPath::as_str), user.role)?;
     let scope = user.tenant_id.clone().unwrap_or_else(|| user.id.clone());
     req.extensions_mut().insert(IdempotencyScope(scope));
     req.extensions_mut().insert(Principal { user, session_id });
@@ -100,6 +104,11 @@ pub async fn principal_for_token(state: &AppState, token: &str) -> Result<Princi
         return Err(sessions::revoked().into());
     }
     let user = user?.ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+    // Deactivation ends the member's sessions; this also covers a session started in the moment
+    // between the deactivation and the end of its sessions.
+    if !user.is_active() {
+        return Err(sessions::revoked().into());
+    }
     if let Some(tenant_id) = &user.tenant_id {
         check_tenant_active(state, tenant_id).await?;
     }
@@ -115,15 +124,4 @@ async fn check_tenant_active(state: &AppState, tenant_id: &str) -> Result<(), Ap
         // A user whose tenant is gone cannot act for it.
         None => Err(ApiError::unauthorized("invalid or expired token")),
     }
-}
-
-/// Use with `axum::middleware::from_fn_with_state(Role::SuperAdmin, require_role)`, layered
-/// inside [`authenticated`].
-pub async fn require_role(State(role): State<Role>, req: Request, next: Next) -> Result<Response, ApiError> {
-    let principal =
-        req.extensions().get::<Principal>().ok_or_else(|| ApiError::from_status(StatusCode::UNAUTHORIZED))?;
-    if principal.role() != role {
-        return Err(ApiError::forbidden("forbidden", "your role may not use this route"));
-    }
-    Ok(next.run(req).await)
 }

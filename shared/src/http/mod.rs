@@ -1,6 +1,7 @@
 //! The HTTP layer: one axum `Router` per route group. The same routers are served by
 //! `lambda_http` in each function and merged and served by `axum::serve` in the local process.
 
+pub mod access;
 pub mod api_key_auth;
 pub mod auth;
 pub mod client_addr;

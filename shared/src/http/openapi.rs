@@ -43,6 +43,7 @@ pub mod tags {
     pub const INBOX: &str = "Inbox";
     pub const BILLING: &str = "Billing";
     pub const API_KEYS: &str = "API keys";
+    pub const MEMBERS: &str = "Members";
     pub const EXTERNAL: &str = "External API";
     pub const CALLBACKS: &str = "Outbound callbacks";
     pub const WEBHOOK: &str = "Meta webhook";
@@ -84,6 +85,8 @@ pub mod tags {
         (name = tags::CAMPAIGNS, description = "One approved template to an audience of contacts (all, by tag, or \
             listed), with variables mapped from each contact; now or scheduled, with live counts, cancellable."),
         (name = tags::INBOX, description = "Conversations with customers and replies inside the service window."),
+        (name = tags::MEMBERS, description = "The tenant's team: invite admins and agents, change their role or \
+            status, remove them (tenant admins)."),
         (name = tags::BILLING, description = "Prepaid credits: the tenant's ledger."),
         (name = tags::API_KEYS, description = "Machine credentials for the external API: created by a tenant user, \
             shown once, revoked at once."),
@@ -144,6 +147,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(routes::billing::routes())
         .merge(routes::api_keys::routes())
         .merge(routes::callback_settings::routes())
+        .merge(routes::members::routes())
         .merge(routes::external::routes())
         .merge(routes::whatsapp::routes())
         .merge(routes::templates::routes())
@@ -258,6 +262,13 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
     // The idempotency layer sits inside every authenticated group except `/auth/*`.
     let idempotent = method == "post" && (bearer || api_key) && !path.starts_with("/auth/");
 
+    // Who may call it (`http::access`, the one declaration), for readers and generated clients.
+    let access = axum::http::Method::from_bytes(method.to_uppercase().as_bytes())
+        .ok()
+        .and_then(|m| super::access::lookup(&m, path));
+    if let Some(super::access::Access::Roles(roles)) = access {
+        op["x-roles"] = json!(roles);
+    }
     if idempotent {
         let params = op.as_object_mut().unwrap().entry("parameters").or_insert_with(|| json!([]));
         params.as_array_mut().unwrap().push(json!({"$ref": "#/components/parameters/IdempotencyKey"}));
@@ -323,9 +334,10 @@ fn shared_responses() -> Value {
     responses.insert(
         "Forbidden".into(),
         error(
-            "The role may not use this route, the one-time password must be changed first \
+            "The caller's role may not use this route (`forbidden_for_role`: the operation's `x-roles` lists \
+             who may; docs/roles.md has the whole table), the one-time password must be changed first \
              (`password_change_required`), or the tenant is suspended (`tenant_suspended`).",
-            "forbidden",
+            "forbidden_for_role",
             "your role may not use this route",
         ),
     );

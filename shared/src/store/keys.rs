@@ -55,6 +55,14 @@ pub fn tenant_users_list(tenant_id: &str) -> String {
     format!("T#{tenant_id}#USERS")
 }
 
+/// The tenant's seat counter: `active` members and `active_admins`. Every change to a member's
+/// role or status is a transaction with it, so the plan's `seat_limit` and "a tenant keeps an
+/// active admin" hold exactly under concurrency. Written at provisioning (or, for a tenant made
+/// before members existed, counted from its users on first use).
+pub fn tenant_seats(tenant_id: &str) -> Key {
+    Key::new(format!("TENANT#{tenant_id}"), "SEATS")
+}
+
 /// A sign-in session (the `sid` of its token): user, expiry (TTL = the token's `exp`). Deleting
 /// it ends the session; the auth layer reads it on every request.
 pub fn session(session_id: &str) -> Key {

@@ -4,6 +4,7 @@ pub mod campaigns;
 pub mod contacts;
 pub mod keys;
 pub mod ledger;
+pub mod members;
 pub mod messages;
 pub mod plans;
 pub mod quarantine;

@@ -62,6 +62,7 @@ impl<'a> Plans<'a> {
         set("template_limit", c.template_limit.map(Value::from));
         set("api_key_limit", c.api_key_limit.map(Value::from));
         set("messages_per_second", c.messages_per_second.map(Value::from));
+        set("seat_limit", c.seat_limit.map(Value::from));
         match self.table.update(&keys::plan(plan_id), u, Some(Cond::Exists)).await {
             Ok(item) => Ok(Some(item.to_entity()?)),
             Err(TableError::ConditionFailed { .. }) => Ok(None),

@@ -7,6 +7,7 @@ use crate::ports::Table;
 use crate::ports::table::{Cond, Item, Page, Query, TableError, TxOp, Update};
 
 use super::keys;
+use super::members::Members;
 use super::plans::Plans;
 use super::users::Users;
 
@@ -34,8 +35,8 @@ impl<'a> Tenants<'a> {
         Self { table }
     }
 
-    /// Creates the tenant (with its subscription), its slug item, its admin user (and email item)
-    /// and counts the tenant on its plan: one transaction, so nothing is ever half-created.
+    /// Creates the tenant (with its subscription), its slug item, its admin user (and email item),
+    /// counts the tenant on its plan and starts its seat counter: one transaction, so nothing is ever half-created.
     pub async fn provision(
         &self,
         tenant: &Tenant,
@@ -54,6 +55,8 @@ impl<'a> Tenants<'a> {
         ops.extend(Users::create_ops(admin)?);
         ops.push(Plans::count_tenant_op(&tenant.plan_id, 1));
         debug_assert_eq!(ops.len(), OP_PLAN + 1);
+        // The seat counter: the admin is the tenant's first active member (and admin).
+        ops.push(Members::first_admin_op(&tenant.id));
         match self.table.transact(ops).await {
             Ok(()) => Ok(Ok(())),
             Err(TableError::TransactionCanceled { failed_conditions }) if !failed_conditions.is_empty() => {

@@ -67,6 +67,10 @@ macro_rules! admin_store_suite {
         async fn tenant_settings_merge_and_refuse_stale_writes() {
             super::cases::tenant_settings(ports().await).await;
         }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn members_hold_the_seat_limit_and_keep_an_active_admin() {
+            super::cases::members(ports().await).await;
+        }
         #[tokio::test]
         async fn tenants_list_oldest_first_or_newest_first_page_by_page() {
             super::cases::tenant_lists(ports().await).await;
@@ -120,6 +124,56 @@ mod cases {
         let slug = unique("t").replace('_', "-");
         let email = format!("{}@acme.test", unique("a"));
         tenants::provision(ports, "http://x", provision_input(&plan_id, &slug, &email)).await.unwrap().tenant.id
+    }
+
+    /// Members on this table: the seat counter written at provisioning bounds concurrent
+    /// invitations exactly, a deactivation frees a seat, the last active admin stays.
+    pub async fn members(ports: Ports) {
+        use miping::domain::members::{self, InviteInput, MemberPatch};
+        let plan_id = plan(&ports).await;
+        let slug = unique("team").replace('_', "-");
+        let t = tenants::provision(&ports, "http://x", provision_input(&plan_id, &slug, &format!("{slug}@acme.test")))
+            .await
+            .unwrap();
+        let tenant_id = t.tenant.id.clone();
+        let seats: PlanInput = serde_json::from_value(json!({"seat_limit": 3})).unwrap();
+        plans::update(&ports, &plan_id, seats).await.unwrap();
+        let mut invites = tokio::task::JoinSet::new();
+        for i in 0..6 {
+            let (ports, tenant_id) = (ports.clone(), tenant_id.clone());
+            let input = InviteInput {
+                email: Some(format!("{}-{i}@acme.test", unique("m"))),
+                name: Some(format!("Member {i}")),
+                role: Some("TENANT_AGENT".into()),
+            };
+            invites.spawn(async move { members::invite(&ports, "http://x", &tenant_id, input).await });
+        }
+        let results = invites.join_all().await;
+        let invited: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(invited.len(), 2, "the admin holds one of 3 seats");
+        assert!(results.iter().filter_map(|r| r.as_ref().err()).all(|e| e.code == "seat_limit_reached"));
+        // A deactivation frees a seat; reactivating past the limit is refused.
+        let deactivate = MemberPatch { status: Some("deactivated".into()), ..Default::default() };
+        members::patch(&ports, &tenant_id, &invited[0].id, deactivate).await.unwrap();
+        let input = InviteInput {
+            email: Some(format!("{}@acme.test", unique("late"))),
+            name: Some("Late".into()),
+            role: Some("TENANT_AGENT".into()),
+        };
+        members::invite(&ports, "http://x", &tenant_id, input).await.unwrap();
+        let reactivate = MemberPatch { status: Some("active".into()), ..Default::default() };
+        let e = members::patch(&ports, &tenant_id, &invited[0].id, reactivate).await.unwrap_err();
+        assert_eq!(e.code, "seat_limit_reached");
+        // The last active admin.
+        let admin = t.admin_user.id.clone();
+        assert_eq!(members::remove(&ports, &tenant_id, &admin).await.unwrap_err().code, "last_admin");
+        let demote = MemberPatch { role: Some("TENANT_AGENT".into()), ..Default::default() };
+        assert_eq!(members::patch(&ports, &tenant_id, &admin, demote).await.unwrap_err().code, "last_admin");
+        // A removed member frees the seat and the email.
+        members::remove(&ports, &tenant_id, &invited[1].id).await.unwrap();
+        assert!(Users::new(&*ports.table).find_by_email(&invited[1].email).await.unwrap().is_none());
+        let (page, _) = members::page(&ports, &tenant_id, 50, None).await.unwrap();
+        assert_eq!(page.len(), 3);
     }
 
     pub async fn plan_in_use(ports: Ports) {

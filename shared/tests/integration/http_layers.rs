@@ -15,7 +15,7 @@ use miping::config::{Config, MetaConfig};
 use miping::domain::auth::JwtKeys;
 use miping::domain::password;
 use miping::domain::user::{Role, User};
-use miping::http::auth::{PasswordGate, Principal, authenticated, require_role};
+use miping::http::auth::{PasswordGate, Principal, authenticated};
 use miping::http::layers::with_common_layers;
 use miping::ports::clock::{ManualClock, UlidGen};
 use miping::store::users::Users;
@@ -68,6 +68,7 @@ async fn user(state: &AppState, role: Role, must_change: bool) -> User {
         tenant_id: None,
         password_hash: password::dummy_hash().to_string(),
         must_change_password: must_change,
+        status: Default::default(),
         created_at: now,
         updated_at: now,
     };
@@ -83,15 +84,15 @@ async fn token(state: &AppState, user: &User) -> String {
     state.jwt.issue(user, &session, now, expires_at).unwrap()
 }
 
-/// A router with one super-admin route, one route for anyone signed in, and one that panics.
+/// A router with one super-admin route (`GET /plans`), one route for anyone signed in
+/// (`GET /auth/me`), and one that panics (`GET /admin/tenants`): the roles come from
+/// `http::access::ROUTES`, the one table, checked by the auth layer.
 fn router(state: &AppState) -> Router {
-    let admin = Router::new()
-        .route("/admin-only", get(|| async { "ok" }))
-        .route_layer(from_fn_with_state(Role::SuperAdmin, require_role));
     let signed_in = Router::new()
-        .route("/whoami", get(|p: Principal| async move { p.user.id.clone() }))
+        .route("/plans", get(|| async { "ok" }))
+        .route("/auth/me", get(|p: Principal| async move { p.user.id.clone() }))
         .route(
-            "/boom",
+            "/admin/tenants",
             get(|| async {
                 if true {
                     panic!("handler bug");
@@ -99,7 +100,7 @@ fn router(state: &AppState) -> Router {
                 "unreachable"
             }),
         )
-        .merge(admin)
+        .route("/not-in-the-table", get(|| async { "never" }))
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated));
     with_common_layers(signed_in)
 }
@@ -122,14 +123,18 @@ async fn roles_are_enforced_by_middleware() {
     let admin = user(&env.state, Role::SuperAdmin, false).await;
     let tenant_admin = user(&env.state, Role::TenantAdmin, false).await;
 
-    let (status, _) = call(&app, "/admin-only", Some(&token(&env.state, &admin).await)).await;
+    let (status, _) = call(&app, "/plans", Some(&token(&env.state, &admin).await)).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = call(&app, "/admin-only", Some(&token(&env.state, &tenant_admin).await)).await;
+    let (status, body) = call(&app, "/plans", Some(&token(&env.state, &tenant_admin).await)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(body["error"]["code"], "forbidden");
-    let (status, body) = call(&app, "/whoami", Some(&token(&env.state, &tenant_admin).await)).await;
+    assert_eq!(body["error"]["code"], "forbidden_for_role");
+    let (status, body) = call(&app, "/auth/me", Some(&token(&env.state, &tenant_admin).await)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, Value::String(tenant_admin.id.clone()));
+    // A route without a row in the table is refused to everyone (fail closed).
+    let (status, body) = call(&app, "/not-in-the-table", Some(&token(&env.state, &admin).await)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["code"], "forbidden_for_role");
 }
 
 #[tokio::test]
@@ -137,7 +142,7 @@ async fn a_pending_password_change_blocks_other_routes() {
     let env = env().await;
     let app = router(&env.state);
     let pending = user(&env.state, Role::SuperAdmin, true).await;
-    let (status, body) = call(&app, "/whoami", Some(&token(&env.state, &pending).await)).await;
+    let (status, body) = call(&app, "/auth/me", Some(&token(&env.state, &pending).await)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["error"]["code"], "password_change_required");
 }
@@ -154,14 +159,14 @@ async fn expired_and_orphaned_tokens_are_401() {
     let session =
         miping::domain::sessions::start(&env.state.ports, &admin.id, issued + chrono::Duration::days(1)).await.unwrap();
     let expired = keys.issue(&admin, &session, issued, keys.expiry(issued)).unwrap();
-    let (status, body) = call(&app, "/whoami", Some(&expired)).await;
+    let (status, body) = call(&app, "/auth/me", Some(&expired)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], "unauthorized");
 
     // A valid signature for a user that no longer exists.
     let mut ghost = admin.clone();
     ghost.id = "usr_ghost".into();
-    let (status, _) = call(&app, "/whoami", Some(&token(&env.state, &ghost).await)).await;
+    let (status, _) = call(&app, "/auth/me", Some(&token(&env.state, &ghost).await)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -170,7 +175,7 @@ async fn a_panic_is_a_json_500_without_internals() {
     let env = env().await;
     let app = router(&env.state);
     let admin = user(&env.state, Role::SuperAdmin, false).await;
-    let (status, body) = call(&app, "/boom", Some(&token(&env.state, &admin).await)).await;
+    let (status, body) = call(&app, "/admin/tenants", Some(&token(&env.state, &admin).await)).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body["error"]["code"], "internal_error");
     assert!(!body.to_string().contains("handler bug"));

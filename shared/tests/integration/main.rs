@@ -17,6 +17,7 @@ mod message_status;
 mod openapi;
 mod pacing;
 mod queue_conformance;
+mod roles;
 mod storage_conformance;
 mod stranded_work;
 mod table_conformance;

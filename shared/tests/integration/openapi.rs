@@ -83,6 +83,10 @@ const SPEC_ROUTES: &[&str] = &[
     "GET /api-keys",
     "DELETE /api-keys/{id}",
     "GET /billing/ledger",
+    "POST /members",
+    "GET /members",
+    "PATCH /members/{id}",
+    "DELETE /members/{id}",
     "PUT /settings/callback",
     "POST /api/v1/trigger-message",
     "GET /api/v1/messages/{id}",
@@ -99,11 +103,7 @@ const CONSOLE_ROUTES: &[&str] = &["GET /"];
 /// Routes SPEC.md names that this round's open issues add, by issue. Each must be absent from the
 /// document until it is served (`pending_routes_are_not_served_yet`); its issue moves it into
 /// `SPEC_ROUTES` when it lands, and the SPEC check below accepts nothing else.
-const PENDING: &[(&str, u32)] = &[
-    ("POST /members", 17),
-    ("GET /members", 17),
-    ("PATCH /members/{id}", 17),
-    ("DELETE /members/{id}", 17),
+pub(crate) const PENDING: &[(&str, u32)] = &[
     ("POST /conversations/{id}/assign", 17),
     ("POST /conversations/{id}/resolve", 17),
     ("POST /conversations/{id}/reopen", 17),
@@ -127,7 +127,7 @@ const PENDING: &[(&str, u32)] = &[
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
-fn documented(doc: &Value) -> BTreeSet<String> {
+pub(crate) fn documented(doc: &Value) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for m in METHODS {

@@ -156,7 +156,7 @@ async fn plans_need_a_super_admin() {
         tp.http.post(tp.url("/plans")).bearer_auth(&tenant.token).json(&plan_body()).send().await.unwrap(),
         tp.http.delete(tp.url(&format!("/plans/{}", tenant.plan_id))).bearer_auth(&tenant.token).send().await.unwrap(),
     ] {
-        assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden");
+        assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden_for_role");
     }
 }
 

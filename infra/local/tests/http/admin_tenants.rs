@@ -357,10 +357,10 @@ async fn admin_routes_refuse_tenant_admins_and_tenant_routes_refuse_the_super_ad
         tp.http.post(tp.url(&format!("{own}/resend-welcome"))).bearer_auth(&t.token).send().await.unwrap(),
         tp.http.post(tp.url("/admin/tenants")).bearer_auth(&t.token).json(&json!({})).send().await.unwrap(),
     ] {
-        assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden");
+        assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden_for_role");
     }
     for path in ["/tenant", "/billing/ledger"] {
         let r = tp.http.get(tp.url(path)).bearer_auth(&admin).send().await.unwrap();
-        assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden", "{path}");
+        assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden_for_role", "{path}");
     }
 }

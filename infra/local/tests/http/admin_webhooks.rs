@@ -55,6 +55,6 @@ async fn quarantine_lists_newest_first_and_shows_the_payload_to_the_super_admin_
     }
     for path in ["/admin/webhooks/quarantine".to_owned(), format!("/admin/webhooks/quarantine/{id}")] {
         let r = tp.http.get(tp.url(&path)).bearer_auth(&t.token).send().await.unwrap();
-        assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden", "{path}");
+        assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden_for_role", "{path}");
     }
 }

@@ -301,5 +301,5 @@ async fn contacts_need_a_tenant_user() {
     // The super admin has no tenant: contacts are not theirs to see.
     let admin = tp.admin_token().await;
     let r = tp.http.get(tp.url("/contacts")).bearer_auth(admin).send().await.unwrap();
-    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden");
+    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden_for_role");
 }

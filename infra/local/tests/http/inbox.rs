@@ -175,5 +175,5 @@ async fn the_inbox_needs_a_tenant_user() {
     assert_eq!(error_code(r, StatusCode::UNAUTHORIZED).await, "unauthorized");
     let admin = tp.admin_token().await;
     let r = tp.http.get(tp.url("/conversations")).bearer_auth(&admin).send().await.unwrap();
-    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden");
+    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden_for_role");
 }

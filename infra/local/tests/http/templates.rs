@@ -272,7 +272,7 @@ async fn plan_limit_is_exact_and_tenants_are_isolated() {
     assert_eq!(error_code(r, StatusCode::TOO_MANY_REQUESTS).await, "template_limit_reached");
     // The super admin has no tenant: 403 on tenant routes.
     let r = tp.http.get(tp.url("/templates")).bearer_auth(&admin).send().await.unwrap();
-    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden");
+    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden_for_role");
 }
 
 #[tokio::test]
@@ -281,7 +281,7 @@ async fn library_is_super_admin_only_and_installs_idempotently() {
     let admin = tp.admin_token().await;
     let t = provision_and_activate(&tp).await;
     let r = post(&tp, &t.token, "/admin/templates", &utility("welcome_message")).await;
-    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden");
+    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden_for_role");
     assert_eq!(get_json(&tp, &t.token, "/admin/templates").await.0, StatusCode::FORBIDDEN);
 
     for name in ["welcome_message", "order_update"] {

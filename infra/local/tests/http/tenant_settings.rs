@@ -57,8 +57,8 @@ async fn settings_round_trip_with_defaults_merge_and_reset() {
     // Tenant users only; unknown fields are a malformed body.
     let admin = tp.admin_token().await;
     let r = tp.http.get(tp.url("/tenant/settings")).bearer_auth(&admin).send().await.unwrap();
-    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden");
-    assert_eq!(error_code(patch(&tp, &admin, &json!({})).await, StatusCode::FORBIDDEN).await, "forbidden");
+    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden_for_role");
+    assert_eq!(error_code(patch(&tp, &admin, &json!({})).await, StatusCode::FORBIDDEN).await, "forbidden_for_role");
     let r = patch(&tp, &t.token, &json!({"timezone": "UTC"})).await;
     assert_eq!(error_code(r, StatusCode::BAD_REQUEST).await, "invalid_body");
 }

@@ -96,7 +96,7 @@ async fn signup_config_gives_the_sdk_what_it_needs() {
     assert_eq!(error_code(r, StatusCode::UNAUTHORIZED).await, "unauthorized");
     let admin = tp.admin_token().await;
     let r = tp.http.get(tp.url("/whatsapp/status")).bearer_auth(&admin).send().await.unwrap();
-    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden");
+    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden_for_role");
 }
 
 #[tokio::test]

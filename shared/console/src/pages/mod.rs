@@ -8,6 +8,7 @@ pub mod connect;
 pub mod contacts;
 pub mod dashboard;
 pub mod library;
+pub mod members;
 pub mod messages;
 pub mod password;
 pub mod plans;
@@ -44,6 +45,7 @@ fn app() -> Router<AppState> {
         .nest("/campaigns", campaigns::routes())
         .nest("/connect", connect::routes())
         .nest("/settings", settings::routes())
+        .nest("/members", members::routes())
         .nest("/billing", billing::routes())
         .nest("/tenants", tenants::routes())
         .nest("/plans", plans::routes())

@@ -98,6 +98,9 @@ pub struct PlanForm {
     pub api_key_limit: String,
     #[serde(default)]
     pub messages_per_second: String,
+    /// Empty: no seat limit.
+    #[serde(default)]
+    pub seat_limit: String,
 }
 
 const FIELDS: &[&str] = &[
@@ -109,6 +112,7 @@ const FIELDS: &[&str] = &[
     "template_limit",
     "api_key_limit",
     "messages_per_second",
+    "seat_limit",
 ];
 
 impl PlanForm {
@@ -122,6 +126,7 @@ impl PlanForm {
             template_limit: p.template_limit.to_string(),
             api_key_limit: p.api_key_limit.to_string(),
             messages_per_second: p.messages_per_second.to_string(),
+            seat_limit: p.seat_limit.map(|n| n.to_string()).unwrap_or_default(),
         }
     }
 
@@ -143,6 +148,7 @@ impl PlanForm {
             template_limit: count("template_limit", &self.template_limit),
             api_key_limit: count("api_key_limit", &self.api_key_limit),
             messages_per_second: count("messages_per_second", &self.messages_per_second),
+            seat_limit: count("seat_limit", &self.seat_limit),
             name: Some(self.name.clone()).filter(|n| !n.is_empty()),
             price: text(&self.price).map(serde_json::Value::String),
             currency: text(&self.currency),

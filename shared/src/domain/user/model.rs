@@ -8,6 +8,26 @@ use serde::{Deserialize, Serialize};
 pub enum Role {
     SuperAdmin,
     TenantAdmin,
+    /// A tenant's team member who talks to customers (SPEC → Roles): the inbox, contacts (not
+    /// import or delete), one-off messages, canned replies. `http::access` lists their routes.
+    TenantAgent,
+}
+
+impl Role {
+    /// A role of a tenant's user (admin or agent).
+    pub fn is_tenant_role(self) -> bool {
+        matches!(self, Role::TenantAdmin | Role::TenantAgent)
+    }
+}
+
+/// Whether a tenant's member may sign in. A deactivated member keeps their account (and their
+/// place in conversations' history) but has no session and cannot start one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    #[default]
+    Active,
+    Deactivated,
 }
 
 /// The stored user. `password_hash` is an argon2id PHC string; it never leaves the store
@@ -21,8 +41,17 @@ pub struct User {
     pub tenant_id: Option<String>,
     pub password_hash: String,
     pub must_change_password: bool,
+    /// Absent on users stored before members existed: active.
+    #[serde(default)]
+    pub status: MemberStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn is_active(&self) -> bool {
+        self.status == MemberStatus::Active
+    }
 }
 
 impl std::fmt::Debug for User {

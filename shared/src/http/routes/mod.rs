@@ -13,6 +13,7 @@ pub mod docs;
 pub mod external;
 pub mod health;
 pub mod inbox;
+pub mod members;
 pub mod messages;
 pub mod plans;
 pub mod templates;
@@ -25,8 +26,7 @@ use axum::Router;
 use axum::middleware::from_fn_with_state;
 
 use crate::app::AppState;
-use crate::domain::user::Role;
-use crate::http::auth::{PasswordGate, authenticated, require_role};
+use crate::http::auth::{PasswordGate, authenticated};
 use crate::http::idempotency::idempotency;
 
 /// The `auth-api` function: `/auth/*`, `/health` and the API documentation (`/openapi.json`,
@@ -65,9 +65,9 @@ pub fn templates_group(state: AppState) -> Router {
     templates::router(state)
 }
 
-/// The `admin-api` function: `/plans*` and `/admin/*`, super admin only. Layers run outside in:
-/// authentication (with the one-time password gate), the role, then Idempotency-Key (inside the
-/// auth layer, which provides its scope).
+/// The `admin-api` function: `/plans*` and `/admin/*`, super admin only (`http::access`). Layers
+/// run outside in: authentication (with the one-time password gate and the route's roles), then
+/// Idempotency-Key (inside the auth layer, which provides its scope).
 pub fn admin_group(state: AppState) -> Router {
     Router::new()
         .merge(plans::router())
@@ -75,14 +75,12 @@ pub fn admin_group(state: AppState) -> Router {
         .merge(admin_templates::router())
         .merge(admin_webhooks::router())
         .route_layer(from_fn_with_state(state.clone(), idempotency))
-        .route_layer(from_fn_with_state(Role::SuperAdmin, require_role))
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
         .with_state(state)
 }
 
-/// The `tenant-api` function: `/tenant`, `/tenant/settings`, `/billing/*`, `/api-keys*` and `/settings/callback*`,
-/// for tenant users (a user without a tenant, i.e. the super admin, gets 403 from
-/// `Principal::tenant_id`).
+/// The `tenant-api` function: `/tenant`, `/tenant/settings`, `/billing/*`, `/api-keys*`,
+/// `/settings/callback*` and `/members*`, for tenant users (`http::access` says which role).
 pub fn tenant_group(state: AppState) -> Router {
     Router::new()
         .merge(tenant::router())
@@ -90,6 +88,7 @@ pub fn tenant_group(state: AppState) -> Router {
         .merge(billing::router())
         .merge(api_keys::router())
         .merge(callback_settings::router())
+        .merge(members::router())
         .route_layer(from_fn_with_state(state.clone(), idempotency))
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
         .with_state(state)

@@ -175,6 +175,7 @@ impl TestPlatform {
             tenant_id: Some(id.clone()),
             password_hash: miping::domain::password::hash(SecretString::from(ADMIN_PASSWORD)).await.unwrap(),
             must_change_password: false,
+            status: Default::default(),
             created_at: now,
             updated_at: now,
         };
@@ -492,4 +493,36 @@ pub async fn start_against_with(
     let platform = miping_local::start(options).await.expect("platform starts");
     let base = platform.base_url();
     TestPlatform { platform: Some(platform), base, http: Client::new(), data_dir, _dir: None }
+}
+
+// --- members -----------------------------------------------------------------------------------
+
+/// A member invited through `POST /members` who has signed in with the emailed one-time password
+/// and chosen their own.
+pub struct ActiveMember {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+}
+
+/// Invites `email` as `role` (`TENANT_ADMIN` | `TENANT_AGENT`) with the admin's token; returns the
+/// answer (201 with the member, or the refusal).
+pub async fn invite(tp: &TestPlatform, admin_token: &str, email: &str, role: &str) -> Response {
+    post(tp, admin_token, "/members", &json!({"email": email, "name": format!("Member {email}"), "role": role})).await
+}
+
+/// Invites a new member of `role`, reads the invitation email, signs in with its one-time
+/// password and changes it.
+pub async fn invite_and_activate(tp: &TestPlatform, admin_token: &str, role: &str) -> ActiveMember {
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let email = format!("member{n}@team.test");
+    let r = invite(tp, admin_token, &email, role).await;
+    assert_eq!(r.status(), StatusCode::CREATED, "invite {email}");
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let (_, one_time) = welcome_password(tp, &email, 0).await;
+    let first = token(tp, &email, &one_time).await;
+    let password = format!("member password {n} of the team");
+    assert_eq!(change_password(tp, &first, &one_time, &password).await.status(), StatusCode::NO_CONTENT);
+    ActiveMember { id, email, password, token: first }
 }

@@ -40,6 +40,7 @@ pub async fn tenant(tp: &TestPlatform, name: &str) -> Tenant {
         tenant_id: Some(id.clone()),
         password_hash: miping::domain::password::hash(SecretString::from(TENANT_PASSWORD)).await.unwrap(),
         must_change_password: false,
+        status: Default::default(),
         created_at: now,
         updated_at: now,
     };

@@ -8,6 +8,7 @@ mod campaigns;
 mod connect;
 mod contacts;
 mod journey;
+mod members;
 mod messages;
 mod scenarios;
 mod settings;

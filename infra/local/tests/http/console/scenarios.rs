@@ -139,3 +139,21 @@ async fn an_owner_launches_a_campaign_with_the_wizard_and_watches_it_reach_read(
     .await
     .unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_invites_an_agent_who_signs_in_then_changes_deactivates_and_removes_them() {
+    let tp = common::start().await;
+    let t = common::provision_and_activate(&tp).await;
+    let outbox = miping::platform::embedded::outbox_dir(&tp.data_dir);
+    browser::run_scenario(
+        "console-members",
+        &[
+            ("BASE_URL", tp.base.as_str()),
+            ("OUTBOX_DIR", outbox.to_str().unwrap()),
+            ("OWNER_EMAIL", t.email.as_str()),
+            ("OWNER_PASSWORD", t.password.as_str()),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
