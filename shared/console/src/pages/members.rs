@@ -44,13 +44,13 @@ pub struct MemberRow {
 }
 
 impl MemberRow {
-    fn new(m: MemberView, me: &str) -> Self {
+    fn new(m: MemberView, me: &str, tz: chrono_tz::Tz) -> Self {
         Self {
             is_me: m.id == me,
             is_admin: m.role == Role::TenantAdmin,
             active: m.status == MemberStatus::Active,
             invited: m.must_change_password,
-            joined: when(m.created_at),
+            joined: when(m.created_at, tz),
             id: m.id,
             name: m.name,
             email: m.email,
@@ -89,10 +89,11 @@ async fn members_page(
     let (shell, members) =
         tokio::join!(Shell::load(state, viewer, headers, "Members", "/app/members"), list(state, tenant_id));
     let me = viewer.user().id.clone();
+    let tz = shell.tz;
     Ok(MembersPage {
         shell,
         csrf: viewer.csrf.clone(),
-        members: members?.into_iter().map(|m| MemberRow::new(m, &me)).collect(),
+        members: members?.into_iter().map(|m| MemberRow::new(m, &me, tz)).collect(),
         form_email: String::new(),
         form_name: String::new(),
         form_role: "TENANT_AGENT".into(),
