@@ -146,9 +146,14 @@ pub async fn record_inbound(
         let conversation = if late {
             touch_late_inbound(tenant_id, &conversation_id, at)
         } else {
-            let TxOp::Update { key, update, .. } =
-                touch(tenant_id, &conversation_id, contact_id, at, (Some(&preview(inbound)), &inbound.kind), Direction::Inbound)
-            else {
+            let TxOp::Update { key, update, .. } = touch(
+                tenant_id,
+                &conversation_id,
+                contact_id,
+                at,
+                (Some(&preview(inbound)), &inbound.kind),
+                Direction::Inbound,
+            ) else {
                 unreachable!("touch is an update")
             };
             let newest = Cond::Or(vec![

@@ -114,7 +114,10 @@ impl<'a> CannedReplies<'a> {
     }
 
     pub async fn get(&self, tenant_id: &str, id: &str) -> Result<Option<CannedReply>, TableError> {
-        self.table.get(&keys::canned_reply(tenant_id, id)).await?.map(|i| i.to_entity()).transpose()
+        let reply: Option<CannedReply> =
+            self.table.get(&keys::canned_reply(tenant_id, id)).await?.map(|i| i.to_entity()).transpose()?;
+        // The tenant is the key's, not a stored attribute (the API never shows it).
+        Ok(reply.map(|r| CannedReply { tenant_id: tenant_id.to_owned(), ..r }))
     }
 
     /// The reply and its shortcut's uniqueness item, in one transaction.
@@ -180,7 +183,11 @@ impl<'a> CannedReplies<'a> {
             query = query.filter(Cond::contains("search", q.to_lowercase()));
         }
         let page = self.table.query(query).await?;
-        let items = page.items.iter().map(Item::to_entity).collect::<Result<_, _>>()?;
+        let items = page
+            .items
+            .iter()
+            .map(|i| i.to_entity().map(|r: CannedReply| CannedReply { tenant_id: tenant_id.to_owned(), ..r }))
+            .collect::<Result<_, _>>()?;
         Ok((items, page.next_cursor))
     }
 }

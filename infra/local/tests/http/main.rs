@@ -24,6 +24,7 @@ mod external_api;
 mod hostile_input;
 mod idempotency;
 mod inbox;
+mod inbox_team;
 mod messages;
 mod password_reset;
 mod secrets_in_logs;

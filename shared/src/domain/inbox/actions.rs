@@ -49,9 +49,8 @@ pub async fn assign(
     if let Some(m) = member_id {
         let member = crate::store::users::Users::new(&*ports.table).get(m).await?;
         if !member.is_some_and(|u| u.tenant_id.as_deref() == Some(tenant_id)) {
-            return Err(Error::invalid("invalid_member", "no such member in this tenant").with_details(vec![
-                FieldError::new("member_id", "invalid_member", "not a member of this tenant"),
-            ]));
+            return Err(Error::invalid("invalid_member", "no such member in this tenant")
+                .with_details(vec![FieldError::new("member_id", "invalid_member", "not a member of this tenant")]));
         }
     }
     let update = Update::new().set(keys::SECONDARY.pk_attr(), keys::conversations_by_assignee(tenant_id, member_id));
@@ -145,9 +144,30 @@ pub async fn record_system(
         text: Some(text.to_owned()),
         ..Message::new(entry_id, tenant_id, Direction::Internal, "system", MessageStatus::Received, at)
     };
-    match ports.table.put(messages::item(&entry)?, Some(Cond::NotExists)).await {
+    // The conversation is created if the contact has none yet (Meta's preference change can come
+    // first), and left as it is otherwise: an entry is not activity.
+    let conversation = entry.conversation_id.clone().unwrap_or_default();
+    let sort = keys::conversation_activity(at.timestamp_millis(), &conversation);
+    let ensure = Update::new()
+        .set_if_absent("id", conversation.as_str())
+        .set_if_absent("tenant_id", tenant_id)
+        .set_if_absent("contact_id", contact_id)
+        .set_if_absent("created_at", at.to_rfc3339())
+        .set_if_absent("status", ConversationStatus::Open.as_str())
+        .set_if_absent(keys::LISTS.pk_attr(), keys::conversations_list(tenant_id))
+        .set_if_absent(keys::LISTS.sk_attr(), sort.clone())
+        .set_if_absent(keys::LOOKUPS.pk_attr(), keys::conversations_by_status(tenant_id, "open"))
+        .set_if_absent(keys::LOOKUPS.sk_attr(), sort.clone())
+        .set_if_absent(keys::SECONDARY.pk_attr(), keys::conversations_by_assignee(tenant_id, None))
+        .set_if_absent(keys::SECONDARY.sk_attr(), sort);
+    let ops = vec![
+        TxOp::Put { item: messages::item(&entry)?, cond: Some(Cond::NotExists) },
+        TxOp::Update { key: conversation_key(tenant_id, &conversation), update: ensure, cond: None },
+    ];
+    match ports.table.transact(ops).await {
         Ok(()) => Ok(()),
-        Err(e) if e.is_condition_failure() => Ok(()),
+        // Recorded before (a redelivered event).
+        Err(TableError::TransactionCanceled { failed_conditions }) if failed_conditions.contains(&0) => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -7,11 +7,10 @@ use futures_util::future::join_all;
 
 use super::model::{Assignee, ContactSummary, Conversation, ConversationStatus, ConversationView};
 use crate::domain::Error;
-use crate::domain::contacts::Contact;
 use crate::ports::Ports;
 use crate::ports::table::TableError;
-use crate::store::contacts::Contacts;
 use crate::store::inbox::{ConversationFilter, Conversations};
+use crate::store::keys;
 use crate::store::users::Users;
 
 /// Which conversations a caller may see. Tenant admins see all; an agent sees the ones assigned
@@ -96,12 +95,12 @@ pub async fn list(
     let contacts = contacts_of(ports, tenant_id, &conversations).await?;
     let tag = filter.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let q = filter.q.as_deref().map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
-    let kept: Vec<(Conversation, Option<Contact>)> = conversations
+    let kept: Vec<(Conversation, Option<ContactBrief>)> = conversations
         .into_iter()
         .zip(contacts)
         .filter(|(_, contact)| {
             tag.is_none_or(|t| contact.as_ref().is_some_and(|c| c.tags.iter().any(|x| x == t)))
-                && q.as_deref().is_none_or(|q| contact.as_ref().is_some_and(|c| c.search_text().contains(q)))
+                && q.as_deref().is_none_or(|q| contact.as_ref().is_some_and(|c| c.matches(q)))
         })
         .collect();
     Ok((views(ports, tenant_id, kept).await?, next))
@@ -120,21 +119,47 @@ pub async fn view(
     one.pop().ok_or_else(|| Error::internal("a view of one conversation"))
 }
 
+/// What a conversation list needs of its contact (read leniently: every field optional).
+#[derive(Debug, Default, serde::Deserialize)]
+struct ContactBrief {
+    id: Option<String>,
+    name: Option<String>,
+    phone: Option<String>,
+    wa_user_id: Option<String>,
+    username: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+impl ContactBrief {
+    /// `q` (lower-case) in the name, phone, username or WhatsApp user id.
+    fn matches(&self, q: &str) -> bool {
+        [&self.name, &self.phone, &self.username, &self.wa_user_id]
+            .into_iter()
+            .flatten()
+            .any(|f| f.to_lowercase().contains(q))
+    }
+}
+
 async fn contacts_of(
     ports: &Ports,
     tenant_id: &str,
     conversations: &[Conversation],
-) -> Result<Vec<Option<Contact>>, Error> {
-    let store = Contacts::new(&*ports.table);
-    let reads = conversations.iter().map(|c| store.get(tenant_id, &c.contact_id));
-    join_all(reads).await.into_iter().map(|r| r.map_err(Error::from)).collect()
+) -> Result<Vec<Option<ContactBrief>>, Error> {
+    let keys: Vec<_> = conversations.iter().map(|c| keys::contact(tenant_id, &c.contact_id)).collect();
+    let reads = keys.iter().map(|k| ports.table.get(k));
+    let mut out = Vec::with_capacity(conversations.len());
+    for item in join_all(reads).await {
+        out.push(item?.map(|i| i.to_entity::<ContactBrief>()).transpose()?);
+    }
+    Ok(out)
 }
 
 /// The API's view of conversations whose contacts were read (each assignee's name read once).
 async fn views(
     ports: &Ports,
     tenant_id: &str,
-    conversations: Vec<(Conversation, Option<Contact>)>,
+    conversations: Vec<(Conversation, Option<ContactBrief>)>,
 ) -> Result<Vec<ConversationView>, Error> {
     let mut names: HashMap<String, String> = HashMap::new();
     let users = Users::new(&*ports.table);
@@ -152,7 +177,7 @@ async fn views(
         .map(|(conversation, contact)| {
             let summary = match contact {
                 Some(c) => ContactSummary {
-                    id: c.id,
+                    id: c.id.unwrap_or_else(|| conversation.contact_id.clone()),
                     name: c.name,
                     phone: c.phone,
                     user_id: c.wa_user_id,

@@ -232,8 +232,16 @@ async fn reply(
     }
     let conversation = inbox::require(&state.ports, &tenant, &id, &scope(&p)).await?;
     if let Some(template) = body.template {
-        let send = SendInput { to: Some(conversation.contact_id.clone()), template: Some(template), ..SendInput::default() };
+        let send =
+            SendInput { to: Some(conversation.contact_id.clone()), template: Some(template), ..SendInput::default() };
         let accepted = accept::accept(&state.ports, &tenant, send).await?;
+        // SPEC: a template reopens the conversation with the customer. The message is queued
+        // already: a failure here is logged, not answered (a retry would send it twice).
+        if conversation.status == ConversationStatus::Resolved
+            && let Err(e) = inbox::set_status(&state.ports, &tenant, &id, ConversationStatus::Open, &scope(&p)).await
+        {
+            tracing::warn!(error = %e, conversation_id = %id, "conversation not reopened after a template reply");
+        }
         let view = messages::Messages::new(&*state.ports.table)
             .view(&tenant, &accepted.id)
             .await?
@@ -428,8 +436,7 @@ async fn list_canned(
 ) -> ApiResult<ApiJson<ListResponse<CannedReply>>> {
     let page = PageParams { limit: params.limit, cursor: params.cursor };
     let (limit, cursor) = (page.limit()?, page.cursor()?);
-    let (items, next_cursor) =
-        canned::list(&state.ports, p.tenant_id()?, params.q.as_deref(), limit, cursor).await?;
+    let (items, next_cursor) = canned::list(&state.ports, p.tenant_id()?, params.q.as_deref(), limit, cursor).await?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
 }
 
