@@ -9,7 +9,7 @@ use super::{conversation_id, conversation_key, reopen_update, template_preview, 
 use crate::domain::messages::{Author, Direction, Message, MessageStatus, MessageView};
 use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
-use crate::ports::table::{Cond, TableError, TxOp, Update};
+use crate::ports::table::{Cond, Item, TableError, TxOp, Update};
 use crate::store::{keys, messages};
 
 /// Longest internal note.
@@ -48,7 +48,7 @@ pub async fn assign(
     require(ports, tenant_id, conversation_id, scope).await?;
     if let Some(m) = member_id {
         let member = crate::store::users::Users::new(&*ports.table).get(m).await?;
-        if !member.is_some_and(|u| u.tenant_id.as_deref() == Some(tenant_id)) {
+        if member.is_none_or(|u| u.tenant_id.as_deref() != Some(tenant_id)) {
             return Err(Error::invalid("invalid_member", "no such member in this tenant")
                 .with_details(vec![FieldError::new("member_id", "invalid_member", "not a member of this tenant")]));
         }
@@ -176,11 +176,16 @@ pub async fn record_system(
 /// message: its GSI3 slot served the campaign's cancel sweep while it could still be cancelled).
 /// One transaction: the message moves to the thread (conditioned on not being in a conversation,
 /// so a retry or a second call does nothing) and the conversation moves to it (created if new).
-pub async fn join_sent(ports: &Ports, tenant_id: &str, message_id: &str) -> Result<(), TableError> {
-    let Some(item) = messages::Messages::new(&*ports.table).get(tenant_id, message_id).await? else { return Ok(()) };
-    let (Some(contact_id), None, Some("outbound")) =
-        (item.get_str("contact_id"), item.get_str("conversation_id"), item.get_str("direction"))
-    else {
+/// `item` is the message as the send worker read it: a message already in its conversation (all
+/// but campaign messages) costs nothing here.
+pub async fn join_sent(ports: &Ports, item: &Item) -> Result<(), TableError> {
+    let (Some(tenant_id), Some(message_id), Some(contact_id), None, Some("outbound")) = (
+        item.get_str("tenant_id"),
+        item.get_str("id"),
+        item.get_str("contact_id"),
+        item.get_str("conversation_id"),
+        item.get_str("direction"),
+    ) else {
         return Ok(());
     };
     let conversation_id = conversation_id(contact_id);
