@@ -8,8 +8,7 @@
 //! the narrowest partition; what is left (unread, the other of status/assignee) is a filter on
 //! that query, never a scan.
 
-use crate::domain::inbox::canned::CannedReply;
-use crate::domain::inbox::model::{Conversation, ConversationStatus};
+use crate::domain::inbox::model::{CannedReply, Conversation, ConversationStatus};
 use crate::ports::table::{Cond, Item, Query, Table, TableError, TxOp};
 use serde_json::Value;
 

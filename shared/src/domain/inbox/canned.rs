@@ -2,8 +2,7 @@
 //! use `{{contact.name}}` and `{{contact.attributes.<key>}}`, filled in for the contact at hand
 //! by [`render`]. Shortcuts are unique per tenant (case-insensitive; 409 `shortcut_taken`).
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::domain::contacts::Contact;
@@ -12,21 +11,10 @@ use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
 use crate::store::inbox::{CannedReplies, CannedWriteError};
 
+pub use super::model::CannedReply;
+
 pub const ID_PREFIX: &str = "cnr";
 pub const MAX_SHORTCUT_CHARS: usize = 32;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"id": "cnr_01jd5xa1b2c3d4e5f6g7h8j9k0", "shortcut": "fees", "text": "Hi {{contact.name}}, the fee for {{contact.attributes.course}} is due on the 5th.", "created_at": "2026-11-21T08:00:00Z", "updated_at": "2026-11-21T08:00:00Z"}))]
-pub struct CannedReply {
-    pub id: String,
-    #[serde(skip_serializing)]
-    #[serde(default)]
-    pub tenant_id: String,
-    pub shortcut: String,
-    pub text: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
 
 /// `POST /canned-replies` and `PATCH /canned-replies/{id}` (absent: unchanged on a PATCH).
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -218,7 +206,7 @@ mod tests {
     use serde_json::json;
 
     fn asha() -> Contact {
-        let mut c = Contact::new("con_1".into(), "t", Utc::now());
+        let mut c = Contact::new("con_1".into(), "t", chrono::Utc::now());
         c.name = Some("Asha".into());
         c.attributes.insert("city".into(), json!("Pune"));
         c.attributes.insert("due".into(), json!(12500));

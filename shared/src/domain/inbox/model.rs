@@ -124,3 +124,17 @@ impl Conversation {
         }
     }
 }
+
+/// A canned reply: a tenant's saved answer, picked by `/shortcut` (see `inbox::canned`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": "cnr_01jd5xa1b2c3d4e5f6g7h8j9k0", "shortcut": "fees", "text": "Hi {{contact.name}}, the fee for {{contact.attributes.course}} is due on the 5th.", "created_at": "2026-11-21T08:00:00Z", "updated_at": "2026-11-21T08:00:00Z"}))]
+pub struct CannedReply {
+    pub id: String,
+    #[serde(skip_serializing)]
+    #[serde(default)]
+    pub tenant_id: String,
+    pub shortcut: String,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
