@@ -78,8 +78,10 @@ impl<'a> Conversations<'a> {
 pub enum CannedWriteError {
     /// Another reply of the tenant has this shortcut.
     ShortcutTaken,
-    /// The reply is gone (or changed meanwhile).
+    /// The reply is gone.
     NotFound,
+    /// The reply changed since it was read (a concurrent change): read it again.
+    Stale,
     Table(TableError),
 }
 
@@ -146,8 +148,8 @@ impl<'a> CannedReplies<'a> {
         }
         match self.table.transact(ops).await {
             Ok(()) => Ok(()),
+            Err(e) if canceled_at(&e, 0) => Err(CannedWriteError::Stale),
             Err(e) if canceled_at(&e, 1) => Err(CannedWriteError::ShortcutTaken),
-            Err(e) if canceled_at(&e, 0) => Err(CannedWriteError::NotFound),
             Err(e) => Err(e.into()),
         }
     }

@@ -112,6 +112,7 @@ fn write_error(e: CannedWriteError) -> Error {
         CannedWriteError::ShortcutTaken => Error::conflict("shortcut_taken", "another canned reply has this shortcut")
             .with_details(vec![FieldError::new("shortcut", "shortcut_taken", "already used by another canned reply")]),
         CannedWriteError::NotFound => Error::not_found("canned reply"),
+        CannedWriteError::Stale => Error::conflict("conflict", "the canned reply was changed meanwhile; retry"),
         CannedWriteError::Table(e) => e.into(),
     }
 }
