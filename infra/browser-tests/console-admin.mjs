@@ -1,6 +1,7 @@
 // The platform owner's day, as a person does it: signs in, creates a plan (first with a bad field,
 // sees the error next to it), provisions a tenant on it, adds credits, suspends it after
-// confirming, reactivates it and resends the welcome email; the library and quarantine pages.
+// confirming, reactivates it and resends the welcome email; the library; the webhook quarantine
+// (the test quarantined one malformed body first): the list, and that body inspected.
 // Environment: BASE_URL, OUTBOX_DIR, ADMIN_EMAIL, ADMIN_PASSWORD (the platform's super admin).
 import assert from "node:assert/strict";
 import { scenario, step, checkA11y, screenshot, env } from "./lib.mjs";
@@ -57,8 +58,8 @@ await scenario("console-admin", async ({ newPage }) => {
   await checkA11y(page, "tenant page");
 
   step("adds credits");
-  await label(page, "Amount").fill("500");
-  await label(page, "Description (e.g. the invoice)").fill("Invoice 2026-118");
+  await label(page, "Amount in INR (negative to correct a mistaken top-up)").fill("500");
+  await label(page, "Description (e.g. the invoice; the reason for a correction)").fill("Invoice 2026-118");
   await page.getByRole("button", { name: "Add credits" }).click();
   await toast(page, "Added 500.00 credits");
   await page.getByText("500.00 INR").waitFor();
@@ -97,5 +98,13 @@ await scenario("console-admin", async ({ newPage }) => {
   await toast(page, "Library template order_update added");
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Webhook quarantine" }).click();
   await page.getByRole("heading", { name: "Webhook quarantine", exact: true }).waitFor();
+  await page.getByRole("cell", { name: "malformed", exact: true }).waitFor();
   await checkA11y(page, "quarantine");
+  await page.getByRole("link", { name: /^Inspect the malformed webhook of / }).click();
+  await page.getByRole("heading", { name: "Quarantined webhook", exact: true }).waitFor();
+  await page.getByText("The body could not be read as a webhook.").waitFor();
+  assert.equal((await page.locator("pre.payload").textContent()).trim(), env("QUARANTINED_BODY"), "the body as it came");
+  await checkA11y(page, "quarantined webhook");
+  await page.getByRole("link", { name: "Webhook quarantine" }).first().click();
+  await page.getByRole("heading", { name: "Webhook quarantine", exact: true }).waitFor();
 });

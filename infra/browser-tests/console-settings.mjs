@@ -1,8 +1,9 @@
 // A tenant owner's account pages, as a person uses them: connects WhatsApp by clicking "Connect
 // WhatsApp" (Embedded Signup through the simulator's stand-in for the Facebook SDK: a popup
 // that answers like Meta's), watches the steps complete and the chip turn "connected"; creates
-// an API key, sees it once and copies it, revokes it after confirming; sets a callback URL; opens
-// billing. Environment: BASE_URL, OWNER_EMAIL, OWNER_PASSWORD (an activated tenant admin).
+// an API key, sees it once and copies it, revokes it after confirming; sets a callback URL; sets
+// the business settings (a bad time zone first) and sees its brand colour on the console's
+// buttons in light and dark; opens billing. Environment: BASE_URL, OWNER_EMAIL, OWNER_PASSWORD (an activated tenant admin).
 import assert from "node:assert/strict";
 import { scenario, step, checkA11y as axe, screenshot, env } from "./lib.mjs";
 
@@ -48,7 +49,7 @@ await scenario("console-settings", async ({ newPage }) => {
 
   step("creates an API key: shown once, copied");
   await page.getByRole("link", { name: "Settings" }).click();
-  await page.getByRole("heading", { name: "Settings" }).waitFor();
+  await page.getByRole("heading", { name: "Settings", exact: true }).waitFor();
   await page.getByText("No API keys yet").waitFor();
   await checkA11y(page, "settings page");
   await page.getByRole("button", { name: "Create key" }).click();
@@ -90,6 +91,31 @@ await scenario("console-settings", async ({ newPage }) => {
   assert.match((await page.locator("#new-callback-secret").textContent()).trim(), /^[0-9a-f]{64}$/);
   await page.getByRole("status").getByText("Callback saved").waitFor();
   await checkA11y(page, "settings with a callback");
+
+  step("sets the business settings: a bad time zone first, then the brand themes the console");
+  const save = () => page.getByRole("button", { name: "Save business settings" }).click();
+  await page.getByLabel("Time zone", { exact: true }).fill("Mars/Olympus");
+  await save();
+  await page.getByText("must be an IANA time zone name, e.g. Asia/Kolkata").waitFor();
+  assert.equal(await page.getByLabel("Time zone", { exact: true }).getAttribute("aria-invalid"), "true");
+  await checkA11y(page, "business settings with an error");
+  await page.getByLabel("Time zone", { exact: true }).fill("Asia/Kolkata");
+  await page.getByLabel("Default country", { exact: true }).fill("IN");
+  await page.getByLabel("Brand name", { exact: true }).fill("Sunrise College");
+  await page.getByLabel("Brand colour", { exact: true }).fill("#0b5fff");
+  await save();
+  await page.getByRole("status").getByText("Business settings saved").waitFor();
+  await page.locator(".topbar .brand__name", { hasText: "Sunrise College" }).waitFor();
+  assert.equal(await page.getByLabel("Time zone", { exact: true }).inputValue(), "Asia/Kolkata");
+  const brandOf = (l) => l.evaluate((el) => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]);
+  const saveButton = page.getByRole("button", { name: "Save business settings" });
+  for (const scheme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme: scheme });
+    assert.deepEqual(await brandOf(saveButton), ["rgb(11, 95, 255)", "rgb(255, 255, 255)"], `the brand on the primary button (${scheme})`);
+    await checkA11y(page, `settings with the brand, ${scheme}`);
+  }
+  await screenshot(page, "branded-settings");
+  await page.emulateMedia({ colorScheme: "light" });
 
   step("opens billing");
   await page.getByRole("link", { name: "Billing" }).click();

@@ -90,14 +90,19 @@ impl Errors {
         self.fields.is_empty() && self.alert.is_none()
     }
 
-    /// Maps `details[].field` through `rename` (API field → form field; identity by default) and
-    /// keeps the first message per field. A detail for a field the form does not show becomes the
+    /// Maps `details[].field` to the form field it concerns and keeps the first message per
+    /// field. A detail for a field the form does not show becomes the
     /// alert, so no error is ever silent.
     pub fn from_error(e: &Error, shown: &[&str]) -> Self {
         let mut out = Self::default();
         let mut unplaced = Vec::new();
         for d in &e.details {
-            let field = d.field.split(['[', '.']).next().unwrap_or(&d.field);
+            // `brand.name` when the form has that field, else the list or object it is in
+            // (`components[1].text` marks `components`).
+            let field = match shown.iter().find(|f| **f == d.field) {
+                Some(f) => f,
+                None => d.field.split(['[', '.']).next().unwrap_or(&d.field),
+            };
             if shown.contains(&field) {
                 out.fields.entry(field.to_owned()).or_insert_with(|| d.message.clone());
             } else {
@@ -159,6 +164,13 @@ mod tests {
         let errors = Errors::from_error(&e, &["new_password"]);
         assert_eq!(errors.get("new_password"), Some("must be at least 12 characters"));
         assert_eq!(errors.alert.as_deref(), Some("Components[1].text: has a variable without an example."));
+        let brand =
+            Error::validation(vec![FieldError::new("brand.color", "invalid_color", "must be a #rrggbb hex color")]);
+        let errors = Errors::from_error(&brand, &["brand.name", "brand.color"]);
+        assert_eq!(
+            (errors.get("brand.color"), errors.get("brand"), errors.alert.as_deref()),
+            (Some("must be a #rrggbb hex color"), None, None)
+        );
     }
 
     #[test]

@@ -6,10 +6,13 @@
 use askama::Template;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono_tz::Tz;
 use miping::app::AppState;
+use miping::domain::tenants::settings as tenant_settings;
+use miping::domain::tenants::{Tenant, TenantSettings};
 use miping::domain::user::Role;
 use miping::domain::whatsapp::connect;
-use miping::domain::whatsapp::model::ConnectionStatus;
+use miping::domain::whatsapp::model::{ConnectionStatus, ConnectionView};
 
 use crate::assets::ASSETS;
 use crate::nav::{self, NavSection};
@@ -212,6 +215,7 @@ impl StatusChip {
 /// The tenant part of the chrome.
 #[derive(Clone, Debug)]
 pub struct TenantChrome {
+    /// Its brand name when it set one, else the tenant's name.
     pub name: String,
     pub initial: String,
     pub chip: StatusChip,
@@ -226,7 +230,10 @@ pub struct Shell {
     pub css: String,
     pub js: String,
     pub icons: String,
+    /// `/brand/<rrggbb>.css`: the tenant's brand colour, the kit's own for the platform.
     pub brand_css: String,
+    /// The zone the page's dates are in: the tenant's, UTC on the platform's pages.
+    pub tz: Tz,
     pub user_name: String,
     pub user_email: String,
     pub initials: String,
@@ -236,31 +243,64 @@ pub struct Shell {
     pub flash: Vec<Toast>,
 }
 
+/// What [`Shell::load_with_tenant`] read about the viewer's tenant, for a page that shows it too
+/// (the dashboard) instead of reading it again.
+pub struct TenantReads {
+    pub tenant: Result<Tenant, miping::domain::Error>,
+    pub connection: Result<ConnectionView, miping::domain::Error>,
+}
+
 impl Shell {
     /// The chrome for `viewer` on the page at `path` (which marks the current navigation item).
-    /// Reads the tenant and its WhatsApp connection (two reads, in parallel).
+    /// Reads the tenant, its settings (brand, time zone) and its WhatsApp connection, in parallel.
     pub async fn load(state: &AppState, viewer: &Viewer, headers: &HeaderMap, title: &str, path: &str) -> Self {
+        Self::load_with_tenant(state, viewer, headers, title, path).await.0
+    }
+
+    /// [`Shell::load`], handing over the tenant and connection it read (`None` for a viewer
+    /// without a tenant). A failed read only blanks the chrome; the page decides what it means.
+    pub async fn load_with_tenant(
+        state: &AppState,
+        viewer: &Viewer,
+        headers: &HeaderMap,
+        title: &str,
+        path: &str,
+    ) -> (Self, Option<TenantReads>) {
         let user = viewer.user();
-        let tenant = match viewer.tenant_id() {
+        let (reads, settings) = match viewer.tenant_id() {
             Some(tenant_id) => {
-                let (tenant, connection) = tokio::join!(
+                let (tenant, settings, connection) = tokio::join!(
                     miping::domain::tenants::get(&state.ports, tenant_id),
+                    tenant_settings::get(&state.ports, tenant_id),
                     connect::status(&state.ports, tenant_id)
                 );
-                let name = tenant.map(|t| t.name).unwrap_or_default();
-                let status = connection.map(|c| c.status).unwrap_or_default();
-                Some(TenantChrome { initial: initials(&name, 1), name, chip: StatusChip::of(status) })
+                let settings = settings.unwrap_or_else(|e| {
+                    // The page still shows, in UTC with the default look.
+                    tracing::error!(error = %e.message, "tenant settings failed to load");
+                    TenantSettings::default()
+                });
+                (Some(TenantReads { tenant, connection }), settings)
             }
-            None => None,
+            None => (None, TenantSettings::default()),
         };
-        Shell {
+        let tenant = reads.as_ref().map(|r| {
+            let name = match &settings.brand {
+                Some(b) => b.name.clone(),
+                None => r.tenant.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+            };
+            let status = r.connection.as_ref().map(|c| c.status).unwrap_or_default();
+            TenantChrome { initial: initials(&name, 1), name, chip: StatusChip::of(status) }
+        });
+        let tz = zone(&settings);
+        let shell = Shell {
             title: title.to_owned(),
             csrf: viewer.csrf.clone(),
             theme: viewer.theme,
             css: ASSETS.css.url(),
             js: ASSETS.js.url(),
             icons: ASSETS.icons.url(),
-            brand_css: crate::brand::stylesheet_url(None),
+            brand_css: crate::brand::stylesheet_url(settings.brand.as_ref().map(|b| b.color.as_str())),
+            tz,
             user_name: user.name.clone(),
             user_email: user.email.clone(),
             initials: initials(&user.name, 2),
@@ -271,7 +311,8 @@ impl Shell {
             tenant,
             nav: nav::for_role(user.role, path),
             flash: flash(headers),
-        }
+        };
+        (shell, reads)
     }
 
     /// `Acme Dental` → the tab title's suffix.
@@ -282,6 +323,21 @@ impl Shell {
     /// An icon from the sprite, for `<use href>`.
     pub fn icon(&self, name: &str) -> String {
         format!("{}#{name}", self.icons)
+    }
+}
+
+fn zone(settings: &TenantSettings) -> Tz {
+    settings.time_zone.parse().unwrap_or(Tz::UTC)
+}
+
+/// The tenant's time zone, for a fragment answered without the chrome (UTC when unreadable).
+pub async fn time_zone(state: &AppState, tenant_id: &str) -> Tz {
+    match tenant_settings::get(&state.ports, tenant_id).await {
+        Ok(s) => zone(&s),
+        Err(e) => {
+            tracing::error!(error = %e.message, "tenant settings failed to load");
+            Tz::UTC
+        }
     }
 }
 

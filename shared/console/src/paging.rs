@@ -4,8 +4,16 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use miping::domain::Error;
+use serde::Deserialize;
 
 use crate::page::{message_page, server_error};
+
+/// `?cursor=`: the sealed cursor of a "Load more" link (lists without filters).
+#[derive(Deserialize, Default)]
+pub struct CursorQuery {
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
 
 /// The list's own cursor inside `?cursor=`, or the page saying the link is broken.
 pub fn open(sealed: Option<&str>) -> Result<Option<String>, Response> {

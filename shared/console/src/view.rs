@@ -2,6 +2,7 @@
 //! (the same word and colour everywhere: CONSOLE.md → Status).
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use miping::domain::money::Money;
 use miping::domain::whatsapp::model::ConnectionStatus;
 
@@ -43,16 +44,6 @@ pub fn tenant_status(status: &miping::domain::tenants::TenantStatus) -> (&'stati
         Active => ("badge--active", "active"),
         Suspended => ("badge--suspended", "suspended"),
     }
-}
-
-/// "6 Dec 2026" (UTC until the tenant's time zone is known).
-pub fn day(at: &chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%-d %b %Y").to_string()
-}
-
-/// "6 Dec 2026, 10:27" (UTC), the exact text under a `<time data-relative>`.
-pub fn moment(at: &chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%-d %b %Y, %H:%M UTC").to_string()
 }
 
 /// (badge modifier, word) for a message template's status (CONSOLE.md → Status).
@@ -104,24 +95,34 @@ pub fn campaign_badge(status: miping::domain::campaigns::CampaignStatus) -> (&'s
     }
 }
 
-/// A moment for `<time datetime="…" data-relative>…</time>`: (the attribute, the exact text).
-/// UTC until the tenant's time zone is a setting.
-pub fn moment_pair(at: chrono::DateTime<chrono::Utc>) -> (String, String) {
-    (at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), at.format("%-d %b %Y, %H:%M UTC").to_string())
-}
-
-/// A moment as pages show it: `<time datetime="{iso}" data-relative>{text}</time>`.
+/// A moment as pages show it: `<time datetime="{iso}" data-relative>{text}</time>`, `text` (and
+/// `date`) in the zone the page is for: the tenant's time zone on its pages, UTC on the
+/// platform's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct When {
     pub iso: String,
+    /// "6 Dec 2026, 14:35 IST"
     pub text: String,
+    /// "6 Dec 2026" (the day it was there)
+    pub date: String,
+    local: DateTime<Tz>,
 }
 
-/// Exact text in UTC (the tenant's time zone once tenant settings exist).
-pub fn when(at: DateTime<Utc>) -> When {
+impl When {
+    /// The exact text to the second ("6 Dec 2026, 14:35:07 IST"), for a status history.
+    pub fn to_the_second(self) -> Self {
+        Self { text: self.local.format("%-d %b %Y, %H:%M:%S %Z").to_string(), ..self }
+    }
+}
+
+/// `at` as it reads in `tz`.
+pub fn when(at: DateTime<Utc>, tz: Tz) -> When {
+    let local = at.with_timezone(&tz);
     When {
         iso: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        text: at.format("%-d %b %Y, %H:%M UTC").to_string(),
+        text: local.format("%-d %b %Y, %H:%M %Z").to_string(),
+        date: local.format("%-d %b %Y").to_string(),
+        local,
     }
 }
 
@@ -147,8 +148,14 @@ mod tests {
     #[test]
     fn moments_and_money_read_exactly() {
         let at = DateTime::parse_from_rfc3339("2026-12-06T09:05:00Z").unwrap().with_timezone(&Utc);
-        let w = when(at);
+        let w = when(at, Tz::UTC);
         assert_eq!((w.iso.as_str(), w.text.as_str()), ("2026-12-06T09:05:00Z", "6 Dec 2026, 09:05 UTC"));
+        // Late evening in UTC is already the next day in Kolkata (+05:30); the instant is the same.
+        let late = DateTime::parse_from_rfc3339("2026-12-06T20:05:07Z").unwrap().with_timezone(&Utc);
+        let w = when(late, chrono_tz::Asia::Kolkata);
+        assert_eq!((w.iso.as_str(), w.text.as_str()), ("2026-12-06T20:05:07Z", "7 Dec 2026, 01:35 IST"));
+        assert_eq!(w.date, "7 Dec 2026");
+        assert_eq!(w.to_the_second().text, "7 Dec 2026, 01:35:07 IST");
         assert_eq!(money(Money::from_units(125_000), "INR"), "12.50 INR");
     }
 }

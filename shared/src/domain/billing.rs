@@ -76,7 +76,7 @@ impl From<BillingError> for Error {
             .with_details(vec![FieldError::new(
                 "amount",
                 "insufficient_balance",
-                format!("at least -{balance}"),
+                format!("this would take the balance below zero; the most you can remove is {balance}"),
             )]),
         }
     }

@@ -47,6 +47,7 @@ pub mod tags {
     pub const CALLBACKS: &str = "Outbound callbacks";
     pub const WEBHOOK: &str = "Meta webhook";
     pub const QUARANTINE: &str = "Webhook quarantine (super admin)";
+    pub const CONSOLE: &str = "Web console";
 }
 
 #[derive(OpenApi)]
@@ -96,6 +97,8 @@ pub mod tags {
         (name = tags::WEBHOOK, description = "Called by Meta (signed), not by integrators."),
         (name = tags::QUARANTINE, description = "Webhook deliveries and events the platform could not act on, \
             kept 30 days for inspection."),
+        (name = tags::CONSOLE, description = "The browser console's entry point (HTML pages, cookie sessions; \
+            not an API for programs)."),
     )
 )]
 struct Base;
@@ -156,7 +159,43 @@ pub fn document() -> Value {
     let doc = documented_routes().into_openapi();
     let mut value = serde_json::to_value(&doc).expect("an OpenAPI document always serialises");
     complete(&mut value);
+    console_routes(&mut value);
     value
+}
+
+/// `GET /`, served by the web console (`shared/console`, the `console-web` Lambda, merged beside
+/// the API on the local process's port). That crate builds on this one, so no handler here can
+/// carry its `#[utoipa::path]`: it is described here, answering HTML, and gets none of the JSON
+/// error answers [`complete`] adds (its refusals are HTML pages too). `tests/openapi.rs` lists it
+/// as the console's; the local process's tests check it is served as documented.
+fn console_routes(doc: &mut Value) {
+    doc["paths"]["/"] = json!({"get": {
+        "tags": [tags::CONSOLE],
+        "operationId": "console_start_page",
+        "summary": "The web console's start page (HTML): the sign-in page, or the console when signed in",
+        "description": "For browsers. Without a session cookie (`miping_session`), the sign-in page; signed in, \
+            a tenant admin's dashboard. The platform owner is sent to `/app/tenants`, and a person who must \
+            change a one-time password to `/change-password`. The welcome and password-reset emails link here. \
+            Programs use `POST /auth/login` and the JSON routes instead.",
+        "parameters": [{
+            "name": "ended",
+            "in": "query",
+            "required": false,
+            "description": "Set by the console after a session ended elsewhere: the sign-in page says so.",
+            "schema": {"type": "string"}
+        }],
+        "responses": {
+            "200": {
+                "description": "The sign-in page, or the signed-in tenant admin's dashboard",
+                "content": {"text/html": {"schema": {"type": "string"}}}
+            },
+            "303": {
+                "description": "Signed in as the platform owner (to `/app/tenants`), or with a one-time password \
+                    still to change (to `/change-password`)",
+                "headers": {"Location": {"description": "Where to go", "schema": {"type": "string"}}}
+            }
+        }
+    }});
 }
 
 /// The document as served: `shared/src/http/openapi.json`, generated from [`document`] and

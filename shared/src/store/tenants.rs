@@ -88,8 +88,26 @@ impl<'a> Tenants<'a> {
         limit: usize,
         cursor: Option<String>,
     ) -> Result<(Vec<Tenant>, Option<String>), TableError> {
-        let Page { items, next_cursor } =
-            self.table.query(Query::index(keys::LISTS, keys::TENANTS_LIST).limit(limit).cursor(cursor)).await?;
+        self.page(Query::index(keys::LISTS, keys::TENANTS_LIST), limit, cursor).await
+    }
+
+    /// Newest first (the console's table); [`Self::list`] is oldest first (`GET /admin/tenants`).
+    /// A cursor belongs to the order it came from.
+    pub async fn list_newest_first(
+        &self,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<(Vec<Tenant>, Option<String>), TableError> {
+        self.page(Query::index(keys::LISTS, keys::TENANTS_LIST).backward(), limit, cursor).await
+    }
+
+    async fn page(
+        &self,
+        query: Query,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<(Vec<Tenant>, Option<String>), TableError> {
+        let Page { items, next_cursor } = self.table.query(query.limit(limit).cursor(cursor)).await?;
         Ok((items.iter().map(Item::to_entity).collect::<Result<_, _>>()?, next_cursor))
     }
 

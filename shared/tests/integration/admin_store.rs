@@ -68,6 +68,10 @@ macro_rules! admin_store_suite {
             super::cases::tenant_settings(ports().await).await;
         }
         #[tokio::test]
+        async fn tenants_list_oldest_first_or_newest_first_page_by_page() {
+            super::cases::tenant_lists(ports().await).await;
+        }
+        #[tokio::test]
         async fn quarantine_lists_newest_first_and_opens_by_id() {
             super::cases::quarantine(ports().await).await;
         }
@@ -473,6 +477,37 @@ mod cases {
         assert_eq!(settings::get(&ports, &t).await.unwrap().time_zone, "Europe/Paris");
         let other = new_tenant(&ports).await;
         assert_eq!(settings::get(&ports, &other).await.unwrap().default_country, None, "per tenant");
+    }
+
+    /// Every tenant's id in the order one of the two listings gives, read two at a time.
+    async fn all_tenant_ids(ports: &Ports, newest_first: bool) -> Vec<String> {
+        let store = miping::store::tenants::Tenants::new(&*ports.table);
+        let (mut ids, mut cursor) = (Vec::new(), None);
+        loop {
+            let (page, next) = if newest_first {
+                store.list_newest_first(2, cursor).await.unwrap()
+            } else {
+                store.list(2, cursor).await.unwrap()
+            };
+            assert!(page.len() <= 2);
+            ids.extend(page.into_iter().map(|t| t.id));
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return ids,
+            }
+        }
+    }
+
+    pub async fn tenant_lists(ports: Ports) {
+        let mut made = Vec::new();
+        for _ in 0..3 {
+            made.push(new_tenant(&ports).await);
+        }
+        // The table may hold other tests' tenants: keep ours, in the order listed.
+        let ours = |ids: Vec<String>| ids.into_iter().filter(|id| made.contains(id)).collect::<Vec<_>>();
+        assert_eq!(ours(all_tenant_ids(&ports, false).await), made, "oldest first (GET /admin/tenants)");
+        let newest: Vec<String> = made.iter().rev().cloned().collect();
+        assert_eq!(ours(all_tenant_ids(&ports, true).await), newest, "newest first (the console)");
     }
 
     pub async fn quarantine(ports: Ports) {

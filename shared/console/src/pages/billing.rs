@@ -11,12 +11,12 @@ use axum::routing::get;
 use miping::app::AppState;
 use miping::domain::billing::{self, EntryKind, LedgerEntry};
 use miping::domain::{plans, tenants};
-use miping::http::pagination::{open_cursor, seal_cursor};
-use serde::Deserialize;
 
 use crate::page::{self, Hx, Shell};
+use crate::paging::{self, CursorQuery};
 use crate::session::TenantAdmin;
 use crate::view::{When, money, when};
+use chrono_tz::Tz;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(show))
@@ -33,7 +33,7 @@ pub struct EntryRow {
     pub balance_after: String,
 }
 
-fn row(e: LedgerEntry, currency: &str) -> EntryRow {
+fn row(e: LedgerEntry, currency: &str, tz: Tz) -> EntryRow {
     let kind = match e.kind {
         EntryKind::Credit => ("badge--success", "credit"),
         EntryKind::Debit => ("badge", "debit"),
@@ -44,7 +44,7 @@ fn row(e: LedgerEntry, currency: &str) -> EntryRow {
     let sign = if signed.is_negative() { "" } else { "+" };
     let description = e.description.clone().or_else(|| e.reference.as_ref().map(|r| r.id.clone())).unwrap_or_default();
     EntryRow {
-        at: when(e.at),
+        at: when(e.at, tz),
         kind,
         description,
         amount: format!("{sign}{}", money(signed, currency)),
@@ -70,12 +70,6 @@ pub struct BillingRows<'a> {
     pub next: &'a Option<String>,
 }
 
-#[derive(Deserialize)]
-pub struct CursorQuery {
-    #[serde(default)]
-    cursor: Option<String>,
-}
-
 /// `GET /app/billing[?cursor=]`: with a cursor and `HX-Request`, the next rows.
 pub async fn show(
     State(state): State<AppState>,
@@ -84,8 +78,9 @@ pub async fn show(
     hx: Hx,
     Query(q): Query<CursorQuery>,
 ) -> Response {
-    let Ok(cursor) = q.cursor.as_deref().filter(|c| !c.is_empty()).map(open_cursor).transpose() else {
-        return page::not_found_page();
+    let cursor = match paging::open(q.cursor.as_deref()) {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     let paging = cursor.is_some();
     let loaded = async {
@@ -106,10 +101,10 @@ pub async fn show(
         }
     };
     let page = BillingPage {
-        shell,
         balance: money(balance, &currency),
-        entries: entries.into_iter().map(|e| row(e, &currency)).collect(),
-        next: next.map(|c| seal_cursor(&c)),
+        entries: entries.into_iter().map(|e| row(e, &currency, shell.tz)).collect(),
+        shell,
+        next: next.map(|c| paging::seal(&c)),
     };
     if paging {
         page::page_or_fragment(hx, StatusCode::OK, &page, BillingRows { entries: &page.entries, next: &page.next })

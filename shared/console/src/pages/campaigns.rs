@@ -18,7 +18,6 @@ use miping::domain::contacts::Contact;
 use miping::domain::messages::model::MessageStatus;
 use miping::domain::templates::model::{ParameterFormat, Template as WaTemplate};
 use miping::domain::templates::schema::Slot;
-use miping::http::pagination::{open_cursor, seal_cursor};
 use miping::store::campaigns::Campaigns;
 use miping::store::contacts::{Contacts, ListFilter as ContactFilter};
 use miping::store::messages::{ListFilter as MessageFilter, Messages};
@@ -29,7 +28,8 @@ use serde_json::Value;
 use crate::forms::{CsrfForm, Errors, status_of};
 use crate::page::{self, Hx, Shell};
 use crate::session::TenantAdmin;
-use crate::view::{campaign_badge, moment_pair as moment, number};
+use crate::view::{When, campaign_badge, number, when};
+use chrono_tz::Tz;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -55,11 +55,11 @@ pub struct Row {
     pub done: u64,
     pub total: u64,
     pub progress_text: String,
-    pub created: (String, String),
+    pub created: When,
 }
 
 impl Row {
-    pub fn of(c: &Campaign, n: &StatusCounts) -> Self {
+    pub fn of(c: &Campaign, n: &StatusCounts, tz: Tz) -> Self {
         let total = u64::try_from(c.total).unwrap_or(0);
         let done =
             u64::try_from(n.sent + n.delivered + n.read + n.failed + c.skipped_opted_out + c.skipped_missing_data)
@@ -73,7 +73,7 @@ impl Row {
             done,
             total,
             progress_text: format!("{} of {}", number(done), number(total)),
-            created: moment(c.created_at),
+            created: when(c.created_at, tz),
         }
     }
 }
@@ -102,33 +102,28 @@ pub struct ListPage {
     pub next: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub struct ListQuery {
-    #[serde(default)]
-    cursor: Option<String>,
-}
-
 /// `GET /app/campaigns`
 async fn list(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     headers: HeaderMap,
     hx: Hx,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<crate::paging::CursorQuery>,
 ) -> Response {
-    let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()).map(open_cursor).transpose() {
+    let cursor = match crate::paging::open(q.cursor.as_deref()) {
         Ok(c) => c,
-        Err(_) => return page::message_page(StatusCode::BAD_REQUEST, "This link has expired", "Open the list again."),
+        Err(r) => return r,
     };
     let more = cursor.is_some();
     let (items, next) = match rows(&state, &tenant_id, PAGE_SIZE, cursor).await {
         Ok(v) => v,
         Err(e) => return failed(&e),
     };
+    let shell = Shell::load(&state, &viewer, &headers, "Campaigns", "/app/campaigns").await;
     let page = ListPage {
-        shell: Shell::load(&state, &viewer, &headers, "Campaigns", "/app/campaigns").await,
-        rows: items.iter().map(|(c, n)| Row::of(c, n)).collect(),
-        next: next.as_deref().map(seal_cursor),
+        rows: items.iter().map(|(c, n)| Row::of(c, n, shell.tz)).collect(),
+        shell,
+        next: next.as_deref().map(crate::paging::seal),
     };
     // "Load more" asks for the next rows only.
     page::page_or_fragment(Hx(hx.0 && more), StatusCode::OK, &page, page.as_rows())
@@ -165,7 +160,7 @@ pub struct Draft {
     pub vars: Vec<VarChoice>,
     /// `now` | `later`
     pub when: String,
-    /// `datetime-local` (UTC).
+    /// `datetime-local`, in the tenant's time zone.
     pub schedule_at: String,
 }
 
@@ -222,7 +217,7 @@ impl Draft {
     }
 
     /// The body of `POST /campaigns`, so the domain's own checks (and their `details`) apply.
-    fn input(&self) -> CreateInput {
+    fn input(&self, tz: Tz) -> CreateInput {
         let (name, language) = match self.template_ref() {
             Some((n, l)) => (Some(n.to_owned()), Some(l.to_owned())),
             None => (None, None),
@@ -235,10 +230,14 @@ impl Draft {
             }
             _ => None,
         };
-        // `datetime-local` has no zone: the form says it is UTC.
+        // `datetime-local` has no zone: it is the tenant's (the label says which). A value that
+        // is no such time goes to the domain as typed, which names the field.
         let schedule_at = (self.when == "later").then(|| {
             let t = self.schedule_at.trim();
-            if t.len() == 16 { format!("{t}:00Z") } else { t.to_owned() }
+            chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M")
+                .ok()
+                .and_then(|local| local.and_local_timezone(tz).earliest())
+                .map_or_else(|| t.to_owned(), |at| at.to_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         });
         CreateInput {
             name: Some(self.name.clone()),
@@ -528,7 +527,8 @@ async fn create(
     if preview_only {
         return render(StatusCode::OK, draft, Errors::none()).await;
     }
-    match create::create(&state.ports, &state.prices, &tenant_id, draft.input()).await {
+    let tz = page::time_zone(&state, &tenant_id).await;
+    match create::create(&state.ports, &state.prices, &tenant_id, draft.input(tz)).await {
         Ok(c) => {
             let toast = if c.status == CampaignStatus::Scheduled { "Campaign scheduled" } else { "Campaign started" };
             hx.done(&format!("/app/campaigns/{}", c.id), toast)
@@ -562,7 +562,7 @@ pub struct ShowPage {
     pub row: Row,
     pub status: CampaignStatus,
     pub audience: String,
-    pub when: Option<(String, String)>,
+    pub when: Option<When>,
     pub stages: Vec<Stage>,
     pub max: u64,
     pub failures: Vec<Failure>,
@@ -600,7 +600,7 @@ async fn load_show(
                 None => by.push((reason, 1)),
             }
         }
-        by.sort_by(|a, b| b.1.cmp(&a.1));
+        by.sort_by_key(|b| std::cmp::Reverse(b.1));
         by.into_iter().map(|(reason, k)| Failure { reason, count: number(k) }).collect()
     } else {
         Vec::new()
@@ -631,12 +631,13 @@ async fn load_show(
     } else {
         format!("{} chosen contacts", number(c.audience.contact_ids.len() as u64))
     };
+    let tz = shell.tz;
     Ok(Some(ShowPage {
         shell,
-        row: Row::of(&c, &n),
+        row: Row::of(&c, &n, tz),
         status: c.status,
         audience,
-        when: c.schedule_at.filter(|_| c.status == CampaignStatus::Scheduled).map(moment),
+        when: c.schedule_at.filter(|_| c.status == CampaignStatus::Scheduled).map(|at| when(at, tz)),
         stages,
         max: total.max(1),
         failures,

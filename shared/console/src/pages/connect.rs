@@ -22,6 +22,7 @@ use crate::forms::{CsrfForm, sentence};
 use crate::page::{self, Hx, Shell, StatusChip};
 use crate::session::TenantAdmin;
 use crate::view::{When, when};
+use chrono_tz::Tz;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -92,7 +93,7 @@ fn step_title(name: &str) -> &'static str {
     STEP_TITLES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).unwrap_or("Another onboarding step")
 }
 
-fn steps(view: &ConnectionView) -> Vec<StepRow> {
+fn steps(view: &ConnectionView, tz: Tz) -> Vec<StepRow> {
     let running = view.status == ConnectionStatus::Connecting;
     let any_failed = view.steps.iter().any(|s| s.status == StepStatus::Failed);
     let current = view.steps.iter().position(|s| s.status == StepStatus::Pending);
@@ -112,24 +113,24 @@ fn steps(view: &ConnectionView) -> Vec<StepRow> {
                 }
                 StepStatus::Pending => ("", "waiting", "Waiting".to_owned()),
             };
-            StepRow { title: step_title(&s.name), class, state, detail, at: s.at.map(when) }
+            StepRow { title: step_title(&s.name), class, state, detail, at: s.at.map(|at| when(at, tz)) }
         })
         .collect()
 }
 
-fn panel_of(connection: ConnectionView, csrf: &str) -> Panel {
+fn panel_of(connection: ConnectionView, csrf: &str, tz: Tz) -> Panel {
     use ConnectionStatus::*;
     let failed = connection.steps.iter().any(|s| s.status == StepStatus::Failed);
     let exchanged = connection.steps.iter().any(|s| s.name == "exchange_code" && s.status == StepStatus::Done);
     Panel {
         badge: crate::view::connection_badge(connection.status),
         chip: StatusChip::of(connection.status),
-        steps: steps(&connection),
+        steps: steps(&connection, tz),
         connecting: connection.status == Connecting && !failed,
         // Before the code exchange a retry has nothing to resume with: it needs a new signup.
         can_retry: connection.status == Connecting && failed && exchanged,
         can_disconnect: !matches!(connection.status, NotConnected | Disconnected),
-        connected_at: connection.connected_at.map(when),
+        connected_at: connection.connected_at.map(|at| when(at, tz)),
         connection,
         csrf: csrf.to_owned(),
     }
@@ -197,7 +198,7 @@ pub async fn show(
         Err(r) => return r,
     };
     let page = ConnectPage {
-        panel: panel_of(connection, &viewer.csrf),
+        panel: panel_of(connection, &viewer.csrf, shell.tz),
         shell,
         signup: signup_of(&state),
         script: ASSETS.connect.url(),
@@ -217,9 +218,10 @@ pub async fn panel(
         Ok(c) => c,
         Err(r) => return r,
     };
+    let shell = Shell::load(&state, &viewer, &headers, "Connect WhatsApp", "/app/connect").await;
     let page = ConnectPage {
-        panel: panel_of(connection, &viewer.csrf),
-        shell: Shell::load(&state, &viewer, &headers, "Connect WhatsApp", "/app/connect").await,
+        panel: panel_of(connection, &viewer.csrf, shell.tz),
+        shell,
         signup: signup_of(&state),
         script: ASSETS.connect.url(),
         oob_chip: true,

@@ -26,6 +26,7 @@ use crate::page::{self, Hx, Shell};
 use crate::paging;
 use crate::session::TenantAdmin;
 use crate::view::{When, number, when};
+use chrono_tz::Tz;
 
 const PAGE_SIZE: usize = 50;
 /// The tag chips are the tags of this many newest contacts: one query, no tag index to keep.
@@ -70,15 +71,15 @@ pub struct Row {
     pub created: When,
 }
 
-impl From<ContactView> for Row {
-    fn from(c: ContactView) -> Self {
+impl Row {
+    fn of(c: ContactView, tz: Tz) -> Self {
         Row {
             phone: c.phone.or(c.username).or(c.wa_user_id).unwrap_or_default(),
             name: c.name.unwrap_or_default(),
             id: c.id,
             tags: c.tags,
             opted_out: c.opted_out,
-            created: when(c.created_at),
+            created: when(c.created_at, tz),
         }
     }
 }
@@ -166,7 +167,8 @@ async fn list(
     };
     match service::list(&state.ports, &tenant_id, &filter, PAGE_SIZE, cursor).await {
         Ok((items, next)) => {
-            page.rows = items.into_iter().map(Row::from).collect();
+            let tz = page.shell.tz;
+            page.rows = items.into_iter().map(|c| Row::of(c, tz)).collect();
             page.more = next.map(|c| {
                 paging::href(
                     "/app/contacts",

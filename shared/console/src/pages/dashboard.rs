@@ -5,14 +5,14 @@ use askama::Template;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use miping::app::AppState;
-use miping::domain::whatsapp::connect;
 use miping::domain::whatsapp::model::ConnectionView;
-use miping::domain::{billing, plans, tenants, usage};
+use miping::domain::{billing, plans, usage};
 
-use crate::page::{self, Shell};
+use crate::page::{self, Shell, TenantReads};
 use crate::pages::campaigns::{Row, rows};
 use crate::session::Viewer;
-use crate::view::{number, percent_of};
+use crate::view::{number, percent_of, when};
+use chrono_tz::Tz;
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
@@ -39,17 +39,19 @@ pub struct DashboardPage {
 
 pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Response {
     let Some(tenant_id) = viewer.tenant_id() else { return page::not_found_page() };
-    let shell = Shell::load(state, viewer, headers, "Dashboard", "/").await;
+    // The chrome already read the tenant and its connection: the page uses those reads.
+    let (shell, reads) = Shell::load_with_tenant(state, viewer, headers, "Dashboard", "/").await;
+    let Some(TenantReads { tenant, connection }) = reads else { return page::not_found_page() };
     let loaded = async {
-        let tenant = tenants::get(&state.ports, tenant_id).await?;
-        let (plan, used, balance, connection) = tokio::join!(
+        let (tenant, connection) = (tenant?, connection?);
+        let (plan, used, balance, campaigns, chart) = tokio::join!(
             plans::get(&state.ports, &tenant.plan_id),
             usage::current(&state.ports, tenant_id, tenant.starts_at),
             billing::balance(&state.ports, tenant_id),
-            connect::status(&state.ports, tenant_id),
+            live_campaigns(state, tenant_id, shell.tz),
+            chart(state, tenant_id),
         );
-        let (campaigns, chart) = tokio::join!(live_campaigns(state, tenant_id), chart(state, tenant_id));
-        Ok::<_, miping::domain::Error>((plan?, used?, balance?, connection?, campaigns?, chart?))
+        Ok::<_, miping::domain::Error>((plan?, used?, balance?, connection, campaigns?, chart?))
     }
     .await;
     let (plan, used, balance, connection, campaigns, chart) = match loaded {
@@ -61,6 +63,7 @@ pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Res
     };
     let connection_badge = crate::view::connection_badge(connection.status);
     let page = DashboardPage {
+        period_start: when(used.period_start, shell.tz).date,
         shell,
         connection,
         connection_badge,
@@ -76,7 +79,6 @@ pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Res
         contacts_max: plan.contact_limit.max(1),
         balance: balance.to_string(),
         currency: plan.currency.clone(),
-        period_start: used.period_start.format("%-d %b %Y").to_string(),
         campaigns,
         chart,
     };
@@ -89,7 +91,7 @@ const CAMPAIGN_SCAN: usize = 50;
 const RECENT_HOURS: i64 = 24;
 
 /// Running and scheduled campaigns, then those completed in the last day.
-async fn live_campaigns(state: &AppState, tenant_id: &str) -> Result<Vec<Row>, miping::domain::Error> {
+async fn live_campaigns(state: &AppState, tenant_id: &str, tz: Tz) -> Result<Vec<Row>, miping::domain::Error> {
     use miping::domain::campaigns::CampaignStatus::*;
     let (items, _) = rows(state, tenant_id, CAMPAIGN_SCAN, None).await?;
     let since = state.ports.clock.now() - chrono::Duration::hours(RECENT_HOURS);
@@ -102,7 +104,7 @@ async fn live_campaigns(state: &AppState, tenant_id: &str) -> Result<Vec<Row>, m
         })
         .collect();
     shown.sort_by_key(|(c, _)| c.status != Running);
-    Ok(shown.into_iter().take(10).map(|(c, n)| Row::of(c, n)).collect())
+    Ok(shown.into_iter().take(10).map(|(c, n)| Row::of(c, n, tz)).collect())
 }
 
 /// One day's bar: segments stacked from the bottom (read, delivered, sent, failed).

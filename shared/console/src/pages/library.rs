@@ -12,15 +12,15 @@ use miping::app::AppState;
 use miping::domain::Error;
 use miping::domain::templates::library;
 use miping::domain::templates::model::TemplateInput;
-use miping::http::pagination::seal_cursor;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::tenants::{CursorQuery, failed, open_page_cursor};
+use super::tenants::failed;
 use crate::forms::{CsrfForm, Errors, status_of};
 use crate::page::{self, Hx, Shell};
+use crate::paging::{self, CursorQuery};
 use crate::session::{SuperAdmin, Viewer};
-use crate::view::day;
+use crate::view::{When, when};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(list).post(create)).route("/new", get(new_form))
@@ -31,7 +31,7 @@ pub struct Row {
     pub language: String,
     pub category: String,
     pub body: String,
-    pub created: (String, String),
+    pub created: When,
 }
 
 #[derive(Template)]
@@ -49,7 +49,7 @@ async fn list(
     headers: HeaderMap,
     Query(q): Query<CursorQuery>,
 ) -> Response {
-    let cursor = match open_page_cursor(q.cursor.as_deref()) {
+    let cursor = match paging::open(q.cursor.as_deref()) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -61,14 +61,15 @@ async fn list(
         .into_iter()
         .map(|t| Row {
             body: body_text(&t.components),
-            created: (t.created_at.to_rfc3339(), day(&t.created_at)),
+            // The platform's pages are in UTC.
+            created: when(t.created_at, chrono_tz::Tz::UTC),
             name: t.name,
             language: t.language,
             category: t.category,
         })
         .collect();
     let shell = Shell::load(&state, &viewer, &headers, "Library templates", "/app/library").await;
-    page::html(StatusCode::OK, &ListPage { shell, rows, next: next.map(|c| seal_cursor(&c)) })
+    page::html(StatusCode::OK, &ListPage { shell, rows, next: next.map(|c| paging::seal(&c)) })
 }
 
 fn body_text(components: &serde_json::Value) -> String {

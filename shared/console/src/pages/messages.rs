@@ -18,6 +18,7 @@ use crate::page::{self, Hx, Shell};
 use crate::paging;
 use crate::session::TenantAdmin;
 use crate::view::{When, message_status, when};
+use chrono_tz::Tz;
 
 const PAGE_SIZE: usize = 50;
 /// Longest text shown in a row of the log.
@@ -102,13 +103,13 @@ pub struct Row {
     pub at: When,
 }
 
-impl From<MessageView> for Row {
-    fn from(m: MessageView) -> Self {
+impl Row {
+    fn of(m: MessageView, tz: Tz) -> Self {
         Row {
             party: party(&m),
             preview: preview(&m),
             status: Status::of(m.status, m.error.as_ref()),
-            at: when(m.created_at),
+            at: when(m.created_at, tz),
             id: m.id,
         }
     }
@@ -185,13 +186,13 @@ async fn list(
         )
     });
     let page = ListPage {
-        shell,
         chips,
         campaign,
         status: query.status.clone(),
-        rows: items.into_iter().map(Row::from).collect(),
+        rows: items.into_iter().map(|m| Row::of(m, shell.tz)).collect(),
         more,
         continued: cursor.is_some(),
+        shell,
     };
     page::page_or_fragment(hx, StatusCode::OK, &page, Rows { rows: &page.rows, more: &page.more })
 }
@@ -222,6 +223,7 @@ pub struct ShowPage {
     pub preview: String,
     pub status: Status,
     pub created: When,
+    pub scheduled: Option<When>,
     pub history: Vec<HistoryEntry>,
     pub template_language: Option<String>,
 }
@@ -249,7 +251,7 @@ async fn show(
             badge: message_status(e.status),
             failed: e.status == MessageStatus::Failed,
             // Exact to the second, not relative: statuses often follow each other within seconds.
-            at: When { text: e.at.format("%-d %b %Y, %H:%M:%S UTC").to_string(), ..when(e.at) },
+            at: when(e.at, shell.tz).to_the_second(),
         })
         .collect();
     // Meta's shape (`{"code": "en_US"}`) as stored for sending, or a plain code.
@@ -260,14 +262,15 @@ async fn show(
         .and_then(|l| l.get("code").unwrap_or(l).as_str())
         .map(str::to_owned);
     let page = ShowPage {
-        shell,
         party: party(&m),
         preview: preview(&m),
         status: Status::of(m.status, m.error.as_ref()),
-        created: when(m.created_at),
+        created: when(m.created_at, shell.tz),
+        scheduled: m.schedule_at.map(|at| when(at, shell.tz)),
         history,
         template_language,
         m,
+        shell,
     };
     page::html(StatusCode::OK, &page)
 }

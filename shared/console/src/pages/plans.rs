@@ -10,13 +10,13 @@ use axum::routing::{get, post};
 use miping::app::AppState;
 use miping::domain::plans::{self, Plan, PlanInput};
 use miping::domain::{Error, FieldError, Kind};
-use miping::http::pagination::seal_cursor;
 use miping::store::plans::Plans;
 use serde::Deserialize;
 
-use super::tenants::{CursorQuery, failed, open_page_cursor};
+use super::tenants::failed;
 use crate::forms::{CsrfForm, Errors, sentence, status_of};
 use crate::page::{self, Hx, Shell, confirm_page, confirmed, not_found_page};
+use crate::paging::{self, CursorQuery};
 use crate::session::{SuperAdmin, Viewer};
 use crate::view::number;
 
@@ -54,7 +54,7 @@ async fn list(
     headers: HeaderMap,
     Query(q): Query<CursorQuery>,
 ) -> Response {
-    let cursor = match open_page_cursor(q.cursor.as_deref()) {
+    let cursor = match paging::open(q.cursor.as_deref()) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -76,7 +76,7 @@ async fn list(
         })
         .collect();
     let shell = Shell::load(&state, &viewer, &headers, "Plans", "/app/plans").await;
-    page::html(StatusCode::OK, &ListPage { shell, rows, next: next.map(|c| seal_cursor(&c)) })
+    page::html(StatusCode::OK, &ListPage { shell, rows, next: next.map(|c| paging::seal(&c)) })
 }
 
 /// The plan form as typed; the names are `POST /plans`'s fields.

@@ -1,7 +1,10 @@
-//! Settings (`/app/settings`): API keys (created with a name and shown once, listed without
-//! secrets, revoked after confirming), the callback URL and signing secret (shown once) and the
-//! recent callback deliveries. Each form calls the use case of its API route (`/api-keys`,
-//! `PUT /settings/callback`, `GET /settings/callback/deliveries`).
+//! Settings (`/app/settings`): the business settings (default country, time zone, opt-out /
+//! opt-in keywords, brand name and colour), API keys (created with a name and shown once, listed
+//! without secrets, revoked after confirming), the callback URL and signing secret (shown once)
+//! and the recent callback deliveries. Each form calls the use case of its API route
+//! (`PATCH /tenant/settings`, `/api-keys`, `PUT /settings/callback`,
+//! `GET /settings/callback/deliveries`). The brand's logo needs media uploads (a later issue):
+//! the form keeps whatever logo the API set.
 
 use askama::Template;
 use axum::Router;
@@ -13,13 +16,16 @@ use miping::app::AppState;
 use miping::domain::api_keys::{self, ApiKeyView, CreateInput, CreatedApiKey};
 use miping::domain::callbacks::settings::{self as callback, CallbackInput, CallbackView};
 use miping::domain::callbacks::worker::{self, DeliveryView};
-use miping::http::pagination::{open_cursor, seal_cursor};
+use miping::domain::tenants::TenantSettings;
+use miping::domain::tenants::settings::{self as tenant_settings, BrandInput, SettingsPatch};
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};
 use crate::page::{self, Hx, Shell, Toast};
+use crate::paging::{self, CursorQuery};
 use crate::session::TenantAdmin;
 use crate::view::{When, when};
+use chrono_tz::Tz;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -27,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api-keys", post(create_key))
         .route("/api-keys/{id}/revoke", post(revoke_key))
         .route("/callback", post(set_callback))
+        .route("/business", post(set_business))
 }
 
 /// Deliveries per page.
@@ -42,11 +49,11 @@ pub struct KeyRow {
     pub last_used: Option<When>,
 }
 
-impl From<ApiKeyView> for KeyRow {
-    fn from(k: ApiKeyView) -> Self {
+impl KeyRow {
+    fn of(k: ApiKeyView, tz: Tz) -> Self {
         Self {
-            created: when(k.created_at),
-            last_used: k.last_used_at.map(when),
+            created: when(k.created_at, tz),
+            last_used: k.last_used_at.map(|at| when(at, tz)),
             id: k.id,
             name: k.name,
             prefix: k.prefix,
@@ -64,8 +71,8 @@ pub struct DeliveryRow {
     pub next: Option<When>,
 }
 
-impl From<DeliveryView> for DeliveryRow {
-    fn from(d: DeliveryView) -> Self {
+impl DeliveryRow {
+    fn of(d: DeliveryView, tz: Tz) -> Self {
         let class = match d.status.as_str() {
             "delivered" => "badge--success",
             "pending" => "badge--warning",
@@ -82,19 +89,21 @@ impl From<DeliveryView> for DeliveryRow {
             event_id: d.event_id,
             kind: d.kind,
             attempt: d.attempt,
-            at: when(d.at),
+            at: when(d.at, tz),
             badge: (class, d.status.replace('_', " ")),
             outcome,
-            next: d.next_attempt_at.map(when),
+            next: d.next_attempt_at.map(|at| when(at, tz)),
         }
     }
 }
 
 #[derive(Template)]
-#[template(path = "settings.html", blocks = ["api_keys", "callback"])]
+#[template(path = "settings.html", blocks = ["business", "api_keys", "callback"])]
 pub struct SettingsPage {
     pub shell: Shell,
     pub csrf: String,
+    pub business: BusinessForm,
+    pub business_errors: Errors,
     pub keys: Vec<KeyRow>,
     /// Just created: its key, shown this once.
     pub new_key: Option<CreatedApiKey>,
@@ -120,9 +129,10 @@ pub struct DeliveryRows<'a> {
 }
 
 struct Loaded {
-    keys: Vec<KeyRow>,
+    settings: TenantSettings,
+    keys: Vec<ApiKeyView>,
     callback: Option<CallbackView>,
-    deliveries: Vec<DeliveryRow>,
+    deliveries: Vec<DeliveryView>,
     deliveries_next: Option<String>,
 }
 
@@ -134,7 +144,8 @@ async fn keys(state: &AppState, tenant_id: &str) -> Result<Vec<ApiKeyView>, mipi
 }
 
 async fn load(state: &AppState, tenant_id: &str, cursor: Option<String>) -> Result<Loaded, Response> {
-    let (k, c, d) = tokio::join!(
+    let (s, k, c, d) = tokio::join!(
+        tenant_settings::get(&state.ports, tenant_id),
         keys(state, tenant_id),
         callback::get(&state.ports, tenant_id),
         worker::deliveries(&state.ports, tenant_id, DELIVERIES_PAGE, cursor),
@@ -143,15 +154,11 @@ async fn load(state: &AppState, tenant_id: &str, cursor: Option<String>) -> Resu
         tracing::error!(error = %e, "settings: {what} failed to load");
         page::server_error()
     };
+    let settings = s.map_err(|e| failed("business settings", e.message))?;
     let keys = k.map_err(|e| failed("API keys", e.message))?;
     let callback = c.map_err(|e| failed("callback", e.to_string()))?.map(|s| s.view);
     let (deliveries, next) = d.map_err(|e| failed("deliveries", e.to_string()))?;
-    Ok(Loaded {
-        keys: keys.into_iter().map(KeyRow::from).collect(),
-        callback,
-        deliveries: deliveries.into_iter().map(DeliveryRow::from).collect(),
-        deliveries_next: next.map(|c| seal_cursor(&c)),
-    })
+    Ok(Loaded { settings, keys, callback, deliveries, deliveries_next: next.map(|c| paging::seal(&c)) })
 }
 
 async fn settings_page(
@@ -164,27 +171,24 @@ async fn settings_page(
     let (shell, loaded) =
         tokio::join!(Shell::load(state, viewer, headers, "Settings", "/app/settings"), load(state, tenant_id, cursor));
     let loaded = loaded?;
+    let tz = shell.tz;
     Ok(SettingsPage {
         shell,
         csrf: viewer.csrf.clone(),
-        keys: loaded.keys,
+        business: BusinessForm::of(&loaded.settings),
+        business_errors: Errors::none(),
+        keys: loaded.keys.into_iter().map(|k| KeyRow::of(k, tz)).collect(),
         new_key: None,
         key_name: String::new(),
         key_errors: Errors::none(),
         callback_url: loaded.callback.as_ref().map(|c| c.url.clone()).unwrap_or_default(),
-        callback_updated: loaded.callback.as_ref().map(|c| when(c.updated_at)),
+        callback_updated: loaded.callback.as_ref().map(|c| when(c.updated_at, tz)),
         callback: loaded.callback,
         callback_errors: Errors::none(),
         new_secret: None,
-        deliveries: loaded.deliveries,
+        deliveries: loaded.deliveries.into_iter().map(|d| DeliveryRow::of(d, tz)).collect(),
         deliveries_next: loaded.deliveries_next,
     })
-}
-
-#[derive(Deserialize)]
-pub struct CursorQuery {
-    #[serde(default)]
-    cursor: Option<String>,
 }
 
 /// `GET /app/settings[?cursor=]`: with a cursor and `HX-Request`, the next deliveries rows.
@@ -195,9 +199,9 @@ pub async fn show(
     hx: Hx,
     Query(q): Query<CursorQuery>,
 ) -> Response {
-    let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()).map(open_cursor).transpose() {
+    let cursor = match paging::open(q.cursor.as_deref()) {
         Ok(c) => c,
-        Err(_) => return page::not_found_page(),
+        Err(r) => return r,
     };
     let paging = cursor.is_some();
     match settings_page(&state, &viewer, &tenant_id, &headers, cursor).await {
@@ -347,4 +351,138 @@ pub async fn set_callback(
         r.headers_mut().insert("hx-trigger", page::toast_trigger("Callback saved", "success"));
     }
     r
+}
+
+/// The business settings form as typed; the names are `PATCH /tenant/settings`'s fields. The
+/// keyword lists are comma-separated.
+#[derive(Deserialize, Default, Clone, Debug)]
+pub struct BusinessForm {
+    #[serde(default)]
+    pub default_country: String,
+    #[serde(default)]
+    pub time_zone: String,
+    #[serde(default)]
+    pub opt_out_keywords: String,
+    #[serde(default)]
+    pub opt_in_keywords: String,
+    #[serde(default, rename = "brand.name")]
+    pub brand_name: String,
+    #[serde(default, rename = "brand.color")]
+    pub brand_color: String,
+}
+
+const BUSINESS_FIELDS: &[&str] =
+    &["default_country", "time_zone", "opt_out_keywords", "opt_in_keywords", "brand.name", "brand.color"];
+
+/// Trimmed, without empty ones or case-insensitive repeats: the list the domain keeps, so the
+/// index in its `opt_out_keywords[i]` details is the index here.
+fn keyword_list(typed: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for k in typed.split([',', '\n']).map(str::trim).filter(|k| !k.is_empty()) {
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(k)) {
+            out.push(k.to_owned());
+        }
+    }
+    out
+}
+
+impl BusinessForm {
+    fn of(s: &TenantSettings) -> Self {
+        BusinessForm {
+            default_country: s.default_country.clone().unwrap_or_default(),
+            time_zone: s.time_zone.clone(),
+            opt_out_keywords: s.opt_out_keywords.join(", "),
+            opt_in_keywords: s.opt_in_keywords.join(", "),
+            brand_name: s.brand.as_ref().map(|b| b.name.clone()).unwrap_or_default(),
+            brand_color: s.brand.as_ref().map_or(crate::brand::DEFAULT_COLOR, |b| b.color.as_str()).to_owned(),
+        }
+    }
+
+    /// The whole form as one patch: an empty field is `null` (the default). Without a brand name
+    /// and with the default colour there is no brand; a colour without a name is sent as it is,
+    /// so the domain says the name is required. The logo (set through the API) is kept.
+    fn patch(&self, current: &TenantSettings) -> SettingsPatch {
+        let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let keywords = |s: &str| Some(Some(keyword_list(s)).filter(|l| !l.is_empty()));
+        let color = self.brand_color.trim();
+        let no_brand = self.brand_name.trim().is_empty()
+            && (color.is_empty() || color.eq_ignore_ascii_case(crate::brand::DEFAULT_COLOR));
+        let brand = (!no_brand).then(|| BrandInput {
+            name: Some(self.brand_name.clone()),
+            color: text(color),
+            logo_media_id: current.brand.as_ref().and_then(|b| b.logo_media_id.clone()),
+        });
+        SettingsPatch {
+            default_country: Some(text(&self.default_country)),
+            time_zone: Some(text(&self.time_zone)),
+            opt_out_keywords: keywords(&self.opt_out_keywords),
+            opt_in_keywords: keywords(&self.opt_in_keywords),
+            brand: Some(brand),
+        }
+    }
+
+    /// The domain's refusal next to the fields; a keyword's says which word it is about.
+    fn errors(&self, e: &miping::domain::Error) -> Errors {
+        let mut e = e.clone();
+        for d in &mut e.details {
+            let Some((list, i)) = d.field.strip_suffix(']').and_then(|f| f.split_once('[')) else { continue };
+            let typed = match list {
+                "opt_out_keywords" => &self.opt_out_keywords,
+                "opt_in_keywords" => &self.opt_in_keywords,
+                _ => continue,
+            };
+            if let Some(word) = i.parse::<usize>().ok().and_then(|i| keyword_list(typed).into_iter().nth(i)) {
+                d.message = format!("“{word}” {}", d.message);
+            }
+        }
+        Errors::from_error(&e, BUSINESS_FIELDS)
+    }
+}
+
+/// `POST /app/settings/business`: the same use case as `PATCH /tenant/settings`. Saved: the page
+/// again, in full (the brand and time zone change every page), with a toast.
+pub async fn set_business(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+    hx: Hx,
+    CsrfForm(form): CsrfForm<BusinessForm>,
+) -> Response {
+    let result = match tenant_settings::get(&state.ports, &tenant_id).await {
+        Ok(current) => tenant_settings::patch(&state.ports, &tenant_id, form.patch(&current)).await,
+        Err(e) => Err(e),
+    };
+    let e = match result {
+        Ok(_) => return hx.done("/app/settings", "Business settings saved"),
+        Err(e) => e,
+    };
+    let status = match status_of(&e) {
+        Ok(status) => status,
+        Err(r) => return r,
+    };
+    match settings_page(&state, &viewer, &tenant_id, &headers, None).await {
+        Ok(mut p) => {
+            p.business_errors = form.errors(&e);
+            p.business = form;
+            page::page_or_fragment(hx, status, &p, p.as_business())
+        }
+        Err(r) => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_are_read_as_the_domain_keeps_them() {
+        assert_eq!(keyword_list(" band karo,RUKO, ,Band Karo\nshuru "), ["band karo", "RUKO", "shuru"]);
+        let form = BusinessForm { brand_color: "#3B5BDB".into(), ..BusinessForm::default() };
+        let patch = form.patch(&TenantSettings::default());
+        assert!(matches!(patch.brand, Some(None)), "no name and the default colour: no brand");
+        assert!(matches!(patch.opt_out_keywords, Some(None)) && matches!(patch.time_zone, Some(None)));
+        let form = BusinessForm { brand_color: "#0b5fff".into(), ..BusinessForm::default() };
+        let brand = form.patch(&TenantSettings::default()).brand.flatten().expect("a colour is a brand");
+        assert_eq!((brand.name.as_deref(), brand.color.as_deref()), (Some(""), Some("#0b5fff")));
+    }
 }

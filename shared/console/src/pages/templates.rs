@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use miping::app::AppState;
 use miping::domain::templates::{self, model::Template as Tpl};
 use miping::domain::{Error, Kind};
-use miping::http::pagination::{open_cursor, seal_cursor};
 use miping::store::templates::Templates;
 use serde::Deserialize;
 
@@ -23,6 +22,7 @@ use crate::page::{self, Hx, Shell};
 use crate::session::TenantAdmin;
 use crate::view::{When, humanize_code, template_status, when};
 use builder::{BUTTON_KINDS, Builder, CATEGORIES, Part, Preview};
+use chrono_tz::Tz;
 
 const LIST: &str = "/app/templates";
 const PAGE_SIZE: usize = 25;
@@ -57,7 +57,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn of(t: &Tpl) -> Self {
+    fn of(t: &Tpl, tz: Tz) -> Self {
         let (badge, word) = template_status(&t.status);
         Row {
             id: t.id.clone(),
@@ -72,7 +72,7 @@ impl Row {
                     .filter(|r| !r.is_empty() && *r != "NONE")
                     .map_or_else(|| "Meta gave no reason".to_owned(), humanize_code)
             }),
-            updated: when(t.updated_at),
+            updated: when(t.updated_at, tz),
             pending: matches!(t.status.as_str(), "PENDING" | "SUBMITTING"),
         }
     }
@@ -142,15 +142,9 @@ async fn list(
     let Some(filter) = FILTERS.iter().find(|(v, _)| q.status.as_deref().unwrap_or("") == *v).map(|(v, _)| *v) else {
         return page::message_page(StatusCode::BAD_REQUEST, "Unknown filter", "Go back to the templates list.");
     };
-    let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()).map(open_cursor).transpose() {
+    let cursor = match crate::paging::open(q.cursor.as_deref()) {
         Ok(c) => c,
-        Err(_) => {
-            return page::message_page(
-                StatusCode::BAD_REQUEST,
-                "This link has expired",
-                "Open the templates list again.",
-            );
-        }
+        Err(r) => return r,
     };
     let status = templates::status_filter(Some(filter)).ok().flatten();
     let more = cursor.is_some();
@@ -180,7 +174,7 @@ async fn list(
         }
         if q.is_empty() { LIST.to_owned() } else { format!("{LIST}?{}", q.join("&")) }
     };
-    let next = next.map(|c| with_filter(&format!("cursor={}", seal_cursor(&c))));
+    let next = next.map(|c| with_filter(&format!("cursor={}", crate::paging::seal(&c))));
     let chips = FILTERS
         .iter()
         .map(|(v, label)| Chip {
@@ -192,11 +186,11 @@ async fn list(
     let shell = Shell::load(&state, &viewer, &headers, "Templates", LIST).await;
     let page = ListPage {
         csrf: shell.csrf.clone(),
-        shell,
-        rows: items.iter().map(Row::of).collect(),
+        rows: items.iter().map(|t| Row::of(t, shell.tz)).collect(),
         chips,
         filter: (!filter.is_empty()).then_some(filter),
         next,
+        shell,
     };
     if hx.0 && more {
         page::html(StatusCode::OK, &RowsFragment { csrf: page.csrf, rows: page.rows, next: page.next })
@@ -212,8 +206,10 @@ async fn row(
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     Path(id): Path<String>,
 ) -> Response {
-    match templates::get(&state.ports, &tenant_id, &id).await {
-        Ok(t) => page::html(StatusCode::OK, &RowFragment { csrf: viewer.csrf.clone(), t: Row::of(&t) }),
+    let (template, tz) =
+        tokio::join!(templates::get(&state.ports, &tenant_id, &id), page::time_zone(&state, &tenant_id));
+    match template {
+        Ok(t) => page::html(StatusCode::OK, &RowFragment { csrf: viewer.csrf.clone(), t: Row::of(&t, tz) }),
         Err(e) if e.kind == Kind::NotFound => StatusCode::from_u16(286).unwrap_or(StatusCode::OK).into_response(),
         Err(e) => failed(e),
     }

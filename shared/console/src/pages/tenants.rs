@@ -15,7 +15,6 @@ use miping::app::AppState;
 use miping::domain::billing::{self, CreditInput, EntryKind, LedgerEntry};
 use miping::domain::tenants::{self, ProvisionInput, Tenant, TenantPatch, TenantStatus};
 use miping::domain::{Error, Kind, usage};
-use miping::http::pagination::{open_cursor, seal_cursor};
 use miping::store::plans::Plans;
 use miping::store::tenants::Tenants;
 use miping::store::users::Users;
@@ -23,8 +22,12 @@ use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};
 use crate::page::{self, Hx, Shell, confirm_page, confirmed, not_found_page};
+use crate::paging::{self, CursorQuery};
 use crate::session::SuperAdmin;
-use crate::view::{day, moment, number, tenant_status};
+use crate::view::{When, number, tenant_status, when};
+
+/// The platform's pages are in UTC.
+const UTC: chrono_tz::Tz = chrono_tz::Tz::UTC;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -39,27 +42,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 const PAGE_SIZE: usize = 50;
-
-/// `?cursor=`: a sealed cursor from a "Load more" link.
-#[derive(Deserialize, Default)]
-pub struct CursorQuery {
-    #[serde(default)]
-    pub cursor: Option<String>,
-}
-
-/// The list's own cursor from a sealed one; a cursor that does not open is a 400 page.
-pub fn open_page_cursor(cursor: Option<&str>) -> Result<Option<String>, Response> {
-    match cursor.filter(|c| !c.is_empty()) {
-        None => Ok(None),
-        Some(c) => open_cursor(c).map(Some).map_err(|_| {
-            page::message_page(
-                StatusCode::BAD_REQUEST,
-                "This link has expired",
-                "Go back to the first page of the list.",
-            )
-        }),
-    }
-}
 
 /// A store failure while loading a page: logged here, the error page for the person.
 pub fn failed(what: &str, e: impl std::fmt::Display) -> Response {
@@ -85,7 +67,7 @@ pub struct TenantRow {
     pub slug: String,
     pub plan: String,
     pub status: (&'static str, &'static str),
-    pub ends: Option<(String, String)>,
+    pub ends: Option<When>,
 }
 
 #[derive(Template)]
@@ -96,18 +78,18 @@ pub struct ListPage {
     pub next: Option<String>,
 }
 
-/// `GET /app/tenants`, in the store's order (oldest first: the list has no newest-first index query yet).
+/// `GET /app/tenants`, newest first.
 async fn list(
     State(state): State<AppState>,
     SuperAdmin(viewer): SuperAdmin,
     headers: HeaderMap,
     Query(q): Query<CursorQuery>,
 ) -> Response {
-    let cursor = match open_page_cursor(q.cursor.as_deref()) {
+    let cursor = match paging::open(q.cursor.as_deref()) {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let (tenants, next) = match Tenants::new(&*state.ports.table).list(PAGE_SIZE, cursor).await {
+    let (tenants, next) = match Tenants::new(&*state.ports.table).list_newest_first(PAGE_SIZE, cursor).await {
         Ok(v) => v,
         Err(e) => return failed("tenants", e),
     };
@@ -120,14 +102,14 @@ async fn list(
         .map(|t| TenantRow {
             plan: plans.get(&t.plan_id).map(|p| p.0.clone()).unwrap_or_else(|| t.plan_id.clone()),
             status: tenant_status(&t.status),
-            ends: t.ends_at.map(|e| (e.to_rfc3339(), day(&e))),
+            ends: t.ends_at.map(|e| when(e, UTC)),
             id: t.id,
             name: t.name,
             slug: t.slug,
         })
         .collect();
     let shell = Shell::load(&state, &viewer, &headers, "Tenants", "/app/tenants").await;
-    page::html(StatusCode::OK, &ListPage { shell, rows, next: next.map(|c| seal_cursor(&c)) })
+    page::html(StatusCode::OK, &ListPage { shell, rows, next: next.map(|c| paging::seal(&c)) })
 }
 
 /// The provisioning form as typed (field names are `POST /admin/tenants`'s).
@@ -260,7 +242,7 @@ pub struct CreditForm {
 }
 
 pub struct LedgerRow {
-    pub at: (String, String),
+    pub at: When,
     pub kind: &'static str,
     pub amount: String,
     pub balance_after: String,
@@ -270,7 +252,7 @@ pub struct LedgerRow {
 impl LedgerRow {
     fn of(e: &LedgerEntry) -> Self {
         LedgerRow {
-            at: (e.at.to_rfc3339(), moment(&e.at)),
+            at: when(e.at, UTC),
             kind: match e.kind {
                 EntryKind::Credit => "Credit",
                 EntryKind::Debit => "Debit",
@@ -295,8 +277,8 @@ pub struct ShowPage {
     pub status: (&'static str, &'static str),
     pub plan_name: String,
     pub currency: String,
-    pub starts: (String, String),
-    pub ends: Option<(String, String)>,
+    pub starts: When,
+    pub ends: Option<When>,
     pub sending: bool,
     pub admin_name: String,
     pub admin_email: String,
@@ -313,6 +295,12 @@ pub struct ShowPage {
     pub credit_errors: Errors,
     pub ledger: Vec<LedgerRow>,
     pub ledger_next: Option<String>,
+}
+
+impl ShowPage {
+    fn amount_label(&self) -> String {
+        format!("Amount in {} (negative to correct a mistaken top-up)", self.currency)
+    }
 }
 
 /// The tenant `id`, or the 404 page.
@@ -357,12 +345,12 @@ async fn show_page(
         status: tenant_status(&tenant.status),
         plan_name: plan.name.clone(),
         currency: plan.currency.clone(),
-        starts: (tenant.starts_at.to_rfc3339(), day(&tenant.starts_at)),
-        ends: tenant.ends_at.map(|e| (e.to_rfc3339(), day(&e))),
+        starts: when(tenant.starts_at, UTC),
+        ends: tenant.ends_at.map(|e| when(e, UTC)),
         sending: view.subscription.active,
         admin_name: admin.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
         admin_email: admin.map(|a| a.email).unwrap_or_default(),
-        period_start: day(&used.period_start),
+        period_start: when(used.period_start, UTC).date,
         messages_sent: number(used.messages_sent),
         messages_limit: number(plan.monthly_message_limit),
         contacts: number(used.contacts),
@@ -377,7 +365,7 @@ async fn show_page(
         credit: CreditForm::default(),
         credit_errors: Errors::none(),
         ledger: entries.iter().map(LedgerRow::of).collect(),
-        ledger_next: next.map(|c| seal_cursor(&c)),
+        ledger_next: next.map(|c| paging::seal(&c)),
     })
 }
 
@@ -389,7 +377,7 @@ async fn show(
     Path(id): Path<String>,
     Query(q): Query<CursorQuery>,
 ) -> Response {
-    let cursor = match open_page_cursor(q.cursor.as_deref()) {
+    let cursor = match paging::open(q.cursor.as_deref()) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -498,8 +486,8 @@ async fn reactivate(
     set_status(&state, hx, &id, TenantStatus::Active, &format!("{} reactivated", tenant.name)).await
 }
 
-/// `POST /app/tenants/{id}/credits`: a top-up (`POST /admin/tenants/{id}/credits`), positive
-/// amounts only for now.
+/// `POST /app/tenants/{id}/credits` (`POST /admin/tenants/{id}/credits`): a top-up, or with a
+/// negative amount and a reason a correction that never takes the balance below zero.
 async fn add_credits(
     State(state): State<AppState>,
     SuperAdmin(viewer): SuperAdmin,
@@ -519,6 +507,9 @@ async fn add_credits(
     // Positive: a top-up; negative with a reason: a correction that never takes the balance below zero.
     let result = billing::change_credits(&state.ports, &tenant.id, input).await;
     match result {
+        Ok(entry) if entry.kind == EntryKind::Adjustment => {
+            hx.done(&tenant_url(&id), &format!("Removed {} credits", entry.amount))
+        }
         Ok(entry) => hx.done(&tenant_url(&id), &format!("Added {} credits", entry.amount)),
         Err(e) => match status_of(&e) {
             Err(r) => r,

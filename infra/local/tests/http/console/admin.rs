@@ -3,7 +3,9 @@
 
 use reqwest::StatusCode;
 
-use super::{Console, Page};
+use secrecy::ExposeSecret;
+
+use super::{Console, Page, with};
 use crate::common::{self, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 async fn super_admin(tp: &common::TestPlatform) -> Console {
@@ -30,10 +32,6 @@ const PLAN: &[(&str, &str)] = &[
     ("messages_per_second", "80"),
 ];
 
-fn with<'a>(fields: &[(&'a str, &'a str)], key: &str, value: &'a str) -> Vec<(&'a str, &'a str)> {
-    fields.iter().map(|&(k, v)| if k == key { (k, value) } else { (k, v) }).collect()
-}
-
 #[tokio::test]
 async fn each_page_starts_empty_saying_what_to_do_and_the_start_page_is_the_tenants() {
     let tp = common::start().await;
@@ -45,7 +43,7 @@ async fn each_page_starts_empty_saying_what_to_do_and_the_start_page_is_the_tena
         ("/app/tenants", "No tenants yet", "New tenant"),
         ("/app/plans", "No plans yet", "New plan"),
         ("/app/library", "The library is empty", "New library template"),
-        ("/app/quarantine", "Nothing to show here yet", "Webhook quarantine"),
+        ("/app/quarantine", "Nothing quarantined", "Webhook quarantine"),
     ] {
         let page = c.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
@@ -236,7 +234,10 @@ async fn a_tenant_is_provisioned_topped_up_suspended_reactivated_and_its_welcome
     let r = c.post(&format!("/app/tenants/{id}/credits"), &[("amount", "-5"), ("description", "oops")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     // A correction may not take the (empty) balance below zero: refused next to the amount.
-    assert!(r.field_error("amount").is_some(), "{}", r.body);
+    assert_eq!(
+        r.field_error("amount").as_deref(),
+        Some("this would take the balance below zero; the most you can remove is 0.00")
+    );
     assert_eq!(r.input_value("description").as_deref(), Some("oops"));
     let page = post_follow(
         &mut c,
@@ -317,4 +318,94 @@ async fn library_templates_are_added_with_errors_next_to_the_body_and_its_exampl
     let admin = tp.admin_token().await;
     let (_, lib) = common::get_json(&tp, &admin, "/admin/templates").await;
     assert_eq!(lib["items"][0]["components"][0]["example"]["body_text"][0][1], "A-1001");
+}
+
+#[tokio::test]
+async fn the_tenants_list_is_newest_first() {
+    let tp = common::start().await;
+    let admin = tp.admin_token().await;
+    let plan_id = common::create_plan(&tp, &admin).await;
+    for slug in ["first-co", "second-co"] {
+        let body = serde_json::json!({"name": slug, "slug": slug, "admin_email": format!("a@{slug}.test"),
+            "admin_name": "A", "plan_id": plan_id});
+        assert_eq!(common::post(&tp, &admin, "/admin/tenants", &body).await.status(), StatusCode::CREATED);
+    }
+    let mut c = super_admin(&tp).await;
+    let list = c.get("/app/tenants").await;
+    let (first, second) = (list.body.find("first-co").unwrap(), list.body.find("second-co").unwrap());
+    assert!(second < first, "newest first:\n{}", list.body);
+    // The API keeps its order (oldest first).
+    let (_, api) = common::get_json(&tp, &admin, "/admin/tenants").await;
+    assert_eq!(api["items"][0]["slug"], "first-co");
+}
+
+/// A webhook body nobody can read, quarantined as `malformed`.
+async fn quarantine_malformed(tp: &common::TestPlatform, body: &str) {
+    assert_eq!(common::post_signed_webhook(tp, body.as_bytes()).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn quarantined_webhooks_are_listed_newest_first_and_inspected_by_the_super_admin_only() {
+    let tp = common::start().await;
+    let t = common::provision_and_activate(&tp).await;
+    let mut c = super_admin(&tp).await;
+    // An inbound message for a number nobody connected (unrouted), then 25 malformed bodies.
+    let fixture =
+        std::fs::read_to_string(miping::testkit::fixtures_dir("meta-webhooks").join("inbound_text.json")).unwrap();
+    assert_eq!(common::post_signed_webhook(&tp, fixture.as_bytes()).await.status(), StatusCode::OK);
+    let admin = tp.admin_token().await;
+    let (tp_ref, admin_ref) = (&tp, &admin);
+    let quarantined = |n: usize| async move {
+        let (_, page) = common::get_json(tp_ref, admin_ref, "/admin/webhooks/quarantine?limit=100").await;
+        page["items"].as_array().unwrap().len() == n
+    };
+    common::until(10, "the unrouted webhook quarantined", || quarantined(1)).await;
+    for i in 0..25 {
+        quarantine_malformed(&tp, &format!("{{\"<b>broken</b>\": {i}")).await;
+    }
+    common::until(20, "26 quarantined webhooks", || quarantined(26)).await;
+
+    let list = c.get("/app/quarantine").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(!list.shows("Nothing quarantined"));
+    list.assert_shows("malformed");
+    assert!(!list.shows("unrouted"), "25 a page, newest first: the oldest is on the next one");
+    let at = list.body.find("/app/quarantine?cursor=").expect("Load more");
+    let href = list.body[at..at + list.body[at..].find('"').unwrap()].to_owned();
+    c.hx = true;
+    let more = c.get(&href).await;
+    c.hx = false;
+    assert!(!more.body.contains("<html"), "rows only:\n{}", more.body);
+    more.assert_shows("unrouted");
+    more.assert_shows("phone number");
+    assert!(!more.body.contains("Load more"), "the last page");
+
+    // The unrouted one: why, and the event as received.
+    let at = more.body.find("/app/quarantine/wq_").unwrap() + "/app/quarantine/".len();
+    let id = more.body[at..at + more.body[at..].find('"').unwrap()].to_owned();
+    let page = c.get(&format!("/app/quarantine/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_shows("No tenant has this phone number or WhatsApp account.");
+    let sent: serde_json::Value = serde_json::from_str(&fixture).unwrap();
+    let wamid = sent["entry"][0]["changes"][0]["value"]["messages"][0]["id"].as_str().unwrap();
+    page.assert_shows(wamid);
+    assert!(page.body.contains("UTC</time>"), "the platform's pages are in UTC");
+    // A malformed body: as it came, escaped.
+    let (_, newest) = common::get_json(&tp, &admin, "/admin/webhooks/quarantine?limit=1").await;
+    let page = c.get(&format!("/app/quarantine/{}", newest["items"][0]["id"].as_str().unwrap())).await;
+    page.assert_shows("{\"<b>broken</b>\": ");
+    assert!(!page.body.contains("<b>broken</b>"), "escaped");
+    let secret = tp.platform.as_ref().unwrap().state.config.meta.app_secret.expose_secret().to_owned();
+    assert!(!page.body.contains(&secret));
+
+    for path in ["/app/quarantine/wq_bm9wZQ", "/app/quarantine/nonsense"] {
+        let r = c.get(path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        r.assert_shows("Page not found");
+    }
+    let mut owner = Console::new(&tp.base);
+    owner.sign_in(&t.email, &t.password).await;
+    let r = owner.get(&format!("/app/quarantine/{id}")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(!r.body.contains(wamid));
 }

@@ -22,6 +22,10 @@ async fn the_start_page_signed_out_is_the_sign_in_form_under_a_strict_policy() {
     assert_eq!(page.header("cache-control"), Some("no-store"));
     assert!(c.cookies.contains_key("miping_anon"), "the sign-in form's CSRF nonce cookie is set");
     assert!(c.csrf.is_some());
+    // As the OpenAPI document describes it (the console's route, documented in shared/src/http/openapi.rs).
+    let doc = miping::http::openapi::document();
+    let documented = &doc["paths"]["/"]["get"]["responses"]["200"]["content"];
+    assert!(documented["text/html"].is_object(), "GET / is documented as HTML: {documented}");
 }
 
 #[tokio::test]

@@ -199,3 +199,36 @@ async fn refusals_roles_foreign_ids_csrf_and_a_confirmed_cancel() {
     page.assert_shows("Campaign “Next week” cancelled");
     assert!(!page.body.contains("Cancel campaign"), "a cancelled campaign cannot be cancelled again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_is_typed_and_shown_in_the_tenants_time_zone() {
+    let tp = common::start().await;
+    let (t, _) = common::ready_to_send(&tp).await;
+    contact(&tp, &t, "Ana Silva", "+14155500011", &["vip"]).await;
+    let r = tp
+        .http
+        .patch(tp.url("/tenant/settings"))
+        .bearer_auth(&t.token)
+        .json(&json!({"time_zone": "Asia/Kolkata"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut c = owner(&tp, &t).await;
+    c.get("/app/campaigns/new").await.assert_shows("Send at (Asia/Kolkata time)");
+
+    // 10:00 in Kolkata (+05:30) is 04:30 UTC.
+    let day = (chrono::Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string();
+    let local = format!("{day}T10:00");
+    let mut fields = wizard("Morning reminder", "A-1");
+    fields[8] = ("when", "later");
+    fields[9] = ("schedule_at", &local);
+    let done = c.post("/app/campaigns/new", &fields).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let location = done.location().unwrap().to_owned();
+    let (_, v) = common::get_json(&tp, &t.token, &format!("/campaigns/{}", campaign_id(&location))).await;
+    let at = chrono::DateTime::parse_from_rfc3339(v["schedule_at"].as_str().unwrap()).unwrap();
+    assert_eq!(at.to_utc().format("%Y-%m-%dT%H:%M").to_string(), format!("{day}T04:30"), "{v}");
+    let page = c.get(&location).await;
+    assert!(page.body.contains(", 10:00 IST</time>"), "shown back in Kolkata time:\n{}", page.body);
+}

@@ -70,6 +70,11 @@ impl Page {
     }
 }
 
+/// A form's `fields` with `key` set to `value`.
+pub fn with<'a>(fields: &[(&'a str, &'a str)], key: &str, value: &'a str) -> Vec<(&'a str, &'a str)> {
+    fields.iter().map(|&(k, v)| if k == key { (k, value) } else { (k, v) }).collect()
+}
+
 pub fn escape(text: &str) -> String {
     text.replace('&', "&#38;").replace('<', "&#60;").replace('>', "&#62;").replace('"', "&#34;").replace('\'', "&#39;")
 }

@@ -33,6 +33,16 @@ async fn an_owner_signs_in_changes_the_password_signs_out_and_resets_it() {
 async fn the_platform_owner_provisions_tops_up_suspends_reactivates_and_resends_the_welcome() {
     let tp = common::start().await;
     let outbox = miping::platform::embedded::outbox_dir(&tp.data_dir);
+    // Something in the quarantine to inspect.
+    let broken = "{\"entry\": [<not json>";
+    assert_eq!(common::post_signed_webhook(&tp, broken.as_bytes()).await.status(), StatusCode::OK);
+    let admin = tp.admin_token().await;
+    let (tp_ref, admin_ref) = (&tp, &admin);
+    common::until(10, "the body quarantined", || async move {
+        let (_, page) = common::get_json(tp_ref, admin_ref, "/admin/webhooks/quarantine").await;
+        !page["items"].as_array().unwrap().is_empty()
+    })
+    .await;
     browser::run_scenario(
         "console-admin",
         &[
@@ -40,6 +50,7 @@ async fn the_platform_owner_provisions_tops_up_suspends_reactivates_and_resends_
             ("OUTBOX_DIR", outbox.to_str().unwrap()),
             ("ADMIN_EMAIL", common::ADMIN_EMAIL),
             ("ADMIN_PASSWORD", common::ADMIN_PASSWORD),
+            ("QUARANTINED_BODY", broken),
         ],
     )
     .await

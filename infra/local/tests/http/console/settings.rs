@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::Console;
+use super::{Console, with};
 use crate::common::{self, ADMIN_EMAIL, ADMIN_PASSWORD, ActiveTenant, TestPlatform};
 
 async fn owner(tp: &TestPlatform) -> (ActiveTenant, Console) {
@@ -206,4 +206,121 @@ async fn callback_deliveries_show_each_attempt_with_its_answer() {
     page.assert_shows("message.status");
     assert!(page.body.contains("<td class=\"num\">1</td>"), "the first attempt:\n{}", page.body);
     assert!(!page.shows("No deliveries yet"));
+}
+
+/// The text of the first `<time datetime="…">…</time>` in `body`: (datetime, text).
+fn first_time(body: &str) -> Option<(String, String)> {
+    let at = body.find("<time datetime=\"")? + "<time datetime=\"".len();
+    let iso = body[at..at + body[at..].find('"')?].to_owned();
+    let text_at = body[at..].find('>')? + at + 1;
+    let text = body[text_at..text_at + body[text_at..].find('<')?].to_owned();
+    Some((iso, text))
+}
+
+const BUSINESS: &[(&str, &str)] = &[
+    ("default_country", "in"),
+    ("time_zone", "Asia/Kolkata"),
+    ("opt_out_keywords", "band karo, RUKO"),
+    ("opt_in_keywords", "shuru"),
+    ("brand.name", "Sunrise College"),
+    ("brand.color", "#0B5FFF"),
+];
+
+#[tokio::test]
+async fn business_settings_show_the_domains_errors_next_to_the_fields_and_need_their_token() {
+    let tp = common::start().await;
+    let (t, mut c) = owner(&tp).await;
+    let page = c.get("/app/settings").await;
+    assert_eq!(page.input_value("time_zone").as_deref(), Some("UTC"), "the default");
+    assert_eq!(page.input_value("default_country").as_deref(), Some(""));
+    assert!(page.body.contains("<label for=\"f-brand.color\">Brand colour</label>"));
+
+    let r = c.post_raw("/app/settings/business", BUSINESS).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token");
+
+    let mut bad = with(BUSINESS, "default_country", "XX");
+    bad = with(&bad, "time_zone", "Mars/Olympus");
+    bad = with(&bad, "brand.color", "blue");
+    let r = c.post("/app/settings/business", &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.field_error("default_country").as_deref(),
+        Some("must be an ISO 3166 alpha-2 code of a country with a phone numbering plan, e.g. IN")
+    );
+    assert_eq!(r.field_error("time_zone").as_deref(), Some("must be an IANA time zone name, e.g. Asia/Kolkata"));
+    assert_eq!(r.field_error("brand.color").as_deref(), Some("must be a #rrggbb hex color"));
+    assert_eq!(r.field_error("brand.name"), None);
+    assert!(r.body.contains("id=\"f-time_zone\" name=\"time_zone\" type=\"text\" value=\"Mars/Olympus\""), "kept");
+    assert_eq!(r.input_value("brand.name").as_deref(), Some("Sunrise College"));
+
+    // A keyword that is also an opt-in word: said with the word, on the list that has it.
+    c.hx = true;
+    let r = c.post("/app/settings/business", &with(BUSINESS, "opt_out_keywords", "band karo, Start")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.trim_start().starts_with("<section id=\"business\""), "the section only:\n{}", r.body);
+    assert_eq!(r.field_error("opt_out_keywords").as_deref(), Some("“Start” is also an opt-in keyword"));
+    // A colour without a name: the domain says the name is required.
+    let r = c.post("/app/settings/business", &with(BUSINESS, "brand.name", " ")).await;
+    assert_eq!(r.field_error("brand.name").as_deref(), Some("is required"));
+    c.hx = false;
+
+    let (_, saved) = common::get_json(&tp, &t.token, "/tenant/settings").await;
+    assert_eq!(saved["time_zone"], "UTC", "nothing was saved: {saved}");
+
+    let mut admin = Console::new(&tp.base);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let r = admin.post("/app/settings/business", BUSINESS).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "the super admin has no tenant settings");
+}
+
+#[tokio::test]
+async fn saved_business_settings_brand_the_console_and_date_its_pages_in_the_tenants_zone() {
+    let tp = common::start().await;
+    let (t, mut c) = owner(&tp).await;
+    let page = c.get("/app/settings").await;
+    assert!(page.body.contains("href=\"/brand/3b5bdb.css\""), "the default look");
+    assert!(page.body.contains("<span class=\"brand__name\">Tenant "), "the tenant's name until it has a brand");
+    let r = common::post(&tp, &t.token, "/api-keys", &json!({"name": "ERP"})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    // A zone where today is another day than in UTC: +14 h late in the UTC day, -11 h early in it.
+    let hour = chrono::Timelike::hour(&chrono::Utc::now());
+    let (zone, offset_hours) = if hour >= 10 { ("Pacific/Kiritimati", 14) } else { ("Pacific/Pago_Pago", -11) };
+    let r = c.post("/app/settings/business", &with(BUSINESS, "time_zone", zone)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), Some("/app/settings"));
+    let page = c.get("/app/settings").await;
+    page.assert_shows("Business settings saved");
+    assert_eq!(page.input_value("time_zone").as_deref(), Some(zone));
+    assert_eq!(page.input_value("default_country").as_deref(), Some("IN"));
+    assert_eq!(page.input_value("opt_out_keywords").as_deref(), Some("band karo, RUKO"));
+    assert_eq!(page.input_value("brand.color").as_deref(), Some("#0b5fff"));
+    let (_, saved) = common::get_json(&tp, &t.token, "/tenant/settings").await;
+    assert_eq!(
+        (&saved["time_zone"], &saved["default_country"], &saved["opt_in_keywords"], &saved["brand"]["name"]),
+        (&json!(zone), &json!("IN"), &json!(["shuru"]), &json!("Sunrise College"))
+    );
+
+    // The brand: its stylesheet on every page, its name in the top bar.
+    for path in ["/", "/app/settings", "/app/billing", "/app/messages"] {
+        let page = c.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(page.body.contains("<link rel=\"stylesheet\" href=\"/brand/0b5fff.css\">"), "{path}");
+        assert!(page.body.contains("<span class=\"brand__name\">Sunrise College</span>"), "{path}");
+    }
+    let css = tp.http.get(tp.url("/brand/0b5fff.css")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(css.trim(), ":root{--brand:#0b5fff;--brand-contrast:#ffffff}");
+
+    // The key's creation date, in the tenant's zone: another day than in UTC.
+    let (iso, text) = first_time(&c.get("/app/settings").await.body).expect("the key's date");
+    let at = chrono::DateTime::parse_from_rfc3339(&iso).unwrap();
+    let local = at.with_timezone(&chrono::FixedOffset::east_opt(offset_hours * 3600).unwrap());
+    assert!(text.starts_with(&local.format("%-d %b %Y, %H:%M").to_string()), "{iso} in {zone}: {text}");
+    assert!(!text.starts_with(&at.format("%-d %b %Y").to_string()), "not the UTC day: {text}");
+
+    // The super admin keeps the default look, in UTC.
+    let mut admin = Console::new(&tp.base);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = admin.get(&format!("/app/tenants/{}", t.id)).await;
+    assert!(page.body.contains("href=\"/brand/3b5bdb.css\""));
 }
