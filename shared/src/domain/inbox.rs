@@ -1,6 +1,13 @@
 //! The inbox: one conversation per contact, its messages (inbound and outbound), unread counts,
 //! and the 24 h customer service window (free text is only allowed while it is open; templates
-//! any time).
+//! any time). A conversation is `open` or `resolved` (a new inbound message opens it again),
+//! assigned to a member or to nobody (`actions`), listed latest activity first (`list`), and its
+//! thread also holds internal notes and system entries (`direction: "internal"`), never sent.
+//!
+//! Every outbound message to a contact joins the contact's conversation: a message accepted on
+//! its own (`POST /messages`, the trigger API, a reply) in the transaction that accepts it
+//! (`messages::dispatch::accept`); a campaign message when Meta accepts it
+//! ([`actions::join_sent`]) — until then its GSI3 slot serves the campaign's cancel sweep.
 //!
 //! An inbound message is recorded in one transaction with its conversation's update and a
 //! uniqueness item on its wamid, so a redelivered webhook can never count twice.
@@ -14,8 +21,14 @@ use crate::ports::Ports;
 use crate::ports::table::{Cond, Item, Key, TableError, TxOp, Update};
 use crate::store::{keys, messages};
 
+pub mod actions;
+pub mod canned;
+pub mod list;
 pub mod model;
-pub use model::{Conversation, ConversationView, SERVICE_WINDOW};
+pub mod optout;
+pub use actions::{add_note, assign, join_sent, mark_read, record_system, set_status};
+pub use list::{ListFilter, Scope, get, list, require, view};
+pub use model::{Assignee, ContactSummary, Conversation, ConversationStatus, ConversationView, SERVICE_WINDOW};
 
 /// One conversation per contact: its id follows from the contact's.
 pub fn conversation_id(contact_id: &str) -> String {
@@ -26,31 +39,54 @@ pub fn conversation_key(tenant_id: &str, conversation_id: &str) -> Key {
     keys::conversation(tenant_id, conversation_id)
 }
 
-/// The update that moves a conversation to its newest message (creating it if needed).
+/// The update that moves a conversation to its newest message (creating it if needed): its
+/// place in each of its three lists (all, by status, by assignee) follows its last activity. An
+/// inbound message opens it again.
 fn touch(
     tenant_id: &str,
     conversation_id: &str,
     contact_id: &str,
     at: DateTime<Utc>,
-    preview: Option<&str>,
+    last: (Option<&str>, &str),
     direction: Direction,
 ) -> TxOp {
+    let (preview, kind) = last;
+    let sort = keys::conversation_activity(at.timestamp_millis(), conversation_id);
     let mut update = Update::new()
         .set_if_absent("id", conversation_id)
         .set_if_absent("tenant_id", tenant_id)
         .set_if_absent("contact_id", contact_id)
         .set_if_absent("created_at", at.to_rfc3339())
+        .set_if_absent(keys::SECONDARY.pk_attr(), keys::conversations_by_assignee(tenant_id, None))
         .set("last_message_at", at.to_rfc3339())
         .set("last_direction", serde_json::to_value(direction).expect("serializes"))
+        .set("last_kind", kind)
         .set(keys::LISTS.pk_attr(), keys::conversations_list(tenant_id))
-        .set(keys::LISTS.sk_attr(), format!("{:013}#{conversation_id}", at.timestamp_millis()));
+        .set(keys::LISTS.sk_attr(), sort.clone())
+        .set(keys::LOOKUPS.sk_attr(), sort.clone())
+        .set(keys::SECONDARY.sk_attr(), sort);
     if let Some(p) = preview {
         update = update.set("last_message_preview", truncate(p, 120));
     }
     if direction == Direction::Inbound {
-        update = update.add("unread_count", 1).set("last_inbound_at", at.to_rfc3339()).set(LAST_INBOUND_MS, at_ms(at));
+        update = reopen_update(update, tenant_id)
+            .add("unread_count", 1)
+            .set("last_inbound_at", at.to_rfc3339())
+            .set(LAST_INBOUND_MS, at_ms(at));
+    } else {
+        update = update
+            .set_if_absent("status", ConversationStatus::Open.as_str())
+            .set_if_absent(keys::LOOKUPS.pk_attr(), keys::conversations_by_status(tenant_id, "open"));
     }
     TxOp::Update { key: conversation_key(tenant_id, conversation_id), update, cond: None }
+}
+
+/// `status: open`, in the conversation and in its status list.
+pub(crate) fn reopen_update(update: Update, tenant_id: &str) -> Update {
+    update
+        .set("status", ConversationStatus::Open.as_str())
+        .set(keys::LOOKUPS.pk_attr(), keys::conversations_by_status(tenant_id, "open"))
+        .remove("resolved_at")
 }
 
 /// `last_inbound_at` in epoch milliseconds: what the service window's "only forward" condition
@@ -67,7 +103,7 @@ fn at_ms(at: DateTime<Utc>) -> i64 {
 fn touch_late_inbound(tenant_id: &str, conversation_id: &str, at: DateTime<Utc>) -> TxOp {
     TxOp::Update {
         key: conversation_key(tenant_id, conversation_id),
-        update: Update::new().add("unread_count", 1),
+        update: reopen_update(Update::new().add("unread_count", 1), tenant_id),
         cond: Some(Cond::Gt(LAST_INBOUND_MS.into(), Value::from(at_ms(at)))),
     }
 }
@@ -110,9 +146,14 @@ pub async fn record_inbound(
         let conversation = if late {
             touch_late_inbound(tenant_id, &conversation_id, at)
         } else {
-            let TxOp::Update { key, update, .. } =
-                touch(tenant_id, &conversation_id, contact_id, at, Some(&preview(inbound)), Direction::Inbound)
-            else {
+            let TxOp::Update { key, update, .. } = touch(
+                tenant_id,
+                &conversation_id,
+                contact_id,
+                at,
+                (Some(&preview(inbound)), &inbound.kind),
+                Direction::Inbound,
+            ) else {
                 unreachable!("touch is an update")
             };
             let newest = Cond::Or(vec![
@@ -160,25 +201,10 @@ fn preview(inbound: &InboundMessage) -> String {
     inbound.text.clone().unwrap_or_else(|| format!("[{}]", inbound.kind))
 }
 
-/// Moves the conversation for an outbound message (a reply or any message to the contact).
-pub fn touch_outbound(tenant_id: &str, contact_id: &str, at: DateTime<Utc>, preview: Option<&str>) -> TxOp {
-    touch(tenant_id, &conversation_id(contact_id), contact_id, at, preview, Direction::Outbound)
-}
-
-pub async fn get(ports: &Ports, tenant_id: &str, conversation_id: &str) -> Result<Option<Conversation>, TableError> {
-    ports.table.get(&conversation_key(tenant_id, conversation_id)).await?.map(|i| i.to_entity()).transpose()
-}
-
-pub async fn mark_read(ports: &Ports, tenant_id: &str, conversation_id: &str) -> Result<bool, TableError> {
-    match ports
-        .table
-        .update(&conversation_key(tenant_id, conversation_id), Update::new().set("unread_count", 0), Some(Cond::Exists))
-        .await
-    {
-        Ok(_) => Ok(true),
-        Err(TableError::ConditionFailed { .. }) => Ok(false),
-        Err(e) => Err(e),
-    }
+/// Moves the conversation for an outbound message of `kind` (a reply or any message to the
+/// contact).
+pub fn touch_outbound(tenant_id: &str, contact_id: &str, at: DateTime<Utc>, preview: Option<&str>, kind: &str) -> TxOp {
+    touch(tenant_id, &conversation_id(contact_id), contact_id, at, (preview, kind), Direction::Outbound)
 }
 
 /// A preview of a template for inbox lists.

@@ -66,6 +66,9 @@ use Access::{ApiKey, Meta, Public};
 /// template editing, imports, API keys, callbacks, members, billing, settings, the WhatsApp
 /// connection, the messages log, analytics or the audit log.
 pub const ROUTES: &[RouteAccess] = &[
+    // The web console's start page: the sign-in page, or the signed-in person's console (its
+    // own cookie session; the console's pages check roles themselves).
+    r("GET", "/", Public),
     // Health and documentation
     r("GET", "/health", Public),
     r("GET", "/openapi.json", Public),

@@ -204,6 +204,30 @@ pub fn conversations_list(tenant_id: &str) -> String {
 pub fn conversation_messages(tenant_id: &str, conversation_id: &str) -> String {
     format!("T#{tenant_id}#CONV#{conversation_id}#MSGS")
 }
+/// GSI2 of a conversation: the tenant's conversations in one status (`open` / `resolved`).
+pub fn conversations_by_status(tenant_id: &str, status: &str) -> String {
+    format!("T#{tenant_id}#CONVS#S#{status}")
+}
+/// GSI3 of a conversation: the tenant's conversations assigned to one member (`-`: unassigned).
+pub fn conversations_by_assignee(tenant_id: &str, assignee: Option<&str>) -> String {
+    format!("T#{tenant_id}#CONVS#A#{}", assignee.unwrap_or("-"))
+}
+/// The sort key of a conversation in each of its lists (GSI1, GSI2, GSI3): its last activity
+/// (epoch ms, 13 digits), then its id — a backward query is "latest activity first".
+pub fn conversation_activity(at_ms: i64, conversation_id: &str) -> String {
+    format!("{at_ms:013}#{conversation_id}")
+}
+/// A canned reply; listed per tenant (GSI1 by id); its shortcut unique per tenant.
+pub fn canned_reply(tenant_id: &str, canned_id: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#CANNED#{canned_id}"), "CANNED")
+}
+pub fn canned_replies_list(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#CANNED")
+}
+/// Uniqueness of a canned reply's shortcut (lower-cased) per tenant; holds the reply's id.
+pub fn unique_canned_shortcut(tenant_id: &str, shortcut: &str) -> Key {
+    Key::new(format!("UNIQUE#T#{tenant_id}#CANNED#{}", shortcut.to_lowercase()), "UNIQUE")
+}
 pub fn campaign(tenant_id: &str, campaign_id: &str) -> Key {
     Key::new(format!("T#{tenant_id}#CAMPAIGN#{campaign_id}"), "CAMPAIGN")
 }

@@ -3,7 +3,6 @@
 
 use serde_json::Value;
 
-use crate::domain::inbox::model::Conversation;
 use crate::domain::messages::model::{Direction, Message, MessageStatus, MessageView};
 use crate::ports::table::{Cond, Item, Key, Page, Query, Table, TableError, Update};
 
@@ -17,8 +16,11 @@ pub fn key(tenant_id: &str, message_id: &str) -> Key {
 pub fn item(message: &Message) -> Result<Item, TableError> {
     let mut item = Item::from_entity(key(&message.tenant_id, &message.id), message)?
         .with(message.status.at_attr(), message.created_at.timestamp_millis())
-        .with("status_rank", message.status.rank())
-        .with_index(keys::LISTS, keys::messages_list(&message.tenant_id), &message.id);
+        .with("status_rank", message.status.rank());
+    // Notes and system entries live in their conversation only, not in the messages log.
+    if message.direction != Direction::Internal {
+        item = item.with_index(keys::LISTS, keys::messages_list(&message.tenant_id), &message.id);
+    }
     // Only outbound messages are found by wamid: status webhooks are about what we sent (an
     // inbound message is deduplicated by its own uniqueness item).
     if let (Some(wamid), Direction::Outbound) = (&message.wamid, message.direction) {
@@ -147,19 +149,5 @@ impl<'a> Messages<'a> {
             .limit(limit)
             .cursor(cursor);
         views(self.table.query(query).await?)
-    }
-
-    /// One page of the tenant's conversations, most recent first.
-    pub async fn conversations(
-        &self,
-        tenant_id: &str,
-        limit: usize,
-        cursor: Option<String>,
-    ) -> Result<(Vec<Conversation>, Option<String>), TableError> {
-        let query =
-            Query::index(keys::LISTS, keys::conversations_list(tenant_id)).backward().limit(limit).cursor(cursor);
-        let page = self.table.query(query).await?;
-        let items = page.items.iter().map(Item::to_entity).collect::<Result<_, _>>()?;
-        Ok((items, page.next_cursor))
     }
 }

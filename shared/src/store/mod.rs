@@ -2,6 +2,7 @@
 
 pub mod campaigns;
 pub mod contacts;
+pub mod inbox;
 pub mod keys;
 pub mod ledger;
 pub mod members;

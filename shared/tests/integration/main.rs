@@ -11,6 +11,7 @@ mod consumer_runtime;
 mod contacts_store;
 mod graph_client;
 mod http_layers;
+mod inbox_store;
 mod login_throttle;
 mod mailer_conformance;
 mod message_status;

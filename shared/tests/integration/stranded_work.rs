@@ -458,7 +458,7 @@ mod cases {
         let early = now - chrono::Duration::hours(20);
         assert!(inbox::record_inbound(ports, &t, &contact, &inbound("wamid.new", now)).await.unwrap().is_some());
         assert!(inbox::record_inbound(ports, &t, &contact, &inbound("wamid.old", early)).await.unwrap().is_some());
-        let conv = inbox::get(ports, &t, &inbox::conversation_id(&contact)).await.unwrap().unwrap();
+        let conv = inbox::get(ports, &t, &inbox::conversation_id(&contact), &inbox::Scope::All).await.unwrap().unwrap();
         assert_eq!(conv.last_inbound_at, Some(now), "the late message does not shorten the window");
         assert_eq!(conv.unread_count, 2);
         assert_eq!(conv.last_message_preview.as_deref(), Some("wamid.new"));
@@ -466,7 +466,7 @@ mod cases {
         // A newer one moves it on.
         let later = now + chrono::Duration::hours(1);
         inbox::record_inbound(ports, &t, &contact, &inbound("wamid.newer", later)).await.unwrap();
-        let conv = inbox::get(ports, &t, &inbox::conversation_id(&contact)).await.unwrap().unwrap();
+        let conv = inbox::get(ports, &t, &inbox::conversation_id(&contact), &inbox::Scope::All).await.unwrap().unwrap();
         assert_eq!((conv.last_inbound_at, conv.unread_count), (Some(later), 3));
     }
 }

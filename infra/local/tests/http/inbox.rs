@@ -4,7 +4,6 @@
 use crate::common::*;
 use chrono::Utc;
 use miping::domain::inbox;
-use miping::domain::webhooks::payload::InboundMessage;
 use miping::ports::table::Item;
 use miping::store::keys;
 use reqwest::StatusCode;
@@ -14,22 +13,6 @@ async fn contact(tp: &TestPlatform, tenant: &str, id: &str, phone: &str) {
     let ports = &tp.platform.as_ref().unwrap().state.ports;
     let item = Item::new(keys::contact(tenant, id)).with("id", id).with("tenant_id", tenant).with("phone", phone);
     ports.table.put(item, None).await.unwrap();
-}
-
-fn inbound(wamid: &str, text: &str, ts: i64) -> InboundMessage {
-    InboundMessage {
-        wamid: wamid.into(),
-        from: Some("15550001111".into()),
-        from_user_id: None,
-        timestamp: ts,
-        kind: "text".into(),
-        text: Some(text.into()),
-        media_id: None,
-        reply_id: None,
-        context_id: None,
-        referral: None,
-        raw: json!({"type": "text", "text": {"body": text}}),
-    }
 }
 
 async fn get(tp: &TestPlatform, token: &str, path: &str) -> (StatusCode, Value) {
@@ -46,15 +29,35 @@ async fn conversation_lifecycle() {
     let ports = tp.platform.as_ref().unwrap().state.ports.clone();
     contact(&tp, &a.id, "con_alice", "+15550001111").await;
     let now = Utc::now().timestamp();
-    let first =
-        inbox::record_inbound(&ports, &a.id, "con_alice", &inbound("wamid.in1", "Hello?", now - 60)).await.unwrap();
+    let first = inbox::record_inbound(
+        &ports,
+        &a.id,
+        "con_alice",
+        &inbound_message("15550001111", "wamid.in1", "Hello?", now - 60),
+    )
+    .await
+    .unwrap();
     assert!(first.is_some());
     // A redelivered webhook does not add a second message or unread count.
     assert_eq!(
-        inbox::record_inbound(&ports, &a.id, "con_alice", &inbound("wamid.in1", "Hello?", now - 60)).await.unwrap(),
+        inbox::record_inbound(
+            &ports,
+            &a.id,
+            "con_alice",
+            &inbound_message("15550001111", "wamid.in1", "Hello?", now - 60)
+        )
+        .await
+        .unwrap(),
         None
     );
-    inbox::record_inbound(&ports, &a.id, "con_alice", &inbound("wamid.in2", "Anyone there?", now - 30)).await.unwrap();
+    inbox::record_inbound(
+        &ports,
+        &a.id,
+        "con_alice",
+        &inbound_message("15550001111", "wamid.in2", "Anyone there?", now - 30),
+    )
+    .await
+    .unwrap();
 
     let (status, list) = get(&tp, &a.token, "/conversations").await;
     assert_eq!(status, StatusCode::OK);
@@ -151,7 +154,9 @@ async fn free_text_outside_the_window_is_refused() {
     let ports = tp.platform.as_ref().unwrap().state.ports.clone();
     contact(&tp, &a.id, "con_bob", "+15550002222").await;
     let long_ago = Utc::now().timestamp() - 25 * 3600;
-    inbox::record_inbound(&ports, &a.id, "con_bob", &inbound("wamid.old", "Hi", long_ago)).await.unwrap();
+    inbox::record_inbound(&ports, &a.id, "con_bob", &inbound_message("15550001111", "wamid.old", "Hi", long_ago))
+        .await
+        .unwrap();
     let id = inbox::conversation_id("con_bob");
     let (_, conv) = get(&tp, &a.token, &format!("/conversations/{id}")).await;
     assert_eq!(conv["window_open"], false);

@@ -24,6 +24,7 @@ mod external_api;
 mod hostile_input;
 mod idempotency;
 mod inbox;
+mod inbox_team;
 mod members;
 mod messages;
 mod password_reset;

@@ -423,6 +423,7 @@ async fn update(
         attributes: Some(attributes),
         tags: Some(form.tag_list()),
         opted_out: Some(form.opted_out()),
+        opt_out_source: None,
         phone_given: false,
     };
     match service::patch(&state.ports, &tenant_id, &id, input).await {

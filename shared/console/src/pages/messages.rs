@@ -90,6 +90,8 @@ fn party(m: &MessageView) -> String {
     match m.direction {
         Direction::Outbound => m.to.clone().unwrap_or_default(),
         Direction::Inbound => format!("from {}", m.from.clone().unwrap_or_default()),
+        // Notes and system entries are not in the messages log; named for completeness.
+        Direction::Internal => m.author.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
     }
 }
 

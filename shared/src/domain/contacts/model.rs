@@ -26,6 +26,10 @@ pub struct Contact {
     pub opted_out: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opted_out_at: Option<DateTime<Utc>>,
+    /// How the contact opted out: `keyword` (an inbound STOP...), `meta` (Meta's marketing
+    /// preference) or `api` (a PATCH, the console). Cleared when it opts back in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_out_source: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Optimistic concurrency: every replace is conditioned on the version it read.
@@ -47,6 +51,7 @@ impl Contact {
             tags: Vec::new(),
             opted_out: false,
             opted_out_at: None,
+            opt_out_source: None,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -77,6 +82,8 @@ pub struct ContactView {
     pub tags: Vec<String>,
     pub opted_out: bool,
     pub opted_out_at: Option<DateTime<Utc>>,
+    /// `keyword`, `meta` or `api` while opted out.
+    pub opt_out_source: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -93,6 +100,7 @@ impl From<Contact> for ContactView {
             tags: c.tags,
             opted_out: c.opted_out,
             opted_out_at: c.opted_out_at,
+            opt_out_source: c.opt_out_source,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -16,6 +16,8 @@ use crate::store::contacts::{Contacts, CreateError, Identity, ListFilter, Replac
 /// Read-modify-write attempts before a PATCH gives up on a contact that keeps changing.
 const MAX_PATCH_ATTEMPTS: usize = 5;
 pub const ID_PREFIX: &str = "con";
+/// `opt_out_source` of a contact opted out through the API or the console.
+pub const OPT_OUT_SOURCE_API: &str = "api";
 
 /// `POST /contacts`.
 #[derive(Debug, Default, Clone)]
@@ -33,6 +35,8 @@ pub struct PatchInput {
     pub attributes: Option<Map<String, Value>>,
     pub tags: Option<Vec<String>>,
     pub opted_out: Option<bool>,
+    /// Who changed `opted_out`: `keyword`, `meta`; `None` is `api` (a PATCH, the console).
+    pub opt_out_source: Option<String>,
     /// The body named `phone`: refused, a contact's identity does not change.
     pub phone_given: bool,
 }
@@ -158,6 +162,8 @@ fn apply_patch(contact: &Contact, input: &PatchInput, now: DateTime<Utc>) -> Res
     if let Some(opted_out) = input.opted_out.filter(|o| *o != contact.opted_out) {
         next.opted_out = opted_out;
         next.opted_out_at = opted_out.then_some(now);
+        next.opt_out_source =
+            opted_out.then(|| input.opt_out_source.clone().unwrap_or_else(|| OPT_OUT_SOURCE_API.to_owned()));
     }
     if !errors.is_empty() {
         return Err(Error::validation(errors));

@@ -146,7 +146,7 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
             // The window must still be open when the message goes out.
             let at = shape.schedule_at.unwrap_or(now);
             let open = match &contact {
-                Some(c) => inbox::get(ports, tenant_id, &inbox::conversation_id(&c.id))
+                Some(c) => inbox::get(ports, tenant_id, &inbox::conversation_id(&c.id), &inbox::Scope::All)
                     .await?
                     .is_some_and(|conv| conv.window_open(at)),
                 None => false,

@@ -36,7 +36,7 @@ pub async fn accept(ports: &Ports, message: &Message, preview: &str) -> Result<(
         .table
         .transact(vec![
             TxOp::Put { item, cond: Some(Cond::NotExists) },
-            inbox::touch_outbound(&message.tenant_id, contact_id, message.created_at, Some(preview)),
+            inbox::touch_outbound(&message.tenant_id, contact_id, message.created_at, Some(preview), &message.kind),
         ])
         .await?;
     if message.status == MessageStatus::Queued {

@@ -6,4 +6,4 @@ pub mod model;
 pub mod settle;
 pub mod status;
 
-pub use model::{Direction, Message, MessageError, MessageStatus, MessageView, StatusEntry};
+pub use model::{Author, Direction, Message, MessageError, MessageStatus, MessageView, StatusEntry};

@@ -13,6 +13,16 @@ use crate::ports::table::Item;
 pub enum Direction {
     Outbound,
     Inbound,
+    /// A conversation entry that is not a WhatsApp message: an internal note (`kind: "note"`)
+    /// or a system entry (`kind: "system"`, e.g. an opt-out). Never sent, never in `GET /messages`.
+    Internal,
+}
+
+/// Who wrote an internal note.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Author {
+    pub id: String,
+    pub name: String,
 }
 
 /// SPEC statuses. The rank orders the forward path; `failed` and `cancelled` are terminal.
@@ -148,6 +158,9 @@ pub struct Message {
     /// Set while the send worker holds the message (see `sending::hold`): why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<String>,
+    /// Internal notes: who wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -184,6 +197,7 @@ impl Message {
             campaign_id: None,
             schedule_at: None,
             held: None,
+            author: None,
             created_at,
         }
     }
@@ -228,6 +242,9 @@ pub struct MessageView {
     /// `tenant_suspended`, `subscription_expired`, `subscription_not_started`, or
     /// `whatsapp_connecting` (the connection is being changed). It goes out once that ends.
     pub held: Option<String>,
+    /// Internal notes (`direction: "internal"`, `kind: "note"`): who wrote it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
     pub created_at: DateTime<Utc>,
     pub status_history: Vec<StatusEntry>,
 }
@@ -254,6 +271,7 @@ impl MessageView {
             pricing: m.pricing,
             schedule_at: m.schedule_at,
             held: m.held,
+            author: m.author,
             created_at: m.created_at,
         })
     }

@@ -126,6 +126,7 @@ impl SendWorker {
                 // Meta took it (its id is recorded): the attempt died before saying so.
                 let report = StatusReport { status: MessageStatus::Sent, at: now, error: None, pricing: None };
                 status::apply(ports, &messages::key(&job.tenant_id, &job.message_id), &report).await?;
+                crate::domain::inbox::join_sent(ports, &message).await?;
                 return Ok(Attempt::Sent { wamid: wamid.to_owned() });
             }
             let started = message.get_i64("send_started_ms").unwrap_or(0);
@@ -248,6 +249,8 @@ impl SendWorker {
         match ports.meta.send_message(&token, &phone, &payload).await {
             Ok(accepted) => {
                 status::record_wamid(ports, &job.tenant_id, &job.message_id, &accepted.wamid).await?;
+                // A campaign message joins its contact's conversation now that it is sent.
+                crate::domain::inbox::join_sent(ports, &message).await?;
                 let report =
                     StatusReport { status: MessageStatus::Sent, at: ports.clock.now(), error: None, pricing: None };
                 status::apply(ports, &key, &report).await?;

@@ -1,12 +1,15 @@
 //! Webhook events from customers: inbound messages (to the inbox) and marketing preference
-//! changes (opt-out / opt-in). The sender becomes a contact — by phone, or by WhatsApp user id for
+//! changes (opt-out / opt-in, as the keywords STOP / START do: `inbox::optout`). The sender becomes a contact — by phone, or by WhatsApp user id for
 //! username-only users who have no phone.
 
 use async_trait::async_trait;
 
 use crate::domain::Error;
-use crate::domain::contacts::service::{self, InboundSender, PatchInput};
+use chrono::{TimeZone, Utc};
+
+use crate::domain::contacts::service::{self, InboundSender};
 use crate::domain::inbox;
+use crate::domain::inbox::optout::{self, Preference};
 use crate::domain::phone::E164;
 use crate::ports::Ports;
 
@@ -36,12 +39,17 @@ impl EventHandler for CustomerEvents {
                     crate::domain::callbacks::events::inbound(ports, tenant_id, &message_id, &contact_id, message)
                         .await?;
                 }
+                // STOP / START and the tenant's own keywords (idempotent: see `inbox::optout`).
+                if let (Some(text), "text") = (message.text.as_deref(), message.kind.as_str()) {
+                    let at = Utc.timestamp_opt(message.timestamp, 0).single().unwrap_or_else(|| ports.clock.now());
+                    optout::on_inbound_text(ports, tenant_id, &contact_id, &message.wamid, text, at).await?;
+                }
                 Ok(true)
             }
             Event::UserPreference { contact, preference, .. } => {
-                let opted_out = match preference.value.as_str() {
-                    "stop" => true,
-                    "resume" => false,
+                let wanted = match preference.value.as_str() {
+                    "stop" => Preference::OptOut,
+                    "resume" => Preference::OptIn,
                     other => {
                         tracing::info!(tenant_id, value = other, "unknown user preference value; recorded only");
                         return Ok(true);
@@ -50,8 +58,9 @@ impl EventHandler for CustomerEvents {
                 let phone = preference.wa_id.as_deref().and_then(|p| E164::parse(p).ok());
                 let wa_user_id = contact.as_ref().and_then(|c| c.user_id.as_deref());
                 let contact_id = contact_for(ports, tenant_id, phone.as_ref(), wa_user_id, contact.as_ref()).await?;
-                let patch = PatchInput { opted_out: Some(opted_out), ..PatchInput::default() };
-                service::patch(ports, tenant_id, &contact_id, patch).await?;
+                let at = Utc.timestamp_opt(preference.timestamp, 0).single().unwrap_or_else(|| ports.clock.now());
+                let identity = format!("meta:{contact_id}:{}:{}", preference.timestamp, preference.value);
+                optout::apply(ports, tenant_id, &contact_id, wanted, optout::SOURCE_META, &identity, at).await?;
                 Ok(true)
             }
             _ => Ok(false),

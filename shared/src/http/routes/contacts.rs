@@ -164,6 +164,7 @@ async fn patch(
         attributes: body.attributes,
         tags: body.tags,
         opted_out: body.opted_out,
+        opt_out_source: None,
         phone_given: body.phone.is_some(),
     };
     Ok(ApiJson(service::patch(&state.ports, principal.tenant_id()?, &id, input).await?.into()))

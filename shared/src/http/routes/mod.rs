@@ -45,7 +45,7 @@ pub fn webhook_group(state: AppState) -> Router {
     webhook::router(state)
 }
 
-/// The `inbox-api` function: `/conversations*`.
+/// The `inbox-api` function: `/conversations*` and `/canned-replies*`.
 pub fn inbox_group(state: AppState) -> Router {
     inbox::router(state)
 }

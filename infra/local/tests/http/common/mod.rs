@@ -448,6 +448,48 @@ pub async fn post_signed_webhook(tp: &TestPlatform, body: &[u8]) -> Response {
         .unwrap()
 }
 
+/// A customer's text as the webhook processor hands it to the inbox (`inbox::record_inbound`):
+/// from `from` (digits), Meta's `wamid`, sent at `ts` (epoch seconds).
+pub fn inbound_message(
+    from: &str,
+    wamid: &str,
+    text: &str,
+    ts: i64,
+) -> miping::domain::webhooks::payload::InboundMessage {
+    miping::domain::webhooks::payload::InboundMessage {
+        wamid: wamid.into(),
+        from: Some(from.into()),
+        from_user_id: None,
+        timestamp: ts,
+        kind: "text".into(),
+        text: Some(text.into()),
+        media_id: None,
+        reply_id: None,
+        context_id: None,
+        referral: None,
+        raw: json!({"type": "text", "text": {"body": text}}),
+    }
+}
+
+/// The in-process Meta simulator of a platform started by [`start`].
+pub fn simulator(tp: &TestPlatform) -> &meta_sim::SimHandle {
+    tp.platform.as_ref().expect("platform running").simulator.as_ref().expect("the built-in simulator")
+}
+
+/// A customer at `from` (digits, as Meta writes them) sends `text` to the tenant's number
+/// (`POST /_sim/inbound`); the simulator delivers the signed webhook. Returns its answer (`wamid`).
+pub async fn customer_writes(tp: &TestPlatform, connection: &Value, from: &str, text: &str) -> Value {
+    let r = tp
+        .http
+        .post(format!("{}/_sim/inbound", simulator(tp).base_url()))
+        .json(&json!({"phone_number_id": connection["phone_number_id"], "from": from, "text": text}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "the simulator took the inbound message");
+    r.json().await.unwrap()
+}
+
 /// GET that must answer 200; returns the JSON body.
 pub async fn get_ok(tp: &TestPlatform, token: &str, path: &str) -> Value {
     let (status, body) = get_json(tp, token, path).await;
