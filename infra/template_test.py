@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import sys
+import tomllib
 import unittest
 from pathlib import Path
 
@@ -305,6 +306,23 @@ class TemplateTest(unittest.TestCase):
         deployed = set(Stack(self.sam).functions)
         self.assertEqual(crates - deployed, set(), "crates under functions/ missing from template.yaml")
         self.assertEqual(deployed - crates - PENDING_CRATES, set(), "template functions without a crate")
+
+    def test_cargo_lambda_watch_routes_every_api_path_to_the_same_function(self):
+        """`cargo lambda watch --features local` (README → Lambda development) routes by the
+        workspace metadata in Cargo.toml; a path the template deploys but the router lacks is a
+        404 on a laptop only, which nothing else would notice."""
+        with open(ROOT / "Cargo.toml", "rb") as f:
+            router = tomllib.load(f)["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        missing = []
+        for binary, lid in Stack(self.sam).functions.items():
+            events = self.sam["Resources"][lid]["Properties"].get("Events", {})
+            for event in events.values():
+                if event["Type"] != "HttpApi":
+                    continue
+                path = event["Properties"]["Path"].replace("{proxy+}", "{*rest}")
+                if router.get(path) != binary:
+                    missing.append(f"{path} -> {binary} (watch: {router.get(path)})")
+        self.assertEqual(missing, [], "add these to [workspace.metadata.lambda.watch.router] in Cargo.toml")
 
     def test_every_queue_of_the_code_exists_with_a_consumer(self):
         stack = Stack(self.sam)
