@@ -345,7 +345,10 @@ async fn template_reply_outside_the_window() {
     let r = reply(json!({"template": template})).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let message: Value = r.json().await.unwrap();
-    assert_eq!((message["kind"].as_str(), message["status"].as_str()), (Some("template"), Some("queued")));
+    assert_eq!(message["kind"], "template");
+    // The answer is the message as stored when it is read back: the in-process send worker may
+    // have claimed it already.
+    assert!(["queued", "sending", "sent"].contains(&message["status"].as_str().unwrap()), "{message}");
     assert_eq!(message["conversation_id"], conversation.as_str());
     let sim = simulator(&tp);
     until(20, "the template reaches the customer", || async {

@@ -71,7 +71,9 @@ async fn login(driver: &Driver, sim: &SimHandle) -> (Value, Vec<Value>) {
         "return window.__t.responses.length > {before} \
          && window.__t.messages.some(m => String(m.data).includes('WA_EMBEDDED_SIGNUP'))"
     );
-    driver.wait_for(&done, Duration::from_secs(15), "the FB.login callback and the session message").await;
+    // Generous: the popup is a second page load, and under a full test run's load (2 cores, several
+    // browsers) it has been seen to take longer than 15 s; a broken flow still fails, only later.
+    driver.wait_for(&done, Duration::from_secs(60), "the FB.login callback and the session message").await;
     let t = driver.eval("return window.__t").await;
     let response = t["responses"][before as usize].clone();
     let from_sim: Vec<Value> = t["messages"]
