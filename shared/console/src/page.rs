@@ -438,6 +438,14 @@ pub fn page_or_fragment<P: Template, F: Template>(hx: Hx, status: StatusCode, pa
 
 /// Whether a destructive POST was confirmed: console.js's dialog sends `HX-Confirmed: true`; a
 /// plain form (no JavaScript) reposts from [`confirm_page`] with `confirmed=1`.
+/// The body of a destructive action's POST: `confirmed=1` when it comes from the confirmation
+/// page (without JavaScript); console.js's dialog sends `HX-Confirmed` instead (see [`confirmed`]).
+#[derive(serde::Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    pub confirmed: Option<String>,
+}
+
 pub fn confirmed(headers: &HeaderMap, confirmed_field: Option<&str>) -> bool {
     headers.get("hx-confirmed").is_some_and(|v| v == "true") || confirmed_field == Some("1")
 }

@@ -40,3 +40,23 @@ macro_rules! on_both_tables {
     };
 }
 pub(crate) use on_both_tables;
+
+/// An inbound text from +1 555 000 1111 whose text is its wamid, sent at `at`.
+pub fn inbound_text(
+    wamid: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> miping::domain::webhooks::payload::InboundMessage {
+    miping::domain::webhooks::payload::InboundMessage {
+        wamid: wamid.into(),
+        from: Some("15550001111".into()),
+        from_user_id: None,
+        timestamp: at.timestamp(),
+        kind: "text".into(),
+        text: Some(wamid.into()),
+        media_id: None,
+        reply_id: None,
+        context_id: None,
+        referral: None,
+        raw: serde_json::json!({}),
+    }
+}

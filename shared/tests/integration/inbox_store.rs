@@ -10,7 +10,6 @@ use miping::domain::inbox::canned::CannedReply;
 use miping::domain::inbox::{self, ConversationStatus, ListFilter, Scope};
 use miping::domain::messages::{Direction, Message, MessageStatus};
 use miping::domain::user::{MemberStatus, Role, User};
-use miping::domain::webhooks::payload::InboundMessage;
 use miping::ports::Ports;
 use miping::ports::table::Table;
 use miping::store::inbox::{CannedReplies, CannedWriteError};
@@ -18,22 +17,6 @@ use miping::store::messages;
 use miping::store::users::Users;
 use miping::testkit::unique;
 use serde_json::json;
-
-fn inbound(wamid: &str, at: chrono::DateTime<Utc>) -> InboundMessage {
-    InboundMessage {
-        wamid: wamid.into(),
-        from: Some("15550001111".into()),
-        from_user_id: None,
-        timestamp: at.timestamp(),
-        kind: "text".into(),
-        text: Some(wamid.into()),
-        media_id: None,
-        reply_id: None,
-        context_id: None,
-        referral: None,
-        raw: json!({}),
-    }
-}
 
 async fn ids(ports: &Ports, tenant: &str, filter: ListFilter, scope: &Scope) -> Vec<String> {
     let (items, _) = inbox::list(ports, tenant, &filter, scope, 50, None).await.unwrap();
@@ -67,7 +50,7 @@ async fn conversation_lists(table: Arc<dyn Table>) {
     let base = chrono::DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap() - Duration::minutes(10);
     for (i, c) in contacts.iter().enumerate() {
         let at = base + Duration::minutes(i as i64);
-        inbox::record_inbound(ports, &t, c, &inbound(&unique("wamid"), at)).await.unwrap();
+        inbox::record_inbound(ports, &t, c, &crate::common::inbound_text(&unique("wamid"), at)).await.unwrap();
     }
     let all = || ListFilter::default();
     assert_eq!(ids(ports, &t, all(), &Scope::All).await, [conv[2].as_str(), conv[1].as_str(), conv[0].as_str()]);
@@ -99,7 +82,9 @@ async fn conversation_lists(table: Arc<dyn Table>) {
 
     // A new inbound message reopens the resolved one and moves it to the top of every list.
     let later = base + Duration::minutes(5);
-    inbox::record_inbound(ports, &t, &contacts[1], &inbound(&unique("wamid"), later)).await.unwrap();
+    inbox::record_inbound(ports, &t, &contacts[1], &crate::common::inbound_text(&unique("wamid"), later))
+        .await
+        .unwrap();
     assert!(ids(ports, &t, by(None, Some(ConversationStatus::Resolved)), &Scope::All).await.is_empty());
     assert_eq!(
         ids(ports, &t, by(None, Some(ConversationStatus::Open)), &Scope::All).await,

@@ -116,7 +116,6 @@ mod cases {
     use std::collections::BTreeSet;
     use std::time::Duration;
 
-    use chrono::{DateTime, Utc};
     use miping::domain::billing::{self, DebitRequest, EntryKind, Reference};
     use miping::domain::campaigns::fanout::FanoutJob;
     use miping::domain::messages::dispatch::{self, SendJob};
@@ -125,7 +124,6 @@ mod cases {
     use miping::domain::reconciler::{self, ReconcileOptions, Reconciled};
     use miping::domain::sending::hold;
     use miping::domain::sending::worker::{Attempt, SendWorker};
-    use miping::domain::webhooks::payload::InboundMessage;
     use miping::domain::{inbox, sending};
     use miping::ports::Ports;
     use miping::ports::queue::QueueName;
@@ -432,22 +430,6 @@ mod cases {
         assert_eq!(billing::balance(ports, &t).await.unwrap(), Money::from_units(100_000));
     }
 
-    fn inbound(wamid: &str, at: DateTime<Utc>) -> InboundMessage {
-        InboundMessage {
-            wamid: wamid.into(),
-            from: Some("15550001111".into()),
-            from_user_id: None,
-            timestamp: at.timestamp(),
-            kind: "text".into(),
-            text: Some(wamid.into()),
-            media_id: None,
-            reply_id: None,
-            context_id: None,
-            referral: None,
-            raw: json!({}),
-        }
-    }
-
     /// Item 10: Meta delivers inbound messages late and out of order; the latest one sets the
     /// 24 h window, an older one arriving after it only counts as unread.
     pub async fn late_inbound(env: Env) {
@@ -456,8 +438,18 @@ mod cases {
         let contact = unique("con");
         let now = chrono::DateTime::from_timestamp(ports.clock.now().timestamp(), 0).unwrap();
         let early = now - chrono::Duration::hours(20);
-        assert!(inbox::record_inbound(ports, &t, &contact, &inbound("wamid.new", now)).await.unwrap().is_some());
-        assert!(inbox::record_inbound(ports, &t, &contact, &inbound("wamid.old", early)).await.unwrap().is_some());
+        assert!(
+            inbox::record_inbound(ports, &t, &contact, &crate::common::inbound_text("wamid.new", now))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            inbox::record_inbound(ports, &t, &contact, &crate::common::inbound_text("wamid.old", early))
+                .await
+                .unwrap()
+                .is_some()
+        );
         let conv = inbox::get(ports, &t, &inbox::conversation_id(&contact), &inbox::Scope::All).await.unwrap().unwrap();
         assert_eq!(conv.last_inbound_at, Some(now), "the late message does not shorten the window");
         assert_eq!(conv.unread_count, 2);
@@ -465,7 +457,7 @@ mod cases {
         assert!(conv.window_open(now + chrono::Duration::hours(23)));
         // A newer one moves it on.
         let later = now + chrono::Duration::hours(1);
-        inbox::record_inbound(ports, &t, &contact, &inbound("wamid.newer", later)).await.unwrap();
+        inbox::record_inbound(ports, &t, &contact, &crate::common::inbound_text("wamid.newer", later)).await.unwrap();
         let conv = inbox::get(ports, &t, &inbox::conversation_id(&contact), &inbox::Scope::All).await.unwrap().unwrap();
         assert_eq!((conv.last_inbound_at, conv.unread_count), (Some(later), 3));
     }

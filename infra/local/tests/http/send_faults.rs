@@ -226,7 +226,14 @@ async fn faults_crashes_a_suspension_and_a_cancel_end_every_message_once() {
                 assert!(!history.contains(&MessageStatus::Read), "{id}: {history:?}");
                 let code = v.error.as_ref().map(|e| e.code);
                 let title = v.error.as_ref().and_then(|e| e.title.as_deref());
-                assert!(code == Some(131026) || title == Some("meta_unavailable"), "{id}: {:?}", v.error);
+                // 131026 by webhook, or retries exhausted (MAX_ATTEMPTS sends that all met a fault:
+                // rare, ~0.1^4 a message): the last answer is kept — Meta's own 130429 when that
+                // was the last one, `meta_unavailable` for a 5xx without Meta's error body.
+                assert!(
+                    code == Some(131026) || code == Some(130429) || title == Some("meta_unavailable"),
+                    "{id}: {:?}",
+                    v.error
+                );
             }
             MessageStatus::Cancelled => {
                 cancelled_n += 1;

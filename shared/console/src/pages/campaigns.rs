@@ -22,10 +22,10 @@ use miping::store::campaigns::Campaigns;
 use miping::store::contacts::{Contacts, ListFilter as ContactFilter};
 use miping::store::messages::{ListFilter as MessageFilter, Messages};
 use miping::store::templates::Templates;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::forms::{CsrfForm, Errors, status_of};
+use crate::page::ConfirmForm;
 use crate::page::{self, Hx, Shell};
 use crate::session::TenantAdmin;
 use crate::view::{When, campaign_badge, number, when};
@@ -680,12 +680,6 @@ async fn progress(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CancelForm {
-    #[serde(default)]
-    confirmed: Option<String>,
-}
-
 /// `POST /app/campaigns/{id}/cancel` (confirmed by console.js's dialog, or by the confirmation
 /// page without JavaScript).
 async fn cancel_campaign(
@@ -694,7 +688,7 @@ async fn cancel_campaign(
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<CancelForm>,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Response {
     let campaign = match Campaigns::new(&*state.ports.table).get(&tenant_id, &id).await {
         Ok(Some(c)) => c,

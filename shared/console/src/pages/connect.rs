@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::assets::ASSETS;
 use crate::forms::{CsrfForm, sentence};
+use crate::page::ConfirmForm;
 use crate::page::{self, Hx, Shell, StatusChip};
 use crate::session::TenantAdmin;
 use crate::view::{When, when};
@@ -274,19 +275,13 @@ pub async fn finish_signup(
     after_connect(hx, connect::connect(&state.ports, &tenant_id, req).await)
 }
 
-#[derive(Deserialize)]
-pub struct Confirmed {
-    #[serde(default)]
-    confirmed: Option<String>,
-}
-
 /// `POST /app/connect/retry`: resumes at the failed step with the token kept from the exchange
 /// (the use case's resume: a request without a code).
 pub async fn retry(
     State(state): State<AppState>,
     TenantAdmin(_, tenant_id): TenantAdmin,
     hx: Hx,
-    CsrfForm(_): CsrfForm<Confirmed>,
+    CsrfForm(_): CsrfForm<ConfirmForm>,
 ) -> Response {
     after_connect(hx, connect::connect(&state.ports, &tenant_id, ConnectRequest::default()).await)
 }
@@ -298,7 +293,7 @@ pub async fn disconnect(
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     headers: HeaderMap,
     hx: Hx,
-    CsrfForm(form): CsrfForm<Confirmed>,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Response {
     if !page::confirmed(&headers, form.confirmed.as_deref()) {
         let number = match load(&state, &tenant_id).await {

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::forms::{self, CsrfForm, Errors, sentence};
+use crate::page::ConfirmForm;
 use crate::page::{self, Hx, Shell};
 use crate::paging;
 use crate::session::TenantAdmin;
@@ -432,19 +433,13 @@ async fn update(
     }
 }
 
-#[derive(Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    confirmed: Option<String>,
-}
-
 async fn delete(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<DeleteForm>,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Response {
     let contact = match load(&state, &tenant_id, &id).await {
         Ok(c) => c,

@@ -17,6 +17,7 @@ use miping::domain::user::{MemberStatus, Role};
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};
+use crate::page::ConfirmForm;
 use crate::page::{self, Hx, Shell};
 use crate::session::TenantAdmin;
 use crate::view::{When, when};
@@ -228,12 +229,6 @@ pub async fn change_status(
     }
 }
 
-#[derive(Deserialize)]
-pub struct Confirmed {
-    #[serde(default)]
-    confirmed: Option<String>,
-}
-
 /// `POST /app/members/{id}/remove` (confirmed, naming the member).
 pub async fn remove(
     State(state): State<AppState>,
@@ -241,7 +236,7 @@ pub async fn remove(
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<Confirmed>,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Response {
     let member = match list(&state, &tenant_id).await {
         Ok(all) => match all.into_iter().find(|m| m.id == id) {

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::tenants::failed;
 use crate::forms::{CsrfForm, Errors, sentence, status_of};
+use crate::page::ConfirmForm;
 use crate::page::{self, Hx, Shell, confirm_page, confirmed, not_found_page};
 use crate::paging::{self, CursorQuery};
 use crate::session::{SuperAdmin, Viewer};
@@ -281,12 +282,6 @@ async fn update(
         Err(e) if e.kind == Kind::NotFound => not_found_page(),
         Err(e) => refused(&state, &viewer, &headers, hx, Some(id), form, &e).await,
     }
-}
-
-#[derive(Deserialize)]
-pub struct ConfirmForm {
-    #[serde(default)]
-    confirmed: Option<String>,
 }
 
 pub fn delete_question(name: &str) -> String {

@@ -21,6 +21,7 @@ use miping::domain::tenants::settings::{self as tenant_settings, BrandInput, Set
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};
+use crate::page::ConfirmForm;
 use crate::page::{self, Hx, Shell, Toast};
 use crate::paging::{self, CursorQuery};
 use crate::session::TenantAdmin;
@@ -258,12 +259,6 @@ pub async fn create_key(
     r
 }
 
-#[derive(Deserialize)]
-pub struct Confirmed {
-    #[serde(default)]
-    confirmed: Option<String>,
-}
-
 /// `POST /app/settings/api-keys/{id}/revoke` (confirmed, naming the key). Another tenant's or an
 /// unknown id: the 404 page.
 pub async fn revoke_key(
@@ -272,7 +267,7 @@ pub async fn revoke_key(
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<Confirmed>,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Response {
     let name = match keys(&state, &tenant_id).await {
         Ok(keys) => match keys.into_iter().find(|k| k.id == id) {

@@ -18,6 +18,7 @@ use miping::store::templates::Templates;
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, sentence, status_of};
+use crate::page::ConfirmForm;
 use crate::page::{self, Hx, Shell};
 use crate::session::TenantAdmin;
 use crate::view::{When, humanize_code, template_status, when};
@@ -265,11 +266,6 @@ async fn install(
     }
 }
 
-#[derive(Deserialize)]
-pub struct DeleteForm {
-    confirmed: Option<String>,
-}
-
 /// `POST /app/templates/{id}/delete`: confirmed first (console.js's dialog, or the confirmation
 /// page without JavaScript).
 async fn delete(
@@ -278,7 +274,7 @@ async fn delete(
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<DeleteForm>,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Response {
     let t = match templates::get(&state.ports, &tenant_id, &id).await {
         Ok(t) => t,

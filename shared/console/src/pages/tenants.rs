@@ -21,6 +21,7 @@ use miping::store::users::Users;
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};
+use crate::page::ConfirmForm;
 use crate::page::{self, Hx, Shell, confirm_page, confirmed, not_found_page};
 use crate::paging::{self, CursorQuery};
 use crate::session::SuperAdmin;
@@ -425,12 +426,6 @@ async fn change_subscription(
             Err(r) => r,
         },
     }
-}
-
-#[derive(Deserialize)]
-pub struct ConfirmForm {
-    #[serde(default)]
-    confirmed: Option<String>,
 }
 
 async fn set_status(state: &AppState, hx: Hx, id: &str, status: TenantStatus, toast: &str) -> Response {
