@@ -168,6 +168,13 @@ pub fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
     html(status, &MessagePage { title, text, css: ASSETS.css.url() })
 }
 
+/// A failure while loading or changing a page: logged here with what failed (`what`), the
+/// error page for the person.
+pub fn failed(what: &str, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "{what} failed");
+    server_error()
+}
+
 pub fn server_error() -> Response {
     // Never the cause: it is logged where it happened.
     let body = MessagePage {

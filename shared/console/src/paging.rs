@@ -6,7 +6,7 @@ use axum::response::Response;
 use miping::domain::Error;
 use serde::Deserialize;
 
-use crate::page::{message_page, server_error};
+use crate::page::{failed, message_page};
 
 /// `?cursor=`: the sealed cursor of a "Load more" link (lists without filters).
 #[derive(Deserialize, Default)]
@@ -50,8 +50,7 @@ pub fn list_failed(e: &Error) -> Response {
     if e.code == "invalid_cursor" {
         return broken_link();
     }
-    tracing::error!(error = %e.message, "a list failed to load");
-    server_error()
+    failed("a list", e)
 }
 
 #[cfg(test)]

@@ -96,8 +96,7 @@ pub async fn show(
     let (currency, balance, (entries, next)) = match loaded {
         Ok(v) => v,
         Err(e) => {
-            tracing::error!(error = %e.message, "billing failed to load");
-            return page::server_error();
+            return page::failed("billing", e);
         }
     };
     let page = BillingPage {

@@ -25,8 +25,7 @@ use miping::store::templates::Templates;
 use serde_json::Value;
 
 use crate::forms::{CsrfForm, Errors, status_of};
-use crate::page::ConfirmForm;
-use crate::page::{self, Hx, Shell};
+use crate::page::{self, ConfirmForm, Hx, Shell};
 use crate::session::TenantAdmin;
 use crate::view::{When, campaign_badge, number, when};
 use chrono_tz::Tz;
@@ -117,7 +116,7 @@ async fn list(
     let more = cursor.is_some();
     let (items, next) = match rows(&state, &tenant_id, PAGE_SIZE, cursor).await {
         Ok(v) => v,
-        Err(e) => return failed(&e),
+        Err(e) => return page::failed("campaigns page", &e),
     };
     let shell = Shell::load(&state, &viewer, &headers, "Campaigns", "/app/campaigns").await;
     let page = ListPage {
@@ -127,11 +126,6 @@ async fn list(
     };
     // "Load more" asks for the next rows only.
     page::page_or_fragment(Hx(hx.0 && more), StatusCode::OK, &page, page.as_rows())
-}
-
-fn failed(e: &miping::domain::Error) -> Response {
-    tracing::error!(error = %e.message, "campaigns page failed to load");
-    page::server_error()
 }
 
 // --- the wizard ------------------------------------------------------------------------------
@@ -482,7 +476,7 @@ async fn new_form(
     let draft = Draft { audience: "all".into(), when: "now".into(), ..Draft::default() };
     match NewPage::load(&state, shell, &tenant_id, draft, Errors::none()).await {
         Ok(page) => page::html(StatusCode::OK, &page),
-        Err(e) => failed(&e),
+        Err(e) => page::failed("campaigns page", &e),
     }
 }
 
@@ -496,7 +490,7 @@ async fn estimate(
     let shell = Shell::load(&state, &viewer, &headers, "New campaign", "/app/campaigns").await;
     match NewPage::load(&state, shell, &tenant_id, Draft::from_pairs(&pairs), Errors::none()).await {
         Ok(page) => page::html(StatusCode::OK, &page.as_live()),
-        Err(e) => failed(&e),
+        Err(e) => page::failed("campaigns page", &e),
     }
 }
 
@@ -520,7 +514,7 @@ async fn create(
             let shell = Shell::load(&state, &viewer, &headers, "New campaign", "/app/campaigns").await;
             match NewPage::load(&state, shell, &tenant_id, draft, errors).await {
                 Ok(page) => page::page_or_fragment(hx, status, &page, page.as_form()),
-                Err(e) => failed(&e),
+                Err(e) => page::failed("campaigns page", &e),
             }
         }
     };
@@ -660,7 +654,7 @@ async fn show(
             page::html(StatusCode::OK, &page)
         }
         Ok(None) => page::not_found_page(),
-        Err(e) => failed(&e),
+        Err(e) => page::failed("campaigns page", &e),
     }
 }
 
@@ -676,7 +670,7 @@ async fn progress(
     match load_show(&state, shell, &tenant_id, &id).await {
         Ok(Some(page)) => page::html(StatusCode::OK, &page.as_progress()),
         Ok(None) => page::not_found_page(),
-        Err(e) => failed(&e),
+        Err(e) => page::failed("campaigns page", &e),
     }
 }
 
@@ -693,7 +687,7 @@ async fn cancel_campaign(
     let campaign = match Campaigns::new(&*state.ports.table).get(&tenant_id, &id).await {
         Ok(Some(c)) => c,
         Ok(None) => return page::not_found_page(),
-        Err(e) => return failed(&e.into()),
+        Err(e) => return page::failed("campaigns page", miping::domain::Error::from(e)),
     };
     let back = format!("/app/campaigns/{id}");
     if !page::confirmed(&headers, form.confirmed.as_deref()) {

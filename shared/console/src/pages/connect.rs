@@ -19,8 +19,7 @@ use serde::Deserialize;
 
 use crate::assets::ASSETS;
 use crate::forms::{CsrfForm, sentence};
-use crate::page::ConfirmForm;
-use crate::page::{self, Hx, Shell, StatusChip};
+use crate::page::{self, ConfirmForm, Hx, Shell, StatusChip};
 use crate::session::TenantAdmin;
 use crate::view::{When, when};
 use chrono_tz::Tz;
@@ -181,10 +180,7 @@ fn with_sdk_policy(state: &AppState, mut response: Response) -> Response {
 }
 
 async fn load(state: &AppState, tenant_id: &str) -> Result<ConnectionView, Response> {
-    connect::status(&state.ports, tenant_id).await.map_err(|e| {
-        tracing::error!(error = %e.message, "connection status failed to load");
-        page::server_error()
-    })
+    connect::status(&state.ports, tenant_id).await.map_err(|e| page::failed("connection status", e))
 }
 
 /// `GET /app/connect`

@@ -22,8 +22,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::forms::{self, CsrfForm, Errors, sentence};
-use crate::page::ConfirmForm;
-use crate::page::{self, Hx, Shell};
+use crate::page::{self, ConfirmForm, Hx, Shell};
 use crate::paging;
 use crate::session::TenantAdmin;
 use crate::view::{When, number, when};
@@ -359,8 +358,7 @@ async fn create(
     if form.opted_out() {
         let opt_out = PatchInput { opted_out: Some(true), ..PatchInput::default() };
         if let Err(e) = service::patch(&state.ports, &tenant_id, &contact.id, opt_out).await {
-            tracing::error!(error = %e.message, "a new contact's opt-out was not recorded");
-            return page::server_error();
+            return page::failed("a new contact's opt-out recording", e);
         }
     }
     hx.done("/app/contacts", &format!("Contact {} added", label(&contact)))
@@ -371,10 +369,7 @@ async fn load(state: &AppState, tenant_id: &str, id: &str) -> Result<Contact, Re
     match service::get(&state.ports, tenant_id, id).await {
         Ok(c) => Ok(c),
         Err(e) if e.kind == Kind::NotFound => Err(page::not_found_page()),
-        Err(e) => {
-            tracing::error!(error = %e.message, "a contact failed to load");
-            Err(page::server_error())
-        }
+        Err(e) => Err(page::failed("a contact", e)),
     }
 }
 
@@ -455,10 +450,7 @@ async fn delete(
     match service::delete(&state.ports, &tenant_id, &id).await {
         Ok(()) => hx.done("/app/contacts", &format!("Contact {name} deleted")),
         Err(e) if e.kind == Kind::NotFound => page::not_found_page(),
-        Err(e) => {
-            tracing::error!(error = %e.message, "a contact was not deleted");
-            page::server_error()
-        }
+        Err(e) => page::failed("a contact's deletion", e),
     }
 }
 

@@ -57,8 +57,7 @@ pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Res
     let (plan, used, balance, connection, campaigns, chart) = match loaded {
         Ok(v) => v,
         Err(e) => {
-            tracing::error!(error = %e.message, "dashboard failed to load");
-            return page::server_error();
+            return page::failed("dashboard", e);
         }
     };
     let connection_badge = crate::view::connection_badge(connection.status);

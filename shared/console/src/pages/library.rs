@@ -15,7 +15,6 @@ use miping::domain::templates::model::TemplateInput;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::tenants::failed;
 use crate::forms::{CsrfForm, Errors, status_of};
 use crate::page::{self, Hx, Shell};
 use crate::paging::{self, CursorQuery};
@@ -55,7 +54,7 @@ async fn list(
     };
     let (items, next) = match library::page(&state.ports, 50, cursor).await {
         Ok(v) => v,
-        Err(e) => return failed("library", e),
+        Err(e) => return page::failed("library", e),
     };
     let rows = items
         .into_iter()

@@ -17,8 +17,7 @@ use miping::domain::user::{MemberStatus, Role};
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};
-use crate::page::ConfirmForm;
-use crate::page::{self, Hx, Shell};
+use crate::page::{self, ConfirmForm, Hx, Shell};
 use crate::session::TenantAdmin;
 use crate::view::{When, when};
 
@@ -75,10 +74,10 @@ pub struct MembersPage {
 }
 
 async fn list(state: &AppState, tenant_id: &str) -> Result<Vec<MemberView>, Response> {
-    members::page(&state.ports, tenant_id, MEMBERS_PAGE, None).await.map(|(m, _)| m).map_err(|e| {
-        tracing::error!(error = %e, "members failed to load");
-        page::server_error()
-    })
+    members::page(&state.ports, tenant_id, MEMBERS_PAGE, None)
+        .await
+        .map(|(m, _)| m)
+        .map_err(|e| page::failed("members", e))
 }
 
 async fn members_page(

@@ -238,10 +238,7 @@ async fn show(
     let m = match Messages::new(&*state.ports.table).view(&tenant_id, &id).await {
         Ok(Some(m)) => m,
         Ok(None) => return page::not_found_page(),
-        Err(e) => {
-            tracing::error!(error = %e, "a message failed to load");
-            return page::server_error();
-        }
+        Err(e) => return page::failed("a message", e),
     };
     let shell = Shell::load(&state, &viewer, &headers, "Message", "/app/messages").await;
     let history = m

@@ -13,10 +13,8 @@ use miping::domain::{Error, FieldError, Kind};
 use miping::store::plans::Plans;
 use serde::Deserialize;
 
-use super::tenants::failed;
 use crate::forms::{CsrfForm, Errors, sentence, status_of};
-use crate::page::ConfirmForm;
-use crate::page::{self, Hx, Shell, confirm_page, confirmed, not_found_page};
+use crate::page::{self, ConfirmForm, Hx, Shell, confirm_page, confirmed, not_found_page};
 use crate::paging::{self, CursorQuery};
 use crate::session::{SuperAdmin, Viewer};
 use crate::view::number;
@@ -61,7 +59,7 @@ async fn list(
     };
     let (plans, next) = match Plans::new(&*state.ports.table).list(50, cursor).await {
         Ok(v) => v,
-        Err(e) => return failed("plans", e),
+        Err(e) => return page::failed("plans", e),
     };
     let rows = plans
         .into_iter()
@@ -205,7 +203,7 @@ async fn plan_or_404(state: &AppState, id: &str) -> Result<Plan, Response> {
     match plans::get(&state.ports, id).await {
         Ok(p) => Ok(p),
         Err(e) if e.kind == Kind::NotFound => Err(not_found_page()),
-        Err(e) => Err(failed("plan", e.message)),
+        Err(e) => Err(page::failed("plan", e.message)),
     }
 }
 

@@ -113,8 +113,7 @@ async fn show(
         Ok(d) => d,
         Err(e) if e.kind == Kind::NotFound => return page::not_found_page(),
         Err(e) => {
-            tracing::error!(error = %e.message, "a quarantined webhook failed to load");
-            return page::server_error();
+            return page::failed("a quarantined webhook", e);
         }
     };
     let payload = match &detail.payload {

@@ -21,8 +21,7 @@ use miping::domain::tenants::settings::{self as tenant_settings, BrandInput, Set
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};
-use crate::page::ConfirmForm;
-use crate::page::{self, Hx, Shell, Toast};
+use crate::page::{self, ConfirmForm, Hx, Shell, Toast};
 use crate::paging::{self, CursorQuery};
 use crate::session::TenantAdmin;
 use crate::view::{When, when};
@@ -151,14 +150,10 @@ async fn load(state: &AppState, tenant_id: &str, cursor: Option<String>) -> Resu
         callback::get(&state.ports, tenant_id),
         worker::deliveries(&state.ports, tenant_id, DELIVERIES_PAGE, cursor),
     );
-    let failed = |what: &str, e: String| {
-        tracing::error!(error = %e, "settings: {what} failed to load");
-        page::server_error()
-    };
-    let settings = s.map_err(|e| failed("business settings", e.message))?;
-    let keys = k.map_err(|e| failed("API keys", e.message))?;
-    let callback = c.map_err(|e| failed("callback", e.to_string()))?.map(|s| s.view);
-    let (deliveries, next) = d.map_err(|e| failed("deliveries", e.to_string()))?;
+    let settings = s.map_err(|e| page::failed("business settings", e))?;
+    let keys = k.map_err(|e| page::failed("API keys", e))?;
+    let callback = c.map_err(|e| page::failed("callback", e))?.map(|s| s.view);
+    let (deliveries, next) = d.map_err(|e| page::failed("deliveries", e))?;
     Ok(Loaded { settings, keys, callback, deliveries, deliveries_next: next.map(|c| paging::seal(&c)) })
 }
 
@@ -275,8 +270,7 @@ pub async fn revoke_key(
             None => return page::not_found_page(),
         },
         Err(e) => {
-            tracing::error!(error = %e.message, "API keys failed to load");
-            return page::server_error();
+            return page::failed("API keys", e);
         }
     };
     if !page::confirmed(&headers, form.confirmed.as_deref()) {
@@ -288,10 +282,7 @@ pub async fn revoke_key(
     match api_keys::revoke(&state.ports, &tenant_id, &id).await {
         Ok(true) => hx.done("/app/settings", &format!("API key “{name}” revoked")),
         Ok(false) => page::not_found_page(),
-        Err(e) => {
-            tracing::error!(error = %e.message, "API key revoke failed");
-            page::server_error()
-        }
+        Err(e) => page::failed("API key revoke", e),
     }
 }
 

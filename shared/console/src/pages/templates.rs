@@ -18,8 +18,7 @@ use miping::store::templates::Templates;
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, sentence, status_of};
-use crate::page::ConfirmForm;
-use crate::page::{self, Hx, Shell};
+use crate::page::{self, ConfirmForm, Hx, Shell};
 use crate::session::TenantAdmin;
 use crate::view::{When, humanize_code, template_status, when};
 use builder::{BUTTON_KINDS, Builder, CATEGORIES, Part, Preview};
@@ -155,8 +154,7 @@ async fn list(
             Err(e) => {
                 let e = miping::domain::error::list_error(e);
                 if e.kind == Kind::Internal {
-                    tracing::error!(error = %e.message, "templates failed to load");
-                    return page::server_error();
+                    return page::failed("templates", e);
                 }
                 return page::message_page(
                     StatusCode::BAD_REQUEST,
@@ -212,13 +210,8 @@ async fn row(
     match template {
         Ok(t) => page::html(StatusCode::OK, &RowFragment { csrf: viewer.csrf.clone(), t: Row::of(&t, tz) }),
         Err(e) if e.kind == Kind::NotFound => StatusCode::from_u16(286).unwrap_or(StatusCode::OK).into_response(),
-        Err(e) => failed(e),
+        Err(e) => page::failed("templates page", e),
     }
-}
-
-fn failed(e: Error) -> Response {
-    tracing::error!(error = %e.message, code = e.code, "templates page failed");
-    page::server_error()
 }
 
 /// `POST /app/templates/sync`: Meta's templates brought in, with what changed as the toast.
@@ -233,7 +226,7 @@ async fn sync(
             LIST,
             &format!("Synced with Meta: {} created, {} updated, {} deleted", r.created, r.updated, r.deleted),
         ),
-        Err(e) if e.kind == Kind::Internal => failed(e),
+        Err(e) if e.kind == Kind::Internal => page::failed("templates page", e),
         Err(e) => hx.done(LIST, &format!("!Sync failed: {}", sentence(&e.message))),
     }
 }
@@ -261,7 +254,7 @@ async fn install(
                 ),
             )
         }
-        Err(e) if e.kind == Kind::Internal => failed(e),
+        Err(e) if e.kind == Kind::Internal => page::failed("templates page", e),
         Err(e) => hx.done(LIST, &format!("!Install failed: {}", sentence(&e.message))),
     }
 }
@@ -279,7 +272,7 @@ async fn delete(
     let t = match templates::get(&state.ports, &tenant_id, &id).await {
         Ok(t) => t,
         Err(e) if e.kind == Kind::NotFound => return page::not_found_page(),
-        Err(e) => return failed(e),
+        Err(e) => return page::failed("templates page", e),
     };
     if !page::confirmed(&headers, form.confirmed.as_deref()) {
         let shell = Shell::load(&state, &viewer, &headers, "Delete template", LIST).await;
@@ -294,7 +287,7 @@ async fn delete(
     }
     match templates::delete(&state.ports, &tenant_id, &id).await {
         Ok(()) => hx.done(LIST, &format!("Template “{}” deleted", t.name)),
-        Err(e) if e.kind == Kind::Internal => failed(e),
+        Err(e) if e.kind == Kind::Internal => page::failed("templates page", e),
         Err(e) => hx.done(LIST, &format!("!The template was not deleted: {}", sentence(&e.message))),
     }
 }
@@ -482,7 +475,7 @@ async fn edit_form(
     match templates::get(&state.ports, &tenant_id, &id).await {
         Ok(t) => page::html(StatusCode::OK, &BuilderPage::load(&state, &viewer, &headers, Some(&t)).await),
         Err(e) if e.kind == Kind::NotFound => page::not_found_page(),
-        Err(e) => failed(e),
+        Err(e) => page::failed("templates page", e),
     }
 }
 
@@ -534,7 +527,7 @@ async fn edit(
     let t = match templates::get(&state.ports, &tenant_id, &id).await {
         Ok(t) => t,
         Err(e) if e.kind == Kind::NotFound => return page::not_found_page(),
-        Err(e) => return failed(e),
+        Err(e) => return page::failed("templates page", e),
     };
     let mut form = Builder::from_pairs(&pairs);
     // The name and language are the template's own: shown, never changed.
@@ -562,7 +555,7 @@ async fn preview(
         Some(id) => match templates::get(&state.ports, &tenant_id, id).await {
             Ok(t) => Some(t),
             Err(e) if e.kind == Kind::NotFound => return page::not_found_page(),
-            Err(e) => return failed(e),
+            Err(e) => return page::failed("templates page", e),
         },
         None => None,
     };
@@ -580,12 +573,12 @@ async fn preview(
     page.oob = true;
     let mut body = match page.as_preview().render() {
         Ok(b) => b,
-        Err(e) => return failed(Error::internal(e)),
+        Err(e) => return page::failed("templates page", Error::internal(e)),
     };
     if changed {
         match (ExamplesFragment { form: &page.form, errors: &page.errors, oob: true }).render() {
             Ok(b) => body.push_str(&b),
-            Err(e) => return failed(Error::internal(e)),
+            Err(e) => return page::failed("templates page", Error::internal(e)),
         }
     }
     let mut r = (StatusCode::OK, body).into_response();

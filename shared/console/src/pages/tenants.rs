@@ -21,8 +21,7 @@ use miping::store::users::Users;
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};
-use crate::page::ConfirmForm;
-use crate::page::{self, Hx, Shell, confirm_page, confirmed, not_found_page};
+use crate::page::{self, ConfirmForm, Hx, Shell, confirm_page, confirmed, not_found_page};
 use crate::paging::{self, CursorQuery};
 use crate::session::SuperAdmin;
 use crate::view::{When, number, tenant_status, when};
@@ -44,21 +43,15 @@ pub fn routes() -> Router<AppState> {
 
 const PAGE_SIZE: usize = 50;
 
-/// A store failure while loading a page: logged here, the error page for the person.
-pub fn failed(what: &str, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "{what} failed to load");
-    page::server_error()
-}
-
 /// id → (name, currency) of every plan (a platform has a handful).
 async fn plan_names(state: &AppState) -> Result<HashMap<String, (String, String)>, Response> {
-    let (plans, _) = Plans::new(&*state.ports.table).list(500, None).await.map_err(|e| failed("plans", e))?;
+    let (plans, _) = Plans::new(&*state.ports.table).list(500, None).await.map_err(|e| page::failed("plans", e))?;
     Ok(plans.into_iter().map(|p| (p.id, (p.name, p.currency))).collect())
 }
 
 /// `<select>` options: (id, name), in the store's order.
 async fn plan_options(state: &AppState) -> Result<Vec<(String, String)>, Response> {
-    let (plans, _) = Plans::new(&*state.ports.table).list(500, None).await.map_err(|e| failed("plans", e))?;
+    let (plans, _) = Plans::new(&*state.ports.table).list(500, None).await.map_err(|e| page::failed("plans", e))?;
     Ok(plans.into_iter().map(|p| (p.id, p.name)).collect())
 }
 
@@ -92,7 +85,7 @@ async fn list(
     };
     let (tenants, next) = match Tenants::new(&*state.ports.table).list_newest_first(PAGE_SIZE, cursor).await {
         Ok(v) => v,
-        Err(e) => return failed("tenants", e),
+        Err(e) => return page::failed("tenants", e),
     };
     let plans = match plan_names(&state).await {
         Ok(p) => p,
@@ -309,7 +302,7 @@ async fn tenant_or_404(state: &AppState, id: &str) -> Result<Tenant, Response> {
     match tenants::get(&state.ports, id).await {
         Ok(t) => Ok(t),
         Err(e) if e.kind == Kind::NotFound => Err(not_found_page()),
-        Err(e) => Err(failed("tenant", e.message)),
+        Err(e) => Err(page::failed("tenant", e.message)),
     }
 }
 
@@ -333,7 +326,7 @@ async fn show_page(
     );
     let plans = plans?;
     let loaded = (|| Ok::<_, Error>((plan?, used?, balance?, ledger?, admin?)))();
-    let (plan, used, balance, (entries, next), admin) = loaded.map_err(|e| failed("tenant page", e.message))?;
+    let (plan, used, balance, (entries, next), admin) = loaded.map_err(|e| page::failed("tenant page", e.message))?;
     let now = ports.clock.now();
     let view = tenant.view(now);
     let shell = Shell::load(state, viewer, headers, &tenant.name, "/app/tenants").await;
