@@ -157,3 +157,25 @@ async fn an_owner_invites_an_agent_who_signs_in_then_changes_deactivates_and_rem
     .await
     .unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_console_page_reads_well_in_light_and_dark() {
+    let tp = common::start().await;
+    // A connected tenant with contacts and a campaign, so pages show rows, not only empty states.
+    let (t, _) = common::ready_to_send(&tp).await;
+    for (name, phone) in [("Ana Silva", "+14155500011"), ("Ben Okafor", "+14155500012")] {
+        super::campaigns::contact(&tp, &t, name, phone, &["vip"]).await;
+    }
+    browser::run_scenario(
+        "console-tour",
+        &[
+            ("BASE_URL", tp.base.as_str()),
+            ("OWNER_EMAIL", t.email.as_str()),
+            ("OWNER_PASSWORD", t.password.as_str()),
+            ("ADMIN_EMAIL", common::ADMIN_EMAIL),
+            ("ADMIN_PASSWORD", common::ADMIN_PASSWORD),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
