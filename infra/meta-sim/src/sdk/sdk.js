@@ -72,7 +72,10 @@
     var record = { options: options, code: code, response: null };
     sim.logins.push(record);
 
-    var popup = window.open(DIALOG + "?" + params.toString(), "fb_embedded_signup", "width=640,height=720");
+    // A window of its own per login: reusing one name would navigate the previous dialog's
+    // window, which may still be running its own close (150 ms after it answered) and would then
+    // close this login's dialog before it answers — seen when a test logs in again at once.
+    var popup = window.open(DIALOG + "?" + params.toString(), "fb_embedded_signup_" + sim.logins.length, "width=640,height=720");
     var done = false;
     var watcher = null;
     function finish(response) {
