@@ -77,10 +77,6 @@ impl Driver {
             "--no-first-run",
             "--disable-quic",
             "--disable-dev-shm-usage",
-            // A click's user activation lasts 5 s in Chrome: on a loaded machine the page's
-            // handler can reach window.open after that, and the popup blocker then answers
-            // FB.login without a code — the environment's timing, not the flow under test.
-            "--disable-popup-blocking",
         ]
         .iter()
         .map(|s| s.to_string())
