@@ -13,8 +13,8 @@ use miping::config::SuperAdminBootstrap;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-pub(crate) const ADMIN_EMAIL: &str = "owner@platform.bench";
-pub(crate) const ADMIN_PASSWORD: &str = "a very long bench password";
+const ADMIN_EMAIL: &str = "owner@platform.bench";
+const ADMIN_PASSWORD: &str = "a very long bench password";
 const OWNER_PASSWORD: &str = "the owner's bench password";
 
 const TENANT_PAGES: &[&str] = &[
@@ -29,9 +29,9 @@ const TENANT_PAGES: &[&str] = &[
 ];
 const PLATFORM_PAGES: &[&str] = &["/app/tenants", "/app/plans", "/app/library", "/app/quarantine"];
 
-pub(crate) type R<T> = Result<T, String>;
+type R<T> = Result<T, String>;
 
-pub(crate) fn err(e: impl std::fmt::Display) -> String {
+fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
@@ -46,13 +46,30 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
         }
     }
     let dir = tempfile::tempdir().map_err(err)?;
-    let platform = platform(dir.path()).await?;
+    let options = miping_local::Options {
+        addr: "127.0.0.1:0".parse().map_err(err)?,
+        data_dir: dir.path().to_path_buf(),
+        configure: Some(Box::new(|c| {
+            c.super_admin = Some(SuperAdminBootstrap {
+                email: ADMIN_EMAIL.into(),
+                password: SecretString::from(ADMIN_PASSWORD),
+                generated: false,
+            });
+            // Every bench user signs in from the loopback address.
+            c.login_throttle.address_limit = u32::MAX;
+        })),
+        simulator: Some("127.0.0.1:0".parse().map_err(err)?),
+        consumers: true,
+        timeouts: Default::default(),
+        wrap_queue: None,
+    };
+    let platform = miping_local::start(options).await.map_err(err)?;
     let base = platform.base_url();
     let http = reqwest::Client::new();
     let api = Api { http: http.clone(), base: base.clone() };
 
     let admin = api.login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
-    let owner = seed_tenant(&api, &admin, dir.path(), 500).await?;
+    let owner = seed_tenant(&api, &admin, dir.path()).await?;
 
     println!("console pages, {users} signed-in users, {seconds} s per page (client-side latency on loopback)");
     for (token, pages) in [(&owner, TENANT_PAGES), (&admin, PLATFORM_PAGES)] {
@@ -72,40 +89,17 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     Ok(())
 }
 
-/// The local process on a fresh store in `dir` with the bench's super admin, the in-process
-/// simulator and the queue consumers.
-pub(crate) async fn platform(dir: &std::path::Path) -> R<miping_local::Platform> {
-    let options = miping_local::Options {
-        addr: "127.0.0.1:0".parse().map_err(err)?,
-        data_dir: dir.to_path_buf(),
-        configure: Some(Box::new(|c| {
-            c.super_admin = Some(SuperAdminBootstrap {
-                email: ADMIN_EMAIL.into(),
-                password: SecretString::from(ADMIN_PASSWORD),
-                generated: false,
-            });
-            // Every bench user signs in from the loopback address.
-            c.login_throttle.address_limit = u32::MAX;
-        })),
-        simulator: Some("127.0.0.1:0".parse().map_err(err)?),
-        consumers: true,
-        timeouts: Default::default(),
-        wrap_queue: None,
-    };
-    miping_local::start(options).await.map_err(err)
-}
-
 fn cookie(token: &str) -> String {
     format!("miping_session={token}")
 }
 
-pub(crate) struct Api {
-    pub http: reqwest::Client,
-    pub base: String,
+struct Api {
+    http: reqwest::Client,
+    base: String,
 }
 
 impl Api {
-    pub async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Value) -> R<Value> {
+    async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Value) -> R<Value> {
         let mut req = self.http.request(method, format!("{}{path}", self.base)).json(&body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -119,11 +113,11 @@ impl Api {
         Ok(v)
     }
 
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> R<Value> {
+    async fn post(&self, path: &str, token: &str, body: Value) -> R<Value> {
         self.call(reqwest::Method::POST, path, Some(token), body).await
     }
 
-    pub async fn login(&self, email: &str, password: &str) -> R<String> {
+    async fn login(&self, email: &str, password: &str) -> R<String> {
         let v = self
             .call(reqwest::Method::POST, "/auth/login", None, json!({"email": email, "password": password}))
             .await?;
@@ -131,9 +125,9 @@ impl Api {
     }
 }
 
-/// A tenant whose owner has changed the one-time password, connected WhatsApp and has
-/// `contacts` contacts. Returns the owner's session token (a console cookie is the same token).
-pub(crate) async fn seed_tenant(api: &Api, admin: &str, data_dir: &std::path::Path, contacts: usize) -> R<String> {
+/// A tenant whose owner has changed the one-time password, connected WhatsApp and has 500
+/// contacts. Returns the owner's session token (a console cookie is the same token).
+async fn seed_tenant(api: &Api, admin: &str, data_dir: &std::path::Path) -> R<String> {
     let plan = api
         .post(
             "/plans",
@@ -169,10 +163,7 @@ pub(crate) async fn seed_tenant(api: &Api, admin: &str, data_dir: &std::path::Pa
         .await?;
     let owner = api.login("owner@bench.test", OWNER_PASSWORD).await?;
     api.post("/whatsapp/connect", &owner, json!({"code": "bench-console"})).await?;
-    if contacts == 0 {
-        return Ok(owner);
-    }
-    let contacts: Vec<Value> = (0..contacts)
+    let contacts: Vec<Value> = (0..500)
         .map(|i| json!({"phone": format!("+9198765{i:05}"), "name": format!("Contact {i}"), "tags": ["bench"]}))
         .collect();
     api.post("/contacts/import", &owner, json!({"contacts": contacts})).await?;
