@@ -177,7 +177,7 @@ pub async fn reset(
     }
     let token = SecretString::from(form.token.trim().to_owned());
     match password_reset::reset(&state.ports, &token, SecretString::from(form.new_password)).await {
-        Ok(()) => hx.done("/", "Password changed. Sign in with your new password."),
+        Ok(_) => hx.done("/", "Password changed. Sign in with your new password."),
         Err(e) if matches!(e.kind, Kind::NotFound | Kind::Gone) => refuse(
             if e.kind == Kind::Gone { StatusCode::GONE } else { StatusCode::NOT_FOUND },
             Errors::alert("This reset link has expired or was already used. Ask for a new one."),

@@ -11,6 +11,9 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::billing::{self, CreditInput, LedgerEntry};
 use crate::domain::tenants::{self, AdminUserRef, ProvisionInput, Provisioned, Standing, TenantPatch, TenantView};
+use crate::domain::audit::{self, Changes, Target};
+use crate::domain::money::Money;
+use crate::http::audit::Audit;
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
@@ -46,9 +49,14 @@ pub fn router() -> Router<AppState> {
     ))]
 async fn provision(
     State(state): State<AppState>,
+    audit: Audit,
     ApiJson(input): ApiJson<ProvisionInput>,
 ) -> ApiResult<Created<Provisioned>> {
-    Ok(Created(tenants::provision(&state.ports, &state.config.public_url, input).await?))
+    let done = tenants::provision(&state.ports, &state.config.public_url, input).await?;
+    let (t, admin) = (&done.tenant, &done.admin_user);
+    let changes = Changes::default().set("name", &t.name).set("slug", &t.slug).set("plan_id", &t.plan_id).set("admin_email", &admin.email);
+    audit.record(&state.ports, Some(&t.id), "tenant.created", Target::new("tenant", &t.id), changes).await?;
+    Ok(Created(done))
 }
 
 #[utoipa::path(get, path = "/admin/tenants", tag = tags::TENANTS, operation_id = "list_tenants",
@@ -105,9 +113,13 @@ async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiResul
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    audit: Audit,
     ApiJson(patch): ApiJson<TenantPatch>,
 ) -> ApiResult<ApiJson<TenantView>> {
-    Ok(ApiJson(tenants::patch(&state.ports, &id, patch).await?.view(state.ports.clock.now())))
+    let before = tenants::get(&state.ports, &id).await?;
+    let after = tenants::patch(&state.ports, &id, patch).await?;
+    audit::tenant_changed(&state.ports, &audit, &after.id, &before, &after).await?;
+    Ok(ApiJson(after.view(state.ports.clock.now())))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -135,9 +147,12 @@ struct Resent {
 async fn resend_welcome(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    audit: Audit,
     _: NoBody,
 ) -> ApiResult<(StatusCode, ApiJson<Resent>)> {
     let admin_user = tenants::resend_welcome(&state.ports, &state.config.public_url, &id).await?;
+    let target = Target::new("user", &admin_user.id);
+    audit.record(&state.ports, Some(&id), "tenant.welcome_resent", target, Changes::default()).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(Resent { admin_user, email: "queued" })))
 }
 
@@ -159,10 +174,16 @@ async fn resend_welcome(
 async fn add_credits(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    audit: Audit,
     ApiJson(input): ApiJson<CreditInput>,
 ) -> ApiResult<Created<LedgerEntry>> {
     let tenant = tenants::get(&state.ports, &id).await?;
-    Ok(Created(billing::change_credits(&state.ports, &tenant.id, input).await?))
+    let entry = billing::change_credits(&state.ports, &tenant.id, input).await?;
+    let before = Money::from_units(entry.balance_after.units() - entry.signed_amount().units());
+    let action = if entry.kind == billing::EntryKind::Credit { "credits.added" } else { "credits.corrected" };
+    let changes = Changes::default().field("balance", before, entry.balance_after).set("description", &entry.description);
+    audit.record(&state.ports, Some(&tenant.id), action, Target::new("ledger_entry", &entry.id), changes).await?;
+    Ok(Created(entry))
 }
 
 #[utoipa::path(get, path = "/admin/tenants/{id}/ledger", tag = tags::TENANTS, operation_id = "get_tenant_ledger",

@@ -10,6 +10,8 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::campaigns::create::{self, CreateInput};
 use crate::domain::campaigns::{self, CampaignView, StatusCounts, cancel, counters};
+use crate::domain::audit::{Changes, Target};
+use crate::http::audit::Audit;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
@@ -65,9 +67,13 @@ pub fn router(state: AppState) -> Router {
 async fn create_campaign(
     State(state): State<AppState>,
     p: Principal,
+    audit: Audit,
     ApiJson(input): ApiJson<CreateInput>,
 ) -> ApiResult<(StatusCode, ApiJson<CampaignView>)> {
-    let campaign = create::create(&state.ports, &state.prices, p.tenant_id()?, input).await?;
+    let tenant = p.tenant_id()?;
+    let campaign = create::create(&state.ports, &state.prices, tenant, input).await?;
+    let changes = Changes::default().set("name", &campaign.name).set("status", campaign.status);
+    audit.record(&state.ports, Some(tenant), "campaign.created", Target::new("campaign", &campaign.id), changes).await?;
     Ok((StatusCode::CREATED, ApiJson(campaign.view(StatusCounts::default()))))
 }
 
@@ -123,10 +129,13 @@ async fn show(State(state): State<AppState>, p: Principal, Path(id): Path<String
 async fn cancel_campaign(
     State(state): State<AppState>,
     p: Principal,
+    audit: Audit,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<CampaignView>> {
     let tenant = p.tenant_id()?;
     let campaign = cancel::cancel(&state.ports, tenant, &id).await?;
+    let changes = Changes::default().set("status", campaign.status);
+    audit.record(&state.ports, Some(tenant), "campaign.cancelled", Target::new("campaign", &id), changes).await?;
     let counts = counters::read(&state.ports, tenant, &id).await?;
     Ok(ApiJson(campaign.view(counts)))
 }

@@ -16,6 +16,8 @@ use crate::app::AppState;
 use crate::domain::contacts::ContactView;
 use crate::domain::contacts::import::{self, Format, ImportReport};
 use crate::domain::contacts::service::{self, CreateInput, PatchInput};
+use crate::domain::audit::{Changes, Target};
+use crate::http::audit::Audit;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
@@ -176,8 +178,15 @@ async fn patch(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such contact", body = ErrorBody),
     ))]
-async fn delete(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    service::delete(&state.ports, principal.tenant_id()?, &id).await?;
+async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    audit: Audit,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let tenant = principal.tenant_id()?;
+    service::delete(&state.ports, tenant, &id).await?;
+    audit.record(&state.ports, Some(tenant), "contact.deleted", Target::new("contact", &id), Changes::default()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -220,10 +229,14 @@ struct ImportJson {
 async fn import_contacts(
     State(state): State<AppState>,
     principal: Principal,
+    audit: Audit,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<ApiJson<ImportReport>> {
     let tenant_id = principal.tenant_id()?;
     let format = import_format(&headers)?;
-    Ok(ApiJson(import::import(&state.ports, tenant_id, format, body).await?))
+    let report = import::import(&state.ports, tenant_id, format, body).await?;
+    let changes = Changes::diff(&serde_json::Value::Null, &report, &["imported", "updated"]);
+    audit.record(&state.ports, Some(tenant_id), "contacts.imported", Target::new("contacts", tenant_id), changes).await?;
+    Ok(ApiJson(report))
 }

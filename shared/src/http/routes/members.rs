@@ -10,7 +10,10 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::members::{self, InviteInput, MemberPatch, MemberView};
+use crate::domain::audit::{Changes, Target};
+use crate::http::audit::Audit;
 use crate::http::auth::Principal;
+use crate::store::users::Users;
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
@@ -41,9 +44,13 @@ pub fn router() -> Router<AppState> {
 async fn invite(
     State(state): State<AppState>,
     p: Principal,
+    audit: Audit,
     ApiJson(input): ApiJson<InviteInput>,
 ) -> ApiResult<Created<MemberView>> {
-    Ok(Created(members::invite(&state.ports, &state.config.public_url, p.tenant_id()?, input).await?))
+    let m = members::invite(&state.ports, &state.config.public_url, p.tenant_id()?, input).await?;
+    let changes = Changes::default().set("email", &m.email).set("name", &m.name).set("role", m.role);
+    audit.record(&state.ports, p.user.tenant_id.as_deref(), "member.invited", Target::new("member", &m.id), changes).await?;
+    Ok(Created(m))
 }
 
 #[utoipa::path(get, path = "/members", tag = tags::MEMBERS, operation_id = "list_members",
@@ -79,9 +86,14 @@ async fn update(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<String>,
+    audit: Audit,
     ApiJson(patch): ApiJson<MemberPatch>,
 ) -> ApiResult<ApiJson<MemberView>> {
-    Ok(ApiJson(members::patch(&state.ports, p.tenant_id()?, &id, patch).await?))
+    let before = Users::new(&*state.ports.table).get(&id).await?;
+    let after = members::patch(&state.ports, p.tenant_id()?, &id, patch).await?;
+    let changes = Changes::diff(&before, &after, &["role", "status", "name"]);
+    audit.record(&state.ports, p.user.tenant_id.as_deref(), "member.changed", Target::new("member", &id), changes).await?;
+    Ok(ApiJson(after))
 }
 
 #[utoipa::path(delete, path = "/members/{id}", tag = tags::MEMBERS, operation_id = "remove_member",
@@ -93,7 +105,8 @@ async fn update(
         (status = 404, description = "No such member in this tenant", body = ErrorBody),
         (status = 409, description = "The tenant's last active admin (`last_admin`)", body = ErrorBody),
     ))]
-async fn remove(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn remove(State(state): State<AppState>, p: Principal, audit: Audit, Path(id): Path<String>) -> ApiResult<StatusCode> {
     members::remove(&state.ports, p.tenant_id()?, &id).await?;
+    audit.record(&state.ports, p.user.tenant_id.as_deref(), "member.removed", Target::new("member", &id), Changes::default()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,6 +8,8 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::plans::{self, Plan, PlanInput, PlanPatch};
+use crate::domain::audit::{Changes, Target};
+use crate::http::audit::Audit;
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
@@ -32,8 +34,11 @@ pub fn router() -> Router<AppState> {
         (status = 201, description = "The plan", body = Plan),
         (status = 422, description = "A field is missing or invalid (`details`)", body = ErrorBody),
     ))]
-async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<PlanInput>) -> ApiResult<Created<Plan>> {
-    Ok(Created(plans::create(&state.ports, input).await?))
+async fn create(State(state): State<AppState>, audit: Audit, ApiJson(input): ApiJson<PlanInput>) -> ApiResult<Created<Plan>> {
+    let plan = plans::create(&state.ports, input).await?;
+    let changes = Changes::diff_all(&serde_json::Value::Null, &plan);
+    audit.record(&state.ports, None, "plan.created", Target::new("plan", &plan.id), changes).await?;
+    Ok(Created(plan))
 }
 
 #[utoipa::path(get, path = "/plans", tag = tags::PLANS, operation_id = "list_plans", summary = "List plans",
@@ -70,9 +75,14 @@ async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiResul
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    audit: Audit,
     ApiJson(input): ApiJson<PlanPatch>,
 ) -> ApiResult<ApiJson<Plan>> {
-    Ok(ApiJson(plans::update(&state.ports, &id, input.into()).await?))
+    let before = plans::get(&state.ports, &id).await?;
+    let after = plans::update(&state.ports, &id, input.into()).await?;
+    let changes = Changes::diff_all(&before, &after);
+    audit.record(&state.ports, None, "plan.changed", Target::new("plan", &id), changes).await?;
+    Ok(ApiJson(after))
 }
 
 #[utoipa::path(delete, path = "/plans/{id}", tag = tags::PLANS, operation_id = "delete_plan",
@@ -84,7 +94,8 @@ async fn update(
         (status = 404, description = "No such plan", body = ErrorBody),
         (status = 409, description = "A tenant has this plan (`plan_in_use`)", body = ErrorBody),
     ))]
-async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn remove(State(state): State<AppState>, audit: Audit, Path(id): Path<String>) -> ApiResult<StatusCode> {
     plans::delete(&state.ports, &id).await?;
+    audit.record(&state.ports, None, "plan.deleted", Target::new("plan", &id), Changes::default()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

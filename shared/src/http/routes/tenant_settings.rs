@@ -9,6 +9,8 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::tenants::TenantSettings;
 use crate::domain::tenants::settings::{self, SettingsPatch};
+use crate::domain::audit::{Changes, Target};
+use crate::http::audit::Audit;
 use crate::http::auth::Principal;
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
@@ -54,7 +56,13 @@ async fn show(State(state): State<AppState>, p: Principal) -> ApiResult<ApiJson<
 async fn update(
     State(state): State<AppState>,
     p: Principal,
+    audit: Audit,
     ApiJson(patch): ApiJson<SettingsPatch>,
 ) -> ApiResult<ApiJson<TenantSettings>> {
-    Ok(ApiJson(settings::patch(&state.ports, p.tenant_id()?, patch).await?))
+    let tenant = p.tenant_id()?;
+    let before = settings::get(&state.ports, tenant).await?;
+    let after = settings::patch(&state.ports, tenant, patch).await?;
+    let changes = Changes::diff_all(&before, &after);
+    audit.record(&state.ports, Some(tenant), "tenant.settings_changed", Target::new("tenant", tenant), changes).await?;
+    Ok(ApiJson(after))
 }

@@ -13,6 +13,8 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::whatsapp::connect::{self, ConnectRequest};
 use crate::domain::whatsapp::connection::ConnectionView;
+use crate::domain::audit::{Changes, Target};
+use crate::http::audit::Audit;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
@@ -83,10 +85,14 @@ async fn signup_config(State(state): State<AppState>, principal: Principal) -> A
 async fn connect_handler(
     State(state): State<AppState>,
     principal: Principal,
+    audit: Audit,
     ApiJson(body): ApiJson<ConnectRequest>,
 ) -> ApiResult<ApiJson<ConnectionView>> {
     let tenant_id = principal.tenant_id()?;
-    Ok(ApiJson(connect::connect(&state.ports, tenant_id, body).await?))
+    let view = connect::connect(&state.ports, tenant_id, body).await?;
+    let changes = Changes::diff(&serde_json::Value::Null, &view, &["status", "waba_id", "phone_number_id", "display_phone_number"]);
+    audit.record(&state.ports, Some(tenant_id), "whatsapp.connected", Target::new("whatsapp", tenant_id), changes).await?;
+    Ok(ApiJson(view))
 }
 
 #[utoipa::path(get, path = "/whatsapp/status", tag = tags::WHATSAPP, operation_id = "get_whatsapp_status",
@@ -101,8 +107,10 @@ async fn status(State(state): State<AppState>, principal: Principal) -> ApiResul
     summary = "Disconnect and forget the token",
     security(("bearer" = [])),
     responses((status = 204, description = "Disconnected")))]
-async fn disconnect(State(state): State<AppState>, principal: Principal) -> ApiResult<StatusCode> {
-    connect::disconnect(&state.ports, principal.tenant_id()?).await?;
+async fn disconnect(State(state): State<AppState>, principal: Principal, audit: Audit) -> ApiResult<StatusCode> {
+    let tenant_id = principal.tenant_id()?;
+    connect::disconnect(&state.ports, tenant_id).await?;
+    audit.record(&state.ports, Some(tenant_id), "whatsapp.disconnected", Target::new("whatsapp", tenant_id), Changes::default()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
