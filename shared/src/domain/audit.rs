@@ -245,6 +245,7 @@ impl Entry {
     /// Makes the id a function of `key` (and the entry's time to the millisecond given by
     /// `at`), so the same action recorded twice is one entry.
     pub fn dedup(mut self, key: &str, at: DateTime<Utc>) -> Self {
+        let at = DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at);
         self.at = at;
         self.id = deterministic_id(at, &format!("{}\0{key}", self.action));
         self
@@ -254,6 +255,18 @@ impl Entry {
     pub fn expires_at(&self) -> i64 {
         (self.at + Duration::days(RETENTION_DAYS)).timestamp()
     }
+}
+
+/// `aud_<ULID>` at `at`: a process-wide counter in the random part's high bits keeps the entries
+/// one process makes in the same millisecond in the order it made them.
+fn new_id(at: DateTime<Utc>) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    const LOW: u128 = (1 << 40) - 1;
+    let seq = u128::from(SEQ.fetch_add(1, Ordering::Relaxed)) & LOW;
+    let random = u128::from(rand::random::<u64>()) & LOW;
+    let ulid = ulid::Ulid::from_parts(at.timestamp_millis().max(0) as u64, (seq << 40) | random);
+    format!("aud_{}", ulid.to_string().to_ascii_lowercase())
 }
 
 fn deterministic_id(at: DateTime<Utc>, key: &str) -> String {
@@ -296,9 +309,13 @@ impl Context {
     /// A new entry for `action` on `target`, in `tenant_id`'s log (none: the platform's).
     pub fn entry(&self, ports: &Ports, tenant_id: Option<&str>, action: &str, target: Target) -> Entry {
         debug_assert!(ACTIONS.contains(&action), "unlisted audit action {action}");
+        // The id's time is the entry's `at` (to the millisecond), so the `from`/`to` filters, which
+        // are ranges of ids, are exact on `at`.
+        let at = ports.clock.now();
+        let at = DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at);
         Entry {
-            id: ports.ids.new_id("aud"),
-            at: ports.clock.now(),
+            id: new_id(at),
+            at,
             tenant_id: tenant_id.map(str::to_owned),
             actor: self.actor.clone(),
             action: action.to_owned(),
@@ -386,8 +403,8 @@ pub async fn tenant_changed<T: Serialize>(
 
 /// Records what an `account_update` from Meta did to a tenant's connection (the `system` actor):
 /// `whatsapp.banned`, `whatsapp.reinstated` or `whatsapp.disconnected`. `event_key` (the
-/// webhook event's dedup key) and Meta's `at` (epoch seconds) make the entry's id, so a
-/// redelivered event is one entry.
+/// webhook event's dedup key) and Meta's `at` (epoch seconds, when within the last 8 days: the
+/// processor's dedup window) make the entry's id, so a redelivered event is one entry.
 pub async fn connection_changed_by_meta(
     ports: &Ports,
     tenant_id: &str,
@@ -405,7 +422,13 @@ pub async fn connection_changed_by_meta(
         ConnectionStatus::Disconnected => "whatsapp.disconnected",
         _ => return Ok(()),
     };
-    let at = at.and_then(|s| DateTime::from_timestamp(s, 0)).unwrap_or_else(|| ports.clock.now());
+    // Meta's time, when it is recent (a redelivery comes within days); an event stamped long ago
+    // or in the future is recorded at its arrival.
+    let now = ports.clock.now();
+    let at = at
+        .and_then(|s| DateTime::from_timestamp(s, 0))
+        .filter(|at| *at <= now && now - *at < Duration::days(8))
+        .unwrap_or(now);
     let ctx = Context::system();
     let changes = Changes::default().set("status", status).set("meta_event", meta_event);
     let entry = ctx.entry(ports, Some(tenant_id), action, Target::new("whatsapp", tenant_id)).changes(changes);
