@@ -20,10 +20,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::domain::Error;
+use crate::domain::money::Money;
 use crate::domain::user::{Role, User};
+use crate::domain::{Error, api_keys, billing, members, tenants};
 use crate::ports::Ports;
 use crate::store::audit::AuditLog;
+use crate::store::users::Users;
 
 /// SPEC: "kept 400 days".
 pub const RETENTION_DAYS: i64 = 400;
@@ -327,6 +329,18 @@ impl Context {
         }
     }
 
+    /// Records `action` by `user` on their own account (a sign-out, a password change or reset).
+    pub async fn own_account(&self, ports: &Ports, user: &User, action: &str) -> Result<(), Error> {
+        let ctx = self.as_actor(Actor::user(user));
+        let target = Target::new("user", &user.id);
+        ctx.record(ports, user.tenant_id.as_deref(), action, target, Changes::default()).await
+    }
+
+    /// [`Self::record`], a failure logged ([`logged`]).
+    pub async fn record_or_log(&self, ports: &Ports, tenant_id: Option<&str>, action: &str, target: Target, changes: Changes) {
+        logged(self.record(ports, tenant_id, action, target, changes).await);
+    }
+
     /// Records `action` on `target` (with `changes`) in `tenant_id`'s log.
     pub async fn record(
         &self,
@@ -379,28 +393,6 @@ pub async fn sign_in(
     }
 }
 
-/// Records a super admin's change to a tenant: `tenant.suspended` / `tenant.reactivated` for a
-/// status change, `tenant.changed` for its plan or end date.
-pub async fn tenant_changed<T: Serialize>(
-    ports: &Ports,
-    ctx: &Context,
-    tenant_id: &str,
-    before: &T,
-    after: &T,
-) -> Result<(), Error> {
-    let target = || Target::new("tenant", tenant_id);
-    let status = Changes::diff(before, after, &["status"]);
-    if let Some((_, after)) = status.0.get("status") {
-        let action = if after == "suspended" { "tenant.suspended" } else { "tenant.reactivated" };
-        ctx.record(ports, Some(tenant_id), action, target(), status).await?;
-    }
-    let other = Changes::diff(before, after, &["plan_id", "ends_at", "name"]);
-    if !other.is_empty() {
-        ctx.record(ports, Some(tenant_id), "tenant.changed", target(), other).await?;
-    }
-    Ok(())
-}
-
 /// Records what an `account_update` from Meta did to a tenant's connection (the `system` actor):
 /// `whatsapp.banned`, `whatsapp.reinstated` or `whatsapp.disconnected`. `event_key` (the
 /// webhook event's dedup key) and Meta's `at` (epoch seconds, when within the last 8 days: the
@@ -433,6 +425,14 @@ pub async fn connection_changed_by_meta(
     let changes = Changes::default().set("status", status).set("meta_event", meta_event);
     let entry = ctx.entry(ports, Some(tenant_id), action, Target::new("whatsapp", tenant_id)).changes(changes);
     record(ports, entry.dedup(event_key, at)).await
+}
+
+/// For an edge that answers whatever the log does (the console, whose action is done): a failure
+/// to record is logged as an error.
+pub fn logged(result: Result<(), Error>) {
+    if let Err(e) = result {
+        tracing::error!(error = %e, "audit entry not recorded");
+    }
 }
 
 /// Appends `entry`; an entry with the same id already there (the same action recorded again) is
@@ -490,6 +490,126 @@ pub fn validate(filter: &Filter) -> Result<(), Error> {
         details.push(crate::domain::FieldError::new("from", "after_to", "must not be after `to`"));
     }
     if details.is_empty() { Ok(()) } else { Err(Error::validation(details)) }
+}
+
+// --- recorded use cases ---------------------------------------------------------------------------
+// The use cases both edges (the API and the console) call, with their entry: one place decides
+// what each entry says.
+
+/// `members::invite`, recorded (`member.invited`).
+pub async fn invite_member(
+    ports: &Ports,
+    ctx: &Context,
+    public_url: &str,
+    tenant_id: &str,
+    input: members::InviteInput,
+) -> Result<members::MemberView, Error> {
+    let m = members::invite(ports, public_url, tenant_id, input).await?;
+    let changes = Changes::default().set("email", &m.email).set("name", &m.name).set("role", m.role);
+    ctx.record(ports, Some(tenant_id), "member.invited", Target::new("member", &m.id), changes).await?;
+    Ok(m)
+}
+
+/// `members::patch`, recorded (`member.changed`, with the role, status or name before and after).
+pub async fn patch_member(
+    ports: &Ports,
+    ctx: &Context,
+    tenant_id: &str,
+    member_id: &str,
+    patch: members::MemberPatch,
+) -> Result<members::MemberView, Error> {
+    let before = Users::new(&*ports.table).get(member_id).await?;
+    let after = members::patch(ports, tenant_id, member_id, patch).await?;
+    let changes = Changes::diff(&before, &after, &["role", "status", "name"]);
+    ctx.record(ports, Some(tenant_id), "member.changed", Target::new("member", member_id), changes).await?;
+    Ok(after)
+}
+
+/// `members::remove`, recorded (`member.removed`).
+pub async fn remove_member(ports: &Ports, ctx: &Context, tenant_id: &str, member_id: &str) -> Result<(), Error> {
+    members::remove(ports, tenant_id, member_id).await?;
+    ctx.record(ports, Some(tenant_id), "member.removed", Target::new("member", member_id), Changes::default()).await
+}
+
+/// `api_keys::create`, recorded (`api_key.created`: its name and visible prefix, never the key).
+pub async fn create_api_key(
+    ports: &Ports,
+    ctx: &Context,
+    tenant_id: &str,
+    input: api_keys::CreateInput,
+) -> Result<api_keys::CreatedApiKey, Error> {
+    let created = api_keys::create(ports, tenant_id, input).await?;
+    let changes = Changes::default().set("name", &created.name).set("prefix", &created.prefix);
+    ctx.record(ports, Some(tenant_id), "api_key.created", Target::new("api_key", &created.id), changes).await?;
+    Ok(created)
+}
+
+/// `api_keys::revoke`, recorded (`api_key.revoked`) when there was such a key.
+pub async fn revoke_api_key(ports: &Ports, ctx: &Context, tenant_id: &str, key_id: &str) -> Result<bool, Error> {
+    let revoked = api_keys::revoke(ports, tenant_id, key_id).await?;
+    if revoked {
+        let target = Target::new("api_key", key_id);
+        ctx.record(ports, Some(tenant_id), "api_key.revoked", target, Changes::default()).await?;
+    }
+    Ok(revoked)
+}
+
+/// `billing::change_credits`, recorded in the tenant's log (`credits.added` for a top-up,
+/// `credits.corrected` for a correction; the balance before and after).
+pub async fn change_credits(
+    ports: &Ports,
+    ctx: &Context,
+    tenant_id: &str,
+    input: billing::CreditInput,
+) -> Result<billing::LedgerEntry, Error> {
+    let entry = billing::change_credits(ports, tenant_id, input).await?;
+    let before = Money::from_units(entry.balance_after.units() - entry.signed_amount().units());
+    let action = if entry.kind == billing::EntryKind::Credit { "credits.added" } else { "credits.corrected" };
+    let changes =
+        Changes::default().field("balance", before, entry.balance_after).set("description", &entry.description);
+    ctx.record(ports, Some(tenant_id), action, Target::new("ledger_entry", &entry.id), changes).await?;
+    Ok(entry)
+}
+
+/// `tenants::provision`, recorded in the new tenant's log (`tenant.created`).
+pub async fn provision_tenant(
+    ports: &Ports,
+    ctx: &Context,
+    public_url: &str,
+    input: tenants::ProvisionInput,
+) -> Result<tenants::Provisioned, Error> {
+    let done = tenants::provision(ports, public_url, input).await?;
+    let (t, admin) = (&done.tenant, &done.admin_user);
+    let changes = Changes::default()
+        .set("name", &t.name)
+        .set("slug", &t.slug)
+        .set("plan_id", &t.plan_id)
+        .set("admin_email", &admin.email);
+    ctx.record(ports, Some(&t.id), "tenant.created", Target::new("tenant", &t.id), changes).await?;
+    Ok(done)
+}
+
+/// `tenants::patch`, recorded in the tenant's log: `tenant.suspended` / `tenant.reactivated` for a
+/// status change, `tenant.changed` for its plan or end date.
+pub async fn patch_tenant(
+    ports: &Ports,
+    ctx: &Context,
+    tenant_id: &str,
+    patch: tenants::TenantPatch,
+) -> Result<tenants::model::Tenant, Error> {
+    let before = tenants::get(ports, tenant_id).await?;
+    let after = tenants::patch(ports, tenant_id, patch).await?;
+    let target = || Target::new("tenant", &after.id);
+    let status = Changes::diff(&before, &after, &["status"]);
+    if let Some((_, now)) = status.0.get("status") {
+        let action = if now == "suspended" { "tenant.suspended" } else { "tenant.reactivated" };
+        ctx.record(ports, Some(&after.id), action, target(), status).await?;
+    }
+    let other = Changes::diff(&before, &after, &["plan_id", "ends_at", "name"]);
+    if !other.is_empty() {
+        ctx.record(ports, Some(&after.id), "tenant.changed", target(), other).await?;
+    }
+    Ok(after)
 }
 
 #[cfg(test)]

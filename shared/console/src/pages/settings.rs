@@ -13,6 +13,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use miping::app::AppState;
+use miping::domain::audit;
+use miping::http::audit::Audit;
 use miping::domain::api_keys::{self, ApiKeyView, CreateInput, CreatedApiKey};
 use miping::domain::callbacks::settings::{self as callback, CallbackInput, CallbackView};
 use miping::domain::callbacks::worker::{self, DeliveryView};
@@ -223,9 +225,11 @@ pub async fn create_key(
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     headers: HeaderMap,
     hx: Hx,
+    audit: Audit,
     CsrfForm(form): CsrfForm<KeyForm>,
 ) -> Response {
-    let result = api_keys::create(&state.ports, &tenant_id, CreateInput { name: Some(form.name.clone()) }).await;
+    let result = audit::create_api_key(&state.ports, &audit, &tenant_id, CreateInput { name: Some(form.name.clone()) })
+        .await;
     let mut p = match settings_page(&state, &viewer, &tenant_id, &headers, None).await {
         Ok(p) => p,
         Err(r) => return r,
@@ -261,6 +265,7 @@ pub async fn revoke_key(
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     headers: HeaderMap,
     hx: Hx,
+    audit: Audit,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Response {
@@ -279,7 +284,7 @@ pub async fn revoke_key(
         let action = format!("/app/settings/api-keys/{id}/revoke");
         return page::confirm_page(shell, &question, &action, "Revoke key", "/app/settings", &[]);
     }
-    match api_keys::revoke(&state.ports, &tenant_id, &id).await {
+    match audit::revoke_api_key(&state.ports, &audit, &tenant_id, &id).await {
         Ok(true) => hx.done("/app/settings", &format!("API key “{name}” revoked")),
         Ok(false) => page::not_found_page(),
         Err(e) => page::failed("API key revoke", e),

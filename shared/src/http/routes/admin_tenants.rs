@@ -12,7 +12,6 @@ use crate::app::AppState;
 use crate::domain::billing::{self, CreditInput, LedgerEntry};
 use crate::domain::tenants::{self, AdminUserRef, ProvisionInput, Provisioned, Standing, TenantPatch, TenantView};
 use crate::domain::audit::{self, Changes, Target};
-use crate::domain::money::Money;
 use crate::http::audit::Audit;
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
@@ -52,11 +51,7 @@ async fn provision(
     audit: Audit,
     ApiJson(input): ApiJson<ProvisionInput>,
 ) -> ApiResult<Created<Provisioned>> {
-    let done = tenants::provision(&state.ports, &state.config.public_url, input).await?;
-    let (t, admin) = (&done.tenant, &done.admin_user);
-    let changes = Changes::default().set("name", &t.name).set("slug", &t.slug).set("plan_id", &t.plan_id).set("admin_email", &admin.email);
-    audit.record(&state.ports, Some(&t.id), "tenant.created", Target::new("tenant", &t.id), changes).await?;
-    Ok(Created(done))
+    Ok(Created(audit::provision_tenant(&state.ports, &audit, &state.config.public_url, input).await?))
 }
 
 #[utoipa::path(get, path = "/admin/tenants", tag = tags::TENANTS, operation_id = "list_tenants",
@@ -116,10 +111,7 @@ async fn update(
     audit: Audit,
     ApiJson(patch): ApiJson<TenantPatch>,
 ) -> ApiResult<ApiJson<TenantView>> {
-    let before = tenants::get(&state.ports, &id).await?;
-    let after = tenants::patch(&state.ports, &id, patch).await?;
-    audit::tenant_changed(&state.ports, &audit, &after.id, &before, &after).await?;
-    Ok(ApiJson(after.view(state.ports.clock.now())))
+    Ok(ApiJson(audit::patch_tenant(&state.ports, &audit, &id, patch).await?.view(state.ports.clock.now())))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -178,12 +170,7 @@ async fn add_credits(
     ApiJson(input): ApiJson<CreditInput>,
 ) -> ApiResult<Created<LedgerEntry>> {
     let tenant = tenants::get(&state.ports, &id).await?;
-    let entry = billing::change_credits(&state.ports, &tenant.id, input).await?;
-    let before = Money::from_units(entry.balance_after.units() - entry.signed_amount().units());
-    let action = if entry.kind == billing::EntryKind::Credit { "credits.added" } else { "credits.corrected" };
-    let changes = Changes::default().field("balance", before, entry.balance_after).set("description", &entry.description);
-    audit.record(&state.ports, Some(&tenant.id), action, Target::new("ledger_entry", &entry.id), changes).await?;
-    Ok(Created(entry))
+    Ok(Created(audit::change_credits(&state.ports, &audit, &tenant.id, input).await?))
 }
 
 #[utoipa::path(get, path = "/admin/tenants/{id}/ledger", tag = tags::TENANTS, operation_id = "get_tenant_ledger",

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::api_keys::{self, ApiKeyView, CreateInput, CreatedApiKey};
-use crate::domain::audit::{Changes, Target};
+use crate::domain::audit;
 use crate::http::audit::Audit;
 use crate::http::auth::Principal;
 use crate::http::error::Body as ErrorBody;
@@ -46,9 +46,7 @@ async fn create(
     audit: Audit,
     ApiJson(input): ApiJson<CreateInput>,
 ) -> ApiResult<Response> {
-    let created = api_keys::create(&state.ports, p.tenant_id()?, input).await?;
-    let changes = Changes::default().set("name", &created.name).set("prefix", &created.prefix);
-    audit.record(&state.ports, p.user.tenant_id.as_deref(), "api_key.created", Target::new("api_key", &created.id), changes).await?;
+    let created = audit::create_api_key(&state.ports, &audit, p.tenant_id()?, input).await?;
     // An Idempotency-Key replay shows the key's metadata, never the key (not stored anywhere).
     let redacted = serde_json::to_vec(&CreatedApiKey { key: None, ..created.clone() }).map_err(ApiError::internal)?;
     let mut response = Created(created).into_response();
@@ -81,8 +79,7 @@ async fn list(
         (status = 404, description = "No such API key (or already revoked)", body = ErrorBody),
     ))]
 async fn revoke(State(state): State<AppState>, p: Principal, audit: Audit, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    if api_keys::revoke(&state.ports, p.tenant_id()?, &id).await? {
-        audit.record(&state.ports, p.user.tenant_id.as_deref(), "api_key.revoked", Target::new("api_key", &id), Changes::default()).await?;
+    if audit::revoke_api_key(&state.ports, &audit, p.tenant_id()?, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("API key"))

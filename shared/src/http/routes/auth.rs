@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::domain::audit::{self, Actor, Changes, Target};
+use crate::domain::audit;
 use crate::domain::auth::{self, LoginResponse};
 use crate::domain::user::UserView;
 use crate::domain::{password_reset, sessions};
@@ -116,8 +116,7 @@ async fn change_password(
         body.new_password,
     )
     .await?;
-    let (tenant, target) = (principal.user.tenant_id.as_deref(), Target::new("user", &principal.user.id));
-    audit.record(&state.ports, tenant, "auth.password_changed", target, Changes::default()).await?;
+    audit.own_account(&state.ports, &principal.user, "auth.password_changed").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -137,8 +136,7 @@ async fn logout(
     _: NoBody,
 ) -> ApiResult<StatusCode> {
     sessions::end(&state.ports, &principal.session_id).await?;
-    let (tenant, target) = (principal.user.tenant_id.as_deref(), Target::new("user", &principal.user.id));
-    audit.record(&state.ports, tenant, "auth.logout", target, Changes::default()).await?;
+    audit.own_account(&state.ports, &principal.user, "auth.logout").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -192,7 +190,6 @@ async fn reset_password(
     ApiJson(body): ApiJson<ResetPasswordBody>,
 ) -> ApiResult<StatusCode> {
     let user = password_reset::reset(&state.ports, &body.token, body.new_password).await?;
-    let (tenant, target) = (user.tenant_id.as_deref(), Target::new("user", &user.id));
-    audit.as_actor(Actor::user(&user)).record(&state.ports, tenant, "auth.password_reset", target, Changes::default()).await?;
+    audit.own_account(&state.ports, &user, "auth.password_reset").await?;
     Ok(StatusCode::NO_CONTENT)
 }

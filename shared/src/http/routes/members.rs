@@ -10,10 +10,9 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::members::{self, InviteInput, MemberPatch, MemberView};
-use crate::domain::audit::{Changes, Target};
+use crate::domain::audit;
 use crate::http::audit::Audit;
 use crate::http::auth::Principal;
-use crate::store::users::Users;
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
@@ -47,10 +46,7 @@ async fn invite(
     audit: Audit,
     ApiJson(input): ApiJson<InviteInput>,
 ) -> ApiResult<Created<MemberView>> {
-    let m = members::invite(&state.ports, &state.config.public_url, p.tenant_id()?, input).await?;
-    let changes = Changes::default().set("email", &m.email).set("name", &m.name).set("role", m.role);
-    audit.record(&state.ports, p.user.tenant_id.as_deref(), "member.invited", Target::new("member", &m.id), changes).await?;
-    Ok(Created(m))
+    Ok(Created(audit::invite_member(&state.ports, &audit, &state.config.public_url, p.tenant_id()?, input).await?))
 }
 
 #[utoipa::path(get, path = "/members", tag = tags::MEMBERS, operation_id = "list_members",
@@ -89,11 +85,7 @@ async fn update(
     audit: Audit,
     ApiJson(patch): ApiJson<MemberPatch>,
 ) -> ApiResult<ApiJson<MemberView>> {
-    let before = Users::new(&*state.ports.table).get(&id).await?;
-    let after = members::patch(&state.ports, p.tenant_id()?, &id, patch).await?;
-    let changes = Changes::diff(&before, &after, &["role", "status", "name"]);
-    audit.record(&state.ports, p.user.tenant_id.as_deref(), "member.changed", Target::new("member", &id), changes).await?;
-    Ok(ApiJson(after))
+    Ok(ApiJson(audit::patch_member(&state.ports, &audit, p.tenant_id()?, &id, patch).await?))
 }
 
 #[utoipa::path(delete, path = "/members/{id}", tag = tags::MEMBERS, operation_id = "remove_member",
@@ -106,7 +98,6 @@ async fn update(
         (status = 409, description = "The tenant's last active admin (`last_admin`)", body = ErrorBody),
     ))]
 async fn remove(State(state): State<AppState>, p: Principal, audit: Audit, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    members::remove(&state.ports, p.tenant_id()?, &id).await?;
-    audit.record(&state.ports, p.user.tenant_id.as_deref(), "member.removed", Target::new("member", &id), Changes::default()).await?;
+    audit::remove_member(&state.ports, &audit, p.tenant_id()?, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
