@@ -22,7 +22,9 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::money::Money;
 use crate::domain::user::{Role, User};
-use crate::domain::{Error, api_keys, billing, members, tenants};
+use crate::domain::{
+    Error, api_keys, billing, callbacks, campaigns, contacts, members, plans, templates, tenants, whatsapp,
+};
 use crate::ports::Ports;
 use crate::store::audit::AuditLog;
 use crate::store::users::Users;
@@ -337,7 +339,14 @@ impl Context {
     }
 
     /// [`Self::record`], a failure logged ([`logged`]).
-    pub async fn record_or_log(&self, ports: &Ports, tenant_id: Option<&str>, action: &str, target: Target, changes: Changes) {
+    pub async fn record_or_log(
+        &self,
+        ports: &Ports,
+        tenant_id: Option<&str>,
+        action: &str,
+        target: Target,
+        changes: Changes,
+    ) {
         logged(self.record(ports, tenant_id, action, target, changes).await);
     }
 
@@ -375,7 +384,9 @@ pub async fn sign_in(
                 key_prefix: None,
             };
             let target = Target::new("user", user.id.clone());
-            ctx.as_actor(actor).record(ports, user.tenant_id.as_deref(), "auth.sign_in", target, Changes::default()).await
+            ctx.as_actor(actor)
+                .record(ports, user.tenant_id.as_deref(), "auth.sign_in", target, Changes::default())
+                .await
         }
         Err(e) if matches!(e.kind, Kind::Unauthenticated | Kind::Forbidden) => {
             let known = match crate::domain::user::normalize_email(email) {
@@ -468,7 +479,10 @@ pub async fn list(
     limit: usize,
     before: Option<String>,
 ) -> Result<(Vec<Entry>, Option<String>), Error> {
-    Ok(AuditLog::new(&*ports.table).list(scope, filter, limit, before).await.map_err(crate::domain::error::list_error)?)
+    Ok(AuditLog::new(&*ports.table)
+        .list(scope, filter, limit, before)
+        .await
+        .map_err(crate::domain::error::list_error)?)
 }
 
 /// Checks a list's filters: a known action, `from` not after `to`.
@@ -477,7 +491,11 @@ pub fn validate(filter: &Filter) -> Result<(), Error> {
     if let Some(a) = &filter.action
         && !ACTIONS.contains(&a.as_str())
     {
-        details.push(crate::domain::FieldError::new("action", "invalid", "not an audited action (see the API documentation)"));
+        details.push(crate::domain::FieldError::new(
+            "action",
+            "invalid",
+            "not an audited action (see the API documentation)",
+        ));
     }
     if let Some(id) = &filter.actor_id
         && (id.is_empty() || id.len() > 100 || id.chars().any(char::is_control))
@@ -612,6 +630,182 @@ pub async fn patch_tenant(
     Ok(after)
 }
 
+/// `templates::create`, recorded (`template.created`).
+pub async fn create_template(
+    ports: &Ports,
+    ctx: &Context,
+    tenant_id: &str,
+    input: templates::model::TemplateInput,
+) -> Result<templates::model::Template, Error> {
+    let t = templates::create(ports, tenant_id, input).await?;
+    let changes = Changes::diff(&Value::Null, &t, &["name", "language", "category"]);
+    ctx.record(ports, Some(tenant_id), "template.created", Target::new("template", &t.id), changes).await?;
+    Ok(t)
+}
+
+/// `templates::edit`, recorded (`template.edited`, with the category, components and status
+/// before and after).
+pub async fn edit_template(
+    ports: &Ports,
+    ctx: &Context,
+    tenant_id: &str,
+    id: &str,
+    input: templates::model::TemplateEditInput,
+) -> Result<templates::model::Template, Error> {
+    let before = templates::get(ports, tenant_id, id).await?;
+    let after = templates::edit(ports, tenant_id, id, input).await?;
+    let changes = Changes::diff(&before, &after, &["category", "components", "status"]);
+    ctx.record(ports, Some(tenant_id), "template.edited", Target::new("template", id), changes).await?;
+    Ok(after)
+}
+
+/// `templates::delete`, recorded (`template.deleted`).
+pub async fn delete_template(ports: &Ports, ctx: &Context, tenant_id: &str, id: &str) -> Result<(), Error> {
+    templates::delete(ports, tenant_id, id).await?;
+    ctx.record(ports, Some(tenant_id), "template.deleted", Target::new("template", id), Changes::default()).await
+}
+
+/// `contacts::import::import`, recorded (`contacts.imported`, with the counts).
+pub async fn import_contacts(
+    ports: &Ports,
+    ctx: &Context,
+    tenant_id: &str,
+    format: contacts::import::Format,
+    body: bytes::Bytes,
+) -> Result<contacts::import::ImportReport, Error> {
+    let report = contacts::import::import(ports, tenant_id, format, body).await?;
+    let changes = Changes::diff(&Value::Null, &report, &["imported", "updated"]);
+    ctx.record(ports, Some(tenant_id), "contacts.imported", Target::new("contacts", tenant_id), changes).await?;
+    Ok(report)
+}
+
+/// `contacts::service::delete`, recorded (`contact.deleted`).
+pub async fn delete_contact(ports: &Ports, ctx: &Context, tenant_id: &str, id: &str) -> Result<(), Error> {
+    contacts::service::delete(ports, tenant_id, id).await?;
+    ctx.record(ports, Some(tenant_id), "contact.deleted", Target::new("contact", id), Changes::default()).await
+}
+
+/// `campaigns::create::create`, recorded (`campaign.created`).
+pub async fn create_campaign(
+    ports: &Ports,
+    ctx: &Context,
+    prices: &crate::domain::sending::prices::PriceTable,
+    tenant_id: &str,
+    input: campaigns::create::CreateInput,
+) -> Result<campaigns::Campaign, Error> {
+    let c = campaigns::create::create(ports, prices, tenant_id, input).await?;
+    let changes = Changes::default().set("name", &c.name).set("status", c.status);
+    ctx.record(ports, Some(tenant_id), "campaign.created", Target::new("campaign", &c.id), changes).await?;
+    Ok(c)
+}
+
+/// `campaigns::cancel::cancel`, recorded (`campaign.cancelled`).
+pub async fn cancel_campaign(
+    ports: &Ports,
+    ctx: &Context,
+    tenant_id: &str,
+    id: &str,
+) -> Result<campaigns::Campaign, Error> {
+    let c = campaigns::cancel::cancel(ports, tenant_id, id).await?;
+    let changes = Changes::default().set("status", c.status);
+    ctx.record(ports, Some(tenant_id), "campaign.cancelled", Target::new("campaign", id), changes).await?;
+    Ok(c)
+}
+
+/// `whatsapp::connect::connect`, recorded (`whatsapp.connected`, with the status reached and the
+/// WABA and number).
+pub async fn connect_whatsapp(
+    ports: &Ports,
+    ctx: &Context,
+    tenant_id: &str,
+    req: whatsapp::connect::ConnectRequest,
+) -> Result<whatsapp::connection::ConnectionView, Error> {
+    let view = whatsapp::connect::connect(ports, tenant_id, req).await?;
+    let fields = ["status", "waba_id", "phone_number_id", "display_phone_number"];
+    let changes = Changes::diff(&Value::Null, &view, &fields);
+    ctx.record(ports, Some(tenant_id), "whatsapp.connected", Target::new("whatsapp", tenant_id), changes).await?;
+    Ok(view)
+}
+
+/// `whatsapp::connect::disconnect`, recorded (`whatsapp.disconnected`).
+pub async fn disconnect_whatsapp(ports: &Ports, ctx: &Context, tenant_id: &str) -> Result<(), Error> {
+    whatsapp::connect::disconnect(ports, tenant_id).await?;
+    let target = Target::new("whatsapp", tenant_id);
+    ctx.record(ports, Some(tenant_id), "whatsapp.disconnected", target, Changes::default()).await
+}
+
+/// `tenants::settings::patch`, recorded (`tenant.settings_changed`, every field that changed).
+pub async fn patch_settings(
+    ports: &Ports,
+    ctx: &Context,
+    tenant_id: &str,
+    patch: tenants::settings::SettingsPatch,
+) -> Result<tenants::TenantSettings, Error> {
+    let before = tenants::settings::get(ports, tenant_id).await?;
+    let after = tenants::settings::patch(ports, tenant_id, patch).await?;
+    let changes = Changes::diff_all(&before, &after);
+    let target = Target::new("tenant", tenant_id);
+    ctx.record(ports, Some(tenant_id), "tenant.settings_changed", target, changes).await?;
+    Ok(after)
+}
+
+/// `callbacks::settings::put`, recorded (`callback.settings_changed`: the URL before and after,
+/// never the secret).
+pub async fn put_callback(
+    ports: &Ports,
+    ctx: &Context,
+    tenant_id: &str,
+    input: callbacks::settings::CallbackInput,
+    allow_private: bool,
+) -> Result<callbacks::settings::CallbackView, Error> {
+    let before = callbacks::settings::get(ports, tenant_id).await?.map(|s| s.view.url);
+    let view = callbacks::settings::put(ports, tenant_id, input, allow_private).await?;
+    let changes = Changes::default().field("url", before, &view.url);
+    let target = Target::new("callback", tenant_id);
+    ctx.record(ports, Some(tenant_id), "callback.settings_changed", target, changes).await?;
+    Ok(view)
+}
+
+/// `callbacks::settings::delete`, recorded when there was a callback.
+pub async fn delete_callback(ports: &Ports, ctx: &Context, tenant_id: &str) -> Result<bool, Error> {
+    let before = callbacks::settings::get(ports, tenant_id).await?.map(|s| s.view.url);
+    let deleted = callbacks::settings::delete(ports, tenant_id).await?;
+    if deleted {
+        let changes = Changes::default().field("url", before, None::<String>);
+        let target = Target::new("callback", tenant_id);
+        ctx.record(ports, Some(tenant_id), "callback.settings_changed", target, changes).await?;
+    }
+    Ok(deleted)
+}
+
+/// `plans::create`, recorded in the platform's log (`plan.created`, every field).
+pub async fn create_plan(ports: &Ports, ctx: &Context, input: plans::PlanInput) -> Result<plans::Plan, Error> {
+    let plan = plans::create(ports, input).await?;
+    let changes = Changes::diff_all(&Value::Null, &plan);
+    ctx.record(ports, None, "plan.created", Target::new("plan", &plan.id), changes).await?;
+    Ok(plan)
+}
+
+/// `plans::update`, recorded in the platform's log (`plan.changed`, the fields that changed).
+pub async fn update_plan(
+    ports: &Ports,
+    ctx: &Context,
+    plan_id: &str,
+    input: plans::PlanInput,
+) -> Result<plans::Plan, Error> {
+    let before = plans::get(ports, plan_id).await?;
+    let after = plans::update(ports, plan_id, input).await?;
+    let changes = Changes::diff_all(&before, &after);
+    ctx.record(ports, None, "plan.changed", Target::new("plan", plan_id), changes).await?;
+    Ok(after)
+}
+
+/// `plans::delete`, recorded in the platform's log (`plan.deleted`).
+pub async fn delete_plan(ports: &Ports, ctx: &Context, plan_id: &str) -> Result<(), Error> {
+    plans::delete(ports, plan_id).await?;
+    ctx.record(ports, None, "plan.deleted", Target::new("plan", plan_id), Changes::default()).await
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -627,7 +821,10 @@ mod tests {
             .field("url", "https://a.example", "https://b.example")
             .field("name", "same", "same");
         assert_eq!(c.0.keys().collect::<Vec<_>>(), vec!["url"]);
-        assert_eq!(serde_json::to_value(&c).unwrap(), serde_json::json!({"url": ["https://a.example", "https://b.example"]}));
+        assert_eq!(
+            serde_json::to_value(&c).unwrap(),
+            serde_json::json!({"url": ["https://a.example", "https://b.example"]})
+        );
     }
 
     #[test]

@@ -126,7 +126,8 @@ async fn every_listed_action_is_recorded_with_its_actor_and_never_a_secret() {
     // Contacts: an import, a deletion.
     let import = json!({"contacts": [{"phone": "+14155550121", "name": "Bo"}, {"phone": "+14155550122"}]});
     send(tp.http.post(tp.url("/contacts/import")).bearer_auth(&t.token).json(&import)).await;
-    let contact = send(tp.http.post(tp.url("/contacts")).bearer_auth(&t.token).json(&json!({"phone": "+14155550123"}))).await;
+    let contact =
+        send(tp.http.post(tp.url("/contacts")).bearer_auth(&t.token).json(&json!({"phone": "+14155550123"}))).await;
     let r = tp.http.delete(tp.url(&format!("/contacts/{}", contact["id"].as_str().unwrap()))).bearer_auth(&t.token);
     assert_eq!(r.send().await.unwrap().status(), StatusCode::NO_CONTENT);
 

@@ -11,11 +11,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use miping::app::AppState;
-use miping::domain::audit;
-use miping::http::audit::Audit;
 use miping::domain::Error;
+use miping::domain::audit;
 use miping::domain::members::{self, InviteInput, MemberPatch, MemberView};
 use miping::domain::user::{MemberStatus, Role};
+use miping::http::audit::Audit;
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};

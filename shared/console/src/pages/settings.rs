@@ -13,13 +13,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use miping::app::AppState;
-use miping::domain::audit;
-use miping::http::audit::Audit;
 use miping::domain::api_keys::{self, ApiKeyView, CreateInput, CreatedApiKey};
+use miping::domain::audit;
 use miping::domain::callbacks::settings::{self as callback, CallbackInput, CallbackView};
 use miping::domain::callbacks::worker::{self, DeliveryView};
 use miping::domain::tenants::TenantSettings;
 use miping::domain::tenants::settings::{self as tenant_settings, BrandInput, SettingsPatch};
+use miping::http::audit::Audit;
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};
@@ -228,8 +228,8 @@ pub async fn create_key(
     audit: Audit,
     CsrfForm(form): CsrfForm<KeyForm>,
 ) -> Response {
-    let result = audit::create_api_key(&state.ports, &audit, &tenant_id, CreateInput { name: Some(form.name.clone()) })
-        .await;
+    let result =
+        audit::create_api_key(&state.ports, &audit, &tenant_id, CreateInput { name: Some(form.name.clone()) }).await;
     let mut p = match settings_page(&state, &viewer, &tenant_id, &headers, None).await {
         Ok(p) => p,
         Err(r) => return r,
@@ -309,13 +309,15 @@ fn generated_secret() -> String {
 pub async fn set_callback(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
+    audit: Audit,
     headers: HeaderMap,
     hx: Hx,
     CsrfForm(form): CsrfForm<CallbackForm>,
 ) -> Response {
     let secret = if form.secret.is_empty() { generated_secret() } else { form.secret };
     let input = CallbackInput { url: Some(form.url.clone()), secret: Some(secret.clone()) };
-    let result = callback::put(&state.ports, &tenant_id, input, state.config.allow_private_callbacks).await;
+    let result =
+        audit::put_callback(&state.ports, &audit, &tenant_id, input, state.config.allow_private_callbacks).await;
     let mut p = match settings_page(&state, &viewer, &tenant_id, &headers, None).await {
         Ok(p) => p,
         Err(r) => return r,
@@ -435,12 +437,13 @@ impl BusinessForm {
 pub async fn set_business(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
+    audit: Audit,
     headers: HeaderMap,
     hx: Hx,
     CsrfForm(form): CsrfForm<BusinessForm>,
 ) -> Response {
     let result = match tenant_settings::get(&state.ports, &tenant_id).await {
-        Ok(current) => tenant_settings::patch(&state.ports, &tenant_id, form.patch(&current)).await,
+        Ok(current) => audit::patch_settings(&state.ports, &audit, &tenant_id, form.patch(&current)).await,
         Err(e) => Err(e),
     };
     let e = match result {

@@ -51,7 +51,8 @@ impl EventHandler for AccountEvents {
         match event {
             Event::AccountUpdate { event: name, value, at, .. } => {
                 let effect = account_events::apply_account_update(ports, tenant_id, name, value).await?;
-                crate::domain::audit::connection_changed_by_meta(ports, tenant_id, &event.key(), name, *at, &effect).await?;
+                crate::domain::audit::connection_changed_by_meta(ports, tenant_id, &event.key(), name, *at, &effect)
+                    .await?;
                 Ok(true)
             }
             Event::PhoneQuality { event, current_limit, .. } => {

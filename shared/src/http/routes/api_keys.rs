@@ -78,7 +78,12 @@ async fn list(
         (status = 204, description = "Revoked"),
         (status = 404, description = "No such API key (or already revoked)", body = ErrorBody),
     ))]
-async fn revoke(State(state): State<AppState>, p: Principal, audit: Audit, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn revoke(
+    State(state): State<AppState>,
+    p: Principal,
+    audit: Audit,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     if audit::revoke_api_key(&state.ports, &audit, p.tenant_id()?, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -64,7 +64,11 @@ fn time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiEr
         .filter(|v| !v.is_empty())
         .map(|v| {
             DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-                ApiError::validation(vec![FieldError::new(field, "invalid", "an RFC 3339 time, e.g. 2026-11-21T08:00:00Z")])
+                ApiError::validation(vec![FieldError::new(
+                    field,
+                    "invalid",
+                    "an RFC 3339 time, e.g. 2026-11-21T08:00:00Z",
+                )])
             })
         })
         .transpose()

@@ -8,9 +8,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::callbacks::settings::{self, CallbackInput, CallbackView};
 use crate::domain::callbacks::worker::{self, DeliveryView};
-use crate::domain::audit::{Changes, Target};
 use crate::http::audit::Audit;
 use crate::http::auth::Principal;
 use crate::http::error::Body as ErrorBody;
@@ -75,12 +75,7 @@ async fn put(
     ApiJson(input): ApiJson<CallbackInput>,
 ) -> ApiResult<ApiJson<CallbackView>> {
     let allow_private = state.config.allow_private_callbacks;
-    let tenant = p.tenant_id()?;
-    let before = settings::get(&state.ports, tenant).await?.map(|s| s.view.url);
-    let view = settings::put(&state.ports, tenant, input, allow_private).await?;
-    let changes = Changes::default().field("url", before, &view.url);
-    audit.record(&state.ports, Some(tenant), "callback.settings_changed", Target::new("callback", tenant), changes).await?;
-    Ok(ApiJson(view))
+    Ok(ApiJson(audit::put_callback(&state.ports, &audit, p.tenant_id()?, input, allow_private).await?))
 }
 
 #[utoipa::path(get, path = "/settings/callback", tag = tags::CALLBACKS, operation_id = "get_callback",
@@ -103,11 +98,7 @@ async fn show(State(state): State<AppState>, p: Principal) -> ApiResult<ApiJson<
         (status = 404, description = "No callback is set", body = ErrorBody),
     ))]
 async fn remove(State(state): State<AppState>, p: Principal, audit: Audit) -> ApiResult<StatusCode> {
-    let tenant = p.tenant_id()?;
-    let before = settings::get(&state.ports, tenant).await?.map(|s| s.view.url);
-    if settings::delete(&state.ports, tenant).await? {
-        let changes = Changes::default().field("url", before, None::<String>);
-        audit.record(&state.ports, Some(tenant), "callback.settings_changed", Target::new("callback", tenant), changes).await?;
+    if audit::delete_callback(&state.ports, &audit, p.tenant_id()?).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("callback"))

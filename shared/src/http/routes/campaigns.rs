@@ -8,9 +8,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::domain::campaigns::create::{self, CreateInput};
-use crate::domain::campaigns::{self, CampaignView, StatusCounts, cancel, counters};
-use crate::domain::audit::{Changes, Target};
+use crate::domain::audit;
+use crate::domain::campaigns::create::CreateInput;
+use crate::domain::campaigns::{self, CampaignView, StatusCounts, counters};
 use crate::http::audit::Audit;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
@@ -70,10 +70,7 @@ async fn create_campaign(
     audit: Audit,
     ApiJson(input): ApiJson<CreateInput>,
 ) -> ApiResult<(StatusCode, ApiJson<CampaignView>)> {
-    let tenant = p.tenant_id()?;
-    let campaign = create::create(&state.ports, &state.prices, tenant, input).await?;
-    let changes = Changes::default().set("name", &campaign.name).set("status", campaign.status);
-    audit.record(&state.ports, Some(tenant), "campaign.created", Target::new("campaign", &campaign.id), changes).await?;
+    let campaign = audit::create_campaign(&state.ports, &audit, &state.prices, p.tenant_id()?, input).await?;
     Ok((StatusCode::CREATED, ApiJson(campaign.view(StatusCounts::default()))))
 }
 
@@ -133,9 +130,7 @@ async fn cancel_campaign(
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<CampaignView>> {
     let tenant = p.tenant_id()?;
-    let campaign = cancel::cancel(&state.ports, tenant, &id).await?;
-    let changes = Changes::default().set("status", campaign.status);
-    audit.record(&state.ports, Some(tenant), "campaign.cancelled", Target::new("campaign", &id), changes).await?;
+    let campaign = audit::cancel_campaign(&state.ports, &audit, tenant, &id).await?;
     let counts = counters::read(&state.ports, tenant, &id).await?;
     Ok(ApiJson(campaign.view(counts)))
 }

@@ -13,10 +13,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::contacts::ContactView;
-use crate::domain::contacts::import::{self, Format, ImportReport};
+use crate::domain::contacts::import::{Format, ImportReport};
 use crate::domain::contacts::service::{self, CreateInput, PatchInput};
-use crate::domain::audit::{Changes, Target};
 use crate::http::audit::Audit;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
@@ -184,9 +184,7 @@ async fn delete(
     audit: Audit,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let tenant = principal.tenant_id()?;
-    service::delete(&state.ports, tenant, &id).await?;
-    audit.record(&state.ports, Some(tenant), "contact.deleted", Target::new("contact", &id), Changes::default()).await?;
+    audit::delete_contact(&state.ports, &audit, principal.tenant_id()?, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -235,8 +233,5 @@ async fn import_contacts(
 ) -> ApiResult<ApiJson<ImportReport>> {
     let tenant_id = principal.tenant_id()?;
     let format = import_format(&headers)?;
-    let report = import::import(&state.ports, tenant_id, format, body).await?;
-    let changes = Changes::diff(&serde_json::Value::Null, &report, &["imported", "updated"]);
-    audit.record(&state.ports, Some(tenant_id), "contacts.imported", Target::new("contacts", tenant_id), changes).await?;
-    Ok(ApiJson(report))
+    Ok(ApiJson(audit::import_contacts(&state.ports, &audit, tenant_id, format, body).await?))
 }

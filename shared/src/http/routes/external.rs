@@ -12,13 +12,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit::{Changes, Target};
 use crate::domain::messages::accept::{self, SendInput, TemplateSend};
 use crate::domain::messages::{MessageStatus, MessageView};
 use crate::domain::phone::E164;
 use crate::domain::tenants;
-use crate::domain::audit::{Changes, Target};
-use crate::http::audit::Audit;
 use crate::http::api_key_auth::{ApiKeyPrincipal, api_key_authenticated, body_idempotency_key};
+use crate::http::audit::Audit;
 use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
 use crate::http::openapi::tags;
@@ -183,7 +183,9 @@ async fn trigger(
     };
     let accepted = accept::accept(&state.ports, tenant_id, send).await.map_err(in_trigger_terms)?;
     let changes = Changes::default().set("template_name", name).set("status", accepted.status);
-    audit.record(&state.ports, Some(tenant_id), "message.triggered", Target::new("message", &accepted.id), changes).await?;
+    audit
+        .record(&state.ports, Some(tenant_id), "message.triggered", Target::new("message", &accepted.id), changes)
+        .await?;
     Ok((StatusCode::ACCEPTED, ApiJson(TriggerAccepted { message_id: accepted.id, status: accepted.status })))
 }
 

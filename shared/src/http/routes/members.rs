@@ -9,8 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::domain::members::{self, InviteInput, MemberPatch, MemberView};
 use crate::domain::audit;
+use crate::domain::members::{self, InviteInput, MemberPatch, MemberView};
 use crate::http::audit::Audit;
 use crate::http::auth::Principal;
 use crate::http::error::Body as ErrorBody;
@@ -97,7 +97,12 @@ async fn update(
         (status = 404, description = "No such member in this tenant", body = ErrorBody),
         (status = 409, description = "The tenant's last active admin (`last_admin`)", body = ErrorBody),
     ))]
-async fn remove(State(state): State<AppState>, p: Principal, audit: Audit, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    p: Principal,
+    audit: Audit,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     audit::remove_member(&state.ports, &audit, p.tenant_id()?, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

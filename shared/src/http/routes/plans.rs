@@ -7,8 +7,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::plans::{self, Plan, PlanInput, PlanPatch};
-use crate::domain::audit::{Changes, Target};
 use crate::http::audit::Audit;
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
@@ -34,11 +34,12 @@ pub fn router() -> Router<AppState> {
         (status = 201, description = "The plan", body = Plan),
         (status = 422, description = "A field is missing or invalid (`details`)", body = ErrorBody),
     ))]
-async fn create(State(state): State<AppState>, audit: Audit, ApiJson(input): ApiJson<PlanInput>) -> ApiResult<Created<Plan>> {
-    let plan = plans::create(&state.ports, input).await?;
-    let changes = Changes::diff_all(&serde_json::Value::Null, &plan);
-    audit.record(&state.ports, None, "plan.created", Target::new("plan", &plan.id), changes).await?;
-    Ok(Created(plan))
+async fn create(
+    State(state): State<AppState>,
+    audit: Audit,
+    ApiJson(input): ApiJson<PlanInput>,
+) -> ApiResult<Created<Plan>> {
+    Ok(Created(audit::create_plan(&state.ports, &audit, input).await?))
 }
 
 #[utoipa::path(get, path = "/plans", tag = tags::PLANS, operation_id = "list_plans", summary = "List plans",
@@ -78,11 +79,7 @@ async fn update(
     audit: Audit,
     ApiJson(input): ApiJson<PlanPatch>,
 ) -> ApiResult<ApiJson<Plan>> {
-    let before = plans::get(&state.ports, &id).await?;
-    let after = plans::update(&state.ports, &id, input.into()).await?;
-    let changes = Changes::diff_all(&before, &after);
-    audit.record(&state.ports, None, "plan.changed", Target::new("plan", &id), changes).await?;
-    Ok(ApiJson(after))
+    Ok(ApiJson(audit::update_plan(&state.ports, &audit, &id, input.into()).await?))
 }
 
 #[utoipa::path(delete, path = "/plans/{id}", tag = tags::PLANS, operation_id = "delete_plan",
@@ -95,7 +92,6 @@ async fn update(
         (status = 409, description = "A tenant has this plan (`plan_in_use`)", body = ErrorBody),
     ))]
 async fn remove(State(state): State<AppState>, audit: Audit, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    plans::delete(&state.ports, &id).await?;
-    audit.record(&state.ports, None, "plan.deleted", Target::new("plan", &id), Changes::default()).await?;
+    audit::delete_plan(&state.ports, &audit, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,9 +10,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::templates::model::{Template, TemplateEditInput, TemplateInput};
 use crate::domain::templates::{self, InstallReport, SyncReport};
-use crate::domain::audit::{Changes, Target};
 use crate::http::audit::Audit;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
@@ -57,11 +57,7 @@ async fn create(
     audit: Audit,
     ApiJson(input): ApiJson<TemplateInput>,
 ) -> ApiResult<Created<Template>> {
-    let tenant = p.tenant_id()?;
-    let t = templates::create(&state.ports, tenant, input).await?;
-    let changes = Changes::diff(&serde_json::Value::Null, &t, &["name", "language", "category"]);
-    audit.record(&state.ports, Some(tenant), "template.created", Target::new("template", &t.id), changes).await?;
-    Ok(Created(t))
+    Ok(Created(audit::create_template(&state.ports, &audit, p.tenant_id()?, input).await?))
 }
 
 /// Not `#[serde(flatten)]` over `PageParams`: a flattened query struct receives every value as a
@@ -127,12 +123,7 @@ async fn edit(
     audit: Audit,
     ApiJson(input): ApiJson<TemplateEditInput>,
 ) -> ApiResult<ApiJson<Template>> {
-    let tenant = p.tenant_id()?;
-    let before = templates::get(&state.ports, tenant, &id).await?;
-    let after = templates::edit(&state.ports, tenant, &id, input).await?;
-    let changes = Changes::diff(&before, &after, &["category", "components", "status"]);
-    audit.record(&state.ports, Some(tenant), "template.edited", Target::new("template", &id), changes).await?;
-    Ok(ApiJson(after))
+    Ok(ApiJson(audit::edit_template(&state.ports, &audit, p.tenant_id()?, &id, input).await?))
 }
 
 #[utoipa::path(delete, path = "/templates/{id}", tag = tags::TEMPLATES, operation_id = "delete_template",
@@ -143,10 +134,13 @@ async fn edit(
         (status = 409, description = "WhatsApp must be reconnected", body = ErrorBody),
         (status = 502, description = "Meta refused or failed", body = ErrorBody),
     ))]
-async fn remove(State(state): State<AppState>, p: Principal, audit: Audit, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let tenant = p.tenant_id()?;
-    templates::delete(&state.ports, tenant, &id).await?;
-    audit.record(&state.ports, Some(tenant), "template.deleted", Target::new("template", &id), Changes::default()).await?;
+async fn remove(
+    State(state): State<AppState>,
+    p: Principal,
+    audit: Audit,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    audit::delete_template(&state.ports, &audit, p.tenant_id()?, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

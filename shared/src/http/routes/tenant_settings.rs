@@ -7,9 +7,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::tenants::TenantSettings;
 use crate::domain::tenants::settings::{self, SettingsPatch};
-use crate::domain::audit::{Changes, Target};
 use crate::http::audit::Audit;
 use crate::http::auth::Principal;
 use crate::http::error::Body as ErrorBody;
@@ -59,10 +59,5 @@ async fn update(
     audit: Audit,
     ApiJson(patch): ApiJson<SettingsPatch>,
 ) -> ApiResult<ApiJson<TenantSettings>> {
-    let tenant = p.tenant_id()?;
-    let before = settings::get(&state.ports, tenant).await?;
-    let after = settings::patch(&state.ports, tenant, patch).await?;
-    let changes = Changes::diff_all(&before, &after);
-    audit.record(&state.ports, Some(tenant), "tenant.settings_changed", Target::new("tenant", tenant), changes).await?;
-    Ok(ApiJson(after))
+    Ok(ApiJson(audit::patch_settings(&state.ports, &audit, p.tenant_id()?, patch).await?))
 }

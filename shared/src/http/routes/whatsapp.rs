@@ -11,9 +11,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::whatsapp::connect::{self, ConnectRequest};
 use crate::domain::whatsapp::connection::ConnectionView;
-use crate::domain::audit::{Changes, Target};
 use crate::http::audit::Audit;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
@@ -89,10 +89,7 @@ async fn connect_handler(
     ApiJson(body): ApiJson<ConnectRequest>,
 ) -> ApiResult<ApiJson<ConnectionView>> {
     let tenant_id = principal.tenant_id()?;
-    let view = connect::connect(&state.ports, tenant_id, body).await?;
-    let changes = Changes::diff(&serde_json::Value::Null, &view, &["status", "waba_id", "phone_number_id", "display_phone_number"]);
-    audit.record(&state.ports, Some(tenant_id), "whatsapp.connected", Target::new("whatsapp", tenant_id), changes).await?;
-    Ok(ApiJson(view))
+    Ok(ApiJson(audit::connect_whatsapp(&state.ports, &audit, tenant_id, body).await?))
 }
 
 #[utoipa::path(get, path = "/whatsapp/status", tag = tags::WHATSAPP, operation_id = "get_whatsapp_status",
@@ -108,9 +105,7 @@ async fn status(State(state): State<AppState>, principal: Principal) -> ApiResul
     security(("bearer" = [])),
     responses((status = 204, description = "Disconnected")))]
 async fn disconnect(State(state): State<AppState>, principal: Principal, audit: Audit) -> ApiResult<StatusCode> {
-    let tenant_id = principal.tenant_id()?;
-    connect::disconnect(&state.ports, tenant_id).await?;
-    audit.record(&state.ports, Some(tenant_id), "whatsapp.disconnected", Target::new("whatsapp", tenant_id), Changes::default()).await?;
+    audit::disconnect_whatsapp(&state.ports, &audit, principal.tenant_id()?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
