@@ -38,6 +38,7 @@ const TENANT_ADMIN: Table = &[
             ("Members", "/app/members", "contacts"),
             ("Settings", "/app/settings", "settings"),
             ("Billing", "/app/billing", "billing"),
+            ("Audit log", "/app/audit", "shield"),
         ],
     ),
 ];
@@ -53,6 +54,7 @@ const SUPER_ADMIN: Table = &[(
         ("Plans", "/app/plans", "billing"),
         ("Library templates", "/app/library", "template"),
         ("Webhook quarantine", "/app/quarantine", "shield"),
+        ("Audit log", "/app/audit", "shield"),
     ],
 )];
 
