@@ -607,6 +607,20 @@ pub async fn provision_tenant(
     Ok(done)
 }
 
+/// `tenants::resend_welcome`, recorded in the tenant's log (`tenant.welcome_resent`, the admin
+/// as its target; never the new one-time password).
+pub async fn resend_welcome(
+    ports: &Ports,
+    ctx: &Context,
+    public_url: &str,
+    tenant_id: &str,
+) -> Result<tenants::AdminUserRef, Error> {
+    let admin = tenants::resend_welcome(ports, public_url, tenant_id).await?;
+    let target = Target::new("user", &admin.id);
+    ctx.record(ports, Some(tenant_id), "tenant.welcome_resent", target, Changes::default()).await?;
+    Ok(admin)
+}
+
 /// `tenants::patch`, recorded in the tenant's log: `tenant.suspended` / `tenant.reactivated` for a
 /// status change, `tenant.changed` for its plan or end date.
 pub async fn patch_tenant(

@@ -524,6 +524,7 @@ async fn add_credits(
 async fn resend_welcome(
     State(state): State<AppState>,
     SuperAdmin(_): SuperAdmin,
+    audit: Audit,
     hx: Hx,
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
@@ -531,7 +532,7 @@ async fn resend_welcome(
     if let Err(r) = tenant_or_404(&state, &id).await {
         return r;
     }
-    match tenants::resend_welcome(&state.ports, &state.config.public_url, &id).await {
+    match audit::resend_welcome(&state.ports, &audit, &state.config.public_url, &id).await {
         Ok(admin) => hx.done(&tenant_url(&id), &format!("Welcome email sent to {}", admin.email)),
         Err(e) if e.kind == Kind::NotFound => not_found_page(),
         Err(e) => match status_of(&e) {

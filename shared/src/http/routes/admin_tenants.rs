@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::domain::audit::{self, Changes, Target};
+use crate::domain::audit;
 use crate::domain::billing::{self, CreditInput, LedgerEntry};
 use crate::domain::tenants::{self, AdminUserRef, ProvisionInput, Provisioned, Standing, TenantPatch, TenantView};
 use crate::http::audit::Audit;
@@ -142,9 +142,7 @@ async fn resend_welcome(
     audit: Audit,
     _: NoBody,
 ) -> ApiResult<(StatusCode, ApiJson<Resent>)> {
-    let admin_user = tenants::resend_welcome(&state.ports, &state.config.public_url, &id).await?;
-    let target = Target::new("user", &admin_user.id);
-    audit.record(&state.ports, Some(&id), "tenant.welcome_resent", target, Changes::default()).await?;
+    let admin_user = audit::resend_welcome(&state.ports, &audit, &state.config.public_url, &id).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(Resent { admin_user, email: "queued" })))
 }
 
