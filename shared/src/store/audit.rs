@@ -3,7 +3,7 @@
 //! last entry id returned; every shard is read from just below it, so paging is exact (no entry
 //! twice, none skipped) however the entries spread over the shards.
 
-use crate::domain::audit::{Entry, Filter, Scope, id_bounds};
+use crate::domain::audit::model::{Entry, Filter, Scope, id_bounds};
 use crate::ports::Table;
 use crate::ports::table::{Cond, Item, Query, SkCond, TableError};
 

@@ -47,7 +47,10 @@ async fn entries_page_filter_and_expire(table: Arc<dyn Table>) {
         clock.advance(Duration::seconds(1));
     }
     for _ in 0..3 {
-        ctx(&admin).record(ports, None, "plan.changed", Target::new("plan", "pln_1"), Changes::default()).await.unwrap();
+        ctx(&admin)
+            .record(ports, None, "plan.changed", Target::new("plan", "pln_1"), Changes::default())
+            .await
+            .unwrap();
     }
 
     let every = all(ports, Scope::Tenant(&tenant), &Filter::default(), 100).await;
@@ -55,8 +58,7 @@ async fn entries_page_filter_and_expire(table: Arc<dyn Table>) {
     let ids: Vec<String> = every.iter().map(|e| e.id.clone()).collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
     assert_eq!(every[0].changes.0["n"], (22.into(), 23.into()), "the last one recorded");
-    let shards: HashSet<String> =
-        ids.iter().map(|id| keys::audit_entry(Some(&tenant), id).pk).collect();
+    let shards: HashSet<String> = ids.iter().map(|id| keys::audit_entry(Some(&tenant), id).pk).collect();
     assert!(shards.len() > 1, "spread over the shards: {shards:?}");
     for limit in [1, 5, 7] {
         let paged: Vec<String> =
@@ -68,7 +70,9 @@ async fn entries_page_filter_and_expire(table: Arc<dyn Table>) {
     let by = |actor: &str| Filter { actor_id: Some(actor.to_owned()), ..Filter::default() };
     assert_eq!(all(ports, Scope::Tenant(&tenant), &by(&other), 3).await.len(), 8);
     let invited = Filter { action: Some("member.invited".into()), ..Filter::default() };
-    assert!(all(ports, Scope::Tenant(&tenant), &invited, 2).await.iter().all(|e| e.actor.id.as_deref() == Some(&*other)));
+    assert!(
+        all(ports, Scope::Tenant(&tenant), &invited, 2).await.iter().all(|e| e.actor.id.as_deref() == Some(&*other))
+    );
     let window = Filter {
         from: Some(start + Duration::seconds(5)),
         to: Some(start + Duration::seconds(10)),
