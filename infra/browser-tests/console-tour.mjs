@@ -19,6 +19,7 @@ const OWNER_PAGES = [
   ["Members", "Members"],
   ["Settings", "Settings"],
   ["Billing", "Billing"],
+  ["Audit log", "Audit log"],
 ];
 // Pages reached from a page's primary action rather than the navigation.
 const OWNER_FORMS = ["/app/connect", "/app/contacts/new", "/app/contacts/import", "/app/templates/new", "/app/campaigns/new"];
@@ -28,6 +29,7 @@ const ADMIN_PAGES = [
   ["Plans", "Plans"],
   ["Library templates", "Library templates"],
   ["Webhook quarantine", "Webhook quarantine"],
+  ["Audit log", "Audit log"],
 ];
 
 async function tour(newPage, scheme, email, password, pages, forms, start) {

@@ -39,6 +39,7 @@ const TENANT_ADMIN: Table = &[
             ("Canned replies", "/app/canned", "message"),
             ("Settings", "/app/settings", "settings"),
             ("Billing", "/app/billing", "billing"),
+            ("Audit log", "/app/audit", "shield"),
         ],
     ),
 ];
@@ -54,6 +55,7 @@ const SUPER_ADMIN: Table = &[(
         ("Plans", "/app/plans", "billing"),
         ("Library templates", "/app/library", "template"),
         ("Webhook quarantine", "/app/quarantine", "shield"),
+        ("Audit log", "/app/audit", "shield"),
     ],
 )];
 

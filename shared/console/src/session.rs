@@ -147,6 +147,8 @@ impl FromRequestParts<AppState> for Viewer {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let hx = Hx::from_headers(&parts.headers);
         let viewer = resolve(&parts.headers, state).await.map_err(|e| hx.redirect_or(e))?;
+        // The request's principal, as the API's auth layer leaves it (the audit context reads it).
+        parts.extensions.insert(viewer.principal.clone());
         if viewer.user().must_change_password {
             return Err(hx.redirect_or(NoSession::ChangePassword));
         }
@@ -163,7 +165,9 @@ impl FromRequestParts<AppState> for PendingViewer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let hx = Hx::from_headers(&parts.headers);
-        resolve(&parts.headers, state).await.map(PendingViewer).map_err(|e| hx.redirect_or(e))
+        let viewer = resolve(&parts.headers, state).await.map_err(|e| hx.redirect_or(e))?;
+        parts.extensions.insert(viewer.principal.clone());
+        Ok(PendingViewer(viewer))
     }
 }
 

@@ -80,6 +80,7 @@ pub struct CreateInput {
 pub struct VerifiedKey {
     pub tenant_id: String,
     pub key_id: String,
+    pub name: Option<String>,
 }
 
 fn generate_secret() -> String {
@@ -99,7 +100,7 @@ pub fn well_formed(raw: &str) -> bool {
         .is_some_and(|rest| rest.len() == SECRET_CHARS && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-fn display_prefix(key: &str) -> String {
+pub fn display_prefix(key: &str) -> String {
     key[..KEY_PREFIX.len() + VISIBLE_CHARS].to_string()
 }
 
@@ -210,7 +211,8 @@ pub async fn verify(ports: &Ports, raw: &str) -> Result<Option<VerifiedKey>, Tab
         return Err(TableError::Corrupt("API key item without tenant or id".into()));
     };
     touch(ports, &item, &presented).await;
-    Ok(Some(VerifiedKey { tenant_id: tenant_id.to_owned(), key_id: key_id.to_owned() }))
+    let name = item.get_str("name").map(str::to_owned);
+    Ok(Some(VerifiedKey { tenant_id: tenant_id.to_owned(), key_id: key_id.to_owned(), name }))
 }
 
 /// Refreshes `last_used_at` when it is older than [`LAST_USED_GRANULARITY`]. Best effort: a

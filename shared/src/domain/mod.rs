@@ -4,6 +4,7 @@
 pub use error::{Error, FieldError, Kind};
 
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod callbacks;

@@ -21,7 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::domain::user::normalize_email;
+use crate::domain::user::{User, normalize_email};
 use crate::domain::{Error, FieldError};
 use crate::domain::{Kind, password, sessions};
 use crate::ports::Ports;
@@ -152,7 +152,8 @@ fn unknown_token() -> Error {
 }
 
 /// `POST /auth/reset-password`.
-pub async fn reset(ports: &Ports, token: &SecretString, new_password: SecretString) -> Result<(), Error> {
+/// Returns the user whose password it set.
+pub async fn reset(ports: &Ports, token: &SecretString, new_password: SecretString) -> Result<User, Error> {
     let key = keys::password_reset(&token_hash(token.expose_secret()));
     let now = ports.clock.now();
     let record = ports.table.get(&key).await?.ok_or_else(unknown_token)?;
@@ -178,5 +179,5 @@ pub async fn reset(ports: &Ports, token: &SecretString, new_password: SecretStri
     }
     users.set_password(&user.id, &hash, false, now).await?;
     sessions::end_all_for_user(ports, &user.id, None).await?;
-    Ok(())
+    Ok(user)
 }

@@ -37,6 +37,9 @@ const RATE_SHARDS: u32 = 4;
 pub struct ApiKeyPrincipal {
     pub tenant_id: String,
     pub key_id: String,
+    /// The key's name and visible prefix (for the audit log).
+    pub name: Option<String>,
+    pub prefix: String,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ApiKeyPrincipal {
@@ -63,6 +66,7 @@ pub async fn api_key_authenticated(
 ) -> Result<Response, ApiError> {
     let raw = req.headers().get(&API_KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("");
     let key = api_keys::verify(&state.ports, raw).await?.ok_or_else(unauthorized)?;
+    let prefix = api_keys::display_prefix(raw);
     let tenant = state.ports.table.get(&keys::tenant(&key.tenant_id)).await?;
     match tenant.as_ref().and_then(|t| t.get_str("status")) {
         Some("suspended") => return Err(ApiError::forbidden("tenant_suspended", "this tenant is suspended")),
@@ -82,7 +86,12 @@ pub async fn api_key_authenticated(
         ));
     }
     req.extensions_mut().insert(IdempotencyScope(format!("{}#APIKEY#{}", key.tenant_id, key.key_id)));
-    req.extensions_mut().insert(ApiKeyPrincipal { tenant_id: key.tenant_id, key_id: key.key_id });
+    req.extensions_mut().insert(ApiKeyPrincipal {
+        tenant_id: key.tenant_id,
+        key_id: key.key_id,
+        name: key.name,
+        prefix,
+    });
     Ok(next.run(req).await)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod api_key_auth;
+pub mod audit;
 pub mod auth;
 pub mod client_addr;
 pub mod error;

@@ -44,6 +44,7 @@ pub mod tags {
     pub const BILLING: &str = "Billing";
     pub const API_KEYS: &str = "API keys";
     pub const MEMBERS: &str = "Members";
+    pub const AUDIT: &str = "Audit log";
     pub const EXTERNAL: &str = "External API";
     pub const CALLBACKS: &str = "Outbound callbacks";
     pub const WEBHOOK: &str = "Meta webhook";
@@ -87,6 +88,8 @@ pub mod tags {
         (name = tags::INBOX, description = "Conversations with customers and replies inside the service window."),
         (name = tags::MEMBERS, description = "The tenant's team: invite admins and agents, change their role or \
             status, remove them (tenant admins)."),
+        (name = tags::AUDIT, description = "Who did what, from where: every security- or money-relevant action, \
+            kept 400 days, never a secret."),
         (name = tags::BILLING, description = "Prepaid credits: the tenant's ledger."),
         (name = tags::API_KEYS, description = "Machine credentials for the external API: created by a tenant user, \
             shown once, revoked at once."),
@@ -148,6 +151,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(routes::api_keys::routes())
         .merge(routes::callback_settings::routes())
         .merge(routes::members::routes())
+        .merge(routes::audit_log::routes())
         .merge(routes::external::routes())
         .merge(routes::whatsapp::routes())
         .merge(routes::templates::routes())

@@ -458,6 +458,30 @@ pub fn webhook_processed(event_key: &str) -> Key {
     Key::new(format!("WEBHOOKDONE#{event_key}"), "DONE")
 }
 
+// --- audit log ----------------------------------------------------------------------------------
+
+/// Audit entries are spread over this many partitions per tenant (shard = hash of the entry id),
+/// and over as many platform-wide index partitions: a busy tenant's log (an API key triggering
+/// 1,000 messages a second) has no hot partition. Readers query every shard backward and merge.
+pub const AUDIT_SHARDS: u64 = 8;
+/// An audit entry: `T#<tenant>#AUDIT#<shard>` (`AUDIT#PLATFORM#<shard>` for an entry without a
+/// tenant, such as a plan change) / `<entry id>` (`aud_<ULID>`, so a backward query is newest
+/// first). TTL 400 days.
+pub fn audit_entry(tenant_id: Option<&str>, entry_id: &str) -> Key {
+    Key::new(audit_partition(tenant_id, shard_of(entry_id, AUDIT_SHARDS)), entry_id)
+}
+pub fn audit_partition(tenant_id: Option<&str>, shard: u64) -> String {
+    match tenant_id {
+        Some(t) => format!("T#{t}#AUDIT#{shard}"),
+        None => format!("AUDIT#PLATFORM#{shard}"),
+    }
+}
+/// GSI1: every entry, tenants' and the platform's (the super admin's log), sharded like the
+/// partitions: `AUDIT#<shard>` / `<entry id>`.
+pub fn audit_platform_list(shard: u64) -> String {
+    format!("AUDIT#{shard}")
+}
+
 // --- operations ---------------------------------------------------------------------------------
 
 /// Read (never written) by each Lambda during init to open its DynamoDB connection early; the

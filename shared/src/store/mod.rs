@@ -1,5 +1,6 @@
 //! Repositories over the single-table port. Each one is written once, against `ports::Table`.
 
+pub mod audit;
 pub mod campaigns;
 pub mod contacts;
 pub mod inbox;

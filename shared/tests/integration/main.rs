@@ -6,6 +6,7 @@
 mod common;
 
 mod admin_store;
+mod audit_store;
 mod campaign_counters;
 mod consumer_runtime;
 mod contacts_store;

@@ -100,6 +100,8 @@ const SPEC_ROUTES: &[&str] = &[
     "GET /api/v1/messages/{id}",
     "GET /webhook/meta",
     "POST /webhook/meta",
+    "GET /audit-log",
+    "GET /admin/audit-log",
     "GET /",
 ];
 
@@ -112,8 +114,6 @@ const CONSOLE_ROUTES: &[&str] = &["GET /"];
 /// document until it is served (`pending_routes_are_not_served_yet`); its issue moves it into
 /// `SPEC_ROUTES` when it lands, and the SPEC check below accepts nothing else.
 pub(crate) const PENDING: &[(&str, u32)] = &[
-    ("GET /audit-log", 17),
-    ("GET /admin/audit-log", 17),
     ("POST /media", 18),
     ("POST /media/uploads", 18),
     ("GET /media/{id}", 18),

@@ -5,8 +5,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use miping::app::AppState;
+use miping::domain::audit;
 use miping::domain::user::Role;
 use miping::domain::{Kind, auth, sessions};
+use miping::http::audit::Audit;
 use miping::http::client_addr::ClientAddr;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -80,6 +82,7 @@ pub async fn sign_in(
     headers: HeaderMap,
     hx: Hx,
     client: ClientAddr,
+    audit: Audit,
     CsrfForm(form): CsrfForm<SignInForm>,
 ) -> Response {
     let refuse = |status: StatusCode, errors: Errors| {
@@ -92,7 +95,9 @@ pub async fn sign_in(
     }
     let throttle = &state.config.login_throttle;
     let password = SecretString::from(form.password.clone());
-    match auth::login(&state.ports, &state.jwt, throttle, &form.email, &client.bucket(), password).await {
+    let result = auth::login(&state.ports, &state.jwt, throttle, &form.email, &client.bucket(), password).await;
+    audit::logged(audit::sign_in(&state.ports, &audit, &form.email, result.as_ref().map(|l| &l.user)).await);
+    match result {
         Ok(login) => {
             let now = state.ports.clock.now();
             let next = if login.user.must_change_password { "/change-password" } else { "/" };
@@ -132,13 +137,15 @@ pub async fn sign_out(
     State(state): State<AppState>,
     hx: Hx,
     viewer: Result<PendingViewer, Response>,
+    audit: Audit,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Response {
-    if let Ok(PendingViewer(viewer)) = viewer
-        && let Err(e) = sessions::end(&state.ports, &viewer.principal.session_id).await
-    {
-        tracing::error!(error = %e, "could not end the session");
-        return page::server_error();
+    if let Ok(PendingViewer(viewer)) = viewer {
+        if let Err(e) = sessions::end(&state.ports, &viewer.principal.session_id).await {
+            tracing::error!(error = %e, "could not end the session");
+            return page::server_error();
+        }
+        audit::logged(audit.own_account(&state.ports, viewer.user(), "auth.logout").await);
     }
     let mut r = hx.done("/", "Signed out");
     r.headers_mut().append(header::SET_COOKIE, session::clear_cookie(&state));

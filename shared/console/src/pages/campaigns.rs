@@ -10,14 +10,16 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use futures_util::future::join_all;
 use miping::app::AppState;
-use miping::domain::campaigns::create::{self, AudienceInput, CreateInput, TemplateInput};
+use miping::domain::audit;
+use miping::domain::campaigns::create::{AudienceInput, CreateInput, TemplateInput};
 use miping::domain::campaigns::estimate::{self, AudienceEstimate, Budget};
 use miping::domain::campaigns::mapping::Mapping;
-use miping::domain::campaigns::{Audience, Campaign, CampaignStatus, StatusCounts, cancel, counters};
+use miping::domain::campaigns::{Audience, Campaign, CampaignStatus, StatusCounts, counters};
 use miping::domain::contacts::Contact;
 use miping::domain::messages::model::MessageStatus;
 use miping::domain::templates::model::{ParameterFormat, Template as WaTemplate};
 use miping::domain::templates::schema::Slot;
+use miping::http::audit::Audit;
 use miping::store::campaigns::Campaigns;
 use miping::store::contacts::{Contacts, ListFilter as ContactFilter};
 use miping::store::messages::{ListFilter as MessageFilter, Messages};
@@ -493,6 +495,7 @@ async fn estimate(
 async fn create(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
+    audit: Audit,
     headers: HeaderMap,
     hx: Hx,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
@@ -516,7 +519,7 @@ async fn create(
         return render(StatusCode::OK, draft, Errors::none()).await;
     }
     let tz = page::time_zone(&state, &tenant_id).await;
-    match create::create(&state.ports, &state.prices, &tenant_id, draft.input(tz)).await {
+    match audit::create_campaign(&state.ports, &audit, &state.prices, &tenant_id, draft.input(tz)).await {
         Ok(c) => {
             let toast = if c.status == CampaignStatus::Scheduled { "Campaign scheduled" } else { "Campaign started" };
             hx.done(&format!("/app/campaigns/{}", c.id), toast)
@@ -673,6 +676,7 @@ async fn progress(
 async fn cancel_campaign(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
+    audit: Audit,
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,
@@ -689,7 +693,7 @@ async fn cancel_campaign(
         let question = format!("Cancel the campaign “{}”? Messages not sent yet will not be sent.", campaign.name);
         return page::confirm_page(shell, &question, &format!("{back}/cancel"), "Cancel campaign", &back, &[]);
     }
-    match cancel::cancel(&state.ports, &tenant_id, &id).await {
+    match audit::cancel_campaign(&state.ports, &audit, &tenant_id, &id).await {
         Ok(_) => hx.done(&back, &format!("Campaign “{}” cancelled", campaign.name)),
         Err(e) => match status_of(&e) {
             Ok(_) => page::redirect_with_flash(&back, &format!("!{}", crate::forms::sentence(&e.message))),

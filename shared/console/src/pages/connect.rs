@@ -12,8 +12,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use miping::app::AppState;
 use miping::domain::Kind;
+use miping::domain::audit;
 use miping::domain::whatsapp::connect::{self, ConnectRequest};
 use miping::domain::whatsapp::model::{ConnectionStatus, ConnectionView, StepStatus};
+use miping::http::audit::Audit;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -257,6 +259,7 @@ fn after_connect(hx: Hx, result: Result<ConnectionView, miping::domain::Error>) 
 pub async fn finish_signup(
     State(state): State<AppState>,
     TenantAdmin(_, tenant_id): TenantAdmin,
+    audit: Audit,
     hx: Hx,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Response {
@@ -268,7 +271,7 @@ pub async fn finish_signup(
     if req.code.is_none() {
         return hx.done("/app/connect", "!Meta's signup ended without a code. Nothing was connected: start again.");
     }
-    after_connect(hx, connect::connect(&state.ports, &tenant_id, req).await)
+    after_connect(hx, audit::connect_whatsapp(&state.ports, &audit, &tenant_id, req).await)
 }
 
 /// `POST /app/connect/retry`: resumes at the failed step with the token kept from the exchange
@@ -276,10 +279,11 @@ pub async fn finish_signup(
 pub async fn retry(
     State(state): State<AppState>,
     TenantAdmin(_, tenant_id): TenantAdmin,
+    audit: Audit,
     hx: Hx,
     CsrfForm(_): CsrfForm<ConfirmForm>,
 ) -> Response {
-    after_connect(hx, connect::connect(&state.ports, &tenant_id, ConnectRequest::default()).await)
+    after_connect(hx, audit::connect_whatsapp(&state.ports, &audit, &tenant_id, ConnectRequest::default()).await)
 }
 
 /// `POST /app/connect/disconnect` (confirmed): forgets the token; messages stop until the next
@@ -287,6 +291,7 @@ pub async fn retry(
 pub async fn disconnect(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
+    audit: Audit,
     headers: HeaderMap,
     hx: Hx,
     CsrfForm(form): CsrfForm<ConfirmForm>,
@@ -300,7 +305,7 @@ pub async fn disconnect(
         let question = format!("Disconnect {number}? Messages stop sending until you connect WhatsApp again.");
         return page::confirm_page(shell, &question, "/app/connect/disconnect", "Disconnect", "/app/connect", &[]);
     }
-    match connect::disconnect(&state.ports, &tenant_id).await {
+    match audit::disconnect_whatsapp(&state.ports, &audit, &tenant_id).await {
         Ok(()) => hx.done("/app/connect", "WhatsApp disconnected"),
         Err(e) if e.kind == Kind::Internal => page::server_error(),
         Err(e) => hx.done("/app/connect", &format!("!{}", sentence(&e.message))),

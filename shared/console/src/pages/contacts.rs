@@ -13,10 +13,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use miping::app::AppState;
-use miping::domain::contacts::import::{self, Format, ImportReport, InvalidRow};
+use miping::domain::audit;
+use miping::domain::contacts::import::{Format, ImportReport, InvalidRow};
 use miping::domain::contacts::service::{self, CreateInput, PatchInput};
 use miping::domain::contacts::{Contact, ContactView};
 use miping::domain::{Error, Kind};
+use miping::http::audit::Audit;
 use miping::http::routes::contacts::IMPORT_BODY_LIMIT;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -425,6 +427,7 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
+    audit: Audit,
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,
@@ -441,7 +444,7 @@ async fn delete(
         let back = format!("/app/contacts/{id}");
         return page::confirm_page(shell, &question, &format!("{back}/delete"), "Delete contact", &back, &[]);
     }
-    match service::delete(&state.ports, &tenant_id, &id).await {
+    match audit::delete_contact(&state.ports, &audit, &tenant_id, &id).await {
         Ok(()) => hx.done("/app/contacts", &format!("Contact {name} deleted")),
         Err(e) if e.kind == Kind::NotFound => page::not_found_page(),
         Err(e) => page::failed("a contact's deletion", e),
@@ -547,6 +550,7 @@ fn upload_refused(status: StatusCode) -> Response {
 async fn upload(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
+    audit: Audit,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
@@ -564,7 +568,7 @@ async fn upload(
         let errors = Errors::none().field("file", "Choose a CSV file to import.");
         return import_page(&state, &viewer, &headers, StatusCode::UNPROCESSABLE_ENTITY, errors, None).await;
     };
-    match import::import(&state.ports, &tenant_id, Format::Csv, file).await {
+    match audit::import_contacts(&state.ports, &audit, &tenant_id, Format::Csv, file).await {
         Ok(report) => import_page(&state, &viewer, &headers, StatusCode::OK, Errors::none(), Some(report.into())).await,
         Err(e) => {
             let status = match forms::status_of(&e) {

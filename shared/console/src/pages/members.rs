@@ -12,8 +12,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use miping::app::AppState;
 use miping::domain::Error;
+use miping::domain::audit;
 use miping::domain::members::{self, InviteInput, MemberPatch, MemberView};
 use miping::domain::user::{MemberStatus, Role};
+use miping::http::audit::Audit;
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};
@@ -130,11 +132,12 @@ pub async fn invite(
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     headers: HeaderMap,
     hx: Hx,
+    audit: Audit,
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Response {
     let input =
         InviteInput { email: Some(form.email.clone()), name: Some(form.name.clone()), role: Some(form.role.clone()) };
-    let e = match members::invite(&state.ports, &state.config.public_url, &tenant_id, input).await {
+    let e = match audit::invite_member(&state.ports, &audit, &state.config.public_url, &tenant_id, input).await {
         Ok(m) => return hx.done("/app/members", &format!("Invitation sent to {}", m.email)),
         Err(e) => e,
     };
@@ -190,11 +193,12 @@ pub async fn change_role(
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     headers: HeaderMap,
     hx: Hx,
+    audit: Audit,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<RoleForm>,
 ) -> Response {
     let patch = MemberPatch { role: Some(form.role), ..Default::default() };
-    match members::patch(&state.ports, &tenant_id, &id, patch).await {
+    match audit::patch_member(&state.ports, &audit, &tenant_id, &id, patch).await {
         Ok(m) => {
             let role = if m.role == Role::TenantAdmin { "an admin" } else { "an agent" };
             hx.done("/app/members", &format!("{} is now {role}", m.name))
@@ -215,11 +219,12 @@ pub async fn change_status(
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     headers: HeaderMap,
     hx: Hx,
+    audit: Audit,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<StatusForm>,
 ) -> Response {
     let patch = MemberPatch { status: Some(form.status), ..Default::default() };
-    match members::patch(&state.ports, &tenant_id, &id, patch).await {
+    match audit::patch_member(&state.ports, &audit, &tenant_id, &id, patch).await {
         Ok(m) => {
             let what = if m.status == MemberStatus::Active { "reactivated" } else { "deactivated" };
             hx.done("/app/members", &format!("{} {what}", m.name))
@@ -234,6 +239,7 @@ pub async fn remove(
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     headers: HeaderMap,
     hx: Hx,
+    audit: Audit,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Response {
@@ -253,7 +259,7 @@ pub async fn remove(
         let action = format!("/app/members/{id}/remove");
         return page::confirm_page(shell, &question, &action, "Remove member", "/app/members", &[]);
     }
-    match members::remove(&state.ports, &tenant_id, &id).await {
+    match audit::remove_member(&state.ports, &audit, &tenant_id, &id).await {
         Ok(()) => hx.done("/app/members", &format!("{} removed", member.name)),
         Err(e) => refused(hx, &state, &viewer, &tenant_id, &headers, e).await,
     }

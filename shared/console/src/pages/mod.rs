@@ -1,6 +1,7 @@
 //! The console's pages, one module per area. Paths: `/` and the signed-out pages at the root,
 //! everything else under `/app/` (the API owns `/templates`, `/contacts`, …).
 
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod campaigns;
@@ -53,5 +54,6 @@ fn app() -> Router<AppState> {
         .nest("/plans", plans::routes())
         .nest("/library", library::routes())
         .nest("/quarantine", quarantine::routes())
+        .nest("/audit", audit::routes())
         .fallback(|| async { not_found_page() })
 }

@@ -7,7 +7,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use miping::app::AppState;
-use miping::domain::{Kind, auth, password_reset};
+use miping::domain::{Kind, audit, auth, password_reset};
+use miping::http::audit::Audit;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -53,6 +54,7 @@ pub async fn change(
     PendingViewer(viewer): PendingViewer,
     headers: HeaderMap,
     hx: Hx,
+    audit: Audit,
     CsrfForm(form): CsrfForm<ChangeForm>,
 ) -> Response {
     let refuse = |status: StatusCode, errors: Errors| {
@@ -79,7 +81,10 @@ pub async fn change(
     )
     .await;
     match result {
-        Ok(()) => hx.done("/", "Password changed"),
+        Ok(()) => {
+            audit::logged(audit.own_account(&state.ports, viewer.user(), "auth.password_changed").await);
+            hx.done("/", "Password changed")
+        }
         Err(e) => match status_of(&e) {
             Ok(status) => refuse(status, Errors::from_error(&e, CHANGE_FIELDS)),
             Err(r) => r,
@@ -162,6 +167,7 @@ pub async fn reset(
     State(state): State<AppState>,
     headers: HeaderMap,
     hx: Hx,
+    audit: Audit,
     CsrfForm(form): CsrfForm<ResetForm>,
 ) -> Response {
     let refuse = |status: StatusCode, errors: Errors, token: String| {
@@ -177,7 +183,10 @@ pub async fn reset(
     }
     let token = SecretString::from(form.token.trim().to_owned());
     match password_reset::reset(&state.ports, &token, SecretString::from(form.new_password)).await {
-        Ok(()) => hx.done("/", "Password changed. Sign in with your new password."),
+        Ok(user) => {
+            audit::logged(audit.own_account(&state.ports, &user, "auth.password_reset").await);
+            hx.done("/", "Password changed. Sign in with your new password.")
+        }
         Err(e) if matches!(e.kind, Kind::NotFound | Kind::Gone) => refuse(
             if e.kind == Kind::Gone { StatusCode::GONE } else { StatusCode::NOT_FOUND },
             Errors::alert("This reset link has expired or was already used. Ask for a new one."),

@@ -8,8 +8,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use miping::app::AppState;
+use miping::domain::audit;
 use miping::domain::plans::{self, Plan, PlanInput};
 use miping::domain::{Error, FieldError, Kind};
+use miping::http::audit::Audit;
 use miping::store::plans::Plans;
 use serde::Deserialize;
 
@@ -245,12 +247,13 @@ async fn refused(
 async fn create(
     State(state): State<AppState>,
     SuperAdmin(viewer): SuperAdmin,
+    audit: Audit,
     headers: HeaderMap,
     hx: Hx,
     CsrfForm(form): CsrfForm<PlanForm>,
 ) -> Response {
     let result = match form.input() {
-        Ok(input) => plans::create(&state.ports, input).await,
+        Ok(input) => audit::create_plan(&state.ports, &audit, input).await,
         Err(e) => Err(e),
     };
     match result {
@@ -263,6 +266,7 @@ async fn create(
 async fn update(
     State(state): State<AppState>,
     SuperAdmin(viewer): SuperAdmin,
+    audit: Audit,
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,
@@ -272,7 +276,7 @@ async fn update(
         return r;
     }
     let result = match form.input() {
-        Ok(input) => plans::update(&state.ports, &id, input).await,
+        Ok(input) => audit::update_plan(&state.ports, &audit, &id, input).await,
         Err(e) => Err(e),
     };
     match result {
@@ -291,6 +295,7 @@ pub fn delete_question(name: &str) -> String {
 async fn delete(
     State(state): State<AppState>,
     SuperAdmin(viewer): SuperAdmin,
+    audit: Audit,
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,
@@ -312,7 +317,7 @@ async fn delete(
             &[],
         );
     }
-    match plans::delete(&state.ports, &id).await {
+    match audit::delete_plan(&state.ports, &audit, &id).await {
         Ok(()) => hx.done("/app/plans", &format!("Plan {} deleted", plan.name)),
         Err(e) if e.kind == Kind::NotFound => not_found_page(),
         Err(e) => match status_of(&e) {

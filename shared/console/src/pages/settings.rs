@@ -14,10 +14,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use miping::app::AppState;
 use miping::domain::api_keys::{self, ApiKeyView, CreateInput, CreatedApiKey};
+use miping::domain::audit;
 use miping::domain::callbacks::settings::{self as callback, CallbackInput, CallbackView};
 use miping::domain::callbacks::worker::{self, DeliveryView};
 use miping::domain::tenants::TenantSettings;
 use miping::domain::tenants::settings::{self as tenant_settings, BrandInput, SettingsPatch};
+use miping::http::audit::Audit;
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};
@@ -223,9 +225,11 @@ pub async fn create_key(
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     headers: HeaderMap,
     hx: Hx,
+    audit: Audit,
     CsrfForm(form): CsrfForm<KeyForm>,
 ) -> Response {
-    let result = api_keys::create(&state.ports, &tenant_id, CreateInput { name: Some(form.name.clone()) }).await;
+    let result =
+        audit::create_api_key(&state.ports, &audit, &tenant_id, CreateInput { name: Some(form.name.clone()) }).await;
     let mut p = match settings_page(&state, &viewer, &tenant_id, &headers, None).await {
         Ok(p) => p,
         Err(r) => return r,
@@ -261,6 +265,7 @@ pub async fn revoke_key(
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     headers: HeaderMap,
     hx: Hx,
+    audit: Audit,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Response {
@@ -279,7 +284,7 @@ pub async fn revoke_key(
         let action = format!("/app/settings/api-keys/{id}/revoke");
         return page::confirm_page(shell, &question, &action, "Revoke key", "/app/settings", &[]);
     }
-    match api_keys::revoke(&state.ports, &tenant_id, &id).await {
+    match audit::revoke_api_key(&state.ports, &audit, &tenant_id, &id).await {
         Ok(true) => hx.done("/app/settings", &format!("API key “{name}” revoked")),
         Ok(false) => page::not_found_page(),
         Err(e) => page::failed("API key revoke", e),
@@ -304,13 +309,15 @@ fn generated_secret() -> String {
 pub async fn set_callback(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
+    audit: Audit,
     headers: HeaderMap,
     hx: Hx,
     CsrfForm(form): CsrfForm<CallbackForm>,
 ) -> Response {
     let secret = if form.secret.is_empty() { generated_secret() } else { form.secret };
     let input = CallbackInput { url: Some(form.url.clone()), secret: Some(secret.clone()) };
-    let result = callback::put(&state.ports, &tenant_id, input, state.config.allow_private_callbacks).await;
+    let result =
+        audit::put_callback(&state.ports, &audit, &tenant_id, input, state.config.allow_private_callbacks).await;
     let mut p = match settings_page(&state, &viewer, &tenant_id, &headers, None).await {
         Ok(p) => p,
         Err(r) => return r,
@@ -430,12 +437,13 @@ impl BusinessForm {
 pub async fn set_business(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
+    audit: Audit,
     headers: HeaderMap,
     hx: Hx,
     CsrfForm(form): CsrfForm<BusinessForm>,
 ) -> Response {
     let result = match tenant_settings::get(&state.ports, &tenant_id).await {
-        Ok(current) => tenant_settings::patch(&state.ports, &tenant_id, form.patch(&current)).await,
+        Ok(current) => audit::patch_settings(&state.ports, &audit, &tenant_id, form.patch(&current)).await,
         Err(e) => Err(e),
     };
     let e = match result {

@@ -12,8 +12,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use miping::app::AppState;
+use miping::domain::audit;
 use miping::domain::templates::{self, model::Template as Tpl};
 use miping::domain::{Error, Kind};
+use miping::http::audit::Audit;
 use miping::store::templates::Templates;
 use serde::Deserialize;
 
@@ -264,6 +266,7 @@ async fn install(
 async fn delete(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
+    audit: Audit,
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,
@@ -285,7 +288,7 @@ async fn delete(
             &[],
         );
     }
-    match templates::delete(&state.ports, &tenant_id, &id).await {
+    match audit::delete_template(&state.ports, &audit, &tenant_id, &id).await {
         Ok(()) => hx.done(LIST, &format!("Template “{}” deleted", t.name)),
         Err(e) if e.kind == Kind::Internal => page::failed("templates page", e),
         Err(e) => hx.done(LIST, &format!("!The template was not deleted: {}", sentence(&e.message))),
@@ -503,13 +506,14 @@ async fn refused(
 async fn create(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
+    audit: Audit,
     headers: HeaderMap,
     hx: Hx,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Response {
     let form = Builder::from_pairs(&pairs);
     let (input, parts) = form.input();
-    match templates::create(&state.ports, &tenant_id, input).await {
+    match audit::create_template(&state.ports, &audit, &tenant_id, input).await {
         Ok(_) => hx.done(LIST, "Template submitted for review"),
         Err(e) => refused(&state, &viewer, &headers, hx, None, form, (e, parts)).await,
     }
@@ -519,6 +523,7 @@ async fn create(
 async fn edit(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
+    audit: Audit,
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,
@@ -534,7 +539,7 @@ async fn edit(
     form.name = t.name.clone();
     form.language = t.language.clone();
     let (input, parts) = form.edit_input();
-    match templates::edit(&state.ports, &tenant_id, &id, input).await {
+    match audit::edit_template(&state.ports, &audit, &tenant_id, &id, input).await {
         Ok(_) => hx.done(LIST, "Template resubmitted for review"),
         Err(e) => refused(&state, &viewer, &headers, hx, Some(&t), form, (e, parts)).await,
     }

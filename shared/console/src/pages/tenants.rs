@@ -12,9 +12,11 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use miping::app::AppState;
+use miping::domain::audit;
 use miping::domain::billing::{self, CreditInput, EntryKind, LedgerEntry};
 use miping::domain::tenants::{self, ProvisionInput, Tenant, TenantPatch, TenantStatus};
 use miping::domain::{Error, Kind, usage};
+use miping::http::audit::Audit;
 use miping::store::plans::Plans;
 use miping::store::tenants::Tenants;
 use miping::store::users::Users;
@@ -180,6 +182,7 @@ async fn create(
     SuperAdmin(viewer): SuperAdmin,
     headers: HeaderMap,
     hx: Hx,
+    audit: Audit,
     CsrfForm(form): CsrfForm<ProvisionForm>,
 ) -> Response {
     let (errors, starts_at) = date_field(Errors::none(), "starts_at", &form.starts_at);
@@ -194,7 +197,7 @@ async fn create(
             starts_at,
             ends_at,
         };
-        tenants::provision(&state.ports, &state.config.public_url, input).await.map_err(|e| {
+        audit::provision_tenant(&state.ports, &audit, &state.config.public_url, input).await.map_err(|e| {
             let errors = match e.code {
                 "slug_taken" => Errors::none().field("slug", e.message.clone()),
                 "email_taken" => Errors::none().field("admin_email", e.message.clone()),
@@ -392,6 +395,7 @@ async fn change_subscription(
     SuperAdmin(viewer): SuperAdmin,
     headers: HeaderMap,
     hx: Hx,
+    audit: Audit,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<SubscriptionForm>,
 ) -> Response {
@@ -401,7 +405,7 @@ async fn change_subscription(
     let (errors, ends_at) = date_field(Errors::none(), "ends_at", &form.ends_at);
     let result = if errors.is_empty() {
         let patch = TenantPatch { plan_id: Some(form.plan_id.trim().to_owned()), ends_at: Some(ends_at), status: None };
-        tenants::patch(&state.ports, &id, patch)
+        audit::patch_tenant(&state.ports, &audit, &id, patch)
             .await
             .map_err(|e| (status_of(&e), Errors::from_error(&e, &["plan_id", "ends_at"])))
     } else {
@@ -421,9 +425,9 @@ async fn change_subscription(
     }
 }
 
-async fn set_status(state: &AppState, hx: Hx, id: &str, status: TenantStatus, toast: &str) -> Response {
+async fn set_status(state: &AppState, hx: Hx, audit: &Audit, id: &str, status: TenantStatus, toast: &str) -> Response {
     let patch = TenantPatch { status: Some(status), ..TenantPatch::default() };
-    match tenants::patch(&state.ports, id, patch).await {
+    match audit::patch_tenant(&state.ports, audit, id, patch).await {
         Ok(_) => hx.done(&tenant_url(id), toast),
         Err(e) if e.kind == Kind::NotFound => not_found_page(),
         Err(e) => match status_of(&e) {
@@ -439,6 +443,7 @@ async fn suspend(
     SuperAdmin(viewer): SuperAdmin,
     headers: HeaderMap,
     hx: Hx,
+    audit: Audit,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Response {
@@ -452,7 +457,7 @@ async fn suspend(
         let action = format!("/app/tenants/{id}/suspend");
         return confirm_page(shell, &question, &action, "Suspend tenant", &tenant_url(&id), &[]);
     }
-    set_status(&state, hx, &id, TenantStatus::Suspended, &format!("{} suspended", tenant.name)).await
+    set_status(&state, hx, &audit, &id, TenantStatus::Suspended, &format!("{} suspended", tenant.name)).await
 }
 
 pub fn suspend_question(name: &str) -> String {
@@ -464,6 +469,7 @@ async fn reactivate(
     State(state): State<AppState>,
     SuperAdmin(_): SuperAdmin,
     hx: Hx,
+    audit: Audit,
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Response {
@@ -471,7 +477,7 @@ async fn reactivate(
         Ok(t) => t,
         Err(r) => return r,
     };
-    set_status(&state, hx, &id, TenantStatus::Active, &format!("{} reactivated", tenant.name)).await
+    set_status(&state, hx, &audit, &id, TenantStatus::Active, &format!("{} reactivated", tenant.name)).await
 }
 
 /// `POST /app/tenants/{id}/credits` (`POST /admin/tenants/{id}/credits`): a top-up, or with a
@@ -481,6 +487,7 @@ async fn add_credits(
     SuperAdmin(viewer): SuperAdmin,
     headers: HeaderMap,
     hx: Hx,
+    audit: Audit,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<CreditForm>,
 ) -> Response {
@@ -493,7 +500,7 @@ async fn add_credits(
         description: Some(form.description.clone()),
     };
     // Positive: a top-up; negative with a reason: a correction that never takes the balance below zero.
-    let result = billing::change_credits(&state.ports, &tenant.id, input).await;
+    let result = audit::change_credits(&state.ports, &audit, &tenant.id, input).await;
     match result {
         Ok(entry) if entry.kind == EntryKind::Adjustment => {
             hx.done(&tenant_url(&id), &format!("Removed {} credits", entry.amount))
@@ -517,6 +524,7 @@ async fn add_credits(
 async fn resend_welcome(
     State(state): State<AppState>,
     SuperAdmin(_): SuperAdmin,
+    audit: Audit,
     hx: Hx,
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
@@ -524,7 +532,7 @@ async fn resend_welcome(
     if let Err(r) = tenant_or_404(&state, &id).await {
         return r;
     }
-    match tenants::resend_welcome(&state.ports, &state.config.public_url, &id).await {
+    match audit::resend_welcome(&state.ports, &audit, &state.config.public_url, &id).await {
         Ok(admin) => hx.done(&tenant_url(&id), &format!("Welcome email sent to {}", admin.email)),
         Err(e) if e.kind == Kind::NotFound => not_found_page(),
         Err(e) => match status_of(&e) {

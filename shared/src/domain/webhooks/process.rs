@@ -49,8 +49,10 @@ pub struct AccountEvents;
 impl EventHandler for AccountEvents {
     async fn handle(&self, ports: &Ports, tenant_id: &str, event: &Event) -> Result<bool, Error> {
         match event {
-            Event::AccountUpdate { event, value, .. } => {
-                account_events::apply_account_update(ports, tenant_id, event, value).await?;
+            Event::AccountUpdate { event: name, value, at, .. } => {
+                let effect = account_events::apply_account_update(ports, tenant_id, name, value).await?;
+                crate::domain::audit::connection_changed_by_meta(ports, tenant_id, &event.key(), name, *at, &effect)
+                    .await?;
                 Ok(true)
             }
             Event::PhoneQuality { event, current_limit, .. } => {

@@ -9,8 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::billing::{self, CreditInput, LedgerEntry};
 use crate::domain::tenants::{self, AdminUserRef, ProvisionInput, Provisioned, Standing, TenantPatch, TenantView};
+use crate::http::audit::Audit;
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
@@ -46,9 +48,10 @@ pub fn router() -> Router<AppState> {
     ))]
 async fn provision(
     State(state): State<AppState>,
+    audit: Audit,
     ApiJson(input): ApiJson<ProvisionInput>,
 ) -> ApiResult<Created<Provisioned>> {
-    Ok(Created(tenants::provision(&state.ports, &state.config.public_url, input).await?))
+    Ok(Created(audit::provision_tenant(&state.ports, &audit, &state.config.public_url, input).await?))
 }
 
 #[utoipa::path(get, path = "/admin/tenants", tag = tags::TENANTS, operation_id = "list_tenants",
@@ -105,9 +108,10 @@ async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiResul
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    audit: Audit,
     ApiJson(patch): ApiJson<TenantPatch>,
 ) -> ApiResult<ApiJson<TenantView>> {
-    Ok(ApiJson(tenants::patch(&state.ports, &id, patch).await?.view(state.ports.clock.now())))
+    Ok(ApiJson(audit::patch_tenant(&state.ports, &audit, &id, patch).await?.view(state.ports.clock.now())))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -135,9 +139,10 @@ struct Resent {
 async fn resend_welcome(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    audit: Audit,
     _: NoBody,
 ) -> ApiResult<(StatusCode, ApiJson<Resent>)> {
-    let admin_user = tenants::resend_welcome(&state.ports, &state.config.public_url, &id).await?;
+    let admin_user = audit::resend_welcome(&state.ports, &audit, &state.config.public_url, &id).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(Resent { admin_user, email: "queued" })))
 }
 
@@ -159,10 +164,11 @@ async fn resend_welcome(
 async fn add_credits(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    audit: Audit,
     ApiJson(input): ApiJson<CreditInput>,
 ) -> ApiResult<Created<LedgerEntry>> {
     let tenant = tenants::get(&state.ports, &id).await?;
-    Ok(Created(billing::change_credits(&state.ports, &tenant.id, input).await?))
+    Ok(Created(audit::change_credits(&state.ports, &audit, &tenant.id, input).await?))
 }
 
 #[utoipa::path(get, path = "/admin/tenants/{id}/ledger", tag = tags::TENANTS, operation_id = "get_tenant_ledger",

@@ -10,6 +10,8 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::api_keys::{self, ApiKeyView, CreateInput, CreatedApiKey};
+use crate::domain::audit;
+use crate::http::audit::Audit;
 use crate::http::auth::Principal;
 use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::RedactedReplay;
@@ -41,9 +43,10 @@ pub fn router() -> Router<AppState> {
 async fn create(
     State(state): State<AppState>,
     p: Principal,
+    audit: Audit,
     ApiJson(input): ApiJson<CreateInput>,
 ) -> ApiResult<Response> {
-    let created = api_keys::create(&state.ports, p.tenant_id()?, input).await?;
+    let created = audit::create_api_key(&state.ports, &audit, p.tenant_id()?, input).await?;
     // An Idempotency-Key replay shows the key's metadata, never the key (not stored anywhere).
     let redacted = serde_json::to_vec(&CreatedApiKey { key: None, ..created.clone() }).map_err(ApiError::internal)?;
     let mut response = Created(created).into_response();
@@ -75,8 +78,13 @@ async fn list(
         (status = 204, description = "Revoked"),
         (status = 404, description = "No such API key (or already revoked)", body = ErrorBody),
     ))]
-async fn revoke(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    if api_keys::revoke(&state.ports, p.tenant_id()?, &id).await? {
+async fn revoke(
+    State(state): State<AppState>,
+    p: Principal,
+    audit: Audit,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if audit::revoke_api_key(&state.ports, &audit, p.tenant_id()?, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("API key"))

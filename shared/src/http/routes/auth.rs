@@ -9,9 +9,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::auth::{self, LoginResponse};
 use crate::domain::user::UserView;
 use crate::domain::{password_reset, sessions};
+use crate::http::audit::Audit;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::client_addr::ClientAddr;
 use crate::http::error::Body as ErrorBody;
@@ -62,13 +64,16 @@ struct LoginBody {
 async fn login(
     axum::extract::State(state): axum::extract::State<AppState>,
     client: ClientAddr,
+    audit: Audit,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<ApiJson<LoginResponse>> {
     if body.email.trim().is_empty() {
         return Err(ApiError::validation(vec![FieldError::new("email", "required", "is required")]));
     }
     let throttle = &state.config.login_throttle;
-    Ok(ApiJson(auth::login(&state.ports, &state.jwt, throttle, &body.email, &client.bucket(), body.password).await?))
+    let result = auth::login(&state.ports, &state.jwt, throttle, &body.email, &client.bucket(), body.password).await;
+    audit::sign_in(&state.ports, &audit, &body.email, result.as_ref().map(|r| &r.user)).await?;
+    Ok(ApiJson(result?))
 }
 
 #[utoipa::path(get, path = "/auth/me", tag = tags::AUTH, operation_id = "get_me",
@@ -100,6 +105,7 @@ struct ChangePasswordBody {
 async fn change_password(
     axum::extract::State(state): axum::extract::State<AppState>,
     principal: Principal,
+    audit: Audit,
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> ApiResult<StatusCode> {
     auth::change_password(
@@ -110,6 +116,7 @@ async fn change_password(
         body.new_password,
     )
     .await?;
+    audit.own_account(&state.ports, &principal.user, "auth.password_changed").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -125,9 +132,11 @@ async fn change_password(
 async fn logout(
     axum::extract::State(state): axum::extract::State<AppState>,
     principal: Principal,
+    audit: Audit,
     _: NoBody,
 ) -> ApiResult<StatusCode> {
     sessions::end(&state.ports, &principal.session_id).await?;
+    audit.own_account(&state.ports, &principal.user, "auth.logout").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -177,8 +186,10 @@ struct ResetPasswordBody {
     ))]
 async fn reset_password(
     axum::extract::State(state): axum::extract::State<AppState>,
+    audit: Audit,
     ApiJson(body): ApiJson<ResetPasswordBody>,
 ) -> ApiResult<StatusCode> {
-    password_reset::reset(&state.ports, &body.token, body.new_password).await?;
+    let user = password_reset::reset(&state.ports, &body.token, body.new_password).await?;
+    audit.own_account(&state.ports, &user, "auth.password_reset").await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,8 +8,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::callbacks::settings::{self, CallbackInput, CallbackView};
 use crate::domain::callbacks::worker::{self, DeliveryView};
+use crate::http::audit::Audit;
 use crate::http::auth::Principal;
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
@@ -69,10 +71,11 @@ loopback, private, link-local or metadata addresses), checked now and again at e
 async fn put(
     State(state): State<AppState>,
     p: Principal,
+    audit: Audit,
     ApiJson(input): ApiJson<CallbackInput>,
 ) -> ApiResult<ApiJson<CallbackView>> {
     let allow_private = state.config.allow_private_callbacks;
-    Ok(ApiJson(settings::put(&state.ports, p.tenant_id()?, input, allow_private).await?))
+    Ok(ApiJson(audit::put_callback(&state.ports, &audit, p.tenant_id()?, input, allow_private).await?))
 }
 
 #[utoipa::path(get, path = "/settings/callback", tag = tags::CALLBACKS, operation_id = "get_callback",
@@ -94,8 +97,8 @@ async fn show(State(state): State<AppState>, p: Principal) -> ApiResult<ApiJson<
         (status = 204, description = "Removed"),
         (status = 404, description = "No callback is set", body = ErrorBody),
     ))]
-async fn remove(State(state): State<AppState>, p: Principal) -> ApiResult<StatusCode> {
-    if settings::delete(&state.ports, p.tenant_id()?).await? {
+async fn remove(State(state): State<AppState>, p: Principal, audit: Audit) -> ApiResult<StatusCode> {
+    if audit::delete_callback(&state.ports, &audit, p.tenant_id()?).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("callback"))

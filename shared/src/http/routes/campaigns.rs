@@ -8,8 +8,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::domain::campaigns::create::{self, CreateInput};
-use crate::domain::campaigns::{self, CampaignView, StatusCounts, cancel, counters};
+use crate::domain::audit;
+use crate::domain::campaigns::create::CreateInput;
+use crate::domain::campaigns::{self, CampaignView, StatusCounts, counters};
+use crate::http::audit::Audit;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
@@ -65,9 +67,10 @@ pub fn router(state: AppState) -> Router {
 async fn create_campaign(
     State(state): State<AppState>,
     p: Principal,
+    audit: Audit,
     ApiJson(input): ApiJson<CreateInput>,
 ) -> ApiResult<(StatusCode, ApiJson<CampaignView>)> {
-    let campaign = create::create(&state.ports, &state.prices, p.tenant_id()?, input).await?;
+    let campaign = audit::create_campaign(&state.ports, &audit, &state.prices, p.tenant_id()?, input).await?;
     Ok((StatusCode::CREATED, ApiJson(campaign.view(StatusCounts::default()))))
 }
 
@@ -123,10 +126,11 @@ async fn show(State(state): State<AppState>, p: Principal, Path(id): Path<String
 async fn cancel_campaign(
     State(state): State<AppState>,
     p: Principal,
+    audit: Audit,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<CampaignView>> {
     let tenant = p.tenant_id()?;
-    let campaign = cancel::cancel(&state.ports, tenant, &id).await?;
+    let campaign = audit::cancel_campaign(&state.ports, &audit, tenant, &id).await?;
     let counts = counters::read(&state.ports, tenant, &id).await?;
     Ok(ApiJson(campaign.view(counts)))
 }

@@ -13,9 +13,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::contacts::ContactView;
-use crate::domain::contacts::import::{self, Format, ImportReport};
+use crate::domain::contacts::import::{Format, ImportReport};
 use crate::domain::contacts::service::{self, CreateInput, PatchInput};
+use crate::http::audit::Audit;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
@@ -176,8 +178,13 @@ async fn patch(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such contact", body = ErrorBody),
     ))]
-async fn delete(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    service::delete(&state.ports, principal.tenant_id()?, &id).await?;
+async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    audit: Audit,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    audit::delete_contact(&state.ports, &audit, principal.tenant_id()?, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -220,10 +227,11 @@ struct ImportJson {
 async fn import_contacts(
     State(state): State<AppState>,
     principal: Principal,
+    audit: Audit,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<ApiJson<ImportReport>> {
     let tenant_id = principal.tenant_id()?;
     let format = import_format(&headers)?;
-    Ok(ApiJson(import::import(&state.ports, tenant_id, format, body).await?))
+    Ok(ApiJson(audit::import_contacts(&state.ports, &audit, tenant_id, format, body).await?))
 }

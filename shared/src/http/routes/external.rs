@@ -12,11 +12,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit::{Changes, Target};
 use crate::domain::messages::accept::{self, SendInput, TemplateSend};
 use crate::domain::messages::{MessageStatus, MessageView};
 use crate::domain::phone::E164;
 use crate::domain::tenants;
 use crate::http::api_key_auth::{ApiKeyPrincipal, api_key_authenticated, body_idempotency_key};
+use crate::http::audit::Audit;
 use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
 use crate::http::openapi::tags;
@@ -141,6 +143,7 @@ const API_KEY_403: &str = "The tenant is suspended (`tenant_suspended`)";
 async fn trigger(
     State(state): State<AppState>,
     key: ApiKeyPrincipal,
+    audit: Audit,
     ApiJson(input): ApiJson<TriggerInput>,
 ) -> ApiResult<(StatusCode, ApiJson<TriggerAccepted>)> {
     let tenant_id = key.tenant_id.as_str();
@@ -179,6 +182,10 @@ async fn trigger(
         ..SendInput::default()
     };
     let accepted = accept::accept(&state.ports, tenant_id, send).await.map_err(in_trigger_terms)?;
+    let changes = Changes::default().set("template_name", name).set("status", accepted.status);
+    audit
+        .record(&state.ports, Some(tenant_id), "message.triggered", Target::new("message", &accepted.id), changes)
+        .await?;
     Ok((StatusCode::ACCEPTED, ApiJson(TriggerAccepted { message_id: accepted.id, status: accepted.status })))
 }
 

@@ -9,7 +9,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::members::{self, InviteInput, MemberPatch, MemberView};
+use crate::http::audit::Audit;
 use crate::http::auth::Principal;
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
@@ -41,9 +43,10 @@ pub fn router() -> Router<AppState> {
 async fn invite(
     State(state): State<AppState>,
     p: Principal,
+    audit: Audit,
     ApiJson(input): ApiJson<InviteInput>,
 ) -> ApiResult<Created<MemberView>> {
-    Ok(Created(members::invite(&state.ports, &state.config.public_url, p.tenant_id()?, input).await?))
+    Ok(Created(audit::invite_member(&state.ports, &audit, &state.config.public_url, p.tenant_id()?, input).await?))
 }
 
 #[utoipa::path(get, path = "/members", tag = tags::MEMBERS, operation_id = "list_members",
@@ -79,9 +82,10 @@ async fn update(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<String>,
+    audit: Audit,
     ApiJson(patch): ApiJson<MemberPatch>,
 ) -> ApiResult<ApiJson<MemberView>> {
-    Ok(ApiJson(members::patch(&state.ports, p.tenant_id()?, &id, patch).await?))
+    Ok(ApiJson(audit::patch_member(&state.ports, &audit, p.tenant_id()?, &id, patch).await?))
 }
 
 #[utoipa::path(delete, path = "/members/{id}", tag = tags::MEMBERS, operation_id = "remove_member",
@@ -93,7 +97,12 @@ async fn update(
         (status = 404, description = "No such member in this tenant", body = ErrorBody),
         (status = 409, description = "The tenant's last active admin (`last_admin`)", body = ErrorBody),
     ))]
-async fn remove(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    members::remove(&state.ports, p.tenant_id()?, &id).await?;
+async fn remove(
+    State(state): State<AppState>,
+    p: Principal,
+    audit: Audit,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    audit::remove_member(&state.ports, &audit, p.tenant_id()?, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

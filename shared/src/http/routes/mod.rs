@@ -4,6 +4,7 @@ pub mod admin_templates;
 pub mod admin_tenants;
 pub mod admin_webhooks;
 pub mod api_keys;
+pub mod audit_log;
 pub mod auth;
 pub mod billing;
 pub mod callback_settings;
@@ -74,13 +75,14 @@ pub fn admin_group(state: AppState) -> Router {
         .merge(admin_tenants::router())
         .merge(admin_templates::router())
         .merge(admin_webhooks::router())
+        .merge(Router::from(audit_log::admin_routes()))
         .route_layer(from_fn_with_state(state.clone(), idempotency))
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
         .with_state(state)
 }
 
 /// The `tenant-api` function: `/tenant`, `/tenant/settings`, `/billing/*`, `/api-keys*`,
-/// `/settings/callback*` and `/members*`, for tenant users (`http::access` says which role).
+/// `/settings/callback*`, `/members*` and `/audit-log`, for tenant users (`http::access` says which role).
 pub fn tenant_group(state: AppState) -> Router {
     Router::new()
         .merge(tenant::router())
@@ -89,6 +91,7 @@ pub fn tenant_group(state: AppState) -> Router {
         .merge(api_keys::router())
         .merge(callback_settings::router())
         .merge(members::router())
+        .merge(Router::from(audit_log::tenant_routes()))
         .route_layer(from_fn_with_state(state.clone(), idempotency))
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
         .with_state(state)

@@ -7,7 +7,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::plans::{self, Plan, PlanInput, PlanPatch};
+use crate::http::audit::Audit;
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
@@ -32,8 +34,12 @@ pub fn router() -> Router<AppState> {
         (status = 201, description = "The plan", body = Plan),
         (status = 422, description = "A field is missing or invalid (`details`)", body = ErrorBody),
     ))]
-async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<PlanInput>) -> ApiResult<Created<Plan>> {
-    Ok(Created(plans::create(&state.ports, input).await?))
+async fn create(
+    State(state): State<AppState>,
+    audit: Audit,
+    ApiJson(input): ApiJson<PlanInput>,
+) -> ApiResult<Created<Plan>> {
+    Ok(Created(audit::create_plan(&state.ports, &audit, input).await?))
 }
 
 #[utoipa::path(get, path = "/plans", tag = tags::PLANS, operation_id = "list_plans", summary = "List plans",
@@ -70,9 +76,10 @@ async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiResul
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    audit: Audit,
     ApiJson(input): ApiJson<PlanPatch>,
 ) -> ApiResult<ApiJson<Plan>> {
-    Ok(ApiJson(plans::update(&state.ports, &id, input.into()).await?))
+    Ok(ApiJson(audit::update_plan(&state.ports, &audit, &id, input.into()).await?))
 }
 
 #[utoipa::path(delete, path = "/plans/{id}", tag = tags::PLANS, operation_id = "delete_plan",
@@ -84,7 +91,7 @@ async fn update(
         (status = 404, description = "No such plan", body = ErrorBody),
         (status = 409, description = "A tenant has this plan (`plan_in_use`)", body = ErrorBody),
     ))]
-async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    plans::delete(&state.ports, &id).await?;
+async fn remove(State(state): State<AppState>, audit: Audit, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    audit::delete_plan(&state.ports, &audit, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,8 +10,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::templates::model::{Template, TemplateEditInput, TemplateInput};
 use crate::domain::templates::{self, InstallReport, SyncReport};
+use crate::http::audit::Audit;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
@@ -52,9 +54,10 @@ pub fn router(state: AppState) -> Router {
 async fn create(
     State(state): State<AppState>,
     p: Principal,
+    audit: Audit,
     ApiJson(input): ApiJson<TemplateInput>,
 ) -> ApiResult<Created<Template>> {
-    Ok(Created(templates::create(&state.ports, p.tenant_id()?, input).await?))
+    Ok(Created(audit::create_template(&state.ports, &audit, p.tenant_id()?, input).await?))
 }
 
 /// Not `#[serde(flatten)]` over `PageParams`: a flattened query struct receives every value as a
@@ -117,9 +120,10 @@ async fn edit(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<String>,
+    audit: Audit,
     ApiJson(input): ApiJson<TemplateEditInput>,
 ) -> ApiResult<ApiJson<Template>> {
-    Ok(ApiJson(templates::edit(&state.ports, p.tenant_id()?, &id, input).await?))
+    Ok(ApiJson(audit::edit_template(&state.ports, &audit, p.tenant_id()?, &id, input).await?))
 }
 
 #[utoipa::path(delete, path = "/templates/{id}", tag = tags::TEMPLATES, operation_id = "delete_template",
@@ -130,8 +134,13 @@ async fn edit(
         (status = 409, description = "WhatsApp must be reconnected", body = ErrorBody),
         (status = 502, description = "Meta refused or failed", body = ErrorBody),
     ))]
-async fn remove(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    templates::delete(&state.ports, p.tenant_id()?, &id).await?;
+async fn remove(
+    State(state): State<AppState>,
+    p: Principal,
+    audit: Audit,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    audit::delete_template(&state.ports, &audit, p.tenant_id()?, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

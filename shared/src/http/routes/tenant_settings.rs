@@ -7,8 +7,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::tenants::TenantSettings;
 use crate::domain::tenants::settings::{self, SettingsPatch};
+use crate::http::audit::Audit;
 use crate::http::auth::Principal;
 use crate::http::error::Body as ErrorBody;
 use crate::http::openapi::tags;
@@ -54,7 +56,8 @@ async fn show(State(state): State<AppState>, p: Principal) -> ApiResult<ApiJson<
 async fn update(
     State(state): State<AppState>,
     p: Principal,
+    audit: Audit,
     ApiJson(patch): ApiJson<SettingsPatch>,
 ) -> ApiResult<ApiJson<TenantSettings>> {
-    Ok(ApiJson(settings::patch(&state.ports, p.tenant_id()?, patch).await?))
+    Ok(ApiJson(audit::patch_settings(&state.ports, &audit, p.tenant_id()?, patch).await?))
 }

@@ -11,8 +11,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::audit;
 use crate::domain::whatsapp::connect::{self, ConnectRequest};
 use crate::domain::whatsapp::connection::ConnectionView;
+use crate::http::audit::Audit;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
@@ -83,10 +85,11 @@ async fn signup_config(State(state): State<AppState>, principal: Principal) -> A
 async fn connect_handler(
     State(state): State<AppState>,
     principal: Principal,
+    audit: Audit,
     ApiJson(body): ApiJson<ConnectRequest>,
 ) -> ApiResult<ApiJson<ConnectionView>> {
     let tenant_id = principal.tenant_id()?;
-    Ok(ApiJson(connect::connect(&state.ports, tenant_id, body).await?))
+    Ok(ApiJson(audit::connect_whatsapp(&state.ports, &audit, tenant_id, body).await?))
 }
 
 #[utoipa::path(get, path = "/whatsapp/status", tag = tags::WHATSAPP, operation_id = "get_whatsapp_status",
@@ -101,8 +104,8 @@ async fn status(State(state): State<AppState>, principal: Principal) -> ApiResul
     summary = "Disconnect and forget the token",
     security(("bearer" = [])),
     responses((status = 204, description = "Disconnected")))]
-async fn disconnect(State(state): State<AppState>, principal: Principal) -> ApiResult<StatusCode> {
-    connect::disconnect(&state.ports, principal.tenant_id()?).await?;
+async fn disconnect(State(state): State<AppState>, principal: Principal, audit: Audit) -> ApiResult<StatusCode> {
+    audit::disconnect_whatsapp(&state.ports, &audit, principal.tenant_id()?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -537,6 +537,28 @@ pub async fn start_against_with(
     TestPlatform { platform: Some(platform), base, http: Client::new(), data_dir, _dir: None }
 }
 
+// --- password reset --------------------------------------------------------------------------
+
+/// The emails to `to` in the local outbox.
+pub fn outbox_to(tp: &TestPlatform, to: &str) -> Vec<miping::adapters::embedded::outbox::OutboxEmail> {
+    let dir = miping::platform::embedded::outbox_dir(&tp.data_dir);
+    miping::adapters::embedded::outbox::read_outbox(&dir).into_iter().filter(|m| m.to == to).collect()
+}
+
+/// Waits (up to 10 s) for the `nth` reset email to `to`; returns the link's token.
+pub async fn reset_token(tp: &TestPlatform, to: &str, nth: usize) -> String {
+    for _ in 0..200 {
+        let mails: Vec<_> = outbox_to(tp, to).into_iter().filter(|m| m.subject.contains("Reset")).collect();
+        if let Some(mail) = mails.get(nth) {
+            let link = mail.text.lines().find(|l| l.contains("/reset-password#token=")).expect("a reset link");
+            assert!(link.starts_with(&tp.platform.as_ref().unwrap().state.config.public_url), "{link}");
+            return link.split("#token=").nth(1).unwrap().trim().to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no reset email #{nth} to {to}");
+}
+
 // --- members -----------------------------------------------------------------------------------
 
 /// A member invited through `POST /members` who has signed in with the emailed one-time password

@@ -3,6 +3,7 @@
 //! console.js (`HX-Request`). Browser scenarios (real Chromium) are in `scenarios.rs`.
 
 mod admin;
+mod audit;
 mod auth;
 mod campaigns;
 mod canned;
