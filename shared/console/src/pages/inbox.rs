@@ -895,7 +895,7 @@ async fn reply(
             }
             let composer = Composer {
                 text: form.text.clone().unwrap_or_default(),
-                errors: Errors::from_error(&e, &["text", "template"]),
+                errors: Errors::from_error(&e, &["text", "template", "variables"]),
                 template: form.template.clone().unwrap_or_default(),
                 ..Composer::default()
             };

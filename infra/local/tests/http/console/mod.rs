@@ -7,6 +7,7 @@ mod auth;
 mod campaigns;
 mod connect;
 mod contacts;
+mod inbox;
 mod journey;
 mod members;
 mod messages;
