@@ -305,10 +305,28 @@ async fn an_agent_sees_only_mine_and_unassigned_and_another_agents_is_404() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let page = c.get("/app/inbox").await;
     page.assert_shows("For anyone");
-    // Admin pages stay closed to her.
-    for path in ["/app/campaigns", "/app/templates", "/app/members", "/app/settings"] {
-        assert_eq!(c.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
+    // Admin pages stay closed to her; contacts are hers to read, add and edit, not to import or
+    // delete (the API's route table: SPEC → Roles).
+    for path in ["/app/campaigns", "/app/templates", "/app/members", "/app/settings", "/app/contacts/import"] {
+        let r = c.get(path).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+        r.assert_shows("Not available");
     }
+    let contacts = c.get("/app/contacts").await;
+    assert_eq!(contacts.status, StatusCode::OK);
+    contacts.assert_shows("Customer +14155550301");
+    assert!(!contacts.body.contains("href=\"/app/contacts/import\""), "no import for agents");
+    let r = c.post("/app/contacts", &[("phone", "+14155550399"), ("name", "Walk-in"), ("tags", "new")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let walk_in = common::get_ok(&tp, &t.token, "/contacts?q=Walk-in").await["items"][0]["id"].as_str().unwrap().to_string();
+    let form = c.get(&format!("/app/contacts/{walk_in}")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(!form.body.contains("Delete contact"), "no delete for agents");
+    let r = c.post(&format!("/app/contacts/{walk_in}"), &[("name", "Walk-in Customer"), ("tags", "new, vip")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = c.post(&format!("/app/contacts/{walk_in}/delete"), &[("confirmed", "1")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(common::get_ok(&tp, &t.token, &format!("/contacts/{walk_in}")).await["name"], "Walk-in Customer");
 }
 
 #[tokio::test]
