@@ -11,8 +11,8 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -424,7 +424,7 @@ pub struct Convo {
 }
 
 #[derive(Template)]
-#[template(path = "inbox.html", blocks = ["items", "thread", "window_note", "pane"])]
+#[template(path = "inbox.html", blocks = ["items", "pane"])]
 pub struct InboxPage {
     pub shell: Shell,
     pub segments: Vec<Segment>,
@@ -767,31 +767,34 @@ async fn live(
         Ok(p) => p,
         Err(r) => return r,
     };
-    // A conversation that went away (assigned to another agent) only stops updating.
-    if let Some(id) = &current
-        && let Ok(c) = convo(&state, &viewer, &tenant_id, id, &f, p.shell.tz, Composer::default()).await
-    {
-        p.convo = Some(c);
-        p.oob = true;
-    }
-    let render = || -> Result<String, askama::Error> {
-        let mut out = format!("<title>{} · {}</title>", escape(&p.shell.title), escape(p.shell.site()));
-        out.push_str(&p.as_items().render()?);
-        if p.convo.is_some() {
-            out.push_str(&p.as_thread().render()?);
-            out.push_str(&p.as_window_note().render()?);
+    if let Some(id) = &current {
+        match convo(&state, &viewer, &tenant_id, id, &f, p.shell.tz, Composer::default()).await {
+            Ok(c) => {
+                p.convo = Some(c);
+                p.oob = true;
+            }
+            // It went away (assigned to another agent): only the list updates.
+            Err(_) => {}
         }
-        Ok(out)
-    };
-    match render() {
-        Ok(body) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
-        Err(e) => page::failed("the inbox fragment", e),
     }
+    let items = match p.as_items().render() {
+        Ok(items) => items,
+        Err(e) => return page::failed("the inbox fragment", e),
+    };
+    let title = format!("{} · {}", p.shell.title, p.shell.site());
+    page::html(StatusCode::OK, &LiveFragment { title, items, convo: &p.convo, oob: p.oob, shell: &p.shell })
 }
 
-/// Text for an element's content.
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+/// The live fragment (`inbox_live.html`): the title, the list's rows (rendered), and with a
+/// conversation open its thread and window, swapped by id (`data-hx-oob`).
+#[derive(Template)]
+#[template(path = "inbox_live.html")]
+struct LiveFragment<'a> {
+    title: String,
+    items: String,
+    convo: &'a Option<Convo>,
+    oob: bool,
+    shell: &'a Shell,
 }
 
 /// Where a form goes back to: the conversation with the list's filters (`next`, checked to be an
@@ -1070,10 +1073,14 @@ async fn assign(
                 None => "Unassigned".to_owned(),
             };
             // An agent who gave it to someone else can no longer open it: back to the list.
-            let location = if scope(&viewer).sees(&v.conversation) {
-                next
+            // Taken from Unassigned: it is in Mine now, so the list goes there with it.
+            let (f, role) = (filters_of(&next), viewer.role());
+            let location = if !scope(&viewer).sees(&v.conversation) {
+                f.href(role, "/app/inbox")
+            } else if to.as_deref() == Some(me.as_str()) && f.view(role) == View::Unassigned {
+                f.with(|x| x.view = View::Mine.key().into()).href(role, &format!("/app/inbox/{id}"))
             } else {
-                filters_of(&next).href(viewer.role(), "/app/inbox")
+                next
             };
             hx.done(&location, &toast)
         }

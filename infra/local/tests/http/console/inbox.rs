@@ -98,7 +98,7 @@ async fn a_customer_message_shows_live_and_the_reply_reaches_the_phone() {
     common::customer_writes(&tp, &connection, "14155550701", "Can I pay tomorrow?").await;
     c.hx = true;
     let live = poll(&mut c, "/app/inbox/live", |p| p.shows("Can I pay tomorrow?")).await;
-    assert!(live.body.starts_with("<title>(1) Inbox ·"), "{}", live.body);
+    assert!(live.body.trim_start().starts_with("<title>(1) Inbox ·"), "{}", live.body);
     assert!(live.body.contains("convo--unread"));
     c.hx = false;
     let id = first_conversation(&tp, &t.token).await;
@@ -136,6 +136,12 @@ async fn a_customer_message_shows_live_and_the_reply_reaches_the_phone() {
         sim.sent_messages().iter().any(|m| m.body["text"]["body"] == "Yes, of course")
     })
     .await;
+    // The open page's poll carries the thread and the window too.
+    c.hx = true;
+    let live = c.get(&format!("/app/inbox/live?c={id}")).await;
+    c.hx = false;
+    assert!(live.body.contains("id=\"thread-items\" data-hx-oob") && live.shows("Yes, of course"), "{}", live.body);
+    assert!(live.body.contains("id=\"window-note\" data-hx-oob"));
     // Its ticks follow the status (the simulator delivers it).
     poll(&mut c, &format!("/app/inbox/{id}"), |p| {
         p.body.contains("aria-label=\"delivered\"") || p.body.contains("aria-label=\"read\"")
