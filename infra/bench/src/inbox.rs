@@ -42,7 +42,10 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     let live = format!("{base}/app/inbox/live");
     let poll = || http.get(&live).header("cookie", cookie(&owner)).header("hx-request", "true").send();
 
-    println!("inbox: {messages} customer messages from {customers} customers, the open inbox's fragment polled every {} ms", POLL.as_millis());
+    println!(
+        "inbox: {messages} customer messages from {customers} customers, the open inbox's fragment polled every {} ms",
+        POLL.as_millis()
+    );
     let mut shown = Vec::with_capacity(messages);
     let mut answers = Vec::new();
     for i in 0..messages {
@@ -81,5 +84,11 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
 fn report(what: &str, all: &mut [Duration]) {
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
-    println!("  {what:<34} p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  ({} samples)", pct(0.50), pct(0.99), pct(1.0), all.len());
+    println!(
+        "  {what:<34} p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  ({} samples)",
+        pct(0.50),
+        pct(0.99),
+        pct(1.0),
+        all.len()
+    );
 }

@@ -307,7 +307,11 @@ async fn form_page(
     FormPage { shell, editing, form, errors, admin: viewer.role() == miping::domain::user::Role::TenantAdmin }
 }
 
-async fn new_form(State(state): State<AppState>, TenantMember(viewer, _): TenantMember, headers: HeaderMap) -> Response {
+async fn new_form(
+    State(state): State<AppState>,
+    TenantMember(viewer, _): TenantMember,
+    headers: HeaderMap,
+) -> Response {
     let page = form_page(&state, &viewer, &headers, None, ContactForm::default(), Errors::none()).await;
     page::html(StatusCode::OK, &page)
 }

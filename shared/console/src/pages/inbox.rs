@@ -402,6 +402,8 @@ pub struct Composer {
     pub vars: Vec<VarInput>,
     pub note: String,
     pub note_errors: Errors,
+    /// The template variables as posted (`var_1`, …), kept after a refusal.
+    pub values: Vec<String>,
 }
 
 /// The open conversation.
@@ -536,7 +538,9 @@ async fn load(
     let mut chips = vec![
         Chip {
             label: "Unread".into(),
-            href: f.with(|x| x.unread = if f.unread() { String::new() } else { "true".into() }).href(role, "/app/inbox"),
+            href: f
+                .with(|x| x.unread = if f.unread() { String::new() } else { "true".into() })
+                .href(role, "/app/inbox"),
             current: f.unread(),
         },
         Chip {
@@ -587,7 +591,7 @@ async fn load(
 }
 
 /// The approved templates, and the chosen one's variables (labelled as the person sees them).
-async fn templates(state: &AppState, tenant_id: &str, composer: &mut Composer, chosen: &str, values: &[String]) {
+async fn templates(state: &AppState, tenant_id: &str, composer: &mut Composer, chosen: &str) {
     let approved: Vec<WaTemplate> =
         match Templates::new(&*state.ports.table).page(tenant_id, Some("APPROVED"), 100, None).await {
             Ok((t, _)) => t,
@@ -613,7 +617,7 @@ async fn templates(state: &AppState, tenant_id: &str, composer: &mut Composer, c
         composer.vars = variable_labels(t)
             .into_iter()
             .enumerate()
-            .map(|(i, label)| VarInput { n: i + 1, label, value: values.get(i).cloned().unwrap_or_default() })
+            .map(|(i, label)| VarInput { n: i + 1, label, value: composer.values.get(i).cloned().unwrap_or_default() })
             .collect();
     }
 }
@@ -699,7 +703,6 @@ async fn conversation_page(
     f: &Filters,
     id: &str,
     mut composer: Composer,
-    values: &[String],
 ) -> Result<InboxPage, Response> {
     let mut page = load(state, viewer, tenant_id, headers, f, Some(id)).await?;
     let tz = page.shell.tz;
@@ -709,7 +712,7 @@ async fn conversation_page(
         Vec::new()
     });
     let chosen = if composer.template.is_empty() { f.template.clone() } else { composer.template.clone() };
-    templates(state, tenant_id, &mut composer, &chosen, values).await;
+    templates(state, tenant_id, &mut composer, &chosen).await;
     let c = convo(state, viewer, tenant_id, id, f, tz, composer).await?;
     page.shell.title = match page.shell.title.as_str() {
         "Inbox" => format!("{} · Inbox", c.name),
@@ -746,7 +749,7 @@ async fn show(
     Query(f): Query<Filters>,
 ) -> Response {
     let TenantMember(viewer, tenant_id) = member;
-    match conversation_page(&state, &viewer, &tenant_id, &headers, &f, &id, Composer::default(), &[]).await {
+    match conversation_page(&state, &viewer, &tenant_id, &headers, &f, &id, Composer::default()).await {
         Ok(p) => page::page_or_fragment(hx, StatusCode::OK, &p, p.as_pane()),
         Err(r) => r,
     }
@@ -768,13 +771,10 @@ async fn live(
         Err(r) => return r,
     };
     if let Some(id) = &current {
-        match convo(&state, &viewer, &tenant_id, id, &f, p.shell.tz, Composer::default()).await {
-            Ok(c) => {
-                p.convo = Some(c);
-                p.oob = true;
-            }
-            // It went away (assigned to another agent): only the list updates.
-            Err(_) => {}
+        // Gone (assigned to another agent): only the list updates.
+        if let Ok(c) = convo(&state, &viewer, &tenant_id, id, &f, p.shell.tz, Composer::default()).await {
+            p.convo = Some(c);
+            p.oob = true;
         }
     }
     let items = match p.as_items().render() {
@@ -834,23 +834,20 @@ impl ReplyForm {
     }
 }
 
-/// The page (or with JavaScript the conversation pane) again, with `composer`'s state.
-#[allow(clippy::too_many_arguments)]
-async fn again(
-    state: &AppState,
-    viewer: &Viewer,
-    tenant_id: &str,
-    headers: &HeaderMap,
+/// Who posted a conversation's form, and how (for [`again`]).
+struct Posted<'a> {
+    state: &'a AppState,
+    viewer: &'a Viewer,
+    tenant_id: &'a str,
+    headers: &'a HeaderMap,
     hx: Hx,
-    id: &str,
-    next: &str,
-    status: StatusCode,
-    composer: Composer,
-    values: &[String],
-) -> Response {
+}
+
+/// The page (or with JavaScript the conversation pane) again, with `composer`'s state.
+async fn again(r: &Posted<'_>, id: &str, next: &str, status: StatusCode, composer: Composer) -> Response {
     let f = filters_of(next);
-    match conversation_page(state, viewer, tenant_id, headers, &f, id, composer, values).await {
-        Ok(p) => page::page_or_fragment(hx, status, &p, p.as_pane()),
+    match conversation_page(r.state, r.viewer, r.tenant_id, r.headers, &f, id, composer).await {
+        Ok(p) => page::page_or_fragment(r.hx, status, &p, p.as_pane()),
         Err(r) => r,
     }
 }
@@ -866,6 +863,7 @@ async fn reply(
     CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Response {
     let TenantMember(viewer, tenant_id) = member;
+    let posted = Posted { state: &state, viewer: &viewer, tenant_id: &tenant_id, headers: &headers, hx };
     let scope = scope(&viewer);
     let values = form.values();
     let result = match form.template.as_deref().filter(|t| !t.is_empty()) {
@@ -879,13 +877,14 @@ async fn reply(
             };
             inbox::reply::template(&state.ports, &tenant_id, &id, send, &scope).await
         }
-        None => inbox::reply::text(&state.ports, &tenant_id, &id, form.text.as_deref().unwrap_or_default(), &scope).await,
+        None => {
+            inbox::reply::text(&state.ports, &tenant_id, &id, form.text.as_deref().unwrap_or_default(), &scope).await
+        }
     };
     let next = back(&form.next, &id);
     match result {
         Ok(_) => {
-            let fresh = again(&state, &viewer, &tenant_id, &headers, hx, &id, &next, StatusCode::OK, Composer::default(), &[])
-                .await;
+            let fresh = again(&posted, &id, &next, StatusCode::OK, Composer::default()).await;
             hx.updated(fresh, &next, "Message sent")
         }
         Err(e) => {
@@ -900,9 +899,10 @@ async fn reply(
                 text: form.text.clone().unwrap_or_default(),
                 errors: Errors::from_error(&e, &["text", "template", "variables"]),
                 template: form.template.clone().unwrap_or_default(),
+                values,
                 ..Composer::default()
             };
-            again(&state, &viewer, &tenant_id, &headers, hx, &id, &next, status, composer, &values).await
+            again(&posted, &id, &next, status, composer).await
         }
     }
 }
@@ -929,6 +929,7 @@ async fn insert_canned(
     CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Response {
     let TenantMember(viewer, tenant_id) = member;
+    let posted = Posted { state: &state, viewer: &viewer, tenant_id: &tenant_id, headers: &headers, hx };
     let conversation = match inbox::require(&state.ports, &tenant_id, &id, &scope(&viewer)).await {
         Ok(c) => c,
         Err(e) => return fail(&e),
@@ -936,17 +937,22 @@ async fn insert_canned(
     let chosen = if form.pick.is_empty() { &form.canned_id } else { &form.pick };
     let text = form.text.clone().unwrap_or_default();
     let next = back(&form.next, &id);
-    let (status, composer) = match canned::render_for(&state.ports, &tenant_id, chosen, &conversation.contact_id).await {
+    let (status, composer) = match canned::render_for(&state.ports, &tenant_id, chosen, &conversation.contact_id).await
+    {
         Ok(rendered) => {
             (StatusCode::OK, Composer { text: with_inserted(&text, &rendered), focus: true, ..Composer::default() })
         }
         Err(e) if e.kind == Kind::NotFound => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            Composer { text, errors: Errors::none().field("canned_id", "Choose a canned reply."), ..Composer::default() },
+            Composer {
+                text,
+                errors: Errors::none().field("canned_id", "Choose a canned reply."),
+                ..Composer::default()
+            },
         ),
         Err(e) => return page::failed("a canned reply", e),
     };
-    again(&state, &viewer, &tenant_id, &headers, hx, &id, &next, status, composer, &[]).await
+    again(&posted, &id, &next, status, composer).await
 }
 
 /// `POST /app/inbox/{id}/suggest` (console.js, as the reply is typed): the canned replies whose
@@ -1019,12 +1025,12 @@ async fn note(
     CsrfForm(form): CsrfForm<NoteForm>,
 ) -> Response {
     let TenantMember(viewer, tenant_id) = member;
+    let posted = Posted { state: &state, viewer: &viewer, tenant_id: &tenant_id, headers: &headers, hx };
     let author = Author { id: viewer.user().id.clone(), name: viewer.user().name.clone() };
     let next = back(&form.next, &id);
     match inbox::add_note(&state.ports, &tenant_id, &id, author, &form.text, &scope(&viewer)).await {
         Ok(_) => {
-            let fresh = again(&state, &viewer, &tenant_id, &headers, hx, &id, &next, StatusCode::OK, Composer::default(), &[])
-                .await;
+            let fresh = again(&posted, &id, &next, StatusCode::OK, Composer::default()).await;
             hx.updated(fresh, &next, "Note added")
         }
         Err(e) if e.kind == Kind::NotFound => page::not_found_page(),
@@ -1033,9 +1039,12 @@ async fn note(
                 Ok(s) => s,
                 Err(r) => return r,
             };
-            let composer =
-                Composer { note: form.text.clone(), note_errors: Errors::from_error(&e, &["text"]), ..Composer::default() };
-            again(&state, &viewer, &tenant_id, &headers, hx, &id, &next, status, composer, &[]).await
+            let composer = Composer {
+                note: form.text.clone(),
+                note_errors: Errors::from_error(&e, &["text"]),
+                ..Composer::default()
+            };
+            again(&posted, &id, &next, status, composer).await
         }
     }
 }
@@ -1098,11 +1107,21 @@ pub struct NextForm {
     next: String,
 }
 
-async fn set_status(state: &AppState, member: TenantMember, hx: Hx, id: &str, next: &str, to: ConversationStatus) -> Response {
+async fn set_status(
+    state: &AppState,
+    member: TenantMember,
+    hx: Hx,
+    id: &str,
+    next: &str,
+    to: ConversationStatus,
+) -> Response {
     let TenantMember(viewer, tenant_id) = member;
     let next = back(next, id);
     match inbox::set_status(&state.ports, &tenant_id, id, to, &scope(&viewer)).await {
-        Ok(_) => hx.done(&next, if to == ConversationStatus::Resolved { "Conversation resolved" } else { "Conversation reopened" }),
+        Ok(_) => hx.done(
+            &next,
+            if to == ConversationStatus::Resolved { "Conversation resolved" } else { "Conversation reopened" },
+        ),
         Err(e) => fail(&e),
     }
 }

@@ -64,7 +64,8 @@ pub async fn template(
     scope: &Scope,
 ) -> Result<MessageView, Error> {
     let conversation = require(ports, tenant_id, conversation_id, scope).await?;
-    let send = SendInput { to: Some(conversation.contact_id.clone()), template: Some(template), ..SendInput::default() };
+    let send =
+        SendInput { to: Some(conversation.contact_id.clone()), template: Some(template), ..SendInput::default() };
     let accepted = accept::accept(ports, tenant_id, send).await?;
     // The message is queued already: a failure here is logged, not answered (a retry would send
     // it twice).

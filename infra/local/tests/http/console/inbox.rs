@@ -40,8 +40,15 @@ async fn poll(c: &mut Console, path: &str, pred: impl Fn(&super::Page) -> bool) 
 }
 
 /// A contact with `phone` and a conversation whose customer last wrote `ago_secs` ago.
-async fn conversation_with(tp: &common::TestPlatform, t: &common::ActiveTenant, phone: &str, text: &str, ago_secs: i64) -> String {
-    let r = common::post(tp, &t.token, "/contacts", &json!({"phone": phone, "name": format!("Customer {phone}")})).await;
+async fn conversation_with(
+    tp: &common::TestPlatform,
+    t: &common::ActiveTenant,
+    phone: &str,
+    text: &str,
+    ago_secs: i64,
+) -> String {
+    let r =
+        common::post(tp, &t.token, "/contacts", &json!({"phone": phone, "name": format!("Customer {phone}")})).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let contact = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     let at = Utc::now().timestamp() - ago_secs;
@@ -86,8 +93,13 @@ async fn an_empty_inbox_says_what_to_do_and_other_roles_are_refused() {
 async fn a_customer_message_shows_live_and_the_reply_reaches_the_phone() {
     let tp = common::start().await;
     let (t, connection) = common::ready_to_send(&tp).await;
-    let r = common::post(&tp, &t.token, "/canned-replies", &json!({"shortcut": "pay", "text": "Hi {{contact.name}}, yes you can."}))
-        .await;
+    let r = common::post(
+        &tp,
+        &t.token,
+        "/canned-replies",
+        &json!({"shortcut": "pay", "text": "Hi {{contact.name}}, yes you can."}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let canned_id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     let mut c = browser(&tp, &t.email, &t.password).await;
@@ -192,7 +204,10 @@ async fn a_customer_message_shows_live_and_the_reply_reaches_the_phone() {
     c.hx = true;
     let r = c.post(&format!("/app/inbox/{id}/reply"), &[("text", "One more thing")]).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.body.starts_with("\n  <section class=\"inbox__thread\" id=\"conversation\"") || r.body.contains("id=\"conversation\""));
+    assert!(
+        r.body.starts_with("\n  <section class=\"inbox__thread\" id=\"conversation\"")
+            || r.body.contains("id=\"conversation\"")
+    );
     assert!(r.header("hx-trigger").is_some_and(|h| h.contains("Message sent")));
     c.hx = false;
 
@@ -270,7 +285,8 @@ async fn an_agent_sees_only_mine_and_unassigned_and_another_agents_is_404() {
     let his = conversation_with(&tp, &t, "+14155550302", "For Bob", 120).await;
     let open = conversation_with(&tp, &t, "+14155550303", "For anyone", 60).await;
     for (conv, member) in [(&hers, &ann.id), (&his, &bob.id)] {
-        let r = common::post(&tp, &t.token, &format!("/conversations/{conv}/assign"), &json!({"member_id": member})).await;
+        let r =
+            common::post(&tp, &t.token, &format!("/conversations/{conv}/assign"), &json!({"member_id": member})).await;
         assert_eq!(r.status(), StatusCode::OK);
     }
     let mut c = browser(&tp, &ann.email, &ann.password).await;
@@ -324,7 +340,8 @@ async fn an_agent_sees_only_mine_and_unassigned_and_another_agents_is_404() {
     assert!(!contacts.body.contains("href=\"/app/contacts/import\""), "no import for agents");
     let r = c.post("/app/contacts", &[("phone", "+14155550399"), ("name", "Walk-in"), ("tags", "new")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let walk_in = common::get_ok(&tp, &t.token, "/contacts?q=Walk-in").await["items"][0]["id"].as_str().unwrap().to_string();
+    let walk_in =
+        common::get_ok(&tp, &t.token, "/contacts?q=Walk-in").await["items"][0]["id"].as_str().unwrap().to_string();
     let form = c.get(&format!("/app/contacts/{walk_in}")).await;
     assert_eq!(form.status, StatusCode::OK);
     assert!(!form.body.contains("Delete contact"), "no delete for agents");

@@ -206,8 +206,9 @@ async fn an_agent_answers_a_customer_live_with_a_canned_reply_then_a_template_af
             let (found, _) = inbox::list(&ports, &tenant, &resolved, &Scope::All, 10, None).await.unwrap();
             if let Some(c) = found.first() {
                 let long_ago = chrono::Utc::now() - chrono::Duration::hours(25);
-                let aged =
-                    Update::new().set("last_inbound_at", long_ago.to_rfc3339()).set("last_inbound_ms", long_ago.timestamp_millis());
+                let aged = Update::new()
+                    .set("last_inbound_at", long_ago.to_rfc3339())
+                    .set("last_inbound_ms", long_ago.timestamp_millis());
                 ports.table.update(&inbox::conversation_key(&tenant, &c.conversation.id), aged, None).await.unwrap();
                 return;
             }
