@@ -190,6 +190,8 @@ pub struct Chip {
 pub struct Row {
     pub href: String,
     pub name: String,
+    /// The contact's phone / username when the name is something else.
+    pub sub: String,
     pub initials: String,
     pub preview: String,
     pub at: Option<When>,
@@ -251,6 +253,7 @@ fn row(v: &ConversationView, href: String, current: bool, now: DateTime<Utc>, tz
         .unwrap_or_default();
     Row {
         href,
+        sub: contact_sub(v),
         initials: page::initials(&name, 2),
         name,
         preview,
@@ -714,10 +717,7 @@ async fn conversation_page(
     let chosen = if composer.template.is_empty() { f.template.clone() } else { composer.template.clone() };
     templates(state, tenant_id, &mut composer, &chosen).await;
     let c = convo(state, viewer, tenant_id, id, f, tz, composer).await?;
-    page.shell.title = match page.shell.title.as_str() {
-        "Inbox" => format!("{} · Inbox", c.name),
-        t => format!("{t} · {}", c.name),
-    };
+    page.shell.title = format!("{} · {}", page.shell.title, c.name);
     page.convo = Some(c);
     Ok(page)
 }
@@ -773,6 +773,7 @@ async fn live(
     if let Some(id) = &current {
         // Gone (assigned to another agent): only the list updates.
         if let Ok(c) = convo(&state, &viewer, &tenant_id, id, &f, p.shell.tz, Composer::default()).await {
+            p.shell.title = format!("{} · {}", p.shell.title, c.name);
             p.convo = Some(c);
             p.oob = true;
         }
