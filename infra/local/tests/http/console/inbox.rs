@@ -267,6 +267,22 @@ async fn the_list_filters_live_in_the_url() {
             "{path}"
         );
     }
+    // A system entry (an opt-out) shows in the thread on its own; a reply that fails shows
+    // Meta's reason (this tenant never connected WhatsApp, so the send fails).
+    let at = Utc::now();
+    inbox::record_system(tp.ports(), &t.id, &contact, "msg_system_1", "Opted out (STOP)", at).await.unwrap();
+    let page = c.get(&format!("/app/inbox/{asha}")).await;
+    assert!(
+        page.body.contains("<div class=\"msg msg--system\"><p class=\"msg__body\">Opted out (STOP)</p>"),
+        "{}",
+        page.body
+    );
+    let r = c.post(&format!("/app/inbox/{ravi}/reply"), &[("text", "Sunday, 10 to 1")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let failed = poll(&mut c, &format!("/app/inbox/{ravi}"), |p| p.body.contains("msg--failed")).await;
+    assert!(failed.body.contains("aria-label=\"failed\""));
+    assert!(failed.body.contains("<span class=\"reason\">"), "Meta's reason under the message: {}", failed.body);
+
     let none = c.get("/app/inbox?status=resolved").await;
     none.assert_shows("No conversations match");
     // A conversation's links keep the filters.
