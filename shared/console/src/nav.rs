@@ -37,6 +37,7 @@ const TENANT_ADMIN: Table = &[
         Some("Account"),
         &[
             ("Members", "/app/members", "contacts"),
+            ("Canned replies", "/app/canned", "message"),
             ("Settings", "/app/settings", "settings"),
             ("Billing", "/app/billing", "billing"),
         ],

@@ -6,8 +6,13 @@
 //! - the tenant's contact counter (`TENANT#<t>` / `CONTACT_COUNT`), changed by every creation
 //!   and deletion in the same transaction, so the count is exact and the plan's limit is a
 //!   condition on it rather than a racy read-then-write.
+//!
+//! Beside them, the tenant's tag registry (`T#<t>#TAGS` / `TAG#<tag>`): every tag a contact write
+//! adds is recorded there after the write, with idempotent puts, so "which tags exist" is one
+//! small query. A tag stays listed after the last contact carrying it drops it (the list filter
+//! then shows no contacts); a failed registry write is logged and costs a chip, never a contact.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -18,6 +23,8 @@ use crate::ports::table::{Cond, Item, Key, MAX_TRANSACTION_OPS, Query, TableErro
 
 use super::keys;
 
+/// Contacts read once to fill an empty tag list from contacts written before it existed.
+const TAG_BACKFILL_SCAN: usize = 1000;
 /// How often a transaction cancelled by a concurrent one (or throttled) is retried.
 const MAX_CONTENTION_RETRIES: u32 = 8;
 
@@ -210,7 +217,10 @@ impl<'a> Contacts<'a> {
         let mut attempt = 0;
         loop {
             match self.table.transact(ops.clone()).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.remember_tags(&contact.tenant_id, contact.tags.iter()).await;
+                    return Ok(());
+                }
                 Err(TableError::TransactionCanceled { failed_conditions }) if !failed_conditions.is_empty() => {
                     // An identity conflict wins over the limit: "already exists" is the more useful answer.
                     for &i in &failed_conditions {
@@ -297,6 +307,8 @@ impl<'a> Contacts<'a> {
             match self.table.transact(ops).await {
                 Ok(()) => {
                     count += n as u64;
+                    let tags: BTreeSet<&String> = chunk.iter().flat_map(|&i| &contacts[i].tags).collect();
+                    self.remember_tags(tenant_id, tags.into_iter()).await;
                     for i in chunk {
                         results[i] = Some(BatchResult::Created);
                     }
@@ -364,9 +376,13 @@ impl<'a> Contacts<'a> {
         let guard = Cond::And(vec![Cond::Exists, Cond::eq("version", previous.version)]);
         let before = identities(previous);
         let after = identities(&next);
+        let added_tags: Vec<&String> = next.tags.iter().filter(|t| !previous.tags.contains(t)).collect();
         if before == after {
             return match self.table.put(contact_item(&next)?, Some(guard)).await {
-                Ok(()) => Ok(ReplaceOutcome::Done),
+                Ok(()) => {
+                    self.remember_tags(&next.tenant_id, added_tags.into_iter()).await;
+                    Ok(ReplaceOutcome::Done)
+                }
                 Err(TableError::ConditionFailed { .. }) => Ok(ReplaceOutcome::Stale),
                 Err(e) => Err(e),
             };
@@ -386,7 +402,10 @@ impl<'a> Contacts<'a> {
             }
         }
         match self.table.transact(ops).await {
-            Ok(()) => Ok(ReplaceOutcome::Done),
+            Ok(()) => {
+                self.remember_tags(&next.tenant_id, added_tags.into_iter()).await;
+                Ok(ReplaceOutcome::Done)
+            }
             Err(TableError::TransactionCanceled { failed_conditions }) if !failed_conditions.is_empty() => {
                 match failed_conditions.iter().find_map(|&i| roles.get(i).copied().flatten()) {
                     Some(identity) => Ok(ReplaceOutcome::IdentityTaken(identity)),
@@ -395,6 +414,36 @@ impl<'a> Contacts<'a> {
             }
             Err(e) if is_contention(&e) => Ok(ReplaceOutcome::Stale),
             Err(e) => Err(e),
+        }
+    }
+
+    /// The tags the tenant's contacts carry (or carried: see the module note), alphabetically,
+    /// at most `limit`. A tenant whose contacts predate the tag list gets it filled once from
+    /// its newest contacts.
+    pub async fn tags(&self, tenant_id: &str, limit: usize) -> Result<Vec<String>, TableError> {
+        let page = self
+            .table
+            .query(Query::table(keys::contact_tags(tenant_id)).begins_with(keys::CONTACT_TAG_PREFIX).limit(limit))
+            .await?;
+        let tags: Vec<String> = page.items.iter().filter_map(|i| i.get_str("tag").map(str::to_owned)).collect();
+        if !tags.is_empty() || self.count(tenant_id).await? == 0 {
+            return Ok(tags);
+        }
+        let (recent, _) = self.list(tenant_id, &ListFilter::default(), TAG_BACKFILL_SCAN, None).await?;
+        let found: BTreeSet<&String> = recent.iter().flat_map(|c| &c.tags).collect();
+        self.remember_tags(tenant_id, found.iter().copied()).await;
+        Ok(found.into_iter().take(limit).cloned().collect())
+    }
+
+    /// Records tags as in use (idempotent puts). Called after the contact write that carries
+    /// them succeeded: its failure must not turn that success into an error (a retry would then
+    /// meet its own contact as a duplicate), so it is logged instead.
+    pub async fn remember_tags<'t>(&self, tenant_id: &str, tags: impl Iterator<Item = &'t String>) {
+        for tag in tags {
+            let item = Item::new(keys::contact_tag(tenant_id, tag)).with("tag", tag.as_str());
+            if let Err(e) = self.table.put(item, None).await {
+                tracing::warn!(tenant_id, tag = %tag, error = %e, "contact tag not recorded in the tag list");
+            }
         }
     }
 

@@ -164,6 +164,16 @@ pub fn contacts_list(tenant_id: &str) -> String {
 pub fn contact_count(tenant_id: &str) -> Key {
     Key::new(format!("TENANT#{tenant_id}"), "CONTACT_COUNT")
 }
+/// The tags the tenant's contacts carry (one item per tag, sort key `TAG#<tag>`, so they list
+/// alphabetically): the filter chips and the campaign audience's tag list read one small
+/// partition instead of scanning contacts. Written idempotently after a contact write adds a tag.
+pub fn contact_tags(tenant_id: &str) -> String {
+    format!("T#{tenant_id}#TAGS")
+}
+pub fn contact_tag(tenant_id: &str, tag: &str) -> Key {
+    Key::new(contact_tags(tenant_id), format!("{CONTACT_TAG_PREFIX}{tag}"))
+}
+pub const CONTACT_TAG_PREFIX: &str = "TAG#";
 /// Uniqueness per tenant by E.164 phone; holds the contact id.
 pub fn contact_phone(tenant_id: &str, e164: &str) -> Key {
     Key::new(format!("UNIQUE#T#{tenant_id}#PHONE#{e164}"), "UNIQUE")

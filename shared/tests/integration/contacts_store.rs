@@ -129,6 +129,44 @@ async fn list_filters_by_tag_and_search(table: &dyn Table) {
     assert_eq!(names(repo.list(&tenant, &search, 10, None).await.unwrap().0), ["Alan"]);
 }
 
+async fn the_tag_list_follows_every_contact_write(table: &dyn Table) {
+    let tenant = unique("ten");
+    let repo = Contacts::new(table);
+    assert!(repo.tags(&tenant, 10).await.unwrap().is_empty());
+    let mut one = contact(&tenant, Some(&phone(0)));
+    one.tags = vec!["vip".into()];
+    repo.create(&one, None).await.unwrap();
+    let batch: Vec<Contact> = (1..4)
+        .map(|i| {
+            let mut c = contact(&tenant, Some(&phone(i)));
+            c.tags = vec!["b2b".into(), format!("city-{}", i % 2)];
+            c
+        })
+        .collect();
+    repo.create_batch(&tenant, &batch, None).await.unwrap();
+    let mut edited = one.clone();
+    edited.tags = vec!["vip".into(), "late payer".into()];
+    assert_eq!(repo.replace(&one, &edited).await.unwrap(), ReplaceOutcome::Done);
+    assert_eq!(repo.tags(&tenant, 10).await.unwrap(), ["b2b", "city-0", "city-1", "late payer", "vip"]);
+    assert_eq!(repo.tags(&tenant, 2).await.unwrap(), ["b2b", "city-0"], "alphabetical, limited");
+    assert!(repo.tags(&unique("ten"), 10).await.unwrap().is_empty(), "per tenant");
+}
+
+async fn contacts_older_than_the_tag_list_fill_it_once(table: &dyn Table) {
+    let tenant = unique("ten");
+    let repo = Contacts::new(table);
+    let mut old = contact(&tenant, Some(&phone(0)));
+    old.tags = vec!["vip".into(), "b2b".into()];
+    repo.create(&old, None).await.unwrap();
+    // As written before the tag list existed: the contact without its tag items.
+    for tag in &old.tags {
+        table.delete(&miping::store::keys::contact_tag(&tenant, tag), None).await.unwrap();
+    }
+    assert_eq!(repo.tags(&tenant, 10).await.unwrap(), ["b2b", "vip"], "filled from the contacts");
+    repo.delete(&tenant, &old.id).await.unwrap();
+    assert_eq!(repo.tags(&tenant, 10).await.unwrap(), ["b2b", "vip"], "and kept as items");
+}
+
 async fn inbound_finds_or_creates_by_phone_or_user_id(table: &dyn Table) {
     let tenant = unique("ten");
     let repo = Contacts::new(table);
@@ -185,6 +223,7 @@ macro_rules! all_cases {
     ($make:expr) => {
         cases!($make; create_is_unique_by_phone, delete_frees_phone_and_user_id, the_limit_is_a_condition_on_the_counter,
             batch_resolves_conflicts_across_transactions, batch_stops_exactly_at_the_limit, list_filters_by_tag_and_search,
+            the_tag_list_follows_every_contact_write, contacts_older_than_the_tag_list_fill_it_once,
             inbound_finds_or_creates_by_phone_or_user_id);
     };
 }

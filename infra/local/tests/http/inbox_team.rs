@@ -246,6 +246,20 @@ async fn filters_assignment_resolve_and_reopen() {
     let (b_admin, _) = my_id(&tp, &b.token).await;
     let r = post(&tp, &a.token, &format!("/conversations/{}/assign", conv[2]), &json!({"member_id": b_admin})).await;
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "invalid_member");
+    let away = invite_and_activate(&tp, &a.token, "TENANT_AGENT").await;
+    let r = tp
+        .http
+        .patch(tp.url(&format!("/members/{}", away.id)))
+        .bearer_auth(&a.token)
+        .json(&json!({"status": "deactivated"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = post(&tp, &a.token, &format!("/conversations/{}/assign", conv[2]), &json!({"member_id": away.id})).await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_member", "a deactivated member is not assignable: {body}");
+    assert_eq!(body["error"]["details"][0]["message"], "is deactivated: reactivate them or pick another");
     let r = post(&tp, &a.token, &format!("/conversations/{}/assign", conv[0]), &json!({"member_id": null})).await;
     assert_eq!(r.json::<Value>().await.unwrap()["assignee"], Value::Null);
     assert!(ids(&list("?assignee=me").await).is_empty());

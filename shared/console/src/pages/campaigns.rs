@@ -302,9 +302,6 @@ pub struct NewPage {
 
 /// Contacts offered for a hand-picked audience (larger ones are tags or everyone).
 const PICKABLE_CONTACTS: usize = 50;
-/// Contacts read to find the tags in use (the newest; an older tag can still be typed through
-/// the API).
-const TAG_SCAN: usize = 1000;
 
 impl NewPage {
     async fn load(
@@ -323,10 +320,8 @@ impl NewPage {
         }
         let contacts = Contacts::new(&*state.ports.table);
         let filter = ContactFilter::default();
-        let (recent, _) = contacts.list(tenant_id, &filter, TAG_SCAN, None).await?;
-        let mut tags: Vec<String> = recent.iter().flat_map(|c| c.tags.iter().cloned()).collect();
-        tags.sort();
-        tags.dedup();
+        let (recent, _) = contacts.list(tenant_id, &filter, PICKABLE_CONTACTS, None).await?;
+        let tags = miping::domain::contacts::service::tags_in_use(&state.ports, tenant_id).await?;
         let live = live(state, tenant_id, &mut draft, chosen.as_ref()).await?;
         Ok(NewPage {
             templates: approved
@@ -342,7 +337,6 @@ impl NewPage {
                 .collect(),
             contacts: recent
                 .iter()
-                .take(PICKABLE_CONTACTS)
                 .map(|c| Choice {
                     checked: draft.contact_ids.contains(&c.id),
                     label: contact_label(c),

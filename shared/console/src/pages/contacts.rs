@@ -29,8 +29,6 @@ use crate::view::{When, number, when};
 use chrono_tz::Tz;
 
 const PAGE_SIZE: usize = 50;
-/// The tag chips are the tags of this many newest contacts: one query, no tag index to keep.
-const TAG_SCAN: usize = 500;
 /// The form's fields, named as the API's so `details[].field` marks them.
 const FIELDS: &[&str] = &["phone", "name", "tags", "attributes", "opted_out"];
 
@@ -184,14 +182,10 @@ async fn list(
     }
 }
 
-/// The tags of the newest contacts, for the filter chips.
+/// The tags in use, for the filter chips.
 async fn tags_in_use(state: &AppState, tenant_id: &str) -> BTreeSet<String> {
-    let everyone = match service::list_filter(None, None) {
-        Ok(f) => f,
-        Err(_) => return BTreeSet::new(),
-    };
-    match service::list(&state.ports, tenant_id, &everyone, TAG_SCAN, None).await {
-        Ok((items, _)) => items.into_iter().flat_map(|c| c.tags).collect(),
+    match service::tags_in_use(&state.ports, tenant_id).await {
+        Ok(tags) => tags.into_iter().collect(),
         Err(e) => {
             tracing::error!(error = %e.message, "contact tags failed to load");
             BTreeSet::new()

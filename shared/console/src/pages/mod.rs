@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod billing;
 pub mod campaigns;
+pub mod canned;
 pub mod connect;
 pub mod contacts;
 pub mod dashboard;
@@ -48,6 +49,7 @@ fn app() -> Router<AppState> {
         .nest("/connect", connect::routes())
         .nest("/settings", settings::routes())
         .nest("/members", members::routes())
+        .nest("/canned", canned::routes())
         .nest("/billing", billing::routes())
         .nest("/tenants", tenants::routes())
         .nest("/plans", plans::routes())

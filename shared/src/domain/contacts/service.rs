@@ -136,6 +136,14 @@ pub async fn list(
     Ok((items.into_iter().map(ContactView::from).collect(), next_cursor))
 }
 
+/// Tags offered as filters (the contacts page's chips, a campaign's audience), alphabetically.
+const TAGS_SHOWN: usize = 200;
+
+/// The tags the tenant's contacts carry, alphabetically (at most [`TAGS_SHOWN`]).
+pub async fn tags_in_use(ports: &Ports, tenant_id: &str) -> Result<Vec<String>, Error> {
+    Ok(Contacts::new(&*ports.table).tags(tenant_id, TAGS_SHOWN).await?)
+}
+
 /// Applies `input` to `contact`; `Ok(None)` when nothing would change.
 fn apply_patch(contact: &Contact, input: &PatchInput, now: DateTime<Utc>) -> Result<Option<Contact>, Error> {
     let mut errors = Vec::new();

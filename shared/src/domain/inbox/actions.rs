@@ -48,9 +48,19 @@ pub async fn assign(
     require(ports, tenant_id, conversation_id, scope).await?;
     if let Some(m) = member_id {
         let member = crate::store::users::Users::new(&*ports.table).get(m).await?;
-        if member.is_none_or(|u| u.tenant_id.as_deref() != Some(tenant_id)) {
-            return Err(Error::invalid("invalid_member", "no such member in this tenant")
-                .with_details(vec![FieldError::new("member_id", "invalid_member", "not a member of this tenant")]));
+        match member.filter(|u| u.tenant_id.as_deref() == Some(tenant_id)) {
+            None => {
+                return Err(Error::invalid("invalid_member", "no such member in this tenant").with_details(vec![
+                    FieldError::new("member_id", "invalid_member", "not a member of this tenant"),
+                ]));
+            }
+            // A deactivated member cannot sign in: the customer would wait on nobody.
+            Some(u) if !u.is_active() => {
+                return Err(Error::invalid("invalid_member", "the member is deactivated").with_details(vec![
+                    FieldError::new("member_id", "invalid_member", "is deactivated: reactivate them or pick another"),
+                ]));
+            }
+            Some(_) => {}
         }
     }
     let update = Update::new().set(keys::SECONDARY.pk_attr(), keys::conversations_by_assignee(tenant_id, member_id));

@@ -5,6 +5,7 @@
 mod admin;
 mod auth;
 mod campaigns;
+mod canned;
 mod connect;
 mod contacts;
 mod inbox;
