@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | webhooks | import [--rows N] | sending | fanout [--recipients N] | login | console
+# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | webhooks | import [--rows N] | sending | fanout [--recipients N] | login | console | inbox
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Release binaries as infra/release.sh builds them (aws-lc without CPU jitter entropy: see there).
@@ -57,5 +57,11 @@ case "${1:-coldstart}" in
     nice -n 19 cargo build --release --quiet -p miping-bench
     "${CARGO_TARGET_DIR:-target}/release/miping-bench" console "$@"
     ;;
-  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...] | fanout [--recipients N] | login [--seconds N] [--logins N] | console [--seconds N] [--users N]"; exit 2 ;;
+  inbox)
+    # a customer's message from the simulated webhook to the open inbox's polled fragment.
+    shift || true
+    nice -n 19 cargo build --release --quiet -p miping-bench
+    "${CARGO_TARGET_DIR:-target}/release/miping-bench" inbox "$@"
+    ;;
+  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...] | fanout [--recipients N] | login [--seconds N] [--logins N] | console [--seconds N] [--users N] | inbox [--messages N] [--customers N]"; exit 2 ;;
 esac

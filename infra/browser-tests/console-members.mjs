@@ -58,8 +58,8 @@ await scenario("console-members", async ({ newPage }) => {
   await theirs.getByLabel("New password", { exact: true }).fill("the agent's own passphrase");
   await theirs.getByLabel("Repeat the new password").fill("the agent's own passphrase");
   await theirs.getByRole("button", { name: "Change password" }).click();
-  await theirs.getByText("You are signed in as an agent").waitFor();
-  await checkA11y(theirs, "agent start page");
+  await theirs.getByRole("heading", { name: "Inbox", level: 1 }).waitFor();
+  await checkA11y(theirs, "agent start page (the inbox)");
   await theirs.goto("/app/members");
   await theirs.getByText("Your role cannot open this page").waitFor();
 

@@ -12,6 +12,7 @@ async function checkA11y(page, label) {
 
 const OWNER_PAGES = [
   ["Dashboard", "Dashboard"],
+  ["Inbox", "Inbox"],
   ["Contacts", "Contacts"],
   ["Templates", "Templates"],
   ["Campaigns", "Campaigns"],

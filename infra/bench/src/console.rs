@@ -13,8 +13,8 @@ use miping::config::SuperAdminBootstrap;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-const ADMIN_EMAIL: &str = "owner@platform.bench";
-const ADMIN_PASSWORD: &str = "a very long bench password";
+pub(crate) const ADMIN_EMAIL: &str = "owner@platform.bench";
+pub(crate) const ADMIN_PASSWORD: &str = "a very long bench password";
 const OWNER_PASSWORD: &str = "the owner's bench password";
 
 const TENANT_PAGES: &[&str] = &[
@@ -29,9 +29,9 @@ const TENANT_PAGES: &[&str] = &[
 ];
 const PLATFORM_PAGES: &[&str] = &["/app/tenants", "/app/plans", "/app/library", "/app/quarantine"];
 
-type R<T> = Result<T, String>;
+pub(crate) type R<T> = Result<T, String>;
 
-fn err(e: impl std::fmt::Display) -> String {
+pub(crate) fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
@@ -46,30 +46,13 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
         }
     }
     let dir = tempfile::tempdir().map_err(err)?;
-    let options = miping_local::Options {
-        addr: "127.0.0.1:0".parse().map_err(err)?,
-        data_dir: dir.path().to_path_buf(),
-        configure: Some(Box::new(|c| {
-            c.super_admin = Some(SuperAdminBootstrap {
-                email: ADMIN_EMAIL.into(),
-                password: SecretString::from(ADMIN_PASSWORD),
-                generated: false,
-            });
-            // Every bench user signs in from the loopback address.
-            c.login_throttle.address_limit = u32::MAX;
-        })),
-        simulator: Some("127.0.0.1:0".parse().map_err(err)?),
-        consumers: true,
-        timeouts: Default::default(),
-        wrap_queue: None,
-    };
-    let platform = miping_local::start(options).await.map_err(err)?;
+    let platform = platform(dir.path()).await?;
     let base = platform.base_url();
     let http = reqwest::Client::new();
     let api = Api { http: http.clone(), base: base.clone() };
 
     let admin = api.login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
-    let owner = seed_tenant(&api, &admin, dir.path()).await?;
+    let (owner, _) = seed_tenant(&api, &admin, dir.path()).await?;
 
     println!("console pages, {users} signed-in users, {seconds} s per page (client-side latency on loopback)");
     for (token, pages) in [(&owner, TENANT_PAGES), (&admin, PLATFORM_PAGES)] {
@@ -89,13 +72,36 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     Ok(())
 }
 
-fn cookie(token: &str) -> String {
+/// The local process (release build) on a fresh store in `dir`, with the in-process simulator
+/// and the queue consumers, the super admin bootstrapped.
+pub(crate) async fn platform(dir: &std::path::Path) -> R<miping_local::Platform> {
+    let options = miping_local::Options {
+        addr: "127.0.0.1:0".parse().map_err(err)?,
+        data_dir: dir.to_path_buf(),
+        configure: Some(Box::new(|c| {
+            c.super_admin = Some(SuperAdminBootstrap {
+                email: ADMIN_EMAIL.into(),
+                password: SecretString::from(ADMIN_PASSWORD),
+                generated: false,
+            });
+            // Every bench user signs in from the loopback address.
+            c.login_throttle.address_limit = u32::MAX;
+        })),
+        simulator: Some("127.0.0.1:0".parse().map_err(err)?),
+        consumers: true,
+        timeouts: Default::default(),
+        wrap_queue: None,
+    };
+    miping_local::start(options).await.map_err(err)
+}
+
+pub(crate) fn cookie(token: &str) -> String {
     format!("miping_session={token}")
 }
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
+pub(crate) struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
 }
 
 impl Api {
@@ -113,11 +119,11 @@ impl Api {
         Ok(v)
     }
 
-    async fn post(&self, path: &str, token: &str, body: Value) -> R<Value> {
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> R<Value> {
         self.call(reqwest::Method::POST, path, Some(token), body).await
     }
 
-    async fn login(&self, email: &str, password: &str) -> R<String> {
+    pub async fn login(&self, email: &str, password: &str) -> R<String> {
         let v = self
             .call(reqwest::Method::POST, "/auth/login", None, json!({"email": email, "password": password}))
             .await?;
@@ -126,8 +132,9 @@ impl Api {
 }
 
 /// A tenant whose owner has changed the one-time password, connected WhatsApp and has 500
-/// contacts. Returns the owner's session token (a console cookie is the same token).
-async fn seed_tenant(api: &Api, admin: &str, data_dir: &std::path::Path) -> R<String> {
+/// contacts. Returns the owner's session token (a console cookie is the same token) and the
+/// WhatsApp connection.
+pub(crate) async fn seed_tenant(api: &Api, admin: &str, data_dir: &std::path::Path) -> R<(String, Value)> {
     let plan = api
         .post(
             "/plans",
@@ -162,12 +169,12 @@ async fn seed_tenant(api: &Api, admin: &str, data_dir: &std::path::Path) -> R<St
     api.post("/auth/change-password", &first, json!({"current_password": one_time, "new_password": OWNER_PASSWORD}))
         .await?;
     let owner = api.login("owner@bench.test", OWNER_PASSWORD).await?;
-    api.post("/whatsapp/connect", &owner, json!({"code": "bench-console"})).await?;
+    let connection = api.post("/whatsapp/connect", &owner, json!({"code": "bench-console"})).await?;
     let contacts: Vec<Value> = (0..500)
         .map(|i| json!({"phone": format!("+9198765{i:05}"), "name": format!("Contact {i}"), "tags": ["bench"]}))
         .collect();
     api.post("/contacts/import", &owner, json!({"contacts": contacts})).await?;
-    Ok(owner)
+    Ok((owner, connection))
 }
 
 /// `users` clients, each requesting `page` in a loop until `span` has passed.

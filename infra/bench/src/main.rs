@@ -8,11 +8,13 @@
 //! - `fanout`: a 100k-recipient campaign's fan-out on the local process's embedded store.
 //! - `login`: `/health` latency alone and during a sign-in storm (argon2 concurrency bound).
 //! - `console`: each console page's latency at 8 signed-in users, and a first visit's bytes.
+//! - `inbox`: a customer's message from the simulated webhook to the open inbox's polled fragment.
 
 mod coldstart;
 mod console;
 mod fanout;
 mod import;
+mod inbox;
 mod login;
 mod sending;
 mod webhooks;
@@ -45,6 +47,13 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Some("inbox") => match inbox::run(args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("miping-bench inbox: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Some("fanout") => match fanout::run(args).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
@@ -62,6 +71,7 @@ async fn main() -> std::process::ExitCode {
             eprintln!("       miping-bench fanout [--recipients N]");
             eprintln!("       miping-bench login [--seconds N] [--logins N]");
             eprintln!("       miping-bench console [--seconds N] [--users N]");
+            eprintln!("       miping-bench inbox [--messages N] [--customers N]");
             std::process::ExitCode::from(2)
         }
     }

@@ -26,6 +26,7 @@ const TENANT_ADMIN: Table = &[
         None,
         &[
             ("Dashboard", "/", "dashboard"),
+            ("Inbox", "/app/inbox", "inbox"),
             ("Contacts", "/app/contacts", "contacts"),
             ("Templates", "/app/templates", "template"),
             ("Campaigns", "/app/campaigns", "campaign"),
@@ -44,9 +45,8 @@ const TENANT_ADMIN: Table = &[
     ),
 ];
 
-/// An agent's console: the inbox and contacts only (SPEC → Console). Until those pages are
-/// served to agents, the nav is empty rather than a list of links that answer 403.
-const TENANT_AGENT: Table = &[];
+/// An agent's console: the inbox and contacts only (SPEC → Console).
+const TENANT_AGENT: Table = &[(None, &[("Inbox", "/app/inbox", "inbox"), ("Contacts", "/app/contacts", "contacts")])];
 
 const SUPER_ADMIN: Table = &[(
     None,

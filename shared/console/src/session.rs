@@ -186,6 +186,28 @@ impl FromRequestParts<AppState> for TenantAdmin {
     }
 }
 
+/// A tenant's team member: an admin or an agent (the inbox, contacts: SPEC → Roles, the API's
+/// `TENANT_TEAM` rows in `miping::http::access`). Anyone else gets the 403 page.
+pub struct TenantMember(pub Viewer, pub String);
+
+impl TenantMember {
+    pub fn is_agent(&self) -> bool {
+        self.0.role() == Role::TenantAgent
+    }
+}
+
+impl FromRequestParts<AppState> for TenantMember {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let viewer = Viewer::from_request_parts(parts, state).await?;
+        match (viewer.role(), viewer.tenant_id().map(str::to_owned)) {
+            (Role::TenantAdmin | Role::TenantAgent, Some(tenant_id)) => Ok(TenantMember(viewer, tenant_id)),
+            _ => Err(page::forbidden_page(&viewer)),
+        }
+    }
+}
+
 /// The platform owner.
 pub struct SuperAdmin(pub Viewer);
 

@@ -26,6 +26,7 @@ pub mod canned;
 pub mod list;
 pub mod model;
 pub mod optout;
+pub mod reply;
 pub use actions::{add_note, assign, join_sent, mark_read, record_system, set_status};
 pub use list::{ListFilter, Scope, get, list, require, view};
 pub use model::{Assignee, ContactSummary, Conversation, ConversationStatus, ConversationView, SERVICE_WINDOW};

@@ -26,13 +26,6 @@ pub struct SignInPage {
     pub ended: bool,
 }
 
-/// An agent's start page.
-#[derive(Template)]
-#[template(path = "agent_home.html")]
-pub struct AgentHome {
-    pub shell: page::Shell,
-}
-
 #[derive(Deserialize)]
 pub struct EndedQuery {
     #[serde(default)]
@@ -51,12 +44,8 @@ pub async fn home(
             Role::TenantAdmin => super::dashboard::show(&state, &viewer, &headers).await,
             // The platform owner's start page is the tenants list.
             Role::SuperAdmin => page::redirect_to("/app/tenants"),
-            // The agent's pages (inbox, contacts) are not in the console yet: a start page with
-            // the chrome (the account menu, signing out).
-            Role::TenantAgent => {
-                let shell = page::Shell::load(&state, &viewer, &headers, "Start", "/").await;
-                page::html(StatusCode::OK, &AgentHome { shell })
-            }
+            // An agent's start page is the inbox.
+            Role::TenantAgent => page::redirect_to("/app/inbox"),
         },
         Err(NoSession::SignIn { ended }) => {
             let chrome = Chrome::signed_out(&state, &headers);

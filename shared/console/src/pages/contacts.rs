@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use crate::forms::{self, CsrfForm, Errors, sentence};
 use crate::page::{self, ConfirmForm, Hx, Shell};
 use crate::paging;
-use crate::session::TenantAdmin;
+use crate::session::{TenantAdmin, TenantMember};
 use crate::view::{When, number, when};
 use chrono_tz::Tz;
 
@@ -111,6 +111,8 @@ pub struct ListPage {
     pub errors: Errors,
     /// The table shows a continuation page (no empty state there).
     pub continued: bool,
+    /// An admin (imports are theirs; an agent adds and edits only: SPEC → Roles).
+    pub admin: bool,
 }
 
 impl ListPage {
@@ -121,7 +123,7 @@ impl ListPage {
 
 async fn list(
     State(state): State<AppState>,
-    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    TenantMember(viewer, tenant_id): TenantMember,
     headers: HeaderMap,
     hx: Hx,
     Query(query): Query<ListQuery>,
@@ -152,6 +154,7 @@ async fn list(
         more: None,
         errors: Errors::none(),
         continued,
+        admin: viewer.role() == miping::domain::user::Role::TenantAdmin,
     };
     let filter = match service::list_filter(Some(&query.tag), Some(&query.q)) {
         Ok(f) => f,
@@ -274,6 +277,8 @@ pub struct FormPage {
     pub editing: Option<(String, String)>,
     pub form: ContactForm,
     pub errors: Errors,
+    /// An admin (deleting is theirs: SPEC → Roles).
+    pub admin: bool,
 }
 
 impl FormPage {
@@ -295,10 +300,14 @@ async fn form_page(
 ) -> FormPage {
     let title = if editing.is_some() { "Edit contact" } else { "Add contact" };
     let shell = Shell::load(state, viewer, headers, title, "/app/contacts").await;
-    FormPage { shell, editing, form, errors }
+    FormPage { shell, editing, form, errors, admin: viewer.role() == miping::domain::user::Role::TenantAdmin }
 }
 
-async fn new_form(State(state): State<AppState>, TenantAdmin(viewer, _): TenantAdmin, headers: HeaderMap) -> Response {
+async fn new_form(
+    State(state): State<AppState>,
+    TenantMember(viewer, _): TenantMember,
+    headers: HeaderMap,
+) -> Response {
     let page = form_page(&state, &viewer, &headers, None, ContactForm::default(), Errors::none()).await;
     page::html(StatusCode::OK, &page)
 }
@@ -327,7 +336,7 @@ async fn refused(
 
 async fn create(
     State(state): State<AppState>,
-    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    TenantMember(viewer, tenant_id): TenantMember,
     headers: HeaderMap,
     hx: Hx,
     CsrfForm(form): CsrfForm<ContactForm>,
@@ -371,7 +380,7 @@ async fn load(state: &AppState, tenant_id: &str, id: &str) -> Result<Contact, Re
 
 async fn edit_form(
     State(state): State<AppState>,
-    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    TenantMember(viewer, tenant_id): TenantMember,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
@@ -386,7 +395,7 @@ async fn edit_form(
 
 async fn update(
     State(state): State<AppState>,
-    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    TenantMember(viewer, tenant_id): TenantMember,
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,

@@ -9,6 +9,7 @@ pub mod canned;
 pub mod connect;
 pub mod contacts;
 pub mod dashboard;
+pub mod inbox;
 pub mod library;
 pub mod members;
 pub mod messages;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
 /// The signed-in pages under `/app/`.
 fn app() -> Router<AppState> {
     Router::new()
+        .nest("/inbox", inbox::routes())
         .nest("/templates", templates::routes())
         .nest("/contacts", contacts::routes())
         .nest("/messages", messages::routes())

@@ -15,9 +15,9 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::inbox::canned::{self, CannedInput, CannedReply};
 use crate::domain::inbox::{self, ConversationStatus, ConversationView, ListFilter, Scope};
-use crate::domain::messages::accept::{self, SendInput, TemplateSend};
-use crate::domain::messages::dispatch;
-use crate::domain::messages::{Author, Direction, Message, MessageStatus, MessageView};
+use crate::domain::messages::Author;
+use crate::domain::messages::MessageView;
+use crate::domain::messages::accept::TemplateSend;
 use crate::domain::user::Role;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
@@ -25,10 +25,7 @@ use crate::http::idempotency::idempotency;
 use crate::http::openapi::tags;
 use crate::http::pagination::{ListResponse, PageParams};
 use crate::http::{ApiError, ApiJson, ApiResult, Created, FieldError, NoBody};
-use crate::store::{keys, messages};
-
-/// Longest free-text message WhatsApp accepts.
-const MAX_TEXT_CHARS: usize = 4096;
+use crate::store::messages;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -53,7 +50,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The conversations this caller may see (SPEC → Roles): an admin all of them, an agent those
 /// assigned to them or to no one — another agent's conversation is 404 to them, as a foreign id.
-fn scope(p: &Principal) -> Scope {
+pub fn scope(p: &Principal) -> Scope {
     match p.role() {
         Role::TenantAgent => Scope::AssignedToOrUnassigned(p.user.id.clone()),
         Role::TenantAdmin | Role::SuperAdmin => Scope::All,
@@ -234,64 +231,13 @@ async fn reply(
         )
         .with_details(vec![FieldError::new(field, "message_kind_not_supported", "not available yet")]));
     }
-    let conversation = inbox::require(&state.ports, &tenant, &id, &scope(&p)).await?;
-    if let Some(template) = body.template {
-        let send =
-            SendInput { to: Some(conversation.contact_id.clone()), template: Some(template), ..SendInput::default() };
-        let accepted = accept::accept(&state.ports, &tenant, send).await?;
-        // SPEC: a template reopens the conversation with the customer. The message is queued
-        // already: a failure here is logged, not answered (a retry would send it twice).
-        if conversation.status == ConversationStatus::Resolved
-            && let Err(e) = inbox::set_status(&state.ports, &tenant, &id, ConversationStatus::Open, &scope(&p)).await
-        {
-            tracing::warn!(error = %e, conversation_id = %id, "conversation not reopened after a template reply");
+    let view = match body.template {
+        Some(template) => inbox::reply::template(&state.ports, &tenant, &id, template, &scope(&p)).await?,
+        None => {
+            let text = body.text.unwrap_or_default();
+            inbox::reply::text(&state.ports, &tenant, &id, &text, &scope(&p)).await?
         }
-        let view = messages::Messages::new(&*state.ports.table)
-            .view(&tenant, &accepted.id)
-            .await?
-            .ok_or_else(|| ApiError::internal("an accepted message is missing"))?;
-        return Ok((StatusCode::ACCEPTED, ApiJson(view)));
-    }
-    let text = body.text.map(|t| t.trim().to_string()).unwrap_or_default();
-    if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "text",
-            "invalid",
-            format!("must be 1 to {MAX_TEXT_CHARS} characters"),
-        )]));
-    }
-    let now = state.ports.clock.now();
-    if !conversation.window_open(now) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "outside_service_window",
-            "the customer has not written in the last 24 hours: free text is not allowed, send a template instead",
-        ));
-    }
-    let contact = state
-        .ports
-        .table
-        .get(&keys::contact(&tenant, &conversation.contact_id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("contact"))?;
-    let to = contact.get_str("phone").or_else(|| contact.get_str("wa_user_id")).map(str::to_string);
-    let message = Message {
-        contact_id: Some(conversation.contact_id.clone()),
-        conversation_id: Some(id.clone()),
-        to,
-        text: Some(text.clone()),
-        ..Message::new(
-            state.ports.ids.new_id("msg"),
-            tenant.clone(),
-            Direction::Outbound,
-            "text",
-            MessageStatus::Queued,
-            now,
-        )
     };
-    dispatch::accept(&state.ports, &message, &text).await?;
-    // The answer is the message as accepted (the worker may already be sending it).
-    let view = MessageView::from_item(&messages::item(&message)?)?;
     Ok((StatusCode::ACCEPTED, ApiJson(view)))
 }
 

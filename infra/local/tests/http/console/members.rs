@@ -134,9 +134,10 @@ async fn another_tenants_member_is_not_found_and_only_admins_get_the_page() {
     let mut a = Console::new(&tp.base);
     a.sign_in(&agent.email, &agent.password).await;
     assert_eq!(a.get("/app/members").await.status, StatusCode::FORBIDDEN);
-    let home = a.get("/").await;
+    // An agent's start page is the inbox.
+    assert_eq!(a.get("/").await.location(), Some("/app/inbox"));
+    let home = a.get("/app/inbox").await;
     assert_eq!(home.status, StatusCode::OK);
-    home.assert_shows("You are signed in as an agent");
     assert!(home.body.contains("Sign out"), "the account menu is there");
     for admin_page in ["/app/members", "/app/settings", "/app/campaigns", "/app/billing"] {
         assert!(!home.body.contains(&format!("href=\"{admin_page}\"")), "{admin_page} not in an agent's navigation");

@@ -9,6 +9,7 @@ mod campaigns;
 mod canned;
 mod connect;
 mod contacts;
+mod inbox;
 mod journey;
 mod members;
 mod messages;

@@ -179,3 +179,55 @@ async fn every_console_page_reads_well_in_light_and_dark() {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_answers_a_customer_live_with_a_canned_reply_then_a_template_after_the_window() {
+    use miping::domain::inbox::{self, ConversationStatus, ListFilter, Scope};
+    use miping::ports::table::Update;
+
+    let tp = common::start().await;
+    let (t, connection) = common::ready_to_send(&tp).await;
+    let r = common::post(
+        &tp,
+        &t.token,
+        "/canned-replies",
+        &json!({"shortcut": "fees", "text": "Hi {{contact.name}}, the fee can be paid until Friday."}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let outbox = miping::platform::embedded::outbox_dir(&tp.data_dir);
+    let sim = common::simulator(&tp).base_url();
+    // 24 hours pass for the conversation once the agent has resolved it: its customer's last
+    // message is then 25 hours old, as a day of silence would leave it.
+    let (ports, tenant) = (tp.ports().clone(), t.id.clone());
+    let age = tokio::spawn(async move {
+        let resolved = ListFilter { status: Some(ConversationStatus::Resolved), ..ListFilter::default() };
+        loop {
+            let (found, _) = inbox::list(&ports, &tenant, &resolved, &Scope::All, 10, None).await.unwrap();
+            if let Some(c) = found.first() {
+                let long_ago = chrono::Utc::now() - chrono::Duration::hours(25);
+                let aged = Update::new()
+                    .set("last_inbound_at", long_ago.to_rfc3339())
+                    .set("last_inbound_ms", long_ago.timestamp_millis());
+                ports.table.update(&inbox::conversation_key(&tenant, &c.conversation.id), aged, None).await.unwrap();
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    });
+    let result = browser::run_scenario(
+        "console-inbox",
+        &[
+            ("BASE_URL", tp.base.as_str()),
+            ("OUTBOX_DIR", outbox.to_str().unwrap()),
+            ("OWNER_EMAIL", t.email.as_str()),
+            ("OWNER_PASSWORD", t.password.as_str()),
+            ("SIM_URL", sim.as_str()),
+            ("PHONE_NUMBER_ID", connection["phone_number_id"].as_str().unwrap()),
+            ("CUSTOMER", "14155550777"),
+        ],
+    )
+    .await;
+    age.abort();
+    result.unwrap_or_else(|e| panic!("{e}"));
+}
