@@ -65,6 +65,11 @@ MEDIA_ACCESS = {
         "s3:GetObject": {"tenants/*"},
         "s3:ListBucket": {""},
     },
+    # The brand logo: uploaded (outbound) and served by the console itself.
+    "console-web": {
+        "s3:PutObject": {"tenants/*/outbound/*"},
+        "s3:GetObject": {"tenants/*"},
+    },
 }
 
 # Functions planned in the template whose crates are still being written (they land with their

@@ -252,3 +252,32 @@ async fn a_direct_upload_is_checked_on_first_use() {
     let r = media_answer(&tp, &other.token, upload["id"].as_str().unwrap()).await;
     assert_eq!(error_code(r, StatusCode::NOT_FOUND).await, "not_found");
 }
+
+/// SPEC → Tenant settings: `brand.logo_media_id` is an uploaded image of the tenant (422 otherwise).
+#[tokio::test]
+async fn a_brand_logo_is_an_uploaded_image_of_the_tenant() {
+    let (tp, t) = setup().await;
+    let image = uploaded(&tp, &t.token, "logo.png", "image/png", PNG).await;
+    let pdf = uploaded(&tp, &t.token, "terms.pdf", "application/pdf", PDF).await;
+    let other = provision_and_activate(&tp).await;
+    let theirs = uploaded(&tp, &other.token, "logo.png", "image/png", PNG).await;
+    let patch = |id: &Value| json!({"brand": {"name": "Sunrise", "color": "#0b5fff", "logo_media_id": id}});
+    let send = |body: Value| {
+        let tp = &tp;
+        let token = t.token.clone();
+        async move { tp.http.patch(tp.url("/tenant/settings")).bearer_auth(token).json(&body).send().await.unwrap() }
+    };
+    for (id, code) in
+        [(&pdf["id"], "not_an_image"), (&theirs["id"], "invalid_media_id"), (&json!("med_nope"), "invalid_media_id")]
+    {
+        let r = send(patch(id)).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{id}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["details"][0]["field"], "brand.logo_media_id", "{body}");
+        assert_eq!(body["error"]["details"][0]["code"], code, "{body}");
+    }
+    let r = send(patch(&image["id"])).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["brand"]["logo_media_id"], image["id"]);
+}

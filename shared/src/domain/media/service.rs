@@ -273,19 +273,48 @@ async fn reread(ports: &Ports, item: &MediaItem) -> Result<MediaItem, Error> {
     }
 }
 
-/// A tenant's own image, ready (the brand logo): 422 on `field` otherwise.
+/// A tenant's own image, ready (the brand logo): 422 on `field` otherwise (`invalid_media_id`
+/// for an id that is not the tenant's, `not_an_image`, `media_not_ready` for a direct upload not
+/// checked yet: this reads the table only, so the settings route needs no storage).
 pub async fn own_image(ports: &Ports, tenant_id: &str, id: &str, field: &str) -> Result<MediaItem, Error> {
-    let refuse = |message: &str| Error::validation(vec![FieldError::new(field, "invalid_media", message)]);
-    let item = match ready(ports, tenant_id, id, &Scope::All).await {
-        Ok(item) => item,
-        Err(e) if e.kind == crate::domain::Kind::NotFound => return Err(refuse("is not a media item of this tenant")),
-        Err(e) if e.is_permanent() => return Err(refuse(&e.message)),
-        Err(e) => return Err(e),
+    let refuse = |code: &'static str, message: &str| Error::validation(vec![FieldError::new(field, code, message)]);
+    let Some(item) = MediaStore::new(&*ports.table).get(tenant_id, id).await? else {
+        return Err(refuse("invalid_media_id", "is not a media item of this tenant"));
     };
     if item.kind != types::MediaKind::Image {
-        return Err(refuse("must be an image (jpeg or png)"));
+        return Err(refuse("not_an_image", "must be an image (jpeg or png)"));
+    }
+    if item.status != MediaStatus::Ready {
+        return Err(refuse("media_not_ready", "is not a ready file (upload a logo with POST /media)"));
     }
     Ok(item)
+}
+
+/// [`upload`] of an image only (a brand logo): anything else is refused before it is stored
+/// (422 `not_an_image` on `file`, besides the type, content and size checks of any upload).
+pub async fn upload_image(
+    ports: &Ports,
+    tenant_id: &str,
+    uploaded_by: &str,
+    input: Upload,
+) -> Result<MediaItem, Error> {
+    let filename = clean_filename(input.filename.as_deref());
+    let head = &input.body[..input.body.len().min(SNIFF_BYTES)];
+    let media_type =
+        types::admit(input.declared_type.as_deref(), filename.as_deref(), head, input.body.len() <= SNIFF_BYTES)?;
+    if media_type.kind != types::MediaKind::Image {
+        return Err(Error::validation(vec![FieldError::new("file", "not_an_image", "must be an image (jpeg or png)")]));
+    }
+    upload(ports, tenant_id, uploaded_by, input).await
+}
+
+/// The bytes of a ready item, whatever the storage (for files the console serves itself, like
+/// the brand logo under its own Content-Security-Policy).
+pub async fn read_file(ports: &Ports, tenant_id: &str, id: &str, scope: &Scope) -> Result<(MediaItem, Object), Error> {
+    let item = ready(ports, tenant_id, id, scope).await?;
+    let key = MediaKey::parse(&item.storage_key).map_err(Error::internal)?;
+    let object = ports.storage.get(&key).await?;
+    Ok((item, object))
 }
 
 #[cfg(test)]
