@@ -53,7 +53,8 @@ pub fn router(state: AppState) -> Router {
 
 /// The conversations this caller may see (SPEC → Roles): an admin all of them, an agent those
 /// assigned to them or to no one — another agent's conversation is 404 to them, as a foreign id.
-fn scope(p: &Principal) -> Scope {
+/// The media routes use it too (a customer's file is seen by whoever sees its conversation).
+pub(crate) fn scope(p: &Principal) -> Scope {
     match p.role() {
         Role::TenantAgent => Scope::AssignedToOrUnassigned(p.user.id.clone()),
         Role::TenantAdmin | Role::SuperAdmin => Scope::All,

@@ -19,11 +19,9 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::Error;
-use crate::domain::inbox::Scope;
 use crate::domain::media::MediaView;
 use crate::domain::media::service::{self, Download, Upload, UploadRequest};
 use crate::domain::media::types::{self, MAX_MEDIA_SIZE, MediaType, SNIFF_BYTES};
-use crate::domain::user::Role;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
@@ -52,14 +50,6 @@ pub fn router(state: AppState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), idempotency))
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
         .with_state(state)
-}
-
-/// Which inbound media a caller sees: an agent, only that of the conversations they see.
-fn scope(p: &Principal) -> Scope {
-    match p.role() {
-        Role::TenantAgent => Scope::AssignedToOrUnassigned(p.user.id.clone()),
-        Role::TenantAdmin | Role::SuperAdmin => Scope::All,
-    }
 }
 
 /// The multipart form of `POST /media` (documentation only: the handler streams it).
@@ -241,7 +231,7 @@ async fn grant_upload(
         (status = 415, description = "A direct upload whose content was not its declared type (deleted)", body = ErrorBody),
     ))]
 async fn download(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<Response> {
-    let (item, download) = service::download(&state.ports, p.tenant_id()?, &id, &scope(&p)).await?;
+    let (item, download) = service::download(&state.ports, p.tenant_id()?, &id, &super::inbox::scope(&p)).await?;
     let no_store = (header::CACHE_CONTROL, "private, no-store".to_owned());
     Ok(match download {
         Download::Redirect(request) => (StatusCode::FOUND, [(header::LOCATION, request.url), no_store]).into_response(),
