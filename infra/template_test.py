@@ -35,6 +35,7 @@ ALLOWED_MANAGED = {
 # Who may use the envelope key, and why. Decrypt opens a sealed secret, GenerateDataKey seals one.
 KMS_DECRYPT = {
     "send-worker": "opens the WhatsApp token to call Meta",
+    "media-worker": "opens the WhatsApp token to fetch customers' files from Graph",
     "templates-api": "opens the WhatsApp token to manage templates",
     "whatsapp-api": "opens the token and PIN on resumed connect steps",
     "mail-worker": "opens the one-time password of a welcome email",
@@ -64,6 +65,10 @@ MEDIA_ACCESS = {
         "s3:DeleteObject": {"tenants/*/outbound/*"},
         "s3:GetObject": {"tenants/*"},
         "s3:ListBucket": {""},
+    },
+    # Customers' files fetched from Meta: written under the inbound prefixes, nothing else.
+    "media-worker": {
+        "s3:PutObject": {"tenants/*/inbound/*"},
     },
     # The brand logo: uploaded (outbound) and served by the console itself.
     "console-web": {

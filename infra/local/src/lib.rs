@@ -225,6 +225,10 @@ fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<Join
             }),
         ),
         (miping::queues::FANOUT, Arc::new(FanoutWorker { ports: state.ports.clone() })),
+        (
+            miping::queues::MEDIA,
+            Arc::new(miping::runtime::consumers::media::MediaConsumer { ports: state.ports.clone() }),
+        ),
     ];
     // Short long-poll waits: locally a message should move within a fraction of a second.
     let options = PollerOptions { wait: Duration::from_millis(200), ..PollerOptions::default() };

@@ -281,3 +281,128 @@ async fn a_brand_logo_is_an_uploaded_image_of_the_tenant() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["brand"]["logo_media_id"], image["id"]);
 }
+
+// ---- inbound: customers' files ------------------------------------------------------------
+
+/// A customer at `from` sends a generated file of `kind` (`POST /_sim/inbound`); the simulator's
+/// answer (`media_id`, `sha256` hex, `mime_type`, `wamid`).
+async fn customer_sends(tp: &TestPlatform, connection: &Value, from: &str, kind: &str) -> Value {
+    let r = tp
+        .http
+        .post(format!("{}/_sim/inbound", common::simulator(tp).base_url()))
+        .json(&json!({"phone_number_id": connection["phone_number_id"], "from": from, "type": kind, "filename": "receipt.pdf"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "the simulator took the inbound {kind}");
+    r.json().await.unwrap()
+}
+
+/// The bytes the simulator holds for its media id (what the customer sent).
+async fn sent_bytes(tp: &TestPlatform, meta_media_id: &str) -> Vec<u8> {
+    let url = format!("{}/_sim/media/{meta_media_id}/bytes", common::simulator(tp).base_url());
+    let r = tp.http.get(url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.bytes().await.unwrap().to_vec()
+}
+
+/// The inbound message with `wamid` in the tenant's inbox, once recorded.
+async fn inbound_message(tp: &TestPlatform, token: &str, wamid: &str) -> Value {
+    common::eventually(20, "the inbound message is in a conversation", || async {
+        let (_, list) = common::get_json(tp, token, "/conversations").await;
+        for conversation in list["items"].as_array()? {
+            let path = format!("/conversations/{}/messages", conversation["id"].as_str()?);
+            let (_, thread) = common::get_json(tp, token, &path).await;
+            if let Some(m) = thread["items"].as_array()?.iter().find(|m| m["wamid"] == wamid) {
+                return Some(m.clone());
+            }
+        }
+        None
+    })
+    .await
+}
+
+/// Waits until the message's media leaves `pending`; returns its `media`.
+async fn settled_media(tp: &TestPlatform, token: &str, message_id: &str, secs: u64) -> Value {
+    common::eventually(secs, "the media is fetched", || async {
+        let (_, m) = common::get_json(tp, token, &format!("/messages/{message_id}")).await;
+        (m["media"]["status"] != "pending").then(|| m["media"].clone())
+    })
+    .await
+}
+
+/// SPEC: inbound media is recorded at once as `pending`, fetched through Graph, checked and
+/// stored, then `ready`: downloadable by the tenant and its agents, 404 for another tenant.
+#[tokio::test]
+async fn inbound_media_is_stored_and_downloadable_by_the_tenant_only() {
+    let (tp, t) = setup().await;
+    let connection = common::connect_new(&tp, &t).await;
+    // The first fetch fails at once (a transient Graph error): recorded pending, retried to ready.
+    common::simulator(&tp).fail_next(meta_sim::Endpoint::DownloadMedia, meta_sim::ScriptedFault::ServerError);
+    let agent = invite_and_activate(&tp, &t.token, "TENANT_AGENT").await;
+    for (i, kind) in ["image", "audio", "document"].into_iter().enumerate() {
+        let sent = customer_sends(&tp, &connection, &format!("9198765432{i:02}"), kind).await;
+        let message = inbound_message(&tp, &t.token, sent["wamid"].as_str().unwrap()).await;
+        assert_eq!(message["kind"], kind);
+        let media = settled_media(&tp, &t.token, message["id"].as_str().unwrap(), 30).await;
+        assert_eq!(media["status"], "ready", "{kind}: {media}");
+        assert_eq!(media["kind"], kind);
+        assert_eq!(media["mime_type"], sent["mime_type"]);
+        let id = media["id"].as_str().unwrap();
+        let expected = sent_bytes(&tp, sent["media_id"].as_str().unwrap()).await;
+        assert_eq!(download(&tp, &t.token, id).await, expected, "{kind}: the bytes the customer sent");
+        assert_eq!(sha256_hex(&expected), sent["sha256"].as_str().unwrap());
+        assert_eq!(download(&tp, &agent.token, id).await, expected, "{kind}: the tenant's agent (unassigned)");
+        let files = stored_files(&tp, &t.id);
+        assert!(files.iter().any(|f| f.to_string_lossy().contains(&format!("/inbound/{id}."))), "{files:?}");
+    }
+    let other = provision_and_activate(&tp).await;
+    let (_, list) = common::get_json(&tp, &t.token, "/conversations").await;
+    let conversation = list["items"][0]["id"].as_str().unwrap().to_owned();
+    let (_, thread) = common::get_json(&tp, &t.token, &format!("/conversations/{conversation}/messages")).await;
+    let id = thread["items"].as_array().unwrap().iter().find_map(|m| m["media"]["id"].as_str()).unwrap().to_owned();
+    assert_eq!(error_code(media_answer(&tp, &other.token, &id).await, StatusCode::NOT_FOUND).await, "not_found");
+
+    // Assigned to the admin: another agent no longer sees the conversation, nor its file.
+    let me = common::get_ok(&tp, &t.token, "/auth/me").await;
+    let r =
+        common::post(&tp, &t.token, &format!("/conversations/{conversation}/assign"), &json!({"member_id": me["id"]}))
+            .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(error_code(media_answer(&tp, &agent.token, &id).await, StatusCode::NOT_FOUND).await, "not_found");
+}
+
+/// An expired download URL (Meta's 404 "URL signature expired") is asked for again at once.
+#[tokio::test]
+async fn an_expired_media_url_is_fetched_again() {
+    let (tp, t) = setup().await;
+    let connection = common::connect_new(&tp, &t).await;
+    let sim = common::simulator(&tp);
+    sim.fail_next(meta_sim::Endpoint::DownloadMedia, meta_sim::ScriptedFault::ExpiredUrl);
+    let sent = customer_sends(&tp, &connection, "919876500001", "image").await;
+    let message = inbound_message(&tp, &t.token, sent["wamid"].as_str().unwrap()).await;
+    let media = settled_media(&tp, &t.token, message["id"].as_str().unwrap(), 10).await;
+    assert_eq!(media["status"], "ready", "{media}");
+    let expected = sent_bytes(&tp, sent["media_id"].as_str().unwrap()).await;
+    assert_eq!(download(&tp, &t.token, media["id"].as_str().unwrap()).await, expected);
+}
+
+/// A media id Meta does not know fails for good: `failed` with the reason, visible on the
+/// message, and the file answers 422 `media_failed`.
+#[tokio::test]
+async fn media_meta_refuses_is_failed_with_the_reason() {
+    let (tp, t) = setup().await;
+    let connection = common::connect_new(&tp, &t).await;
+    let sim = common::simulator(&tp);
+    sim.fail_next(
+        meta_sim::Endpoint::GetMedia,
+        meta_sim::ScriptedFault::Rejected { code: 100, message: "Unsupported get request".into() },
+    );
+    let sent = customer_sends(&tp, &connection, "919876500002", "image").await;
+    let message = inbound_message(&tp, &t.token, sent["wamid"].as_str().unwrap()).await;
+    let media = settled_media(&tp, &t.token, message["id"].as_str().unwrap(), 10).await;
+    assert_eq!(media["status"], "failed", "{media}");
+    assert!(media["error"].as_str().is_some_and(|e| e.contains("Unsupported get request")), "{media}");
+    let r = media_answer(&tp, &t.token, media["id"].as_str().unwrap()).await;
+    assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "media_failed");
+}

@@ -103,3 +103,20 @@ impl From<MediaItem> for MediaView {
         }
     }
 }
+
+/// A media message's file, as its message shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": "med_01J9ZX3V8Q7K2M4N6P8R0T2W4Y", "kind": "image", "status": "ready", "mime_type": "image/jpeg"}))]
+pub struct MessageMedia {
+    /// The media id (`GET /media/{id}`).
+    pub id: String,
+    pub kind: MediaKind,
+    /// `pending` while it is fetched from WhatsApp, then `ready` or `failed` (with `error`).
+    pub status: MediaStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
