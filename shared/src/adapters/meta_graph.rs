@@ -438,6 +438,56 @@ impl MetaGraph for HttpGraph {
         );
         Ok(body.freeze())
     }
+
+    async fn upload_media(
+        &self,
+        token: &SecretString,
+        phone_number_id: &str,
+        mime_type: &str,
+        filename: &str,
+        body: bytes::Bytes,
+    ) -> Result<String, MetaError> {
+        #[derive(Deserialize)]
+        struct Uploaded {
+            id: String,
+        }
+        let boundary = format!("miping-{:016x}", rand::random::<u64>());
+        // Quotes and line breaks cannot end the part's header.
+        let name: String = filename.chars().filter(|c| !c.is_control() && *c != '"' && *c != '\\').collect();
+        let mut form = Vec::with_capacity(body.len() + 512);
+        for (field, value) in [("messaging_product", "whatsapp"), ("type", mime_type)] {
+            form.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        form.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {mime_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        form.extend_from_slice(&body);
+        form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let url = self.url(&format!("{phone_number_id}/media"), &[])?;
+        let res = self
+            .http
+            .post(url)
+            .bearer_auth(token.expose_secret())
+            .header(reqwest::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(form)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = res.status();
+        let bytes = res.bytes().await.map_err(transport)?;
+        if !status.is_success() {
+            return Err(api_error(status.as_u16(), &bytes));
+        }
+        let uploaded: Uploaded =
+            serde_json::from_slice(&bytes).map_err(|e| MetaError::Protocol(format!("{{phone}}/media: {e}")))?;
+        Ok(uploaded.id)
+    }
 }
 
 impl HttpGraph {

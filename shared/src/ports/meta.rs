@@ -257,4 +257,13 @@ pub trait MetaGraph: Send + Sync + 'static {
     /// hosts or the configured Graph host), refusing more than `max_bytes`. An expired URL is
     /// Meta's 404 error: ask `get_media` for a new one.
     async fn download_media(&self, token: &SecretString, url: &str, max_bytes: u64) -> Result<bytes::Bytes, MetaError>;
+    /// `POST /{phone}/media`: uploads a file to send from that number; Meta's media id.
+    async fn upload_media(
+        &self,
+        token: &SecretString,
+        phone_number_id: &str,
+        mime_type: &str,
+        filename: &str,
+        body: bytes::Bytes,
+    ) -> Result<String, MetaError>;
 }

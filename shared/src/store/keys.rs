@@ -262,6 +262,12 @@ pub fn media(tenant_id: &str, media_id: &str) -> Key {
     Key::new(format!("T#{tenant_id}#MEDIA#{media_id}"), "MEDIA")
 }
 
+/// Meta's id for a media item uploaded from one phone number (`meta_media_id`), kept (TTL) a
+/// little less than Meta keeps uploads, so each file is uploaded once per number.
+pub fn media_meta_upload(tenant_id: &str, media_id: &str, phone_number_id: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#MEDIA#{media_id}"), format!("META#{phone_number_id}"))
+}
+
 // --- scheduling --------------------------------------------------------------------------------
 
 /// GSI2 (`DUE`): scheduled messages and campaigns by due time, sharded so no index partition is

@@ -406,3 +406,74 @@ async fn media_meta_refuses_is_failed_with_the_reason() {
     let r = media_answer(&tp, &t.token, media["id"].as_str().unwrap()).await;
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "media_failed");
 }
+
+// ---- outbound: files sent to customers -------------------------------------------------------
+
+/// SPEC: upload → send an image (free-form, inside the window) → Meta received the same bytes,
+/// uploaded once per file and number and sent by id → `read`. Outside the window, by link, or as
+/// another kind than the file's: refused at acceptance.
+#[tokio::test]
+async fn an_uploaded_image_is_sent_by_id_and_meta_receives_its_bytes() {
+    let (tp, t) = setup().await;
+    let connection = common::connect_new(&tp, &t).await;
+    let image = uploaded(&tp, &t.token, "menu.png", "image/png", PNG).await;
+    let id = image["id"].as_str().unwrap();
+    let send = |media: Value| {
+        let tp = &tp;
+        let token = t.token.clone();
+        async move { common::post(tp, &token, "/messages", &json!({"to": "+919876500003", "media": media})).await }
+    };
+    // No conversation yet: outside the window.
+    let r = send(json!({"kind": "image", "media_id": id})).await;
+    assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "outside_service_window");
+
+    common::customer_writes(&tp, &connection, "919876500003", "Can I see the menu?").await;
+    let accepted = common::eventually(20, "the window opens", || async {
+        let r = send(json!({"kind": "image", "media_id": id, "caption": "Today's menu"})).await;
+        (r.status() == StatusCode::ACCEPTED).then_some(r)
+    })
+    .await;
+    let message: Value = accepted.json().await.unwrap();
+    let message_id = message["id"].as_str().unwrap().to_owned();
+    let read = common::eventually(30, "the image is read", || async {
+        let (_, m) = common::get_json(&tp, &t.token, &format!("/messages/{message_id}")).await;
+        (m["status"] == "read").then_some(m)
+    })
+    .await;
+    assert_eq!(read["kind"], "image");
+    assert_eq!(read["media"]["id"], id);
+    let sim = common::simulator(&tp);
+    let sent = sim.sent_message(read["wamid"].as_str().unwrap()).expect("Meta got the message");
+    assert_eq!(sent.media.len(), 1);
+    let meta_id = sent.media[0].id.clone().expect("sent by id, not by link");
+    assert_eq!(sent.media[0].link, None);
+    assert_eq!(sent.media[0].sha256.as_deref(), Some(sha256_hex(PNG).as_str()));
+    assert_eq!(sent.media[0].caption.as_deref(), Some("Today's menu"));
+    assert_eq!(sim.media_bytes(&meta_id).await.unwrap(), PNG, "the bytes Meta received");
+
+    // The same file again: Meta's id is reused, not uploaded twice.
+    let r = send(json!({"kind": "image", "media_id": id})).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let again: Value = r.json().await.unwrap();
+    let again_id = again["id"].as_str().unwrap().to_owned();
+    let wamid = common::eventually(30, "the second image is sent", || async {
+        let (_, m) = common::get_json(&tp, &t.token, &format!("/messages/{again_id}")).await;
+        m["wamid"].as_str().map(str::to_owned)
+    })
+    .await;
+    assert_eq!(sim.sent_message(&wamid).unwrap().media[0].id.as_deref(), Some(meta_id.as_str()));
+
+    // Refused at acceptance.
+    for (media, field, code) in [
+        (json!({"kind": "document", "media_id": id}), "media.media_id", "kind_mismatch"),
+        (json!({"kind": "image", "link": "https://cdn.example/menu.png"}), "media.link", "link_not_supported"),
+        (json!({"kind": "image", "media_id": "med_nope"}), "media.media_id", "invalid_media_id"),
+        (json!({"kind": "gif", "media_id": id}), "media.kind", "invalid"),
+    ] {
+        let r = send(media.clone()).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{media}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["details"][0]["field"], field, "{media}: {body}");
+        assert_eq!(body["error"]["details"][0]["code"], code, "{media}: {body}");
+    }
+}

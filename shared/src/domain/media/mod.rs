@@ -3,6 +3,7 @@
 
 pub mod inbound;
 pub mod model;
+pub mod outbound;
 pub mod service;
 pub mod types;
 
