@@ -66,6 +66,10 @@ MEDIA_ACCESS = {
         "s3:GetObject": {"tenants/*"},
         "s3:ListBucket": {""},
     },
+    # Files sent to customers: read (outbound only) to upload them to Meta.
+    "send-worker": {
+        "s3:GetObject": {"tenants/*/outbound/*"},
+    },
     # Customers' files fetched from Meta: written under the inbound prefixes, nothing else.
     "media-worker": {
         "s3:PutObject": {"tenants/*/inbound/*"},
