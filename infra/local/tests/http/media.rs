@@ -477,3 +477,31 @@ async fn an_uploaded_image_is_sent_by_id_and_meta_receives_its_bytes() {
         assert_eq!(body["error"]["details"][0]["code"], code, "{media}: {body}");
     }
 }
+
+/// The inbox reply takes `{media}` too (the `POST /messages` path): a PDF to the customer who
+/// wrote, sent by Meta's id with its file name; the bytes Meta received are the upload's.
+#[tokio::test]
+async fn a_conversation_reply_sends_a_document() {
+    let (tp, t) = setup().await;
+    let connection = common::connect_new(&tp, &t).await;
+    let pdf = uploaded(&tp, &t.token, "invoice-42.pdf", "application/pdf", PDF).await;
+    let sent = common::customer_writes(&tp, &connection, "919876500004", "Please send the invoice").await;
+    let inbound = inbound_message(&tp, &t.token, sent["wamid"].as_str().unwrap()).await;
+    let conversation = inbound["conversation_id"].as_str().unwrap().to_owned();
+    let body = json!({"media": {"kind": "document", "media_id": pdf["id"], "caption": "Your invoice"}});
+    let r = common::post(&tp, &t.token, &format!("/conversations/{conversation}/messages"), &body).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let reply: Value = r.json().await.unwrap();
+    assert_eq!((&reply["kind"], &reply["media"]["id"]), (&json!("document"), &pdf["id"]));
+    let reply_id = reply["id"].as_str().unwrap().to_owned();
+    let wamid = common::eventually(30, "the document is sent", || async {
+        let (_, m) = common::get_json(&tp, &t.token, &format!("/messages/{reply_id}")).await;
+        m["wamid"].as_str().map(str::to_owned)
+    })
+    .await;
+    let sim = common::simulator(&tp);
+    let meta = sim.sent_message(&wamid).expect("Meta got the reply");
+    assert_eq!(meta.media[0].filename.as_deref(), Some("invoice-42.pdf"));
+    assert_eq!(meta.media[0].caption.as_deref(), Some("Your invoice"));
+    assert_eq!(sim.media_bytes(meta.media[0].id.as_deref().unwrap()).await.unwrap(), PDF);
+}

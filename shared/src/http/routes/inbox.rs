@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::inbox::canned::{self, CannedInput, CannedReply};
 use crate::domain::inbox::{self, ConversationStatus, ConversationView, ListFilter, Scope};
-use crate::domain::messages::accept::{self, SendInput, TemplateSend};
+use crate::domain::messages::accept::{self, MediaSend, SendInput, TemplateSend};
 use crate::domain::messages::dispatch;
 use crate::domain::messages::{Author, Direction, Message, MessageStatus, MessageView};
 use crate::domain::user::Role;
@@ -180,9 +180,8 @@ struct ReplyBody {
     text: Option<String>,
     /// An approved template, any time (quota, credits and opt-out apply as for `POST /messages`).
     template: Option<TemplateSend>,
-    /// Not served yet (media support, issue 18): 422 `message_kind_not_supported`.
-    #[schema(value_type = Option<Object>)]
-    media: Option<Value>,
+    /// A file uploaded with `POST /media`: only inside the 24 h window (as `POST /messages`'s `media`).
+    media: Option<MediaSend>,
     /// Not served yet (media support, issue 18): 422 `message_kind_not_supported`.
     #[schema(value_type = Option<Object>)]
     interactive: Option<Value>,
@@ -198,7 +197,8 @@ struct ReplyBody {
         (status = 404, description = "No such conversation", body = ErrorBody),
         (status = 422, description = "Not exactly one of text / template; empty or too long text; outside the window \
             (`outside_service_window`); an unknown or unapproved template or wrong variables; an opted-out contact \
-            (`contact_opted_out`, templates); media or interactive (`message_kind_not_supported`, not served yet)", body = ErrorBody),
+            (`contact_opted_out`, templates); media: `POST /messages`'s refusals (`invalid_media_id`, `kind_mismatch`, \
+            `link_not_supported`); interactive (`message_kind_not_supported`, not served yet)", body = ErrorBody),
         (status = 429, description = "Quota or credits exhausted", body = ErrorBody),
     ))]
 async fn reply(
@@ -226,16 +226,25 @@ async fn reply(
             )]));
         }
     }
-    if body.media.is_some() || body.interactive.is_some() {
-        let field = if body.media.is_some() { "media" } else { "interactive" };
+    if body.interactive.is_some() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "message_kind_not_supported",
-            "media and interactive replies are not available yet; send text or a template",
+            "interactive replies are not available yet; send text, media or a template",
         )
-        .with_details(vec![FieldError::new(field, "message_kind_not_supported", "not available yet")]));
+        .with_details(vec![FieldError::new("interactive", "message_kind_not_supported", "not available yet")]));
     }
     let conversation = inbox::require(&state.ports, &tenant, &id, &scope(&p)).await?;
+    if let Some(media) = body.media {
+        // The `POST /messages` path: the window, the file's kind and the tenant's own file.
+        let send = SendInput { to: Some(conversation.contact_id.clone()), media: Some(media), ..SendInput::default() };
+        let accepted = accept::accept(&state.ports, &tenant, send).await?;
+        let view = messages::Messages::new(&*state.ports.table)
+            .view(&tenant, &accepted.id)
+            .await?
+            .ok_or_else(|| ApiError::internal("an accepted message is missing"))?;
+        return Ok((StatusCode::ACCEPTED, ApiJson(view)));
+    }
     if let Some(template) = body.template {
         let send =
             SendInput { to: Some(conversation.contact_id.clone()), template: Some(template), ..SendInput::default() };
