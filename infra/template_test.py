@@ -35,6 +35,7 @@ ALLOWED_MANAGED = {
 # Who may use the envelope key, and why. Decrypt opens a sealed secret, GenerateDataKey seals one.
 KMS_DECRYPT = {
     "send-worker": "opens the WhatsApp token to call Meta",
+    "media-worker": "opens the WhatsApp token to fetch customers' files from Graph",
     "templates-api": "opens the WhatsApp token to manage templates",
     "whatsapp-api": "opens the token and PIN on resumed connect steps",
     "mail-worker": "opens the one-time password of a welcome email",
@@ -54,6 +55,31 @@ KMS_GENERATE = {
     "console-web": "Embedded Signup, welcome emails and the callback secret from the console",
 }
 SES_SENDERS = {"mail-worker"}
+
+# Who may touch the media bucket, with which actions, on which keys (under `${MediaBucket.Arn}/`;
+# "" is the bucket itself). Each function gets only its own prefixes (SPEC: tenants/{id}/{inbound|outbound}/).
+MEDIA_ACCESS = {
+    # /media uploads (outbound; a refused direct upload is deleted) and downloads (either direction).
+    "messaging-api": {
+        "s3:PutObject": {"tenants/*/outbound/*"},
+        "s3:DeleteObject": {"tenants/*/outbound/*"},
+        "s3:GetObject": {"tenants/*"},
+        "s3:ListBucket": {""},
+    },
+    # Files sent to customers: read (outbound only) to upload them to Meta.
+    "send-worker": {
+        "s3:GetObject": {"tenants/*/outbound/*"},
+    },
+    # Customers' files fetched from Meta: written under the inbound prefixes, nothing else.
+    "media-worker": {
+        "s3:PutObject": {"tenants/*/inbound/*"},
+    },
+    # The brand logo: uploaded (outbound) and served by the console itself.
+    "console-web": {
+        "s3:PutObject": {"tenants/*/outbound/*"},
+        "s3:GetObject": {"tenants/*"},
+    },
+}
 
 # Functions planned in the template whose crates are still being written (they land with their
 # crates); any other function in the template must have a crate under functions/.
@@ -203,8 +229,22 @@ def violations(sam):
                 problems.append(f"{p} unexpected KMS action {a}")
             if a.startswith("ses:") and (binary not in SES_SENDERS or a != "ses:SendEmail"):
                 problems.append(f"{p} unexpected SES action {a}")
-            if a.startswith(("iam:", "sts:", "lambda:", "s3:")):
+            if a.startswith(("iam:", "sts:", "lambda:")):
                 problems.append(f"{p} unexpected action {a}")
+
+        # Media: exactly the actions and prefixes MEDIA_ACCESS gives this function, in the stack's bucket.
+        def media_arn(prefix):
+            return "MediaBucket.Arn" if prefix == "" else "sub:${MediaBucket.Arn}/" + prefix
+
+        s3_granted = {a: rs for a, rs in granted.items() if a.startswith("s3:")}
+        s3_expected = {a: {media_arn(x) for x in prefixes} for a, prefixes in MEDIA_ACCESS.get(binary, {}).items()}
+        if s3_granted != s3_expected:
+            problems.append(f"{p} S3 access {sorted((a, sorted(r)) for a, r in s3_granted.items())} "
+                            f"is not {sorted((a, sorted(r)) for a, r in s3_expected.items())}")
+        if s3_granted and ref(env.get("MEDIA_BUCKET")) != "MediaBucket":
+            problems.append(f"{p} S3 granted but MEDIA_BUCKET is not the media bucket")
+        if "MEDIA_BUCKET" in env and not s3_granted:
+            problems.append(f"{p} has MEDIA_BUCKET but no S3 access")
         if any(a.startswith("kms:") for a in granted) and "KMS_KEY_ID" not in env:
             problems.append(f"{p} KMS granted but KMS_KEY_ID not set")
 
@@ -278,6 +318,36 @@ def violations(sam):
                 problems.append(f"{q}: no depth alarm")
         elif "RedrivePolicy" not in props:
             problems.append(f"{q}: no dead-letter queue")
+
+    # Buckets: private, encrypted, TLS only, expiring.
+    for lid, r in sam["Resources"].items():
+        if r["Type"] != "AWS::S3::Bucket":
+            continue
+        props = r["Properties"]
+        block = props.get("PublicAccessBlockConfiguration", {})
+        for flag in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+            if block.get(flag) is not True:
+                problems.append(f"{lid}: {flag} is not true")
+        sse = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+        if not any(rule.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for rule in sse):
+            problems.append(f"{lid}: no default encryption")
+        ownership = props.get("OwnershipControls", {}).get("Rules", [])
+        if [o.get("ObjectOwnership") for o in ownership] != ["BucketOwnerEnforced"]:
+            problems.append(f"{lid}: ACLs not disabled (BucketOwnerEnforced)")
+        rules = props.get("LifecycleConfiguration", {}).get("Rules", [])
+        if not any(rule.get("ExpirationInDays") and rule.get("Status") == "Enabled" for rule in rules):
+            problems.append(f"{lid}: no expiring lifecycle rule (retention)")
+        tls_only = any(
+            p2["Type"] == "AWS::S3::BucketPolicy"
+            and ref(p2["Properties"]["Bucket"]) == lid
+            and any(
+                st.get("Effect") == "Deny" and "aws:SecureTransport" in json.dumps(st.get("Condition", {}))
+                for st in as_list(p2["Properties"]["PolicyDocument"]["Statement"])
+            )
+            for p2 in sam["Resources"].values()
+        )
+        if not tls_only:
+            problems.append(f"{lid}: no policy denying requests without TLS")
 
     # No hard-coded names anywhere.
     for lid, r in stack.resources.items():
@@ -411,6 +481,23 @@ class TemplateTest(unittest.TestCase):
             st.append({"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"], "Resource": {"Fn::GetAtt": ["SendQueue", "Arn"]}})
         found = self.mutated("mail-worker", edit)
         self.assertTrue(any("sqs:ReceiveMessage on" in v for v in found), found)
+
+    def test_checker_catches_media_access_beyond_a_functions_prefixes(self):
+        bucket_wide = {"Effect": "Allow", "Action": "s3:PutObject", "Resource": {"Fn::Sub": "${MediaBucket.Arn}/*"}}
+        found = self.mutated("messaging-api", lambda st, _: st.append(bucket_wide))
+        self.assertTrue(any("messaging-api: S3 access" in v for v in found), found)
+        found = self.mutated("contacts-api", lambda st, _: st.append({**bucket_wide, "Action": "s3:GetObject"}))
+        self.assertTrue(any("contacts-api: S3 access" in v for v in found), found)
+
+    def test_checker_catches_a_public_or_unencrypted_bucket(self):
+        sam = copy.deepcopy(self.sam)
+        props = sam["Resources"]["MediaBucket"]["Properties"]
+        props["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] = False
+        del props["BucketEncryption"]
+        del props["LifecycleConfiguration"]
+        found = violations(sam)
+        for expected in ("RestrictPublicBuckets is not true", "no default encryption", "no expiring lifecycle rule"):
+            self.assertTrue(any(expected in v for v in found), (expected, found))
 
     def test_checker_catches_a_short_visibility_timeout_and_hard_coded_names(self):
         sam = copy.deepcopy(self.sam)

@@ -20,8 +20,10 @@ pub const MAIL: QueueName = QueueName("mail");
 pub const CALLBACK: QueueName = QueueName("callback");
 /// Campaign fan-out: one job per page of a campaign's audience (and the cancel sweep).
 pub const FANOUT: QueueName = QueueName("fanout");
+/// Customers' media files to fetch from Meta into storage: one job per inbound media item.
+pub const MEDIA: QueueName = QueueName("media");
 
-pub const ALL: [QueueName; 6] = [SEND, SEND_BULK, WEBHOOK, MAIL, CALLBACK, FANOUT];
+pub const ALL: [QueueName; 7] = [SEND, SEND_BULK, WEBHOOK, MAIL, CALLBACK, FANOUT, MEDIA];
 
 /// The send worker's lanes, in the order its local pollers start.
 pub const SEND_LANES: [QueueName; 2] = [SEND, SEND_BULK];
@@ -46,7 +48,7 @@ pub fn settings(queue: QueueName) -> QueueSettings {
     let max_receives = match queue {
         q if SEND_LANES.contains(&q) => 50,
         CALLBACK => 30,
-        WEBHOOK | FANOUT => 10,
+        WEBHOOK | FANOUT | MEDIA => 10,
         MAIL => 8,
         _ => QueueSettings::default().max_receives,
     };

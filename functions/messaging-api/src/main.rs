@@ -1,4 +1,4 @@
-//! Lambda `messaging-api`: `/messages*`.
+//! Lambda `messaging-api`: `/messages*` and `/media*`.
 
 #[tokio::main]
 async fn main() -> Result<(), miping::runtime::http_lambda::Error> {

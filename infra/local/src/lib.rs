@@ -173,6 +173,12 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
         None => None,
     };
     let mut ports = miping::platform::embedded::ports(&options.data_dir, &config.meta)?;
+    // Media URLs point at this process (its real port when MIPING_ADDR asked for any), which
+    // serves them under /media-files/.
+    let media_base = miping::config::env("MIPING_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
+    let files =
+        Arc::new(miping::platform::embedded::file_storage(&options.data_dir, &media_base, ports.clock.clone())?);
+    ports.storage = files.clone();
     if let Some(wrap) = options.wrap_queue {
         ports.queue = wrap(ports.queue);
     }
@@ -189,7 +195,9 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
     let consumers = if options.consumers { spawn_consumers(&state, &shutdown) } else { Vec::new() };
     // The API's route groups and the console's pages on one port, as API Gateway routes them on AWS.
     let app = miping::http::layers::with_common_layers(
-        routes::api(state.clone()).merge(miping_console::router(state.clone())),
+        routes::api(state.clone())
+            .merge(miping_console::router(state.clone()))
+            .merge(miping::http::media_files::router(files)),
     );
     let server = tokio::spawn(server::serve(listener, app, options.timeouts, shutdown.subscribe()));
     Ok(Platform { addr, state, created_admin, simulator, shutdown, server, consumers })
@@ -217,6 +225,10 @@ fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<Join
             }),
         ),
         (miping::queues::FANOUT, Arc::new(FanoutWorker { ports: state.ports.clone() })),
+        (
+            miping::queues::MEDIA,
+            Arc::new(miping::runtime::consumers::media::MediaConsumer { ports: state.ports.clone() }),
+        ),
     ];
     // Short long-poll waits: locally a message should move within a fraction of a second.
     let options = PollerOptions { wait: Duration::from_millis(200), ..PollerOptions::default() };

@@ -142,6 +142,7 @@ pub fn status_of(e: &Error) -> Result<StatusCode, Response> {
         Kind::Gone => StatusCode::GONE,
         Kind::Conflict => StatusCode::CONFLICT,
         Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Kind::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Kind::Limit => StatusCode::TOO_MANY_REQUESTS,
         Kind::Upstream { .. } => StatusCode::BAD_GATEWAY,
         Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -225,6 +225,8 @@ pub struct TenantChrome {
     /// Its brand name when it set one, else the tenant's name.
     pub name: String,
     pub initial: String,
+    /// `/brand/logo/{id}` when the brand has a logo (shown instead of the initial).
+    pub logo_url: Option<String>,
     pub chip: StatusChip,
 }
 
@@ -296,7 +298,12 @@ impl Shell {
                 None => r.tenant.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
             };
             let status = r.connection.as_ref().map(|c| c.status).unwrap_or_default();
-            TenantChrome { initial: initials(&name, 1), name, chip: StatusChip::of(status) }
+            TenantChrome {
+                initial: initials(&name, 1),
+                name,
+                logo_url: crate::pages::settings::logo_url(&settings),
+                chip: StatusChip::of(status),
+            }
         });
         let tz = zone(&settings);
         let shell = Shell {

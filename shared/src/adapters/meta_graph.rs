@@ -20,7 +20,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::ports::meta::{
-    Accepted, CreatedTemplate, MetaError, MetaGraph, NewTemplate, PhoneNumber, Template, TemplateEdit, TokenInfo,
+    Accepted, CreatedTemplate, MediaInfo, MetaError, MetaGraph, NewTemplate, PhoneNumber, Template, TemplateEdit,
+    TokenInfo,
 };
 
 /// Fields read from `message_templates` (Meta returns fewer by default on some versions).
@@ -382,5 +383,126 @@ impl MetaGraph for HttpGraph {
         // Meta has been seen padding wa_id with whitespace; the id is digits.
         let wa_id = sent.contacts.into_iter().next().map(|c| c.wa_id.trim().to_owned()).unwrap_or_default();
         Ok(Accepted { wamid, wa_id })
+    }
+
+    async fn get_media(&self, token: &SecretString, media_id: &str) -> Result<MediaInfo, MetaError> {
+        #[derive(Deserialize)]
+        struct Info {
+            url: String,
+            #[serde(default)]
+            mime_type: String,
+            #[serde(default)]
+            sha256: String,
+            #[serde(default)]
+            file_size: Value,
+        }
+        let info: Info = self.call("{media-id}", Method::GET, self.url(media_id, &[])?, Some(token), None).await?;
+        // Meta sends the size as a number or a string of digits.
+        let file_size = match &info.file_size {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+        .unwrap_or(0);
+        Ok(MediaInfo { url: info.url, mime_type: info.mime_type, sha256: info.sha256, file_size })
+    }
+
+    async fn download_media(&self, token: &SecretString, url: &str, max_bytes: u64) -> Result<bytes::Bytes, MetaError> {
+        let parsed =
+            Url::parse(url).map_err(|_| MetaError::Protocol("{media-id}: the download URL is not a URL".into()))?;
+        if !self.may_carry_token(&parsed) {
+            return Err(MetaError::Protocol("{media-id}: the download URL is not on a Meta host".into()));
+        }
+        let started = std::time::Instant::now();
+        let mut res = self.http.get(parsed).bearer_auth(token.expose_secret()).send().await.map_err(transport)?;
+        let status = res.status();
+        if !status.is_success() {
+            let bytes = res.bytes().await.map_err(transport)?;
+            return Err(api_error(status.as_u16(), &bytes));
+        }
+        if res.content_length().is_some_and(|n| n > max_bytes) {
+            return Err(MetaError::Protocol(format!("media download: larger than {max_bytes} bytes")));
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = res.chunk().await.map_err(transport)? {
+            body.extend_from_slice(&chunk);
+            if body.len() as u64 > max_bytes {
+                return Err(MetaError::Protocol(format!("media download: larger than {max_bytes} bytes")));
+            }
+        }
+        tracing::debug!(
+            endpoint = "media download",
+            status = status.as_u16(),
+            ms = started.elapsed().as_millis() as u64,
+            "graph call"
+        );
+        Ok(body.freeze())
+    }
+
+    async fn upload_media(
+        &self,
+        token: &SecretString,
+        phone_number_id: &str,
+        mime_type: &str,
+        filename: &str,
+        body: bytes::Bytes,
+    ) -> Result<String, MetaError> {
+        #[derive(Deserialize)]
+        struct Uploaded {
+            id: String,
+        }
+        let boundary = format!("miping-{:016x}", rand::random::<u64>());
+        // Quotes and line breaks cannot end the part's header.
+        let name: String = filename.chars().filter(|c| !c.is_control() && *c != '"' && *c != '\\').collect();
+        let mut form = Vec::with_capacity(body.len() + 512);
+        for (field, value) in [("messaging_product", "whatsapp"), ("type", mime_type)] {
+            form.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        form.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {mime_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        form.extend_from_slice(&body);
+        form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let url = self.url(&format!("{phone_number_id}/media"), &[])?;
+        let res = self
+            .http
+            .post(url)
+            .bearer_auth(token.expose_secret())
+            .header(reqwest::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(form)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = res.status();
+        let bytes = res.bytes().await.map_err(transport)?;
+        if !status.is_success() {
+            return Err(api_error(status.as_u16(), &bytes));
+        }
+        let uploaded: Uploaded =
+            serde_json::from_slice(&bytes).map_err(|e| MetaError::Protocol(format!("{{phone}}/media: {e}")))?;
+        Ok(uploaded.id)
+    }
+}
+
+impl HttpGraph {
+    /// The business token goes only to the configured Graph host or, over HTTPS, to Meta's own
+    /// domains (media URLs are on `lookaside.fbsbx.com`).
+    fn may_carry_token(&self, url: &Url) -> bool {
+        let same_host = Url::parse(&self.base_url).is_ok_and(|base| {
+            base.host_str() == url.host_str() && base.port_or_known_default() == url.port_or_known_default()
+        });
+        let meta_host = url.scheme() == "https"
+            && url.host_str().is_some_and(|h| {
+                ["fbsbx.com", "facebook.com", "whatsapp.net", "fbcdn.net"]
+                    .iter()
+                    .any(|d| h == *d || h.ends_with(&format!(".{d}")))
+            });
+        same_host || meta_host
     }
 }

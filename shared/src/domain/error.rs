@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::ports::mailer::MailError;
 use crate::ports::queue::QueueError;
+use crate::ports::storage::StorageError;
 use crate::ports::table::TableError;
 use crate::ports::vault::VaultError;
 
@@ -46,6 +47,8 @@ pub enum Kind {
     Conflict,
     /// Too large to store.
     TooLarge,
+    /// A content type (or a content) the operation does not take.
+    UnsupportedType,
     /// A limit or quota is reached (with a retry-after when waiting helps).
     Limit,
     /// A dependency is briefly unavailable: retry.
@@ -109,6 +112,10 @@ impl Error {
             _ => format!("{} fields are invalid", details.len()),
         };
         Self::invalid("validation_failed", message).with_details(details)
+    }
+    /// Content of a type the operation does not take (`unsupported_media_type`).
+    pub fn unsupported_type(message: impl Into<String>) -> Self {
+        Self::new(Kind::UnsupportedType, "unsupported_media_type", message)
     }
     /// A limit that waiting does not lift (a plan's count).
     pub fn limit(code: &'static str, message: impl Into<String>) -> Self {
@@ -209,6 +216,21 @@ impl From<VaultError> for Error {
                 Error::unavailable("the key service is unavailable, retry shortly")
             }
             other => Error::internal(other),
+        }
+    }
+}
+
+/// Media storage failures: a missing object or a refused request where the use case expected
+/// neither is ours; an unavailable store is worth a retry.
+impl From<StorageError> for Error {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound(key) => Error::internal(format!("media object {key} is missing")),
+            StorageError::Invalid(cause) => Error::internal(format!("storage refused a request: {cause}")),
+            StorageError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "media storage unavailable");
+                Error::unavailable("media storage is unavailable, retry shortly")
+            }
         }
     }
 }

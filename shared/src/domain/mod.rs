@@ -14,6 +14,7 @@ pub mod error;
 pub mod inbox;
 pub mod limits;
 pub mod login_throttle;
+pub mod media;
 pub mod members;
 pub mod messages;
 pub mod money;

@@ -157,6 +157,7 @@ impl From<Error> for ApiError {
             Kind::Gone => StatusCode::GONE,
             Kind::Conflict => StatusCode::CONFLICT,
             Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Kind::Limit => StatusCode::TOO_MANY_REQUESTS,
             Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Upstream { .. } => StatusCode::BAD_GATEWAY,

@@ -10,6 +10,8 @@ pub mod error;
 pub mod idempotency;
 pub mod json;
 pub mod layers;
+#[cfg(feature = "embedded")]
+pub mod media_files;
 pub mod openapi;
 pub mod pagination;
 pub mod routes;

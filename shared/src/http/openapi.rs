@@ -39,6 +39,7 @@ pub mod tags {
     pub const TEMPLATES: &str = "Templates";
     pub const CONTACTS: &str = "Contacts";
     pub const MESSAGES: &str = "Messages";
+    pub const MEDIA: &str = "Media";
     pub const CAMPAIGNS: &str = "Campaigns";
     pub const INBOX: &str = "Inbox";
     pub const BILLING: &str = "Billing";
@@ -83,6 +84,8 @@ pub mod tags {
         (name = tags::TEMPLATES, description = "Message templates, kept in sync with Meta."),
         (name = tags::CONTACTS, description = "Contacts: create, import (JSON or CSV), search, opt-out."),
         (name = tags::MESSAGES, description = "Send one message (template or free text) and follow its status."),
+        (name = tags::MEDIA, description = "Files to send and files customers sent: upload (checked against \
+            WhatsApp's types and limits before anything is stored) and download."),
         (name = tags::CAMPAIGNS, description = "One approved template to an audience of contacts (all, by tag, or \
             listed), with variables mapped from each contact; now or scheduled, with live counts, cancellable."),
         (name = tags::INBOX, description = "Conversations with customers and replies inside the service window."),
@@ -157,6 +160,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(routes::templates::routes())
         .merge(routes::contacts::routes())
         .merge(routes::messages::routes())
+        .merge(routes::media::routes())
         .merge(routes::campaigns::routes())
         .merge(routes::inbox::routes())
         .merge(routes::webhook::routes())

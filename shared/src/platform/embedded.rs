@@ -90,14 +90,9 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
     let table_path = data_dir.join("table.db");
     let queue_path = data_dir.join("queues.db");
     let vault_path = data_dir.join("keys").join("vault.key");
-    let media_key_path = data_dir.join("keys").join("media.key");
     let outbox = outbox_dir(data_dir);
-    let media = media_dir(data_dir);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let media_key = load_or_create_secret(&media_key_path)
-        .map_err(|e| open_err("media URL key", &media_key_path)(e.to_string()))?;
-    let storage = FileStorage::open(&media, MediaUrls::new(media_key, &local_public_url()), clock.clone())
-        .map_err(|e| open_err("media", &media)(e.to_string()))?;
+    let storage = file_storage(data_dir, &local_public_url(), clock.clone())?;
     Ok(Ports {
         table: Arc::new(SqliteTable::open(&table_path).map_err(|e| open_err("table", &table_path)(e.to_string()))?),
         queue: Arc::new(
@@ -120,6 +115,17 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
         clock,
         ids: Arc::new(UlidGen::default()),
     })
+}
+
+/// The media store under `<data_dir>/media/`, its URLs signed with `<data_dir>/keys/media.key`
+/// and pointing at `public_url` (the process that serves `/media-files/`, `http::media_files`).
+pub fn file_storage(data_dir: &Path, public_url: &str, clock: Arc<dyn Clock>) -> Result<FileStorage, EmbeddedError> {
+    let media_key_path = data_dir.join("keys").join("media.key");
+    let media = media_dir(data_dir);
+    let media_key = load_or_create_secret(&media_key_path)
+        .map_err(|e| open_err("media URL key", &media_key_path)(e.to_string()))?;
+    FileStorage::open(&media, MediaUrls::new(media_key, public_url), clock)
+        .map_err(|e| open_err("media", &media)(e.to_string()))
 }
 
 /// A secret kept in a 0600 file, generated on first use, so sessions survive restarts.

@@ -192,6 +192,17 @@ pub struct Accepted {
     pub wa_id: String,
 }
 
+/// A media object as `GET /{media-id}` describes it: a short-lived download URL (5 minutes) and
+/// what the file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaInfo {
+    pub url: String,
+    pub mime_type: String,
+    /// As Meta gives it (lowercase hex from this endpoint).
+    pub sha256: String,
+    pub file_size: u64,
+}
+
 #[async_trait]
 pub trait MetaGraph: Send + Sync + 'static {
     /// Embedded Signup: the code from the browser for the business token (no `redirect_uri`).
@@ -240,4 +251,19 @@ pub trait MetaGraph: Send + Sync + 'static {
         phone_number_id: &str,
         body: &Value,
     ) -> Result<Accepted, MetaError>;
+    /// `GET /{media-id}`: where to download a media object (a customer's file) and what it is.
+    async fn get_media(&self, token: &SecretString, media_id: &str) -> Result<MediaInfo, MetaError>;
+    /// Downloads a URL `get_media` gave, with the token as a bearer header (only to Meta's own
+    /// hosts or the configured Graph host), refusing more than `max_bytes`. An expired URL is
+    /// Meta's 404 error: ask `get_media` for a new one.
+    async fn download_media(&self, token: &SecretString, url: &str, max_bytes: u64) -> Result<bytes::Bytes, MetaError>;
+    /// `POST /{phone}/media`: uploads a file to send from that number; Meta's media id.
+    async fn upload_media(
+        &self,
+        token: &SecretString,
+        phone_number_id: &str,
+        mime_type: &str,
+        filename: &str,
+        body: bytes::Bytes,
+    ) -> Result<String, MetaError>;
 }

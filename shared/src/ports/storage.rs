@@ -242,6 +242,13 @@ pub trait Storage: Send + Sync + 'static {
         ttl: Duration,
     ) -> Result<PresignedRequest, StorageError>;
 
+    /// How the API hands a file to a client: `true`, a redirect to [`Storage::presign_get`]
+    /// (S3: the bytes never pass through a Lambda); `false`, the API answers with the bytes
+    /// itself (the embedded store, served by the same local process anyway).
+    fn redirects_downloads(&self) -> bool {
+        true
+    }
+
     /// Every object under `prefix`, in key order (for retention sweeps on the embedded store;
     /// S3 expires objects with a lifecycle rule instead).
     async fn list(&self, prefix: &MediaPrefix) -> Result<Vec<ObjectSummary>, StorageError>;

@@ -264,6 +264,20 @@ pub fn campaign_messages(tenant_id: &str, campaign_id: &str, shard: u64) -> Stri
     format!("T#{tenant_id}#CAMPAIGN#{campaign_id}#MSGS#{shard}")
 }
 
+// --- media -----------------------------------------------------------------------------------
+
+/// A media item (an uploaded file, or a customer's fetched from Meta); the bytes are in the
+/// storage port under `tenants/{tenant}/{inbound|outbound}/…`.
+pub fn media(tenant_id: &str, media_id: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#MEDIA#{media_id}"), "MEDIA")
+}
+
+/// Meta's id for a media item uploaded from one phone number (`meta_media_id`), kept (TTL) a
+/// little less than Meta keeps uploads, so each file is uploaded once per number.
+pub fn media_meta_upload(tenant_id: &str, media_id: &str, phone_number_id: &str) -> Key {
+    Key::new(format!("T#{tenant_id}#MEDIA#{media_id}"), format!("META#{phone_number_id}"))
+}
+
 // --- scheduling --------------------------------------------------------------------------------
 
 /// GSI2 (`DUE`): scheduled messages and campaigns by due time, sharded so no index partition is

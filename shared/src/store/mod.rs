@@ -6,6 +6,7 @@ pub mod contacts;
 pub mod inbox;
 pub mod keys;
 pub mod ledger;
+pub mod media;
 pub mod members;
 pub mod messages;
 pub mod plans;

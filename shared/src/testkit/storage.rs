@@ -20,7 +20,7 @@ use chrono::Utc;
 
 use super::unique;
 use crate::adapters::embedded::file_storage::FileStorage;
-use crate::adapters::embedded::media_urls::{MediaRequest, MediaUrls, PATH_PREFIX};
+use crate::adapters::embedded::media_urls::MediaUrls;
 use crate::ports::clock::{Clock, ManualClock};
 use crate::ports::storage::{
     Direction, MAX_GET_URL_TTL, MediaKey, MediaPrefix, Metadata, PresignedRequest, Storage, StorageError, sha256_hex,
@@ -270,17 +270,14 @@ macro_rules! storage_conformance {
 // ---- the embedded store, served ------------------------------------------------------------
 
 /// A [`FileStorage`] in a temporary folder whose URLs point at a small HTTP server on loopback
-/// that does what the local process's `/media-files/` route will: verify the URL against the
-/// real time, then read or write the store.
+/// serving the local process's own `/media-files/` route (`http::media_files`).
 pub async fn served_file_storage(clock: Arc<ManualClock>) -> StorageUnderTest {
     let dir = tempfile::tempdir().expect("tempdir");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let urls = MediaUrls::new(secrecy::SecretString::from(unique("media-key")), &base);
     let storage = Arc::new(FileStorage::open(dir.path().join("media"), urls, clock.clone()).expect("file storage"));
-    let app = axum::Router::new()
-        .route(&format!("{PATH_PREFIX}{{*key}}"), axum::routing::any(serve))
-        .with_state(storage.clone());
+    let app = crate::http::media_files::router(storage.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     /// Stops the server; the folder is removed when the guard drops.
     struct Guard(tokio::task::JoinHandle<std::io::Result<()>>, #[allow(dead_code)] tempfile::TempDir);
@@ -290,43 +287,6 @@ pub async fn served_file_storage(clock: Arc<ManualClock>) -> StorageUnderTest {
         }
     }
     StorageUnderTest { storage, clock, enforces_presigned: true, guard: Box::new(Guard(server, dir)) }
-}
-
-async fn serve(
-    axum::extract::State(storage): axum::extract::State<Arc<FileStorage>>,
-    method: http::Method,
-    uri: http::Uri,
-    headers: http::HeaderMap,
-    body: Bytes,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let request = MediaRequest {
-        method: &method,
-        key: uri.path().strip_prefix(PATH_PREFIX).unwrap_or_default(),
-        query: uri.query().unwrap_or_default(),
-        content_type: text("content-type"),
-        content_length: text("content-length").and_then(|v| v.parse().ok()),
-    };
-    let key = match storage.urls().verify(&request, Utc::now()) {
-        Ok(key) => key,
-        Err(refused) => return (http::StatusCode::FORBIDDEN, refused.to_string()).into_response(),
-    };
-    let result = if method == http::Method::PUT {
-        let content_type = request.content_type.unwrap_or_default();
-        storage.put(&key, body, content_type, &Metadata::new()).await.map(|_| http::StatusCode::OK.into_response())
-    } else {
-        storage
-            .get(&key)
-            .await
-            .map(|object| ([(http::header::CONTENT_TYPE, object.info.content_type)], object.body).into_response())
-    };
-    match result {
-        Ok(response) => response,
-        Err(StorageError::NotFound(_)) => http::StatusCode::NOT_FOUND.into_response(),
-        Err(StorageError::Invalid(e)) => (http::StatusCode::BAD_REQUEST, e).into_response(),
-        Err(StorageError::Unavailable(e)) => (http::StatusCode::SERVICE_UNAVAILABLE, e).into_response(),
-    }
 }
 
 // ---- S3 on moto ------------------------------------------------------------------------------

@@ -70,6 +70,9 @@ const SPEC_ROUTES: &[&str] = &[
     "POST /messages",
     "GET /messages",
     "GET /messages/{id}",
+    "POST /media",
+    "POST /media/uploads",
+    "GET /media/{id}",
     "POST /campaigns",
     "GET /campaigns",
     "GET /campaigns/{id}",
@@ -114,9 +117,6 @@ const CONSOLE_ROUTES: &[&str] = &["GET /"];
 /// document until it is served (`pending_routes_are_not_served_yet`); its issue moves it into
 /// `SPEC_ROUTES` when it lands, and the SPEC check below accepts nothing else.
 pub(crate) const PENDING: &[(&str, u32)] = &[
-    ("POST /media", 18),
-    ("POST /media/uploads", 18),
-    ("GET /media/{id}", 18),
     ("GET /analytics/daily", 19),
     ("GET /analytics/templates", 19),
     ("GET /campaigns/{id}/report", 19),
@@ -272,6 +272,10 @@ fn unrouted_registrations(dir: &Path, out: &mut Vec<String>) {
         let path = entry.unwrap().path();
         // The test kit's stand-in servers (e.g. storage's local URL server) are not the product's routes.
         if path.is_dir() && path.file_name().is_some_and(|n| n == "testkit") {
+            continue;
+        }
+        // The embedded media store's signed URLs: storage (S3 itself on AWS), not an API route.
+        if path.file_name().is_some_and(|n| n == "media_files.rs") {
             continue;
         }
         if path.is_dir() {

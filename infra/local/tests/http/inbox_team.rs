@@ -351,7 +351,11 @@ async fn template_reply_outside_the_window() {
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
     let r = reply(json!({})).await;
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
+    // Files go by the id of an upload (media.rs sends one), never by link.
     let r = reply(json!({"media": {"kind": "image", "link": "https://example.com/a.jpg"}})).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["details"][0]["code"], "link_not_supported");
+    let r = reply(json!({"interactive": {"type": "button", "body": "Pick", "buttons": []}})).await;
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "message_kind_not_supported");
     let r = reply(json!({"template": {"name": "no_such", "language": "en_US"}})).await;
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "unknown_template");

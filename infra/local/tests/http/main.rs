@@ -26,6 +26,7 @@ mod hostile_input;
 mod idempotency;
 mod inbox;
 mod inbox_team;
+mod media;
 mod members;
 mod messages;
 mod password_reset;

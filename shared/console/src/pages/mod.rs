@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/reset-password", get(password::reset_form).post(password::reset))
         .route("/assets/{file}", get(crate::assets::serve))
         .route("/brand/{file}", get(crate::brand::serve))
+        .route("/brand/logo/{id}", get(settings::serve_logo))
         .nest("/app", app())
 }
 

@@ -3,20 +3,24 @@
 //! without secrets, revoked after confirming), the callback URL and signing secret (shown once)
 //! and the recent callback deliveries. Each form calls the use case of its API route
 //! (`PATCH /tenant/settings`, `/api-keys`, `PUT /settings/callback`,
-//! `GET /settings/callback/deliveries`). The brand's logo needs media uploads (a later issue):
-//! the form keeps whatever logo the API set.
+//! `GET /settings/callback/deliveries`). The brand's logo is an image uploaded with `POST /media`'s
+//! use case (only an image is stored) and set as `brand.logo_media_id`; the top bar shows it
+//! (`/brand/logo/{id}`, [`serve_logo`]).
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use miping::app::AppState;
 use miping::domain::api_keys::{self, ApiKeyView, CreateInput, CreatedApiKey};
 use miping::domain::audit;
 use miping::domain::callbacks::settings::{self as callback, CallbackInput, CallbackView};
 use miping::domain::callbacks::worker::{self, DeliveryView};
+use miping::domain::inbox::Scope;
+use miping::domain::media::service::{self as media, Upload};
 use miping::domain::tenants::TenantSettings;
 use miping::domain::tenants::settings::{self as tenant_settings, BrandInput, SettingsPatch};
 use miping::http::audit::Audit;
@@ -36,7 +40,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api-keys/{id}/revoke", post(revoke_key))
         .route("/callback", post(set_callback))
         .route("/business", post(set_business))
+        .route("/logo", post(set_logo).layer(DefaultBodyLimit::max(LOGO_BODY_LIMIT)))
 }
+
+/// A logo is an image: at most 5 MB (WhatsApp's image limit), plus the form around it.
+const LOGO_BODY_LIMIT: usize = 6 * 1024 * 1024;
 
 /// Deliveries per page.
 const DELIVERIES_PAGE: usize = 20;
@@ -106,6 +114,9 @@ pub struct SettingsPage {
     pub csrf: String,
     pub business: BusinessForm,
     pub business_errors: Errors,
+    /// `/brand/logo/{id}` when the brand has a logo.
+    pub logo_url: Option<String>,
+    pub logo_errors: Errors,
     pub keys: Vec<KeyRow>,
     /// Just created: its key, shown this once.
     pub new_key: Option<CreatedApiKey>,
@@ -175,6 +186,8 @@ async fn settings_page(
         csrf: viewer.csrf.clone(),
         business: BusinessForm::of(&loaded.settings),
         business_errors: Errors::none(),
+        logo_url: logo_url(&loaded.settings),
+        logo_errors: Errors::none(),
         keys: loaded.keys.into_iter().map(|k| KeyRow::of(k, tz)).collect(),
         new_key: None,
         key_name: String::new(),
@@ -461,6 +474,161 @@ pub async fn set_business(
             page::page_or_fragment(hx, status, &p, p.as_business())
         }
         Err(r) => r,
+    }
+}
+
+/// Where the console serves the brand's logo, if it has one.
+pub fn logo_url(settings: &TenantSettings) -> Option<String> {
+    settings.brand.as_ref().and_then(|b| b.logo_media_id.as_ref()).map(|id| format!("/brand/logo/{id}"))
+}
+
+/// What the logo form carried: the `_csrf` field and the file.
+#[derive(Default)]
+struct LogoUpload {
+    csrf: Option<String>,
+    file: Option<Upload>,
+}
+
+async fn read_logo(multipart: Result<Multipart, MultipartRejection>) -> Result<LogoUpload, StatusCode> {
+    let mut multipart = multipart.map_err(|_| StatusCode::BAD_REQUEST)?;
+    let mut upload = LogoUpload::default();
+    while let Some(field) = multipart.next_field().await.map_err(|e| e.status())? {
+        match field.name() {
+            Some(crate::csrf::FIELD) => upload.csrf = field.text().await.ok(),
+            Some("file") => {
+                let declared_type = field.content_type().map(str::to_owned);
+                let filename = field.file_name().map(str::to_owned);
+                let body = field.bytes().await.map_err(|e| e.status())?;
+                upload.file = Some(Upload { declared_type, filename, body }).filter(|u| !u.body.is_empty());
+            }
+            _ => {}
+        }
+    }
+    Ok(upload)
+}
+
+/// `POST /app/settings/logo` (multipart: `_csrf`, `file`): the image is uploaded with the media
+/// use case (anything but a jpeg or png is refused before it is stored) and becomes the brand's
+/// logo; a tenant without a brand yet gets one with its own name and the default colour.
+pub async fn set_logo(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    headers: HeaderMap,
+    hx: Hx,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let upload = match read_logo(multipart).await {
+        Ok(u) => u,
+        Err(StatusCode::PAYLOAD_TOO_LARGE) => {
+            return logo_refused(
+                &state,
+                &viewer,
+                &tenant_id,
+                &headers,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Choose an image of at most 5 MB.",
+            )
+            .await;
+        }
+        Err(_) => {
+            return page::message_page(
+                StatusCode::BAD_REQUEST,
+                "The upload could not be read",
+                "Go back, choose the image again and retry.",
+            );
+        }
+    };
+    if let Err(r) = crate::forms::check(&state, &headers, upload.csrf.as_deref()) {
+        return r;
+    }
+    let Some(file) = upload.file else {
+        return logo_refused(
+            &state,
+            &viewer,
+            &tenant_id,
+            &headers,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Choose an image (JPEG or PNG).",
+        )
+        .await;
+    };
+    let result = async {
+        let item = media::upload_image(&state.ports, &tenant_id, &viewer.user().id, file).await?;
+        let (current, tenant) = tokio::join!(
+            tenant_settings::get(&state.ports, &tenant_id),
+            miping::domain::tenants::get(&state.ports, &tenant_id)
+        );
+        let brand = match current?.brand {
+            Some(b) => BrandInput { name: Some(b.name), color: Some(b.color), logo_media_id: Some(item.id) },
+            None => BrandInput {
+                name: Some(tenant?.name),
+                color: Some(crate::brand::DEFAULT_COLOR.to_owned()),
+                logo_media_id: Some(item.id),
+            },
+        };
+        let patch = SettingsPatch { brand: Some(Some(brand)), ..SettingsPatch::default() };
+        tenant_settings::patch(&state.ports, &tenant_id, patch).await
+    }
+    .await;
+    match result {
+        Ok(_) => hx.done("/app/settings", "Logo saved"),
+        Err(e) => {
+            let status = match status_of(&e) {
+                Ok(status) => status,
+                Err(r) => return r,
+            };
+            // A field's own message when the refusal names one (the file, or the logo setting).
+            let message = e.details.first().map_or(e.message.as_str(), |d| d.message.as_str());
+            logo_refused(&state, &viewer, &tenant_id, &headers, status, &crate::forms::sentence(message)).await
+        }
+    }
+}
+
+/// The settings page with `message` next to the logo field.
+async fn logo_refused(
+    state: &AppState,
+    viewer: &crate::session::Viewer,
+    tenant_id: &str,
+    headers: &HeaderMap,
+    status: StatusCode,
+    message: &str,
+) -> Response {
+    match settings_page(state, viewer, tenant_id, headers, None).await {
+        Ok(mut p) => {
+            p.logo_errors = Errors::none().field("file", message);
+            page::html(status, &p)
+        }
+        Err(r) => r,
+    }
+}
+
+/// `GET /brand/logo/{id}`: the brand's logo for anyone signed in to its tenant (the console's
+/// own answer, so its Content-Security-Policy stays `img-src 'self'`). Any other id: 404.
+pub async fn serve_logo(
+    State(state): State<AppState>,
+    viewer: crate::session::Viewer,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(tenant_id) = viewer.tenant_id() else { return page::not_found_page() };
+    let settings = match tenant_settings::get(&state.ports, tenant_id).await {
+        Ok(s) => s,
+        Err(e) => return page::failed("brand logo", e),
+    };
+    if settings.brand.and_then(|b| b.logo_media_id).as_deref() != Some(id.as_str()) {
+        return page::not_found_page();
+    }
+    match media::read_file(&state.ports, tenant_id, &id, &Scope::All).await {
+        Ok((_, object)) => (
+            [
+                (axum::http::header::CONTENT_TYPE, object.info.content_type),
+                (axum::http::header::CACHE_CONTROL, "private, max-age=300".to_owned()),
+                (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            ],
+            object.body,
+        )
+            .into_response(),
+        Err(e) if e.kind == miping::domain::Kind::NotFound => page::not_found_page(),
+        Err(e) => page::failed("brand logo", e),
     }
 }
 

@@ -106,6 +106,11 @@ fn info(key: MediaKey, sidecar: Sidecar) -> ObjectInfo {
 
 #[async_trait]
 impl Storage for FileStorage {
+    /// The local process answers `GET /media/{id}` with the file itself (SPEC: a redirect only on AWS).
+    fn redirects_downloads(&self) -> bool {
+        false
+    }
+
     async fn put(
         &self,
         key: &MediaKey,

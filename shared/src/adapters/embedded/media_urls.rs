@@ -11,8 +11,8 @@
 //! for GET). As with S3's signed headers, a PUT's type and size are not in the URL: the server
 //! signs what the request carries, so another type or size does not match. A GET URL is no PUT
 //! URL (the method is signed) and a URL for one key opens no other (the key is signed, and keys
-//! are [`MediaKey`]s: no `..`). The local HTTP layer serves these paths (the media issue adds the
-//! route); it calls [`MediaUrls::verify`] and then the storage.
+//! are [`MediaKey`]s: no `..`). The local process serves these paths (`http::media_files`); it calls
+//! [`MediaUrls::verify`] and then the storage.
 
 use base64::Engine;
 use chrono::{DateTime, Utc};

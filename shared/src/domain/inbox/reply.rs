@@ -1,11 +1,11 @@
 //! Replies in a conversation (`POST /conversations/{id}/messages`, the console's reply box): free
-//! text only inside the 24 h customer service window, a template any time (it reopens a resolved
-//! conversation with the customer).
+//! text or a file (media) only inside the 24 h customer service window, a template any time (it
+//! reopens a resolved conversation with the customer).
 
 use super::actions::set_status;
 use super::list::{Scope, require};
 use super::model::ConversationStatus;
-use crate::domain::messages::accept::{self, MAX_TEXT_CHARS, SendInput, TemplateSend};
+use crate::domain::messages::accept::{self, MAX_TEXT_CHARS, MediaSend, SendInput, TemplateSend};
 use crate::domain::messages::{Direction, Message, MessageStatus, MessageView, dispatch};
 use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
@@ -74,6 +74,24 @@ pub async fn template(
     {
         tracing::warn!(error = %e, conversation_id, "conversation not reopened after a template reply");
     }
+    messages::Messages::new(&*ports.table)
+        .view(tenant_id, &accepted.id)
+        .await?
+        .ok_or_else(|| Error::internal("an accepted message is missing"))
+}
+
+/// A file of the tenant (an uploaded media id) to the conversation's contact: `POST /messages`'s
+/// rules (inside the window, the file's kind, a ready file of this tenant).
+pub async fn media(
+    ports: &Ports,
+    tenant_id: &str,
+    conversation_id: &str,
+    media: MediaSend,
+    scope: &Scope,
+) -> Result<MessageView, Error> {
+    let conversation = require(ports, tenant_id, conversation_id, scope).await?;
+    let send = SendInput { to: Some(conversation.contact_id.clone()), media: Some(media), ..SendInput::default() };
+    let accepted = accept::accept(ports, tenant_id, send).await?;
     messages::Messages::new(&*ports.table)
         .view(tenant_id, &accepted.id)
         .await?

@@ -20,6 +20,7 @@ use super::dispatch;
 use super::{Direction, Message, MessageStatus};
 use crate::domain::contacts::Contact;
 use crate::domain::contacts::service::{ID_PREFIX as CONTACT_PREFIX, limit_reached};
+use crate::domain::media::{self, MediaKind, MediaStatus, MessageMedia};
 use crate::domain::phone::{Country, E164};
 use crate::domain::templates::model::Template;
 use crate::domain::templates::schema::{build_send_components, check_variables};
@@ -28,6 +29,7 @@ use crate::domain::{Error, FieldError};
 use crate::domain::{inbox, limits, tenants, usage};
 use crate::ports::Ports;
 use crate::store::contacts::{Contacts, CreateError, Identity};
+use crate::store::media::MediaStore;
 use crate::store::templates;
 
 /// Longest free-text message WhatsApp accepts.
@@ -45,9 +47,30 @@ pub struct SendInput {
     pub to: Option<String>,
     pub template: Option<TemplateSend>,
     pub text: Option<TextSend>,
+    /// A file uploaded with `POST /media` (free-form: inside the 24 h window, like text).
+    pub media: Option<MediaSend>,
     /// RFC 3339; kept as text so a malformed date is a 422 naming the field, not a 400.
     pub schedule_at: Option<String>,
 }
+
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "document", "media_id": "med_01J9ZX3V8Q7K2M4N6P8R0T2W4Y", "caption": "Your invoice", "filename": "INV-42.pdf"}))]
+pub struct MediaSend {
+    /// `image`, `audio`, `video`, `document` or `sticker`: the file's own kind.
+    pub kind: Option<String>,
+    /// A media id from `POST /media` (or a checked `POST /media/uploads`).
+    pub media_id: Option<String>,
+    /// Not taken: upload the file (`POST /media`) and send its id (422 `link_not_supported`).
+    pub link: Option<String>,
+    /// Images, videos and documents: up to 1,024 characters.
+    pub caption: Option<String>,
+    /// Documents: the name the customer sees (the upload's own otherwise).
+    pub filename: Option<String>,
+}
+
+/// Longest media caption WhatsApp accepts.
+pub const MAX_CAPTION_CHARS: usize = 1024;
 
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -80,6 +103,7 @@ pub struct Accepted {
 enum Content {
     Template { name: String, language: String, params: Params },
     Text(String),
+    Media { kind: MediaKind, media_id: String, caption: Option<String>, filename: Option<String> },
 }
 
 enum Params {
@@ -143,21 +167,29 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
             ("template", Some(send), Some(t.category.to_ascii_lowercase()), None)
         }
         Content::Text(body) => {
-            // The window must still be open when the message goes out.
-            let at = shape.schedule_at.unwrap_or(now);
-            let open = match &contact {
-                Some(c) => inbox::get(ports, tenant_id, &inbox::conversation_id(&c.id), &inbox::Scope::All)
-                    .await?
-                    .is_some_and(|conv| conv.window_open(at)),
-                None => false,
+            window_open(ports, tenant_id, contact.as_ref(), shape.schedule_at.unwrap_or(now)).await?;
+            ("text", None, Some("service".to_owned()), Some(body.clone()))
+        }
+        Content::Media { kind, media_id, caption, .. } => {
+            window_open(ports, tenant_id, contact.as_ref(), shape.schedule_at.unwrap_or(now)).await?;
+            let refuse = |code: &'static str, message: String| {
+                Error::validation(vec![FieldError::new("media.media_id", code, message)])
             };
-            if !open {
-                return Err(Error::invalid(
-                    "outside_service_window",
-                    "the customer has not written in the last 24 hours: free text is not allowed, send a template instead",
+            // Ready now (a direct upload is checked here), and of the kind it is sent as.
+            let item = match media::service::ready(ports, tenant_id, media_id, &inbox::Scope::All).await {
+                Ok(item) => item,
+                Err(e) if e.kind == crate::domain::Kind::NotFound => {
+                    return Err(refuse("invalid_media_id", "is not a media item of this tenant".into()));
+                }
+                Err(e) => return Err(e),
+            };
+            if item.kind != *kind {
+                return Err(refuse(
+                    "kind_mismatch",
+                    format!("is a {} file, not {}", item.kind.as_str(), kind.as_str()),
                 ));
             }
-            ("text", None, Some("service".to_owned()), Some(body.clone()))
+            (kind.as_str(), None, Some("service".to_owned()), caption.clone())
         }
     };
 
@@ -181,6 +213,20 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
     };
     let status = if shape.schedule_at.is_some() { MessageStatus::Scheduled } else { MessageStatus::Queued };
     let preview = text.clone().unwrap_or_else(|| template.as_ref().map(inbox::template_preview).unwrap_or_default());
+    let media = match &shape.content {
+        Content::Media { kind, media_id, filename, .. } => {
+            let item = MediaStore::new(&*ports.table).get(tenant_id, media_id).await?;
+            Some(MessageMedia {
+                id: media_id.clone(),
+                kind: *kind,
+                status: MediaStatus::Ready,
+                mime_type: item.as_ref().map(|i| i.mime_type.clone()),
+                filename: filename.clone().or_else(|| item.and_then(|i| i.filename)),
+                error: None,
+            })
+        }
+        _ => None,
+    };
     let message = Message {
         contact_id: Some(contact.id.clone()),
         conversation_id: Some(inbox::conversation_id(&contact.id)),
@@ -188,6 +234,7 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
         template,
         category,
         text,
+        media,
         schedule_at: shape.schedule_at,
         ..Message::new(ports.ids.new_id("msg"), tenant_id, Direction::Outbound, kind, status, now)
     };
@@ -222,9 +269,10 @@ fn shape(input: SendInput, now: DateTime<Utc>, country: Option<Country>) -> Resu
             }
         },
     };
-    let content = match (input.template, input.text) {
-        (Some(t), None) => template_shape(t, &mut errors),
-        (None, Some(t)) => {
+    let content = match (input.template, input.text, input.media) {
+        (None, None, Some(m)) => media_shape(m, &mut errors),
+        (Some(t), None, None) => template_shape(t, &mut errors),
+        (None, Some(t), None) => {
             let body = t.body.map(|b| b.trim().to_owned()).unwrap_or_default();
             if body.is_empty() || body.chars().count() > MAX_TEXT_CHARS {
                 errors.push(FieldError::new(
@@ -237,12 +285,12 @@ fn shape(input: SendInput, now: DateTime<Utc>, country: Option<Country>) -> Resu
                 Some(Content::Text(body))
             }
         }
-        (Some(_), Some(_)) => {
-            errors.push(FieldError::new("template", "exclusive", "give either template or text, not both"));
+        (None, None, None) => {
+            errors.push(FieldError::new("template", "required", "give either template or text"));
             None
         }
-        (None, None) => {
-            errors.push(FieldError::new("template", "required", "give either template or text"));
+        _ => {
+            errors.push(FieldError::new("template", "exclusive", "give one of template, text or media, not several"));
             None
         }
     };
@@ -251,6 +299,67 @@ fn shape(input: SendInput, now: DateTime<Utc>, country: Option<Country>) -> Resu
         (Some(target), Some(content)) if errors.is_empty() => Ok(Shape { target, content, schedule_at }),
         _ => Err(Error::validation(errors)),
     }
+}
+
+fn media_shape(m: MediaSend, errors: &mut Vec<FieldError>) -> Option<Content> {
+    let before = errors.len();
+    let kind = match m.kind.as_deref().map(str::trim) {
+        None | Some("") => {
+            errors.push(FieldError::new("media.kind", "required", "image, audio, video, document or sticker"));
+            None
+        }
+        Some(k) => MediaKind::parse(k).or_else(|| {
+            errors.push(FieldError::new("media.kind", "invalid", "must be image, audio, video, document or sticker"));
+            None
+        }),
+    };
+    if m.link.is_some() {
+        errors.push(FieldError::new(
+            "media.link",
+            "link_not_supported",
+            "upload the file with POST /media and send its media_id (WhatsApp gets files by id, never by our link)",
+        ));
+    }
+    let media_id = m.media_id.map(|i| i.trim().to_owned()).filter(|i| !i.is_empty());
+    if media_id.is_none() && m.link.is_none() {
+        errors.push(FieldError::new("media.media_id", "required", "the id of a file uploaded with POST /media"));
+    }
+    let caption = m.caption.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+    if caption.as_ref().is_some_and(|c| c.chars().count() > MAX_CAPTION_CHARS) {
+        errors.push(FieldError::new("media.caption", "too_long", format!("at most {MAX_CAPTION_CHARS} characters")));
+    }
+    if caption.is_some() && matches!(kind, Some(MediaKind::Audio | MediaKind::Sticker)) {
+        errors.push(FieldError::new("media.caption", "not_allowed", "audio and stickers take no caption"));
+    }
+    let filename = media::service::clean_filename(m.filename.as_deref());
+    match (kind, media_id) {
+        (Some(kind), Some(media_id)) if errors.len() == before => {
+            Some(Content::Media { kind, media_id, caption, filename })
+        }
+        _ => None,
+    }
+}
+
+/// Free-form content (text, a file) goes out only inside the customer service window, open at `at`.
+async fn window_open(
+    ports: &Ports,
+    tenant_id: &str,
+    contact: Option<&Contact>,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    let open = match contact {
+        Some(c) => inbox::get(ports, tenant_id, &inbox::conversation_id(&c.id), &inbox::Scope::All)
+            .await?
+            .is_some_and(|conv| conv.window_open(at)),
+        None => false,
+    };
+    if !open {
+        return Err(Error::invalid(
+            "outside_service_window",
+            "the customer has not written in the last 24 hours: free text is not allowed, send a template instead",
+        ));
+    }
+    Ok(())
 }
 
 fn template_shape(t: TemplateSend, errors: &mut Vec<FieldError>) -> Option<Content> {

@@ -161,6 +161,9 @@ pub struct Message {
     /// Internal notes: who wrote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<Author>,
+    /// Media messages: the file and whether it is stored yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<crate::domain::media::MessageMedia>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -198,6 +201,7 @@ impl Message {
             schedule_at: None,
             held: None,
             author: None,
+            media: None,
             created_at,
         }
     }
@@ -245,6 +249,9 @@ pub struct MessageView {
     /// Internal notes (`direction: "internal"`, `kind: "note"`): who wrote it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<Author>,
+    /// Media messages: the file (`GET /media/{id}` once `status` is `ready`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<crate::domain::media::MessageMedia>,
     pub created_at: DateTime<Utc>,
     pub status_history: Vec<StatusEntry>,
 }
@@ -272,6 +279,7 @@ impl MessageView {
             schedule_at: m.schedule_at,
             held: m.held,
             author: m.author,
+            media: m.media,
             created_at: m.created_at,
         })
     }

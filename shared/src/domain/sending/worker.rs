@@ -244,8 +244,22 @@ impl SendWorker {
             }
         }
 
-        // 9. Meta.
-        let payload = payload(&message, &to, &job.message_id);
+        // 9. Meta (a file first: uploaded once per file and number, then sent by Meta's id; an
+        // upload Meta refuses or fails is handled as the send's answer would be).
+        let media: Option<crate::domain::media::MessageMedia> =
+            message.get("media").filter(|m| !m.is_null()).and_then(|m| serde_json::from_value(m.clone()).ok());
+        let meta_media_id = match &media {
+            Some(media) => {
+                match crate::domain::media::outbound::meta_media_id(ports, &token, &phone, &job.tenant_id, media)
+                    .await?
+                {
+                    Ok(id) => Some(id),
+                    Err(e) => return self.meta_failed(job, &phone, &to, e, attempts).await,
+                }
+            }
+            None => None,
+        };
+        let payload = payload(&message, &to, &job.message_id, meta_media_id.as_deref());
         match ports.meta.send_message(&token, &phone, &payload).await {
             Ok(accepted) => {
                 status::record_wamid(ports, &job.tenant_id, &job.message_id, &accepted.wamid).await?;
@@ -399,18 +413,33 @@ fn until(at: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
 }
 
 /// Meta's send body (see `shared/fixtures/meta-send/`): a template as stored at acceptance
-/// (`{name, language: {code}, components}`), or free text.
-pub fn payload(message: &Item, to: &str, message_id: &str) -> Value {
+/// (`{name, language: {code}, components}`), a file by Meta's id (`meta_media_id`) with the
+/// message's text as its caption, or free text.
+pub fn payload(message: &Item, to: &str, message_id: &str, meta_media_id: Option<&str>) -> Value {
     let mut body = json!({
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": to,
         "biz_opaque_callback_data": message_id,
     });
+    let kind = message.get_str("kind").unwrap_or_default();
     match message.get("template").filter(|t| !t.is_null()) {
         Some(template) => {
             body["type"] = json!("template");
             body["template"] = template.clone();
+        }
+        None if meta_media_id.is_some() => {
+            let mut object = json!({"id": meta_media_id});
+            // Meta takes a caption on images, videos and documents, a file name on documents.
+            if let Some(caption) = message.get_str("text").filter(|_| matches!(kind, "image" | "video" | "document")) {
+                object["caption"] = json!(caption);
+            }
+            if let Some(filename) = message.get("media").and_then(|m| m.get("filename")).filter(|_| kind == "document")
+            {
+                object["filename"] = filename.clone();
+            }
+            body["type"] = json!(kind);
+            body[kind] = object;
         }
         None => {
             body["type"] = json!("text");

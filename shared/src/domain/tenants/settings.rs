@@ -78,6 +78,11 @@ pub async fn patch(ports: &Ports, tenant_id: &str, patch: SettingsPatch) -> Resu
     for _ in 0..PATCH_ATTEMPTS {
         let read = store.get(tenant_id).await?;
         let next = apply(&read.settings, &patch)?;
+        // A new logo must be an uploaded image of this tenant (one already set stays).
+        let logo = |s: &TenantSettings| s.brand.as_ref().and_then(|b| b.logo_media_id.clone());
+        if let Some(id) = logo(&next).filter(|id| logo(&read.settings).as_ref() != Some(id)) {
+            crate::domain::media::service::own_image(ports, tenant_id, &id, "brand.logo_media_id").await?;
+        }
         if next == read.settings || store.put(tenant_id, &next, read.version).await? {
             return Ok(next);
         }

@@ -36,6 +36,16 @@ impl EventHandler for CustomerEvents {
                     None => inbox::inbound_message_id(ports, tenant_id, &message.wamid).await?,
                 };
                 if let Some(message_id) = message_id {
+                    // A customer's file: recorded `pending` at once, fetched by the media queue.
+                    let conversation_id = inbox::conversation_id(&contact_id);
+                    crate::domain::media::inbound::record_pending(
+                        ports,
+                        tenant_id,
+                        &message_id,
+                        Some(&conversation_id),
+                        message,
+                    )
+                    .await?;
                     crate::domain::callbacks::events::inbound(ports, tenant_id, &message_id, &contact_id, message)
                         .await?;
                 }

@@ -17,7 +17,7 @@ use crate::domain::inbox::canned::{self, CannedInput, CannedReply};
 use crate::domain::inbox::{self, ConversationStatus, ConversationView, ListFilter, Scope};
 use crate::domain::messages::Author;
 use crate::domain::messages::MessageView;
-use crate::domain::messages::accept::TemplateSend;
+use crate::domain::messages::accept::{MediaSend, TemplateSend};
 use crate::domain::user::Role;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The conversations this caller may see (SPEC → Roles): an admin all of them, an agent those
 /// assigned to them or to no one — another agent's conversation is 404 to them, as a foreign id.
+/// The media routes and the console use it too (a customer's file is seen by whoever sees its conversation).
 pub fn scope(p: &Principal) -> Scope {
     match p.role() {
         Role::TenantAgent => Scope::AssignedToOrUnassigned(p.user.id.clone()),
@@ -176,9 +177,8 @@ struct ReplyBody {
     text: Option<String>,
     /// An approved template, any time (quota, credits and opt-out apply as for `POST /messages`).
     template: Option<TemplateSend>,
-    /// Not served yet (media support, issue 18): 422 `message_kind_not_supported`.
-    #[schema(value_type = Option<Object>)]
-    media: Option<Value>,
+    /// A file uploaded with `POST /media`: only inside the 24 h window (as `POST /messages`'s `media`).
+    media: Option<MediaSend>,
     /// Not served yet (media support, issue 18): 422 `message_kind_not_supported`.
     #[schema(value_type = Option<Object>)]
     interactive: Option<Value>,
@@ -194,7 +194,8 @@ struct ReplyBody {
         (status = 404, description = "No such conversation", body = ErrorBody),
         (status = 422, description = "Not exactly one of text / template; empty or too long text; outside the window \
             (`outside_service_window`); an unknown or unapproved template or wrong variables; an opted-out contact \
-            (`contact_opted_out`, templates); media or interactive (`message_kind_not_supported`, not served yet)", body = ErrorBody),
+            (`contact_opted_out`, templates); media: `POST /messages`'s refusals (`invalid_media_id`, `kind_mismatch`, \
+            `link_not_supported`); interactive (`message_kind_not_supported`, not served yet)", body = ErrorBody),
         (status = 429, description = "Quota or credits exhausted", body = ErrorBody),
     ))]
 async fn reply(
@@ -222,20 +223,21 @@ async fn reply(
             )]));
         }
     }
-    if body.media.is_some() || body.interactive.is_some() {
-        let field = if body.media.is_some() { "media" } else { "interactive" };
+    if body.interactive.is_some() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "message_kind_not_supported",
-            "media and interactive replies are not available yet; send text or a template",
+            "interactive replies are not available yet; send text, media or a template",
         )
-        .with_details(vec![FieldError::new(field, "message_kind_not_supported", "not available yet")]));
+        .with_details(vec![FieldError::new("interactive", "message_kind_not_supported", "not available yet")]));
     }
-    let view = match body.template {
-        Some(template) => inbox::reply::template(&state.ports, &tenant, &id, template, &scope(&p)).await?,
-        None => {
+    let scope = scope(&p);
+    let view = match (body.template, body.media) {
+        (Some(template), _) => inbox::reply::template(&state.ports, &tenant, &id, template, &scope).await?,
+        (None, Some(media)) => inbox::reply::media(&state.ports, &tenant, &id, media, &scope).await?,
+        (None, None) => {
             let text = body.text.unwrap_or_default();
-            inbox::reply::text(&state.ports, &tenant, &id, &text, &scope(&p)).await?
+            inbox::reply::text(&state.ports, &tenant, &id, &text, &scope).await?
         }
     };
     Ok((StatusCode::ACCEPTED, ApiJson(view)))

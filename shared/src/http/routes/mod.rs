@@ -14,6 +14,7 @@ pub mod docs;
 pub mod external;
 pub mod health;
 pub mod inbox;
+pub mod media;
 pub mod members;
 pub mod messages;
 pub mod plans;
@@ -56,9 +57,9 @@ pub fn campaigns_group(state: AppState) -> Router {
     campaigns::router(state)
 }
 
-/// The `messaging-api` function: `/messages*`.
+/// The `messaging-api` function: `/messages*` and `/media*` (the files its messages send).
 pub fn messages_group(state: AppState) -> Router {
-    messages::router(state)
+    messages::router(state.clone()).merge(media::router(state))
 }
 
 /// The `templates-api` function: `/templates*`.

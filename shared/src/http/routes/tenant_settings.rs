@@ -48,7 +48,7 @@ async fn show(State(state): State<AppState>, p: Principal) -> ApiResult<ApiJson<
             `invalid_time_zone`, `opt_out_keywords` / `opt_in_keywords` `too_many`, `opt_out_keywords[i]` \
             `required` / `too_long` / `invalid_characters` / `keyword_conflict`, `brand.name` `required` / \
             `too_long` / `invalid_characters`, `brand.color` `required` / `invalid_color`, `brand.logo_media_id` \
-            `invalid_media_id`", body = ErrorBody,
+            `invalid_media_id` (not a media id of this tenant) / `not_an_image` / `media_not_ready`", body = ErrorBody,
             example = json!({"error": {"code": "validation_failed", "message": "2 fields are invalid", "details": [
                 {"field": "time_zone", "code": "invalid_time_zone", "message": "must be an IANA time zone name, e.g. Asia/Kolkata"},
                 {"field": "brand.color", "code": "invalid_color", "message": "must be a #rrggbb hex color"}]}})),

@@ -5,6 +5,7 @@
 pub mod callback;
 pub mod fanout;
 pub mod mail;
+pub mod media;
 pub mod send;
 pub mod webhook;
 

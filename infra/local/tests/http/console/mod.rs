@@ -160,6 +160,18 @@ impl Console {
         fields: &[(&str, &str)],
         file: (&str, &str, &[u8]),
     ) -> Page {
+        self.post_file_as(path, with_csrf, fields, file, "text/csv").await
+    }
+
+    /// [`Console::post_file`] with the file part's `Content-Type`.
+    pub async fn post_file_as(
+        &mut self,
+        path: &str,
+        with_csrf: bool,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+        content_type: &str,
+    ) -> Page {
         let boundary = "----miping-test-boundary-7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
         let csrf = self.csrf.clone().unwrap_or_default();
@@ -173,7 +185,7 @@ impl Console {
         let (name, filename, bytes) = file;
         body.extend_from_slice(
             format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n"
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
             )
             .as_bytes(),
         );

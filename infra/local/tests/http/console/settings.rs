@@ -324,3 +324,58 @@ async fn saved_business_settings_brand_the_console_and_date_its_pages_in_the_ten
     let page = admin.get(&format!("/app/tenants/{}", t.id)).await;
     assert!(page.body.contains("href=\"/brand/3b5bdb.css\""));
 }
+
+/// The brand logo (SPEC → Console: "brand name/color/logo"): uploaded through the settings page
+/// with the media upload use case, shown in every page's top bar, served to the tenant's own
+/// sessions only; anything but an image is refused next to the field, and nothing is stored.
+#[tokio::test]
+async fn an_uploaded_logo_brands_the_top_bar_for_the_tenant_only() {
+    use crate::media::PNG;
+    let tp = common::start().await;
+    let (t, mut c) = owner(&tp).await;
+    let page = c.get("/app/settings").await;
+    assert!(page.body.contains("<label for=\"f-file\">Brand logo</label>"), "a labelled file field");
+    assert!(page.body.contains("action=\"/app/settings/logo\" enctype=\"multipart/form-data\""));
+    assert!(!page.body.contains("class=\"brand__logo\""), "no logo yet");
+
+    // Not an image: refused next to the field, nothing stored, no logo set.
+    let pdf: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n";
+    let r = c.post_file_as("/app/settings/logo", true, &[], ("file", "logo.pdf", pdf), "application/pdf").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.field_error("file").as_deref(), Some("Must be an image (jpeg or png)."));
+    let elf: &[u8] = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+    let r = c.post_file_as("/app/settings/logo", true, &[], ("file", "logo.png", elf), "image/png").await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.body);
+    assert!(r.field_error("file").is_some_and(|e| e.contains("not image/png")), "{:?}", r.field_error("file"));
+    assert!(!tp.data_dir.join("media/tenants").join(&t.id).exists(), "a refused file was stored");
+    // The form needs its token.
+    let r = c.post_file_as("/app/settings/logo", false, &[], ("file", "logo.png", PNG), "image/png").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let r = c.post_file_as("/app/settings/logo", true, &[], ("file", "logo.png", PNG), "image/png").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), Some("/app/settings"));
+    let page = c.get("/app/settings").await;
+    page.assert_shows("Logo saved");
+    let (_, saved) = common::get_json(&tp, &t.token, "/tenant/settings").await;
+    let id = saved["brand"]["logo_media_id"].as_str().expect("the logo is set").to_owned();
+    assert_eq!(saved["brand"]["color"], "#3b5bdb", "a brand made for the logo keeps the default colour");
+    let logo = format!("/brand/logo/{id}");
+    for path in ["/", "/app/settings", "/app/messages"] {
+        let page = c.get(path).await;
+        let img = format!("<img class=\"brand__logo\" src=\"{logo}\" alt=\"\" width=\"28\" height=\"28\">");
+        assert!(page.body.contains(&img), "{path}: the top bar shows the logo");
+    }
+    let served = c.get(&logo).await;
+    assert_eq!(served.status, StatusCode::OK);
+    assert_eq!(served.header("content-type"), Some("image/png"));
+    assert_eq!(served.header("x-content-type-options"), Some("nosniff"));
+    // The same file as the API's.
+    assert_eq!(crate::media::download(&tp, &t.token, &id).await, PNG);
+
+    // Another tenant's session does not get it; nor does nobody.
+    let (_, mut other) = owner(&tp).await;
+    assert_eq!(other.get(&logo).await.status, StatusCode::NOT_FOUND);
+    let anonymous = Console::new(&tp.base).get(&logo).await;
+    assert_eq!((anonymous.status, anonymous.location()), (StatusCode::SEE_OTHER, Some("/")), "to the sign-in page");
+}
