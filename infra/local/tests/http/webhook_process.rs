@@ -70,6 +70,7 @@ async fn statuses_in_any_order_with_duplicates_end_right() {
             message_id: id.clone(),
             amount: "1.00".parse().unwrap(),
             reference: billing::Reference::message(&id),
+            category: "marketing".into(),
         };
         billing::debit(&ports, tenant, &[debit]).await.unwrap();
         let fails = round % 2 == 1;

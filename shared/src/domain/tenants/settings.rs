@@ -79,6 +79,7 @@ pub async fn patch(ports: &Ports, tenant_id: &str, patch: SettingsPatch) -> Resu
         let read = store.get(tenant_id).await?;
         let next = apply(&read.settings, &patch)?;
         if next == read.settings || store.put(tenant_id, &next, read.version).await? {
+            crate::domain::analytics::counters::forget_time_zone(tenant_id);
             return Ok(next);
         }
     }
