@@ -10,6 +10,7 @@ mod connect_support;
 mod admin_plans;
 mod admin_tenants;
 mod admin_webhooks;
+mod analytics;
 mod auth;
 mod billing;
 mod callbacks;

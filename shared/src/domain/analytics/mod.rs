@@ -101,8 +101,8 @@ pub struct CostByCategory {
 /// the day in its current status (`read` is also delivered and sent; `failed` is only failed).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[schema(example = json!({"date": "2026-03-01", "sent": 120, "delivered": 110, "read": 80, "failed": 3, "inbound": 42,
-    "cost": {"marketing": "80.0000", "utility": "1.2000", "authentication": "0.0000", "service": "0.0000"},
-    "credits_debited": "83.6000", "credits_refunded": "2.4000"}))]
+    "cost": {"marketing": "80.00", "utility": "1.20", "authentication": "0.00", "service": "0.00"},
+    "credits_debited": "83.60", "credits_refunded": "2.40"}))]
 pub struct DayCounts {
     /// The local date (`YYYY-MM-DD`, the tenant's time zone).
     pub date: String,

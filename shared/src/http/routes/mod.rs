@@ -3,6 +3,7 @@
 pub mod admin_templates;
 pub mod admin_tenants;
 pub mod admin_webhooks;
+pub mod analytics;
 pub mod api_keys;
 pub mod auth;
 pub mod billing;
@@ -74,18 +75,20 @@ pub fn admin_group(state: AppState) -> Router {
         .merge(admin_tenants::router())
         .merge(admin_templates::router())
         .merge(admin_webhooks::router())
+        .merge(analytics::admin_router())
         .route_layer(from_fn_with_state(state.clone(), idempotency))
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
         .with_state(state)
 }
 
-/// The `tenant-api` function: `/tenant`, `/tenant/settings`, `/billing/*`, `/api-keys*`,
-/// `/settings/callback*` and `/members*`, for tenant users (`http::access` says which role).
+/// The `tenant-api` function: `/tenant`, `/tenant/settings`, `/billing/*`, `/analytics/*`,
+/// `/api-keys*`, `/settings/callback*` and `/members*`, for tenant users (`http::access` says which role).
 pub fn tenant_group(state: AppState) -> Router {
     Router::new()
         .merge(tenant::router())
         .merge(tenant_settings::router())
         .merge(billing::router())
+        .merge(analytics::tenant_router())
         .merge(api_keys::router())
         .merge(callback_settings::router())
         .merge(members::router())
