@@ -74,6 +74,9 @@ const SPEC_ROUTES: &[&str] = &[
     "GET /campaigns",
     "GET /campaigns/{id}",
     "POST /campaigns/{id}/cancel",
+    "GET /campaigns/{id}/report",
+    "GET /campaigns/{id}/recipients.csv",
+    "POST /campaigns/{id}/retry-failed",
     "GET /conversations",
     "GET /conversations/{id}",
     "GET /conversations/{id}/messages",
@@ -120,9 +123,6 @@ pub(crate) const PENDING: &[(&str, u32)] = &[
     ("POST /media", 18),
     ("POST /media/uploads", 18),
     ("GET /media/{id}", 18),
-    ("GET /campaigns/{id}/report", 19),
-    ("GET /campaigns/{id}/recipients.csv", 19),
-    ("POST /campaigns/{id}/retry-failed", 19),
 ];
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];

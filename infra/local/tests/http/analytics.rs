@@ -234,3 +234,42 @@ async fn admin_totals_are_the_sum_of_tenants_and_tenants_see_only_theirs() {
     let (status, _) = get_json(&tp, &admin, "/analytics/daily").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// Through the send worker and the simulator's signed statuses: `cost` is what was debited, `0`
+/// after the refund of a failure; Meta's `pricing` is kept; the day shows the debits, the refund
+/// and the net cost of the category, and the funnel of the two messages.
+#[tokio::test]
+async fn cost_is_what_was_debited_net_of_refunds() {
+    let tp = start().await;
+    let (t, _) = ready_to_send(&tp).await;
+    crate::common::sending::credit(&tp, &t.id, "10").await;
+    let send = |to: &str| {
+        json!({"to": to, "template": {"name": "order_update", "language": "en_US", "variables": ["Ana", "A-1"]}})
+    };
+    let mut ids = Vec::new();
+    // The simulator reads the first and fails the second (a number ending 0000: 131026).
+    for to in ["+14155550101", "+14155550000"] {
+        let r = post(&tp, &t.token, "/messages", &send(to)).await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        ids.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string());
+    }
+    let read = poll_field(&tp, &t.token, &format!("/messages/{}", ids[0]), "status", "read").await;
+    // UTILITY at the default price table (docs/billing.md).
+    assert_eq!(read["cost"], "0.12");
+    assert_eq!(read["pricing"]["billable"], true);
+    assert_eq!(read["pricing"]["category"], "utility");
+    poll_field(&tp, &t.token, &format!("/messages/{}", ids[1]), "status", "failed").await;
+    let failed = poll_field(&tp, &t.token, &format!("/messages/{}", ids[1]), "cost", "0.00").await;
+    assert_eq!(failed["error"]["code"], 131026);
+    // Not on the list: the single message only.
+    let list = get_ok(&tp, &t.token, "/messages").await;
+    assert!(list["items"].as_array().unwrap().iter().all(|m| m["cost"].is_null()));
+
+    let today = Utc::now().format("%Y-%m-%d").to_string();
+    let day = &daily(&tp, &t.token, &today, &today).await[0];
+    assert_eq!(day["credits_debited"], "0.24", "{day}");
+    assert_eq!(day["credits_refunded"], "0.12");
+    assert_eq!(day["cost"]["utility"], "0.12");
+    assert_eq!(day["cost"]["marketing"], "0.00");
+    assert_eq!(funnel(day), [1, 1, 1, 1]);
+}

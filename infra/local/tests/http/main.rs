@@ -14,6 +14,7 @@ mod analytics;
 mod auth;
 mod billing;
 mod callbacks;
+mod campaign_reports;
 mod campaigns;
 mod connect_page;
 mod console;

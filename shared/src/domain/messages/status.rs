@@ -166,7 +166,10 @@ async fn advance_counted(
         let mut update = Update::new().set("status", to.as_str()).set("status_rank", to.rank());
         let mut counted = Vec::new();
         if let Some(campaign_id) = item.get_str("campaign_id") {
-            counted.extend(counters::transition_op(tenant_id, campaign_id, message_id, from, to));
+            let error: Option<MessageError> =
+                item.get("error").filter(|e| !e.is_null()).and_then(|e| serde_json::from_value(e.clone()).ok());
+            let error = error.or_else(|| report.error.clone());
+            counted.extend(counters::transition_op(tenant_id, campaign_id, message_id, (from, to), error.as_ref()));
         }
         if item.get_str("direction") == Some("outbound") {
             // The day is pinned by the first counted transition (analytics::counters).
