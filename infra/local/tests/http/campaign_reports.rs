@@ -90,25 +90,30 @@ async fn the_report_groups_failures_by_code_and_the_export_lists_every_recipient
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-/// 20,000 more messages in the campaign: the export arrives as a chunked stream (no length known
-/// up front), page after page, and holds every row once.
+/// A scheduled campaign to 10,000 contacts whose messages exist (written as the fan-out writes
+/// them): the export arrives as a chunked stream (no length known up front), page after page,
+/// and holds every recipient once.
 #[tokio::test]
 async fn a_large_export_is_streamed() {
     let tp = start().await;
-    let t = ready(&tp, 1000).await;
-    let id = finished_campaign(&tp, &t).await;
+    let t = ready(&tp, 100_000).await;
+    let n = 10_000;
+    let people = contacts(&tp, &t, 0..n).await;
+    let at = (Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let mut body = campaign(json!({"all": true}));
+    body["schedule_at"] = json!(at);
+    let id = create(&tp, &t, &body).await["id"].as_str().unwrap().to_string();
     let ports = tp.ports();
     let now = Utc::now();
-    let extra = 20_000;
-    let items: Vec<TxOp> = (0..extra)
-        .map(|i| {
-            let contact = format!("con_bulk{i:06}");
+    let mut puts = people
+        .iter()
+        .map(|c| {
             let m = Message {
-                contact_id: Some(contact.clone()),
-                to: Some(format!("+1555{i:07}")),
+                contact_id: Some(c.id.clone()),
+                to: c.phone.clone(),
                 campaign_id: Some(id.clone()),
                 ..Message::new(
-                    keys::campaign_message_id(&id, &contact),
+                    keys::campaign_message_id(&id, &c.id),
                     &t.id,
                     Direction::Outbound,
                     "template",
@@ -118,29 +123,29 @@ async fn a_large_export_is_streamed() {
             };
             TxOp::Put { item: messages::item(&m).unwrap(), cond: None }
         })
-        .collect();
-    let mut items = items.into_iter().peekable();
-    while items.peek().is_some() {
-        ports.table.transact(items.by_ref().take(100).collect()).await.unwrap();
+        .peekable();
+    while puts.peek().is_some() {
+        ports.table.transact(puts.by_ref().take(100).collect()).await.unwrap();
     }
 
-    let r = tp.http.get(tp.url(&format!("/campaigns/{id}/recipients.csv"))).bearer_auth(&t.token).send().await.unwrap();
+    let mut r =
+        tp.http.get(tp.url(&format!("/campaigns/{id}/recipients.csv"))).bearer_auth(&t.token).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers().get("content-length").is_none(), "streamed, not buffered: {:?}", r.headers());
     let mut chunks = 0;
-    let mut body = Vec::new();
-    let mut r = r;
+    let mut bytes = Vec::new();
     while let Some(chunk) = tokio::time::timeout(Duration::from_secs(60), r.chunk()).await.unwrap().unwrap() {
-        body.extend_from_slice(&chunk);
+        bytes.extend_from_slice(&chunk);
         chunks += 1;
     }
-    let text = String::from_utf8(body).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
     let rows: Vec<&str> = text.lines().skip(1).collect();
-    assert_eq!(rows.len(), 12 + extra);
+    assert_eq!(rows.len(), n);
     let unique: std::collections::HashSet<&str> = rows.iter().map(|r| r.split(',').next().unwrap()).collect();
-    assert_eq!(unique.len(), 12 + extra, "every recipient once");
+    assert_eq!(unique.len(), n, "every recipient once");
+    assert!(rows.iter().all(|r| r.contains(",queued,")));
     // At least one chunk per page of 500 (the transport may split pages further).
-    assert!(chunks >= extra / 500, "{chunks} chunks");
+    assert!(chunks >= n / 500, "{chunks} chunks");
 }
 
 /// The campaign's message to `contact` ends `failed` with Meta's `code`, as the webhook processor
@@ -167,10 +172,16 @@ async fn retry_failed_sends_only_retryable_failures_once_and_bills_each_once() {
     let tp = start().await;
     let t = ready(&tp, 1000).await;
     credit(&tp, &t.id, "100.00").await;
-    let id = finished_campaign(&tp, &t).await;
-    // A failure a retry can fix (131048, spam rate limit), besides the campaign's 131026 and 131047.
-    let late = contacts(&tp, &t, 20..21).await;
-    failed_with(&tp, &t, &id, &late[0].id, "+14155500020", 131048).await;
+    // A scheduled campaign (its fan-out does not run) whose messages end as Meta failed them:
+    // 131026 and 131047 are final, 131048 (spam rate limit) a retry can fix.
+    let people = contacts(&tp, &t, 0..3).await;
+    let mut body = campaign(json!({"all": true}));
+    body["schedule_at"] = json!((Utc::now() + chrono::Duration::days(1)).to_rfc3339());
+    let id = create(&tp, &t, &body).await["id"].as_str().unwrap().to_string();
+    for (c, code) in people.iter().zip([131026, 131047, 131048]) {
+        failed_with(&tp, &t, &id, &c.id, c.phone.as_deref().unwrap(), code).await;
+    }
+    let late = &people[2..];
     let report = get_ok(&tp, &t.token, &format!("/campaigns/{id}/report")).await;
     let retryable: Vec<(i64, bool)> = report["failures"]
         .as_array()
@@ -201,7 +212,7 @@ async fn retry_failed_sends_only_retryable_failures_once_and_bills_each_once() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(before.units() - balance().await.units(), "0.12".parse::<miping::domain::money::Money>().unwrap().units());
     let sim = simulator(&tp);
-    assert_eq!(sim.sent_messages().iter().filter(|s| s.to.ends_with("14155500020")).count(), 1);
+    assert_eq!(sim.sent_messages().iter().filter(|s| s.to.ends_with("14155500002")).count(), 1);
 
     // The original is as it was; it is retried once; the retry has nothing left to retry.
     let again = get_ok(&tp, &t.token, &format!("/campaigns/{id}/report")).await;

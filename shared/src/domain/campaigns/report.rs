@@ -3,18 +3,22 @@
 //!
 //! The report reads only the counter shards (`counters`): the funnel and the failures grouped by
 //! error are moved with every status transition, so a 100,000-recipient campaign's report is 16
-//! reads. The export reads the campaign's messages page by page from its sharded index (GSI3,
-//! [`keys::CAMPAIGN_MESSAGE_SHARDS`] lists), one page in memory at a time.
+//! reads. The export walks the campaign's audience page by page ([`Walk`]), one page in memory
+//! at a time.
 
 use serde::Serialize;
 
 use crate::domain::Error;
-use crate::domain::messages::{Message, MessageStatus};
+use crate::domain::messages::{MessageError, MessageStatus};
 use crate::ports::Ports;
-use crate::ports::table::{Item, Query, TableError};
-use crate::store::{campaigns, keys};
+use futures_util::future::try_join_all;
+
+use crate::ports::table::{Item, TableError};
+use crate::store::{campaigns, keys, messages};
 
 use super::counters::{self, FailureGroup};
+use super::fanout::audience_query;
+use super::model::Campaign;
 use super::model::CampaignView;
 
 /// How far the campaign's messages got. Cumulative: `delivered` includes `read`, `sent` includes
@@ -73,63 +77,95 @@ pub const CSV_HEADER: &str = "contact_id,phone,status,error_code,error_title,sen
 /// Messages read per page of the export.
 pub const EXPORT_PAGE: usize = 500;
 
-/// Where an export is: the shard being read and its cursor.
-#[derive(Clone, Debug, Default)]
-pub struct ExportCursor {
-    shard: u64,
+/// Where a walk over a campaign's messages is. A campaign's messages are found through its
+/// audience, as the fan-out found them: the campaign's own index (GSI3) only holds the messages
+/// not sent yet (a sent message moves to its contact's conversation), and message ids are
+/// derived from (campaign, contact), so each page of the audience is one query plus one read per
+/// contact — one page in memory at a time.
+#[derive(Clone, Debug)]
+pub struct Walk {
+    campaign: Campaign,
     cursor: Option<String>,
+    /// For an explicit audience: how many contact ids are done.
+    position: usize,
     done: bool,
 }
 
-/// Checks the campaign exists (404 otherwise) and gives the export's start.
-pub async fn start_export(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<ExportCursor, Error> {
-    campaigns::Campaigns::new(&*ports.table).get(tenant_id, campaign_id).await?.ok_or_else(|| Error::not_found("campaign"))?;
-    Ok(ExportCursor::default())
+impl Walk {
+    pub fn new(campaign: Campaign) -> Self {
+        Self { campaign, cursor: None, position: 0, done: false }
+    }
 }
 
-/// The next rows of the export (CSV text), or `None` when it is finished. Each call reads one
-/// page of one shard.
-pub async fn next_rows(
-    ports: &Ports,
-    tenant_id: &str,
-    campaign_id: &str,
-    at: &mut ExportCursor,
-) -> Result<Option<String>, TableError> {
-    if at.done {
+/// The next page of the campaign's messages (contacts skipped by the fan-out have none), or
+/// `None` when the walk is finished.
+pub async fn next_messages(ports: &Ports, walk: &mut Walk) -> Result<Option<Vec<Item>>, TableError> {
+    if walk.done {
         return Ok(None);
     }
-    let query = Query::index(keys::SECONDARY, keys::campaign_messages(tenant_id, campaign_id, at.shard))
-        .limit(EXPORT_PAGE)
-        .cursor(at.cursor.take());
-    let page = ports.table.query(query).await?;
-    match page.next_cursor {
-        Some(c) => at.cursor = Some(c),
-        None if at.shard + 1 < keys::CAMPAIGN_MESSAGE_SHARDS => at.shard += 1,
-        None => at.done = true,
-    }
-    let mut out = String::with_capacity(page.items.len() * 96);
-    for item in &page.items {
+    let c = &walk.campaign;
+    let contact_ids: Vec<String> =
+        match audience_query(&c.tenant_id, &c.id, &c.audience, EXPORT_PAGE, walk.cursor.take()) {
+            Some(query) => {
+                let page = ports.table.query(query).await?;
+                walk.done = page.next_cursor.is_none();
+                walk.cursor = page.next_cursor;
+                page.items.iter().filter_map(|i| i.get_str("id").map(str::to_owned)).collect()
+            }
+            None => {
+                let ids: Vec<String> =
+                    c.audience.contact_ids.iter().skip(walk.position).take(EXPORT_PAGE).cloned().collect();
+                walk.position += ids.len();
+                walk.done = walk.position >= c.audience.contact_ids.len();
+                ids
+            }
+        };
+    let gets = contact_ids.iter().map(|contact| {
+        let key = messages::key(&c.tenant_id, &keys::campaign_message_id(&c.id, contact));
+        async move { ports.table.get(&key).await }
+    });
+    let items = try_join_all(gets).await?.into_iter().flatten().collect();
+    Ok(Some(items))
+}
+
+/// Checks the campaign exists (404 otherwise) and gives the export's start.
+pub async fn start_export(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<Walk, Error> {
+    let campaign = campaigns::Campaigns::new(&*ports.table)
+        .get(tenant_id, campaign_id)
+        .await?
+        .ok_or_else(|| Error::not_found("campaign"))?;
+    Ok(Walk::new(campaign))
+}
+
+/// The next rows of the export (CSV text), or `None` when it is finished.
+pub async fn next_rows(ports: &Ports, walk: &mut Walk) -> Result<Option<String>, TableError> {
+    let Some(items) = next_messages(ports, walk).await? else { return Ok(None) };
+    let mut out = String::with_capacity(items.len() * 96);
+    for item in &items {
         row(item, &mut out);
     }
     Ok(Some(out))
 }
 
 fn row(item: &Item, out: &mut String) {
-    let Ok(m) = item.to_entity::<Message>() else { return };
+    // Read attribute by attribute (not the whole entity): a row is never dropped for one odd field.
+    let text = |name: &str| item.get_str(name).unwrap_or_default().to_owned();
     let at = |s: MessageStatus| {
         item.get_i64(&s.at_attr())
             .and_then(chrono::DateTime::from_timestamp_millis)
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default()
     };
-    let (code, title) = match (&m.error, m.status) {
-        (Some(e), MessageStatus::Failed) => (e.code.to_string(), e.title.clone().unwrap_or_default()),
+    let status = text("status");
+    let error = item.get("error").and_then(|e| serde_json::from_value::<MessageError>(e.clone()).ok());
+    let (code, title) = match error {
+        Some(e) if status == MessageStatus::Failed.as_str() => (e.code.to_string(), e.title.unwrap_or_default()),
         _ => (String::new(), String::new()),
     };
     let fields = [
-        m.contact_id.unwrap_or_default(),
-        m.to.unwrap_or_default(),
-        m.status.as_str().to_owned(),
+        text("contact_id"),
+        text("to"),
+        status,
         code,
         title,
         at(MessageStatus::Sent),

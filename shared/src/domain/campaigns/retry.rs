@@ -18,11 +18,12 @@ use serde_json::Value;
 use super::counters;
 use super::create::{self, AudienceInput, CreateInput, MAX_CONTACT_IDS, MAX_NAME_CHARS, TemplateInput};
 use super::model::Campaign;
+use super::report::{Walk, next_messages};
 use crate::domain::messages::{MessageError, MessageStatus};
 use crate::domain::sending::prices::PriceTable;
 use crate::domain::Error;
 use crate::ports::Ports;
-use crate::ports::table::{Cond, Query, TableError, Update};
+use crate::ports::table::{Cond, TableError, Update};
 use crate::store::{campaigns, keys};
 
 /// The original's attribute naming its retry campaign (or [`CLAIMING`] while it is created).
@@ -32,28 +33,17 @@ const CLAIMED_AT: &str = "retry_claimed_ms";
 /// A claim older than this (a crash between claim and creation) may be taken over.
 pub const CLAIM_TIMEOUT_MS: i64 = 60_000;
 
-/// The contacts whose message in `campaign_id` failed with a retryable error, in index order.
-pub async fn retryable_contacts(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<Vec<String>, TableError> {
+/// The contacts whose message in `campaign` failed with a retryable error, in audience order.
+pub async fn retryable_contacts(ports: &Ports, campaign: &Campaign) -> Result<Vec<String>, TableError> {
     let mut contacts = Vec::new();
-    for shard in 0..keys::CAMPAIGN_MESSAGE_SHARDS {
-        let mut cursor = None;
-        loop {
-            let query = Query::index(keys::SECONDARY, keys::campaign_messages(tenant_id, campaign_id, shard))
-                .filter(Cond::eq("status", MessageStatus::Failed.as_str()))
-                .limit(500)
-                .cursor(cursor);
-            let page = ports.table.query(query).await?;
-            for item in &page.items {
-                let error: Option<MessageError> =
-                    item.get("error").and_then(|e| serde_json::from_value::<MessageError>(e.clone()).ok());
-                let code = error.map(|e| e.code).unwrap_or(0);
-                if let (true, Some(contact)) = (counters::retryable(code), item.get_str("contact_id")) {
-                    contacts.push(contact.to_owned());
-                }
-            }
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
+    let mut walk = Walk::new(campaign.clone());
+    while let Some(items) = next_messages(ports, &mut walk).await? {
+        for item in items.iter().filter(|i| i.get_str("status") == Some(MessageStatus::Failed.as_str())) {
+            let error: Option<MessageError> =
+                item.get("error").and_then(|e| serde_json::from_value::<MessageError>(e.clone()).ok());
+            let code = error.map(|e| e.code).unwrap_or(0);
+            if let (true, Some(contact)) = (counters::retryable(code), item.get_str("contact_id")) {
+                contacts.push(contact.to_owned());
             }
         }
     }
@@ -68,7 +58,7 @@ pub async fn retry_failed(
 ) -> Result<Campaign, Error> {
     let repo = campaigns::Campaigns::new(&*ports.table);
     let original = repo.get(tenant_id, campaign_id).await?.ok_or_else(|| Error::not_found("campaign"))?;
-    let contacts = retryable_contacts(ports, tenant_id, campaign_id).await?;
+    let contacts = retryable_contacts(ports, &original).await?;
     if contacts.is_empty() {
         return Err(Error::invalid("nothing_to_retry", "no recipient of this campaign failed for a retryable reason"));
     }

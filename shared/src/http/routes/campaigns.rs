@@ -168,7 +168,7 @@ async fn campaign_report(
     summary = "Every recipient of a campaign with its message's status, as CSV (streamed)",
     description = "Columns: `contact_id,phone,status,error_code,error_title,sent_at,delivered_at,read_at` (times \
         RFC 3339, UTC; empty when not reached). One row per message of the campaign (skipped contacts have \
-        none), in no particular order. Fields that a spreadsheet would run as a formula are prefixed with `'`.",
+        none, nor contacts deleted since), in the audience's order. Fields that a spreadsheet would run as a formula are prefixed with `'`.",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Campaign id (`cmp_…`)")),
     responses(
@@ -183,15 +183,14 @@ async fn recipients_csv(
     use axum::http::header;
     use futures_util::StreamExt;
 
-    let tenant = p.tenant_id()?.to_owned();
-    let start = report::start_export(&state.ports, &tenant, &id).await?;
+    let start = report::start_export(&state.ports, p.tenant_id()?, &id).await?;
     let filename = format!("attachment; filename=\"{id}-recipients.csv\"");
     let header_row = futures_util::stream::once(async { Ok::<_, std::io::Error>(report::CSV_HEADER.to_owned()) });
     let rows = futures_util::stream::unfold(Some(start), move |at| {
-        let (ports, tenant, id) = (state.ports.clone(), tenant.clone(), id.clone());
+        let ports = state.ports.clone();
         async move {
             let mut at = at?;
-            match report::next_rows(&ports, &tenant, &id, &mut at).await {
+            match report::next_rows(&ports, &mut at).await {
                 Ok(Some(rows)) => Some((Ok(rows), Some(at))),
                 Ok(None) => None,
                 Err(e) => {
