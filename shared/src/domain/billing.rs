@@ -308,7 +308,8 @@ async fn debit_chunk(
         }
         // The day's cost and debited credits, in the same transaction (after the markers, whose
         // positions the cancellation reasons are read by; it has no condition of its own).
-        let costs: Vec<(&str, Money)> = batch.iter().map(|&i| (requests[i].category.as_str(), requests[i].amount)).collect();
+        let costs: Vec<(&str, Money)> =
+            batch.iter().map(|&i| (requests[i].category.as_str(), requests[i].amount)).collect();
         ops.extend(analytics::debited_op(tenant_id, &entries[0].id, &analytics::local_date(zone, now), &costs));
         match ports.table.transact(ops).await {
             Ok(()) => {

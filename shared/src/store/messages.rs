@@ -95,8 +95,10 @@ impl<'a> Messages<'a> {
         let mut view = MessageView::from_item(&item)?;
         if view.direction == Direction::Outbound {
             let ledger = super::ledger::Ledger::new(self.table);
-            let (debit, refunded) =
-                tokio::try_join!(ledger.debit_marker(tenant_id, message_id), ledger.is_refunded(tenant_id, message_id))?;
+            let (debit, refunded) = tokio::try_join!(
+                ledger.debit_marker(tenant_id, message_id),
+                ledger.is_refunded(tenant_id, message_id)
+            )?;
             let cost = match debit {
                 Some(d) if !refunded => d.amount,
                 _ => Money::ZERO,

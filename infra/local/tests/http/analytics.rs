@@ -108,7 +108,10 @@ async fn counts_equal_final_states_after_shuffled_duplicated_webhooks() {
     let templates = get_ok(&tp, &t.token, &format!("/analytics/templates?from={day}&to={day}")).await;
     let templates = templates["items"].as_array().unwrap();
     assert_eq!(templates.len(), 1, "{templates:?}");
-    assert_eq!((templates[0]["name"].as_str(), templates[0]["language"].as_str()), (Some("spring_sale"), Some("en_US")));
+    assert_eq!(
+        (templates[0]["name"].as_str(), templates[0]["language"].as_str()),
+        (Some("spring_sale"), Some("en_US"))
+    );
     assert_eq!(funnel(&templates[0]), [10, 7, 4, 4]);
 }
 
@@ -130,7 +133,8 @@ async fn days_are_the_tenants_local_days() {
     let midnight = Utc.with_ymd_and_hms(2026, 3, 1, 18, 30, 0).unwrap();
     for at in [midnight - Duration::seconds(1), midnight] {
         let id = message_at(&ports, &t.id, at).await;
-        let report = StatusReport { status: MessageStatus::Read, at: at + Duration::minutes(5), error: None, pricing: None };
+        let report =
+            StatusReport { status: MessageStatus::Read, at: at + Duration::minutes(5), error: None, pricing: None };
         apply(&ports, &messages::key(&t.id, &id), &report).await.unwrap();
     }
     let items = daily(&tp, &t.token, "2026-03-01", "2026-03-02").await;
@@ -138,7 +142,8 @@ async fn days_are_the_tenants_local_days() {
     assert_eq!(got, [("2026-03-01", [1, 1, 1, 0]), ("2026-03-02", [1, 1, 1, 0])]);
     // In UTC both were on March 1st: the zone decides.
     let admin = tp.admin_token().await;
-    let v = get_ok(&tp, &admin, &format!("/admin/analytics/daily?tenant_id={}&from=2026-03-01&to=2026-03-02", t.id)).await;
+    let v =
+        get_ok(&tp, &admin, &format!("/admin/analytics/daily?tenant_id={}&from=2026-03-01&to=2026-03-02", t.id)).await;
     assert_eq!(v["items"], json!(items));
 }
 
@@ -195,7 +200,7 @@ async fn admin_totals_are_the_sum_of_tenants_and_tenants_see_only_theirs() {
     ] {
         for s in statuses {
             let id = message_at(&ports, tenant, day).await;
-            let error = (s == MessageStatus::Failed).then(|| miping::domain::messages::MessageError {
+            let error = (s == MessageStatus::Failed).then_some(miping::domain::messages::MessageError {
                 code: 131026,
                 title: None,
                 detail: None,
@@ -222,8 +227,8 @@ async fn admin_totals_are_the_sum_of_tenants_and_tenants_see_only_theirs() {
     assert_eq!(funnel(&all["items"][1]), sum);
     assert_eq!(sum, [5, 5, 3, 1]);
     assert_eq!(funnel(&all["items"][0]), [0, 0, 0, 0]);
-    let only_a = get_ok(&tp, &admin, &format!("/admin/analytics/daily?tenant_id={}&from=2026-03-01&to=2026-03-01", a.id))
-        .await;
+    let only_a =
+        get_ok(&tp, &admin, &format!("/admin/analytics/daily?tenant_id={}&from=2026-03-01&to=2026-03-01", a.id)).await;
     assert_eq!(only_a["tenants"].as_array().unwrap().len(), 1);
     assert_eq!(funnel(&only_a["items"][0]), [3, 3, 3, 0]);
     let (status, _) = get_json(&tp, &admin, "/admin/analytics/daily?tenant_id=ten_nobody").await;
@@ -243,9 +248,7 @@ async fn cost_is_what_was_debited_net_of_refunds() {
     let tp = start().await;
     let (t, _) = ready_to_send(&tp).await;
     crate::common::sending::credit(&tp, &t.id, "10").await;
-    let send = |to: &str| {
-        json!({"to": to, "template": {"name": "order_update", "language": "en_US", "variables": ["Ana", "A-1"]}})
-    };
+    let send = |to: &str| json!({"to": to, "template": {"name": "order_update", "language": "en_US", "variables": ["Ana", "A-1"]}});
     let mut ids = Vec::new();
     // The simulator reads the first and fails the second (a number ending 0000: 131026).
     for to in ["+14155550101", "+14155550000"] {

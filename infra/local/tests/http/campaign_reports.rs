@@ -210,7 +210,10 @@ async fn retry_failed_sends_only_retryable_failures_once_and_bills_each_once() {
     let job = miping::domain::messages::dispatch::SendJob { tenant_id: t.id.clone(), message_id };
     miping::domain::messages::dispatch::enqueue(tp.ports(), &job).await.unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(before.units() - balance().await.units(), "0.12".parse::<miping::domain::money::Money>().unwrap().units());
+    assert_eq!(
+        before.units() - balance().await.units(),
+        "0.12".parse::<miping::domain::money::Money>().unwrap().units()
+    );
     let sim = simulator(&tp);
     assert_eq!(sim.sent_messages().iter().filter(|s| s.to.ends_with("14155500002")).count(), 1);
 
@@ -221,8 +224,8 @@ async fn retry_failed_sends_only_retryable_failures_once_and_bills_each_once() {
     assert_eq!(error_code(r, StatusCode::CONFLICT).await, "already_retried");
     let r = post(&tp, &t.token, &format!("/campaigns/{retry_id}/retry-failed"), &json!({})).await;
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "nothing_to_retry");
-    let r = post(&tp, &provision_and_activate(&tp).await.token, &format!("/campaigns/{id}/retry-failed"), &json!({}))
-        .await;
+    let r =
+        post(&tp, &provision_and_activate(&tp).await.token, &format!("/campaigns/{id}/retry-failed"), &json!({})).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 
@@ -261,8 +264,13 @@ async fn test_send_fills_the_variables_from_a_contact_and_sends_one_message() {
     let v: Value = post(&tp, &t.token, "/campaigns/test-send", &bad).await.json().await.unwrap();
     assert_eq!(v["error"]["details"][0]["field"], "variables[1]");
     // Literals only: no contact needed.
-    let r = post(&tp, &t.token, "/campaigns/test-send", &json!({"to": "+14155550198",
-        "template": {"name": "city_news", "language": "en_US"}, "variables": ["Ana", "Pune"]}))
+    let r = post(
+        &tp,
+        &t.token,
+        "/campaigns/test-send",
+        &json!({"to": "+14155550198",
+        "template": {"name": "city_news", "language": "en_US"}, "variables": ["Ana", "Pune"]}),
+    )
     .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     // No campaign was created or counted.

@@ -195,9 +195,12 @@ mod tests {
     fn funnel_deltas_add_up_to_the_final_state() {
         use MessageStatus::*;
         // Any forward path ends counted as its last status, whatever the steps.
-        for path in [vec![Queued, Sent, Delivered, Read], vec![Queued, Read], vec![Queued, Sent, Failed], vec![
-            Queued, Sending, Delivered,
-        ]] {
+        for path in [
+            vec![Queued, Sent, Delivered, Read],
+            vec![Queued, Read],
+            vec![Queued, Sent, Failed],
+            vec![Queued, Sending, Delivered],
+        ] {
             let mut total = [0i64; 4];
             for pair in path.windows(2) {
                 if let Some(u) = funnel_update(pair[0], pair[1]) {

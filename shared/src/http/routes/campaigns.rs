@@ -13,8 +13,8 @@ use crate::domain::campaigns::create::{self, CreateInput};
 use crate::domain::campaigns::report::{self, CampaignReport};
 use crate::domain::campaigns::retry;
 use crate::domain::campaigns::test_send::{self, TestSendInput};
-use crate::domain::messages::accept::Accepted;
 use crate::domain::campaigns::{self, CampaignView, StatusCounts, cancel, counters};
+use crate::domain::messages::accept::Accepted;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
@@ -203,12 +203,12 @@ async fn recipients_csv(
         }
     });
     let body = axum::body::Body::from_stream(header_row.chain(rows));
-    Ok(axum::response::Response::builder()
+    axum::response::Response::builder()
         .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
         .header(header::CONTENT_DISPOSITION, filename)
         .header(header::CACHE_CONTROL, "no-store")
         .body(body)
-        .map_err(|e| ApiError::from(crate::domain::Error::internal(e)))?)
+        .map_err(|e| ApiError::from(crate::domain::Error::internal(e)))
 }
 
 #[utoipa::path(post, path = "/campaigns/{id}/retry-failed", tag = tags::CAMPAIGNS, operation_id = "retry_failed_campaign_recipients",
