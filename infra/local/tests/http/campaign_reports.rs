@@ -148,25 +148,6 @@ async fn a_large_export_is_streamed() {
     assert!(chunks >= n / 500, "{chunks} chunks");
 }
 
-/// The campaign's message to `contact` ends `failed` with Meta's `code`, as the webhook processor
-/// would apply it (counters included).
-async fn failed_with(tp: &TestPlatform, t: &ActiveTenant, campaign: &str, contact: &str, to: &str, code: i64) {
-    use miping::domain::messages::MessageError;
-    use miping::domain::messages::status::{StatusReport, apply};
-    let ports = tp.ports();
-    let id = keys::campaign_message_id(campaign, contact);
-    let m = Message {
-        contact_id: Some(contact.into()),
-        to: Some(to.into()),
-        campaign_id: Some(campaign.into()),
-        ..Message::new(id.clone(), &t.id, Direction::Outbound, "template", MessageStatus::Queued, Utc::now())
-    };
-    ports.table.transact(vec![TxOp::Put { item: messages::item(&m).unwrap(), cond: None }]).await.unwrap();
-    let error = MessageError { code, title: Some("Spam rate limit hit".into()), detail: None };
-    let report = StatusReport { status: MessageStatus::Failed, at: Utc::now(), error: Some(error), pricing: None };
-    apply(ports, &messages::key(&t.id, &id), &report).await.unwrap();
-}
-
 #[tokio::test]
 async fn retry_failed_sends_only_retryable_failures_once_and_bills_each_once() {
     let tp = start().await;
@@ -179,7 +160,7 @@ async fn retry_failed_sends_only_retryable_failures_once_and_bills_each_once() {
     body["schedule_at"] = json!((Utc::now() + chrono::Duration::days(1)).to_rfc3339());
     let id = create(&tp, &t, &body).await["id"].as_str().unwrap().to_string();
     for (c, code) in people.iter().zip([131026, 131047, 131048]) {
-        failed_with(&tp, &t, &id, &c.id, c.phone.as_deref().unwrap(), code).await;
+        campaign_message_failed(&tp, &t, &id, &c.id, c.phone.as_deref().unwrap(), code).await;
     }
     let late = &people[2..];
     let report = get_ok(&tp, &t.token, &format!("/campaigns/{id}/report")).await;

@@ -147,6 +147,30 @@ pub async fn next_rows(ports: &Ports, walk: &mut Walk) -> Result<Option<String>,
     Ok(Some(out))
 }
 
+/// The whole export as a stream of text chunks (the header, then one chunk per page): what the
+/// API route and the console's download send as a chunked body. An error ends the stream with
+/// that error (the edge ends the body early: a truncated transfer, never a short file that looks
+/// complete).
+pub fn csv_stream(
+    ports: Ports,
+    walk: Walk,
+) -> impl futures_util::Stream<Item = Result<String, TableError>> + Send + 'static {
+    use futures_util::StreamExt;
+    let header = futures_util::stream::once(async { Ok(CSV_HEADER.to_owned()) });
+    let rows = futures_util::stream::unfold(Some(walk), move |walk| {
+        let ports = ports.clone();
+        async move {
+            let mut walk = walk?;
+            match next_rows(&ports, &mut walk).await {
+                Ok(Some(rows)) => Some((Ok(rows), Some(walk))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        }
+    });
+    header.chain(rows)
+}
+
 fn row(item: &Item, out: &mut String) {
     // Read attribute by attribute (not the whole entity): a row is never dropped for one odd field.
     let text = |name: &str| item.get_str(name).unwrap_or_default().to_owned();

@@ -185,24 +185,12 @@ async fn recipients_csv(
 
     let start = report::start_export(&state.ports, p.tenant_id()?, &id).await?;
     let filename = format!("attachment; filename=\"{id}-recipients.csv\"");
-    let header_row = futures_util::stream::once(async { Ok::<_, std::io::Error>(report::CSV_HEADER.to_owned()) });
-    let rows = futures_util::stream::unfold(Some(start), move |at| {
-        let ports = state.ports.clone();
-        async move {
-            let mut at = at?;
-            match report::next_rows(&ports, &mut at).await {
-                Ok(Some(rows)) => Some((Ok(rows), Some(at))),
-                Ok(None) => None,
-                Err(e) => {
-                    // The status line is gone: end the body early (the client sees a truncated
-                    // transfer, never a silently short file that looks complete).
-                    tracing::error!(error = %e, "recipients export failed");
-                    Some((Err(std::io::Error::other("export failed")), None))
-                }
-            }
-        }
-    });
-    let body = axum::body::Body::from_stream(header_row.chain(rows));
+    let body = axum::body::Body::from_stream(report::csv_stream(state.ports.clone(), start).map(|chunk| {
+        chunk.map_err(|e| {
+            tracing::error!(error = %e, "recipients export failed");
+            std::io::Error::other("export failed")
+        })
+    }));
     axum::response::Response::builder()
         .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
         .header(header::CONTENT_DISPOSITION, filename)
