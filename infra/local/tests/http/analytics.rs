@@ -275,4 +275,17 @@ async fn cost_is_what_was_debited_net_of_refunds() {
     assert_eq!(day["cost"]["utility"], "0.12");
     assert_eq!(day["cost"]["marketing"], "0.00");
     assert_eq!(funnel(day), [1, 1, 1, 1]);
+
+    // The console's dashboard draws the same numbers (server-side SVG, with text alternatives).
+    let mut console = crate::console::Console::new(&tp.base);
+    console.sign_in(&t.email, &t.password).await;
+    let page = console.get("/").await;
+    page.assert_shows("Messages per day over the last 30 days: 1 sent, 1 delivered, 1 read, 1 failed");
+    page.assert_shows("Utility 0.12");
+    assert!(
+        page.body.contains("Credits burnt: <strong>0.12</strong> net (0.24 debited, 0.12 refunded for failures)"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("class=\"fill-cat-utility\""), "a utility bar is drawn");
 }
