@@ -30,6 +30,7 @@ const TENANT_ADMIN: Table = &[
             ("Templates", "/app/templates", "template"),
             ("Campaigns", "/app/campaigns", "campaign"),
             ("Messages", "/app/messages", "message"),
+            ("Analytics", "/app/analytics", "chart"),
         ],
     ),
     (

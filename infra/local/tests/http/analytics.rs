@@ -145,6 +145,22 @@ async fn days_are_the_tenants_local_days() {
     let v =
         get_ok(&tp, &admin, &format!("/admin/analytics/daily?tenant_id={}&from=2026-03-01&to=2026-03-02", t.id)).await;
     assert_eq!(v["items"], json!(items));
+
+    // The console's analytics page: the same days and the template's funnel for the range.
+    let mut console = crate::console::Console::new(&tp.base);
+    console.sign_in(&t.email, &t.password).await;
+    let page = console.get("/app/analytics?from=2026-03-01&to=2026-03-02").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_shows("spring_sale");
+    assert!(page.body.contains("<td>2026-03-02</td><td class=\"num\">1</td>"), "{}", page.body);
+    assert!(page.body.contains("<td class=\"num\"><strong>2</strong></td>"), "the total: {}", page.body);
+    assert!(page.body.contains("<td class=\"num\">100%</td>"), "read rate");
+    let refused = console.get("/app/analytics?from=2026-03-02&to=2026-03-01").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.field_error("to").as_deref(), Some("must not be before `from`"));
+    let mut owner = crate::console::Console::new(&tp.base);
+    owner.sign_in(crate::common::ADMIN_EMAIL, crate::common::ADMIN_PASSWORD).await;
+    assert_eq!(owner.get("/app/analytics").await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

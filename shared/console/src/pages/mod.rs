@@ -1,6 +1,7 @@
 //! The console's pages, one module per area. Paths: `/` and the signed-out pages at the root,
 //! everything else under `/app/` (the API owns `/templates`, `/contacts`, …).
 
+pub mod analytics;
 pub mod auth;
 pub mod billing;
 pub mod campaigns;
@@ -47,6 +48,7 @@ fn app() -> Router<AppState> {
         .nest("/settings", settings::routes())
         .nest("/members", members::routes())
         .nest("/billing", billing::routes())
+        .nest("/analytics", analytics::routes())
         .nest("/tenants", tenants::routes())
         .nest("/plans", plans::routes())
         .nest("/library", library::routes())
