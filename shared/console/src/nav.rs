@@ -51,6 +51,7 @@ const SUPER_ADMIN: Table = &[(
     None,
     &[
         ("Tenants", "/app/tenants", "building"),
+        ("Platform analytics", "/app/platform", "chart"),
         ("Plans", "/app/plans", "billing"),
         ("Library templates", "/app/library", "template"),
         ("Webhook quarantine", "/app/quarantine", "shield"),

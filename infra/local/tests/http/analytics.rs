@@ -254,6 +254,25 @@ async fn admin_totals_are_the_sum_of_tenants_and_tenants_see_only_theirs() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = get_json(&tp, &admin, "/analytics/daily").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The super admin's platform page: each tenant and the total, as the API gives them.
+    let mut owner = crate::console::Console::new(&tp.base);
+    owner.sign_in(crate::common::ADMIN_EMAIL, crate::common::ADMIN_PASSWORD).await;
+    let page = owner.get("/app/platform?from=2026-02-28&to=2026-03-01").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("<th scope=\"row\">All tenants</th><td class=\"num\"><strong>5</strong></td>"),
+        "{}",
+        page.body
+    );
+    for (t, sent) in [(&a, 3), (&b, 2)] {
+        let row = format!("href=\"/app/tenants/{}\"", t.id);
+        let at = page.body.find(&row).unwrap_or_else(|| panic!("{row} in {}", page.body));
+        assert!(page.body[at..].contains(&format!("</a></td><td class=\"num\">{sent}</td>")), "{}", &page.body[at..]);
+    }
+    let mut tenant = crate::console::Console::new(&tp.base);
+    tenant.sign_in(&a.email, &a.password).await;
+    assert_eq!(tenant.get("/app/platform").await.status, StatusCode::FORBIDDEN);
 }
 
 /// Through the send worker and the simulator's signed statuses: `cost` is what was debited, `0`

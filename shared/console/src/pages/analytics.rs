@@ -1,6 +1,7 @@
 //! Analytics (`/app/analytics?from=&to=`): the tenant's days (funnel, inbound, cost, credits) and
 //! the funnel per template over a date range — the use cases of `GET /analytics/daily` and
-//! `GET /analytics/templates`, with the range's errors next to its fields.
+//! `GET /analytics/templates`, with the range's errors next to its fields. The super admin's
+//! platform page (`/app/platform`) is each tenant's totals over a range (`GET /admin/analytics/daily`).
 
 use askama::Template;
 use axum::Router;
@@ -128,6 +129,74 @@ async fn show(
         total: DayRow::of(&total),
         days: days.iter().rev().map(DayRow::of).collect(),
         templates: templates.iter().map(TemplateRow::of).collect(),
+    };
+    page::html(status, &page)
+}
+
+/// One tenant's totals over the range.
+pub struct TenantRow {
+    pub id: String,
+    pub name: String,
+    pub totals: DayRow,
+}
+
+#[derive(Template)]
+#[template(path = "platform.html")]
+pub struct PlatformPage {
+    pub shell: Shell,
+    pub errors: Errors,
+    pub from: String,
+    pub to: String,
+    pub total: DayRow,
+    pub tenants: Vec<TenantRow>,
+}
+
+pub fn platform_routes() -> Router<AppState> {
+    Router::new().route("/", get(platform))
+}
+
+/// `GET /app/platform?from=&to=` (super admin): each tenant's totals over the range, and the
+/// platform's — the use case of `GET /admin/analytics/daily`.
+async fn platform(
+    State(state): State<AppState>,
+    crate::session::SuperAdmin(viewer): crate::session::SuperAdmin,
+    headers: HeaderMap,
+    Query(query): Query<RangeQuery>,
+) -> Response {
+    let shell = Shell::load(&state, &viewer, &headers, "Platform analytics", "/app/platform").await;
+    let admin = analytics::AdminQuery { tenant_id: None, from: query.from.clone(), to: query.to.clone() };
+    let (status, errors, report) = match analytics::platform_daily(&state.ports, &admin).await {
+        Ok(r) => (StatusCode::OK, Errors::none(), Some(r)),
+        Err(e) => match status_of(&e) {
+            Ok(status) => (status, Errors::from_error(&e, &["from", "to"]), None),
+            Err(r) => return r,
+        },
+    };
+    let sum = |items: &[DayCounts]| {
+        let mut t = DayCounts { date: "Total".to_owned(), ..DayCounts::default() };
+        for d in items {
+            t.add(d);
+        }
+        DayRow::of(&t)
+    };
+    let (from, to) = match report.as_ref().and_then(|r| Some((r.items.first()?, r.items.last()?))) {
+        Some((f, l)) => (f.date.clone(), l.date.clone()),
+        None => (query.from.unwrap_or_default(), query.to.unwrap_or_default()),
+    };
+    let page = PlatformPage {
+        shell,
+        errors,
+        from,
+        to,
+        total: sum(report.as_ref().map(|r| r.items.as_slice()).unwrap_or_default()),
+        tenants: report
+            .map(|r| {
+                r.tenants
+                    .iter()
+                    .map(|t| TenantRow { id: t.tenant_id.clone(), name: t.name.clone(), totals: sum(&t.items) })
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     page::html(status, &page)
 }

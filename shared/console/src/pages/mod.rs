@@ -49,6 +49,7 @@ fn app() -> Router<AppState> {
         .nest("/members", members::routes())
         .nest("/billing", billing::routes())
         .nest("/analytics", analytics::routes())
+        .nest("/platform", analytics::platform_routes())
         .nest("/tenants", tenants::routes())
         .nest("/plans", plans::routes())
         .nest("/library", library::routes())
