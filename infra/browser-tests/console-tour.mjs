@@ -17,6 +17,7 @@ const OWNER_PAGES = [
   ["Templates", "Templates"],
   ["Campaigns", "Campaigns"],
   ["Messages", "Messages"],
+  ["Analytics", "Analytics"],
   ["Members", "Members"],
   ["Settings", "Settings"],
   ["Billing", "Billing"],
@@ -27,6 +28,7 @@ const OWNER_FORMS = ["/app/connect", "/app/contacts/new", "/app/contacts/import"
 const ADMIN_FORMS = ["/app/tenants/new", "/app/plans/new", "/app/library/new"];
 const ADMIN_PAGES = [
   ["Tenants", "Tenants"],
+  ["Platform analytics", "Platform analytics"],
   ["Plans", "Plans"],
   ["Library templates", "Library templates"],
   ["Webhook quarantine", "Webhook quarantine"],

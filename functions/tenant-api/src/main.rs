@@ -1,4 +1,4 @@
-//! Lambda `tenant-api`: `/tenant`, `/tenant/settings` and `/billing/*` (tenant users).
+//! Lambda `tenant-api`: `/tenant`, `/tenant/settings`, `/billing/*` and `/analytics/*` (tenant users).
 
 #[tokio::main]
 async fn main() -> Result<(), miping::runtime::http_lambda::Error> {

@@ -31,6 +31,7 @@ const TENANT_ADMIN: Table = &[
             ("Templates", "/app/templates", "template"),
             ("Campaigns", "/app/campaigns", "campaign"),
             ("Messages", "/app/messages", "message"),
+            ("Analytics", "/app/analytics", "chart"),
         ],
     ),
     (
@@ -52,6 +53,7 @@ const SUPER_ADMIN: Table = &[(
     None,
     &[
         ("Tenants", "/app/tenants", "building"),
+        ("Platform analytics", "/app/platform", "chart"),
         ("Plans", "/app/plans", "billing"),
         ("Library templates", "/app/library", "template"),
         ("Webhook quarantine", "/app/quarantine", "shield"),

@@ -20,6 +20,7 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::domain::analytics::counters as analytics;
 use crate::domain::money::{MAX_BALANCE, MAX_UNITS, Money};
 use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
@@ -29,8 +30,8 @@ pub mod model;
 use crate::store::ledger::{BalanceState, DebitMarker, Ledger};
 pub use model::{EntryKind, LedgerEntry, Reference, ReferenceType};
 
-/// Messages per debit transaction: 1 balance update + 2 items (marker, entry) per message must
-/// fit DynamoDB's 100 operations per transaction.
+/// Messages per debit transaction: 1 balance update + 2 items (marker, entry) per message + 1
+/// daily analytics counter must fit DynamoDB's 100 operations per transaction.
 pub const MAX_DEBIT_BATCH: usize = 45;
 /// Optimistic attempts before giving up with [`BillingError::Contended`] (the caller's queue
 /// message is then retried later).
@@ -173,6 +174,8 @@ pub struct DebitRequest {
     pub amount: Money,
     /// What the entry shows (the message, or its campaign).
     pub reference: Reference,
+    /// Meta's pricing category the price is for (the daily cost counters').
+    pub category: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -234,6 +237,7 @@ async fn debit_chunk(
     chunk: &[usize],
 ) -> Result<Vec<(usize, DebitOutcome)>, BillingError> {
     let ledger = Ledger::new(&*ports.table);
+    let zone = analytics::time_zone(ports, tenant_id).await?;
     let mut done = Vec::with_capacity(chunk.len());
     let mut pending: Vec<usize> = chunk.to_vec();
     let mut attempt = 0;
@@ -292,11 +296,21 @@ async fn debit_chunk(
                 description: None,
                 at: now,
             };
-            let marker = DebitMarker { amount: r.amount, entry_id: entry.id.clone(), seq: entry.seq };
+            let marker = DebitMarker {
+                amount: r.amount,
+                entry_id: entry.id.clone(),
+                seq: entry.seq,
+                category: Some(r.category.clone()),
+            };
             ops.push(Ledger::debit_marker_op(tenant_id, &r.message_id, &marker)?);
             ops.push(Ledger::entry_op(tenant_id, &entry)?);
             entries.push(entry);
         }
+        // The day's cost and debited credits, in the same transaction (after the markers, whose
+        // positions the cancellation reasons are read by; it has no condition of its own).
+        let costs: Vec<(&str, Money)> =
+            batch.iter().map(|&i| (requests[i].category.as_str(), requests[i].amount)).collect();
+        ops.extend(analytics::debited_op(tenant_id, &entries[0].id, &analytics::local_date(zone, now), &costs));
         match ports.table.transact(ops).await {
             Ok(()) => {
                 for (&i, e) in batch.iter().zip(entries) {
@@ -375,10 +389,12 @@ pub async fn refund(
             description: description.clone(),
             at: ports.clock.now(),
         };
+        let day = analytics::local_date(analytics::time_zone(ports, tenant_id).await?, entry.at);
         let ops: Vec<TxOp> = vec![
             Ledger::balance_op(tenant_id, read, balance_after, 1)?,
             Ledger::refund_marker_op(tenant_id, message_id, &id),
             Ledger::entry_op(tenant_id, &entry)?,
+            analytics::refunded_op(tenant_id, &id, &day, debit.category.as_deref(), debit.amount),
         ];
         match ports.table.transact(ops).await {
             Ok(()) => return Ok(RefundOutcome::Refunded { entry_id: entry.id, balance_after }),

@@ -15,6 +15,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
+use crate::domain::analytics::counters as analytics;
 use crate::domain::messages::{Direction, Message, MessageStatus};
 use crate::domain::webhooks::payload::InboundMessage;
 use crate::ports::Ports;
@@ -139,6 +140,9 @@ pub async fn record_inbound(
             at,
         )
     };
+    // Counted on the day the customer sent it, in the same transaction (a redelivery, stopped by
+    // the wamid's uniqueness item, counts nothing).
+    let day = analytics::local_date(analytics::time_zone(ports, tenant_id).await?, at);
     // The window only moves forward: the newest inbound message sets it (condition: no later one
     // recorded), a late one only counts as unread (condition: a later one is recorded). One of
     // the two holds; a race between them is retried.
@@ -171,6 +175,7 @@ pub async fn record_inbound(
             },
             TxOp::Put { item: messages::item(&message)?, cond: Some(Cond::NotExists) },
             conversation,
+            analytics::inbound_op(tenant_id, &message.id, &day),
         ];
         match ports.table.transact(ops).await {
             Ok(()) => return Ok(Some(message.id)),

@@ -3,6 +3,7 @@
 
 pub use error::{Error, FieldError, Kind};
 
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

@@ -151,6 +151,7 @@ pub const ROUTES: &[RouteAccess] = &[
     r("GET", "/campaigns/{id}/report", TENANT_ADMIN),
     r("GET", "/campaigns/{id}/recipients.csv", TENANT_ADMIN),
     r("POST", "/campaigns/{id}/retry-failed", TENANT_ADMIN),
+    r("POST", "/campaigns/test-send", TENANT_ADMIN),
     r("GET", "/analytics/daily", TENANT_ADMIN),
     r("GET", "/analytics/templates", TENANT_ADMIN),
     // Inbox (which conversations an agent sees is the inbox's rule: others' are 404)

@@ -43,6 +43,7 @@ pub mod tags {
     pub const CAMPAIGNS: &str = "Campaigns";
     pub const INBOX: &str = "Inbox";
     pub const BILLING: &str = "Billing";
+    pub const ANALYTICS: &str = "Analytics";
     pub const API_KEYS: &str = "API keys";
     pub const MEMBERS: &str = "Members";
     pub const AUDIT: &str = "Audit log";
@@ -94,6 +95,8 @@ pub mod tags {
         (name = tags::AUDIT, description = "Who did what, from where: every security- or money-relevant action, \
             kept 400 days, never a secret."),
         (name = tags::BILLING, description = "Prepaid credits: the tenant's ledger."),
+        (name = tags::ANALYTICS, description = "Daily counts and cost per tenant (tenant admins) and across tenants \
+            (super admin), exact under duplicated and out-of-order webhooks."),
         (name = tags::API_KEYS, description = "Machine credentials for the external API: created by a tenant user, \
             shown once, revoked at once."),
         (name = tags::EXTERNAL, description = "For a tenant's own systems (ERP, CRM, PMS): authenticate with \
@@ -151,6 +154,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(routes::tenant::routes())
         .merge(routes::tenant_settings::routes())
         .merge(routes::billing::routes())
+        .merge(routes::analytics::routes())
         .merge(routes::api_keys::routes())
         .merge(routes::callback_settings::routes())
         .merge(routes::members::routes())

@@ -32,6 +32,9 @@ pub struct DebitMarker {
     pub amount: Money,
     pub entry_id: String,
     pub seq: u64,
+    /// The message's pricing category (for the daily cost counters; absent on older markers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
 }
 
 impl<'a> Ledger<'a> {

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::domain::messages::model::{Direction, Message, MessageStatus, MessageView};
+use crate::domain::money::Money;
 use crate::ports::table::{Cond, Item, Key, Page, Query, Table, TableError, Update};
 
 use super::keys;
@@ -85,8 +86,26 @@ impl<'a> Messages<'a> {
         self.table.get(&key(tenant_id, message_id)).await
     }
 
+    /// The message as `GET /messages/{id}` shows it: an outbound message's `cost` is what its
+    /// debit took, net of its refund (`0.00` when refunded, or never debited: a tenant without
+    /// prepaid credits, a free category, not dispatched yet), read from the ledger's per-message
+    /// markers in its partition.
     pub async fn view(&self, tenant_id: &str, message_id: &str) -> Result<Option<MessageView>, TableError> {
-        self.get(tenant_id, message_id).await?.map(|i| MessageView::from_item(&i)).transpose()
+        let Some(item) = self.get(tenant_id, message_id).await? else { return Ok(None) };
+        let mut view = MessageView::from_item(&item)?;
+        if view.direction == Direction::Outbound {
+            let ledger = super::ledger::Ledger::new(self.table);
+            let (debit, refunded) = tokio::try_join!(
+                ledger.debit_marker(tenant_id, message_id),
+                ledger.is_refunded(tenant_id, message_id)
+            )?;
+            let cost = match debit {
+                Some(d) if !refunded => d.amount,
+                _ => Money::ZERO,
+            };
+            view.cost = Some(cost.to_string());
+        }
+        Ok(Some(view))
     }
 
     /// The message a wamid belongs to, within a tenant.

@@ -251,7 +251,12 @@ mod cases {
     }
 
     fn req(id: &str, amount: &str) -> DebitRequest {
-        DebitRequest { message_id: id.into(), amount: m(amount), reference: Reference::message(id) }
+        DebitRequest {
+            message_id: id.into(),
+            amount: m(amount),
+            reference: Reference::message(id),
+            category: "marketing".into(),
+        }
     }
 
     /// Every entry, oldest first, read back through the paginated listing.

@@ -86,6 +86,10 @@ async fn duplicates_and_any_order_count_each_message_once() {
         "{counts:?}"
     );
     assert_eq!(counts.messages(), 20);
+    // The failures, grouped by Meta's code, moved in the same transactions: exactly the 5 failed.
+    let (_, failures) = counters::read_with_failures(&ports, tenant, campaign).await.unwrap();
+    let groups: Vec<(i64, i64, bool)> = failures.iter().map(|f| (f.code, f.count, f.retryable)).collect();
+    assert_eq!(groups, [(131026, 5, false)]);
     // Each message's stored status is the one it is counted in.
     for (i, id) in ids.iter().enumerate() {
         let status = messages::Messages::new(&*ports.table)

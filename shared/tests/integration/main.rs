@@ -10,6 +10,7 @@ mod audit_store;
 mod campaign_counters;
 mod consumer_runtime;
 mod contacts_store;
+mod daily_counters;
 mod graph_client;
 mod http_layers;
 mod inbox_store;

@@ -394,6 +394,7 @@ mod cases {
                 message_id: m.id.clone(),
                 amount: Money::from_units(8_000),
                 reference: Reference::message(&m.id),
+                category: "marketing".into(),
             };
             billing::debit(ports, &t, &[request]).await.unwrap();
             ids.push(m.id);

@@ -11,7 +11,7 @@ use miping::ports::table::{Item, Query};
 use miping::store::{keys, messages};
 use rand::seq::SliceRandom;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const PHONE_ID: &str = "109876543210001";
 
@@ -20,16 +20,7 @@ async fn post(tp: &TestPlatform, body: &str) {
 }
 
 fn status_body(wamid: &str, message_id: &str, status: &str, ts: i64) -> String {
-    let mut s = json!({"id": wamid, "status": status, "timestamp": ts.to_string(), "recipient_id": "15550001111",
-                       "biz_opaque_callback_data": message_id});
-    if status == "failed" {
-        s["errors"] =
-            json!([{"code": 131026, "title": "Message undeliverable", "error_data": {"details": "Unable to deliver"}}]);
-    }
-    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550009999", "phone_number_id": PHONE_ID},
-        "statuses": [s]}}]}]})
-    .to_string()
+    status_webhook(PHONE_ID, wamid, message_id, status, ts).to_string()
 }
 
 async fn route_to(tp: &TestPlatform, tenant: &str) {
@@ -70,6 +61,7 @@ async fn statuses_in_any_order_with_duplicates_end_right() {
             message_id: id.clone(),
             amount: "1.00".parse().unwrap(),
             reference: billing::Reference::message(&id),
+            category: "marketing".into(),
         };
         billing::debit(&ports, tenant, &[debit]).await.unwrap();
         let fails = round % 2 == 1;

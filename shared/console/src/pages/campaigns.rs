@@ -14,15 +14,13 @@ use miping::domain::audit;
 use miping::domain::campaigns::create::{AudienceInput, CreateInput, TemplateInput};
 use miping::domain::campaigns::estimate::{self, AudienceEstimate, Budget};
 use miping::domain::campaigns::mapping::Mapping;
-use miping::domain::campaigns::{Audience, Campaign, CampaignStatus, StatusCounts, counters};
+use miping::domain::campaigns::{Audience, Campaign, CampaignStatus, StatusCounts, counters, report};
 use miping::domain::contacts::Contact;
-use miping::domain::messages::model::MessageStatus;
 use miping::domain::templates::model::{ParameterFormat, Template as WaTemplate};
 use miping::domain::templates::schema::Slot;
 use miping::http::audit::Audit;
 use miping::store::campaigns::Campaigns;
 use miping::store::contacts::{Contacts, ListFilter as ContactFilter};
-use miping::store::messages::{ListFilter as MessageFilter, Messages};
 use miping::store::templates::Templates;
 use serde_json::Value;
 
@@ -40,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/{id}", get(show))
         .route("/{id}/progress", get(progress))
         .route("/{id}/cancel", post(cancel_campaign))
+        .route("/{id}/retry-failed", post(retry_failed))
+        .route("/{id}/recipients.csv", get(export))
 }
 
 const PAGE_SIZE: usize = 25;
@@ -542,8 +542,10 @@ pub struct Stage {
 
 /// Meta's reason for some of the failures, and how many.
 pub struct Failure {
+    pub code: String,
     pub reason: String,
     pub count: String,
+    pub retryable: bool,
 }
 
 #[derive(Template)]
@@ -560,10 +562,9 @@ pub struct ShowPage {
     /// Still changing: the fragment polls itself.
     pub live: bool,
     pub cancellable: bool,
+    /// Some failures a retry can fix.
+    pub retryable: bool,
 }
-
-/// Failed messages read to group by reason.
-const FAILURE_SCAN: usize = 200;
 /// After it completes (or is cancelled), statuses still arrive for a while: keep polling.
 const SETTLING_MINUTES: i64 = 15;
 
@@ -574,28 +575,18 @@ async fn load_show(
     id: &str,
 ) -> Result<Option<ShowPage>, miping::domain::Error> {
     let Some(c) = Campaigns::new(&*state.ports.table).get(tenant_id, id).await? else { return Ok(None) };
-    let n = counters::read(&state.ports, tenant_id, id).await?;
-    let filter = MessageFilter { status: Some(MessageStatus::Failed), campaign_id: Some(id.to_owned()) };
-    let failures = if n.failed > 0 {
-        let (failed, _) = Messages::new(&*state.ports.table).list(tenant_id, &filter, FAILURE_SCAN, None).await?;
-        let mut by: Vec<(String, u64)> = Vec::new();
-        for m in failed {
-            let reason = match &m.error {
-                Some(e) => {
-                    format!("{} · {}", e.code, e.title.as_deref().or(e.detail.as_deref()).unwrap_or("no reason given"))
-                }
-                None => "No reason given".to_owned(),
-            };
-            match by.iter_mut().find(|(r, _)| *r == reason) {
-                Some((_, k)) => *k += 1,
-                None => by.push((reason, 1)),
-            }
-        }
-        by.sort_by_key(|b| std::cmp::Reverse(b.1));
-        by.into_iter().map(|(reason, k)| Failure { reason, count: number(k) }).collect()
-    } else {
-        Vec::new()
-    };
+    // Grouped by Meta's error code in the counter shards, exact whatever the campaign's size.
+    let (n, groups) = counters::read_with_failures(&state.ports, tenant_id, id).await?;
+    let retryable = groups.iter().any(|g| g.retryable);
+    let failures = groups
+        .into_iter()
+        .map(|g| Failure {
+            code: if g.code == 0 { "—".to_owned() } else { g.code.to_string() },
+            reason: g.title.unwrap_or_else(|| "No reason given".to_owned()),
+            count: number(u64::try_from(g.count).unwrap_or(0)),
+            retryable: g.retryable,
+        })
+        .collect();
     let u = |v: i64| u64::try_from(v).unwrap_or(0);
     let total = u(c.total);
     let stage = |label, value: u64| Stage { label, value, text: number(value) };
@@ -634,6 +625,7 @@ async fn load_show(
         failures,
         live,
         cancellable: matches!(c.status, CampaignStatus::Scheduled | CampaignStatus::Running),
+        retryable,
     }))
 }
 
@@ -700,4 +692,66 @@ async fn cancel_campaign(
             Err(r) => r,
         },
     }
+}
+
+/// `POST /app/campaigns/{id}/retry-failed` (confirmed like the cancel): a new campaign to the
+/// recipients whose failure a retry can fix; the person lands on it.
+async fn retry_failed(
+    State(state): State<AppState>,
+    TenantAdmin(viewer, tenant_id): TenantAdmin,
+    audit: Audit,
+    headers: HeaderMap,
+    hx: Hx,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
+) -> Response {
+    let campaign = match Campaigns::new(&*state.ports.table).get(&tenant_id, &id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return page::not_found_page(),
+        Err(e) => return page::failed("campaigns page", miping::domain::Error::from(e)),
+    };
+    let back = format!("/app/campaigns/{id}");
+    if !page::confirmed(&headers, form.confirmed.as_deref()) {
+        let shell = Shell::load(&state, &viewer, &headers, "Retry failed messages", "/app/campaigns").await;
+        let question = format!(
+            "Send “{}” again to the recipients whose message failed for a reason a retry can fix? They are billed again.",
+            campaign.name
+        );
+        return page::confirm_page(shell, &question, &format!("{back}/retry-failed"), "Retry failed", &back, &[]);
+    }
+    match audit::retry_failed_campaign(&state.ports, &audit, &state.prices, &tenant_id, &id).await {
+        Ok(retry) => hx.done(&format!("/app/campaigns/{}", retry.id), &format!("Retrying as “{}”", retry.name)),
+        Err(e) => match status_of(&e) {
+            Ok(_) => page::redirect_with_flash(&back, &format!("!{}", crate::forms::sentence(&e.message))),
+            Err(r) => r,
+        },
+    }
+}
+
+/// `GET /app/campaigns/{id}/recipients.csv`: the API's export, streamed the same way.
+async fn export(
+    State(state): State<AppState>,
+    TenantAdmin(_, tenant_id): TenantAdmin,
+    Path(id): Path<String>,
+) -> Response {
+    use futures_util::StreamExt;
+    let walk = match report::start_export(&state.ports, &tenant_id, &id).await {
+        Ok(w) => w,
+        Err(e) if e.kind == miping::domain::Kind::NotFound => return page::not_found_page(),
+        Err(e) => return page::failed("campaign export", &e),
+    };
+    let body = axum::body::Body::from_stream(report::csv_stream(state.ports.clone(), walk).map(|chunk| {
+        chunk.map_err(|e| {
+            tracing::error!(error = %e, "campaign export failed");
+            std::io::Error::other("export failed")
+        })
+    }));
+    let disposition = format!("attachment; filename=\"{id}-recipients.csv\"");
+    let mut r = Response::new(body);
+    let h = r.headers_mut();
+    h.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = axum::http::HeaderValue::from_str(&disposition) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    r
 }

@@ -1,10 +1,12 @@
 //! The tenant admin's start page (`GET /` signed in): WhatsApp health, this month's usage against
-//! the plan, the balance, the running and scheduled campaigns, and a 30-day chart of messages.
+//! the plan, the balance, the running and scheduled campaigns, and 30-day charts of messages and
+//! of credits spent (from the daily analytics counters).
 
 use askama::Template;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use miping::app::AppState;
+use miping::domain::analytics;
 use miping::domain::whatsapp::model::ConnectionView;
 use miping::domain::{billing, plans, usage};
 
@@ -35,6 +37,7 @@ pub struct DashboardPage {
     pub period_start: String,
     pub campaigns: Vec<Row>,
     pub chart: Chart,
+    pub cost: CostChart,
 }
 
 pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Response {
@@ -54,7 +57,7 @@ pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Res
         Ok::<_, miping::domain::Error>((plan?, used?, balance?, connection, campaigns?, chart?))
     }
     .await;
-    let (plan, used, balance, connection, campaigns, chart) = match loaded {
+    let (plan, used, balance, connection, campaigns, (chart, cost)) = match loaded {
         Ok(v) => v,
         Err(e) => {
             return page::failed("dashboard", e);
@@ -80,6 +83,7 @@ pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Res
         currency: plan.currency.clone(),
         campaigns,
         chart,
+        cost,
     };
     page::html(StatusCode::OK, &page)
 }
@@ -114,7 +118,7 @@ pub struct Bar {
     pub segments: Vec<(&'static str, u32, u32)>,
 }
 
-/// The 30-day chart of outbound messages by the status each is in now.
+/// The 30-day chart of outbound messages by the status each is in now, per local day.
 pub struct Chart {
     pub bars: Vec<Bar>,
     /// Cumulative: a read message was also sent and delivered.
@@ -123,62 +127,55 @@ pub struct Chart {
     pub read: String,
     pub failed: String,
     pub title: String,
-    /// The chart stopped at [`CHART_MESSAGES`] messages.
-    pub partial: bool,
 }
 
 const CHART_DAYS: i64 = 30;
-/// There is no per-day counter yet: the chart reads the tenant's newest messages of the last 30
-/// days, at most this many (a busy tenant's chart then covers fewer days, and says so).
-const CHART_MESSAGES: usize = 2000;
 const BAR_SLOT: u32 = 18;
 const CHART_LEFT: u32 = 30;
 const CHART_BASE: u32 = 150;
 const CHART_HEIGHT: u32 = 130;
 
-async fn chart(state: &AppState, tenant_id: &str) -> Result<Chart, miping::domain::Error> {
-    use miping::domain::messages::model::{Direction, MessageStatus as S};
-    let now = state.ports.clock.now();
-    let today = now.date_naive();
-    let since = now - chrono::Duration::days(CHART_DAYS);
-    // Per day (0 = 29 days ago): read, delivered, sent, failed.
-    let mut days = [[0u64; 4]; CHART_DAYS as usize];
-    let messages = miping::store::messages::Messages::new(&*state.ports.table);
-    let filter = miping::store::messages::ListFilter::default();
-    let (mut seen, mut cursor, mut partial) = (0usize, None, false);
-    'pages: loop {
-        let (items, next) = messages.list(tenant_id, &filter, 500, cursor).await?;
-        for m in &items {
-            seen += 1;
-            if m.created_at < since {
-                break 'pages;
-            }
-            let day = CHART_DAYS - 1 - (today - m.created_at.date_naive()).num_days();
-            let Ok(day) = usize::try_from(day) else { continue };
-            let slot = match (m.direction, m.status) {
-                (Direction::Outbound, S::Read) => 0,
-                (Direction::Outbound, S::Delivered) => 1,
-                (Direction::Outbound, S::Sent) => 2,
-                (Direction::Outbound, S::Failed) => 3,
-                _ => continue,
-            };
-            if let Some(d) = days.get_mut(day) {
-                d[slot] += 1;
-            }
-        }
-        match next {
-            Some(c) if seen < CHART_MESSAGES => cursor = Some(c),
-            Some(_) => {
-                partial = true;
-                break;
-            }
-            None => break,
-        }
-    }
-    let peak = days.iter().map(|d| d.iter().sum::<u64>()).max().unwrap_or(0).max(1);
-    let classes = ["fill-read", "fill-delivered", "fill-sent", "fill-failed"];
-    let bars = days
+/// The last 30 local days from the daily analytics counters (`domain::analytics`): exact, one
+/// query per counter shard whatever the tenant's volume.
+async fn chart(state: &AppState, tenant_id: &str) -> Result<(Chart, CostChart), miping::domain::Error> {
+    let today = analytics::today(&state.ports, tenant_id).await?;
+    let from = today - chrono::Duration::days(CHART_DAYS - 1);
+    let report = analytics::daily(&state.ports, tenant_id, analytics::Range { from, to: today }).await?;
+    // Per day: read, delivered (not read), sent (not delivered), failed — each message once.
+    let days: Vec<[u64; 4]> = report
+        .items
         .iter()
+        .map(|d| {
+            let u = |v: i64| u64::try_from(v).unwrap_or(0);
+            [u(d.read), u(d.delivered - d.read), u(d.sent - d.delivered), u(d.failed)]
+        })
+        .collect();
+    let bars = stacked(&days, ["fill-read", "fill-delivered", "fill-sent", "fill-failed"], today);
+    let sum = |k: usize| days.iter().map(|d| d[k]).sum::<u64>();
+    let (read, delivered, sent, failed) = (sum(0), sum(1), sum(2), sum(3));
+    let title = format!(
+        "Messages per day over the last 30 days: {} sent, {} delivered, {} read, {} failed",
+        number(sent + delivered + read),
+        number(delivered + read),
+        number(read),
+        number(failed)
+    );
+    let chart = Chart {
+        bars,
+        sent: number(sent + delivered + read),
+        delivered: number(delivered + read),
+        read: number(read),
+        failed: number(failed),
+        title,
+    };
+    Ok((chart, cost_chart(&report.items, today)))
+}
+
+/// Stacked bars, one per day of `days` (ending `today`), segments bottom-up in `classes` order.
+fn stacked(days: &[[u64; 4]], classes: [&'static str; 4], today: chrono::NaiveDate) -> Vec<Bar> {
+    let peak = days.iter().map(|d| d.iter().sum::<u64>()).max().unwrap_or(0).max(1);
+    let last = days.len() as i64 - 1;
+    days.iter()
         .enumerate()
         .map(|(i, d)| {
             let mut top = CHART_BASE;
@@ -191,26 +188,48 @@ async fn chart(state: &AppState, tenant_id: &str) -> Result<Chart, miping::domai
                     segments.push((classes[k], top, h));
                 }
             }
-            let date = today - chrono::Duration::days(CHART_DAYS - 1 - i as i64);
+            let date = today - chrono::Duration::days(last - i as i64);
             Bar { x: CHART_LEFT + i as u32 * BAR_SLOT, label: date.format("%-d %b").to_string(), segments }
         })
+        .collect()
+}
+
+/// What the last 30 days cost in credits, per day by Meta pricing category (net of refunds), and
+/// the credits burnt (debited, refunded, net).
+pub struct CostChart {
+    pub bars: Vec<Bar>,
+    /// (class, category, total over the 30 days)
+    pub legend: Vec<(&'static str, &'static str, String)>,
+    pub debited: String,
+    pub refunded: String,
+    pub net: String,
+    pub title: String,
+}
+
+fn cost_chart(items: &[analytics::DayCounts], today: chrono::NaiveDate) -> CostChart {
+    use miping::domain::money::Money;
+    let units = |m: Money| u64::try_from(m.units()).unwrap_or(0);
+    let days: Vec<[u64; 4]> = items
+        .iter()
+        .map(|d| [units(d.cost.marketing), units(d.cost.utility), units(d.cost.authentication), units(d.cost.service)])
         .collect();
-    let sum = |k: usize| days.iter().map(|d| d[k]).sum::<u64>();
-    let (read, delivered, sent, failed) = (sum(0), sum(1), sum(2), sum(3));
+    let total = |k: usize| Money::from_units(days.iter().map(|d| d[k]).sum::<u64>() as i64);
+    let sum = |f: fn(&analytics::DayCounts) -> Money| Money::from_units(items.iter().map(|d| f(d).units()).sum());
+    let (debited, refunded) = (sum(|d| d.credits_debited), sum(|d| d.credits_refunded));
+    let net = Money::from_units(debited.units() - refunded.units());
+    let classes = ["fill-cat-marketing", "fill-cat-utility", "fill-cat-authentication", "fill-cat-service"];
+    let names = ["Marketing", "Utility", "Authentication", "Service"];
+    let legend: Vec<_> = (0..4).map(|k| (classes[k], names[k], total(k).to_string())).collect();
     let title = format!(
-        "Messages per day over the last 30 days: {} sent, {} delivered, {} read, {} failed",
-        number(sent + delivered + read),
-        number(delivered + read),
-        number(read),
-        number(failed)
+        "Credits spent per day over the last 30 days, by category: {}; {net} net ({debited} debited, {refunded} refunded)",
+        legend.iter().map(|(_, n, t)| format!("{n} {t}")).collect::<Vec<_>>().join(", ")
     );
-    Ok(Chart {
-        bars,
-        sent: number(sent + delivered + read),
-        delivered: number(delivered + read),
-        read: number(read),
-        failed: number(failed),
+    CostChart {
+        bars: stacked(&days, classes, today),
+        legend,
+        debited: debited.to_string(),
+        refunded: refunded.to_string(),
+        net: net.to_string(),
         title,
-        partial,
-    })
+    }
 }

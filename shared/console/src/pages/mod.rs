@@ -1,6 +1,7 @@
 //! The console's pages, one module per area. Paths: `/` and the signed-out pages at the root,
 //! everything else under `/app/` (the API owns `/templates`, `/contacts`, …).
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod billing;
@@ -53,6 +54,8 @@ fn app() -> Router<AppState> {
         .nest("/members", members::routes())
         .nest("/canned", canned::routes())
         .nest("/billing", billing::routes())
+        .nest("/analytics", analytics::routes())
+        .nest("/platform", analytics::platform_routes())
         .nest("/tenants", tenants::routes())
         .nest("/plans", plans::routes())
         .nest("/library", library::routes())

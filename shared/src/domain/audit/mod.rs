@@ -447,6 +447,21 @@ pub async fn cancel_campaign(
     Ok(c)
 }
 
+/// `campaigns::retry::retry_failed`, recorded on the original campaign (`campaign.retried`, with
+/// the new campaign that retries it).
+pub async fn retry_failed_campaign(
+    ports: &Ports,
+    ctx: &Context,
+    prices: &crate::domain::sending::prices::PriceTable,
+    tenant_id: &str,
+    id: &str,
+) -> Result<campaigns::Campaign, Error> {
+    let retry = campaigns::retry::retry_failed(ports, prices, tenant_id, id).await?;
+    let changes = Changes::default().set("retry_campaign_id", &retry.id);
+    ctx.record(ports, Some(tenant_id), "campaign.retried", Target::new("campaign", id), changes).await?;
+    Ok(retry)
+}
+
 /// `whatsapp::connect::connect`, recorded (`whatsapp.connected`, with the status reached and the
 /// WABA and number).
 pub async fn connect_whatsapp(

@@ -7,7 +7,10 @@
 //! - [`cancel`]: stops the fan-out and cancels the messages not sent yet;
 //! - [`counters`]: live per-status counts without a hot item;
 //! - [`estimate`]: what a campaign would use before it is created (the console's wizard);
-//! - [`mapping`]: `{{contact.*}}` variables.
+//! - [`mapping`]: `{{contact.*}}` variables;
+//! - [`report`]: the funnel, the failures by error, the recipients export;
+//! - [`retry`]: a new campaign to the recipients whose failure a retry can fix;
+//! - [`test_send`]: the campaign's message to one number, before the campaign exists.
 //!
 //! Lifecycle: `scheduled` (released by the scheduler) → `running` (fanning out) → `completed`
 //! (every recipient has its message; the counts show how far they got), or `cancelled` from any
@@ -20,6 +23,9 @@ pub mod estimate;
 pub mod fanout;
 pub mod mapping;
 pub mod model;
+pub mod report;
+pub mod retry;
+pub mod test_send;
 
 use crate::ports::Ports;
 use crate::ports::table::TableError;

@@ -239,7 +239,14 @@ pub struct MessageView {
     pub status: MessageStatus,
     pub wamid: Option<String>,
     pub error: Option<MessageError>,
+    /// Outbound: the credits actually debited for it, net of refunds (`"0.80"`; `"0.00"` after a
+    /// refund, or when nothing was debited). Given by `GET /messages/{id}`; `null` in lists and
+    /// for inbound messages.
+    #[schema(example = "0.80")]
     pub cost: Option<String>,
+    /// Meta's `pricing` object from the status webhooks, as first reported (`billable`,
+    /// `pricing_model`, `type`, `category`).
+    #[schema(example = json!({"billable": true, "pricing_model": "PMP", "type": "regular", "category": "marketing"}))]
     pub pricing: Option<Value>,
     pub schedule_at: Option<DateTime<Utc>>,
     /// While the message waits for its tenant to be allowed to send again (still `queued`): why —

@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::domain::analytics::counters as analytics;
 use crate::domain::callbacks::events as callbacks;
 use crate::domain::campaigns::counters;
 use crate::ports::Ports;
@@ -78,7 +79,7 @@ pub async fn apply_with(
     // 2. The current status, only forward. `failed` may only replace in-flight states.
     let ceiling =
         if report.status == MessageStatus::Failed { MessageStatus::Sent.rank() } else { report.status.rank() - 1 };
-    if item.get_str("campaign_id").is_some() {
+    if item.get_str("campaign_id").is_some() || item.get_str("direction") == Some("outbound") {
         return advance_counted(ports, key, item, report, ceiling, first_time, extra).await;
     }
     let advance =
@@ -133,9 +134,10 @@ fn after(mut item: Item, update: &Update) -> Item {
     item
 }
 
-/// Step 2 for a campaign message: the campaign's live counters must move exactly once per
-/// transition, so the status is a compare-and-set on the status read, in one transaction with
-/// the counter shard's `-1 old, +1 new`. Step 3 (the tenant's callback) as for any message.
+/// Step 2 for an outbound or campaign message: the campaign's live counters and the daily
+/// analytics counters (`analytics::counters`) must move exactly once per transition, so the
+/// status is a compare-and-set on the status read, in one transaction with the counter shards'
+/// deltas. Step 3 (the tenant's callback) as for any message.
 async fn advance_counted(
     ports: &Ports,
     key: &Key,
@@ -158,18 +160,30 @@ async fn advance_counted(
         if from.rank() > ceiling || from == MessageStatus::Cancelled || from == to {
             return Ok(Some(not_advanced));
         }
-        let (tenant_id, campaign_id, message_id) =
-            (item.get_str("tenant_id"), item.get_str("campaign_id"), item.get_str("id"));
-        let (Some(tenant_id), Some(campaign_id), Some(message_id)) = (tenant_id, campaign_id, message_id) else {
-            return Err(TableError::Corrupt("campaign message without tenant, campaign or id".into()));
+        let (Some(tenant_id), Some(message_id)) = (item.get_str("tenant_id"), item.get_str("id")) else {
+            return Err(TableError::Corrupt("message without tenant or id".into()));
         };
-        let update = merged(Update::new().set("status", to.as_str()).set("status_rank", to.rank()), extra.clone());
+        let mut update = Update::new().set("status", to.as_str()).set("status_rank", to.rank());
+        let mut counted = Vec::new();
+        if let Some(campaign_id) = item.get_str("campaign_id") {
+            let error: Option<MessageError> =
+                item.get("error").filter(|e| !e.is_null()).and_then(|e| serde_json::from_value(e.clone()).ok());
+            let error = error.or_else(|| report.error.clone());
+            counted.extend(counters::transition_op(tenant_id, campaign_id, message_id, (from, to), error.as_ref()));
+        }
+        if item.get_str("direction") == Some("outbound") {
+            // The day is pinned by the first counted transition (analytics::counters).
+            let day = analytics::message_day(ports, tenant_id, &item).await?;
+            counted.extend(analytics::transition_ops(tenant_id, &item, &day, from, to));
+            update = update.set(analytics::DAY_ATTR, day);
+        }
+        let update = merged(update, extra.clone());
         let mut ops = vec![TxOp::Update {
             key: key.clone(),
             update: update.clone(),
             cond: Some(Cond::eq("status", from.as_str())),
         }];
-        ops.extend(counters::transition_op(tenant_id, campaign_id, message_id, from, to));
+        ops.extend(counted);
         match ports.table.transact(ops).await {
             Ok(()) => {
                 callbacks::status_changed(ports, &after(item, &update), report).await?;

@@ -312,7 +312,7 @@ impl SendWorker {
             .get_str("campaign_id")
             .map(Reference::campaign)
             .unwrap_or_else(|| Reference::message(&job.message_id));
-        let request = DebitRequest { message_id: job.message_id.clone(), amount, reference };
+        let request = DebitRequest { message_id: job.message_id.clone(), amount, reference, category: category.into() };
         // Grouped with this tenant's concurrent debits: one balance write per group (debits.rs).
         match debits::debit(&self.ports, &job.tenant_id, request).await? {
             DebitOutcome::InsufficientCredits => Ok(Some("insufficient_credits")),

@@ -84,6 +84,7 @@ pub async fn patch(ports: &Ports, tenant_id: &str, patch: SettingsPatch) -> Resu
             crate::domain::media::service::own_image(ports, tenant_id, &id, "brand.logo_media_id").await?;
         }
         if next == read.settings || store.put(tenant_id, &next, read.version).await? {
+            crate::domain::analytics::counters::forget_time_zone(tenant_id);
             return Ok(next);
         }
     }

@@ -1,4 +1,5 @@
-//! `/campaigns`: create (immediate or scheduled), list, show with live counts, cancel.
+//! `/campaigns`: create (immediate or scheduled), list, show with live counts, cancel, the report
+//! and the recipients export.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -10,7 +11,10 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::audit;
 use crate::domain::campaigns::create::CreateInput;
+use crate::domain::campaigns::report::{self, CampaignReport};
+use crate::domain::campaigns::test_send::{self, TestSendInput};
 use crate::domain::campaigns::{self, CampaignView, StatusCounts, counters};
+use crate::domain::messages::accept::Accepted;
 use crate::http::audit::Audit;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
@@ -21,7 +25,14 @@ use crate::http::{ApiError, ApiJson, ApiResult};
 use crate::store::campaigns as store;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list, create_campaign)).routes(routes!(show)).routes(routes!(cancel_campaign))
+    OpenApiRouter::new()
+        .routes(routes!(list, create_campaign))
+        .routes(routes!(show))
+        .routes(routes!(cancel_campaign))
+        .routes(routes!(campaign_report))
+        .routes(routes!(recipients_csv))
+        .routes(routes!(retry_failed))
+        .routes(routes!(test_send))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -133,4 +144,109 @@ async fn cancel_campaign(
     let campaign = audit::cancel_campaign(&state.ports, &audit, tenant, &id).await?;
     let counts = counters::read(&state.ports, tenant, &id).await?;
     Ok(ApiJson(campaign.view(counts)))
+}
+
+#[utoipa::path(get, path = "/campaigns/{id}/report", tag = tags::CAMPAIGNS, operation_id = "get_campaign_report",
+    summary = "A campaign's funnel and its failures grouped by Meta error code",
+    description = "The funnel is cumulative (`delivered` includes `read`; `sent` includes both); `failed` never \
+        counts as sent. Failures are grouped by Meta's error code with its title (code 0: the platform's own \
+        reason, e.g. `insufficient_credits`, in `title`), most frequent first, each saying whether \
+        `POST /campaigns/{id}/retry-failed` would retry it. Exact under duplicated and out-of-order webhooks.",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Campaign id (`cmp_…`)")),
+    responses(
+        (status = 200, description = "The report", body = CampaignReport),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+    ))]
+async fn campaign_report(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<CampaignReport>> {
+    Ok(ApiJson(report::report(&state.ports, p.tenant_id()?, &id).await?))
+}
+
+/// Streamed page by page: memory stays one page (500 messages) whatever the campaign's size.
+#[utoipa::path(get, path = "/campaigns/{id}/recipients.csv", tag = tags::CAMPAIGNS, operation_id = "export_campaign_recipients",
+    summary = "Every recipient of a campaign with its message's status, as CSV (streamed)",
+    description = "Columns: `contact_id,phone,status,error_code,error_title,sent_at,delivered_at,read_at` (times \
+        RFC 3339, UTC; empty when not reached). One row per message of the campaign (skipped contacts have \
+        none, nor contacts deleted since), in the audience's order. Fields that a spreadsheet would run as a formula are prefixed with `'`.",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Campaign id (`cmp_…`)")),
+    responses(
+        (status = 200, description = "The CSV", content_type = "text/csv", body = String),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+    ))]
+async fn recipients_csv(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<axum::response::Response> {
+    use axum::http::header;
+    use futures_util::StreamExt;
+
+    let start = report::start_export(&state.ports, p.tenant_id()?, &id).await?;
+    let filename = format!("attachment; filename=\"{id}-recipients.csv\"");
+    let body = axum::body::Body::from_stream(report::csv_stream(state.ports.clone(), start).map(|chunk| {
+        chunk.map_err(|e| {
+            tracing::error!(error = %e, "recipients export failed");
+            std::io::Error::other("export failed")
+        })
+    }));
+    axum::response::Response::builder()
+        .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+        .header(header::CONTENT_DISPOSITION, filename)
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(body)
+        .map_err(|e| ApiError::from(crate::domain::Error::internal(e)))
+}
+
+#[utoipa::path(post, path = "/campaigns/{id}/retry-failed", tag = tags::CAMPAIGNS, operation_id = "retry_failed_campaign_recipients",
+    summary = "A new campaign to the recipients whose message failed for a reason a retry can fix",
+    description = "Same template and variables, to the recipients whose message failed with any error except \
+        131026 (undeliverable), 131047 (outside the 24 h window), 131050 (the user stopped marketing \
+        messages) and 130472 (Meta experiment); opted-out contacts are skipped as in any campaign. The \
+        original campaign stays as it is. A campaign is retried once (409 `already_retried`; retry the retry \
+        campaign to go again), and each retried recipient is billed once. The checks of `POST /campaigns` \
+        apply (quota, credits, an approved template); at most 1,000 recipients (422 `too_many_to_retry`).",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Campaign id (`cmp_…`)")),
+    responses(
+        (status = 201, description = "The retry campaign, `running`", body = CampaignView),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 409, description = "`already_retried`, or the tenant's WhatsApp connection is not usable", body = ErrorBody),
+        (status = 422, description = "`nothing_to_retry`, `too_many_to_retry`, `insufficient_credits`, or the template \
+            is no longer approved", body = ErrorBody),
+        (status = 429, description = "`quota_exceeded`: the plan's monthly limit has no room for the retry", body = ErrorBody),
+    ))]
+async fn retry_failed(
+    State(state): State<AppState>,
+    p: Principal,
+    audit: Audit,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, ApiJson<CampaignView>)> {
+    let campaign = audit::retry_failed_campaign(&state.ports, &audit, &state.prices, p.tenant_id()?, &id).await?;
+    Ok((StatusCode::CREATED, ApiJson(campaign.view(StatusCounts::default()))))
+}
+
+#[utoipa::path(post, path = "/campaigns/test-send", tag = tags::CAMPAIGNS, operation_id = "test_send_campaign_message",
+    summary = "Send the message a campaign would send to one number, before creating the campaign",
+    description = "Takes the campaign's `template` and `variables` and a number `to`. `{{contact.*}}` variables are \
+        filled from `contact_id` (e.g. the first recipient: the test shows what they would get). It is sent as \
+        a one-off template message (`POST /messages`'s checks, billing and answer; it appears in \
+        `GET /messages`, never in a campaign's counts).",
+    security(("bearer" = [])),
+    request_body = TestSendInput,
+    responses(
+        (status = 202, description = "Queued", body = Accepted),
+        (status = 422, description = "A variable that does not parse (`variables[i]` `invalid_variable`), `contact_id` \
+            `required` / `unknown_contact` / `missing_contact_data`, or any refusal of `POST /messages`", body = ErrorBody),
+    ))]
+async fn test_send(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiJson(input): ApiJson<TestSendInput>,
+) -> ApiResult<(StatusCode, ApiJson<Accepted>)> {
+    Ok((StatusCode::ACCEPTED, ApiJson(test_send::test_send(&state.ports, p.tenant_id()?, input).await?)))
 }

@@ -3,6 +3,7 @@
 pub mod admin_templates;
 pub mod admin_tenants;
 pub mod admin_webhooks;
+pub mod analytics;
 pub mod api_keys;
 pub mod audit_log;
 pub mod auth;
@@ -77,18 +78,20 @@ pub fn admin_group(state: AppState) -> Router {
         .merge(admin_templates::router())
         .merge(admin_webhooks::router())
         .merge(Router::from(audit_log::admin_routes()))
+        .merge(analytics::admin_router())
         .route_layer(from_fn_with_state(state.clone(), idempotency))
         .route_layer(from_fn_with_state((state.clone(), PasswordGate::Enforce), authenticated))
         .with_state(state)
 }
 
-/// The `tenant-api` function: `/tenant`, `/tenant/settings`, `/billing/*`, `/api-keys*`,
-/// `/settings/callback*`, `/members*` and `/audit-log`, for tenant users (`http::access` says which role).
+/// The `tenant-api` function: `/tenant`, `/tenant/settings`, `/billing/*`, `/analytics/*`,
+/// `/api-keys*`, `/settings/callback*`, `/members*` and `/audit-log`, for tenant users (`http::access` says which role).
 pub fn tenant_group(state: AppState) -> Router {
     Router::new()
         .merge(tenant::router())
         .merge(tenant_settings::router())
         .merge(billing::router())
+        .merge(analytics::tenant_router())
         .merge(api_keys::router())
         .merge(callback_settings::router())
         .merge(members::router())

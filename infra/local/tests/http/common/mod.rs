@@ -448,6 +448,21 @@ pub async fn post_signed_webhook(tp: &TestPlatform, body: &[u8]) -> Response {
         .unwrap()
 }
 
+/// A signed-webhook body (Meta's shape, as the `status_*` fixtures) with one status of our
+/// message `message_id` (echoed as `biz_opaque_callback_data`) sent from `phone_number_id`;
+/// `failed` carries error 131026. Add `pricing` etc. to `["entry"][0]["changes"][0]["value"]["statuses"][0]`.
+pub fn status_webhook(phone_number_id: &str, wamid: &str, message_id: &str, status: &str, ts: i64) -> Value {
+    let mut s = json!({"id": wamid, "status": status, "timestamp": ts.to_string(), "recipient_id": "15550001111",
+                       "biz_opaque_callback_data": message_id});
+    if status == "failed" {
+        s["errors"] =
+            json!([{"code": 131026, "title": "Message undeliverable", "error_data": {"details": "Unable to deliver"}}]);
+    }
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550009999", "phone_number_id": phone_number_id},
+        "statuses": [s]}}]}]})
+}
+
 /// A customer's text as the webhook processor hands it to the inbox (`inbox::record_inbound`):
 /// from `from` (digits), Meta's `wamid`, sent at `ts` (epoch seconds).
 pub fn inbound_message(

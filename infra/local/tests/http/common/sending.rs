@@ -198,3 +198,31 @@ pub async fn store_message(ports: &miping::ports::Ports, tenant: &str, to: &str)
     assert!(miping::store::messages::Messages::new(&*ports.table).create(&m).await.unwrap());
     id
 }
+
+/// The campaign's message to `contact` (at `to`) written and ended `failed` with Meta's `code`
+/// (title "Spam rate limit hit"), as the webhook processor applies it (counters included).
+pub async fn campaign_message_failed(
+    tp: &TestPlatform,
+    t: &ActiveTenant,
+    campaign: &str,
+    contact: &str,
+    to: &str,
+    code: i64,
+) {
+    use miping::domain::messages::status::{StatusReport, apply};
+    use miping::domain::messages::{Direction, Message, MessageError, MessageStatus};
+    use miping::ports::table::TxOp;
+    use miping::store::messages;
+    let ports = tp.ports();
+    let id = keys::campaign_message_id(campaign, contact);
+    let m = Message {
+        contact_id: Some(contact.into()),
+        to: Some(to.into()),
+        campaign_id: Some(campaign.into()),
+        ..Message::new(id.clone(), &t.id, Direction::Outbound, "template", MessageStatus::Queued, Utc::now())
+    };
+    ports.table.transact(vec![TxOp::Put { item: messages::item(&m).unwrap(), cond: None }]).await.unwrap();
+    let error = MessageError { code, title: Some("Spam rate limit hit".into()), detail: None };
+    let report = StatusReport { status: MessageStatus::Failed, at: Utc::now(), error: Some(error), pricing: None };
+    apply(ports, &messages::key(&t.id, &id), &report).await.unwrap();
+}

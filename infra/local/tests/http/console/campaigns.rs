@@ -132,8 +132,18 @@ async fn the_wizard_counts_the_audience_previews_the_first_message_and_the_campa
     .await;
     assert!(!progress.body.contains("<html"));
     assert!(progress.body.contains("data-stage=\"Skipped (opted out)\">1<"));
-    progress.assert_shows("131026 · Message undeliverable");
+    // Failures by Meta's code, from the counters; 131026 is final: no retry button.
+    assert!(progress.body.contains("<td class=\"num\">131026</td>"), "{}", progress.body);
+    progress.assert_shows("Message undeliverable");
+    assert!(!progress.body.contains("Retry failed"));
     assert!(!progress.body.contains("data-hx-trigger"), "a settled campaign is not polled: {}", progress.body);
+
+    // The export: every recipient with a message, as CSV, with the session cookie.
+    let csv = c.get(&format!("/app/campaigns/{id}/recipients.csv")).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.body.lines().count(), 1 + 3, "{}", csv.body);
+    assert!(csv.body.contains(",failed,131026,"));
+    c.get(&format!("/app/campaigns/{id}")).await.assert_shows("Export recipients (CSV)");
 
     let page = c.get("/app/campaigns").await;
     page.assert_shows("Spring orders");
@@ -231,4 +241,41 @@ async fn a_schedule_is_typed_and_shown_in_the_tenants_time_zone() {
     assert_eq!(at.to_utc().format("%Y-%m-%dT%H:%M").to_string(), format!("{day}T04:30"), "{v}");
     let page = c.get(&location).await;
     assert!(page.body.contains(", 10:00 IST</time>"), "shown back in Kolkata time:\n{}", page.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_failed_is_offered_for_retryable_failures_confirmed_and_lands_on_the_retry() {
+    let tp = common::start().await;
+    let t = common::sending::ready(&tp, 1000).await;
+    let people = common::sending::contacts(&tp, &t, 0..2).await;
+    let mut body = common::sending::campaign(json!({"all": true}));
+    body["schedule_at"] = json!((chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339());
+    let id = common::sending::create(&tp, &t, &body).await["id"].as_str().unwrap().to_owned();
+    for (p, code) in people.iter().zip([131026, 131048]) {
+        common::sending::campaign_message_failed(&tp, &t, &id, &p.id, p.phone.as_deref().unwrap(), code).await;
+    }
+    let mut c = owner(&tp, &t).await;
+    let page = c.get(&format!("/app/campaigns/{id}")).await;
+    assert!(page.body.contains("<td class=\"num\">131048</td>"));
+    page.assert_shows("can be retried");
+    page.assert_shows("Retry failed");
+
+    // Another tenant: 404; without JavaScript it asks first.
+    let other = common::provision_and_activate(&tp).await;
+    let mut stranger = owner(&tp, &other).await;
+    let refused = stranger.post(&format!("/app/campaigns/{id}/retry-failed"), &[("confirmed", "1")]).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(stranger.get(&format!("/app/campaigns/{id}/recipients.csv")).await.status, StatusCode::NOT_FOUND);
+    let ask = c.post(&format!("/app/campaigns/{id}/retry-failed"), &[]).await;
+    assert_eq!(ask.status, StatusCode::OK);
+    ask.assert_shows("for a reason a retry can fix");
+    let done = c.post(&format!("/app/campaigns/{id}/retry-failed"), &[("confirmed", "1")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let to = done.location().unwrap().to_owned();
+    assert!(to.starts_with("/app/campaigns/cmp_") && !to.ends_with(&id), "{to}");
+    c.get(&to).await.assert_shows("Launch (retry)");
+    // Once only: the second time says why.
+    let again = c.post(&format!("/app/campaigns/{id}/retry-failed"), &[("confirmed", "1")]).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    c.get(&format!("/app/campaigns/{id}")).await.assert_shows("retried by");
 }
