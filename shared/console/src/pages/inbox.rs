@@ -103,18 +103,16 @@ impl View {
             View::All => "All",
         }
     }
-    /// What `role` may choose: an agent sees only their own and the unassigned ones.
-    fn offered(role: Role) -> &'static [View] {
-        match role {
-            Role::TenantAgent => &[View::Mine, View::Unassigned],
-            _ => &[View::Mine, View::Unassigned, View::All],
-        }
+    /// Every role has the three views (SPEC → Console); an agent's All is everything their scope
+    /// lets them see (theirs and the unassigned), the list applying [`scope`].
+    fn offered() -> &'static [View] {
+        &[View::Mine, View::Unassigned, View::All]
     }
 }
 
 impl Filters {
     fn view(&self, role: Role) -> View {
-        let offered = View::offered(role);
+        let offered = View::offered();
         offered.iter().copied().find(|v| v.key() == self.view).unwrap_or(match role {
             Role::TenantAgent => View::Mine,
             _ => View::All,
@@ -530,7 +528,7 @@ async fn load(
         }
     }
     let view = f.view(role);
-    let segments = View::offered(role)
+    let segments = View::offered()
         .iter()
         .map(|v| Segment {
             label: v.label(),

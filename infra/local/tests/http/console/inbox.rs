@@ -314,14 +314,16 @@ async fn an_agent_sees_only_mine_and_unassigned_and_another_agents_is_404() {
     assert!(page.body.contains("href=\"/app/inbox\" aria-current=\"page\""));
     assert!(page.body.contains("href=\"/app/contacts\""));
     assert!(!page.body.contains("href=\"/app/campaigns\""));
-    assert!(!page.body.contains(">All</a>"), "an agent has no All view");
+    assert!(page.body.contains(">All</a>"), "an agent has the All view too (SPEC → Console)");
     page.assert_shows("For Ann");
     assert!(!page.shows("For Bob") && !page.shows("For anyone"), "Mine is the agent's default");
     let page = c.get("/app/inbox?view=unassigned").await;
     page.assert_shows("For anyone");
     assert!(!page.shows("For Bob"));
-    // `view=all` is not theirs: Mine.
+    // An agent's All is everything they may see: theirs and the unassigned, never another's.
     let page = c.get("/app/inbox?view=all").await;
+    page.assert_shows("For Ann");
+    page.assert_shows("For anyone");
     assert!(!page.shows("For Bob"));
 
     // Bob's conversation does not exist for Ann, whatever she tries.
