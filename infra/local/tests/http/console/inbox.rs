@@ -292,7 +292,7 @@ async fn the_list_filters_live_in_the_url() {
 }
 
 #[tokio::test]
-async fn an_agent_sees_only_mine_and_unassigned_and_another_agents_is_404() {
+async fn an_agent_sees_only_their_own_and_the_unassigned_and_another_agents_is_404() {
     let tp = common::start().await;
     let t = common::provision_and_activate(&tp).await;
     let ann = common::invite_and_activate(&tp, &t.token, "TENANT_AGENT").await;
