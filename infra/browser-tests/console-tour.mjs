@@ -2,7 +2,7 @@
 // the platform owner's, each opened from the navigation (a person's way in), a screenshot saved
 // for review and axe-core run on it. The other scenarios drive each page's tasks; this one makes
 // sure no page is only checked in one theme. Environment: BASE_URL, OWNER_EMAIL, OWNER_PASSWORD,
-// ADMIN_EMAIL, ADMIN_PASSWORD.
+// ADMIN_EMAIL, ADMIN_PASSWORD, CANNED_REPLY_PATH (a canned reply's edit page).
 import { scenario, step, checkA11y as axe, screenshot, env } from "./lib.mjs";
 
 async function checkA11y(page, label) {
@@ -19,6 +19,7 @@ const OWNER_PAGES = [
   ["Messages", "Messages"],
   ["Analytics", "Analytics"],
   ["Members", "Members"],
+  ["Canned replies", "Canned replies"],
   ["Settings", "Settings"],
   ["Billing", "Billing"],
   ["Audit log", "Audit log"],
@@ -62,7 +63,8 @@ async function tour(newPage, scheme, email, password, pages, forms, start) {
 
 await scenario("console-tour", async ({ newPage }) => {
   for (const scheme of ["light", "dark"]) {
-    await tour(newPage, scheme, env("OWNER_EMAIL"), env("OWNER_PASSWORD"), OWNER_PAGES, OWNER_FORMS, "Dashboard");
+    const ownerForms = [...OWNER_FORMS, env("CANNED_REPLY_PATH")];
+    await tour(newPage, scheme, env("OWNER_EMAIL"), env("OWNER_PASSWORD"), OWNER_PAGES, ownerForms, "Dashboard");
     await tour(newPage, scheme, env("ADMIN_EMAIL"), env("ADMIN_PASSWORD"), ADMIN_PAGES, ADMIN_FORMS, "Tenants");
   }
 });

@@ -166,10 +166,15 @@ async fn every_console_page_reads_well_in_light_and_dark() {
     for (name, phone) in [("Ana Silva", "+14155500011"), ("Ben Okafor", "+14155500012")] {
         super::campaigns::contact(&tp, &t, name, phone, &["vip"]).await;
     }
+    let body = serde_json::json!({"shortcut": "hours", "text": "We are open 9 to 6, {{contact.name}}."});
+    let r = common::post(&tp, &t.token, "/canned-replies", &body).await;
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let canned = format!("/app/canned/{}", r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap());
     browser::run_scenario(
         "console-tour",
         &[
             ("BASE_URL", tp.base.as_str()),
+            ("CANNED_REPLY_PATH", canned.as_str()),
             ("OWNER_EMAIL", t.email.as_str()),
             ("OWNER_PASSWORD", t.password.as_str()),
             ("ADMIN_EMAIL", common::ADMIN_EMAIL),
