@@ -663,6 +663,23 @@ async fn progress(
     }
 }
 
+/// The tenant's campaign, or the 404 page (another tenant's id included).
+async fn campaign_or_404(state: &AppState, tenant_id: &str, id: &str) -> Result<Campaign, Response> {
+    match Campaigns::new(&*state.ports.table).get(tenant_id, id).await {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(page::not_found_page()),
+        Err(e) => Err(page::failed("campaigns page", miping::domain::Error::from(e))),
+    }
+}
+
+/// A campaign action the use case refused: back to the campaign with the reason as an error toast.
+fn refused(back: &str, e: &miping::domain::Error) -> Response {
+    match status_of(e) {
+        Ok(_) => page::redirect_with_flash(back, &format!("!{}", crate::forms::sentence(&e.message))),
+        Err(r) => r,
+    }
+}
+
 /// `POST /app/campaigns/{id}/cancel` (confirmed by console.js's dialog, or by the confirmation
 /// page without JavaScript).
 async fn cancel_campaign(
@@ -674,10 +691,9 @@ async fn cancel_campaign(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Response {
-    let campaign = match Campaigns::new(&*state.ports.table).get(&tenant_id, &id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return page::not_found_page(),
-        Err(e) => return page::failed("campaigns page", miping::domain::Error::from(e)),
+    let campaign = match campaign_or_404(&state, &tenant_id, &id).await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     let back = format!("/app/campaigns/{id}");
     if !page::confirmed(&headers, form.confirmed.as_deref()) {
@@ -687,10 +703,7 @@ async fn cancel_campaign(
     }
     match audit::cancel_campaign(&state.ports, &audit, &tenant_id, &id).await {
         Ok(_) => hx.done(&back, &format!("Campaign “{}” cancelled", campaign.name)),
-        Err(e) => match status_of(&e) {
-            Ok(_) => page::redirect_with_flash(&back, &format!("!{}", crate::forms::sentence(&e.message))),
-            Err(r) => r,
-        },
+        Err(e) => refused(&back, &e),
     }
 }
 
@@ -705,10 +718,9 @@ async fn retry_failed(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Response {
-    let campaign = match Campaigns::new(&*state.ports.table).get(&tenant_id, &id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return page::not_found_page(),
-        Err(e) => return page::failed("campaigns page", miping::domain::Error::from(e)),
+    let campaign = match campaign_or_404(&state, &tenant_id, &id).await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     let back = format!("/app/campaigns/{id}");
     if !page::confirmed(&headers, form.confirmed.as_deref()) {
@@ -721,10 +733,7 @@ async fn retry_failed(
     }
     match audit::retry_failed_campaign(&state.ports, &audit, &state.prices, &tenant_id, &id).await {
         Ok(retry) => hx.done(&format!("/app/campaigns/{}", retry.id), &format!("Retrying as “{}”", retry.name)),
-        Err(e) => match status_of(&e) {
-            Ok(_) => page::redirect_with_flash(&back, &format!("!{}", crate::forms::sentence(&e.message))),
-            Err(r) => r,
-        },
+        Err(e) => refused(&back, &e),
     }
 }
 
