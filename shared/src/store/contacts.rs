@@ -429,9 +429,15 @@ impl<'a> Contacts<'a> {
         if !tags.is_empty() || self.count(tenant_id).await? == 0 {
             return Ok(tags);
         }
+        // Filled once: a tenant whose contacts carry no tag must not rescan on every read.
+        let filled = keys::contact_tags_filled(tenant_id);
+        if self.table.get(&filled).await?.is_some() {
+            return Ok(tags);
+        }
         let (recent, _) = self.list(tenant_id, &ListFilter::default(), TAG_BACKFILL_SCAN, None).await?;
         let found: BTreeSet<&String> = recent.iter().flat_map(|c| &c.tags).collect();
         self.remember_tags(tenant_id, found.iter().copied()).await;
+        self.table.put(Item::new(filled), None).await?;
         Ok(found.into_iter().take(limit).cloned().collect())
     }
 

@@ -174,6 +174,10 @@ pub fn contact_tag(tenant_id: &str, tag: &str) -> Key {
     Key::new(contact_tags(tenant_id), format!("{CONTACT_TAG_PREFIX}{tag}"))
 }
 pub const CONTACT_TAG_PREFIX: &str = "TAG#";
+/// Beside the tags (outside their prefix): the list was filled from contacts older than it.
+pub fn contact_tags_filled(tenant_id: &str) -> Key {
+    Key::new(contact_tags(tenant_id), "FILLED")
+}
 /// Uniqueness per tenant by E.164 phone; holds the contact id.
 pub fn contact_phone(tenant_id: &str, e164: &str) -> Key {
     Key::new(format!("UNIQUE#T#{tenant_id}#PHONE#{e164}"), "UNIQUE")

@@ -165,6 +165,15 @@ async fn contacts_older_than_the_tag_list_fill_it_once(table: &dyn Table) {
     assert_eq!(repo.tags(&tenant, 10).await.unwrap(), ["b2b", "vip"], "filled from the contacts");
     repo.delete(&tenant, &old.id).await.unwrap();
     assert_eq!(repo.tags(&tenant, 10).await.unwrap(), ["b2b", "vip"], "and kept as items");
+
+    // Contacts without any tag: the list stays empty, filled once (marked, no rescan per read).
+    let untagged = unique("ten");
+    repo.create(&contact(&untagged, Some(&phone(1))), None).await.unwrap();
+    let filled = miping::store::keys::contact_tags_filled(&untagged);
+    assert!(table.get(&filled).await.unwrap().is_none());
+    assert!(repo.tags(&untagged, 10).await.unwrap().is_empty());
+    assert!(table.get(&filled).await.unwrap().is_some(), "marked filled");
+    assert!(repo.tags(&untagged, 10).await.unwrap().is_empty());
 }
 
 async fn inbound_finds_or_creates_by_phone_or_user_id(table: &dyn Table) {
