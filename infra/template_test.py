@@ -53,6 +53,7 @@ KMS_GENERATE = {
     "admin-api": "seals the one-time password in the welcome email",
     "tenant-api": "seals the callback secret",
     "console-web": "Embedded Signup, welcome emails and the callback secret from the console",
+    "console-admin": "seals the one-time password in the welcome email (a tenant provisioned from the console)",
 }
 SES_SENDERS = {"mail-worker"}
 
@@ -393,6 +394,19 @@ class TemplateTest(unittest.TestCase):
                 if router.get(path) != binary:
                     missing.append(f"{path} -> {binary} (watch: {router.get(path)})")
         self.assertEqual(missing, [], "add these to [workspace.metadata.lambda.watch.router] in Cargo.toml")
+
+    def test_console_admin_serves_exactly_the_platform_pages(self):
+        """The console is two Lambdas routed by path: the areas `platform_routes()` nests
+        (shared/console/src/pages/mod.rs) must be console-admin's paths, and nothing else, or a
+        page answers console-web's 404 on AWS while working locally (where both are merged)."""
+        text = (ROOT / "shared/console/src/pages/mod.rs").read_text()
+        body = text[text.index("pub fn platform_routes()"):]
+        body = body[: body.index("\n}\n")]
+        areas = set(re.findall(r'\.nest\("(/app/[a-z-]+)"', body))
+        self.assertTrue(areas, "no nest() found in platform_routes()")
+        events = self.sam["Resources"]["ConsoleAdminFunction"]["Properties"]["Events"].values()
+        paths = {e["Properties"]["Path"] for e in events}
+        self.assertEqual(paths, areas | {a + "/{proxy+}" for a in areas})
 
     def test_every_queue_of_the_code_exists_with_a_consumer(self):
         stack = Stack(self.sam)

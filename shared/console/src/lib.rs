@@ -1,6 +1,8 @@
 //! The web console: server-rendered HTML pages (askama templates, checked at compile time) over the
-//! same domain use cases the JSON API calls — no HTTP round trip to our own API. One route group:
-//! the `console-web` Lambda on AWS, merged beside the API on the local process's one port.
+//! same domain use cases the JSON API calls — no HTTP round trip to our own API. Two route groups
+//! on AWS — the business's console and the signed-out pages (`console-web`), the platform owner's
+//! pages (`console-admin`) — each its own Lambda so each binary links only the use cases its pages
+//! call; both merged beside the API on the local process's one port.
 //!
 //! - `GET /` is the sign-in page, or the console when signed in; the other pages live under `/app/`
 //!   (the API owns `/templates`, `/contacts`, …), the signed-out pages at the root
@@ -29,7 +31,21 @@ pub mod view;
 use axum::Router;
 use miping::app::AppState;
 
-/// The console's routes, with the security headers every page carries.
+/// The whole console, with the security headers every page carries (the local process).
 pub fn router(state: AppState) -> Router {
-    pages::routes().layer(axum::middleware::from_fn(security::headers)).with_state(state)
+    with_headers(pages::routes(), state)
+}
+
+/// The business's console and the signed-out pages (the `console-web` Lambda).
+pub fn workspace_router(state: AppState) -> Router {
+    with_headers(pages::workspace_routes(), state)
+}
+
+/// The platform owner's pages (the `console-admin` Lambda).
+pub fn platform_router(state: AppState) -> Router {
+    with_headers(pages::platform_routes(), state)
+}
+
+fn with_headers(routes: Router<AppState>, state: AppState) -> Router {
+    routes.layer(axum::middleware::from_fn(security::headers)).with_state(state)
 }

@@ -22,12 +22,20 @@ pub mod templates;
 pub mod tenants;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use miping::app::AppState;
 
 use crate::page::not_found_page;
 
+/// Every page: the local process serves the whole console on its one port.
 pub fn routes() -> Router<AppState> {
+    workspace_routes().merge(platform_routes())
+}
+
+/// The business's console and what every visitor needs (sign-in, password pages, assets):
+/// the `console-web` Lambda. Without the platform owner's pages its binary links only the use
+/// cases a tenant's pages call (SPEC's 12 MB bound; README → stripped size).
+pub fn workspace_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(auth::home))
         .route("/sign-in", post(auth::sign_in).get(|| async { crate::page::redirect_to("/") }))
@@ -38,28 +46,29 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/{file}", get(crate::assets::serve))
         .route("/brand/{file}", get(crate::brand::serve))
         .route("/brand/logo/{id}", get(settings::serve_logo))
-        .nest("/app", app())
+        .nest("/app/inbox", inbox::routes())
+        .nest("/app/templates", templates::routes())
+        .nest("/app/contacts", contacts::routes())
+        .nest("/app/messages", messages::routes())
+        .nest("/app/campaigns", campaigns::routes())
+        .nest("/app/connect", connect::routes())
+        .nest("/app/settings", settings::routes())
+        .nest("/app/members", members::routes())
+        .nest("/app/canned", canned::routes())
+        .nest("/app/billing", billing::routes())
+        .nest("/app/analytics", analytics::routes())
+        .nest("/app/audit", audit::routes())
+        // Any other page under /app/ (a mistyped link, a page of the other Lambda reached locally
+        // by a wrong path) is the console's 404 page, not an empty answer.
+        .route("/app/{*rest}", any(|| async { not_found_page() }))
 }
 
-/// The signed-in pages under `/app/`.
-fn app() -> Router<AppState> {
+/// The platform owner's pages (SUPER_ADMIN): the `console-admin` Lambda, routed by these paths.
+pub fn platform_routes() -> Router<AppState> {
     Router::new()
-        .nest("/inbox", inbox::routes())
-        .nest("/templates", templates::routes())
-        .nest("/contacts", contacts::routes())
-        .nest("/messages", messages::routes())
-        .nest("/campaigns", campaigns::routes())
-        .nest("/connect", connect::routes())
-        .nest("/settings", settings::routes())
-        .nest("/members", members::routes())
-        .nest("/canned", canned::routes())
-        .nest("/billing", billing::routes())
-        .nest("/analytics", analytics::routes())
-        .nest("/platform", analytics::platform_routes())
-        .nest("/tenants", tenants::routes())
-        .nest("/plans", plans::routes())
-        .nest("/library", library::routes())
-        .nest("/quarantine", quarantine::routes())
-        .nest("/audit", audit::routes())
-        .fallback(|| async { not_found_page() })
+        .nest("/app/platform", analytics::platform_routes())
+        .nest("/app/tenants", tenants::routes())
+        .nest("/app/plans", plans::routes())
+        .nest("/app/library", library::routes())
+        .nest("/app/quarantine", quarantine::routes())
 }
