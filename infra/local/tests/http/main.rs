@@ -29,6 +29,7 @@ mod idempotency;
 mod inbox;
 mod inbox_team;
 mod media;
+mod media_templates;
 mod members;
 mod messages;
 mod password_reset;

@@ -2,6 +2,7 @@
 
 pub mod accept;
 pub mod dispatch;
+pub mod header;
 pub mod model;
 pub mod settle;
 pub mod status;
