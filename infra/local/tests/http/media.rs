@@ -307,7 +307,7 @@ async fn sent_bytes(tp: &TestPlatform, meta_media_id: &str) -> Vec<u8> {
 }
 
 /// The inbound message with `wamid` in the tenant's inbox, once recorded.
-async fn inbound_message(tp: &TestPlatform, token: &str, wamid: &str) -> Value {
+pub async fn inbound_message(tp: &TestPlatform, token: &str, wamid: &str) -> Value {
     common::eventually(20, "the inbound message is in a conversation", || async {
         let (_, list) = common::get_json(tp, token, "/conversations").await;
         for conversation in list["items"].as_array()? {

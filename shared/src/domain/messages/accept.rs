@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use super::dispatch;
 use super::header::{self, HeaderInput, TemplateHeader};
+use super::interactive::{self, Interactive, InteractiveInput};
 use super::{Direction, Message, MessageStatus};
 use crate::domain::contacts::Contact;
 use crate::domain::contacts::service::{ID_PREFIX as CONTACT_PREFIX, limit_reached};
@@ -50,6 +51,8 @@ pub struct SendInput {
     pub text: Option<TextSend>,
     /// A file uploaded with `POST /media` (free-form: inside the 24 h window, like text).
     pub media: Option<MediaSend>,
+    /// Reply buttons or a list (free-form: inside the 24 h window, like text).
+    pub interactive: Option<InteractiveInput>,
     /// RFC 3339; kept as text so a malformed date is a 422 naming the field, not a 400.
     pub schedule_at: Option<String>,
 }
@@ -108,6 +111,7 @@ enum Content {
     Template { name: String, language: String, params: Params, header: Option<TemplateHeader> },
     Text(String),
     Media { kind: MediaKind, media_id: String, caption: Option<String>, filename: Option<String> },
+    Interactive(Interactive),
 }
 
 enum Params {
@@ -214,6 +218,10 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
             }
             (kind.as_str(), None, Some("service".to_owned()), caption.clone())
         }
+        Content::Interactive(i) => {
+            window_open(ports, tenant_id, contact.as_ref(), shape.schedule_at.unwrap_or(now)).await?;
+            ("interactive", None, Some("service".to_owned()), Some(i.body().to_owned()))
+        }
     };
 
     // SPEC: the plan caps business-initiated messages, i.e. templates; free text inside the
@@ -259,6 +267,10 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
         category,
         text,
         media,
+        interactive: match &shape.content {
+            Content::Interactive(i) => Some(serde_json::to_value(i).map_err(Error::internal)?),
+            _ => None,
+        },
         schedule_at: shape.schedule_at,
         ..Message::new(ports.ids.new_id("msg"), tenant_id, Direction::Outbound, kind, status, now)
     };
@@ -293,10 +305,20 @@ fn shape(input: SendInput, now: DateTime<Utc>, country: Option<Country>) -> Resu
             }
         },
     };
-    let content = match (input.template, input.text, input.media) {
-        (None, None, Some(m)) => media_shape(m, &mut errors),
-        (Some(t), None, None) => template_shape(t, &mut errors),
-        (None, Some(t), None) => {
+    let given = [input.template.is_some(), input.text.is_some(), input.media.is_some(), input.interactive.is_some()];
+    let content = match (input.template, input.text, input.media, input.interactive) {
+        _ if given.iter().filter(|g| **g).count() > 1 => {
+            errors.push(FieldError::new(
+                "template",
+                "exclusive",
+                "give one of template, text, media or interactive, not several",
+            ));
+            None
+        }
+        (_, _, _, Some(i)) => interactive::shape(i, "interactive", &mut errors).map(Content::Interactive),
+        (_, _, Some(m), _) => media_shape(m, &mut errors),
+        (Some(t), _, _, _) => template_shape(t, &mut errors),
+        (None, Some(t), None, None) => {
             let body = t.body.map(|b| b.trim().to_owned()).unwrap_or_default();
             if body.is_empty() || body.chars().count() > MAX_TEXT_CHARS {
                 errors.push(FieldError::new(
@@ -309,12 +331,8 @@ fn shape(input: SendInput, now: DateTime<Utc>, country: Option<Country>) -> Resu
                 Some(Content::Text(body))
             }
         }
-        (None, None, None) => {
-            errors.push(FieldError::new("template", "required", "give either template or text"));
-            None
-        }
-        _ => {
-            errors.push(FieldError::new("template", "exclusive", "give one of template, text or media, not several"));
+        (None, None, None, None) => {
+            errors.push(FieldError::new("template", "required", "give one of template, text, media or interactive"));
             None
         }
     };

@@ -432,6 +432,13 @@ pub fn payload(message: &Item, to: &str, message_id: &str, meta_media_id: Option
                 crate::domain::messages::header::put_meta_id(&mut body["template"], id);
             }
         }
+        None if kind == "interactive" => {
+            let sent: Option<crate::domain::messages::interactive::Interactive> =
+                message.get("interactive").and_then(|i| serde_json::from_value(i.clone()).ok());
+            body["type"] = json!("interactive");
+            body["interactive"] =
+                sent.as_ref().map(crate::domain::messages::interactive::meta_object).unwrap_or_default();
+        }
         None if meta_media_id.is_some() => {
             let mut object = json!({"id": meta_media_id});
             // Meta takes a caption on images, videos and documents, a file name on documents.
