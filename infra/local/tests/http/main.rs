@@ -31,6 +31,7 @@ mod inbox;
 mod inbox_team;
 mod interactive;
 mod media;
+mod media_retention;
 mod media_templates;
 mod members;
 mod messages;
