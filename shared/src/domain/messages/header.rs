@@ -122,7 +122,8 @@ pub fn shape(
         )),
         (None, Some(l)) => {
             let mapped = per_recipient && matches!(Mapping::parse(&json!(l)), Ok(Mapping::Attribute(_)));
-            if !mapped && !(l.starts_with("https://") && l.chars().count() <= MAX_LINK_CHARS && !l.contains(' ')) {
+            let link = l.starts_with("https://") && l.chars().count() <= MAX_LINK_CHARS && !l.contains(' ');
+            if !(mapped || link) {
                 let hint = if per_recipient { " or {{contact.attributes.<key>}}" } else { "" };
                 errors.push(FieldError::new(
                     format!("{field}.link"),
