@@ -63,6 +63,7 @@ MEDIA_ACCESS = {
     # /media uploads (outbound; a refused direct upload is deleted) and downloads (either direction).
     "messaging-api": {
         "s3:PutObject": {"tenants/*/outbound/*"},
+        "s3:PutObjectTagging": {"tenants/*/outbound/*"},
         "s3:DeleteObject": {"tenants/*/outbound/*"},
         "s3:GetObject": {"tenants/*"},
         "s3:ListBucket": {""},
@@ -74,10 +75,12 @@ MEDIA_ACCESS = {
     # Customers' files fetched from Meta: written under the inbound prefixes, nothing else.
     "media-worker": {
         "s3:PutObject": {"tenants/*/inbound/*"},
+        "s3:PutObjectTagging": {"tenants/*/inbound/*"},
     },
     # The brand logo: uploaded (outbound) and served by the console itself.
     "console-web": {
         "s3:PutObject": {"tenants/*/outbound/*"},
+        "s3:PutObjectTagging": {"tenants/*/outbound/*"},
         "s3:GetObject": {"tenants/*"},
     },
 }

@@ -260,6 +260,12 @@ pub async fn run_reconciler(
         if let Err(e) = miping::domain::reconciler::run(&ports, options).await {
             tracing::warn!(error = %e, "reconciler run failed; the next run retries");
         }
+        // The embedded store has no lifecycle rules: files past their plan's retention go here.
+        match miping::domain::media::retention::sweep(&ports, ports.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "media past its retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "media retention sweep failed; the next run retries"),
+        }
     }
 }
 

@@ -124,11 +124,16 @@ pub async fn record_inbound(
 ) -> Result<Option<String>, TableError> {
     let at = Utc.timestamp_opt(inbound.timestamp, 0).single().unwrap_or_else(|| ports.clock.now());
     let conversation_id = conversation_id(contact_id);
+    let rich = crate::domain::messages::rich::of(ports, tenant_id, inbound).await?;
     let message = Message {
         contact_id: Some(contact_id.into()),
         conversation_id: Some(conversation_id.clone()),
         from: inbound.from.clone().or_else(|| inbound.from_user_id.clone()),
         text: inbound.text.clone(),
+        interactive: rich.interactive,
+        reaction: rich.reaction,
+        location: rich.location,
+        contacts: rich.contacts,
         content: Some(inbound.raw.clone()),
         wamid: Some(inbound.wamid.clone()),
         ..Message::new(

@@ -29,6 +29,11 @@ pub async fn seat_limit(table: &dyn Table, tenant_id: &str) -> Result<Option<u64
     plan_limit(table, tenant_id, "seat_limit").await
 }
 
+/// The plan's `media_retention_days` for the tenant; `None` = files are kept (or no plan).
+pub async fn media_retention_days(table: &dyn Table, tenant_id: &str) -> Result<Option<u64>, TableError> {
+    plan_limit(table, tenant_id, "media_retention_days").await
+}
+
 async fn plan_limit(table: &dyn Table, tenant_id: &str, field: &str) -> Result<Option<u64>, TableError> {
     let Some(tenant) = table.get(&keys::tenant(tenant_id)).await? else { return Ok(None) };
     let Some(plan_id) = tenant.get_str("plan_id") else { return Ok(None) };

@@ -13,12 +13,14 @@ pub use model::{Plan, PlanChanges};
 
 pub const MAX_NAME_LEN: usize = 100;
 pub const MAX_MESSAGES_PER_SECOND: i64 = 1000;
+/// The longest media retention a plan may have: the bucket's longest tagged lifecycle rule.
+pub const MAX_MEDIA_RETENTION_DAYS: i64 = 365;
 
 /// `POST /plans` body (every field required; `PATCH /plans/{id}` takes [`PlanPatch`]). Money
 /// arrives as a string or a number and is validated here (422 per field); wrong JSON types are
 /// 400s from the extractor. The fields are options so that a missing one is a 422 naming it.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"name": "Growth", "price": "1499.00", "currency": "INR", "monthly_message_limit": 10000, "contact_limit": 5000, "template_limit": 50, "api_key_limit": 5, "messages_per_second": 80, "seat_limit": 5}))]
+#[schema(example = json!({"name": "Growth", "price": "1499.00", "currency": "INR", "monthly_message_limit": 10000, "contact_limit": 5000, "template_limit": 50, "api_key_limit": 5, "messages_per_second": 80, "seat_limit": 5, "media_retention_days": 90}))]
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
     #[schema(required = true, nullable = false)]
@@ -41,6 +43,10 @@ pub struct PlanInput {
     /// Active members (admins and agents) a tenant may have; absent: no limit.
     #[schema(nullable = false)]
     pub seat_limit: Option<i64>,
+    /// Days stored media files are kept, 1 to 365 (then deleted, their messages showing
+    /// `media.status: "expired"`); absent: kept (on AWS at most 400 days).
+    #[schema(nullable = false, minimum = 1, maximum = 365)]
+    pub media_retention_days: Option<i64>,
 }
 
 /// `PATCH /plans/{id}` body: any of [`PlanInput`]'s fields.
@@ -58,6 +64,7 @@ pub struct PlanPatch {
     pub api_key_limit: Option<i64>,
     pub messages_per_second: Option<i64>,
     pub seat_limit: Option<i64>,
+    pub media_retention_days: Option<i64>,
 }
 
 impl From<PlanPatch> for PlanInput {
@@ -72,6 +79,7 @@ impl From<PlanPatch> for PlanInput {
             api_key_limit: p.api_key_limit,
             messages_per_second: p.messages_per_second,
             seat_limit: p.seat_limit,
+            media_retention_days: p.media_retention_days,
         }
     }
 }
@@ -153,6 +161,15 @@ pub fn validate(input: PlanInput, require_all: bool) -> Result<PlanChanges, Erro
         Some(n) => out.seat_limit = Some(n as u64),
         None => {}
     }
+    match input.media_retention_days {
+        Some(n) if !(1..=MAX_MEDIA_RETENTION_DAYS).contains(&n) => errors.push(FieldError::new(
+            "media_retention_days",
+            "out_of_range",
+            format!("must be between 1 and {MAX_MEDIA_RETENTION_DAYS}"),
+        )),
+        Some(n) => out.media_retention_days = Some(n as u64),
+        None => {}
+    }
     if errors.is_empty() { Ok(out) } else { Err(Error::validation(errors)) }
 }
 
@@ -171,6 +188,7 @@ pub async fn create(ports: &Ports, input: PlanInput) -> Result<Plan, Error> {
         api_key_limit: c.api_key_limit.ok_or_else(missing)?,
         messages_per_second: c.messages_per_second.ok_or_else(missing)?,
         seat_limit: c.seat_limit,
+        media_retention_days: c.media_retention_days,
         created_at: now,
         updated_at: now,
     };
@@ -236,6 +254,10 @@ mod tests {
 
     #[test]
     fn patch_takes_any_subset() {
+        let e = validate(input(json!({"media_retention_days": 0})), false).unwrap_err();
+        assert_eq!((e.details[0].field.as_str(), e.details[0].code.as_str()), ("media_retention_days", "out_of_range"));
+        assert_eq!(validate(input(json!({"media_retention_days": 366})), false).unwrap_err().details.len(), 1);
+        assert_eq!(validate(input(json!({"media_retention_days": 30})), false).unwrap().media_retention_days, Some(30));
         let c = validate(input(json!({"price": 0.7846})), false).unwrap();
         assert_eq!(c.price, Some(Money::from_units(7846)));
         assert!(c.name.is_none());

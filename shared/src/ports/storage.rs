@@ -153,6 +153,10 @@ impl MediaPrefix {
 /// at most 2 KB together. [`SHA256_METADATA`] is the adapters' own.
 pub type Metadata = BTreeMap<String, String>;
 
+/// The metadata key the S3 adapter also sets as the object's tag of that name: the bucket's
+/// lifecycle rules (template.yaml) match tags, not metadata. Its value is a rule's days.
+pub const RETENTION_TAG: &str = "retention-days";
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectInfo {
     pub key: MediaKey,

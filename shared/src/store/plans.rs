@@ -63,6 +63,7 @@ impl<'a> Plans<'a> {
         set("api_key_limit", c.api_key_limit.map(Value::from));
         set("messages_per_second", c.messages_per_second.map(Value::from));
         set("seat_limit", c.seat_limit.map(Value::from));
+        set("media_retention_days", c.media_retention_days.map(Value::from));
         match self.table.update(&keys::plan(plan_id), u, Some(Cond::Exists)).await {
             Ok(item) => Ok(Some(item.to_entity()?)),
             Err(TableError::ConditionFailed { .. }) => Ok(None),

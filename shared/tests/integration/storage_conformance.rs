@@ -64,6 +64,31 @@ async fn s3_missing_bucket_is_unavailable_not_not_found() {
     assert!(matches!(err, StorageError::Unavailable(_)), "{err:?}");
 }
 
+/// The plan's retention reaches S3 as the object's `retention-days` tag (the bucket's lifecycle
+/// rules match tags, not metadata); without it the object has no tag.
+#[tokio::test]
+async fn s3_retention_metadata_becomes_the_objects_tag() {
+    use miping::adapters::aws::s3::S3Storage;
+    use miping::ports::storage::RETENTION_TAG;
+    let client = S3Storage::client(&miping::testkit::moto::sdk_config().await);
+    let bucket = unique("media");
+    client.create_bucket().bucket(&bucket).send().await.expect("CreateBucket on moto");
+    let storage = S3Storage::new(client.clone(), bucket.clone(), clock_at_now());
+    let (tagged, plain) = (key("a.png"), key("b.png"));
+    let metadata: Metadata = [(RETENTION_TAG.to_owned(), "30".to_owned())].into();
+    storage.put(&tagged, Bytes::from_static(b"x"), "image/png", &metadata).await.expect("put");
+    storage.put(&plain, Bytes::from_static(b"y"), "image/png", &Metadata::new()).await.expect("put");
+    let tags = |k: MediaKey| {
+        let (client, bucket) = (client.clone(), bucket.clone());
+        async move {
+            let out = client.get_object_tagging().bucket(bucket).key(k.as_str()).send().await.expect("tagging");
+            out.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(tags(tagged).await, [("retention-days".to_owned(), "30".to_owned())]);
+    assert!(tags(plain).await.is_empty());
+}
+
 /// The embedded platform keeps media under `<data_dir>/media/` and signs its URLs with a key kept
 /// in `<data_dir>/keys/media.key`, so URLs stay valid across restarts.
 #[tokio::test]

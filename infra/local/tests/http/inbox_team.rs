@@ -356,7 +356,11 @@ async fn template_reply_outside_the_window() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["details"][0]["code"], "link_not_supported");
     let r = reply(json!({"interactive": {"type": "button", "body": "Pick", "buttons": []}})).await;
-    assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "message_kind_not_supported");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["details"][0]["field"], "interactive.buttons");
+    let buttons = json!({"type": "button", "body": "Pick", "buttons": [{"id": "a", "title": "A"}]});
+    let r = reply(json!({"interactive": buttons})).await;
+    assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "outside_service_window");
     let r = reply(json!({"template": {"name": "no_such", "language": "en_US"}})).await;
     assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "unknown_template");
 

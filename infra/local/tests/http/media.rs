@@ -64,7 +64,7 @@ fn no_redirects() -> reqwest::Client {
 }
 
 /// `GET /media/{id}` without following the redirect.
-async fn media_answer(tp: &TestPlatform, token: &str, id: &str) -> reqwest::Response {
+pub async fn media_answer(tp: &TestPlatform, token: &str, id: &str) -> reqwest::Response {
     no_redirects().get(tp.url(&format!("/media/{id}"))).bearer_auth(token).send().await.unwrap()
 }
 
@@ -78,7 +78,7 @@ pub async fn download(tp: &TestPlatform, token: &str, id: &str) -> Vec<u8> {
 }
 
 /// Every file stored for `tenant_id` in the data directory.
-fn stored_files(tp: &TestPlatform, tenant_id: &str) -> Vec<std::path::PathBuf> {
+pub fn stored_files(tp: &TestPlatform, tenant_id: &str) -> Vec<std::path::PathBuf> {
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             if entry.path().is_dir() { walk(&entry.path(), out) } else { out.push(entry.path()) }
@@ -286,7 +286,7 @@ async fn a_brand_logo_is_an_uploaded_image_of_the_tenant() {
 
 /// A customer at `from` sends a generated file of `kind` (`POST /_sim/inbound`); the simulator's
 /// answer (`media_id`, `sha256` hex, `mime_type`, `wamid`).
-async fn customer_sends(tp: &TestPlatform, connection: &Value, from: &str, kind: &str) -> Value {
+pub async fn customer_sends(tp: &TestPlatform, connection: &Value, from: &str, kind: &str) -> Value {
     let r = tp
         .http
         .post(format!("{}/_sim/inbound", common::simulator(tp).base_url()))
@@ -307,7 +307,7 @@ async fn sent_bytes(tp: &TestPlatform, meta_media_id: &str) -> Vec<u8> {
 }
 
 /// The inbound message with `wamid` in the tenant's inbox, once recorded.
-async fn inbound_message(tp: &TestPlatform, token: &str, wamid: &str) -> Value {
+pub async fn inbound_message(tp: &TestPlatform, token: &str, wamid: &str) -> Value {
     common::eventually(20, "the inbound message is in a conversation", || async {
         let (_, list) = common::get_json(tp, token, "/conversations").await;
         for conversation in list["items"].as_array()? {
@@ -323,7 +323,7 @@ async fn inbound_message(tp: &TestPlatform, token: &str, wamid: &str) -> Value {
 }
 
 /// Waits until the message's media leaves `pending`; returns its `media`.
-async fn settled_media(tp: &TestPlatform, token: &str, message_id: &str, secs: u64) -> Value {
+pub async fn settled_media(tp: &TestPlatform, token: &str, message_id: &str, secs: u64) -> Value {
     common::eventually(secs, "the media is fetched", || async {
         let (_, m) = common::get_json(tp, token, &format!("/messages/{message_id}")).await;
         (m["media"]["status"] != "pending").then(|| m["media"].clone())

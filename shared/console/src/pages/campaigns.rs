@@ -240,6 +240,7 @@ impl Draft {
             template: Some(TemplateInput { name, language }),
             audience,
             variables: Some(self.variables()),
+            header: None,
             schedule_at,
         }
     }

@@ -873,6 +873,7 @@ async fn reply(
                 language: Some(language.to_owned()),
                 variables: Some(values.iter().cloned().map(Value::String).collect()),
                 components: None,
+                header: None,
             };
             inbox::reply::template(&state.ports, &tenant_id, &id, send, &scope).await
         }

@@ -150,6 +150,7 @@ impl PlanForm {
             api_key_limit: count("api_key_limit", &self.api_key_limit),
             messages_per_second: count("messages_per_second", &self.messages_per_second),
             seat_limit: count("seat_limit", &self.seat_limit),
+            media_retention_days: None,
             name: Some(self.name.clone()).filter(|n| !n.is_empty()),
             price: text(&self.price).map(serde_json::Value::String),
             currency: text(&self.currency),

@@ -96,6 +96,8 @@ impl Storage for S3Storage {
             .key(key.as_str())
             .content_type(content_type)
             .set_metadata(Some(all.into_iter().collect()))
+            // The lifecycle rule for the plan's retention (rules match tags, not metadata).
+            .set_tagging(metadata.get(storage::RETENTION_TAG).map(|days| format!("{}={days}", storage::RETENTION_TAG)))
             .body(ByteStream::from(body))
             .send()
             .await

@@ -52,7 +52,8 @@ pub struct CallbackEvent {
     /// `message.inbound` event reports `received` (8), its message's only event.
     pub sequence: i64,
     /// `message.status`: `{message_id, status, at, to, contact_id, campaign_id, wamid, error}`;
-    /// `message.inbound`: `{message_id, contact_id, from, type, text, wamid, at}`.
+    /// `message.inbound`: `{message_id, contact_id, from, type, text, wamid, at}`, plus
+    /// `interactive`, `reaction`, `location` or `contacts` as on the message (`messages::rich`).
     pub data: Value,
 }
 
@@ -138,7 +139,8 @@ pub async fn inbound(
         return Ok(());
     }
     let at = DateTime::<Utc>::from_timestamp(message.timestamp, 0).unwrap_or_else(|| ports.clock.now());
-    let data = json!({
+    let rich = crate::domain::messages::rich::of(ports, tenant_id, message).await?;
+    let mut data = json!({
         "message_id": message_id,
         "contact_id": contact_id,
         // E.164 like every phone in the API (Meta sends digits only); a username-only sender
@@ -153,6 +155,17 @@ pub async fn inbound(
         "wamid": message.wamid,
         "at": at,
     });
+    // Replies, reactions, locations and contacts: the same structured data as the message.
+    for (field, value) in [
+        ("interactive", rich.interactive),
+        ("reaction", rich.reaction),
+        ("location", rich.location),
+        ("contacts", rich.contacts),
+    ] {
+        if let Some(value) = value {
+            data[field] = value;
+        }
+    }
     let event = CallbackEvent {
         id: event_id(&[tenant_id, message_id, "inbound"]),
         kind: "message.inbound".into(),

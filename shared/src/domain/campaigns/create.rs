@@ -21,6 +21,7 @@ use super::{Audience, Campaign, CampaignStatus, ID_PREFIX, TemplateRef, mapping}
 use crate::domain::contacts::fields;
 use crate::domain::contacts::service::ID_PREFIX as CONTACT_PREFIX;
 use crate::domain::messages::accept::{approved_template, invalid_variables, schedule_at};
+use crate::domain::messages::header::{self, HeaderInput, TemplateHeader};
 use crate::domain::money::Money;
 use crate::domain::sending::prices::PriceTable;
 use crate::domain::whatsapp::connection::business_token;
@@ -54,6 +55,11 @@ pub struct CreateInput {
     /// One per template parameter, in order: `{{contact.name}}`, `{{contact.phone}}`,
     /// `{{contact.attributes.<key>}}` (filled from each recipient), or a literal sent to all.
     pub variables: Option<Vec<Value>>,
+    /// Templates with an image, video or document header: one file for every recipient
+    /// (`media_id`, or an `https://` link), or a link per recipient
+    /// (`{"kind": "image", "link": "{{contact.attributes.<key>}}"}`). `variables` then hold the
+    /// other parameters only.
+    pub header: Option<HeaderInput>,
     /// RFC 3339, in the future and within 365 days: the campaign is `scheduled` until then.
     /// Kept as text so a malformed date is a 422 naming the field.
     pub schedule_at: Option<String>,
@@ -87,6 +93,7 @@ struct Shape {
     language: String,
     audience: Audience,
     variables: Vec<Value>,
+    header: Option<TemplateHeader>,
     schedule_at: Option<DateTime<Utc>>,
 }
 
@@ -106,7 +113,8 @@ pub async fn create(
     business_token(ports, tenant_id).await?;
 
     let template = approved_template(ports, tenant_id, &shape.template_name, &shape.language).await?;
-    mapping::parse_all(&template.parameters, &shape.variables).map_err(invalid_variables)?;
+    mapping::parse_all(&header::without_header(&template.parameters), &shape.variables).map_err(invalid_variables)?;
+    header::check(ports, tenant_id, &template.parameters, shape.header.as_ref(), "header").await?;
 
     let id = ports.ids.new_id(ID_PREFIX);
     let total = audience_size(ports, tenant_id, &id, &shape.audience).await?;
@@ -148,6 +156,7 @@ pub async fn create(
         schema: template.parameters,
         audience: shape.audience,
         variables: shape.variables,
+        header: shape.header,
         status,
         schedule_at: shape.schedule_at,
         created_at: now,
@@ -246,9 +255,11 @@ fn shape(input: CreateInput, now: DateTime<Utc>) -> Result<Shape, Error> {
         errors.push(FieldError::new("template.language", "required", "the template's language code, e.g. en_US"));
     }
     let audience = audience_shape(input.audience, &mut errors);
+    let header = input.header.and_then(|h| header::shape(h, "header", true, &mut errors));
     let schedule_at = schedule_at(input.schedule_at.as_deref(), now, &mut errors);
     match audience {
         Some(audience) if errors.is_empty() => Ok(Shape {
+            header,
             name,
             template_name,
             language,

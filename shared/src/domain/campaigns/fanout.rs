@@ -32,7 +32,9 @@ use super::{Campaign, CampaignStatus, counters, mapping};
 use crate::domain::Error;
 use crate::domain::contacts::Contact;
 use crate::domain::contacts::service::ID_PREFIX as CONTACT_PREFIX;
+use crate::domain::media::{MediaStatus, MessageMedia};
 use crate::domain::messages::dispatch::{self, SendJob};
+use crate::domain::messages::header::{self, TemplateHeader};
 use crate::domain::messages::{Direction, Message, MessageStatus};
 use crate::domain::templates::schema;
 use crate::domain::usage;
@@ -300,7 +302,16 @@ fn message_for(ports: &Ports, c: &Campaign, contact: Option<&Contact>) -> Recipi
     let Ok(mappings) = c.variables.iter().map(mapping::Mapping::parse).collect::<Result<Vec<_>, _>>() else {
         return Recipient::MissingData;
     };
-    let Some(values) = mapping::render_all(&c.schema, &mappings, contact) else { return Recipient::MissingData };
+    let (values, media) = match &c.header {
+        // Created before media headers were given apart (or a template without one).
+        None => (mapping::render_all(&c.schema, &mappings, contact), None),
+        Some(h) => {
+            let Some(value) = header_for(h, contact) else { return Recipient::MissingData };
+            let rest = mapping::render_all(&header::without_header(&c.schema), &mappings, contact);
+            (rest.map(|rest| header::full_variables(Some(value), &rest)), header_media(h))
+        }
+    };
+    let Some(values) = values else { return Recipient::MissingData };
     let template = json!({
         "name": c.template.name,
         "language": {"code": c.template.language},
@@ -313,8 +324,34 @@ fn message_for(ports: &Ports, c: &Campaign, contact: Option<&Contact>) -> Recipi
         template: Some(template),
         category: Some(c.template.category.clone()),
         campaign_id: Some(c.id.clone()),
+        media,
         ..Message::new(id, &c.tenant_id, Direction::Outbound, "template", MessageStatus::Queued, ports.clock.now())
     }))
+}
+
+/// A campaign's header for one recipient: its link mapping rendered (`None`: the contact has no
+/// https link there), or the same file or link for all.
+fn header_for(h: &TemplateHeader, contact: &Contact) -> Option<Value> {
+    match h.link.as_deref().map(|l| mapping::Mapping::parse(&json!(l))) {
+        Some(Ok(m @ mapping::Mapping::Attribute(_))) => {
+            let link = m.render(contact)?;
+            let link = link.as_str().filter(|l| l.starts_with("https://") && !l.contains(char::is_whitespace))?;
+            Some(header::variable(h, Some(link)))
+        }
+        _ => Some(header::variable(h, None)),
+    }
+}
+
+/// The file a header by `media_id` sends (uploaded to Meta by the send worker, like a reply's).
+fn header_media(h: &TemplateHeader) -> Option<MessageMedia> {
+    Some(MessageMedia {
+        id: h.media_id.clone()?,
+        kind: h.kind,
+        status: MediaStatus::Ready,
+        mime_type: None,
+        filename: h.filename.clone(),
+        error: None,
+    })
 }
 
 struct Written {

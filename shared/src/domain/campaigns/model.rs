@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::domain::messages::header::TemplateHeader;
 use crate::domain::templates::schema::ParamSchema;
 use crate::ports::table::{Item, TableError};
 
@@ -64,6 +65,9 @@ pub struct Campaign {
     pub schema: ParamSchema,
     pub audience: Audience,
     pub variables: Vec<Value>,
+    /// Templates with a media header: the header every recipient gets (or their link mapping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<TemplateHeader>,
     pub status: CampaignStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_at: Option<DateTime<Utc>>,
@@ -123,6 +127,9 @@ pub struct CampaignView {
     pub audience: Audience,
     /// As given at creation: mappings (`{{contact.name}}`, ...) and literals.
     pub variables: Vec<Value>,
+    /// Templates with a media header: `{kind, media_id | link, filename?}` as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<TemplateHeader>,
     pub status: CampaignStatus,
     pub schedule_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -186,6 +193,7 @@ impl Campaign {
             template: TemplateRefView { name: self.template.name, language: self.template.language },
             audience: self.audience,
             variables: self.variables,
+            header: self.header,
             status: self.status,
             schedule_at: self.schedule_at,
             created_at: self.created_at,

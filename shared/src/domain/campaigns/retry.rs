@@ -107,6 +107,7 @@ pub async fn retry_failed(
         }),
         audience: Some(AudienceInput { all: None, tags: None, contact_ids: Some(contacts) }),
         variables: Some(original.variables.clone()),
+        header: original.header.as_ref().map(Into::into),
         schedule_at: None,
     };
     match create::create(ports, prices, tenant_id, input).await {

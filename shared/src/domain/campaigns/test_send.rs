@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::create::TemplateInput;
 use super::mapping::Mapping;
 use crate::domain::messages::accept::{self, Accepted, SendInput, TemplateSend};
+use crate::domain::messages::header::HeaderInput;
 use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
 use crate::store::contacts::Contacts;
@@ -27,6 +28,8 @@ pub struct TestSendInput {
     pub template: Option<TemplateInput>,
     /// As in `POST /campaigns`.
     pub variables: Option<Vec<Value>>,
+    /// As in `POST /campaigns` (a `{{contact.attributes.<key>}}` link is filled from the contact).
+    pub header: Option<HeaderInput>,
     /// The contact whose data fills the `{{contact.*}}` variables (required when there are any).
     pub contact_id: Option<String>,
 }
@@ -49,7 +52,14 @@ pub async fn test_send(ports: &Ports, tenant_id: &str, input: TestSendInput) -> 
     if !errors.is_empty() {
         return Err(Error::validation(errors));
     }
-    let values: Vec<Value> = if mappings.iter().all(|m| matches!(m, Mapping::Literal(_))) {
+    // A header link may be a mapping too (`{{contact.attributes.<key>}}`).
+    let mut header = input.header;
+    let header_mapping = header
+        .as_ref()
+        .and_then(|h| h.link.as_ref())
+        .and_then(|l| Mapping::parse(&Value::String(l.clone())).ok())
+        .filter(|m| !matches!(m, Mapping::Literal(_)));
+    let values: Vec<Value> = if header_mapping.is_none() && mappings.iter().all(|m| matches!(m, Mapping::Literal(_))) {
         mappings.into_iter().map(|m| if let Mapping::Literal(v) = m { v } else { unreachable!() }).collect()
     } else {
         let Some(contact_id) = input.contact_id.as_deref().filter(|c| !c.trim().is_empty()) else {
@@ -62,14 +72,18 @@ pub async fn test_send(ports: &Ports, tenant_id: &str, input: TestSendInput) -> 
         let contact = Contacts::new(&*ports.table).get(tenant_id, contact_id).await?.ok_or_else(|| {
             Error::validation(vec![FieldError::new("contact_id", "unknown_contact", "no such contact")])
         })?;
-        let rendered: Option<Vec<Value>> = mappings.iter().map(|m| m.render(&contact)).collect();
-        rendered.ok_or_else(|| {
+        let missing = || {
             Error::validation(vec![FieldError::new(
                 "contact_id",
                 "missing_contact_data",
                 "this contact lacks a value the variables use",
             )])
-        })?
+        };
+        if let (Some(m), Some(h)) = (&header_mapping, header.as_mut()) {
+            h.link = Some(m.render(&contact).and_then(|v| v.as_str().map(str::to_owned)).ok_or_else(missing)?);
+        }
+        let rendered: Option<Vec<Value>> = mappings.iter().map(|m| m.render(&contact)).collect();
+        rendered.ok_or_else(missing)?
     };
     let template = input.template.unwrap_or_default();
     let send = SendInput {
@@ -79,6 +93,7 @@ pub async fn test_send(ports: &Ports, tenant_id: &str, input: TestSendInput) -> 
             language: template.language,
             variables: Some(values),
             components: None,
+            header,
         }),
         ..SendInput::default()
     };

@@ -6,6 +6,7 @@ use super::actions::set_status;
 use super::list::{Scope, require};
 use super::model::ConversationStatus;
 use crate::domain::messages::accept::{self, MAX_TEXT_CHARS, MediaSend, SendInput, TemplateSend};
+use crate::domain::messages::interactive::InteractiveInput;
 use crate::domain::messages::{Direction, Message, MessageStatus, MessageView, dispatch};
 use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
@@ -89,8 +90,32 @@ pub async fn media(
     media: MediaSend,
     scope: &Scope,
 ) -> Result<MessageView, Error> {
+    free_form(ports, tenant_id, conversation_id, SendInput { media: Some(media), ..SendInput::default() }, scope).await
+}
+
+/// Reply buttons or a list to the conversation's contact: `POST /messages`'s rules (inside the
+/// window, Meta's limits on titles, ids and counts).
+pub async fn interactive(
+    ports: &Ports,
+    tenant_id: &str,
+    conversation_id: &str,
+    interactive: InteractiveInput,
+    scope: &Scope,
+) -> Result<MessageView, Error> {
+    let send = SendInput { interactive: Some(interactive), ..SendInput::default() };
+    free_form(ports, tenant_id, conversation_id, send, scope).await
+}
+
+/// `send` (without its recipient) to the conversation's contact through `POST /messages`'s use case.
+async fn free_form(
+    ports: &Ports,
+    tenant_id: &str,
+    conversation_id: &str,
+    send: SendInput,
+    scope: &Scope,
+) -> Result<MessageView, Error> {
     let conversation = require(ports, tenant_id, conversation_id, scope).await?;
-    let send = SendInput { to: Some(conversation.contact_id.clone()), media: Some(media), ..SendInput::default() };
+    let send = SendInput { to: Some(conversation.contact_id.clone()), ..send };
     let accepted = accept::accept(ports, tenant_id, send).await?;
     messages::Messages::new(&*ports.table)
         .view(tenant_id, &accepted.id)

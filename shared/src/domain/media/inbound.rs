@@ -16,7 +16,7 @@ use crate::domain::{Error, Kind};
 use crate::ports::Ports;
 use crate::ports::meta::{Disposition, MetaError};
 use crate::ports::queue::OutMessage;
-use crate::ports::storage::{Direction, MediaKey, Metadata, sha256_hex};
+use crate::ports::storage::{Direction, MediaKey, sha256_hex};
 use crate::ports::table::{Cond, TableError, Update};
 use crate::store::keys;
 use crate::store::media::MediaStore;
@@ -92,7 +92,12 @@ pub async fn record_pending(
     Ok(())
 }
 
-async fn set_message_media(ports: &Ports, tenant_id: &str, message_id: &str, item: &MediaItem) -> Result<(), Error> {
+pub(crate) async fn set_message_media(
+    ports: &Ports,
+    tenant_id: &str,
+    message_id: &str,
+    item: &MediaItem,
+) -> Result<(), Error> {
     let media = MessageMedia {
         id: item.id.clone(),
         kind: item.kind,
@@ -113,7 +118,7 @@ async fn set_message_media(ports: &Ports, tenant_id: &str, message_id: &str, ite
 }
 
 /// The message a media item belongs to (`med_X` ↔ `msg_X`).
-fn message_id_of(media_id: &str) -> String {
+pub(crate) fn message_id_of(media_id: &str) -> String {
     format!("msg_{}", media_id.strip_prefix("med_").unwrap_or(media_id))
 }
 
@@ -141,7 +146,10 @@ pub async fn fetch(ports: &Ports, job: &FetchJob, attempt: u32) -> Result<Fetche
         Ok(body) => {
             let key = MediaKey::parse(&item.storage_key).map_err(Error::internal)?;
             let mime = types::by_mime(&item.mime_type).map_or("application/octet-stream", |t| t.mime);
-            let stored = ports.storage.put(&key, body.clone(), mime, &Metadata::new()).await?;
+            let stored = ports
+                .storage
+                .put(&key, body.clone(), mime, &super::retention::tag(ports, &item.tenant_id).await?)
+                .await?;
             let update = Update::new().set("size", body.len() as u64).set("sha256", stored.sha256.unwrap_or_default());
             if let Some(ready) = store
                 .transition(&job.tenant_id, &job.media_id, MediaStatus::Pending, MediaStatus::Ready, update)

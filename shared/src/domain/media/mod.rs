@@ -4,6 +4,7 @@
 pub mod inbound;
 pub mod model;
 pub mod outbound;
+pub mod retention;
 pub mod service;
 pub mod types;
 

@@ -15,7 +15,7 @@ use crate::domain::inbox::Scope;
 use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
 use crate::ports::storage::{
-    Direction, MAX_GET_URL_TTL, MAX_PUT_URL_TTL, MediaKey, Metadata, Object, PresignedRequest, StorageError,
+    Direction, MAX_GET_URL_TTL, MAX_PUT_URL_TTL, MediaKey, Object, PresignedRequest, StorageError,
 };
 use crate::ports::table::Update;
 use crate::store::media::MediaStore;
@@ -88,7 +88,8 @@ pub async fn upload(ports: &Ports, tenant_id: &str, uploaded_by: &str, input: Up
     types::check_size(media_type, input.body.len() as u64)?;
     let (mut item, key) =
         new_item(ports, tenant_id, uploaded_by, media_type, input.body.len() as u64, filename, MediaStatus::Ready)?;
-    let stored = ports.storage.put(&key, input.body, media_type.mime, &Metadata::new()).await?;
+    let stored =
+        ports.storage.put(&key, input.body, media_type.mime, &super::retention::tag(ports, tenant_id).await?).await?;
     item.sha256 = stored.sha256;
     if !MediaStore::new(&*ports.table).create(&item).await? {
         return Err(Error::conflict("conflict", "a media item with this id exists"));
@@ -153,7 +154,7 @@ pub async fn get(ports: &Ports, tenant_id: &str, id: &str, scope: &Scope) -> Res
     {
         return Err(Error::not_found("media"));
     }
-    Ok(item)
+    super::retention::seen_at(ports, item, ports.clock.now()).await
 }
 
 /// The item, ready to download or send: a direct upload is checked now (once). 409

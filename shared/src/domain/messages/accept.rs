@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::dispatch;
+use super::header::{self, HeaderInput, TemplateHeader};
+use super::interactive::{self, Interactive, InteractiveInput};
 use super::{Direction, Message, MessageStatus};
 use crate::domain::contacts::Contact;
 use crate::domain::contacts::service::{ID_PREFIX as CONTACT_PREFIX, limit_reached};
@@ -49,6 +51,8 @@ pub struct SendInput {
     pub text: Option<TextSend>,
     /// A file uploaded with `POST /media` (free-form: inside the 24 h window, like text).
     pub media: Option<MediaSend>,
+    /// Reply buttons or a list (free-form: inside the 24 h window, like text).
+    pub interactive: Option<InteractiveInput>,
     /// RFC 3339; kept as text so a malformed date is a 422 naming the field, not a 400.
     pub schedule_at: Option<String>,
 }
@@ -81,6 +85,9 @@ pub struct TemplateSend {
     pub variables: Option<Vec<Value>>,
     /// Meta's send `components`, passed through as given (for callers that build them).
     pub components: Option<Value>,
+    /// Templates with an image, video or document header: the file (required for them, refused
+    /// for others). `variables` then hold the other parameters only.
+    pub header: Option<HeaderInput>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -101,9 +108,10 @@ pub struct Accepted {
 
 /// What the body asks for, once its shape is valid.
 enum Content {
-    Template { name: String, language: String, params: Params },
+    Template { name: String, language: String, params: Params, header: Option<TemplateHeader> },
     Text(String),
     Media { kind: MediaKind, media_id: String, caption: Option<String>, filename: Option<String> },
+    Interactive(Interactive),
 }
 
 enum Params {
@@ -153,15 +161,34 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
         return Err(Error::invalid("contact_opted_out", "this contact has opted out of messages from this business"));
     }
 
+    let mut header_media = None;
     let (kind, template, category, text) = match &shape.content {
-        Content::Template { name, language, params } => {
+        Content::Template { name, language, params, header } => {
             let t = approved_template(ports, tenant_id, name, language).await?;
             let components = match params {
                 Params::Variables(vars) => {
-                    check_variables(&t.parameters, vars).map_err(invalid_variables)?;
-                    build_send_components(&t, vars)
+                    check_variables(&header::without_header(&t.parameters), vars).map_err(invalid_variables)?;
+                    header_media =
+                        header::check(ports, tenant_id, &t.parameters, header.as_ref(), "template.header").await?;
+                    let value = header.as_ref().map(|h| header::variable(h, None));
+                    build_send_components(&t, &header::full_variables(value, vars))
                 }
-                Params::Components(c) => c.clone(),
+                Params::Components(c) => {
+                    // Built by the caller: its header component carries the file (by Meta's id or a link).
+                    let has_header = c
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|c| c.get("type").and_then(Value::as_str) == Some("header"));
+                    if header::media_header(&t.parameters).is_some() && !has_header {
+                        return Err(Error::validation(vec![FieldError::new(
+                            "template.components",
+                            "header_required",
+                            "this template has a media header: include Meta's header component (or send variables and header)",
+                        )]));
+                    }
+                    c.clone()
+                }
             };
             let send = json!({"name": t.name, "language": {"code": t.language}, "components": components});
             ("template", Some(send), Some(t.category.to_ascii_lowercase()), None)
@@ -191,6 +218,10 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
             }
             (kind.as_str(), None, Some("service".to_owned()), caption.clone())
         }
+        Content::Interactive(i) => {
+            window_open(ports, tenant_id, contact.as_ref(), shape.schedule_at.unwrap_or(now)).await?;
+            ("interactive", None, Some("service".to_owned()), Some(i.body().to_owned()))
+        }
     };
 
     // SPEC: the plan caps business-initiated messages, i.e. templates; free text inside the
@@ -214,6 +245,7 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
     let status = if shape.schedule_at.is_some() { MessageStatus::Scheduled } else { MessageStatus::Queued };
     let preview = text.clone().unwrap_or_else(|| template.as_ref().map(inbox::template_preview).unwrap_or_default());
     let media = match &shape.content {
+        Content::Template { .. } => header_media,
         Content::Media { kind, media_id, filename, .. } => {
             let item = MediaStore::new(&*ports.table).get(tenant_id, media_id).await?;
             Some(MessageMedia {
@@ -235,6 +267,10 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
         category,
         text,
         media,
+        interactive: match &shape.content {
+            Content::Interactive(i) => Some(serde_json::to_value(i).map_err(Error::internal)?),
+            _ => None,
+        },
         schedule_at: shape.schedule_at,
         ..Message::new(ports.ids.new_id("msg"), tenant_id, Direction::Outbound, kind, status, now)
     };
@@ -269,10 +305,20 @@ fn shape(input: SendInput, now: DateTime<Utc>, country: Option<Country>) -> Resu
             }
         },
     };
-    let content = match (input.template, input.text, input.media) {
-        (None, None, Some(m)) => media_shape(m, &mut errors),
-        (Some(t), None, None) => template_shape(t, &mut errors),
-        (None, Some(t), None) => {
+    let given = [input.template.is_some(), input.text.is_some(), input.media.is_some(), input.interactive.is_some()];
+    let content = match (input.template, input.text, input.media, input.interactive) {
+        _ if given.iter().filter(|g| **g).count() > 1 => {
+            errors.push(FieldError::new(
+                "template",
+                "exclusive",
+                "give one of template, text, media or interactive, not several",
+            ));
+            None
+        }
+        (_, _, _, Some(i)) => interactive::shape(i, "interactive", &mut errors).map(Content::Interactive),
+        (_, _, Some(m), _) => media_shape(m, &mut errors),
+        (Some(t), _, _, _) => template_shape(t, &mut errors),
+        (None, Some(t), None, None) => {
             let body = t.body.map(|b| b.trim().to_owned()).unwrap_or_default();
             if body.is_empty() || body.chars().count() > MAX_TEXT_CHARS {
                 errors.push(FieldError::new(
@@ -285,12 +331,8 @@ fn shape(input: SendInput, now: DateTime<Utc>, country: Option<Country>) -> Resu
                 Some(Content::Text(body))
             }
         }
-        (None, None, None) => {
-            errors.push(FieldError::new("template", "required", "give either template or text"));
-            None
-        }
-        _ => {
-            errors.push(FieldError::new("template", "exclusive", "give one of template, text or media, not several"));
+        (None, None, None, None) => {
+            errors.push(FieldError::new("template", "required", "give one of template, text, media or interactive"));
             None
         }
     };
@@ -392,7 +434,19 @@ fn template_shape(t: TemplateSend, errors: &mut Vec<FieldError>) -> Option<Conte
         // No variables is a valid answer for a template without parameters.
         (v, None) => Some(Params::Variables(v.unwrap_or_default())),
     };
-    Some(Content::Template { name: name?, language: language?, params: params? })
+    let header = match t.header {
+        Some(_) if matches!(params, Some(Params::Components(_))) => {
+            errors.push(FieldError::new(
+                "template.header",
+                "exclusive",
+                "with components, the header is Meta's header component: leave header out",
+            ));
+            return None;
+        }
+        Some(h) => Some(header::shape(h, "template.header", false, errors)?),
+        None => None,
+    };
+    Some(Content::Template { name: name?, language: language?, params: params?, header })
 }
 
 pub(crate) async fn approved_template(

@@ -2,7 +2,10 @@
 
 pub mod accept;
 pub mod dispatch;
+pub mod header;
+pub mod interactive;
 pub mod model;
+pub mod rich;
 pub mod settle;
 pub mod status;
 

@@ -164,6 +164,17 @@ pub struct Message {
     /// Media messages: the file and whether it is stored yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<crate::domain::media::MessageMedia>,
+    /// Outbound interactive messages: our shape (`messages::interactive::Interactive`); inbound
+    /// replies: the choice (`messages::rich`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<Value>,
+    /// Inbound reactions, locations and shared contacts (`messages::rich`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<Value>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -202,6 +213,10 @@ impl Message {
             held: None,
             author: None,
             media: None,
+            interactive: None,
+            reaction: None,
+            location: None,
+            contacts: None,
             created_at,
         }
     }
@@ -259,6 +274,26 @@ pub struct MessageView {
     /// Media messages: the file (`GET /media/{id}` once `status` is `ready`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media: Option<crate::domain::media::MessageMedia>,
+    /// Interactive messages. Outbound (`kind: "interactive"`): what was sent, `{type: "button",
+    /// body, buttons: [{id, title}]}` or `{type: "list", body, button, sections: [{title?, rows:
+    /// [{id, title, description?}]}]}`. Inbound, the customer's choice: `{type: "button_reply" |
+    /// "list_reply" | "button" | "nfm_reply", id, title, description?}` (see `kind`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, example = json!({"type": "button_reply", "id": "yes", "title": "Yes"}))]
+    pub interactive: Option<Value>,
+    /// Inbound reactions (`kind: "reaction"`): `{emoji, wamid, message_id?}` — `emoji` empty when
+    /// the customer removed it; `message_id` is ours when the message reacted to is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, example = json!({"emoji": "👍", "wamid": "wamid.HBgL...", "message_id": "msg_01jd5xa1b2c3d4e5f6g7h8j9k0"}))]
+    pub reaction: Option<Value>,
+    /// Inbound locations (`kind: "location"`): `{latitude, longitude, name?, address?, url?}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, example = json!({"latitude": 18.5204, "longitude": 73.8567, "name": "Pune office", "address": "FC Road"}))]
+    pub location: Option<Value>,
+    /// Inbound shared contacts (`kind: "contacts"`): `[{name, phones: [..]}]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>, example = json!([{"name": "Ana Silva", "phones": ["+1 555-555-0123"]}]))]
+    pub contacts: Option<Value>,
     pub created_at: DateTime<Utc>,
     pub status_history: Vec<StatusEntry>,
 }
@@ -287,6 +322,10 @@ impl MessageView {
             held: m.held,
             author: m.author,
             media: m.media,
+            interactive: m.interactive,
+            reaction: m.reaction,
+            location: m.location,
+            contacts: m.contacts,
             created_at: m.created_at,
         })
     }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::money::Money;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"id": "plan_01jd5x8m2kq7v9c3t4w6y8z0ab", "name": "Growth", "price": "1499.00", "currency": "INR", "monthly_message_limit": 10000, "contact_limit": 5000, "template_limit": 50, "api_key_limit": 5, "messages_per_second": 80, "seat_limit": 5, "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-01T09:00:00Z"}))]
+#[schema(example = json!({"id": "plan_01jd5x8m2kq7v9c3t4w6y8z0ab", "name": "Growth", "price": "1499.00", "currency": "INR", "monthly_message_limit": 10000, "contact_limit": 5000, "template_limit": 50, "api_key_limit": 5, "messages_per_second": 80, "seat_limit": 5, "media_retention_days": 90, "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-01T09:00:00Z"}))]
 pub struct Plan {
     pub id: String,
     pub name: String,
@@ -22,6 +22,10 @@ pub struct Plan {
     /// made before members existed).
     #[serde(default)]
     pub seat_limit: Option<u64>,
+    /// Days a tenant's stored media files are kept (then deleted; their messages show
+    /// `media.status: "expired"`); `null`: kept (up to the storage's 400-day bound on AWS).
+    #[serde(default)]
+    pub media_retention_days: Option<u64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -38,6 +42,7 @@ pub struct PlanChanges {
     pub api_key_limit: Option<u64>,
     pub messages_per_second: Option<u32>,
     pub seat_limit: Option<u64>,
+    pub media_retention_days: Option<u64>,
 }
 
 impl PlanChanges {

@@ -413,7 +413,7 @@ fn until(at: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
 }
 
 /// Meta's send body (see `shared/fixtures/meta-send/`): a template as stored at acceptance
-/// (`{name, language: {code}, components}`), a file by Meta's id (`meta_media_id`) with the
+/// (`{name, language: {code}, components}`, a media header's file by Meta's id), a file by Meta's id (`meta_media_id`) with the
 /// message's text as its caption, or free text.
 pub fn payload(message: &Item, to: &str, message_id: &str, meta_media_id: Option<&str>) -> Value {
     let mut body = json!({
@@ -427,6 +427,17 @@ pub fn payload(message: &Item, to: &str, message_id: &str, meta_media_id: Option
         Some(template) => {
             body["type"] = json!("template");
             body["template"] = template.clone();
+            // A media header by file: Meta's id of the upload in place of ours.
+            if let Some(id) = meta_media_id {
+                crate::domain::messages::header::put_meta_id(&mut body["template"], id);
+            }
+        }
+        None if kind == "interactive" => {
+            let sent: Option<crate::domain::messages::interactive::Interactive> =
+                message.get("interactive").and_then(|i| serde_json::from_value(i.clone()).ok());
+            body["type"] = json!("interactive");
+            body["interactive"] =
+                sent.as_ref().map(crate::domain::messages::interactive::meta_object).unwrap_or_default();
         }
         None if meta_media_id.is_some() => {
             let mut object = json!({"id": meta_media_id});

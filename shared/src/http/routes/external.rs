@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::audit::{Changes, Target};
 use crate::domain::messages::accept::{self, SendInput, TemplateSend};
+use crate::domain::messages::header::HeaderInput;
 use crate::domain::messages::{MessageStatus, MessageView};
 use crate::domain::phone::E164;
 use crate::domain::tenants;
@@ -63,6 +64,9 @@ pub struct TriggerInput {
     /// the template. Omit (or `[]`) for a template without parameters.
     #[schema(example = json!(["Asha", "12,500", "30 Nov"]))]
     pub variables: Option<Vec<Value>>,
+    /// Templates with an image, video or document header: `{kind, media_id | link, filename?}`
+    /// (required for them, refused for others); `variables` then hold the other parameters.
+    pub header: Option<HeaderInput>,
     /// Same as the `Idempotency-Key` header (either one, or both with the same value): a retry
     /// with the same key and body within 24 h gets the first answer again instead of sending twice.
     #[schema(example = "invoice-4711-reminder-1", min_length = 1, max_length = 255)]
@@ -178,6 +182,7 @@ async fn trigger(
             language: Some(language),
             variables: Some(input.variables.unwrap_or_default()),
             components: None,
+            header: input.header,
         }),
         ..SendInput::default()
     };

@@ -8,7 +8,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -18,6 +17,7 @@ use crate::domain::inbox::{self, ConversationStatus, ConversationView, ListFilte
 use crate::domain::messages::Author;
 use crate::domain::messages::MessageView;
 use crate::domain::messages::accept::{MediaSend, TemplateSend};
+use crate::domain::messages::interactive::InteractiveInput;
 use crate::domain::user::Role;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
@@ -179,9 +179,8 @@ struct ReplyBody {
     template: Option<TemplateSend>,
     /// A file uploaded with `POST /media`: only inside the 24 h window (as `POST /messages`'s `media`).
     media: Option<MediaSend>,
-    /// Not served yet (media support, issue 18): 422 `message_kind_not_supported`.
-    #[schema(value_type = Option<Object>)]
-    interactive: Option<Value>,
+    /// Reply buttons or a list: only inside the 24 h window (as `POST /messages`'s `interactive`).
+    interactive: Option<InteractiveInput>,
 }
 
 /// A reply: free text inside the customer service window, or a template any time. 202:
@@ -195,7 +194,7 @@ struct ReplyBody {
         (status = 422, description = "Not exactly one of text / template; empty or too long text; outside the window \
             (`outside_service_window`); an unknown or unapproved template or wrong variables; an opted-out contact \
             (`contact_opted_out`, templates); media: `POST /messages`'s refusals (`invalid_media_id`, `kind_mismatch`, \
-            `link_not_supported`); interactive (`message_kind_not_supported`, not served yet)", body = ErrorBody),
+            `link_not_supported`); interactive: a field error per Meta limit (`interactive.buttons[0].title` `too_long`, …)", body = ErrorBody),
         (status = 429, description = "Quota or credits exhausted", body = ErrorBody),
     ))]
 async fn reply(
@@ -223,19 +222,12 @@ async fn reply(
             )]));
         }
     }
-    if body.interactive.is_some() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "message_kind_not_supported",
-            "interactive replies are not available yet; send text, media or a template",
-        )
-        .with_details(vec![FieldError::new("interactive", "message_kind_not_supported", "not available yet")]));
-    }
     let scope = scope(&p);
-    let view = match (body.template, body.media) {
-        (Some(template), _) => inbox::reply::template(&state.ports, &tenant, &id, template, &scope).await?,
-        (None, Some(media)) => inbox::reply::media(&state.ports, &tenant, &id, media, &scope).await?,
-        (None, None) => {
+    let view = match (body.template, body.media, body.interactive) {
+        (Some(template), _, _) => inbox::reply::template(&state.ports, &tenant, &id, template, &scope).await?,
+        (None, Some(media), _) => inbox::reply::media(&state.ports, &tenant, &id, media, &scope).await?,
+        (None, None, Some(i)) => inbox::reply::interactive(&state.ports, &tenant, &id, i, &scope).await?,
+        (None, None, None) => {
             let text = body.text.unwrap_or_default();
             inbox::reply::text(&state.ports, &tenant, &id, &text, &scope).await?
         }

@@ -32,9 +32,14 @@ pub fn router(state: AppState) -> Router {
 
 /// 202: accepted means durably queued (or stored as scheduled).
 #[utoipa::path(post, path = "/messages", tag = tags::MESSAGES, operation_id = "send_message",
-    summary = "Send one message: a template (any time) or free text (inside the 24 h service window)",
-    description = "`to` is an E.164 phone or a contact id. Template variables are checked against the template \
-        (count and types). With `schedule_at` the message is stored as `scheduled` and released then.",
+    summary = "Send one message: a template (any time), or free text, a file or an interactive message (inside the 24 h service window)",
+    description = "`to` is an E.164 phone or a contact id; exactly one of `template`, `text`, `media`, `interactive`. \
+        Template variables are checked against the template (count and types); a template with an image, video or \
+        document header takes `template.header` `{kind, media_id | link, filename?}` (its file is uploaded to Meta and \
+        sent by id) and `variables` for the rest. `interactive` is reply buttons (`{type: \"button\", body, buttons: \
+        [{id, title}]}`, 1–3) or a list (`{type: \"list\", body, button, sections: [{title, rows: [{id, title, \
+        description?}]}]}`, 10 rows at most), within Meta's limits. With `schedule_at` the message is stored as \
+        `scheduled` and released then.",
     security(("bearer" = [])),
     request_body = SendInput,
     responses(
@@ -42,7 +47,10 @@ pub fn router(state: AppState) -> Router {
         (status = 403, description = "The tenant may not send now (`tenant_suspended`, `subscription_expired`, ...)", body = ErrorBody),
         (status = 404, description = "No such contact", body = ErrorBody),
         (status = 409, description = "WhatsApp is not connected", body = ErrorBody),
-        (status = 422, description = "Invalid recipient, unknown or unapproved template, wrong variables, opted-out contact", body = ErrorBody),
+        (status = 410, description = "The file is past the plan's media retention (`media_expired`)", body = ErrorBody),
+        (status = 422, description = "Invalid recipient, unknown or unapproved template, wrong variables, opted-out contact; \
+            `template.header` `required` / `no_media_header` / `kind_mismatch` / `invalid_media_id`; an interactive field \
+            past Meta's limits (`interactive.buttons[0].title` `too_long`, `duplicate`, `too_many_rows`, …)", body = ErrorBody),
         (status = 429, description = "The plan's monthly message limit is reached (`quota_exceeded`), or credits ran out", body = ErrorBody),
     ))]
 async fn send(

@@ -141,6 +141,11 @@ impl Collector {
         assert_eq!(r.status(), StatusCode::OK);
     }
 
+    /// Every event of `kind` received (`message.inbound`, ...), as posted.
+    pub fn events(&self, kind: &str) -> Vec<Value> {
+        self.events.lock().unwrap().iter().filter(|e| e["type"] == kind).cloned().collect()
+    }
+
     /// `(message id, status)` of every `message.status` event received, deduplicated by event id
     /// as a receiver does (delivery is at least once: a POST interrupted by a crash is repeated).
     pub fn statuses(&self) -> Vec<(String, String)> {
