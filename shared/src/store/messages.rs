@@ -1,11 +1,15 @@
-//! Messages repository: `T#<tenant>#MSG#<id>`, listed per tenant (GSI1, newest last by ULID),
-//! found by wamid (GSI2) and per conversation (GSI3).
+//! Messages repository: `T#<tenant>#MSG#<id>`, listed per tenant (GSI1 over
+//! [`keys::MESSAGE_LIST_SHARDS`] partitions, by id, merged newest first), found by wamid (GSI2)
+//! and per conversation (GSI3).
 
 use serde_json::Value;
 
 use crate::domain::messages::model::{Direction, Message, MessageStatus, MessageView};
 use crate::domain::money::Money;
-use crate::ports::table::{Cond, Item, Key, Page, Query, Table, TableError, Update};
+use crate::ports::table::{Cond, Item, Key, Page, Query, SkCond, Table, TableError, Update};
+
+/// Every message id starts with this.
+const ID_PREFIX: &str = "msg_";
 
 use super::keys;
 
@@ -20,7 +24,7 @@ pub fn item(message: &Message) -> Result<Item, TableError> {
         .with("status_rank", message.status.rank());
     // Notes and system entries live in their conversation only, not in the messages log.
     if message.direction != Direction::Internal {
-        item = item.with_index(keys::LISTS, keys::messages_list(&message.tenant_id), &message.id);
+        item = item.with_index(keys::LISTS, keys::messages_list_of(&message.tenant_id, &message.id), &message.id);
     }
     // Only outbound messages are found by wamid: status webhooks are about what we sent (an
     // inbound message is deduplicated by its own uniqueness item).
@@ -114,7 +118,7 @@ impl<'a> Messages<'a> {
             .table
             .query(
                 Query::index(keys::LOOKUPS, keys::wamid_lookup(wamid))
-                    .sk(crate::ports::table::SkCond::Eq(format!("T#{tenant_id}")))
+                    .sk(SkCond::Eq(format!("T#{tenant_id}")))
                     .limit(1),
             )
             .await?;
@@ -132,7 +136,9 @@ impl<'a> Messages<'a> {
         self.table.update(&k, update, Some(Cond::Exists)).await.map(|_| ())
     }
 
-    /// One page of the tenant's messages, newest first, after the table's own `cursor`.
+    /// One page of the tenant's messages, newest first (by id), after `cursor` (the last message
+    /// id of the previous page). Every list shard is read from just below the cursor, and the
+    /// unsharded partition of the messages written before the sharding with them.
     pub async fn list(
         &self,
         tenant_id: &str,
@@ -140,6 +146,9 @@ impl<'a> Messages<'a> {
         limit: usize,
         cursor: Option<String>,
     ) -> Result<(Vec<MessageView>, Option<String>), TableError> {
+        if cursor.as_deref().is_some_and(|c| !c.starts_with(ID_PREFIX)) {
+            return Err(TableError::Invalid("not a message list position".into()));
+        }
         let mut conds = Vec::new();
         if let Some(status) = filter.status {
             conds.push(Cond::eq("status", status.as_str()));
@@ -147,12 +156,21 @@ impl<'a> Messages<'a> {
         if let Some(c) = &filter.campaign_id {
             conds.push(Cond::eq("campaign_id", c.as_str()));
         }
-        let mut query =
-            Query::index(keys::LISTS, keys::messages_list(tenant_id)).backward().limit(limit).cursor(cursor);
-        if !conds.is_empty() {
-            query = query.filter(Cond::And(conds));
-        }
-        views(self.table.query(query).await?)
+        let sk = match &cursor {
+            Some(c) => SkCond::Lt(c.clone()),
+            None => SkCond::BeginsWith(ID_PREFIX.into()),
+        };
+        let partitions = (0..keys::MESSAGE_LIST_SHARDS)
+            .map(|shard| keys::messages_list(tenant_id, shard))
+            .chain([keys::messages_list_unsharded(tenant_id)]);
+        let queries = partitions
+            .map(|pk| {
+                let q = Query::index(keys::LISTS, pk).sk(sk.clone());
+                if conds.is_empty() { q } else { q.filter(Cond::And(conds.clone())) }
+            })
+            .collect();
+        let (items, next) = super::shards::newest_first(self.table, queries, None, limit).await?;
+        views(Page { items, next_cursor: next })
     }
 
     /// One page of a conversation's messages, newest first.
