@@ -10,6 +10,8 @@ use crate::ports::table::{Cond, Item, Key, Page, Query, SkCond, Table, TableErro
 
 /// Every message id starts with this.
 const ID_PREFIX: &str = "msg_";
+/// What an outbound message cost (an exact decimal string), stored when it is known.
+const COST: &str = "cost";
 
 use super::keys;
 
@@ -98,18 +100,29 @@ impl<'a> Messages<'a> {
         let Some(item) = self.get(tenant_id, message_id).await? else { return Ok(None) };
         let mut view = MessageView::from_item(&item)?;
         if view.direction == Direction::Outbound {
-            let ledger = super::ledger::Ledger::new(self.table);
-            let (debit, refunded) = tokio::try_join!(
-                ledger.debit_marker(tenant_id, message_id),
-                ledger.is_refunded(tenant_id, message_id)
-            )?;
-            let cost = match debit {
-                Some(d) if !refunded => d.amount,
-                _ => Money::ZERO,
-            };
-            view.cost = Some(cost.to_string());
+            view.cost = Some(self.cost(tenant_id, message_id).await?.to_string());
         }
         Ok(Some(view))
+    }
+
+    /// What the message's debit took, net of its refund, from the ledger's markers.
+    async fn cost(&self, tenant_id: &str, message_id: &str) -> Result<Money, TableError> {
+        let ledger = super::ledger::Ledger::new(self.table);
+        let (debit, refunded) =
+            tokio::try_join!(ledger.debit_marker(tenant_id, message_id), ledger.is_refunded(tenant_id, message_id))?;
+        Ok(match debit {
+            Some(d) if !refunded => d.amount,
+            _ => Money::ZERO,
+        })
+    }
+
+    /// Sets the message's stored `cost` (after a refund: zero), if the message exists.
+    pub async fn set_cost(&self, tenant_id: &str, message_id: &str, cost: Money) -> Result<(), TableError> {
+        let update = Update::new().set(COST, cost.to_string());
+        match self.table.update(&key(tenant_id, message_id), update, Some(Cond::Exists)).await {
+            Ok(_) | Err(TableError::ConditionFailed { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// The message a wamid belongs to, within a tenant.
@@ -127,9 +140,20 @@ impl<'a> Messages<'a> {
 
     /// Records the wamid Meta gave the message, making it findable by wamid. The statuses parked
     /// for that wamid are the caller's to apply (`domain::messages::status::record_wamid`).
-    pub async fn set_wamid(&self, tenant_id: &str, message_id: &str, wamid: &str) -> Result<(), TableError> {
+    /// `cost`, when given, is what the message was debited (its `cost` in lists).
+    pub async fn set_wamid(
+        &self,
+        tenant_id: &str,
+        message_id: &str,
+        wamid: &str,
+        cost: Option<Money>,
+    ) -> Result<(), TableError> {
         let k = key(tenant_id, message_id);
-        let update = Update::new()
+        let mut update = Update::new();
+        if let Some(cost) = cost {
+            update = update.set(COST, cost.to_string());
+        }
+        let update = update
             .set("wamid", wamid)
             .set(keys::LOOKUPS.pk_attr(), keys::wamid_lookup(wamid))
             .set(keys::LOOKUPS.sk_attr(), Value::from(format!("T#{tenant_id}")));
@@ -170,7 +194,19 @@ impl<'a> Messages<'a> {
             })
             .collect();
         let (items, next) = super::shards::newest_first(self.table, queries, None, limit).await?;
-        views(Page { items, next_cursor: next })
+        let (mut views, next) = views(Page { items, next_cursor: next })?;
+        // `cost` as GET /messages/{id} gives it: stored on the message by the send worker (with
+        // its wamid) and by a refund; read from the ledger's markers only for an outbound message
+        // without it (not sent yet, or written before `cost` was stored).
+        let missing: Vec<usize> = (0..views.len())
+            .filter(|&i| views[i].direction == Direction::Outbound && views[i].cost.is_none())
+            .collect();
+        let costs =
+            futures_util::future::try_join_all(missing.iter().map(|&i| self.cost(tenant_id, &views[i].id))).await?;
+        for (i, cost) in missing.into_iter().zip(costs) {
+            views[i].cost = Some(cost.to_string());
+        }
+        Ok((views, next))
     }
 
     /// One page of a conversation's messages, newest first.
