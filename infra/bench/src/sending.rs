@@ -204,6 +204,12 @@ impl Env {
     /// `n` queued template messages for `tenant`, stored directly, their jobs on the bulk lane
     /// (what a campaign's fan-out produces).
     pub(crate) async fn bulk(&self, tenant: &str, prefix: &str, n: usize) -> R<Vec<String>> {
+        self.bulk_to(tenant, prefix, n, false).await
+    }
+
+    /// [`Self::bulk`]; with `contacts`, each message is for its own contact, so each joins (and
+    /// opens) that contact's conversation when Meta accepts it.
+    pub(crate) async fn bulk_to(&self, tenant: &str, prefix: &str, n: usize, contacts: bool) -> R<Vec<String>> {
         let ports = self.ports();
         let mut ids = Vec::with_capacity(n);
         let mut jobs = Vec::new();
@@ -213,6 +219,7 @@ impl Env {
                 to: Some(format!("+{prefix}{i:07}")),
                 template: Some(json!({"name": "spring_sale", "language": {"code": "en_US"}, "components": []})),
                 category: Some("marketing".into()),
+                contact_id: contacts.then(|| format!("con_{prefix}{i:07}")),
                 ..Message::new(id.clone(), tenant, Direction::Outbound, "template", MessageStatus::Queued, Utc::now())
             };
             messages::Messages::new(&*ports.table).create(&m).await.map_err(err)?;

@@ -1,6 +1,6 @@
-//! Lists spread over index partitions (so one busy tenant has no hot GSI1 partition), on both
-//! table adapters: the messages list and the callback deliveries list are each written over
-//! their shards, read newest first with exact paging whatever the page size, with the items
+//! Lists spread over index partitions (so one busy tenant has no hot index partition), on both
+//! table adapters: the messages list, the callback deliveries list and the three conversation
+//! lists (all, by status, by assignee) are each written over their shards, read newest first with exact paging whatever the page size, with the items
 //! written before the sharding (the unsharded partition) merged in; filters page exactly too.
 
 use std::collections::HashSet;
@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use miping::domain::callbacks::worker::{DeliveryView, attempt_record, deliveries};
+use miping::domain::inbox::{self, ConversationStatus};
 use miping::domain::messages::{Direction, Message, MessageStatus};
 use miping::ports::Ports;
-use miping::ports::table::{Table, TableError};
+use miping::ports::table::{Table, TableError, Update};
 use miping::store::keys;
 use miping::store::messages::{self, ListFilter, Messages};
 use miping::testkit::unique;
@@ -161,11 +162,91 @@ async fn callback_deliveries_over_shards(table: Arc<dyn Table>) {
     assert!(all_deliveries(&ports, &unique("ten"), 10).await.is_empty());
 }
 
+/// Every conversation id of `tenant` matching `filter`, following the cursor with pages of `limit`.
+async fn all_conversations(ports: &Ports, tenant: &str, filter: &inbox::ListFilter, limit: usize) -> Vec<String> {
+    let (mut out, mut cursor) = (Vec::new(), None);
+    loop {
+        let (page, next) = inbox::list(ports, tenant, filter, &inbox::Scope::All, limit, cursor).await.unwrap();
+        assert!(page.len() <= limit);
+        out.extend(page.into_iter().map(|c| c.conversation.id));
+        match next {
+            Some(n) => cursor = Some(n),
+            None => return out,
+        }
+    }
+}
+
+async fn conversation_lists_over_shards(table: Arc<dyn Table>) {
+    let (ports, _dir) = crate::common::ports_with(table);
+    let tenant = unique("ten");
+    let base = chrono::DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap() - Duration::minutes(30);
+    // 23 conversations, one inbound message each a second apart; the first 3 are put back in the
+    // unsharded partitions of their three lists, as a conversation last written before the sharding.
+    let mut conv = Vec::new();
+    for i in 0..23 {
+        let contact = unique("con");
+        let at = base + Duration::seconds(i);
+        inbox::record_inbound(&ports, &tenant, &contact, &crate::common::inbound_text(&unique("wamid"), at))
+            .await
+            .unwrap();
+        let id = inbox::conversation_id(&contact);
+        if i < 3 {
+            let legacy = Update::new()
+                .set(keys::LISTS.pk_attr(), keys::conversations_list(&tenant))
+                .set(keys::LOOKUPS.pk_attr(), keys::conversations_by_status(&tenant, "open"))
+                .set(keys::SECONDARY.pk_attr(), keys::conversations_by_assignee(&tenant, None));
+            ports.table.update(&keys::conversation(&tenant, &id), legacy, None).await.unwrap();
+        }
+        conv.push(id);
+    }
+    // Every fourth resolved (it moves to its shard of the resolved list).
+    for id in conv.iter().step_by(4) {
+        inbox::set_status(&ports, &tenant, id, ConversationStatus::Resolved, &inbox::Scope::All).await.unwrap();
+    }
+    let newest: Vec<String> = conv.iter().rev().cloned().collect();
+    let resolved: Vec<String> = newest.iter().filter(|id| conv.iter().step_by(4).any(|r| r == *id)).cloned().collect();
+    let open: Vec<String> = newest.iter().filter(|id| !resolved.contains(id)).cloned().collect();
+    let shards: HashSet<String> = {
+        let mut s = HashSet::new();
+        for id in &conv {
+            let item = ports.table.get(&keys::conversation(&tenant, id)).await.unwrap().unwrap();
+            s.insert(item.get_str(keys::LISTS.pk_attr()).unwrap().to_owned());
+        }
+        s
+    };
+    assert!(shards.len() > 4 && shards.contains(&keys::conversations_list(&tenant)), "{shards:?}");
+
+    let status = |s| inbox::ListFilter { status: Some(s), ..inbox::ListFilter::default() };
+    let unassigned = inbox::ListFilter { assignee: Some(None), ..inbox::ListFilter::default() };
+    for limit in [1, 3, 7, 30] {
+        assert_eq!(all_conversations(&ports, &tenant, &inbox::ListFilter::default(), limit).await, newest, "{limit}");
+        assert_eq!(all_conversations(&ports, &tenant, &status(ConversationStatus::Open), limit).await, open);
+        assert_eq!(all_conversations(&ports, &tenant, &status(ConversationStatus::Resolved), limit).await, resolved);
+        assert_eq!(all_conversations(&ports, &tenant, &unassigned, limit).await, newest);
+    }
+    // New activity moves a conversation from the unsharded partition to its shard, and to the top.
+    let contact = ports.table.get(&keys::conversation(&tenant, &conv[1])).await.unwrap().unwrap();
+    let contact = contact.get_str("contact_id").unwrap().to_owned();
+    let at = base + Duration::seconds(100);
+    inbox::record_inbound(&ports, &tenant, &contact, &crate::common::inbound_text(&unique("wamid"), at)).await.unwrap();
+    let item = ports.table.get(&keys::conversation(&tenant, &conv[1])).await.unwrap().unwrap();
+    assert_eq!(
+        item.get_str(keys::LISTS.pk_attr()),
+        Some(keys::conversation_list_shard(&keys::conversations_list(&tenant), &conv[1]).as_str())
+    );
+    let first = all_conversations(&ports, &tenant, &inbox::ListFilter::default(), 2).await;
+    assert_eq!((first[0].as_str(), first.len()), (conv[1].as_str(), 23));
+}
+
 macro_rules! list_shards_suite {
     ($make:expr) => {
         #[tokio::test]
         async fn messages_list_over_shards() {
             super::messages_list_over_shards($make.await).await;
+        }
+        #[tokio::test]
+        async fn conversation_lists_over_shards() {
+            super::conversation_lists_over_shards($make.await).await;
         }
         #[tokio::test]
         async fn callback_deliveries_over_shards() {
