@@ -91,6 +91,7 @@ pub(crate) async fn platform(dir: &std::path::Path) -> R<miping_local::Platform>
         consumers: true,
         timeouts: Default::default(),
         wrap_queue: None,
+        wrap_table: None,
     };
     miping_local::start(options).await.map_err(err)
 }

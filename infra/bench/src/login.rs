@@ -27,6 +27,7 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> std::process::ExitCo
         consumers: false,
         timeouts: Default::default(),
         wrap_queue: None,
+        wrap_table: None,
     };
     let platform = miping_local::start(options).await.expect("local platform starts");
     let base = platform.base_url();

@@ -9,10 +9,13 @@
 //! - `login`: `/health` latency alone and during a sign-in storm (argon2 concurrency bound).
 //! - `console`: each console page's latency at 8 signed-in users, and a first visit's bytes.
 //! - `inbox`: a customer's message from the simulated webhook to the open inbox's polled fragment.
+//! - `hotkeys`: one tenant at 1,000 msg/s with its webhooks; the busiest item keys and the busiest
+//!   partitions of the table and of each index, counted on the table port.
 
 mod coldstart;
 mod console;
 mod fanout;
+mod hotkeys;
 mod import;
 mod inbox;
 mod login;
@@ -54,6 +57,13 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Some("hotkeys") => match hotkeys::run(args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("miping-bench hotkeys: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Some("fanout") => match fanout::run(args).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
@@ -72,6 +82,7 @@ async fn main() -> std::process::ExitCode {
             eprintln!("       miping-bench login [--seconds N] [--logins N]");
             eprintln!("       miping-bench console [--seconds N] [--users N]");
             eprintln!("       miping-bench inbox [--messages N] [--customers N]");
+            eprintln!("       miping-bench hotkeys [--rate R] [--messages N]");
             std::process::ExitCode::from(2)
         }
     }
@@ -88,6 +99,7 @@ async fn bare_platform(dir: &std::path::Path) -> Result<miping_local::Platform, 
         consumers: false,
         timeouts: Default::default(),
         wrap_queue: None,
+        wrap_table: None,
     };
     miping_local::start(options).await.map_err(|e| e.to_string())
 }

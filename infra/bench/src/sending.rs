@@ -51,16 +51,22 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     }
 }
 
-struct Env {
-    platform: miping_local::Platform,
+pub(crate) struct Env {
+    pub(crate) platform: miping_local::Platform,
     http: reqwest::Client,
     base: String,
-    admin: String,
+    pub(crate) admin: String,
     _dir: tempfile::TempDir,
 }
 
 impl Env {
     async fn start() -> R<Self> {
+        Self::start_with(None).await
+    }
+
+    /// The platform with its table port wrapped (`wrap_table`); callbacks may go to loopback
+    /// addresses (a benchmark's own receiver).
+    pub(crate) async fn start_with(wrap_table: Option<miping_local::WrapTable>) -> R<Self> {
         let dir = tempfile::tempdir().map_err(err)?;
         let options = miping_local::Options {
             addr: "127.0.0.1:0".parse().map_err(err)?,
@@ -70,12 +76,14 @@ impl Env {
                     email: ADMIN_EMAIL.into(),
                     password: SecretString::from(ADMIN_PASSWORD),
                     generated: false,
-                })
+                });
+                c.allow_private_callbacks = true;
             })),
             simulator: Some("127.0.0.1:0".parse().map_err(err)?),
             consumers: true,
             timeouts: Default::default(),
             wrap_queue: None,
+            wrap_table,
         };
         let platform = miping_local::start(options).await.map_err(err)?;
         let base = platform.base_url();
@@ -85,15 +93,21 @@ impl Env {
         Ok(env)
     }
 
-    fn ports(&self) -> &Ports {
+    pub(crate) fn ports(&self) -> &Ports {
         &self.platform.state.ports
     }
 
-    fn sim(&self) -> &meta_sim::SimHandle {
+    pub(crate) fn sim(&self) -> &meta_sim::SimHandle {
         self.platform.simulator.as_ref().expect("in-process simulator")
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> R<(u16, Value)> {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> R<(u16, Value)> {
         let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
@@ -103,7 +117,7 @@ impl Env {
         Ok((status, r.json().await.unwrap_or(Value::Null)))
     }
 
-    async fn post(&self, path: &str, token: &str, body: Value) -> R<Value> {
+    pub(crate) async fn post(&self, path: &str, token: &str, body: Value) -> R<Value> {
         let (status, v) = self.call(reqwest::Method::POST, path, token, Some(body)).await?;
         if !(200..300).contains(&status) {
             return Err(format!("POST {path}: {status} {v}"));
@@ -126,7 +140,7 @@ impl Env {
     }
 
     /// A provisioned, active tenant with WhatsApp connected; returns (tenant id, token).
-    async fn tenant(&self, name: &str) -> R<(String, String)> {
+    pub(crate) async fn tenant(&self, name: &str) -> R<(String, String)> {
         let plan = self
             .post(
                 "/plans",
@@ -180,7 +194,7 @@ impl Env {
     }
 
     /// Sets the connection's allowed rate (what Meta's throughput level would give).
-    async fn set_rate(&self, tenant: &str, rate: u32) -> R<()> {
+    pub(crate) async fn set_rate(&self, tenant: &str, rate: u32) -> R<()> {
         let level = if rate > 80 { "HIGH" } else { "STANDARD" };
         let update = Update::new().set("throughput", json!({"level": level, "messages_per_second": rate}));
         self.ports().table.update(&keys::whatsapp_account(tenant), update, None).await.map_err(err)?;
@@ -189,7 +203,13 @@ impl Env {
 
     /// `n` queued template messages for `tenant`, stored directly, their jobs on the bulk lane
     /// (what a campaign's fan-out produces).
-    async fn bulk(&self, tenant: &str, prefix: &str, n: usize) -> R<Vec<String>> {
+    pub(crate) async fn bulk(&self, tenant: &str, prefix: &str, n: usize) -> R<Vec<String>> {
+        self.bulk_to(tenant, prefix, n, false).await
+    }
+
+    /// [`Self::bulk`]; with `contacts`, each message is for its own contact, so each joins (and
+    /// opens) that contact's conversation when Meta accepts it.
+    pub(crate) async fn bulk_to(&self, tenant: &str, prefix: &str, n: usize, contacts: bool) -> R<Vec<String>> {
         let ports = self.ports();
         let mut ids = Vec::with_capacity(n);
         let mut jobs = Vec::new();
@@ -199,6 +219,7 @@ impl Env {
                 to: Some(format!("+{prefix}{i:07}")),
                 template: Some(json!({"name": "spring_sale", "language": {"code": "en_US"}, "components": []})),
                 category: Some("marketing".into()),
+                contact_id: contacts.then(|| format!("con_{prefix}{i:07}")),
                 ..Message::new(id.clone(), tenant, Direction::Outbound, "template", MessageStatus::Queued, Utc::now())
             };
             messages::Messages::new(&*ports.table).create(&m).await.map_err(err)?;

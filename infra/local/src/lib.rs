@@ -45,10 +45,14 @@ pub struct Options {
     /// Wraps the queue port (fault tests put a queue that fails or stalls chosen sends in front
     /// of the embedded one).
     pub wrap_queue: Option<WrapQueue>,
+    /// Wraps the table port (the hot-key benchmark counts every write through a decorator).
+    pub wrap_table: Option<WrapTable>,
 }
 
 /// A change to the queue port the platform uses.
 pub type WrapQueue = Box<dyn FnOnce(Arc<dyn Queue>) -> Arc<dyn Queue> + Send>;
+/// A change to the table port the platform uses.
+pub type WrapTable = Box<dyn FnOnce(Arc<dyn miping::ports::Table>) -> Arc<dyn miping::ports::Table> + Send>;
 
 impl Options {
     /// `MIPING_ADDR` (default 127.0.0.1:3000) and `MIPING_DATA_DIR` (default ./.miping).
@@ -68,6 +72,7 @@ impl Options {
             consumers: true,
             timeouts: server::Timeouts::default(),
             wrap_queue: None,
+            wrap_table: None,
         })
     }
 }
@@ -181,6 +186,9 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
     ports.storage = files.clone();
     if let Some(wrap) = options.wrap_queue {
         ports.queue = wrap(ports.queue);
+    }
+    if let Some(wrap) = options.wrap_table {
+        ports.table = wrap(ports.table);
     }
     let state = AppState::new(ports, config);
 

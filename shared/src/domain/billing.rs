@@ -371,6 +371,7 @@ pub async fn refund(
     let id = ports.ids.new_id("led");
     for attempt in 0..MAX_ATTEMPTS {
         if ledger.is_refunded(tenant_id, message_id).await? {
+            zero_cost(ports, tenant_id, message_id).await?;
             return Ok(RefundOutcome::AlreadyRefunded);
         }
         let read: BalanceState = ledger.balance(tenant_id).await?;
@@ -397,8 +398,12 @@ pub async fn refund(
             analytics::refunded_op(tenant_id, &id, &day, debit.category.as_deref(), debit.amount),
         ];
         match ports.table.transact(ops).await {
-            Ok(()) => return Ok(RefundOutcome::Refunded { entry_id: entry.id, balance_after }),
+            Ok(()) => {
+                zero_cost(ports, tenant_id, message_id).await?;
+                return Ok(RefundOutcome::Refunded { entry_id: entry.id, balance_after });
+            }
             Err(TableError::TransactionCanceled { failed_conditions }) if failed_conditions.contains(&1) => {
+                zero_cost(ports, tenant_id, message_id).await?;
                 return Ok(RefundOutcome::AlreadyRefunded);
             }
             Err(e) if is_conflict(&e) => backoff(attempt).await,
@@ -406,6 +411,12 @@ pub async fn refund(
         }
     }
     Err(BillingError::Contended)
+}
+
+/// A refunded message costs nothing: its stored `cost` (what lists show) says so. After the
+/// refund's transaction, and again on a redelivery that finds it refunded (a crash in between).
+async fn zero_cost(ports: &Ports, tenant_id: &str, message_id: &str) -> Result<(), BillingError> {
+    Ok(crate::store::messages::Messages::new(&*ports.table).set_cost(tenant_id, message_id, Money::ZERO).await?)
 }
 
 // --- reading --------------------------------------------------------------------------------------

@@ -59,11 +59,17 @@ fn touch(
         .set_if_absent("tenant_id", tenant_id)
         .set_if_absent("contact_id", contact_id)
         .set_if_absent("created_at", at.to_rfc3339())
-        .set_if_absent(keys::SECONDARY.pk_attr(), keys::conversations_by_assignee(tenant_id, None))
+        .set_if_absent(
+            keys::SECONDARY.pk_attr(),
+            keys::conversation_list_shard(&keys::conversations_by_assignee(tenant_id, None), conversation_id),
+        )
         .set("last_message_at", at.to_rfc3339())
         .set("last_direction", serde_json::to_value(direction).expect("serializes"))
         .set("last_kind", kind)
-        .set(keys::LISTS.pk_attr(), keys::conversations_list(tenant_id))
+        .set(
+            keys::LISTS.pk_attr(),
+            keys::conversation_list_shard(&keys::conversations_list(tenant_id), conversation_id),
+        )
         .set(keys::LISTS.sk_attr(), sort.clone())
         .set(keys::LOOKUPS.sk_attr(), sort.clone())
         .set(keys::SECONDARY.sk_attr(), sort);
@@ -71,23 +77,27 @@ fn touch(
         update = update.set("last_message_preview", truncate(p, 120));
     }
     if direction == Direction::Inbound {
-        update = reopen_update(update, tenant_id)
+        update = reopen_update(update, tenant_id, conversation_id)
             .add("unread_count", 1)
             .set("last_inbound_at", at.to_rfc3339())
             .set(LAST_INBOUND_MS, at_ms(at));
     } else {
-        update = update
-            .set_if_absent("status", ConversationStatus::Open.as_str())
-            .set_if_absent(keys::LOOKUPS.pk_attr(), keys::conversations_by_status(tenant_id, "open"));
+        update = update.set_if_absent("status", ConversationStatus::Open.as_str()).set_if_absent(
+            keys::LOOKUPS.pk_attr(),
+            keys::conversation_list_shard(&keys::conversations_by_status(tenant_id, "open"), conversation_id),
+        );
     }
     TxOp::Update { key: conversation_key(tenant_id, conversation_id), update, cond: None }
 }
 
 /// `status: open`, in the conversation and in its status list.
-pub(crate) fn reopen_update(update: Update, tenant_id: &str) -> Update {
+pub(crate) fn reopen_update(update: Update, tenant_id: &str, conversation_id: &str) -> Update {
     update
         .set("status", ConversationStatus::Open.as_str())
-        .set(keys::LOOKUPS.pk_attr(), keys::conversations_by_status(tenant_id, "open"))
+        .set(
+            keys::LOOKUPS.pk_attr(),
+            keys::conversation_list_shard(&keys::conversations_by_status(tenant_id, "open"), conversation_id),
+        )
         .remove("resolved_at")
 }
 
@@ -105,7 +115,7 @@ fn at_ms(at: DateTime<Utc>) -> i64 {
 fn touch_late_inbound(tenant_id: &str, conversation_id: &str, at: DateTime<Utc>) -> TxOp {
     TxOp::Update {
         key: conversation_key(tenant_id, conversation_id),
-        update: reopen_update(Update::new().add("unread_count", 1), tenant_id),
+        update: reopen_update(Update::new().add("unread_count", 1), tenant_id, conversation_id),
         cond: Some(Cond::Gt(LAST_INBOUND_MS.into(), Value::from(at_ms(at)))),
     }
 }

@@ -1,7 +1,7 @@
 //! Audit log repository: entries over [`keys::AUDIT_SHARDS`] partitions per tenant (and as many
-//! platform-wide GSI1 partitions), each read backward and merged newest first. The cursor is the
-//! last entry id returned; every shard is read from just below it, so paging is exact (no entry
-//! twice, none skipped) however the entries spread over the shards.
+//! platform-wide GSI1 partitions), each read backward and merged newest first
+//! ([`super::shards::newest_first`]). The cursor is the last entry id returned (the entries'
+//! sort key); every shard is read from just below it, so paging is exact.
 
 use crate::domain::audit::model::{Entry, Filter, Scope, id_bounds};
 use crate::ports::Table;
@@ -64,32 +64,20 @@ impl<'a> AuditLog<'a> {
         if let Some(a) = &filter.action {
             conds.push(Cond::eq("action", a.clone()));
         }
-        let mut merged: Vec<Entry> = Vec::new();
-        let mut more = false;
-        for shard in 0..keys::AUDIT_SHARDS {
-            let q = match scope {
-                Scope::Tenant(t) => Query::table(keys::audit_partition(Some(t), shard)),
-                Scope::Platform => Query::index(keys::LISTS, keys::audit_platform_list(shard)),
-            };
-            // One more than asked: `before` itself may be in range (the bounds are inclusive).
-            let mut q = q.sk(sk.clone()).backward().limit(limit + 1);
-            if !conds.is_empty() {
-                q = q.filter(Cond::And(conds.clone()));
-            }
-            let page = self.table.query(q).await?;
-            more |= page.next_cursor.is_some();
-            for item in &page.items {
-                let entry: Entry = item.to_entity()?;
-                if before.as_deref() != Some(entry.id.as_str()) {
-                    merged.push(entry);
-                }
-            }
-        }
-        merged.sort_by(|a, b| b.id.cmp(&a.id));
-        more |= merged.len() > limit;
-        merged.truncate(limit);
-        let next = if more { merged.last().map(|e| e.id.clone()) } else { None };
-        Ok((merged, next))
+        let queries = (0..keys::AUDIT_SHARDS)
+            .map(|shard| {
+                let q = match scope {
+                    Scope::Tenant(t) => Query::table(keys::audit_partition(Some(t), shard)),
+                    Scope::Platform => Query::index(keys::LISTS, keys::audit_platform_list(shard)),
+                };
+                // Inclusive bounds: `before` itself may be in range, and is skipped.
+                let q = q.sk(sk.clone());
+                if conds.is_empty() { q } else { q.filter(Cond::And(conds.clone())) }
+            })
+            .collect();
+        let (items, next) = super::shards::newest_first(self.table, queries, before.as_deref(), limit).await?;
+        let entries = items.iter().map(Item::to_entity).collect::<Result<Vec<Entry>, _>>()?;
+        Ok((entries, next))
     }
 }
 

@@ -9,7 +9,7 @@
 //! that query, never a scan.
 
 use crate::domain::inbox::model::{CannedReply, Conversation, ConversationStatus};
-use crate::ports::table::{Cond, Item, Query, Table, TableError, TxOp};
+use crate::ports::table::{Cond, Item, Query, SkCond, Table, TableError, TxOp};
 use serde_json::Value;
 
 use super::keys;
@@ -38,7 +38,8 @@ impl<'a> Conversations<'a> {
         self.table.get(&keys::conversation(tenant_id, conversation_id)).await?.map(|i| i.to_entity()).transpose()
     }
 
-    /// One page, latest activity first.
+    /// One page, latest activity first, after `cursor` (the previous page's last sort key,
+    /// `<activity ms>#<id>`): every shard of the list and its unsharded partition merged.
     pub async fn list(
         &self,
         tenant_id: &str,
@@ -46,16 +47,19 @@ impl<'a> Conversations<'a> {
         limit: usize,
         cursor: Option<String>,
     ) -> Result<(Vec<Conversation>, Option<String>), TableError> {
+        if cursor.as_deref().is_some_and(|c| !c.as_bytes().first().is_some_and(u8::is_ascii_digit)) {
+            return Err(TableError::Invalid("not a conversation list position".into()));
+        }
         let mut conds = Vec::new();
-        let query = match (&filter.assignee, filter.status) {
+        let (index, list) = match (&filter.assignee, filter.status) {
             (Some(assignee), status) => {
                 if let Some(s) = status {
                     conds.push(Cond::eq("status", s.as_str()));
                 }
-                Query::index(keys::SECONDARY, keys::conversations_by_assignee(tenant_id, assignee.as_deref()))
+                (keys::SECONDARY, keys::conversations_by_assignee(tenant_id, assignee.as_deref()))
             }
-            (None, Some(s)) => Query::index(keys::LOOKUPS, keys::conversations_by_status(tenant_id, s.as_str())),
-            (None, None) => Query::index(keys::LISTS, keys::conversations_list(tenant_id)),
+            (None, Some(s)) => (keys::LOOKUPS, keys::conversations_by_status(tenant_id, s.as_str())),
+            (None, None) => (keys::LISTS, keys::conversations_list(tenant_id)),
         };
         if filter.unread {
             conds.push(Cond::Gt("unread_count".into(), Value::from(0)));
@@ -63,13 +67,22 @@ impl<'a> Conversations<'a> {
         if let Some(me) = &filter.mine_or_unassigned {
             conds.push(Cond::Or(vec![Cond::AttrNotExists("assignee_id".into()), Cond::eq("assignee_id", me.as_str())]));
         }
-        let mut query = query.backward().limit(limit).cursor(cursor);
-        if !conds.is_empty() {
-            query = query.filter(Cond::And(conds));
-        }
-        let page = self.table.query(query).await?;
-        let items = page.items.iter().map(Item::to_entity).collect::<Result<_, _>>()?;
-        Ok((items, page.next_cursor))
+        let queries = keys::conversation_list_partitions(&list)
+            .into_iter()
+            .map(|pk| {
+                let mut q = Query::index(index, pk);
+                if let Some(c) = &cursor {
+                    q = q.sk(SkCond::Lt(c.clone()));
+                }
+                if !conds.is_empty() {
+                    q = q.filter(Cond::And(conds.clone()));
+                }
+                q
+            })
+            .collect();
+        let (items, next) = super::shards::newest_first(self.table, queries, None, limit).await?;
+        let items = items.iter().map(Item::to_entity).collect::<Result<_, _>>()?;
+        Ok((items, next))
     }
 }
 

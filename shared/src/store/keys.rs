@@ -192,7 +192,22 @@ pub fn contact_wa_user(tenant_id: &str, wa_user_id: &str) -> Key {
 pub fn message(tenant_id: &str, message_id: &str) -> Key {
     Key::new(format!("T#{tenant_id}#MSG#{message_id}"), "MSG")
 }
-pub fn messages_list(tenant_id: &str) -> String {
+/// GSI1: the tenant's messages (sort key: the message id), spread over [`MESSAGE_LIST_SHARDS`]
+/// index partitions by a hash of the id. Every write of the message item (creation, claim, wamid,
+/// each status, the hand-off and refund marks: ~9 per sent message, `infra/bench.sh hotkeys`)
+/// rewrites its index entry: at 1,000 msg/s one partition would take ~9,000 writes/s; over 16,
+/// ~560. Read newest first by merging the shards (`store::shards`).
+pub const MESSAGE_LIST_SHARDS: u64 = 16;
+pub fn messages_list(tenant_id: &str, shard: u64) -> String {
+    format!("T#{tenant_id}#MSGS#{shard}")
+}
+/// The list partition of one message.
+pub fn messages_list_of(tenant_id: &str, message_id: &str) -> String {
+    messages_list(tenant_id, shard_of(message_id, MESSAGE_LIST_SHARDS))
+}
+/// The one unsharded partition messages written before the sharding are still in (read as one
+/// more shard of the merge; they move only if rewritten by a migration, see docs/data-model.md).
+pub fn messages_list_unsharded(tenant_id: &str) -> String {
     format!("T#{tenant_id}#MSGS")
 }
 /// A status that arrived before its message was known by wamid, one item per status.
@@ -225,6 +240,21 @@ pub fn conversations_by_status(tenant_id: &str, status: &str) -> String {
 /// GSI3 of a conversation: the tenant's conversations assigned to one member (`-`: unassigned).
 pub fn conversations_by_assignee(tenant_id: &str, assignee: Option<&str>) -> String {
     format!("T#{tenant_id}#CONVS#A#{}", assignee.unwrap_or("-"))
+}
+/// Each conversation list above (all: GSI1, by status: GSI2, by assignee: GSI3) is spread over
+/// [`CONVERSATION_LIST_SHARDS`] partitions, `<list>#<shard>` (shard = FNV(conversation id) % 8):
+/// every outbound message and inbound one moves its conversation's sort key (a delete and a put
+/// in each index), so at 1,000 msg/s to as many contacts one partition per list would take
+/// ~2,000 writes/s; over 8, ~250. Read newest first by merging the shards (`store::shards`) and
+/// the unsharded partition, where a conversation stays until its next write of that list.
+pub const CONVERSATION_LIST_SHARDS: u64 = 8;
+/// The partition of `conversation_id` in the list whose unsharded key is `list`.
+pub fn conversation_list_shard(list: &str, conversation_id: &str) -> String {
+    format!("{list}#{}", shard_of(conversation_id, CONVERSATION_LIST_SHARDS))
+}
+/// Every partition of the list whose unsharded key is `list`: its shards, then the unsharded one.
+pub fn conversation_list_partitions(list: &str) -> Vec<String> {
+    (0..CONVERSATION_LIST_SHARDS).map(|s| format!("{list}#{s}")).chain([list.to_owned()]).collect()
 }
 /// The sort key of a conversation in each of its lists (GSI1, GSI2, GSI3): its last activity
 /// (epoch ms, 13 digits), then its id — a backward query is "latest activity first".
@@ -420,8 +450,22 @@ pub fn callback_attempt(tenant_id: &str, event_id: &str, attempt: u32) -> Key {
 pub fn callback_done(tenant_id: &str, event_id: &str) -> Key {
     Key::new(callback_event(tenant_id, event_id), "DONE")
 }
-/// GSI1: the tenant's delivery attempts, by time (`<ms>#<event>#<attempt>`).
-pub fn callback_deliveries_list(tenant_id: &str) -> String {
+/// GSI1: the tenant's delivery attempts, by time (`<ms>#<event>#<attempt>`), spread over
+/// [`CALLBACK_LIST_SHARDS`] index partitions by a hash of the event id: each attempt is written
+/// twice (pending, then its outcome) and a sent message has 3 status events, ~6 writes per
+/// message (`infra/bench.sh hotkeys`), so one partition would take ~6,000 writes/s at 1,000
+/// msg/s; over 16, ~375 (over 8, ~750: too close to the ceiling). Read newest first by merging
+/// the shards.
+pub const CALLBACK_LIST_SHARDS: u64 = 16;
+pub fn callback_deliveries_list(tenant_id: &str, shard: u64) -> String {
+    format!("T#{tenant_id}#CBDELIVERIES#{shard}")
+}
+/// The list partition of one event's attempts.
+pub fn callback_deliveries_list_of(tenant_id: &str, event_id: &str) -> String {
+    callback_deliveries_list(tenant_id, shard_of(event_id, CALLBACK_LIST_SHARDS))
+}
+/// Where attempts written before the sharding are (read as one more shard until their TTL).
+pub fn callback_deliveries_list_unsharded(tenant_id: &str) -> String {
     format!("T#{tenant_id}#CBDELIVERIES")
 }
 /// Ledger partitions per tenant. Entry `seq` n lives in shard `n % LEDGER_SHARDS`, so at

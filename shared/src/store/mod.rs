@@ -11,6 +11,7 @@ pub mod members;
 pub mod messages;
 pub mod plans;
 pub mod quarantine;
+pub mod shards;
 pub mod templates;
 pub mod tenant_settings;
 pub mod tenants;

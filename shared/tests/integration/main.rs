@@ -14,6 +14,7 @@ mod daily_counters;
 mod graph_client;
 mod http_layers;
 mod inbox_store;
+mod list_shards;
 mod login_throttle;
 mod mailer_conformance;
 mod message_status;

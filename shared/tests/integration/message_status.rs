@@ -118,7 +118,7 @@ async fn statuses_before_the_wamid_are_parked_then_applied(table: Arc<dyn Table>
     park(&ports, &tenant, &wamid, &report(MessageStatus::Delivered, 2)).await.unwrap();
     park(&ports, &tenant, &wamid, &report(MessageStatus::Delivered, 2)).await.unwrap();
     park(&ports, &tenant, &wamid, &report(MessageStatus::Sent, 1)).await.unwrap();
-    record_wamid(&ports, &tenant, &id, &wamid).await.unwrap();
+    record_wamid(&ports, &tenant, &id, &wamid, None).await.unwrap();
     let found = messages::Messages::new(&*ports.table)
         .find_by_wamid(&tenant, &wamid)
         .await

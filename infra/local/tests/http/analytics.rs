@@ -276,7 +276,7 @@ async fn admin_totals_are_the_sum_of_tenants_and_tenants_see_only_theirs() {
 }
 
 /// Through the send worker and the simulator's signed statuses: `cost` is what was debited, `0`
-/// after the refund of a failure; Meta's `pricing` is kept; the day shows the debits, the refund
+/// after the refund of a failure, in `GET /messages/{id}` and in the list; Meta's `pricing` is kept; the day shows the debits, the refund
 /// and the net cost of the category, and the funnel of the two messages.
 #[tokio::test]
 async fn cost_is_what_was_debited_net_of_refunds() {
@@ -299,9 +299,15 @@ async fn cost_is_what_was_debited_net_of_refunds() {
     poll_field(&tp, &t.token, &format!("/messages/{}", ids[1]), "status", "failed").await;
     let failed = poll_field(&tp, &t.token, &format!("/messages/{}", ids[1]), "cost", "0.00").await;
     assert_eq!(failed["error"]["code"], 131026);
-    // Not on the list: the single message only.
+    // The list shows the same costs, stored on the messages (with the wamid, and by the refund)
+    // rather than read from the ledger per row.
     let list = get_ok(&tp, &t.token, "/messages").await;
-    assert!(list["items"].as_array().unwrap().iter().all(|m| m["cost"].is_null()));
+    let cost_of = |id: &str| list["items"].as_array().unwrap().iter().find(|m| m["id"] == id).unwrap()["cost"].clone();
+    assert_eq!((cost_of(&ids[0]), cost_of(&ids[1])), (json!("0.12"), json!("0.00")), "{list}");
+    for (id, cost) in [(&ids[0], "0.12"), (&ids[1], "0.00")] {
+        let item = messages::Messages::new(&*tp.ports().table).get(&t.id, id).await.unwrap().unwrap();
+        assert_eq!(item.get_str("cost"), Some(cost), "stored on {id}");
+    }
 
     let today = Utc::now().format("%Y-%m-%d").to_string();
     let day = &daily(&tp, &t.token, &today, &today).await[0];

@@ -27,9 +27,8 @@ use miping::domain::messages::dispatch::{SendJob, enqueue, enqueue_bulk};
 use miping::domain::messages::{MessageStatus, MessageView};
 use miping::domain::money::Money;
 use miping::ports::Ports;
-use miping::ports::table::Query;
 use miping::queues::{FANOUT, SEND, SEND_BULK};
-use miping::store::keys;
+use miping::store::messages;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -52,13 +51,14 @@ async fn all_messages(ports: &Ports, tenant: &str) -> BTreeMap<String, MessageVi
     let mut out = BTreeMap::new();
     let mut cursor = None;
     loop {
-        let query = Query::index(keys::LISTS, keys::messages_list(tenant)).limit(500).cursor(cursor);
-        let page = ports.table.query(query).await.unwrap();
-        for item in &page.items {
-            let v = MessageView::from_item(item).unwrap();
+        let (page, next) = messages::Messages::new(&*ports.table)
+            .list(tenant, &messages::ListFilter::default(), 500, cursor)
+            .await
+            .unwrap();
+        for v in page {
             out.insert(v.id.clone(), v);
         }
-        match page.next_cursor {
+        match next {
             Some(c) => cursor = Some(c),
             None => return out,
         }

@@ -116,18 +116,7 @@ impl CallbackWorker {
         }
         let now = ports.clock.now();
         let record_key = keys::callback_attempt(tenant_id, event_id, job.attempt);
-        let record = Item::new(record_key.clone())
-            .with("event_id", event_id)
-            .with("type", job.event.kind.clone())
-            .with("attempt", job.attempt)
-            .with("at", now.to_rfc3339())
-            .with("status", "pending")
-            .with_index(
-                keys::LISTS,
-                keys::callback_deliveries_list(tenant_id),
-                format!("{:013}#{event_id}#{:04}", now.timestamp_millis(), job.attempt),
-            )
-            .with_ttl(now.timestamp() + RECORD_TTL_SECS);
+        let record = attempt_record(tenant_id, event_id, &job.event.kind, job.attempt, now);
         match ports.table.put(record, Some(Cond::NotExists)).await {
             Ok(()) => {}
             Err(TableError::ConditionFailed { current: Some(current) }) => {
@@ -282,20 +271,52 @@ impl CallbackWorker {
     }
 }
 
-/// One page of the tenant's delivery attempts, newest first.
+/// A delivery attempt as it is claimed (`pending`), in the tenant's deliveries list (its event's
+/// shard, by time).
+pub fn attempt_record(tenant_id: &str, event_id: &str, kind: &str, attempt: u32, now: DateTime<Utc>) -> Item {
+    Item::new(keys::callback_attempt(tenant_id, event_id, attempt))
+        .with("event_id", event_id)
+        .with("type", kind)
+        .with("attempt", attempt)
+        .with("at", now.to_rfc3339())
+        .with("status", "pending")
+        .with_index(
+            keys::LISTS,
+            keys::callback_deliveries_list_of(tenant_id, event_id),
+            format!("{:013}#{event_id}#{attempt:04}", now.timestamp_millis()),
+        )
+        .with_ttl(now.timestamp() + RECORD_TTL_SECS)
+}
+
+/// One page of the tenant's delivery attempts, newest first, after `cursor` (the list sort key
+/// of the previous page's last attempt): every list shard merged, and the unsharded partition of
+/// the attempts written before the sharding (gone with their 7-day TTL).
 pub async fn deliveries(
     ports: &Ports,
     tenant_id: &str,
     limit: usize,
     cursor: Option<String>,
 ) -> Result<(Vec<DeliveryView>, Option<String>), TableError> {
-    let q = crate::ports::table::Query::index(keys::LISTS, keys::callback_deliveries_list(tenant_id))
-        .backward()
-        .limit(limit)
-        .cursor(cursor);
-    let page = ports.table.query(q).await?;
-    let items = page.items.iter().map(Item::to_entity).collect::<Result<_, _>>()?;
-    Ok((items, page.next_cursor))
+    use crate::ports::table::{Query, SkCond};
+    // Attempt positions are `<13-digit ms>#<event>#<attempt>`.
+    if cursor.as_deref().is_some_and(|c| !c.as_bytes().first().is_some_and(u8::is_ascii_digit)) {
+        return Err(TableError::Invalid("not a callback deliveries position".into()));
+    }
+    let partitions = (0..keys::CALLBACK_LIST_SHARDS)
+        .map(|shard| keys::callback_deliveries_list(tenant_id, shard))
+        .chain([keys::callback_deliveries_list_unsharded(tenant_id)]);
+    let queries = partitions
+        .map(|pk| {
+            let q = Query::index(keys::LISTS, pk);
+            match &cursor {
+                Some(c) => q.sk(SkCond::Lt(c.clone())),
+                None => q,
+            }
+        })
+        .collect();
+    let (items, next) = crate::store::shards::newest_first(&*ports.table, queries, None, limit).await?;
+    let items = items.iter().map(Item::to_entity).collect::<Result<_, _>>()?;
+    Ok((items, next))
 }
 
 #[cfg(test)]

@@ -63,7 +63,8 @@ pub async fn assign(
             Some(_) => {}
         }
     }
-    let update = Update::new().set(keys::SECONDARY.pk_attr(), keys::conversations_by_assignee(tenant_id, member_id));
+    let list = keys::conversations_by_assignee(tenant_id, member_id);
+    let update = Update::new().set(keys::SECONDARY.pk_attr(), keys::conversation_list_shard(&list, conversation_id));
     let update = match member_id {
         Some(m) => update.set("assignee_id", m),
         None => update.remove("assignee_id"),
@@ -82,10 +83,13 @@ pub async fn set_status(
 ) -> Result<ConversationView, Error> {
     require(ports, tenant_id, conversation_id, scope).await?;
     let update = match status {
-        ConversationStatus::Open => reopen_update(Update::new(), tenant_id),
+        ConversationStatus::Open => reopen_update(Update::new(), tenant_id, conversation_id),
         ConversationStatus::Resolved => Update::new()
             .set("status", ConversationStatus::Resolved.as_str())
-            .set(keys::LOOKUPS.pk_attr(), keys::conversations_by_status(tenant_id, "resolved"))
+            .set(
+                keys::LOOKUPS.pk_attr(),
+                keys::conversation_list_shard(&keys::conversations_by_status(tenant_id, "resolved"), conversation_id),
+            )
             .set("resolved_at", ports.clock.now().to_rfc3339()),
     };
     change(ports, tenant_id, conversation_id, update).await?;
@@ -164,11 +168,20 @@ pub async fn record_system(
         .set_if_absent("contact_id", contact_id)
         .set_if_absent("created_at", at.to_rfc3339())
         .set_if_absent("status", ConversationStatus::Open.as_str())
-        .set_if_absent(keys::LISTS.pk_attr(), keys::conversations_list(tenant_id))
+        .set_if_absent(
+            keys::LISTS.pk_attr(),
+            keys::conversation_list_shard(&keys::conversations_list(tenant_id), &conversation),
+        )
         .set_if_absent(keys::LISTS.sk_attr(), sort.clone())
-        .set_if_absent(keys::LOOKUPS.pk_attr(), keys::conversations_by_status(tenant_id, "open"))
+        .set_if_absent(
+            keys::LOOKUPS.pk_attr(),
+            keys::conversation_list_shard(&keys::conversations_by_status(tenant_id, "open"), &conversation),
+        )
         .set_if_absent(keys::LOOKUPS.sk_attr(), sort.clone())
-        .set_if_absent(keys::SECONDARY.pk_attr(), keys::conversations_by_assignee(tenant_id, None))
+        .set_if_absent(
+            keys::SECONDARY.pk_attr(),
+            keys::conversation_list_shard(&keys::conversations_by_assignee(tenant_id, None), &conversation),
+        )
         .set_if_absent(keys::SECONDARY.sk_attr(), sort);
     let ops = vec![
         TxOp::Put { item: messages::item(&entry)?, cond: Some(Cond::NotExists) },

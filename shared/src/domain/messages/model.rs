@@ -255,8 +255,8 @@ pub struct MessageView {
     pub wamid: Option<String>,
     pub error: Option<MessageError>,
     /// Outbound: the credits actually debited for it, net of refunds (`"0.80"`; `"0.00"` after a
-    /// refund, or when nothing was debited). Given by `GET /messages/{id}`; `null` in lists and
-    /// for inbound messages.
+    /// refund, or when nothing was debited), in `GET /messages/{id}` and in lists; `null` for
+    /// inbound messages and notes.
     #[schema(example = "0.80")]
     pub cost: Option<String>,
     /// Meta's `pricing` object from the status webhooks, as first reported (`billable`,

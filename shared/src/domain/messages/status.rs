@@ -219,8 +219,14 @@ pub async fn park(ports: &Ports, tenant_id: &str, wamid: &str, report: &StatusRe
 }
 
 /// Records the wamid Meta gave the message and applies the statuses that arrived before it.
-pub async fn record_wamid(ports: &Ports, tenant_id: &str, message_id: &str, wamid: &str) -> Result<(), TableError> {
-    messages::Messages::new(&*ports.table).set_wamid(tenant_id, message_id, wamid).await?;
+pub async fn record_wamid(
+    ports: &Ports,
+    tenant_id: &str,
+    message_id: &str,
+    wamid: &str,
+    cost: Option<crate::domain::money::Money>,
+) -> Result<(), TableError> {
+    messages::Messages::new(&*ports.table).set_wamid(tenant_id, message_id, wamid, cost).await?;
     release_parked(ports, tenant_id, wamid, &messages::key(tenant_id, message_id)).await?;
     Ok(())
 }

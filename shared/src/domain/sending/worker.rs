@@ -35,6 +35,7 @@ use crate::domain::campaigns::cancel;
 use crate::domain::messages::dispatch::SendJob;
 use crate::domain::messages::status::{self, StatusReport};
 use crate::domain::messages::{MessageError, MessageStatus, settle};
+use crate::domain::money::Money;
 use crate::domain::tenants::{self, SendingState};
 use crate::domain::whatsapp::connection::{SendVia, mark_needs_reauth, send_via};
 use crate::ports::Ports;
@@ -226,9 +227,9 @@ impl SendWorker {
         let attempts = claimed.get_i64("send_attempts").unwrap_or(1).max(1) as u32;
 
         // 8. Credits, once per message, for tenants on prepaid credits.
-        match self.debit(job, &message).await {
-            Ok(None) => {}
-            Ok(Some(code)) => return self.fail(job, code, "not enough prepaid credits for this message", None).await,
+        let cost = match self.debit(job, &message).await {
+            Ok(Ok(cost)) => cost,
+            Ok(Err(code)) => return self.fail(job, code, "not enough prepaid credits for this message", None).await,
             Err(e) => {
                 // Not sent and not paid: give the claim back for the job's retry.
                 let back = Update::new()
@@ -242,7 +243,7 @@ impl SendWorker {
                 let _ = ports.table.update(&key, back, Some(ours)).await;
                 return Err(e);
             }
-        }
+        };
 
         // 9. Meta (a file first: uploaded once per file and number, then sent by Meta's id; an
         // upload Meta refuses or fails is handled as the send's answer would be).
@@ -262,7 +263,8 @@ impl SendWorker {
         let payload = payload(&message, &to, &job.message_id, meta_media_id.as_deref());
         match ports.meta.send_message(&token, &phone, &payload).await {
             Ok(accepted) => {
-                status::record_wamid(ports, &job.tenant_id, &job.message_id, &accepted.wamid).await?;
+                // What it cost goes on the message with its wamid (the lists show it, no read).
+                status::record_wamid(ports, &job.tenant_id, &job.message_id, &accepted.wamid, Some(cost)).await?;
                 // A campaign message joins its contact's conversation now that it is sent.
                 crate::domain::inbox::join_sent(ports, &message).await?;
                 let report =
@@ -294,10 +296,11 @@ impl SendWorker {
     }
 
     /// Debits the message's price if the tenant uses prepaid credits (has a balance item).
-    /// Returns the failure code when the balance does not cover it.
-    async fn debit(&self, job: &SendJob, message: &Item) -> Result<Option<&'static str>, Error> {
+    /// Returns what the message was debited (zero when nothing is), or the failure code when the
+    /// balance does not cover it.
+    async fn debit(&self, job: &SendJob, message: &Item) -> Result<Result<Money, &'static str>, Error> {
         if self.ports.table.get(&keys::balance(&job.tenant_id)).await?.is_none() {
-            return Ok(None); // not on prepaid credits
+            return Ok(Ok(Money::ZERO)); // not on prepaid credits
         }
         let category = message.get_str("category").unwrap_or(if message.get_str("kind") == Some("text") {
             "service"
@@ -306,7 +309,7 @@ impl SendWorker {
         });
         let amount = self.prices.price(category);
         if amount.units() == 0 {
-            return Ok(None);
+            return Ok(Ok(Money::ZERO));
         }
         let reference = message
             .get_str("campaign_id")
@@ -315,8 +318,14 @@ impl SendWorker {
         let request = DebitRequest { message_id: job.message_id.clone(), amount, reference, category: category.into() };
         // Grouped with this tenant's concurrent debits: one balance write per group (debits.rs).
         match debits::debit(&self.ports, &job.tenant_id, request).await? {
-            DebitOutcome::InsufficientCredits => Ok(Some("insufficient_credits")),
-            _ => Ok(None),
+            DebitOutcome::InsufficientCredits => Ok(Err("insufficient_credits")),
+            DebitOutcome::Debited { .. } => Ok(Ok(amount)),
+            // An earlier attempt's debit (a redelivery): what that one took.
+            DebitOutcome::AlreadyDebited => {
+                let ledger = crate::store::ledger::Ledger::new(&*self.ports.table);
+                let marker = ledger.debit_marker(&job.tenant_id, &job.message_id).await?;
+                Ok(Ok(marker.map_or(amount, |m| m.amount)))
+            }
         }
     }
 

@@ -98,6 +98,7 @@ async fn launch_with(
         consumers,
         timeouts,
         wrap_queue: None,
+        wrap_table: None,
     };
     let platform = miping_local::start(options).await.expect("platform starts");
     let base = platform.base_url();
@@ -546,6 +547,7 @@ pub async fn start_against_with(
         consumers,
         timeouts: Default::default(),
         wrap_queue,
+        wrap_table: None,
     };
     let platform = miping_local::start(options).await.expect("platform starts");
     let base = platform.base_url();
