@@ -15,7 +15,7 @@ use crate::common::*;
 
 /// A finished campaign to contacts 0..12 (+14155500000 fails 131026, +14155500001 fails 131047,
 /// the others are read) and one opted-out contact; returns its id.
-async fn finished_campaign(tp: &TestPlatform, t: &ActiveTenant) -> String {
+pub(crate) async fn finished_campaign(tp: &TestPlatform, t: &ActiveTenant) -> String {
     contacts(tp, t, 0..12).await;
     let opted = contacts(tp, t, 5000..5001).await;
     let r = tp

@@ -236,3 +236,22 @@ async fn an_agent_answers_a_customer_live_with_a_canned_reply_then_a_template_af
     age.abort();
     result.unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_and_a_campaign_report_show_the_numbers_the_api_gives() {
+    let tp = common::start().await;
+    let t = common::sending::ready(&tp, 1000).await;
+    let campaign = crate::campaign_reports::finished_campaign(&tp, &t).await;
+    browser::run_scenario(
+        "console-analytics",
+        &[
+            ("BASE_URL", tp.base.as_str()),
+            ("OWNER_EMAIL", t.email.as_str()),
+            ("OWNER_PASSWORD", t.password.as_str()),
+            ("TOKEN", t.token.as_str()),
+            ("CAMPAIGN_ID", campaign.as_str()),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
