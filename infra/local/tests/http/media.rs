@@ -10,8 +10,8 @@ use crate::common::{self, ActiveTenant, TestPlatform, error_code, invite_and_act
 
 pub const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
-const ELF: &[u8] = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00\x01\x00\x00\x00";
-const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+pub const ELF: &[u8] = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00\x01\x00\x00\x00";
+pub const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
 
 /// A `multipart/form-data` body with one `file` part: (content type, body).
 pub fn form(filename: &str, content_type: Option<&str>, bytes: &[u8]) -> (String, Vec<u8>) {
@@ -299,7 +299,7 @@ async fn customer_sends(tp: &TestPlatform, connection: &Value, from: &str, kind:
 }
 
 /// The bytes the simulator holds for its media id (what the customer sent).
-async fn sent_bytes(tp: &TestPlatform, meta_media_id: &str) -> Vec<u8> {
+pub async fn sent_bytes(tp: &TestPlatform, meta_media_id: &str) -> Vec<u8> {
     let url = format!("{}/_sim/media/{meta_media_id}/bytes", common::simulator(tp).base_url());
     let r = tp.http.get(url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -307,7 +307,7 @@ async fn sent_bytes(tp: &TestPlatform, meta_media_id: &str) -> Vec<u8> {
 }
 
 /// The inbound message with `wamid` in the tenant's inbox, once recorded.
-async fn inbound_message(tp: &TestPlatform, token: &str, wamid: &str) -> Value {
+pub async fn inbound_message(tp: &TestPlatform, token: &str, wamid: &str) -> Value {
     common::eventually(20, "the inbound message is in a conversation", || async {
         let (_, list) = common::get_json(tp, token, "/conversations").await;
         for conversation in list["items"].as_array()? {
@@ -323,7 +323,7 @@ async fn inbound_message(tp: &TestPlatform, token: &str, wamid: &str) -> Value {
 }
 
 /// Waits until the message's media leaves `pending`; returns its `media`.
-async fn settled_media(tp: &TestPlatform, token: &str, message_id: &str, secs: u64) -> Value {
+pub async fn settled_media(tp: &TestPlatform, token: &str, message_id: &str, secs: u64) -> Value {
     common::eventually(secs, "the media is fetched", || async {
         let (_, m) = common::get_json(tp, token, &format!("/messages/{message_id}")).await;
         (m["media"]["status"] != "pending").then(|| m["media"].clone())

@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod dashboard;
 pub mod inbox;
 pub mod library;
+pub mod media;
 pub mod members;
 pub mod messages;
 pub mod password;
@@ -48,6 +49,7 @@ fn app() -> Router<AppState> {
         .nest("/templates", templates::routes())
         .nest("/contacts", contacts::routes())
         .nest("/messages", messages::routes())
+        .nest("/media", media::routes())
         .nest("/campaigns", campaigns::routes())
         .nest("/connect", connect::routes())
         .nest("/settings", settings::routes())
