@@ -9,6 +9,7 @@
 //! - `login`: `/health` latency alone and during a sign-in storm (argon2 concurrency bound).
 //! - `console`: each console page's latency at 8 signed-in users, and a first visit's bytes.
 //! - `inbox`: a customer's message from the simulated webhook to the open inbox's polled fragment.
+//! - `media`: inbound photos from the webhook to a stored file; a 100 MB document's upload.
 
 mod coldstart;
 mod console;
@@ -16,6 +17,7 @@ mod fanout;
 mod import;
 mod inbox;
 mod login;
+mod media;
 mod sending;
 mod webhooks;
 
@@ -54,6 +56,13 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Some("media") => match media::run(args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("miping-bench media: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Some("fanout") => match fanout::run(args).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
@@ -72,6 +81,7 @@ async fn main() -> std::process::ExitCode {
             eprintln!("       miping-bench login [--seconds N] [--logins N]");
             eprintln!("       miping-bench console [--seconds N] [--users N]");
             eprintln!("       miping-bench inbox [--messages N] [--customers N]");
+            eprintln!("       miping-bench media [--images N] [--document-mb N]");
             std::process::ExitCode::from(2)
         }
     }
