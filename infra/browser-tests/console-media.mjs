@@ -84,4 +84,7 @@ await scenario("console-media", async ({ newPage }) => {
   assert.equal(download.suggestedFilename(), "invoice-42.pdf");
   await screenshot(inbox, "document-sent");
   await checkA11y(inbox, "a conversation with a photo and a document");
+  await inbox.emulateMedia({ colorScheme: "dark" });
+  await screenshot(inbox, "document-sent-dark");
+  await checkA11y(inbox, "the same conversation in dark mode");
 });
