@@ -1,7 +1,8 @@
 // Media in the inbox (issue 18): a customer sends a photo (the simulator's POST /_sim/inbound with
 // type "image"); the agent sees it in the thread — a real decoded image, not a placeholder — and
 // replies with a PDF chosen in the reply box's file input; the customer's phone (the simulator)
-// receives exactly those bytes and the thread shows the document.
+// receives exactly those bytes and the thread shows the document; a file dragged onto the
+// conversation lands in the file input.
 // Environment: BASE_URL, AGENT_EMAIL, AGENT_PASSWORD (an active agent of a connected tenant),
 // SIM_URL, PHONE_NUMBER_ID, CUSTOMER (the customer's number, digits).
 import assert from "node:assert/strict";
@@ -78,6 +79,21 @@ await scenario("console-media", async ({ newPage }) => {
   assert.equal(bytes.status, 200);
   assert.deepEqual(Buffer.from(await bytes.arrayBuffer()), pdf, "the bytes Meta received");
   await log.getByRole("img", { name: /sent|delivered|read/ }).last().waitFor();
+
+  step("a file dragged onto the conversation goes into the file input");
+  const dropped = await inbox.evaluateHandle(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(["%PDF-1.7\n%%EOF\n"], "price-list.pdf", { type: "application/pdf" }));
+    return dt;
+  });
+  const pane = inbox.getByRole("region", { name: "Conversation", exact: true });
+  await pane.dispatchEvent("dragover", { dataTransfer: dropped });
+  assert.ok(await pane.evaluate((el) => el.classList.contains("is-dropping")), "the drop target is marked");
+  await pane.dispatchEvent("drop", { dataTransfer: dropped });
+  await inbox.getByRole("status").getByText("price-list.pdf attached: press Send").waitFor();
+  assert.equal(await inbox.getByLabel(/Attach a file/).evaluate((input) => input.files[0]?.name), "price-list.pdf");
+  assert.ok(!(await pane.evaluate((el) => el.classList.contains("is-dropping"))));
+  await inbox.getByLabel(/Attach a file/).setInputFiles([]);
 
   step("the document downloads from the thread");
   const [download] = await Promise.all([inbox.waitForEvent("download"), doc.click()]);

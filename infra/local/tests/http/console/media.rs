@@ -55,6 +55,18 @@ async fn a_customers_photo_shows_in_the_thread_and_its_file_is_the_teams_only() 
         &page.body[page.body.find("id=\"thread-items\"").unwrap()..page.body.find("id=\"window-note\"").unwrap()];
     assert!(!thread.contains("[image]"), "no placeholder for a ready photo in the thread");
 
+    // A voice note: a player with its label; a video likewise.
+    for (kind, from, tag) in [("audio", "14155550811", "<audio"), ("video", "14155550812", "<video")] {
+        let sent = customer_sends(&tp, &connection, from, kind).await;
+        let message = inbound_message(&tp, &t.token, sent["wamid"].as_str().unwrap()).await;
+        let media = settled_media(&tp, &t.token, message["id"].as_str().unwrap(), 30).await;
+        let page = c.get(&format!("/app/inbox/{}", message["conversation_id"].as_str().unwrap())).await;
+        let player = format!("{tag} id=\"file-{0}\" src=\"/app/media/{0}\" controls", media["id"].as_str().unwrap());
+        assert!(page.body.contains(&player), "{kind}: {}", page.body);
+        let label = if kind == "audio" { "aria-label=\"Audio message from " } else { "aria-label=\"Video from " };
+        assert!(page.body.contains(label), "{kind}: labelled");
+    }
+
     // The file itself, as the customer sent it, through the console's own route.
     let r = c.get(&file).await;
     assert_eq!(r.status, StatusCode::OK);
