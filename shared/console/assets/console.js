@@ -45,6 +45,8 @@ time[data-relative], data-hotkey="j k", data-drop="#file-input", #toasts. Sends 
     if (!url || (ask && !(await confirmDialog(ask, get("confirm-label"))))) return;
     let data = isForm || (form && method !== "GET") ? new FormData(form, (isForm && sub) || undefined) : null;
     if (!isForm && el.name) (data ||= new FormData()).append(el.name, el.value);
+    // A background request from inside a form (the reply box's suggestions) never carries its files.
+    if (!isForm && data) for (const [k, v] of [...data]) if (v instanceof File) data.delete(k);
     if (method === "GET" && data) { const u = new URL(url, location.href); u.search = new URLSearchParams(data); url = u.href; }
     else if (data) body = form?.enctype === "multipart/form-data" ? data : new URLSearchParams(data);
     const target = find(el, get("target")), headers = { "HX-Request": "true" };
