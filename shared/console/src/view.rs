@@ -148,6 +148,14 @@ pub fn money(amount: Money, currency: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn file_sizes_read_in_their_unit() {
+        assert_eq!(super::file_size(54), "54 B");
+        assert_eq!(super::file_size(48 * 1024 + 300), "48 KB");
+        assert_eq!(super::file_size(1_300_000), "1.2 MB");
+        assert_eq!(super::file_size(100 * 1024 * 1024), "100 MB");
+    }
+
     use super::*;
 
     #[test]

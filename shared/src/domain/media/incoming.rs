@@ -58,3 +58,33 @@ impl Incoming {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Kind;
+
+    fn pushed(declared: &str, head: &[u8], total: usize) -> Result<Upload, Error> {
+        let mut file = Incoming::new(Some(declared.into()), None);
+        let mut bytes = head.to_vec();
+        bytes.resize(total, 0);
+        for chunk in bytes.chunks(64 * 1024) {
+            file.push(chunk);
+        }
+        file.finish()
+    }
+
+    #[test]
+    fn a_file_is_refused_as_it_arrives_and_not_kept() {
+        let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR";
+        assert_eq!(pushed("image/png", png, 4096).unwrap().body.len(), 4096);
+        let elf = pushed("image/png", b"\x7fELF\x02\x01\x01", 4096).unwrap_err();
+        assert_eq!(elf.kind, Kind::UnsupportedType);
+        let big = pushed("image/png", png, 5 * 1024 * 1024 + 1).unwrap_err();
+        assert_eq!(big.kind, Kind::TooLarge);
+        let mut file = Incoming::new(Some("image/png".into()), None);
+        file.push(&[0x7f; SNIFF_BYTES]);
+        assert!(file.bytes.is_empty() && file.refusal.is_some(), "nothing kept after a refusal");
+        assert!(Incoming::new(None, None).is_empty());
+    }
+}
