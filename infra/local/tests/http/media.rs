@@ -505,3 +505,30 @@ async fn a_conversation_reply_sends_a_document() {
     assert_eq!(meta.media[0].caption.as_deref(), Some("Your invoice"));
     assert_eq!(sim.media_bytes(meta.media[0].id.as_deref().unwrap()).await.unwrap(), PDF);
 }
+
+/// A media-header template's sample: an uploaded file goes to Meta through its Resumable Upload
+/// API (the simulator keeps the bytes) and the handle is what the template's header example
+/// takes; a file of another tenant or kind is refused on the field.
+#[tokio::test]
+async fn an_uploaded_file_becomes_a_template_samples_handle() {
+    let (tp, t) = setup().await;
+    common::connect_new(&tp, &t).await;
+    let pdf = uploaded(&tp, &t.token, "invoice-sample.pdf", "application/pdf", PDF).await;
+    let handle = miping::domain::templates::sample::upload(tp.ports(), &t.id, pdf["id"].as_str().unwrap(), "header")
+        .await
+        .expect("a handle");
+    assert!(handle.starts_with("4::"), "{handle}");
+    let sim = common::simulator(&tp);
+    assert_eq!(sim.media_bytes(handle.rsplit(':').next().unwrap()).await.unwrap(), PDF, "the bytes Meta received");
+    let body = json!({"name": "invoice_pdf", "language": "en_US", "category": "UTILITY", "components": [
+        {"type": "HEADER", "format": "DOCUMENT", "example": {"header_handle": [handle]}},
+        {"type": "BODY", "text": "Your invoice is attached."}
+    ]});
+    common::reviewed_template(&tp, &t, &body, "APPROVED").await;
+
+    let other = provision_and_activate(&tp).await;
+    let e = miping::domain::templates::sample::upload(tp.ports(), &other.id, pdf["id"].as_str().unwrap(), "header")
+        .await
+        .unwrap_err();
+    assert_eq!((e.details[0].field.as_str(), e.details[0].code.as_str()), ("header", "invalid_media_id"));
+}
