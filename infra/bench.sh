@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | webhooks | import [--rows N] | sending | fanout [--recipients N] | login | console | inbox | hotkeys
+# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | webhooks | import [--rows N] | sending | fanout [--recipients N] | login | console | inbox | hotkeys | media
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Release binaries as infra/release.sh builds them (aws-lc without CPU jitter entropy: see there).
@@ -70,5 +70,12 @@ case "${1:-coldstart}" in
     nice -n 19 cargo build --release --quiet -p miping-bench
     "${CARGO_TARGET_DIR:-target}/release/miping-bench" hotkeys "$@"
     ;;
-  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...] | fanout [--recipients N] | login [--seconds N] [--logins N] | console [--seconds N] [--users N] | inbox [--messages N] [--customers N] | hotkeys [--rate R] [--messages N]"; exit 2 ;;
+  media)
+    # inbound photos from the webhook to a stored file (100, one at a time, then at once), and a
+    # 100 MB document's upload (direct PUT and POST /media).
+    shift || true
+    nice -n 19 cargo build --release --quiet -p miping-bench
+    "${CARGO_TARGET_DIR:-target}/release/miping-bench" media "$@"
+    ;;
+  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...] | fanout [--recipients N] | login [--seconds N] [--logins N] | console [--seconds N] [--users N] | inbox [--messages N] [--customers N] | hotkeys [--rate R] [--messages N] | media [--images N] [--document-mb N]"; exit 2 ;;
 esac

@@ -11,6 +11,7 @@
 //! - `inbox`: a customer's message from the simulated webhook to the open inbox's polled fragment.
 //! - `hotkeys`: one tenant at 1,000 msg/s with its webhooks; the busiest item keys and the busiest
 //!   partitions of the table and of each index, counted on the table port.
+//! - `media`: inbound photos from the webhook to a stored file; a 100 MB document's upload.
 
 mod coldstart;
 mod console;
@@ -19,6 +20,7 @@ mod hotkeys;
 mod import;
 mod inbox;
 mod login;
+mod media;
 mod sending;
 mod webhooks;
 
@@ -64,6 +66,13 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Some("media") => match media::run(args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("miping-bench media: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Some("fanout") => match fanout::run(args).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
@@ -83,6 +92,7 @@ async fn main() -> std::process::ExitCode {
             eprintln!("       miping-bench console [--seconds N] [--users N]");
             eprintln!("       miping-bench inbox [--messages N] [--customers N]");
             eprintln!("       miping-bench hotkeys [--rate R] [--messages N]");
+            eprintln!("       miping-bench media [--images N] [--document-mb N]");
             std::process::ExitCode::from(2)
         }
     }

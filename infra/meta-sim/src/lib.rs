@@ -34,6 +34,12 @@
 //! message is recorded with its body and its media resolved to the uploaded object
 //! ([`SentMessage::media`], `GET /_sim/messages`), whose bytes [`SimHandle::media_bytes`] returns.
 //!
+//! Template samples go through Meta's Resumable Upload API: `POST /{v}/{app_id}/uploads?file_name=
+//! &file_length=&file_type=` answers `{id: "upload:…"}` (type and size checked), and `POST
+//! /{v}/upload:…` with `file_offset: 0` and the bytes (length and content checked) answers `{h}`,
+//! the handle `example.header_handle` takes (`4::<type>:<media id>`; its bytes through
+//! [`SimHandle::media_bytes`]).
+//!
 //! # Customers (`POST /_sim/inbound`)
 //! `{phone_number_id, from, name?, type?, context_id?, …}`: `text` (with `text`); `image`,
 //! `document`, `audio`, `video`, `sticker` send a generated valid file (JPEG or `mime_type:

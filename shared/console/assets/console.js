@@ -5,7 +5,7 @@ data-hx-target: sel|this|closest S|find S. data-hx-swap: innerHTML|outerHTML|bef
 data-hx-trigger: "every 2s" (poll; paused while hidden; 286 stops), "input delay:300ms", any event.
 data-hx-confirm (+ -confirm-label): modal <dialog> first. data-busy-label. data-hx-reset. data-hx-oob (+id).
 data-hx-sse="url" with data-hx-sse-swap="event" inside. data-theme-toggle, data-copy="#id",
-time[data-relative], data-hotkey="j k", #toasts. Sends HX-Request, HX-Target, X-CSRF-Token (from
+time[data-relative], data-hotkey="j k", data-drop="#file-input", #toasts. Sends HX-Request, HX-Target, X-CSRF-Token (from
 <meta name="csrf-token">), HX-Confirmed. Reads HX-Redirect, HX-Location, HX-Trigger {"toast": …}. */
 (() => {
   "use strict";
@@ -45,6 +45,8 @@ time[data-relative], data-hotkey="j k", #toasts. Sends HX-Request, HX-Target, X-
     if (!url || (ask && !(await confirmDialog(ask, get("confirm-label"))))) return;
     let data = isForm || (form && method !== "GET") ? new FormData(form, (isForm && sub) || undefined) : null;
     if (!isForm && el.name) (data ||= new FormData()).append(el.name, el.value);
+    // A background request from inside a form (the reply box's suggestions) never carries its files.
+    if (!isForm && data) for (const [k, v] of [...data]) if (v instanceof File) data.delete(k);
     if (method === "GET" && data) { const u = new URL(url, location.href); u.search = new URLSearchParams(data); url = u.href; }
     else if (data) body = form?.enctype === "multipart/form-data" ? data : new URLSearchParams(data);
     const target = find(el, get("target")), headers = { "HX-Request": "true" };
@@ -120,8 +122,9 @@ time[data-relative], data-hotkey="j k", #toasts. Sends HX-Request, HX-Target, X-
     for (const n of frag.querySelectorAll("title,[data-hx-oob][id]")) {
       n.remove();
       const old = n.tagName === "TITLE" ? (d.title = n.textContent, null) : d.getElementById(n.id);
-      if (old) { old.replaceWith(n); process(n); }
+      if (old) { keepPlayers(old, n); old.replaceWith(n); process(n); }
     }
+    keepPlayers(target, frag);
     // Keep the fields the person is using: the live node takes its incoming twin's place.
     let caret;
     if (/^(inner|outer)HTML$/.test(how)) {
@@ -150,6 +153,45 @@ time[data-relative], data-hotkey="j k", #toasts. Sends HX-Request, HX-Target, X-
     for (const [el, src] of sources) if (!el.isConnected) { src.close(); sources.delete(el); }
     return nodes;
   }
+
+  // A video or audio player (with an id) that comes back with the same src stays as it is: a poll
+  // never restarts what is being watched or heard (moved within one task, it keeps playing).
+  function keepPlayers(live, incoming) {
+    for (const p of all(live, "video[id],audio[id]")) {
+      const twin = incoming.querySelector?.("#" + CSS.escape(p.id));
+      if (twin && twin.getAttribute("src") === p.getAttribute("src")) twin.replaceWith(p);
+    }
+  }
+
+  // ---- Files dropped on [data-drop="#file-input"] (the inbox reply) go into that file input.
+  const dropInput = (e) => {
+    const z = e.target.closest?.("[data-drop]"), input = z && d.querySelector(z.dataset.drop);
+    return input && [...(e.dataTransfer?.types || [])].includes("Files") ? [z, input] : [];
+  };
+  for (const type of ["dragenter", "dragover"]) {
+    d.addEventListener(type, (e) => {
+      const [z] = dropInput(e);
+      if (!z) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "copy";
+      z.classList.add("is-dropping");
+    });
+  }
+  d.addEventListener("dragleave", (e) => {
+    const z = e.target.closest?.("[data-drop]");
+    if (z && !z.contains(e.relatedTarget)) z.classList.remove("is-dropping");
+  });
+  d.addEventListener("drop", (e) => {
+    const [z, input] = dropInput(e);
+    if (!z) return;
+    e.preventDefault();
+    z.classList.remove("is-dropping");
+    const one = new DataTransfer();
+    one.items.add(e.dataTransfer.files[0]);
+    input.files = one.files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    toast(`${input.files[0].name} attached: press Send`, "info");
+  });
 
   // ---- Triggers, polling, server-sent events
   const ms = (s) => { const m = /^([\d.]+)(ms|s)?$/.exec(s || ""); return m ? m[1] * (m[2] === "s" ? 1000 : 1) : 0; };

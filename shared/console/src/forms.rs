@@ -8,10 +8,12 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use miping::app::AppState;
+use miping::domain::media::incoming::Incoming;
+use miping::domain::media::service::Upload;
 use miping::domain::{Error, Kind};
 use serde::de::DeserializeOwned;
 
@@ -53,6 +55,93 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
         check(state, &headers, field)?;
         serde_urlencoded::from_bytes(&bytes).map(CsrfForm).map_err(|_| bad_form())
     }
+}
+
+/// A posted form that may carry a file (`file`): `multipart/form-data` (a form with a file input)
+/// or a plain urlencoded one, its CSRF token checked as [`CsrfForm`] does. The other fields are
+/// read into `T` as [`CsrfForm`] reads them. The file arrives through the media domain's checks
+/// ([`Incoming`]): one WhatsApp does not take, or over its kind's limit, is refused as it arrives
+/// and never kept whole.
+pub struct CsrfUpload<T> {
+    pub form: T,
+    /// The chosen file, or why it was refused; `None` when the file input was left empty.
+    pub file: Option<Result<Upload, Error>>,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for CsrfUpload<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let multipart = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+        if !multipart {
+            let CsrfForm(form) = CsrfForm::from_request(req, state).await?;
+            return Ok(Self { form, file: None });
+        }
+        let headers = req.headers().clone();
+        let mut parts = Multipart::from_request(req, state).await.map_err(|_| bad_form())?;
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut file = None;
+        // A body over the route's limit ends the stream: the fields read so far (the CSRF token
+        // comes first) still answer, with the file refused as too large.
+        loop {
+            let mut field = match parts.next_field().await {
+                Ok(Some(field)) => field,
+                Ok(None) => break,
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    file = Some(Err(too_large()));
+                    break;
+                }
+                Err(_) => return Err(bad_form()),
+            };
+            let Some(name) = field.name().map(str::to_owned) else { continue };
+            if name != "file" {
+                match field.text().await {
+                    Ok(v) => pairs.push((name, v)),
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => break,
+                    Err(_) => return Err(bad_form()),
+                }
+                continue;
+            }
+            let mut incoming =
+                Incoming::new(field.content_type().map(str::to_owned), field.file_name().map(str::to_owned));
+            let mut cut = false;
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => incoming.push(&chunk),
+                    Ok(None) => break,
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        cut = true;
+                        break;
+                    }
+                    Err(_) => return Err(bad_form()),
+                }
+            }
+            file = if cut {
+                Some(Err(too_large()))
+            } else if incoming.is_empty() {
+                None
+            } else {
+                Some(incoming.finish())
+            };
+            if cut {
+                break;
+            }
+        }
+        let token = pairs.iter().find(|(k, _)| k == csrf::FIELD).map(|(_, v)| v.as_str());
+        check(state, &headers, token)?;
+        let encoded = serde_urlencoded::to_string(&pairs).map_err(|_| bad_form())?;
+        let form = serde_urlencoded::from_str(&encoded).map_err(|_| bad_form())?;
+        Ok(Self { form, file })
+    }
+}
+
+/// A body over any file's limit (the route's body limit).
+fn too_large() -> Error {
+    Error::new(Kind::TooLarge, "media_too_large", "the file is larger than any file WhatsApp takes")
 }
 
 fn bad_form() -> Response {

@@ -19,6 +19,21 @@ pub fn number(n: u64) -> String {
     out
 }
 
+/// A file's size: "820 B", "48 KB", "1.2 MB" (1,024 steps, one decimal under ten).
+pub fn file_size(bytes: u64) -> String {
+    const UNITS: [&str; 3] = ["KB", "MB", "GB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut size = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while size >= 1024.0 && unit < UNITS.len() - 1 {
+        size /= 1024.0;
+        unit += 1;
+    }
+    if size < 10.0 { format!("{size:.1} {}", UNITS[unit]) } else { format!("{size:.0} {}", UNITS[unit]) }
+}
+
 /// "26%" (of a limit; "0%" for a zero limit)
 pub fn percent_of(used: u64, limit: u64) -> String {
     format!("{}%", used.saturating_mul(100).checked_div(limit).unwrap_or(0))
@@ -133,6 +148,14 @@ pub fn money(amount: Money, currency: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn file_sizes_read_in_their_unit() {
+        assert_eq!(super::file_size(54), "54 B");
+        assert_eq!(super::file_size(48 * 1024 + 300), "48 KB");
+        assert_eq!(super::file_size(1_300_000), "1.2 MB");
+        assert_eq!(super::file_size(100 * 1024 * 1024), "100 MB");
+    }
+
     use super::*;
 
     #[test]

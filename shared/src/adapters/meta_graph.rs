@@ -488,6 +488,46 @@ impl MetaGraph for HttpGraph {
             serde_json::from_slice(&bytes).map_err(|e| MetaError::Protocol(format!("{{phone}}/media: {e}")))?;
         Ok(uploaded.id)
     }
+
+    async fn upload_sample(
+        &self,
+        token: &SecretString,
+        file_name: &str,
+        mime_type: &str,
+        body: bytes::Bytes,
+    ) -> Result<String, MetaError> {
+        #[derive(Deserialize)]
+        struct Session {
+            id: String,
+        }
+        #[derive(Deserialize)]
+        struct Handle {
+            h: String,
+        }
+        let length = body.len().to_string();
+        let query = [("file_name", file_name), ("file_length", length.as_str()), ("file_type", mime_type)];
+        let url = self.url(&format!("{}/uploads", self.app_id), &query)?;
+        let session: Session = self.call("{app}/uploads", Method::POST, url, Some(token), None).await?;
+        // The session id is `upload:…`: a path segment of its own; the token as `OAuth`, as Meta asks.
+        let url = self.url(&session.id, &[])?;
+        let res = self
+            .http
+            .post(url)
+            .header(reqwest::header::AUTHORIZATION, format!("OAuth {}", token.expose_secret()))
+            .header("file_offset", "0")
+            .body(body)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = res.status();
+        let bytes = res.bytes().await.map_err(transport)?;
+        if !status.is_success() {
+            return Err(api_error(status.as_u16(), &bytes));
+        }
+        let handle: Handle =
+            serde_json::from_slice(&bytes).map_err(|e| MetaError::Protocol(format!("upload:{{session}}: {e}")))?;
+        Ok(handle.h)
+    }
 }
 
 impl HttpGraph {

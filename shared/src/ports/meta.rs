@@ -266,4 +266,13 @@ pub trait MetaGraph: Send + Sync + 'static {
         filename: &str,
         body: bytes::Bytes,
     ) -> Result<String, MetaError>;
+    /// Meta's Resumable Upload API (`POST /{app_id}/uploads`, then the bytes at offset 0): one
+    /// file as a media-header template's sample; the handle `example.header_handle` takes.
+    async fn upload_sample(
+        &self,
+        token: &SecretString,
+        file_name: &str,
+        mime_type: &str,
+        body: bytes::Bytes,
+    ) -> Result<String, MetaError>;
 }

@@ -10,8 +10,8 @@ use crate::common::{self, ActiveTenant, TestPlatform, error_code, invite_and_act
 
 pub const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
-const ELF: &[u8] = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00\x01\x00\x00\x00";
-const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+pub const ELF: &[u8] = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00\x01\x00\x00\x00";
+pub const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
 
 /// A `multipart/form-data` body with one `file` part: (content type, body).
 pub fn form(filename: &str, content_type: Option<&str>, bytes: &[u8]) -> (String, Vec<u8>) {
@@ -299,7 +299,7 @@ pub async fn customer_sends(tp: &TestPlatform, connection: &Value, from: &str, k
 }
 
 /// The bytes the simulator holds for its media id (what the customer sent).
-async fn sent_bytes(tp: &TestPlatform, meta_media_id: &str) -> Vec<u8> {
+pub async fn sent_bytes(tp: &TestPlatform, meta_media_id: &str) -> Vec<u8> {
     let url = format!("{}/_sim/media/{meta_media_id}/bytes", common::simulator(tp).base_url());
     let r = tp.http.get(url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -504,4 +504,31 @@ async fn a_conversation_reply_sends_a_document() {
     assert_eq!(meta.media[0].filename.as_deref(), Some("invoice-42.pdf"));
     assert_eq!(meta.media[0].caption.as_deref(), Some("Your invoice"));
     assert_eq!(sim.media_bytes(meta.media[0].id.as_deref().unwrap()).await.unwrap(), PDF);
+}
+
+/// A media-header template's sample: an uploaded file goes to Meta through its Resumable Upload
+/// API (the simulator keeps the bytes) and the handle is what the template's header example
+/// takes; a file of another tenant or kind is refused on the field.
+#[tokio::test]
+async fn an_uploaded_file_becomes_a_template_samples_handle() {
+    let (tp, t) = setup().await;
+    common::connect_new(&tp, &t).await;
+    let pdf = uploaded(&tp, &t.token, "invoice-sample.pdf", "application/pdf", PDF).await;
+    let handle = miping::domain::templates::sample::upload(tp.ports(), &t.id, pdf["id"].as_str().unwrap(), "header")
+        .await
+        .expect("a handle");
+    assert!(handle.starts_with("4::"), "{handle}");
+    let sim = common::simulator(&tp);
+    assert_eq!(sim.media_bytes(handle.rsplit(':').next().unwrap()).await.unwrap(), PDF, "the bytes Meta received");
+    let body = json!({"name": "invoice_pdf", "language": "en_US", "category": "UTILITY", "components": [
+        {"type": "HEADER", "format": "DOCUMENT", "example": {"header_handle": [handle]}},
+        {"type": "BODY", "text": "Your invoice is attached."}
+    ]});
+    common::reviewed_template(&tp, &t, &body, "APPROVED").await;
+
+    let other = provision_and_activate(&tp).await;
+    let e = miping::domain::templates::sample::upload(tp.ports(), &other.id, pdf["id"].as_str().unwrap(), "header")
+        .await
+        .unwrap_err();
+    assert_eq!((e.details[0].field.as_str(), e.details[0].code.as_str()), ("header", "invalid_media_id"));
 }

@@ -9,6 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use serde_json::json;
 
 use super::{Params, ok, own_phone};
@@ -76,6 +77,63 @@ pub async fn upload(
     let object = MediaObject::new(&phone.id, &mime, &bytes, filename, Origin::Uploaded);
     store_media(sim, object.clone(), bytes).await?;
     Ok(ok(json!({ "id": object.id })))
+}
+
+/// `POST /{app_id}/uploads?file_name=&file_length=&file_type=` (Meta's Resumable Upload API, which
+/// template samples go through): a session for one file of a type and size Meta takes. The
+/// session is its own id (`upload:…` carries name, length and type), so nothing is stored yet.
+pub fn start_upload(sim: &Sim, app_id: &str, query: &Params) -> Result<Response, GraphError> {
+    if app_id != sim.config().app_id {
+        return Err(GraphError::unknown_object(app_id, "post"));
+    }
+    let param = |k: &str| query.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let name = param("file_name").ok_or_else(|| required("file_name"))?;
+    let mime = param("file_type").ok_or_else(|| required("file_type"))?;
+    let length: u64 = param("file_length")
+        .ok_or_else(|| required("file_length"))?
+        .parse()
+        .map_err(|_| GraphError::invalid_param("The parameter file_length must be a number of bytes."))?;
+    let kind = media::kind_of(&mime).ok_or_else(|| media::unsupported_type(&mime))?;
+    if length == 0 || length > kind.max_size() {
+        return Err(media::too_large(kind));
+    }
+    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let session = json!({"n": name, "l": length, "t": mime, "r": nonce.to_string()}).to_string();
+    let id = format!("upload:{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(session));
+    Ok(ok(json!({ "id": id })))
+}
+
+/// `POST /upload:{session}` (`file_offset: 0`, the bytes as the body): checked like any upload,
+/// stored, and answered with the handle a template's `example.header_handle` takes
+/// (`4::<type>:<media id>`; the bytes stay readable through `/_sim/media/{id}/bytes`).
+pub async fn finish_upload(sim: &Sim, id: &str, headers: &HeaderMap, body: Bytes) -> Result<Response, GraphError> {
+    let unknown = || GraphError::unknown_object(id, "post");
+    let session = id
+        .strip_prefix("upload:")
+        .and_then(|s| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok())
+        .and_then(|raw| serde_json::from_slice::<serde_json::Value>(&raw).ok())
+        .ok_or_else(unknown)?;
+    let (name, length, mime) = (
+        session["n"].as_str().unwrap_or_default().to_owned(),
+        session["l"].as_u64().unwrap_or_default(),
+        session["t"].as_str().ok_or_else(unknown)?.to_owned(),
+    );
+    if headers.get("file_offset").and_then(|v| v.to_str().ok()).map(str::trim) != Some("0") {
+        return Err(GraphError::invalid_param("The file_offset header must be 0 for a new upload."));
+    }
+    if body.len() as u64 != length {
+        return Err(GraphError::invalid_param(format!(
+            "The upload has {} bytes but the session declared file_length {length}.",
+            body.len()
+        )));
+    }
+    if !media::content_matches(&mime, &body) {
+        return Err(media::content_mismatch(&mime));
+    }
+    let object = MediaObject::new("", &mime, &body, Some(name), Origin::Uploaded);
+    let handle = format!("4::{}:{}", base64::engine::general_purpose::STANDARD.encode(&mime), object.id);
+    store_media(sim, object, body).await?;
+    Ok(ok(json!({ "h": handle })))
 }
 
 /// Bytes first, then the record: a snapshot never names media whose bytes are missing.

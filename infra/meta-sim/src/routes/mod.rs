@@ -144,6 +144,9 @@ async fn node(
     flatten(
         async {
             let business = gate.business(&sim)?;
+            if id.starts_with("upload:") && method == Method::POST {
+                return media::finish_upload(&sim, &id, &headers, body.clone()).await;
+            }
             if Business::from_phone_id(&id).is_some() && method == Method::GET {
                 if let Some(e) = sim.lock().take_scripted(faults::Endpoint::GetPhoneNumber) {
                     return Err(e);
@@ -213,6 +216,7 @@ async fn edge(
                 (Method::DELETE, "message_templates") => templates::delete(&sim, &business, &id, &query),
                 (Method::POST, "messages") => messages::send(&sim, &business, &id, &json_params(&body, &query)?),
                 (Method::POST, "media") => media::upload(&sim, &business, &id, &headers, body.clone()).await,
+                (Method::POST, "uploads") => media::start_upload(&sim, &id, &query),
                 _ => Err(GraphError::unknown_object(&id, &m)),
             }
         }

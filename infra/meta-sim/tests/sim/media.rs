@@ -369,3 +369,66 @@ async fn a_media_header_template_needs_its_header_like_meta() {
     assert_eq!(sent.media[0].sha256.as_deref(), Some(hex(PDF).as_str()));
     assert_eq!(sent.media[0].filename.as_deref(), Some("INV-1.pdf"));
 }
+
+/// Meta's Resumable Upload API (what a template's sample goes through): `POST /{app_id}/uploads`
+/// opens a session for one file of a type and size Meta takes, `POST /upload:…` with
+/// `file_offset: 0` and the bytes answers the handle `example.header_handle` takes; the bytes
+/// are what the simulator keeps.
+#[tokio::test]
+async fn a_template_sample_goes_through_the_resumable_upload_api() {
+    let sim = sim(fast_config()).await;
+    let a = account(&sim, "sample-upload").await;
+    let app = meta_sim::DEFAULT_APP_ID;
+    let start = |query: &str| {
+        let a = &a;
+        let path = format!("{app}/uploads?{query}");
+        async move { a.g.post(&path, &a.token, json!({})).await }
+    };
+    let (status, body) = start("file_name=invoice.pdf&file_length=28&file_type=application/pdf").await;
+    assert_eq!(status, 200, "{body}");
+    let session = body["id"].as_str().unwrap().to_owned();
+    assert!(session.starts_with("upload:"), "{body}");
+    for (query, what) in [
+        ("file_name=a.exe&file_length=30&file_type=application/x-msdownload", "a type Meta does not take"),
+        ("file_name=a.png&file_length=6000000&file_type=image/png", "over the image limit"),
+        ("file_length=30&file_type=application/pdf", "no file name"),
+    ] {
+        let (status, body) = start(query).await;
+        assert_eq!(status, 400, "{what}: {body}");
+    }
+    let (status, _) =
+        a.g.post("999/uploads?file_name=a.pdf&file_length=30&file_type=application/pdf", &a.token, json!({})).await;
+    assert_eq!(status, 400, "another app's uploads");
+
+    let put = |offset: &'static str, bytes: &'static [u8], token: String| {
+        let (a, url) = (&a, format!("{}/{session}", a.g.base));
+        async move {
+            let r = a.g.http.post(url).header("authorization", format!("OAuth {token}")).header("file_offset", offset);
+            let r = r.body(bytes).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(put("0", PDF, "not-a-token".into()).await.0, 401, "Meta's token is needed");
+    assert_eq!(put("5", PDF, a.token.clone()).await.0, 400, "a new upload starts at offset 0");
+    assert_eq!(put("0", PNG, a.token.clone()).await.0, 400, "other bytes than declared");
+    let (status, body) = put("0", PDF, a.token.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let handle = body["h"].as_str().unwrap();
+    assert!(handle.starts_with("4::"), "{handle}");
+    let media_id = handle.rsplit(':').next().unwrap();
+    let kept = a.g.http.get(format!("{}/_sim/media/{media_id}/bytes", sim.base_url())).send().await.unwrap();
+    assert_eq!(kept.bytes().await.unwrap().as_ref(), PDF, "the bytes Meta received");
+
+    // The handle is a media header's sample.
+    let (status, body) =
+        a.g.post(
+            &format!("{}/message_templates", a.waba),
+            &a.token,
+            json!({"name": "invoice_sample", "language": "en_US", "category": "UTILITY", "components": [
+                {"type": "HEADER", "format": "DOCUMENT", "example": {"header_handle": [handle]}},
+                {"type": "BODY", "text": "Your invoice is attached."}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}

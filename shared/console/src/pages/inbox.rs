@@ -8,9 +8,11 @@
 //! polls `/app/inbox/live` every 2 s: the list, the tab title's unread count and, with a
 //! conversation open, its thread and window arrive as one fragment (console.js, `every 2s`).
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -19,32 +21,37 @@ use chrono_tz::Tz;
 use miping::app::AppState;
 use miping::domain::inbox::canned::{self, CannedReply};
 use miping::domain::inbox::{self, ConversationStatus, ConversationView, ListFilter, Scope};
-use miping::domain::messages::accept::TemplateSend;
+use miping::domain::media::service::{self as media_service, Upload};
+use miping::domain::media::{MediaItem, MediaKind, MediaStatus, MessageMedia};
+use miping::domain::messages::accept::{MediaSend, TemplateSend};
 use miping::domain::messages::{Author, Direction, MessageStatus, MessageView};
 use miping::domain::templates::model::Template as WaTemplate;
 use miping::domain::templates::schema::Slot;
 use miping::domain::user::{MemberStatus, Role};
 use miping::domain::{Error, Kind, members};
+use miping::http::routes::media::UPLOAD_BODY_LIMIT;
 use miping::store::contacts::Contacts;
+use miping::store::media::MediaStore;
 use miping::store::messages::Messages;
 use miping::store::templates::Templates;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::forms::{CsrfForm, Errors, status_of};
+use crate::forms::{CsrfForm, CsrfUpload, Errors, sentence, status_of};
 use crate::page::{self, Hx, Shell};
 use crate::paging;
 use crate::session::{TenantMember, Viewer};
-use crate::view::{When, when};
+use crate::view::{When, file_size, when};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/live", get(live))
         .route("/{id}", get(show))
-        .route("/{id}/reply", post(reply))
-        .route("/{id}/canned", post(insert_canned))
-        .route("/{id}/suggest", post(suggest))
+        // The reply form is multipart (its file input): a file up to WhatsApp's largest.
+        .route("/{id}/reply", post(reply).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)))
+        .route("/{id}/canned", post(insert_canned).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)))
+        .route("/{id}/suggest", post(suggest).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)))
         .route("/{id}/note", post(note))
         .route("/{id}/assign", post(assign))
         .route("/{id}/resolve", post(resolve))
@@ -279,6 +286,85 @@ pub struct Entry {
     pub ticks: Option<(&'static str, &'static str)>,
     /// A failed message: Meta's code and reason.
     pub reason: Option<String>,
+    /// A media message's file.
+    pub media: Option<Attachment>,
+}
+
+/// A media message's file as the thread shows it: a preview, a download link, or what became
+/// of it (never silent: on its way, failed with the reason, deleted).
+pub struct Attachment {
+    /// The media id.
+    pub id: String,
+    /// `image` | `video` | `audio` | `document` | `sticker`
+    pub kind: &'static str,
+    /// Shown as a preview or link: only a ready file.
+    pub ready: bool,
+    /// The console's own URL of the file (`/app/media/{id}`).
+    pub url: String,
+    /// An image's text alternative (its caption, else whose photo it is); the players' label.
+    pub alt: String,
+    pub filename: String,
+    /// "48 KB"; empty when unknown.
+    pub size: String,
+    /// What became of a file that is not ready ("Downloading the photo from WhatsApp…").
+    pub note: String,
+    /// `pending` | `failed` | `expired` | … (a modifier for the note).
+    pub state: &'static str,
+}
+
+/// What a person calls a file of `kind`.
+fn kind_word(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Image => "photo",
+        MediaKind::Video => "video",
+        MediaKind::Audio => "audio message",
+        MediaKind::Document => "document",
+        MediaKind::Sticker => "sticker",
+    }
+}
+
+/// `media` of a message (its stored item when there is one: the current status and the size).
+fn attachment(
+    media: &MessageMedia,
+    item: Option<&MediaItem>,
+    caption: Option<&str>,
+    inbound: bool,
+    contact: &str,
+) -> Attachment {
+    let status = item.map_or(media.status, |i| i.status);
+    let word = kind_word(media.kind);
+    let reason =
+        item.and_then(|i| i.error.clone()).or_else(|| media.error.clone()).unwrap_or_else(|| "no reason given".into());
+    let note = match status {
+        MediaStatus::Ready => String::new(),
+        MediaStatus::Pending => format!("Downloading the {word} from WhatsApp…"),
+        MediaStatus::Uploading => format!("The {word} is being uploaded…"),
+        MediaStatus::Failed => format!("The {word} could not be downloaded from WhatsApp: {reason}"),
+        MediaStatus::Rejected => format!("The {word} was refused: {reason}"),
+        MediaStatus::Expired => format!("The {word} was deleted after the plan's retention period"),
+    };
+    let filename = item.and_then(|i| i.filename.clone()).or_else(|| media.filename.clone()).unwrap_or_else(|| {
+        format!("{word}.{}", media.mime_type.as_deref().and_then(|m| m.rsplit('/').next()).unwrap_or("bin"))
+    });
+    let mut label = word.to_owned();
+    if let Some(first) = label.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    Attachment {
+        id: media.id.clone(),
+        kind: media.kind.as_str(),
+        ready: status == MediaStatus::Ready,
+        url: format!("/app/media/{}", media.id),
+        alt: match caption {
+            Some(c) => c.to_owned(),
+            None if inbound => format!("{label} from {contact}"),
+            None => format!("{label} sent to {contact}"),
+        },
+        size: item.map(|i| i.size).filter(|s| *s > 0).map(file_size).unwrap_or_default(),
+        filename,
+        note,
+        state: status.as_str(),
+    }
 }
 
 fn ticks(status: MessageStatus) -> (&'static str, &'static str) {
@@ -294,7 +380,13 @@ fn ticks(status: MessageStatus) -> (&'static str, &'static str) {
     }
 }
 
-fn entries(mut newest_first: Vec<MessageView>, now: DateTime<Utc>, tz: Tz) -> Vec<Entry> {
+fn entries(
+    mut newest_first: Vec<MessageView>,
+    files: &HashMap<String, MediaItem>,
+    contact: &str,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Vec<Entry> {
     newest_first.reverse();
     let today = when(now, tz).date;
     let yesterday = when(now - chrono::Duration::days(1), tz).date;
@@ -314,8 +406,18 @@ fn entries(mut newest_first: Vec<MessageView>, now: DateTime<Utc>, tz: Tz) -> Ve
                 }
             });
             let time = m.created_at.with_timezone(&tz).format("%H:%M").to_string();
+            let media = m.media.as_ref().map(|media| {
+                // An inbound document without a caption carries its file name as its text.
+                let caption = m.text.as_deref().filter(|t| Some(*t) != media.filename.as_deref());
+                attachment(media, files.get(&media.id), caption, m.direction == Direction::Inbound, contact)
+            });
             let body = match (&m.text, &m.template) {
+                // The caption shows under the file; an inbound document's name is not repeated.
+                (Some(t), _) if m.media.as_ref().and_then(|f| f.filename.as_deref()) == Some(t.as_str()) => {
+                    String::new()
+                }
                 (Some(t), _) => t.clone(),
+                (None, _) if media.is_some() => String::new(),
                 (None, Some(t)) if !t.is_null() => {
                     format!("Template “{}”", t.get("name").and_then(Value::as_str).unwrap_or("?"))
                 }
@@ -336,7 +438,7 @@ fn entries(mut newest_first: Vec<MessageView>, now: DateTime<Utc>, tz: Tz) -> Ve
                 }
                 (Direction::Internal, _) => ("system", String::new(), None, None),
             };
-            Entry { kind, body, author, at, time, day, ticks, reason }
+            Entry { kind, body, author, at, time, day, ticks, reason, media }
         })
         .collect()
 }
@@ -405,6 +507,18 @@ pub struct Composer {
     pub note_errors: Errors,
     /// The template variables as posted (`var_1`, …), kept after a refusal.
     pub values: Vec<String>,
+}
+
+impl Composer {
+    /// The reply box's error: the text's, or the caption's when a file went with it.
+    pub fn text_error(&self) -> Option<&str> {
+        self.errors.get("text").or_else(|| self.errors.get("media.caption"))
+    }
+
+    /// The file input's `accept`: the types WhatsApp takes (the upload use case's list).
+    pub fn accept(&self) -> String {
+        miping::domain::media::types::TYPES.iter().map(|t| t.mime).collect::<Vec<_>>().join(",")
+    }
 }
 
 /// The open conversation.
@@ -666,12 +780,14 @@ async fn convo(
         members::page(&state.ports, tenant_id, 100, None),
     );
     let thread = thread.map_err(|e| page::failed("a conversation's thread", e))?.0;
+    let files = files(state, tenant_id, &thread).await;
     let contact = contact.map_err(|e| page::failed("a conversation's contact", e))?;
     let team = team.map_err(|e| page::failed("the members", e))?.0;
     let now = state.ports.clock.now();
     let me = viewer.user().id.clone();
     let assignee_id = v.conversation.assignee_id.clone();
     let name = contact_name(&v);
+    let entries = entries(thread, &files, &name, now, tz);
     Ok(Convo {
         id: id.to_owned(),
         base: f.href(viewer.role(), &format!("/app/inbox/{id}")),
@@ -681,7 +797,7 @@ async fn convo(
         assignee: v.assignee.as_ref().map(|a| if a.id == me { "you".to_owned() } else { a.name.clone() }),
         mine: assignee_id.as_deref() == Some(me.as_str()),
         resolved: v.conversation.status == ConversationStatus::Resolved,
-        entries: entries(thread, now, tz),
+        entries,
         window: window(&v, now, tz),
         members: team
             .into_iter()
@@ -693,6 +809,18 @@ async fn convo(
         contact_href: format!("/app/contacts/{}", v.conversation.contact_id),
         composer,
     })
+}
+
+/// The stored items of the thread's files (their current status and size), by id.
+async fn files(state: &AppState, tenant_id: &str, thread: &[MessageView]) -> HashMap<String, MediaItem> {
+    let store = MediaStore::new(&*state.ports.table);
+    let ids: Vec<&str> = thread.iter().filter_map(|m| m.media.as_ref().map(|f| f.id.as_str())).collect();
+    let found = futures_util::future::join_all(ids.iter().map(|id| store.get(tenant_id, id))).await;
+    found
+        .into_iter()
+        .filter_map(|r| r.inspect_err(|e| tracing::warn!(error = %e, "a thread's file failed to load")).ok().flatten())
+        .map(|i| (i.id.clone(), i))
+        .collect()
 }
 
 /// The whole page with conversation `id` open and its reply box in `composer`'s state.
@@ -859,14 +987,19 @@ async fn reply(
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<ReplyForm>,
+    CsrfUpload { form, file }: CsrfUpload<ReplyForm>,
 ) -> Response {
     let TenantMember(viewer, tenant_id) = member;
     let posted = Posted { state: &state, viewer: &viewer, tenant_id: &tenant_id, headers: &headers, hx };
     let scope = scope(&viewer);
     let values = form.values();
-    let result = match form.template.as_deref().filter(|t| !t.is_empty()) {
-        Some(t) => {
+    let with_file = file.is_some();
+    let result = match (file, form.template.as_deref().filter(|t| !t.is_empty())) {
+        (Some(file), _) => {
+            let caption = form.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+            send_file(&state, &viewer, &tenant_id, &id, file, caption, &scope).await
+        }
+        (None, Some(t)) => {
             let (name, language) = t.split_once('|').unwrap_or((t, ""));
             let send = TemplateSend {
                 name: Some(name.to_owned()),
@@ -877,7 +1010,7 @@ async fn reply(
             };
             inbox::reply::template(&state.ports, &tenant_id, &id, send, &scope).await
         }
-        None => {
+        (None, None) => {
             inbox::reply::text(&state.ports, &tenant_id, &id, form.text.as_deref().unwrap_or_default(), &scope).await
         }
     };
@@ -895,9 +1028,16 @@ async fn reply(
             if status == StatusCode::NOT_FOUND {
                 return page::not_found_page();
             }
+            // A refused file, or its send refused without a field (the window closed): next
+            // to the file input.
+            let errors = if with_file && e.details.is_empty() {
+                Errors::none().field("file", sentence(&e.message))
+            } else {
+                Errors::from_error(&e, &["text", "template", "variables", "file", "media.caption"])
+            };
             let composer = Composer {
                 text: form.text.clone().unwrap_or_default(),
-                errors: Errors::from_error(&e, &["text", "template", "variables"]),
+                errors,
                 template: form.template.clone().unwrap_or_default(),
                 values,
                 ..Composer::default()
@@ -905,6 +1045,30 @@ async fn reply(
             again(&posted, &id, &next, status, composer).await
         }
     }
+}
+
+/// A file from the reply box to the conversation's contact: `POST /media`'s use case (type,
+/// content and size checked before anything is stored), then the conversation's media reply
+/// (`POST /messages`'s rules: inside the window, a ready file) with the reply text as caption.
+async fn send_file(
+    state: &AppState,
+    viewer: &Viewer,
+    tenant_id: &str,
+    id: &str,
+    file: Result<Upload, Error>,
+    caption: Option<&str>,
+    scope: &Scope,
+) -> Result<MessageView, Error> {
+    // The conversation first: a file is not stored for one the viewer may not see.
+    inbox::require(&state.ports, tenant_id, id, scope).await?;
+    let item = media_service::upload(&state.ports, tenant_id, &viewer.user().id, file?).await?;
+    let send = MediaSend {
+        kind: Some(item.kind.as_str().to_owned()),
+        media_id: Some(item.id),
+        caption: caption.map(str::to_owned),
+        ..MediaSend::default()
+    };
+    inbox::reply::media(&state.ports, tenant_id, id, send, scope).await
 }
 
 /// The text with the canned reply in it: in place of a trailing `/shortcut` being typed, else
@@ -926,7 +1090,7 @@ async fn insert_canned(
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<ReplyForm>,
+    CsrfUpload { form, .. }: CsrfUpload<ReplyForm>,
 ) -> Response {
     let TenantMember(viewer, tenant_id) = member;
     let posted = Posted { state: &state, viewer: &viewer, tenant_id: &tenant_id, headers: &headers, hx };
@@ -961,7 +1125,7 @@ async fn suggest(
     State(state): State<AppState>,
     member: TenantMember,
     Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<ReplyForm>,
+    CsrfUpload { form, .. }: CsrfUpload<ReplyForm>,
 ) -> Response {
     let TenantMember(viewer, tenant_id) = member;
     let conversation = match inbox::require(&state.ports, &tenant_id, &id, &scope(&viewer)).await {

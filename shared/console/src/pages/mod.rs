@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod dashboard;
 pub mod inbox;
 pub mod library;
+pub mod media;
 pub mod members;
 pub mod messages;
 pub mod password;
@@ -50,6 +51,7 @@ pub fn workspace_routes() -> Router<AppState> {
         .nest("/app/templates", templates::routes())
         .nest("/app/contacts", contacts::routes())
         .nest("/app/messages", messages::routes())
+        .nest("/app/media", media::routes())
         .nest("/app/campaigns", campaigns::routes())
         .nest("/app/connect", connect::routes())
         .nest("/app/settings", settings::routes())

@@ -2,6 +2,7 @@
 //! ([`types`]), media items ([`model`]) and their use cases ([`service`]).
 
 pub mod inbound;
+pub mod incoming;
 pub mod model;
 pub mod outbound;
 pub mod retention;

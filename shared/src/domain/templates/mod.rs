@@ -14,6 +14,7 @@ pub mod connect_steps;
 pub mod events;
 pub mod library;
 pub mod model;
+pub mod sample;
 pub mod schema;
 pub mod sync;
 pub mod validate;

@@ -10,7 +10,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -20,8 +19,9 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::Error;
 use crate::domain::media::MediaView;
+use crate::domain::media::incoming::Incoming;
 use crate::domain::media::service::{self, Download, Upload, UploadRequest};
-use crate::domain::media::types::{self, MAX_MEDIA_SIZE, MediaType, SNIFF_BYTES};
+use crate::domain::media::types::MAX_MEDIA_SIZE;
 use crate::http::auth::{PasswordGate, Principal, authenticated};
 use crate::http::error::Body as ErrorBody;
 use crate::http::idempotency::idempotency;
@@ -118,38 +118,12 @@ async fn read_form(headers: &HeaderMap, body: Body) -> Result<Upload, ApiError> 
             continue;
         }
         let declared = field.content_type().map(|m| m.to_string());
-        let filename = field.file_name().map(str::to_owned);
-        let mut bytes = BytesMut::new();
-        let mut admitted: Option<&'static MediaType> = None;
-        let mut refusal: Option<Error> = None;
+        let mut incoming = Incoming::new(declared, field.file_name().map(str::to_owned));
         while let Some(chunk) = field.chunk().await.map_err(form_error)? {
-            if refusal.is_some() {
-                continue;
-            }
-            bytes.extend_from_slice(&chunk);
-            if admitted.is_none() && bytes.len() >= SNIFF_BYTES {
-                match types::admit(declared.as_deref(), filename.as_deref(), &bytes[..SNIFF_BYTES], false) {
-                    Ok(t) => admitted = Some(t),
-                    Err(e) => refusal = Some(e),
-                }
-            }
-            let over = match admitted {
-                Some(t) => types::check_size(t, bytes.len() as u64).err(),
-                None => None,
-            };
-            if let Some(e) = over {
-                refusal = Some(e);
-            }
-            if refusal.is_some() {
-                bytes = BytesMut::new();
-            }
-        }
-        if let Some(e) = refusal {
-            drain(form).await;
-            return Err(e.into());
+            incoming.push(&chunk);
         }
         drain(form).await;
-        return Ok(Upload { declared_type: declared, filename, body: bytes.freeze() });
+        return Ok(incoming.finish()?);
     }
     Err(ApiError::validation(vec![crate::http::FieldError::new("file", "required", "is required")]))
 }
@@ -249,7 +223,7 @@ async fn download(State(state): State<AppState>, p: Principal, Path(id): Path<St
 
 /// `inline`, with the file name when it has one: ASCII in `filename` (others replaced), the
 /// exact name in `filename*` (RFC 6266 / 8187).
-fn content_disposition(filename: Option<&str>) -> String {
+pub fn content_disposition(filename: Option<&str>) -> String {
     let Some(name) = filename else { return "inline".into() };
     let ascii: String = name
         .chars()

@@ -11,6 +11,7 @@ mod connect;
 mod contacts;
 mod inbox;
 mod journey;
+mod media;
 mod members;
 mod messages;
 mod scenarios;

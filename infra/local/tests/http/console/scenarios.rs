@@ -255,3 +255,24 @@ async fn the_dashboard_and_a_campaign_report_show_the_numbers_the_api_gives() {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_sees_a_customers_photo_and_replies_with_a_pdf() {
+    let tp = common::start().await;
+    let (t, connection) = common::ready_to_send(&tp).await;
+    let agent = common::invite_and_activate(&tp, &t.token, "TENANT_AGENT").await;
+    let sim = common::simulator(&tp).base_url();
+    browser::run_scenario(
+        "console-media",
+        &[
+            ("BASE_URL", tp.base.as_str()),
+            ("AGENT_EMAIL", agent.email.as_str()),
+            ("AGENT_PASSWORD", agent.password.as_str()),
+            ("SIM_URL", sim.as_str()),
+            ("PHONE_NUMBER_ID", connection["phone_number_id"].as_str().unwrap()),
+            ("CUSTOMER", "14155550888"),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}

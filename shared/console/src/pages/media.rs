@@ -1,0 +1,89 @@
+//! `GET /app/media/{id}`: a file of the tenant for its signed-in team — the images, videos and
+//! voice notes the inbox thread previews and the documents it links. The API's use case and rule
+//! ([`service::download`], the inbox scope: an agent sees a customer's file only if they see its
+//! conversation; another tenant's id is not found → the 404 page). Previews are served from the
+//! console's own origin (its Content-Security-Policy allows `img-src`/`media-src 'self'` only);
+//! a document goes as a download, straight from storage where storage hands out URLs (S3).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use miping::app::AppState;
+use miping::domain::Kind;
+use miping::domain::media::MediaKind;
+use miping::domain::media::service::{self, Download};
+use miping::http::routes::media::content_disposition;
+use miping::ports::storage::MediaKey;
+
+use crate::page;
+use crate::session::TenantMember;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/{id}", get(file))
+}
+
+/// What a file answer carries besides its type: never rendered as a page of ours (no scripts,
+/// sandboxed when opened on its own), cached briefly by this browser only (a media id's bytes
+/// never change).
+const FILE_CSP: &str = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox";
+
+async fn file(State(state): State<AppState>, member: TenantMember, Path(id): Path<String>) -> Response {
+    let TenantMember(viewer, tenant_id) = member;
+    let scope = miping::http::routes::inbox::scope(&viewer.principal);
+    let (item, download) = match service::download(&state.ports, &tenant_id, &id, &scope).await {
+        Ok(found) => found,
+        Err(e) => {
+            return match e.kind {
+                Kind::NotFound => page::not_found_page(),
+                Kind::Conflict => page::message_page(
+                    StatusCode::CONFLICT,
+                    "Not downloaded yet",
+                    "This file is still on its way from WhatsApp. Go back: the conversation shows it once it is here.",
+                ),
+                Kind::Gone => page::message_page(
+                    StatusCode::GONE,
+                    "File deleted",
+                    "This file was deleted after the plan's retention period.",
+                ),
+                Kind::Invalid | Kind::UnsupportedType => page::message_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "File not available",
+                    &crate::forms::sentence(&e.message),
+                ),
+                _ => page::failed("a media file", e),
+            };
+        }
+    };
+    let document = item.kind == MediaKind::Document;
+    let object = match download {
+        Download::Redirect(request) if document => {
+            return (StatusCode::FOUND, [(header::LOCATION, request.url)]).into_response();
+        }
+        Download::File(object) => object,
+        // A preview from a store that hands out URLs: through the console, as CSP wants.
+        Download::Redirect(_) => {
+            let key = match MediaKey::parse(&item.storage_key) {
+                Ok(key) => key,
+                Err(e) => return page::failed("a media key", e),
+            };
+            match state.ports.storage.get(&key).await {
+                Ok(object) => object,
+                Err(e) => return page::failed("a media file", e),
+            }
+        }
+    };
+    let disposition = content_disposition(item.filename.as_deref());
+    let disposition = if document { disposition.replacen("inline", "attachment", 1) } else { disposition };
+    (
+        [
+            (header::CONTENT_TYPE, object.info.content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+            (header::CONTENT_SECURITY_POLICY, FILE_CSP.to_owned()),
+        ],
+        object.body,
+    )
+        .into_response()
+}
