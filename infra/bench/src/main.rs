@@ -9,12 +9,16 @@
 //! - `login`: `/health` latency alone and during a sign-in storm (argon2 concurrency bound).
 //! - `console`: each console page's latency at 8 signed-in users, and a first visit's bytes.
 //! - `inbox`: a customer's message from the simulated webhook to the open inbox's polled fragment.
+//! - `intake`: req/s, latency and per-stage timings of `POST /messages`, `POST /api/v1/trigger-message`
+//!   and `POST /webhook/meta` on the release `miping` process; then SIGKILL, restart, count survivors.
 
+mod api;
 mod coldstart;
 mod console;
 mod fanout;
 mod import;
 mod inbox;
+mod intake;
 mod login;
 mod sending;
 mod webhooks;
@@ -54,6 +58,13 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Some("intake") => match intake::run(args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("miping-bench intake: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Some("fanout") => match fanout::run(args).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
@@ -72,6 +83,7 @@ async fn main() -> std::process::ExitCode {
             eprintln!("       miping-bench login [--seconds N] [--logins N]");
             eprintln!("       miping-bench console [--seconds N] [--users N]");
             eprintln!("       miping-bench inbox [--messages N] [--customers N]");
+            eprintln!("       miping-bench intake [--seconds N] [--connections C] [--bin PATH]");
             std::process::ExitCode::from(2)
         }
     }

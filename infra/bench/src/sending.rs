@@ -19,16 +19,9 @@ use miping::ports::Ports;
 use miping::ports::table::Update;
 use miping::store::{keys, messages};
 use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::json;
 
-const ADMIN_EMAIL: &str = "bench-admin@bench.test";
-const ADMIN_PASSWORD: &str = "bench super admin password";
-
-type R<T> = Result<T, String>;
-
-fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
-}
+use crate::api::{ADMIN_EMAIL, ADMIN_PASSWORD, Api, R, err};
 
 pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     let which = args.next().unwrap_or_default();
@@ -53,9 +46,7 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
 
 struct Env {
     platform: miping_local::Platform,
-    http: reqwest::Client,
-    base: String,
-    admin: String,
+    api: Api,
     _dir: tempfile::TempDir,
 }
 
@@ -78,11 +69,8 @@ impl Env {
             wrap_queue: None,
         };
         let platform = miping_local::start(options).await.map_err(err)?;
-        let base = platform.base_url();
-        let http = reqwest::Client::new();
-        let mut env = Self { platform, http, base, admin: String::new(), _dir: dir };
-        env.admin = env.login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
-        Ok(env)
+        let api = Api::signed_in(platform.base_url(), dir.path().to_path_buf()).await?;
+        Ok(Self { platform, api, _dir: dir })
     }
 
     fn ports(&self) -> &Ports {
@@ -91,92 +79,6 @@ impl Env {
 
     fn sim(&self) -> &meta_sim::SimHandle {
         self.platform.simulator.as_ref().expect("in-process simulator")
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> R<(u16, Value)> {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.map_err(err)?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> R<Value> {
-        let (status, v) = self.call(reqwest::Method::POST, path, token, Some(body)).await?;
-        if !(200..300).contains(&status) {
-            return Err(format!("POST {path}: {status} {v}"));
-        }
-        Ok(v)
-    }
-
-    async fn login(&self, email: &str, password: &str) -> R<String> {
-        let v: Value = self
-            .http
-            .post(format!("{}/auth/login", self.base))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .map_err(err)?
-            .json()
-            .await
-            .map_err(err)?;
-        v["token"].as_str().map(str::to_owned).ok_or(format!("login {email}: {v}"))
-    }
-
-    /// A provisioned, active tenant with WhatsApp connected; returns (tenant id, token).
-    async fn tenant(&self, name: &str) -> R<(String, String)> {
-        let plan = self
-            .post(
-                "/plans",
-                &self.admin,
-                json!({"name": format!("Bench {name}"), "price": "1.00", "currency": "INR",
-                    "monthly_message_limit": 1_000_000, "contact_limit": 1000, "template_limit": 10,
-                    "api_key_limit": 2, "messages_per_second": 1000}),
-            )
-            .await?;
-        let email = format!("{name}@bench.test");
-        let created = self
-            .post(
-                "/admin/tenants",
-                &self.admin,
-                json!({"name": name, "slug": name, "admin_email": email, "admin_name": "Owner", "plan_id": plan["id"]}),
-            )
-            .await?;
-        let id = created["tenant"]["id"].as_str().ok_or("no tenant id")?.to_owned();
-        let outbox = miping::platform::embedded::outbox_dir(self._dir.path());
-        let mut one_time = None;
-        for _ in 0..200 {
-            one_time = miping::adapters::embedded::outbox::read_outbox(&outbox)
-                .into_iter()
-                .filter(|m| m.to == email)
-                .find_map(|m| m.text.lines().find_map(|l| l.strip_prefix("One-time password: ")).map(str::to_owned));
-            if one_time.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let one_time = one_time.ok_or("no welcome email")?;
-        let token = self.login(&email, one_time.trim()).await?;
-        let password = format!("{name} bench password");
-        let (status, _) = self
-            .call(
-                reqwest::Method::POST,
-                "/auth/change-password",
-                &token,
-                Some(json!({"current_password": one_time.trim(), "new_password": password})),
-            )
-            .await?;
-        if status != 204 {
-            return Err(format!("change-password: {status}"));
-        }
-        let token = self.login(&email, &password).await?;
-        let conn = self.post("/whatsapp/connect", &token, json!({"code": format!("bench-{name}")})).await?;
-        if conn["status"] != "connected" {
-            return Err(format!("connect: {conn}"));
-        }
-        Ok((id, token))
     }
 
     /// Sets the connection's allowed rate (what Meta's throughput level would give).
@@ -217,7 +119,7 @@ async fn pacing(rate: u32, n: usize) -> R<()> {
     let env = Env::start().await?;
     env.sim().set_webhook_url(None);
     env.sim().set_throughput(rate);
-    let (tenant, _) = env.tenant("pacing").await?;
+    let (tenant, _) = env.api.tenant("pacing").await?;
     env.set_rate(&tenant, rate).await?;
     println!(
         "one number at {rate} msg/s (simulator limit {rate}/s, token bucket with a {rate}-message burst): {n} bulk-lane jobs"
@@ -272,25 +174,10 @@ async fn pacing(rate: u32, n: usize) -> R<()> {
 
 async fn fairness(backlog: usize, seconds: u64) -> R<()> {
     let env = Env::start().await?;
-    let (a, _) = env.tenant("tenanta").await?;
-    let (b, b_token) = env.tenant("tenantb").await?;
+    let (a, _) = env.api.tenant("tenanta").await?;
+    let (b, b_token) = env.api.tenant("tenantb").await?;
     // B's approved template for POST /messages.
-    let t = env
-        .post(
-            "/templates",
-            &b_token,
-            json!({"name": "order_update", "language": "en_US", "category": "UTILITY", "components": [
-                {"type": "BODY", "text": "Hi {{1}}, your order {{2}} ships today.", "example": {"body_text": [["Ana", "A-1"]]}}]}),
-        )
-        .await?;
-    let template_id = t["id"].as_str().ok_or("no template id")?.to_owned();
-    for _ in 0..100 {
-        let (_, v) = env.call(reqwest::Method::GET, &format!("/templates/{template_id}"), &b_token, None).await?;
-        if v["status"] == "APPROVED" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    env.api.approved_template(&b_token).await?;
 
     println!("tenant A: {backlog} campaign jobs on the bulk lane (one number at 80 msg/s); tenant B meanwhile:");
     env.bulk(&a, "1555", backlog).await?;
@@ -307,6 +194,7 @@ async fn fairness(backlog: usize, seconds: u64) -> R<()> {
     while Instant::now() < end {
         let at = Utc::now();
         let v = env
+            .api
             .post(
                 "/messages",
                 &b_token,

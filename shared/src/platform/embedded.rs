@@ -83,6 +83,14 @@ pub fn mailer(
     }
 }
 
+/// How many table writes may share one SQLite transaction and COMMIT:
+/// `MIPING_GROUP_COMMIT_MAX` (default 512; `1` turns group commit off, for comparisons).
+fn group_commit_from_env() -> usize {
+    crate::config::env("MIPING_GROUP_COMMIT_MAX")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(crate::adapters::embedded::sqlite_table::MAX_GROUP)
+}
+
 /// Opens (creating if needed) every embedded adapter under `data_dir`; Meta calls go to
 /// `meta.graph_url` (the in-process simulator by default).
 pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports, EmbeddedError> {
@@ -94,7 +102,11 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let storage = file_storage(data_dir, &local_public_url(), clock.clone())?;
     Ok(Ports {
-        table: Arc::new(SqliteTable::open(&table_path).map_err(|e| open_err("table", &table_path)(e.to_string()))?),
+        table: Arc::new(
+            SqliteTable::open(&table_path)
+                .map_err(|e| open_err("table", &table_path)(e.to_string()))?
+                .with_max_group(group_commit_from_env()),
+        ),
         queue: Arc::new(
             crate::queues::ALL.into_iter().fold(
                 SqliteQueue::open(&queue_path, QueueSettings::default())

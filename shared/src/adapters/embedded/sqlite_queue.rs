@@ -36,6 +36,7 @@ use tokio::sync::Notify;
 use super::sqlite::Sqlite;
 pub use crate::ports::queue::QueueSettings;
 use crate::ports::queue::{Delivery, MAX_DELAY, OutMessage, Queue, QueueError, QueueName, validate};
+use crate::telemetry::stages::{self, Stage};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS queue_messages (
@@ -131,7 +132,9 @@ impl Queue for SqliteQueue {
         if messages.is_empty() {
             return Ok(());
         }
+        let started = stages::start();
         self.db.call(move |conn| insert_tx(conn, queue.as_str(), &messages, now_ms())).await.map_err(unavailable)?;
+        stages::finish(Stage::QueueSend, started);
         self.wake.notify_waiters();
         Ok(())
     }
