@@ -18,6 +18,7 @@ use base64::Engine;
 use rand::RngCore;
 use secrecy::SecretString;
 
+use crate::adapters::embedded::cached_table::CachedTable;
 use crate::adapters::embedded::file_storage::FileStorage;
 use crate::adapters::embedded::file_vault::FileVault;
 use crate::adapters::embedded::media_urls::MediaUrls;
@@ -85,6 +86,7 @@ pub fn mailer(
 
 /// How many table writes may share one SQLite transaction and COMMIT:
 /// `MIPING_GROUP_COMMIT_MAX` (default 512; `1` turns group commit off, for comparisons).
+/// `MIPING_READ_CACHE=0` turns the per-process read cache off (comparisons too).
 fn group_commit_from_env() -> usize {
     crate::config::env("MIPING_GROUP_COMMIT_MAX")
         .and_then(|v| v.parse().ok())
@@ -102,11 +104,15 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let storage = file_storage(data_dir, &local_public_url(), clock.clone())?;
     Ok(Ports {
-        table: Arc::new(
-            SqliteTable::open(&table_path)
-                .map_err(|e| open_err("table", &table_path)(e.to_string()))?
-                .with_max_group(group_commit_from_env()),
-        ),
+        table: {
+            let sqlite: Arc<dyn crate::ports::table::Table> = Arc::new(
+                SqliteTable::open(&table_path)
+                    .map_err(|e| open_err("table", &table_path)(e.to_string()))?
+                    .with_max_group(group_commit_from_env()),
+            );
+            // The read cache is exact here: this process is its table's only writer.
+            if crate::config::env_bool("MIPING_READ_CACHE", true) { Arc::new(CachedTable::new(sqlite)) } else { sqlite }
+        },
         queue: Arc::new(
             crate::queues::ALL.into_iter().fold(
                 SqliteQueue::open(&queue_path, QueueSettings::default())
