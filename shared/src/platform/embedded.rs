@@ -84,7 +84,7 @@ pub fn mailer(
     }
 }
 
-/// How many table writes may share one SQLite transaction and COMMIT:
+/// How many table writes (or queue sends) may share one SQLite transaction and COMMIT:
 /// `MIPING_GROUP_COMMIT_MAX` (default 512; `1` turns group commit off, for comparisons).
 /// `MIPING_READ_CACHE=0` turns the per-process read cache off (comparisons too).
 fn group_commit_from_env() -> usize {
@@ -116,7 +116,8 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
         queue: Arc::new(
             crate::queues::ALL.into_iter().fold(
                 SqliteQueue::open(&queue_path, QueueSettings::default())
-                    .map_err(|e| open_err("queues", &queue_path)(e.to_string()))?,
+                    .map_err(|e| open_err("queues", &queue_path)(e.to_string()))?
+                    .with_max_group(group_commit_from_env()),
                 |q, name| q.with_settings(name, crate::queues::settings(name)),
             ),
         ),

@@ -7,13 +7,13 @@
 //! atomic, as DynamoDB's conditional writes are.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering as AtomicOrdering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params, params_from_iter};
 use serde_json::Value;
 
 use super::sqlite::Sqlite;
@@ -44,101 +44,55 @@ const PURGE_INTERVAL_SECS: i64 = 60;
 #[derive(Clone)]
 pub struct SqliteTable {
     db: Sqlite,
-    /// Writes waiting for the next group commit.
-    pending: Arc<Mutex<Vec<Box<dyn GroupedWrite>>>>,
     /// Epoch second of the last purge of expired rows.
     last_purge: Arc<AtomicI64>,
-    /// Group commits so far (each one SQLite transaction and one COMMIT).
-    commits: Arc<AtomicU64>,
-    /// The most writes one group commit takes; the rest wait for the next (bounds one group's
-    /// time). 1: every write its own transaction and COMMIT (no group commit).
-    max_group: usize,
 }
 
-/// The default of [`SqliteTable::with_max_group`].
-pub const MAX_GROUP: usize = 512;
+pub use super::sqlite::MAX_GROUP;
 
 impl SqliteTable {
     /// Opens (creating if needed) the table database at `path`.
     pub fn open(path: &Path) -> Result<Self, TableError> {
         let db = Sqlite::open(path, SCHEMA).map_err(sql_err)?;
-        Ok(Self {
-            db,
-            pending: Arc::default(),
-            last_purge: Arc::new(AtomicI64::new(0)),
-            commits: Arc::new(AtomicU64::new(0)),
-            max_group: MAX_GROUP,
-        })
+        Ok(Self { db, last_purge: Arc::new(AtomicI64::new(0)) })
     }
 
     /// At most `n` writes per group commit (at least 1; 1 turns group commit off).
-    pub fn with_max_group(mut self, n: usize) -> Self {
-        self.max_group = n.max(1);
+    pub fn with_max_group(self, n: usize) -> Self {
+        self.db.set_max_group(n);
         self
     }
 
     /// How many group commits ran (tests: writes that arrive together share one).
     pub fn group_commits(&self) -> u64 {
-        self.commits.load(AtomicOrdering::Relaxed)
+        self.db.group_commits()
     }
 
-    /// Runs `f` as one write: group commit. Writes that arrive while another group holds the
-    /// connection queue up and then run together in ONE immediate SQLite transaction with one
-    /// COMMIT, in arrival order, each inside its own SAVEPOINT: a write that fails (its condition,
-    /// a transaction's condition, a bad update) is rolled back to its savepoint and fails alone,
-    /// the others keep their effects and each sees the ones before it, exactly as if they had run
-    /// one after the other. The caller's future resolves only after the shared COMMIT, so an
-    /// answer still means durable (WAL: survives a crash of the process).
+    /// Runs `f` as one write of a group commit ([`Sqlite::grouped`]): its own savepoint inside
+    /// a transaction shared with the writes that arrived with it, answered after the COMMIT.
     async fn write<R, F>(&self, f: F) -> Result<R, TableError>
     where
         F: FnOnce(&Connection, i64) -> Result<R, TableError> + Send + 'static,
         R: Send + 'static,
     {
+        let now = now_epoch();
+        let purge = self.purge_due(now);
         let started = stages::start();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(Write { f: Some(f), out: None, tx }));
-        let this = self.clone();
-        // This task runs whatever is queued when it gets the connection: its own write, unless an
-        // earlier task's group took it already (then it finds later writes, or nothing).
-        self.db.call(move |conn| this.commit_group(conn, started)).await;
-        let out = rx.await.unwrap_or_else(|_| Err(TableError::Unavailable("the table's writer stopped".into())));
+        let out = self
+            .db
+            .grouped(
+                move |conn| {
+                    if purge {
+                        conn.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", params![now])
+                            .map_err(sql_err)?;
+                    }
+                    f(conn, now)
+                },
+                sql_err,
+            )
+            .await;
         stages::finish(Stage::TableWrite, started);
         out
-    }
-
-    /// Takes the queued writes and runs them in one transaction (see [`Self::write`]).
-    fn commit_group(&self, conn: &mut Connection, started: Option<std::time::Instant>) {
-        let mut group = {
-            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            let take = pending.len().min(self.max_group);
-            pending.drain(..take).collect::<Vec<_>>()
-        };
-        if group.is_empty() {
-            return;
-        }
-        stages::finish(Stage::WriteWait, started);
-        let now = now_epoch();
-        let outcome = (|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
-            if self.purge_due(now) {
-                tx.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", params![now]).map_err(sql_err)?;
-            }
-            for w in &mut group {
-                tx.prepare_cached("SAVEPOINT w").and_then(|mut s| s.execute([])).map_err(sql_err)?;
-                if !w.run(&tx, now) {
-                    tx.prepare_cached("ROLLBACK TO w").and_then(|mut s| s.execute([])).map_err(sql_err)?;
-                }
-                tx.prepare_cached("RELEASE w").and_then(|mut s| s.execute([])).map_err(sql_err)?;
-            }
-            let committing = stages::start();
-            tx.commit().map_err(sql_err)?;
-            stages::finish(Stage::Commit, committing);
-            Ok(())
-        })();
-        self.commits.fetch_add(1, AtomicOrdering::Relaxed);
-        for w in group {
-            w.deliver(outcome.as_ref().err());
-        }
     }
 
     /// True for one caller per interval (the one that wins the compare-exchange).
@@ -146,41 +100,6 @@ impl SqliteTable {
         let last = self.last_purge.load(AtomicOrdering::Relaxed);
         now - last >= PURGE_INTERVAL_SECS
             && self.last_purge.compare_exchange(last, now, AtomicOrdering::Relaxed, AtomicOrdering::Relaxed).is_ok()
-    }
-}
-
-/// One write of a group commit, type-erased.
-trait GroupedWrite: Send {
-    /// Runs the write inside the group's transaction; false when it failed (to be rolled back).
-    fn run(&mut self, conn: &Connection, now: i64) -> bool;
-    /// Answers the caller once the group's COMMIT is done (or failed).
-    fn deliver(self: Box<Self>, failed: Option<&TableError>);
-}
-
-struct Write<R, F> {
-    f: Option<F>,
-    out: Option<Result<R, TableError>>,
-    tx: tokio::sync::oneshot::Sender<Result<R, TableError>>,
-}
-
-impl<R: Send, F: FnOnce(&Connection, i64) -> Result<R, TableError> + Send> GroupedWrite for Write<R, F> {
-    fn run(&mut self, conn: &Connection, now: i64) -> bool {
-        let out = self.f.take().map_or_else(|| Err(TableError::Unavailable("write ran twice".into())), |f| f(conn, now));
-        let ok = out.is_ok();
-        self.out = Some(out);
-        ok
-    }
-
-    fn deliver(self: Box<Self>, failed: Option<&TableError>) {
-        let answer = match (self.out, failed) {
-            // Its own failure stands whatever happened to the group (it changed nothing).
-            (Some(Err(e)), _) => Err(e),
-            (Some(Ok(v)), None) => Ok(v),
-            (_, Some(TableError::Throttled)) => Err(TableError::Throttled),
-            (_, Some(e)) => Err(TableError::Unavailable(e.to_string())),
-            (None, None) => Err(TableError::Unavailable("write did not run".into())),
-        };
-        let _ = self.tx.send(answer);
     }
 }
 
