@@ -234,7 +234,9 @@ impl Load {
                             .body()
                             .and_then(|b| b.as_bytes())
                             .and_then(|b| serde_json::from_slice::<Value>(b).ok())
-                            .and_then(|v| v["entry"][0]["changes"][0]["value"]["messages"][0]["id"].as_str().map(str::to_owned));
+                            .and_then(|v| {
+                                v["entry"][0]["changes"][0]["value"]["messages"][0]["id"].as_str().map(str::to_owned)
+                            });
                         i += connections;
                         let t = Instant::now();
                         let answer = match http.execute(req).await {
@@ -329,7 +331,11 @@ fn print_stages(before: &HashMap<String, (u64, u64)>, after: &HashMap<String, (u
     }
     let per = |k: &str| {
         let (c, n) = delta(k);
-        (c as f64 / requests as f64, n as f64 / requests as f64 / 1e6, if c > 0 { n as f64 / c as f64 / 1e6 } else { 0.0 })
+        (
+            c as f64 / requests as f64,
+            n as f64 / requests as f64 / 1e6,
+            if c > 0 { n as f64 / c as f64 / 1e6 } else { 0.0 },
+        )
     };
     println!(
         "  server time per request {:.3} ms (all requests the process served in the run, incl. the consumers' own table work below):",

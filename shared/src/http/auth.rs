@@ -20,8 +20,8 @@ use crate::domain::user::{Role, User};
 
 use super::access;
 use crate::store::keys;
-use crate::telemetry::stages::{self, Stage};
 use crate::store::users::Users;
+use crate::telemetry::stages::{self, Stage};
 
 use super::error::ApiError;
 use super::idempotency::IdempotencyScope;

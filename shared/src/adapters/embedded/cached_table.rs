@@ -166,11 +166,19 @@ mod tests {
         let key = keys::tenant("t1");
         assert_eq!(t.get(&key).await.expect("get"), None, "absent, and now cached as absent");
         t.put(Item::new(key.clone()).with("status", "active"), None).await.expect("put");
-        assert_eq!(t.get(&key).await.expect("get").and_then(|i| i.get_str("status").map(str::to_owned)).as_deref(), Some("active"));
+        assert_eq!(
+            t.get(&key).await.expect("get").and_then(|i| i.get_str("status").map(str::to_owned)).as_deref(),
+            Some("active")
+        );
         t.update(&key, Update::new().set("status", "suspended"), None).await.expect("update");
-        assert_eq!(t.get(&key).await.expect("get").and_then(|i| i.get_str("status").map(str::to_owned)).as_deref(), Some("suspended"));
+        assert_eq!(
+            t.get(&key).await.expect("get").and_then(|i| i.get_str("status").map(str::to_owned)).as_deref(),
+            Some("suspended")
+        );
         let session = keys::session("s1");
-        t.transact(vec![TxOp::Put { item: Item::new(session.clone()).with("user_id", "u"), cond: None }]).await.expect("tx");
+        t.transact(vec![TxOp::Put { item: Item::new(session.clone()).with("user_id", "u"), cond: None }])
+            .await
+            .expect("tx");
         assert!(t.get(&session).await.expect("get").is_some());
         t.delete(&session, None).await.expect("delete");
         assert_eq!(t.get(&session).await.expect("get"), None, "a revoked session is gone at once");

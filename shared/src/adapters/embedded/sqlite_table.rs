@@ -494,7 +494,9 @@ mod tests {
     async fn concurrent_writes_share_commits() {
         let dir = tempfile::tempdir().expect("dir");
         for (max_group, grouped) in [(MAX_GROUP, true), (1, false)] {
-            let table = SqliteTable::open(&dir.path().join(format!("t{max_group}.db"))).expect("open").with_max_group(max_group);
+            let table = SqliteTable::open(&dir.path().join(format!("t{max_group}.db")))
+                .expect("open")
+                .with_max_group(max_group);
             let before = table.group_commits();
             let tasks: Vec<_> = (0..200)
                 .map(|i| {
