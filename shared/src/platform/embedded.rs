@@ -93,6 +93,14 @@ fn group_commit_from_env() -> usize {
         .unwrap_or(crate::adapters::embedded::sqlite_table::MAX_GROUP)
 }
 
+/// Read-only connections of the table: `MIPING_SQLITE_READERS` (default 2; `0`: reads share
+/// the writer's connection, for comparisons).
+fn readers_from_env() -> usize {
+    crate::config::env("MIPING_SQLITE_READERS")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(crate::adapters::embedded::sqlite_table::READERS)
+}
+
 /// Opens (creating if needed) every embedded adapter under `data_dir`; Meta calls go to
 /// `meta.graph_url` (the in-process simulator by default).
 pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports, EmbeddedError> {
@@ -106,7 +114,7 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
     Ok(Ports {
         table: {
             let sqlite: Arc<dyn crate::ports::table::Table> = Arc::new(
-                SqliteTable::open(&table_path)
+                SqliteTable::open_with_readers(&table_path, readers_from_env())
                     .map_err(|e| open_err("table", &table_path)(e.to_string()))?
                     .with_max_group(group_commit_from_env()),
             );

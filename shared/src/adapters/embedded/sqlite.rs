@@ -33,11 +33,20 @@ pub struct Sqlite {
     commits: Arc<AtomicU64>,
     /// At most this many writes per group; 1: every write its own transaction.
     max_group: Arc<AtomicUsize>,
+    /// Read-only connections for [`Sqlite::read`] (WAL: readers never wait for the writer, and
+    /// each read sees every COMMIT that finished before it began). Empty: reads use the writer.
+    readers: Arc<Vec<Mutex<Connection>>>,
+    next_reader: Arc<AtomicUsize>,
 }
 
 impl Sqlite {
     /// Opens (creating if needed) the database at `path` and runs `schema` (idempotent DDL).
     pub fn open(path: &Path, schema: &str) -> rusqlite::Result<Self> {
+        Self::open_with_readers(path, schema, 0)
+    }
+
+    /// [`Sqlite::open`] plus `readers` read-only connections for [`Sqlite::read`].
+    pub fn open_with_readers(path: &Path, schema: &str, readers: usize) -> rusqlite::Result<Self> {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
@@ -46,12 +55,43 @@ impl Sqlite {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "busy_timeout", 5000)?;
         conn.execute_batch(schema)?;
+        let readers = (0..readers)
+            .map(|_| {
+                let r = Connection::open(path)?;
+                r.pragma_update(None, "busy_timeout", 5000)?;
+                r.pragma_update(None, "query_only", true)?;
+                Ok(Mutex::new(r))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             pending: Arc::default(),
             commits: Arc::default(),
             max_group: Arc::new(AtomicUsize::new(MAX_GROUP)),
+            readers: Arc::new(readers),
+            next_reader: Arc::default(),
         })
+    }
+
+    /// Runs the read-only `f` on the blocking pool with a reader connection (a free one if any),
+    /// or with the writer's connection when there are no readers.
+    pub async fn read<R, F>(&self, f: F) -> R
+    where
+        F: FnOnce(&Connection) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        if self.readers.is_empty() {
+            return self.call(move |conn| f(conn)).await;
+        }
+        let (readers, start) = (self.readers.clone(), self.next_reader.fetch_add(1, Ordering::Relaxed));
+        tokio::task::spawn_blocking(move || {
+            let n = readers.len();
+            let free = (0..n).find_map(|i| readers[(start + i) % n].try_lock().ok());
+            let guard = free.unwrap_or_else(|| readers[start % n].lock().unwrap_or_else(|p| p.into_inner()));
+            f(&guard)
+        })
+        .await
+        .expect("sqlite task panicked")
     }
 
     /// At most `n` writes per group commit (at least 1; 1 turns group commit off).

@@ -50,10 +50,19 @@ pub struct SqliteTable {
 
 pub use super::sqlite::MAX_GROUP;
 
+/// Read-only connections by default: gets and queries run beside the writer's group commits.
+pub const READERS: usize = 2;
+
 impl SqliteTable {
     /// Opens (creating if needed) the table database at `path`.
     pub fn open(path: &Path) -> Result<Self, TableError> {
-        let db = Sqlite::open(path, SCHEMA).map_err(sql_err)?;
+        Self::open_with_readers(path, READERS)
+    }
+
+    /// [`SqliteTable::open`] with `readers` read-only connections for gets and queries (0: they
+    /// share the writer's connection).
+    pub fn open_with_readers(path: &Path, readers: usize) -> Result<Self, TableError> {
+        let db = Sqlite::open_with_readers(path, SCHEMA, readers).map_err(sql_err)?;
         Ok(Self { db, last_purge: Arc::new(AtomicI64::new(0)) })
     }
 
@@ -406,7 +415,7 @@ impl Table for SqliteTable {
         cursor::validate_key(key)?;
         let key = key.clone();
         let now = now_epoch();
-        let item = stages::timed(Stage::TableRead, self.db.call(move |conn| load(conn, &key))).await?;
+        let item = stages::timed(Stage::TableRead, self.db.read(move |conn| load(conn, &key))).await?;
         Ok(item.filter(|i| !i.is_expired(now)))
     }
 
@@ -454,7 +463,7 @@ impl Table for SqliteTable {
         cursor::validate_query(&query)?;
         let after = query.cursor.as_deref().map(|c| CursorKey::decode(c, &query)).transpose()?;
         let now = now_epoch();
-        stages::timed(Stage::TableRead, self.db.call(move |conn| run_query(conn, &query, after.as_ref(), now))).await
+        stages::timed(Stage::TableRead, self.db.read(move |conn| run_query(conn, &query, after.as_ref(), now))).await
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
