@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | webhooks | import [--rows N] | sending | fanout [--recipients N] | login | console | inbox | hotkeys | media
+# Benchmarks (figures, not pass/fail tests). Usage: infra/bench.sh coldstart | webhooks | import [--rows N] | sending | fanout [--recipients N] | login | console | inbox | hotkeys | media | intake
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Release binaries as infra/release.sh builds them (aws-lc without CPU jitter entropy: see there).
@@ -77,5 +77,12 @@ case "${1:-coldstart}" in
     nice -n 19 cargo build --release --quiet -p miping-bench
     "${CARGO_TARGET_DIR:-target}/release/miping-bench" media "$@"
     ;;
-  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...] | fanout [--recipients N] | login [--seconds N] [--logins N] | console [--seconds N] [--users N] | inbox [--messages N] [--customers N] | hotkeys [--rate R] [--messages N] | media [--images N] [--document-mb N]"; exit 2 ;;
+  intake)
+    # POST /messages, trigger-message and webhooks at 16 connections on the release `miping`
+    # process; then SIGKILL, restart on the same data and count what survived.
+    shift || true
+    nice -n 19 cargo build --release --quiet -p miping-local -p miping-bench
+    "${CARGO_TARGET_DIR:-target}/release/miping-bench" intake "$@"
+    ;;
+  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...] | fanout [--recipients N] | login [--seconds N] [--logins N] | console [--seconds N] [--users N] | inbox [--messages N] [--customers N] | hotkeys [--rate R] [--messages N] | media [--images N] [--document-mb N] | intake [--seconds N] [--connections C]"; exit 2 ;;
 esac

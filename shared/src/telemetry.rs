@@ -1,6 +1,8 @@
 //! Logging: JSON lines (CloudWatch and log tools parse them), level from `RUST_LOG`
 //! (default `info`). Secrets are `SecretString`s and never formatted.
 
+pub mod stages;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber; later calls are no-ops (tests may call it repeatedly).

@@ -56,11 +56,11 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     };
     let env = Env::start_with(Some(wrap)).await?;
     env.sim().set_throughput(rate);
-    let (tenant, token) = env.tenant("hotkeys").await?;
+    let (tenant, token) = env.api.tenant("hotkeys").await?;
     env.set_rate(&tenant, rate).await?;
-    env.post(
+    env.api.post(
         &format!("/admin/tenants/{tenant}/credits"),
-        &env.admin,
+        &env.api.admin,
         json!({"amount": "1000000.00", "description": "bench"}),
     )
     .await?;
@@ -92,7 +92,7 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     let range =
         format!("/analytics/daily?from={}&to={}", today.pred_opt().unwrap_or(today), today.succ_opt().unwrap_or(today));
     let last = loop {
-        let (_, v) = env.call(reqwest::Method::GET, &range, &token, None).await?;
+        let (_, v) = env.api.call(reqwest::Method::GET, &range, &token, None).await?;
         let sum = |f: &str| v["items"].as_array().map(|d| d.iter().filter_map(|x| x[f].as_i64()).sum::<i64>());
         let (read, failed) = (sum("read").unwrap_or(0), sum("failed").unwrap_or(0));
         if read + failed >= messages as i64 {

@@ -12,13 +12,17 @@
 //! - `hotkeys`: one tenant at 1,000 msg/s with its webhooks; the busiest item keys and the busiest
 //!   partitions of the table and of each index, counted on the table port.
 //! - `media`: inbound photos from the webhook to a stored file; a 100 MB document's upload.
+//! - `intake`: req/s, latency and per-stage timings of `POST /messages`, `POST /api/v1/trigger-message`
+//!   and `POST /webhook/meta` on the release `miping` process; then SIGKILL, restart, count survivors.
 
+mod api;
 mod coldstart;
 mod console;
 mod fanout;
 mod hotkeys;
 mod import;
 mod inbox;
+mod intake;
 mod login;
 mod media;
 mod sending;
@@ -73,6 +77,13 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Some("intake") => match intake::run(args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("miping-bench intake: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Some("fanout") => match fanout::run(args).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
@@ -93,6 +104,7 @@ async fn main() -> std::process::ExitCode {
             eprintln!("       miping-bench inbox [--messages N] [--customers N]");
             eprintln!("       miping-bench hotkeys [--rate R] [--messages N]");
             eprintln!("       miping-bench media [--images N] [--document-mb N]");
+            eprintln!("       miping-bench intake [--seconds N] [--connections C] [--bin PATH]");
             std::process::ExitCode::from(2)
         }
     }

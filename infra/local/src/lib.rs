@@ -206,9 +206,33 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
         routes::api(state.clone())
             .merge(miping_console::router(state.clone()))
             .merge(miping::http::media_files::router(files)),
-    );
+    )
+    .layer(axum::middleware::from_fn(timed_request));
     let server = tokio::spawn(server::serve(listener, app, options.timeouts, shutdown.subscribe()));
     Ok(Platform { addr, state, created_admin, simulator, shutdown, server, consumers })
+}
+
+/// A whole request's time, for the intake benchmark's stage timings (nothing unless enabled).
+async fn timed_request(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    miping::telemetry::stages::timed(miping::telemetry::stages::Stage::Request, next.run(req)).await
+}
+
+/// With `MIPING_STAGE_TIMINGS=<file>`: counts per-stage timings and writes them to the file as
+/// JSON every 200 ms (`infra/bench.sh intake` reads them to say where a request's time goes).
+pub fn write_stage_timings_from_env() {
+    let Some(path) = miping::config::env("MIPING_STAGE_TIMINGS") else { return };
+    miping::telemetry::stages::enable();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tick.tick().await;
+            let json = miping::telemetry::stages::snapshot_json().to_string();
+            let tmp = format!("{path}.tmp");
+            if std::fs::write(&tmp, json).is_ok() {
+                let _ = std::fs::rename(&tmp, &path);
+            }
+        }
+    });
 }
 
 /// The queue consumers that are separate Lambdas on AWS, as in-process pollers.

@@ -15,6 +15,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    miping_local::write_stage_timings_from_env();
     let data_dir = options.data_dir.clone();
     let platform = match miping_local::start(options).await {
         Ok(p) => p,

@@ -22,6 +22,7 @@ use crate::app::AppState;
 use crate::domain::api_keys;
 use crate::domain::sending::pacing::{self, Permit};
 use crate::store::keys;
+use crate::telemetry::stages::{self, Stage};
 
 use super::error::{ApiError, FieldError};
 use super::idempotency::{IDEMPOTENCY_KEY, IdempotencyScope, MAX_KEY_LEN};
@@ -64,6 +65,7 @@ pub async fn api_key_authenticated(
     mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let started = stages::start();
     let raw = req.headers().get(&API_KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("");
     let key = api_keys::verify(&state.ports, raw).await?.ok_or_else(unauthorized)?;
     let prefix = api_keys::display_prefix(raw);
@@ -92,6 +94,7 @@ pub async fn api_key_authenticated(
         name: key.name,
         prefix,
     });
+    stages::finish(Stage::Auth, started);
     Ok(next.run(req).await)
 }
 

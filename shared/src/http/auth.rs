@@ -21,6 +21,7 @@ use crate::domain::user::{Role, User};
 use super::access;
 use crate::store::keys;
 use crate::store::users::Users;
+use crate::telemetry::stages::{self, Stage};
 
 use super::error::ApiError;
 use super::idempotency::IdempotencyScope;
@@ -77,7 +78,7 @@ pub async fn authenticated(
     next: Next,
 ) -> Result<Response, ApiError> {
     let token = bearer(&req).ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-    let Principal { user, session_id } = principal_for_token(&state, token).await?;
+    let Principal { user, session_id } = stages::timed(Stage::Auth, principal_for_token(&state, token)).await?;
     if gate == PasswordGate::Enforce && user.must_change_password {
         return Err(ApiError::forbidden(
             "password_change_required",

@@ -18,6 +18,7 @@ use base64::Engine;
 use rand::RngCore;
 use secrecy::SecretString;
 
+use crate::adapters::embedded::cached_table::CachedTable;
 use crate::adapters::embedded::file_storage::FileStorage;
 use crate::adapters::embedded::file_vault::FileVault;
 use crate::adapters::embedded::media_urls::MediaUrls;
@@ -83,6 +84,23 @@ pub fn mailer(
     }
 }
 
+/// How many table writes (or queue sends) may share one SQLite transaction and COMMIT:
+/// `MIPING_GROUP_COMMIT_MAX` (default 512; `1` turns group commit off, for comparisons).
+/// `MIPING_READ_CACHE=0` turns the per-process read cache off (comparisons too).
+fn group_commit_from_env() -> usize {
+    crate::config::env("MIPING_GROUP_COMMIT_MAX")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(crate::adapters::embedded::sqlite_table::MAX_GROUP)
+}
+
+/// Read-only connections of the table: `MIPING_SQLITE_READERS` (default 2; `0`: reads share
+/// the writer's connection, for comparisons).
+fn readers_from_env() -> usize {
+    crate::config::env("MIPING_SQLITE_READERS")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(crate::adapters::embedded::sqlite_table::READERS)
+}
+
 /// Opens (creating if needed) every embedded adapter under `data_dir`; Meta calls go to
 /// `meta.graph_url` (the in-process simulator by default).
 pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports, EmbeddedError> {
@@ -94,11 +112,20 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let storage = file_storage(data_dir, &local_public_url(), clock.clone())?;
     Ok(Ports {
-        table: Arc::new(SqliteTable::open(&table_path).map_err(|e| open_err("table", &table_path)(e.to_string()))?),
+        table: {
+            let sqlite: Arc<dyn crate::ports::table::Table> = Arc::new(
+                SqliteTable::open_with_readers(&table_path, readers_from_env())
+                    .map_err(|e| open_err("table", &table_path)(e.to_string()))?
+                    .with_max_group(group_commit_from_env()),
+            );
+            // The read cache is exact here: this process is its table's only writer.
+            if crate::config::env_bool("MIPING_READ_CACHE", true) { Arc::new(CachedTable::new(sqlite)) } else { sqlite }
+        },
         queue: Arc::new(
             crate::queues::ALL.into_iter().fold(
                 SqliteQueue::open(&queue_path, QueueSettings::default())
-                    .map_err(|e| open_err("queues", &queue_path)(e.to_string()))?,
+                    .map_err(|e| open_err("queues", &queue_path)(e.to_string()))?
+                    .with_max_group(group_commit_from_env()),
                 |q, name| q.with_settings(name, crate::queues::settings(name)),
             ),
         ),

@@ -35,7 +35,8 @@ macro_rules! table_conformance {
             pagination, filter_with_limit, contains_filter, malformed_cursor, index_queries, ttl_hides_expired,
             transactions_all_or_nothing, transaction_limits, item_size_limit);
         $crate::table_conformance!(@by_arc $make;
-            concurrent_puts_one_wins, concurrent_conditional_decrements, concurrent_transactions);
+            concurrent_puts_one_wins, concurrent_conditional_decrements, concurrent_transactions,
+            concurrent_mixed_outcomes, concurrent_transactions_all_or_nothing);
     };
     (@by_ref $make:expr; $($case:ident),* $(,)?) => {
         $(
@@ -802,4 +803,91 @@ pub async fn concurrent_transactions(table: Arc<dyn Table>) {
     let to = table.get(&to).await.expect("get").expect("to");
     assert_eq!((from.get_i64("balance"), to.get_i64("balance")), (Some(1), Some(99)));
     assert_eq!(to.get("from").and_then(Value::as_array).map(Vec::len), Some(33));
+}
+
+/// Conditional puts that arrive together (on the embedded table: one group commit), half on keys
+/// that exist: each gets its own answer, the failures change nothing, the successes all stick.
+pub async fn concurrent_mixed_outcomes(table: Arc<dyn Table>) {
+    let pk = unique("mixed");
+    for i in (0..60).step_by(2) {
+        table.put(Item::new(Key::new(pk.clone(), format!("k{i:02}"))).with("v", "old"), None).await.expect("seed");
+    }
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let (table, key) = (table.clone(), Key::new(pk.clone(), format!("k{i:02}")));
+            tokio::spawn(async move { table.put(Item::new(key).with("v", "new"), Some(Cond::NotExists)).await })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let res = task.await.expect("task");
+        if i % 2 == 0 {
+            match res {
+                Err(TableError::ConditionFailed { current: Some(c) }) => assert_eq!(c.get_str("v"), Some("old")),
+                other => panic!("put {i} on an existing key: {other:?}"),
+            }
+        } else {
+            assert!(res.is_ok(), "put {i} on a new key: {res:?}");
+        }
+    }
+    for i in 0..60 {
+        let item = table.get(&Key::new(pk.clone(), format!("k{i:02}"))).await.expect("get").expect("item");
+        assert_eq!(item.get_str("v"), Some(if i % 2 == 0 { "old" } else { "new" }), "k{i:02}");
+    }
+}
+
+/// Transactions that arrive together, every third one with a failing condition on its second
+/// item, beside plain puts: a canceled transaction leaves none of its items, the others all of
+/// theirs, and the plain puts are unaffected by their neighbours' failures.
+pub async fn concurrent_transactions_all_or_nothing(table: Arc<dyn Table>) {
+    let pk = unique("txmix");
+    let key = |kind: &str, i: usize| Key::new(pk.clone(), format!("{kind}{i:02}"));
+    for i in (0..30).step_by(3) {
+        table.put(Item::new(key("b", i)).with("v", "taken"), None).await.expect("seed");
+    }
+    let txs: Vec<_> = (0..30)
+        .map(|i| {
+            let (table, a, b) = (table.clone(), key("a", i), key("b", i));
+            tokio::spawn(async move {
+                table
+                    .transact(vec![
+                        TxOp::Put { item: Item::new(a).with("v", i as i64), cond: Some(Cond::NotExists) },
+                        TxOp::Put { item: Item::new(b).with("v", i as i64), cond: Some(Cond::NotExists) },
+                    ])
+                    .await
+            })
+        })
+        .collect();
+    let puts: Vec<_> = (0..30)
+        .map(|i| {
+            let (table, c) = (table.clone(), key("c", i));
+            tokio::spawn(async move { table.put(Item::new(c).with("v", i as i64), None).await })
+        })
+        .collect();
+    for (i, t) in txs.into_iter().enumerate() {
+        let res = t.await.expect("task");
+        if i % 3 == 0 {
+            match res {
+                Err(TableError::TransactionCanceled { failed_conditions }) => assert_eq!(failed_conditions, [1]),
+                other => panic!("transaction {i}: {other:?}"),
+            }
+        } else {
+            assert!(res.is_ok(), "transaction {i}: {res:?}");
+        }
+    }
+    for p in puts {
+        p.await.expect("task").expect("plain put");
+    }
+    for i in 0..30 {
+        let a = table.get(&key("a", i)).await.expect("get");
+        let b = table.get(&key("b", i)).await.expect("get").expect("b");
+        if i % 3 == 0 {
+            assert_eq!(a, None, "canceled transaction {i} left its first item");
+            assert_eq!(b.get_str("v"), Some("taken"));
+        } else {
+            assert_eq!(a.and_then(|a| a.get_i64("v")), Some(i as i64));
+            assert_eq!(b.get_i64("v"), Some(i as i64));
+        }
+        let c = table.get(&key("c", i)).await.expect("get").expect("c");
+        assert_eq!(c.get_i64("v"), Some(i as i64));
+    }
 }

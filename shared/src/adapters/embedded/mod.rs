@@ -2,6 +2,7 @@
 //! vault, an outbox folder of `.eml` files for mail, files with signed URLs for media. Everything
 //! lives under `MIPING_DATA_DIR`.
 
+pub mod cached_table;
 pub mod file_storage;
 pub mod file_vault;
 pub mod media_urls;

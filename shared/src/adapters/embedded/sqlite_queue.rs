@@ -36,6 +36,7 @@ use tokio::sync::Notify;
 use super::sqlite::Sqlite;
 pub use crate::ports::queue::QueueSettings;
 use crate::ports::queue::{Delivery, MAX_DELAY, OutMessage, Queue, QueueError, QueueName, validate};
+use crate::telemetry::stages::{self, Stage};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS queue_messages (
@@ -94,6 +95,12 @@ impl SqliteQueue {
         })
     }
 
+    /// At most `n` sends per group commit (at least 1; 1 turns group commit off).
+    pub fn with_max_group(self, n: usize) -> Self {
+        self.db.set_max_group(n);
+        self
+    }
+
     /// Gives `queue` its own visibility timeout and redrive limit.
     pub fn with_settings(mut self, queue: QueueName, settings: QueueSettings) -> Self {
         self.overrides.insert(queue.as_str(), settings);
@@ -131,7 +138,11 @@ impl Queue for SqliteQueue {
         if messages.is_empty() {
             return Ok(());
         }
-        self.db.call(move |conn| insert_tx(conn, queue.as_str(), &messages, now_ms())).await.map_err(unavailable)?;
+        let started = stages::start();
+        // Group commit: sends that arrive together (webhooks, send jobs) share one COMMIT.
+        let now = now_ms();
+        self.db.grouped(move |conn| insert(conn, queue.as_str(), &messages, now), |e| e).await.map_err(unavailable)?;
+        stages::finish(Stage::QueueSend, started);
         self.wake.notify_waiters();
         Ok(())
     }
@@ -223,18 +234,16 @@ impl Queue for SqliteQueue {
     }
 }
 
-fn insert_tx(conn: &mut Connection, queue: &str, messages: &[OutMessage], now: i64) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO queue_messages (queue, id, body, sent_at, visible_at, grp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        for m in messages {
-            let id = ulid::Ulid::new().to_string();
-            stmt.execute(params![queue, id, m.body, now, now + millis(m.delay), m.group.as_deref().unwrap_or("")])?;
-        }
+/// Inserts a batch inside the group commit's transaction (its savepoint makes it all-or-nothing).
+fn insert(conn: &Connection, queue: &str, messages: &[OutMessage], now: i64) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO queue_messages (queue, id, body, sent_at, visible_at, grp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for m in messages {
+        let id = ulid::Ulid::new().to_string();
+        stmt.execute(params![queue, id, m.body, now, now + millis(m.delay), m.group.as_deref().unwrap_or("")])?;
     }
-    tx.commit()
+    Ok(())
 }
 
 struct Received {

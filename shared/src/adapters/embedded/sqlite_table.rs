@@ -13,12 +13,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params, params_from_iter};
 use serde_json::Value;
 
 use super::sqlite::Sqlite;
 use crate::adapters::cursor::{self, CursorKey};
 use crate::ports::table::{Cond, Index, Item, Key, Page, Query, SkCond, Table, TableError, TxOp, Update};
+use crate::telemetry::stages::{self, Stage};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -47,14 +48,37 @@ pub struct SqliteTable {
     last_purge: Arc<AtomicI64>,
 }
 
+pub use super::sqlite::MAX_GROUP;
+
+/// Read-only connections by default: gets and queries run beside the writer's group commits.
+pub const READERS: usize = 2;
+
 impl SqliteTable {
     /// Opens (creating if needed) the table database at `path`.
     pub fn open(path: &Path) -> Result<Self, TableError> {
-        let db = Sqlite::open(path, SCHEMA).map_err(sql_err)?;
+        Self::open_with_readers(path, READERS)
+    }
+
+    /// [`SqliteTable::open`] with `readers` read-only connections for gets and queries (0: they
+    /// share the writer's connection).
+    pub fn open_with_readers(path: &Path, readers: usize) -> Result<Self, TableError> {
+        let db = Sqlite::open_with_readers(path, SCHEMA, readers).map_err(sql_err)?;
         Ok(Self { db, last_purge: Arc::new(AtomicI64::new(0)) })
     }
 
-    /// Runs `f` inside one immediate SQLite transaction, committed only when `f` succeeds.
+    /// At most `n` writes per group commit (at least 1; 1 turns group commit off).
+    pub fn with_max_group(self, n: usize) -> Self {
+        self.db.set_max_group(n);
+        self
+    }
+
+    /// How many group commits ran (tests: writes that arrive together share one).
+    pub fn group_commits(&self) -> u64 {
+        self.db.group_commits()
+    }
+
+    /// Runs `f` as one write of a group commit ([`Sqlite::grouped`]): its own savepoint inside
+    /// a transaction shared with the writes that arrived with it, answered after the COMMIT.
     async fn write<R, F>(&self, f: F) -> Result<R, TableError>
     where
         F: FnOnce(&Connection, i64) -> Result<R, TableError> + Send + 'static,
@@ -62,18 +86,22 @@ impl SqliteTable {
     {
         let now = now_epoch();
         let purge = self.purge_due(now);
-        self.db
-            .call(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
-                if purge {
-                    tx.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", params![now])
-                        .map_err(sql_err)?;
-                }
-                let out = f(&tx, now)?;
-                tx.commit().map_err(sql_err)?;
-                Ok(out)
-            })
-            .await
+        let started = stages::start();
+        let out = self
+            .db
+            .grouped(
+                move |conn| {
+                    if purge {
+                        conn.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", params![now])
+                            .map_err(sql_err)?;
+                    }
+                    f(conn, now)
+                },
+                sql_err,
+            )
+            .await;
+        stages::finish(Stage::TableWrite, started);
+        out
     }
 
     /// True for one caller per interval (the one that wins the compare-exchange).
@@ -387,7 +415,7 @@ impl Table for SqliteTable {
         cursor::validate_key(key)?;
         let key = key.clone();
         let now = now_epoch();
-        let item = self.db.call(move |conn| load(conn, &key)).await?;
+        let item = stages::timed(Stage::TableRead, self.db.read(move |conn| load(conn, &key))).await?;
         Ok(item.filter(|i| !i.is_expired(now)))
     }
 
@@ -435,7 +463,7 @@ impl Table for SqliteTable {
         cursor::validate_query(&query)?;
         let after = query.cursor.as_deref().map(|c| CursorKey::decode(c, &query)).transpose()?;
         let now = now_epoch();
-        self.db.call(move |conn| run_query(conn, &query, after.as_ref(), now)).await
+        stages::timed(Stage::TableRead, self.db.read(move |conn| run_query(conn, &query, after.as_ref(), now))).await
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
@@ -466,6 +494,45 @@ mod tests {
         assert!(eval(&Cond::Eq("l".into(), json!([1.0, "x"])), Some(&i)));
         assert!(!eval(&Cond::Gt("s".into(), json!(1)), Some(&i)));
         assert!(eval(&Cond::Not(Box::new(Cond::Exists)), None));
+    }
+
+    /// Writes that arrive together share group commits (fewer COMMITs than writes), and a
+    /// failed condition inside a group fails only its own write; with a group of 1 every write
+    /// commits alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_share_commits() {
+        let dir = tempfile::tempdir().expect("dir");
+        for (max_group, grouped) in [(MAX_GROUP, true), (1, false)] {
+            let table = SqliteTable::open(&dir.path().join(format!("t{max_group}.db")))
+                .expect("open")
+                .with_max_group(max_group);
+            let before = table.group_commits();
+            let tasks: Vec<_> = (0..200)
+                .map(|i| {
+                    let table = table.clone();
+                    tokio::spawn(async move {
+                        // Every tenth write is on key 0 with NotExists: only the first can win.
+                        let key = Key::new("p", if i % 10 == 0 { "s0".to_owned() } else { format!("s{i}") });
+                        table.put(Item::new(key).with("i", i), Some(Cond::NotExists)).await
+                    })
+                })
+                .collect();
+            let mut ok = 0;
+            for t in tasks {
+                match t.await.expect("task") {
+                    Ok(()) => ok += 1,
+                    Err(TableError::ConditionFailed { .. }) => {}
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+            assert_eq!(ok, 181, "180 distinct keys and one winner on s0");
+            let commits = table.group_commits() - before;
+            if grouped {
+                assert!(commits < 200, "200 concurrent writes took {commits} commits");
+            } else {
+                assert_eq!(commits, 200);
+            }
+        }
     }
 
     #[test]
