@@ -58,6 +58,7 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> Result<(), String> {
         id: ports.ids.new_id("cmp"),
         tenant_id: tenant_id.clone(),
         name: "Bench".into(),
+        header: None,
         template: TemplateRef {
             id: "tpl_bench".into(),
             name: "city_news".into(),

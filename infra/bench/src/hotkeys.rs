@@ -58,15 +58,17 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     env.sim().set_throughput(rate);
     let (tenant, token) = env.api.tenant("hotkeys").await?;
     env.set_rate(&tenant, rate).await?;
-    env.api.post(
-        &format!("/admin/tenants/{tenant}/credits"),
-        &env.api.admin,
-        json!({"amount": "1000000.00", "description": "bench"}),
-    )
-    .await?;
+    env.api
+        .post(
+            &format!("/admin/tenants/{tenant}/credits"),
+            &env.api.admin,
+            json!({"amount": "1000000.00", "description": "bench"}),
+        )
+        .await?;
     let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let receiver = callback_receiver(received.clone()).await?;
     let (status, v) = env
+        .api
         .call(
             reqwest::Method::PUT,
             "/settings/callback",

@@ -326,7 +326,7 @@ fn print_stages(before: &HashMap<String, (u64, u64)>, after: &HashMap<String, (u
     };
     let (requests, request_ns) = delta("request");
     if requests == 0 {
-        println!("  (no stage timings: the process did not write {})", "MIPING_STAGE_TIMINGS");
+        println!("  (no stage timings: the process did not write MIPING_STAGE_TIMINGS)");
         return;
     }
     let per = |k: &str| {
