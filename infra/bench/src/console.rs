@@ -13,9 +13,7 @@ use miping::config::SuperAdminBootstrap;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-pub(crate) const ADMIN_EMAIL: &str = "owner@platform.bench";
-pub(crate) const ADMIN_PASSWORD: &str = "a very long bench password";
-const OWNER_PASSWORD: &str = "the owner's bench password";
+use crate::api::{ADMIN_EMAIL, ADMIN_PASSWORD, Api, R, err};
 
 const TENANT_PAGES: &[&str] = &[
     "/",
@@ -28,12 +26,6 @@ const TENANT_PAGES: &[&str] = &[
     "/app/billing",
 ];
 const PLATFORM_PAGES: &[&str] = &["/app/tenants", "/app/plans", "/app/library", "/app/quarantine"];
-
-pub(crate) type R<T> = Result<T, String>;
-
-pub(crate) fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
-}
 
 pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     let mut seconds = 5u64;
@@ -48,11 +40,9 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     let dir = tempfile::tempdir().map_err(err)?;
     let platform = platform(dir.path()).await?;
     let base = platform.base_url();
-    let http = reqwest::Client::new();
-    let api = Api { http: http.clone(), base: base.clone() };
-
-    let admin = api.login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
-    let (owner, _) = seed_tenant(&api, &admin, dir.path()).await?;
+    let api = Api::signed_in(base.clone(), dir.path().to_path_buf()).await?;
+    let (http, admin) = (api.http.clone(), api.admin.clone());
+    let owner = seed_tenant(&api).await?.owner;
 
     println!("console pages, {users} signed-in users, {seconds} s per page (client-side latency on loopback)");
     for (token, pages) in [(&owner, TENANT_PAGES), (&admin, PLATFORM_PAGES)] {
@@ -100,82 +90,24 @@ pub(crate) fn cookie(token: &str) -> String {
     format!("miping_session={token}")
 }
 
-pub(crate) struct Api {
-    pub http: reqwest::Client,
-    pub base: String,
+/// The tenant every console benchmark uses: provisioned, its owner past the one-time password,
+/// WhatsApp connected (`Api::tenant`), and 500 contacts.
+pub(crate) struct Seeded {
+    pub tenant_id: String,
+    /// The owner's session token (a console cookie is the same token).
+    pub owner: String,
+    /// `GET /whatsapp/status`: the connected number.
+    pub connection: Value,
 }
 
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Value) -> R<Value> {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).json(&body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let r = req.send().await.map_err(err)?;
-        let status = r.status();
-        let v = r.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            return Err(format!("{path}: {status} {v}"));
-        }
-        Ok(v)
-    }
-
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> R<Value> {
-        self.call(reqwest::Method::POST, path, Some(token), body).await
-    }
-
-    pub async fn login(&self, email: &str, password: &str) -> R<String> {
-        let v = self
-            .call(reqwest::Method::POST, "/auth/login", None, json!({"email": email, "password": password}))
-            .await?;
-        v["token"].as_str().map(str::to_owned).ok_or_else(|| "no token".into())
-    }
-}
-
-/// A tenant whose owner has changed the one-time password, connected WhatsApp and has 500
-/// contacts. Returns the owner's session token (a console cookie is the same token) and the
-/// WhatsApp connection.
-pub(crate) async fn seed_tenant(api: &Api, admin: &str, data_dir: &std::path::Path) -> R<(String, Value)> {
-    let plan = api
-        .post(
-            "/plans",
-            admin,
-            json!({"name": "Bench", "price": "10.00", "currency": "INR", "monthly_message_limit": 100000,
-            "contact_limit": 100000, "template_limit": 100, "api_key_limit": 10, "messages_per_second": 80}),
-        )
-        .await?;
-    api.post(
-        "/admin/tenants",
-        admin,
-        json!({"name": "Bench Dental", "slug": "bench", "admin_email": "owner@bench.test",
-        "admin_name": "Bench Owner", "plan_id": plan["id"]}),
-    )
-    .await?;
-    let outbox = miping::platform::embedded::outbox_dir(data_dir);
-    let mut one_time = None;
-    for _ in 0..200 {
-        one_time = miping::adapters::embedded::outbox::read_outbox(&outbox)
-            .into_iter()
-            .find(|m| m.to == "owner@bench.test")
-            .and_then(|m| {
-                m.text.lines().find_map(|l| l.strip_prefix("One-time password: ")).map(|p| p.trim().to_owned())
-            });
-        if one_time.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let one_time = one_time.ok_or("no welcome email")?;
-    let first = api.login("owner@bench.test", &one_time).await?;
-    api.post("/auth/change-password", &first, json!({"current_password": one_time, "new_password": OWNER_PASSWORD}))
-        .await?;
-    let owner = api.login("owner@bench.test", OWNER_PASSWORD).await?;
-    let connection = api.post("/whatsapp/connect", &owner, json!({"code": "bench-console"})).await?;
+pub(crate) async fn seed_tenant(api: &Api) -> R<Seeded> {
+    let (tenant_id, owner) = api.tenant("bench").await?;
+    let (_, connection) = api.call(reqwest::Method::GET, "/whatsapp/status", &owner, None).await?;
     let contacts: Vec<Value> = (0..500)
         .map(|i| json!({"phone": format!("+9198765{i:05}"), "name": format!("Contact {i}"), "tags": ["bench"]}))
         .collect();
     api.post("/contacts/import", &owner, json!({"contacts": contacts})).await?;
-    Ok((owner, connection))
+    Ok(Seeded { tenant_id, owner, connection })
 }
 
 /// `users` clients, each requesting `page` in a loop until `span` has passed.

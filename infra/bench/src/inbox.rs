@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::console::{ADMIN_EMAIL, ADMIN_PASSWORD, Api, R, cookie, err, platform, seed_tenant};
+use crate::api::{Api, R, err};
+use crate::console::{Seeded, cookie, platform, seed_tenant};
 
 /// How often the bench asks for the fragment (the page: every 2 s).
 const POLL: Duration = Duration::from_millis(25);
@@ -34,10 +35,9 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     let platform = platform(dir.path()).await?;
     let sim = platform.simulator.as_ref().ok_or("no simulator")?.base_url();
     let base = platform.base_url();
-    let http = reqwest::Client::new();
-    let api = Api { http: http.clone(), base: base.clone() };
-    let admin = api.login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
-    let (owner, connection) = seed_tenant(&api, &admin, dir.path()).await?;
+    let api = Api::signed_in(base.clone(), dir.path().to_path_buf()).await?;
+    let http = api.http.clone();
+    let Seeded { owner, connection, .. } = seed_tenant(&api).await?;
     let phone_number_id = connection["phone_number_id"].clone();
     let live = format!("{base}/app/inbox/live");
     let poll = || http.get(&live).header("cookie", cookie(&owner)).header("hx-request", "true").send();

@@ -17,7 +17,8 @@ use miping::domain::media::MediaStatus;
 use miping::store::media::MediaStore;
 use serde_json::{Value, json};
 
-use crate::console::{ADMIN_EMAIL, ADMIN_PASSWORD, Api, R, err, platform, seed_tenant};
+use crate::api::{Api, R, err};
+use crate::console::{Seeded, platform, seed_tenant};
 
 /// How often the bench looks at the item's status.
 const LOOK: Duration = Duration::from_millis(2);
@@ -38,20 +39,9 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     let platform = platform(dir.path()).await?;
     let sim = platform.simulator.as_ref().ok_or("no simulator")?.base_url();
     let base = platform.base_url();
-    let http = reqwest::Client::new();
-    let api = Api { http: http.clone(), base: base.clone() };
-    let admin = api.login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
-    let (owner, connection) = seed_tenant(&api, &admin, dir.path()).await?;
-    let tenants: Value = http
-        .get(format!("{base}/admin/tenants"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .map_err(err)?
-        .json()
-        .await
-        .map_err(err)?;
-    let tenant_id = tenants["items"][0]["id"].as_str().ok_or("no tenant")?.to_owned();
+    let api = Api::signed_in(base.clone(), dir.path().to_path_buf()).await?;
+    let http = api.http.clone();
+    let Seeded { tenant_id, owner, connection } = seed_tenant(&api).await?;
     let ports = platform.state.ports.clone();
     let phone_number_id = connection["phone_number_id"].clone();
 
