@@ -75,4 +75,11 @@ await scenario("console-analytics", async ({ newPage }) => {
   }
   await checkA11y(page, "campaign report");
   await screenshot(page, "campaign-report");
+  await page.emulateMedia({ colorScheme: "dark" });
+  await screenshot(page, "campaign-report-dark");
+  await checkA11y(page, "campaign report in dark mode");
+  await page.goto("/");
+  await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+  await screenshot(page, "dashboard-numbers-dark");
+  await checkA11y(page, "dashboard in dark mode");
 });
