@@ -106,6 +106,17 @@ impl HttpGraph {
         if let Some(body) = body {
             req = req.json(body);
         }
+        self.send(endpoint, method, req).await
+    }
+
+    /// Sends a built request and reads Meta's answer: the JSON of a 2xx, Meta's error otherwise
+    /// (also for the uploads, whose bodies and authorisation [`Self::call`] does not build).
+    async fn send<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        method: Method,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, MetaError> {
         let started = std::time::Instant::now();
         let res = req.send().await.map_err(transport)?;
         let status = res.status();
@@ -470,22 +481,13 @@ impl MetaGraph for HttpGraph {
         form.extend_from_slice(&body);
         form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let url = self.url(&format!("{phone_number_id}/media"), &[])?;
-        let res = self
+        let req = self
             .http
             .post(url)
             .bearer_auth(token.expose_secret())
             .header(reqwest::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-            .body(form)
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = res.status();
-        let bytes = res.bytes().await.map_err(transport)?;
-        if !status.is_success() {
-            return Err(api_error(status.as_u16(), &bytes));
-        }
-        let uploaded: Uploaded =
-            serde_json::from_slice(&bytes).map_err(|e| MetaError::Protocol(format!("{{phone}}/media: {e}")))?;
+            .body(form);
+        let uploaded: Uploaded = self.send("{phone}/media", Method::POST, req).await?;
         Ok(uploaded.id)
     }
 
@@ -510,22 +512,13 @@ impl MetaGraph for HttpGraph {
         let session: Session = self.call("{app}/uploads", Method::POST, url, Some(token), None).await?;
         // The session id is `upload:…`: a path segment of its own; the token as `OAuth`, as Meta asks.
         let url = self.url(&session.id, &[])?;
-        let res = self
+        let req = self
             .http
             .post(url)
             .header(reqwest::header::AUTHORIZATION, format!("OAuth {}", token.expose_secret()))
             .header("file_offset", "0")
-            .body(body)
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = res.status();
-        let bytes = res.bytes().await.map_err(transport)?;
-        if !status.is_success() {
-            return Err(api_error(status.as_u16(), &bytes));
-        }
-        let handle: Handle =
-            serde_json::from_slice(&bytes).map_err(|e| MetaError::Protocol(format!("upload:{{session}}: {e}")))?;
+            .body(body);
+        let handle: Handle = self.send("upload:{session}", Method::POST, req).await?;
         Ok(handle.h)
     }
 }
