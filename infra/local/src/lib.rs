@@ -284,6 +284,7 @@ pub async fn run_reconciler(
 ) {
     let mut interval = tokio::time::interval(options.interval);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_sweep: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = interval.tick() => {}
@@ -293,13 +294,26 @@ pub async fn run_reconciler(
             tracing::warn!(error = %e, "reconciler run failed; the next run retries");
         }
         // The embedded store has no lifecycle rules: files past their plan's retention go here.
+        // The sweep reads every stored file's item, and retention is counted in days, so it runs
+        // at most once per MEDIA_SWEEP_EVERY rather than on every reconciler tick (an expired
+        // file already answers 410 before it is deleted).
+        if last_sweep.is_some_and(|at| at.elapsed() < MEDIA_SWEEP_EVERY) {
+            continue;
+        }
         match miping::domain::media::retention::sweep(&ports, ports.clock.now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(expired = n, "media past its retention deleted"),
-            Err(e) => tracing::warn!(error = %e, "media retention sweep failed; the next run retries"),
+            Ok(n) => {
+                last_sweep = Some(tokio::time::Instant::now());
+                if n > 0 {
+                    tracing::info!(expired = n, "media past its retention deleted");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "media retention sweep failed; the next tick retries"),
         }
     }
 }
+
+/// How often the local process deletes media past its plan's retention.
+const MEDIA_SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// How often the in-process scheduler looks for due messages and campaigns (the most a release
 /// is late by).

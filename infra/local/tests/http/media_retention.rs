@@ -1,6 +1,6 @@
 //! SPEC → Media and rich messages: "stored media is deleted after the plan's
 //! `media_retention_days`, and its message shows `media.status: "expired"`". The plan field is
-//! validated; on the local process the retention sweep (run on the reconciler's tick) deletes the
+//! validated; on the local process the retention sweep (run hourly beside the reconciler) deletes the
 //! files through the storage port and marks items and messages expired; `GET /media/{id}` then
 //! answers 410 `media_expired`. Time is the sweep's argument: no sleeps.
 

@@ -5,8 +5,8 @@
 //! change applies to files already stored) have passed since it was stored. Then:
 //! - reads see it `expired` at once ([`seen_at`]: `GET /media/{id}` answers 410 `media_expired`, a
 //!   send refuses it), whichever deletes the bytes;
-//! - the embedded store's bytes are deleted by [`sweep`], run by the local process on the
-//!   reconciler's tick (the storage port's list + delete), which also marks the item and its
+//! - the embedded store's bytes are deleted by [`sweep`], run by the local process hourly
+//!   beside the reconciler (the storage port's list + delete), which also marks the item and its
 //!   inbound message `expired`;
 //! - on S3 the object carries the `retention-days` tag ([`tag`]) the bucket's lifecycle rules in
 //!   template.yaml match (7, 30, 90 or 365 days, rounded up; longer plans fall to the 400-day rule).
