@@ -7,11 +7,12 @@ export AWS_LC_SYS_NO_JITTER_ENTROPY="${AWS_LC_SYS_NO_JITTER_ENTROPY:-1}"
 case "${1:-coldstart}" in
   coldstart)
     shift || true
-    pkgs=$(for d in functions/*/; do printf -- '-p %s ' "$(basename "$d")"; done)
-    # The functions alone, as deployed: built together with the bench, they would get its
-    # `miping/embedded` through feature unification.
-    # shellcheck disable=SC2086
-    cargo build --release --quiet $pkgs
+    # Each function alone, as deployed (infra/release.sh, sam build): cargo unifies a package's
+    # features across one invocation, so built together each would get the union of their
+    # `miping` features (and with the bench, its `miping/embedded`).
+    for d in functions/*/; do
+      cargo build --release --quiet -p "$(basename "$d")"
+    done
     cargo build --release --quiet -p miping-bench
     target="${CARGO_TARGET_DIR:-target}"
     "$target/release/miping-bench" coldstart "$@"

@@ -47,10 +47,8 @@ else
     [ -f "$dir/Cargo.toml" ] && functions+=("$(basename "$dir")")
   done
 fi
-packages=()
 for f in "${functions[@]}"; do
   [ -f "functions/$f/Cargo.toml" ] || { echo "error: no function functions/$f" >&2; exit 2; }
-  packages+=(-p "$f")
 done
 
 # aws-lc-sys build switch: without CPU jitter entropy aws-lc seeds its DRBG from the OS (getrandom)
@@ -60,8 +58,14 @@ export AWS_LC_SYS_NO_JITTER_ENTROPY="${AWS_LC_SYS_NO_JITTER_ENTROPY:-1}"
 
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 echo "==> cargo lambda build --release --arm64 (${#functions[@]} functions, target dir $target_dir)"
+# One build per function, as `sam build` does: cargo unifies a package's features across every
+# package of one invocation, so building them together would link each function with the union
+# of all their `miping` features (aws-sdk-s3 and aws-sdk-sesv2 into functions that use neither,
+# ~1 MB each). Dependencies are still compiled once per distinct feature set.
 # --locked: a release is built from exactly the committed Cargo.lock.
-cargo lambda build --release --arm64 --locked --output-format zip "${packages[@]}"
+for p in "${functions[@]}"; do
+  cargo lambda build --release --arm64 --locked --output-format zip -p "$p"
+done
 
 # --- collect zips --------------------------------------------------------------------------
 mkdir -p dist

@@ -7,11 +7,10 @@ use secrecy::SecretString;
 
 use crate::adapters::aws::dynamodb::DynamoTable;
 use crate::adapters::aws::kms_vault::KmsVault;
-use crate::adapters::aws::ses::SesMailer;
 use crate::adapters::aws::sqs::SqsQueue;
 use crate::config::{self, Config, MetaConfig, SuperAdminBootstrap};
 use crate::ports::clock::{Clock, SystemClock, UlidGen};
-use crate::ports::{Ports, Storage};
+use crate::ports::{Mailer, Ports, Storage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AwsSetupError {
@@ -47,13 +46,12 @@ pub async fn ports(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Ports
     let queue = SqsQueue::from_env(aws_sdk_sqs::Client::new(sdk), &configured)
         .map_err(|e| AwsSetupError::Adapter(e.to_string()))?;
     let vault = KmsVault::new(aws_sdk_kms::Client::new(sdk), config::env("KMS_KEY_ID").unwrap_or_default());
-    let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(sdk), config::env("SES_FROM").unwrap_or_default());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(Ports {
         table: Arc::new(table),
         queue: Arc::new(queue),
         vault: Arc::new(vault),
-        mailer: Arc::new(mailer),
+        mailer: mailer(sdk),
         meta: super::meta_graph(&config.meta).map_err(AwsSetupError::Adapter)?,
         storage: media_storage(sdk, clock.clone()),
         clock,
@@ -77,6 +75,22 @@ fn media_storage(sdk: &aws_config::SdkConfig, clock: Arc<dyn Clock>) -> Arc<dyn 
 fn media_storage(_: &aws_config::SdkConfig, _: Arc<dyn Clock>) -> Arc<dyn Storage> {
     Arc::new(crate::ports::storage::NoStorage(
         "this function is built without media storage (miping feature `s3`)".into(),
+    ))
+}
+
+/// SES v2 from `SES_FROM` when the build has the `ses` feature (the mail worker); otherwise a
+/// mailer whose every send fails with the reason: the other functions queue mail jobs instead
+/// of sending, and linking aws-sdk-sesv2 into each of them cost every binary its size.
+#[cfg(feature = "ses")]
+fn mailer(sdk: &aws_config::SdkConfig) -> Arc<dyn Mailer> {
+    use crate::adapters::aws::ses::SesMailer;
+    Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(sdk), config::env("SES_FROM").unwrap_or_default()))
+}
+
+#[cfg(not(feature = "ses"))]
+fn mailer(_: &aws_config::SdkConfig) -> Arc<dyn Mailer> {
+    Arc::new(crate::ports::mailer::NoMailer(
+        "this function is built without a mailer (miping feature `ses`): mail goes through the mail queue".into(),
     ))
 }
 

@@ -38,9 +38,28 @@ pub trait Mailer: Send + Sync + 'static {
     async fn send(&self, email: &Email) -> Result<String, MailError>;
 }
 
+/// The mailer of a function that sends no email (its `Ports` still need one): every send is
+/// `Unavailable` with the reason, so a misrouted send is retried and logged, never lost quietly.
+pub struct NoMailer(pub String);
+
+#[async_trait]
+impl Mailer for NoMailer {
+    async fn send(&self, _: &Email) -> Result<String, MailError> {
+        Err(MailError::Unavailable(self.0.clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_mailer_refuses_with_its_reason() {
+        let mailer = NoMailer("built without ses".into());
+        let email = Email { to: "a@b.test".into(), subject: "s".into(), text: "t".into(), html: None };
+        let err = futures_util::FutureExt::now_or_never(mailer.send(&email)).expect("ready").unwrap_err();
+        assert!(matches!(err, MailError::Unavailable(reason) if reason == "built without ses"));
+    }
 
     #[test]
     fn header_text_turns_line_breaks_into_spaces() {

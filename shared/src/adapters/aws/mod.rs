@@ -5,5 +5,6 @@ pub mod dynamodb;
 pub mod kms_vault;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "ses")]
 pub mod ses;
 pub mod sqs;
