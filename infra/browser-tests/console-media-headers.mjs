@@ -8,13 +8,7 @@
 // approved "invoice_pdf" template: a DOCUMENT header, "Hi {{1}}, your invoice {{2}} is attached."),
 // SIM_URL, CUSTOMER (digits: the only contact, who wrote 25 h ago), CONVERSATION (their conversation).
 import assert from "node:assert/strict";
-import { scenario, step, checkA11y as axe, screenshot, env, waitFor } from "./lib.mjs";
-
-// A toast fading in is measured mid-animation (lighter text): check once animations are over.
-async function checkA11y(page, label) {
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"));
-  await axe(page, label);
-}
+import { scenario, step, checkA11ySettled as checkA11y, screenshot, env, waitFor } from "./lib.mjs";
 
 const email = env("OWNER_EMAIL");
 const password = env("OWNER_PASSWORD");
