@@ -9,13 +9,7 @@
 // the approved template order_update and the canned reply /fees), SIM_URL, PHONE_NUMBER_ID,
 // CUSTOMER (the customer's number, digits).
 import assert from "node:assert/strict";
-import { scenario, step, checkA11y as axe, screenshot, newestEmail, env, waitFor } from "./lib.mjs";
-
-// A toast fading in is measured mid-animation (lighter text): check once animations are over.
-async function checkA11y(page, label) {
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"));
-  await axe(page, label);
-}
+import { scenario, step, checkA11ySettled as checkA11y, screenshot, newestEmail, env, waitFor } from "./lib.mjs";
 
 const email = env("OWNER_EMAIL");
 const password = env("OWNER_PASSWORD");

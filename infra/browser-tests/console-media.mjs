@@ -6,13 +6,7 @@
 // Environment: BASE_URL, AGENT_EMAIL, AGENT_PASSWORD (an active agent of a connected tenant),
 // SIM_URL, PHONE_NUMBER_ID, CUSTOMER (the customer's number, digits).
 import assert from "node:assert/strict";
-import { scenario, step, checkA11y as axe, screenshot, env, waitFor } from "./lib.mjs";
-
-// A toast fading in is measured mid-animation (lighter text): check once animations are over.
-async function checkA11y(page, label) {
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"));
-  await axe(page, label);
-}
+import { scenario, step, checkA11ySettled as checkA11y, screenshot, env, waitFor } from "./lib.mjs";
 
 const email = env("AGENT_EMAIL");
 const password = env("AGENT_PASSWORD");

@@ -142,6 +142,15 @@ export async function checkA11y(page, label, { include, exclude = [] } = {}) {
   step(`axe-core: no serious or critical violations (${label})`);
 }
 
+/**
+ * `checkA11y` once the page's animations are over: a toast fading in is measured mid-animation
+ * (lighter text), which axe-core reports as low contrast.
+ */
+export async function checkA11ySettled(page, label, opts) {
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"));
+  await checkA11y(page, label, opts);
+}
+
 /** Polls `fn` (async allowed) until it returns a truthy value, which it returns. */
 export async function waitFor(fn, { timeout = 10_000, interval = 50, message = "condition" } = {}) {
   const end = Date.now() + timeout;

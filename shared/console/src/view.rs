@@ -146,6 +146,18 @@ pub fn money(amount: Money, currency: &str) -> String {
     format!("{amount} {currency}")
 }
 
+/// A media kind as a page names it ("Image").
+pub fn media_label(kind: miping::domain::media::MediaKind) -> &'static str {
+    use miping::domain::media::MediaKind;
+    match kind {
+        MediaKind::Image => "Image",
+        MediaKind::Video => "Video",
+        MediaKind::Document => "Document",
+        MediaKind::Audio => "Audio",
+        MediaKind::Sticker => "Sticker",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -4,9 +4,9 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::future::join_all;
 use miping::app::AppState;
@@ -14,17 +14,22 @@ use miping::domain::audit;
 use miping::domain::campaigns::create::{AudienceInput, CreateInput, TemplateInput};
 use miping::domain::campaigns::estimate::{self, AudienceEstimate, Budget};
 use miping::domain::campaigns::mapping::Mapping;
+use miping::domain::campaigns::test_send::{self, TestSendInput};
 use miping::domain::campaigns::{Audience, Campaign, CampaignStatus, StatusCounts, counters, report};
 use miping::domain::contacts::Contact;
+use miping::domain::media::MediaKind;
+use miping::domain::messages::header::{self, HeaderInput};
 use miping::domain::templates::model::{ParameterFormat, Template as WaTemplate};
-use miping::domain::templates::schema::Slot;
+use miping::domain::templates::schema::{ParamSchema, Slot};
+use miping::domain::{Error, FieldError};
 use miping::http::audit::Audit;
+use miping::http::routes::media::UPLOAD_BODY_LIMIT;
 use miping::store::campaigns::Campaigns;
 use miping::store::contacts::{Contacts, ListFilter as ContactFilter};
 use miping::store::templates::Templates;
 use serde_json::Value;
 
-use crate::forms::{CsrfForm, Errors, status_of};
+use crate::forms::{CsrfForm, CsrfUpload, Errors, status_of};
 use crate::page::{self, ConfirmForm, Hx, Shell};
 use crate::session::TenantAdmin;
 use crate::view::{When, campaign_badge, number, when};
@@ -33,8 +38,9 @@ use chrono_tz::Tz;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(list))
-        .route("/new", get(new_form).post(create))
-        .route("/new/estimate", post(estimate))
+        // The wizard is multipart (a media header's file): up to WhatsApp's largest.
+        .route("/new", get(new_form).post(create).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)))
+        .route("/new/estimate", post(estimate).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)))
         .route("/{id}", get(show))
         .route("/{id}/progress", get(progress))
         .route("/{id}/cancel", post(cancel_campaign))
@@ -158,6 +164,15 @@ pub struct Draft {
     pub when: String,
     /// `datetime-local`, in the tenant's time zone.
     pub schedule_at: String,
+    /// A media-header template's header: `file` (one file for everyone) or `link`.
+    pub header_source: String,
+    /// The file stored for it (`POST /media`'s id), kept across the form's re-renders.
+    pub header_media_id: String,
+    pub header_filename: String,
+    /// An `https://` link, or `{{contact.attributes.<key>}}` (each recipient's own).
+    pub header_link: String,
+    /// "Send a test" to this number.
+    pub test_to: String,
 }
 
 impl Draft {
@@ -179,6 +194,27 @@ impl Draft {
             vars,
             when: one("when"),
             schedule_at: one("schedule_at"),
+            header_source: one("header_source"),
+            header_media_id: one("header_media_id"),
+            header_filename: one("header_filename"),
+            header_link: one("header_link"),
+            test_to: one("test_to"),
+        }
+    }
+
+    fn header_by_link(&self) -> bool {
+        self.header_source == "link"
+    }
+
+    /// The API's `header` for a template whose header is a `kind`: the stored file or the link,
+    /// whichever the person chose (neither: the domain says one is required).
+    fn header(&self, kind: MediaKind) -> HeaderInput {
+        let given = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_owned());
+        HeaderInput {
+            kind: Some(kind.as_str().to_owned()),
+            media_id: if self.header_by_link() { None } else { given(&self.header_media_id) },
+            link: if self.header_by_link() { given(&self.header_link) } else { None },
+            filename: None,
         }
     }
 
@@ -212,12 +248,28 @@ impl Draft {
             .collect()
     }
 
+    fn template_input(&self) -> TemplateInput {
+        match self.template_ref() {
+            Some((n, l)) => TemplateInput { name: Some(n.to_owned()), language: Some(l.to_owned()) },
+            None => TemplateInput { name: None, language: None },
+        }
+    }
+
+    /// The body of `POST /campaigns/test-send` ("Send a test"), filled from `first` (the first
+    /// recipient) as the campaign would fill it.
+    fn test_input(&self, header: Option<MediaKind>, first: Option<String>) -> TestSendInput {
+        TestSendInput {
+            to: Some(self.test_to.trim().to_owned()),
+            template: Some(self.template_input()),
+            variables: Some(self.variables()),
+            header: header.map(|k| self.header(k)),
+            contact_id: first,
+        }
+    }
+
     /// The body of `POST /campaigns`, so the domain's own checks (and their `details`) apply.
-    fn input(&self, tz: Tz) -> CreateInput {
-        let (name, language) = match self.template_ref() {
-            Some((n, l)) => (Some(n.to_owned()), Some(l.to_owned())),
-            None => (None, None),
-        };
+    /// `header`: the chosen template's media header, if it has one.
+    fn input(&self, tz: Tz, header: Option<MediaKind>) -> CreateInput {
         let audience = match self.audience.as_str() {
             "all" => Some(AudienceInput { all: Some(true), ..AudienceInput::default() }),
             "tags" => Some(AudienceInput { tags: Some(self.tags.clone()), ..AudienceInput::default() }),
@@ -237,10 +289,10 @@ impl Draft {
         });
         CreateInput {
             name: Some(self.name.clone()),
-            template: Some(TemplateInput { name, language }),
+            template: Some(self.template_input()),
             audience,
             variables: Some(self.variables()),
-            header: None,
+            header: header.map(|k| self.header(k)),
             schedule_at,
         }
     }
@@ -248,7 +300,52 @@ impl Draft {
 
 /// The form's fields that a use case's `details` can name (`template.name` marks `template`,
 /// `variables[1]` marks `variables`, `audience.tags` marks `audience`).
-const FIELDS: &[&str] = &["name", "template", "audience", "variables", "schedule_at"];
+const FIELDS: &[&str] = &["name", "template", "audience", "variables", "header", "schedule_at", "test_to"];
+
+/// The header picker (a media-header template's file or link), outside the live part so a chosen
+/// file survives its updates; console.js swaps it (out of band) when the template's header kind
+/// changes.
+pub struct Picker {
+    pub kind: Option<MediaKind>,
+    pub draft_source: String,
+    pub media_id: String,
+    pub filename: String,
+    pub link: String,
+    pub error: Option<String>,
+}
+
+impl Picker {
+    fn of(kind: Option<MediaKind>, draft: &Draft, errors: &Errors) -> Self {
+        Picker {
+            kind,
+            draft_source: if draft.header_by_link() { "link".into() } else { "file".into() },
+            media_id: draft.header_media_id.clone(),
+            filename: draft.header_filename.clone(),
+            link: draft.header_link.clone(),
+            error: errors.get("header").map(str::to_owned),
+        }
+    }
+
+    /// `shown_header`: the kind the picker was rendered for.
+    pub fn signature(&self) -> &'static str {
+        self.kind.map_or("", MediaKind::as_str)
+    }
+
+    pub fn accept(&self) -> String {
+        super::media::accept(self.kind)
+    }
+
+    pub fn label(&self) -> &'static str {
+        self.kind.map_or("", crate::view::media_label)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "campaigns_header.html")]
+pub struct PickerFragment<'a> {
+    pub picker: &'a Picker,
+    pub oob: bool,
+}
 
 /// A choice in a list of checkboxes or options.
 pub struct Choice {
@@ -264,6 +361,8 @@ pub struct Live {
     pub budget: Option<Budget>,
     /// The first recipient's message: text pieces, `(text, is_variable, missing)`.
     pub preview: Vec<(String, bool, bool)>,
+    /// Its media header: what it carries for the first recipient.
+    pub preview_header: Option<String>,
     pub first_name: String,
 }
 
@@ -300,7 +399,12 @@ pub struct NewPage {
     pub tags: Vec<Choice>,
     pub contacts: Vec<Choice>,
     pub live: Live,
+    pub picker: Picker,
     pub errors: Errors,
+    /// Rendering for the page (not an out-of-band swap).
+    pub oob: bool,
+    /// What "Send a test" did ("Test sent to …").
+    pub notice: Option<String>,
 }
 
 /// Contacts offered for a hand-picked audience (larger ones are tags or everyone).
@@ -326,7 +430,11 @@ impl NewPage {
         let (recent, _) = contacts.list(tenant_id, &filter, PICKABLE_CONTACTS, None).await?;
         let tags = miping::domain::contacts::service::tags_in_use(&state.ports, tenant_id).await?;
         let live = live(state, tenant_id, &mut draft, chosen.as_ref()).await?;
+        let kind = chosen.as_ref().and_then(|t| header::media_header(&t.parameters));
         Ok(NewPage {
+            picker: Picker::of(kind, &draft, &errors),
+            oob: false,
+            notice: None,
             templates: approved
                 .iter()
                 .map(|t| {
@@ -377,9 +485,17 @@ async fn live(
             Some(a) => Some(estimate::audience(&state.ports, tenant_id, &a).await?),
             None => None,
         };
-        return Ok(Live { vars: Vec::new(), estimate, budget: None, preview: Vec::new(), first_name: String::new() });
+        return Ok(Live {
+            vars: Vec::new(),
+            estimate,
+            budget: None,
+            preview: Vec::new(),
+            preview_header: None,
+            first_name: String::new(),
+        });
     };
-    let schema = &template.parameters;
+    // A media header is the picker's, not a variable.
+    let schema = &header::without_header(&template.parameters);
     let mut body_n = 0;
     let mut vars = Vec::with_capacity(schema.count);
     for (i, v) in schema.variables.iter().take(schema.count).enumerate() {
@@ -424,8 +540,27 @@ async fn live(
             _ => None,
         })
         .collect();
+    let preview_header = header::media_header(&template.parameters).map(|kind| {
+        let label = crate::view::media_label(kind);
+        match (draft.header_by_link(), draft.header_link.trim(), draft.header_media_id.is_empty()) {
+            (true, "", _) | (false, _, true) => format!("{label}: not chosen yet"),
+            (true, link, _) => {
+                let rendered = match (Mapping::parse(&Value::String(link.to_owned())), first) {
+                    (Ok(Mapping::Literal(_)), _) => Some(link.to_owned()),
+                    (Ok(m), Some(c)) => m.render(c).and_then(|v| v.as_str().map(str::to_owned)),
+                    _ => None,
+                };
+                match rendered {
+                    Some(url) => format!("{label} from {url}"),
+                    None => format!("{label} from {link} (no value for this recipient)"),
+                }
+            }
+            (false, _, false) => format!("{label}: {}", draft.header_filename),
+        }
+    });
     Ok(Live {
-        preview: render_body(template, &values),
+        preview: render_body(template, schema, &values),
+        preview_header,
         first_name: first.map(contact_label).unwrap_or_default(),
         vars,
         estimate,
@@ -433,8 +568,9 @@ async fn live(
     })
 }
 
-/// The template's body with its body variables filled (a missing one shows its placeholder).
-fn render_body(template: &WaTemplate, values: &[Option<String>]) -> Vec<(String, bool, bool)> {
+/// The template's body with its body variables filled (a missing one shows its placeholder);
+/// `schema`: the template's variables as `values` has them (without a media header).
+fn render_body(template: &WaTemplate, schema: &ParamSchema, values: &[Option<String>]) -> Vec<(String, bool, bool)> {
     let body = template
         .components
         .as_array()
@@ -442,7 +578,7 @@ fn render_body(template: &WaTemplate, values: &[Option<String>]) -> Vec<(String,
         .and_then(|c| c["text"].as_str())
         .unwrap_or_default();
     let positions: Vec<usize> =
-        template.parameters.variables.iter().filter(|v| v.component == Slot::Body).map(|v| v.position - 1).collect();
+        schema.variables.iter().filter(|v| v.component == Slot::Body).map(|v| v.position - 1).collect();
     let mut out = Vec::new();
     let mut from = 0;
     for (k, ph) in miping::domain::templates::validate::placeholders(body).iter().enumerate() {
@@ -477,33 +613,102 @@ async fn new_form(
     }
 }
 
-/// `POST /app/campaigns/new/estimate`: the live part for console.js.
+/// `POST /app/campaigns/new/estimate`: the live part for console.js, and the header picker out
+/// of band when the template's header kind changed (console.js never sends a file with it).
 async fn estimate(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     headers: HeaderMap,
-    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+    CsrfUpload { form: pairs, .. }: CsrfUpload<Vec<(String, String)>>,
 ) -> Response {
     let shell = Shell::load(&state, &viewer, &headers, "New campaign", "/app/campaigns").await;
-    match NewPage::load(&state, shell, &tenant_id, Draft::from_pairs(&pairs), Errors::none()).await {
-        Ok(page) => page::html(StatusCode::OK, &page.as_live()),
-        Err(e) => page::failed("campaigns page", &e),
+    let page = match NewPage::load(&state, shell, &tenant_id, Draft::from_pairs(&pairs), Errors::none()).await {
+        Ok(page) => page,
+        Err(e) => return page::failed("campaigns page", &e),
+    };
+    let shown = pairs.iter().find(|(k, _)| k == "shown_header").map(|(_, v)| v.as_str());
+    let rendered = match page.as_live().render() {
+        Ok(live) if shown.is_some_and(|s| s != page.picker.signature()) => {
+            PickerFragment { picker: &page.picker, oob: true }.render().map(|picker| live + &picker)
+        }
+        other => other,
+    };
+    match rendered {
+        Ok(body) => ([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
+        Err(e) => page::failed("campaigns page", Error::internal(e)),
     }
 }
 
+/// The chosen template's media header kind, if it has one (a template that is not there: none,
+/// and the domain says why).
+async fn header_kind(state: &AppState, tenant_id: &str, draft: &Draft) -> Result<Option<MediaKind>, Error> {
+    let Some((name, language)) = draft.template_ref() else { return Ok(None) };
+    let found = Templates::new(&*state.ports.table).find_by_name(tenant_id, name, language).await?;
+    Ok(found.and_then(|t| header::media_header(&t.parameters)))
+}
+
+/// A file chosen for a media header: stored (`POST /media`'s use case) and kept in the draft, so
+/// the next render (the preview, a refusal) carries its id instead of asking for it again.
+async fn store_header_file(
+    state: &AppState,
+    tenant_id: &str,
+    user_id: &str,
+    draft: &mut Draft,
+    file: Option<Result<miping::domain::media::service::Upload, Error>>,
+) -> Result<(), Error> {
+    let Some(file) = file.filter(|_| !draft.header_by_link()) else { return Ok(()) };
+    let item = super::media::store(state, tenant_id, user_id, file, "header").await?;
+    draft.header_media_id = item.id;
+    draft.header_filename = item.filename.unwrap_or_else(|| item.kind.as_str().to_owned());
+    Ok(())
+}
+
+/// The first recipient's contact id (what "Send a test" fills the variables from).
+async fn first_recipient(state: &AppState, tenant_id: &str, draft: &Draft) -> Result<Option<String>, Error> {
+    let Some(audience) = draft.audience() else { return Ok(None) };
+    Ok(estimate::audience(&state.ports, tenant_id, &audience).await?.first.map(|c| c.id))
+}
+
+/// A test-send's refusal on the form's fields: `to` is the test number's, the first recipient's
+/// data (`contact_id`) too; `template.header…` the picker's.
+fn test_errors(e: &Error) -> Errors {
+    let mut placed = e.clone();
+    for d in &mut placed.details {
+        if d.field == "to" || d.field == "contact_id" {
+            d.field = "test_to".into();
+        } else if let Some(rest) = d.field.strip_prefix("template.").filter(|r| r.starts_with("header")) {
+            d.field = rest.to_owned();
+        } else if d.field.starts_with("template.variables") {
+            d.field = "variables".into();
+        }
+    }
+    form_errors(&placed)
+}
+
+/// A header refusal in the form's words: "required" names the API's JSON otherwise.
+fn form_errors(e: &Error) -> Errors {
+    let mut placed = e.clone();
+    for d in placed.details.iter_mut().filter(|d| d.field.starts_with("header") && d.code == "required") {
+        *d = FieldError::new("header", "required", "upload a file or give a link for the header");
+    }
+    Errors::from_error(&placed, FIELDS)
+}
+
 /// `POST /app/campaigns/new`: `step=preview` (the no-JS "Update" button) shows the form again
-/// with the count and preview; otherwise the same use case as `POST /campaigns`.
+/// with the count and preview; `step=test` sends the first recipient's message to the test number
+/// (`POST /campaigns/test-send`'s use case) and shows the form again; otherwise the same use case
+/// as `POST /campaigns`.
 async fn create(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     audit: Audit,
     headers: HeaderMap,
     hx: Hx,
-    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+    CsrfUpload { form: pairs, file }: CsrfUpload<Vec<(String, String)>>,
 ) -> Response {
-    let draft = Draft::from_pairs(&pairs);
-    let preview_only = pairs.iter().any(|(k, v)| k == "step" && v == "preview");
-    let render = |status: StatusCode, draft: Draft, errors: Errors| {
+    let mut draft = Draft::from_pairs(&pairs);
+    let step = pairs.iter().find(|(k, _)| k == "step").map_or("", |(_, v)| v.as_str());
+    let render_with = |status: StatusCode, draft: Draft, errors: Errors, notice: Option<String>| {
         let state = state.clone();
         let viewer = viewer.clone();
         let headers = headers.clone();
@@ -511,22 +716,60 @@ async fn create(
         async move {
             let shell = Shell::load(&state, &viewer, &headers, "New campaign", "/app/campaigns").await;
             match NewPage::load(&state, shell, &tenant_id, draft, errors).await {
-                Ok(page) => page::page_or_fragment(hx, status, &page, page.as_form()),
+                Ok(mut page) => {
+                    page.notice = notice;
+                    let r = page::page_or_fragment(hx, status, &page, page.as_form());
+                    match &page.notice {
+                        Some(n) if hx.0 => hx.updated(r, "/app/campaigns/new", n),
+                        _ => r,
+                    }
+                }
                 Err(e) => page::failed("campaigns page", &e),
             }
         }
     };
-    if preview_only {
+    let render = |status: StatusCode, draft: Draft, errors: Errors| render_with(status, draft, errors, None);
+    let kind = match header_kind(&state, &tenant_id, &draft).await {
+        Ok(kind) => kind,
+        Err(e) => return page::failed("campaigns page", &e),
+    };
+    // The file is stored for the preview too: without JavaScript a file input cannot be refilled.
+    if kind.is_some()
+        && let Err(e) = store_header_file(&state, &tenant_id, &viewer.user().id, &mut draft, file).await
+    {
+        return match status_of(&e) {
+            Ok(status) => render(status, draft, form_errors(&e)).await,
+            Err(r) => r,
+        };
+    }
+    if step == "preview" {
         return render(StatusCode::OK, draft, Errors::none()).await;
     }
+    if step == "test" {
+        let first = match first_recipient(&state, &tenant_id, &draft).await {
+            Ok(first) => first,
+            Err(e) => return page::failed("campaigns page", &e),
+        };
+        let input = draft.test_input(kind, first);
+        return match test_send::test_send(&state.ports, &tenant_id, input).await {
+            Ok(_) => {
+                let notice = format!("Test sent to {}", draft.test_to.trim());
+                render_with(StatusCode::OK, draft, Errors::none(), Some(notice)).await
+            }
+            Err(e) => match status_of(&e) {
+                Ok(status) => render(status, draft, test_errors(&e)).await,
+                Err(r) => r,
+            },
+        };
+    }
     let tz = page::time_zone(&state, &tenant_id).await;
-    match audit::create_campaign(&state.ports, &audit, &state.prices, &tenant_id, draft.input(tz)).await {
+    match audit::create_campaign(&state.ports, &audit, &state.prices, &tenant_id, draft.input(tz, kind)).await {
         Ok(c) => {
             let toast = if c.status == CampaignStatus::Scheduled { "Campaign scheduled" } else { "Campaign started" };
             hx.done(&format!("/app/campaigns/{}", c.id), toast)
         }
         Err(e) => match status_of(&e) {
-            Ok(status) => render(status, draft, Errors::from_error(&e, FIELDS)).await,
+            Ok(status) => render(status, draft, form_errors(&e)).await,
             Err(r) => r,
         },
     }

@@ -24,6 +24,7 @@ use miping::domain::inbox::{self, ConversationStatus, ConversationView, ListFilt
 use miping::domain::media::service::{self as media_service, Upload};
 use miping::domain::media::{MediaItem, MediaKind, MediaStatus, MessageMedia};
 use miping::domain::messages::accept::{MediaSend, TemplateSend};
+use miping::domain::messages::header::{self, HeaderInput};
 use miping::domain::messages::{Author, Direction, MessageStatus, MessageView};
 use miping::domain::templates::model::Template as WaTemplate;
 use miping::domain::templates::schema::Slot;
@@ -503,6 +504,8 @@ pub struct Composer {
     /// The chosen template's `name|language` and its variables.
     pub template: String,
     pub vars: Vec<VarInput>,
+    /// The chosen template's media header: its file goes with the template (the file input).
+    pub header: Option<MediaKind>,
     pub note: String,
     pub note_errors: Errors,
     /// The template variables as posted (`var_1`, …), kept after a refusal.
@@ -517,7 +520,15 @@ impl Composer {
 
     /// The file input's `accept`: the types WhatsApp takes (the upload use case's list).
     pub fn accept(&self) -> String {
-        miping::domain::media::types::TYPES.iter().map(|t| t.mime).collect::<Vec<_>>().join(",")
+        super::media::accept(None)
+    }
+
+    /// The template's header file input: its kind's types, and what the label calls it.
+    pub fn header_accept(&self) -> String {
+        super::media::accept(self.header)
+    }
+    pub fn header_label(&self) -> &'static str {
+        self.header.map_or("", crate::view::media_label)
     }
 }
 
@@ -729,6 +740,7 @@ async fn templates(state: &AppState, tenant_id: &str, composer: &mut Composer, c
         .collect();
     if let Some(t) = approved.iter().find(|t| format!("{}|{}", t.name, t.language) == chosen) {
         composer.template = chosen.clone();
+        composer.header = header::media_header(&t.parameters);
         composer.vars = variable_labels(t)
             .into_iter()
             .enumerate()
@@ -737,13 +749,15 @@ async fn templates(state: &AppState, tenant_id: &str, composer: &mut Composer, c
     }
 }
 
-/// Each variable of a template as the person sees it: `{{1}}`, `{{name}}`, "Header variable".
+/// Each variable of a template as the person sees it: `{{1}}`, `{{name}}`, "Header variable"
+/// (a media header is not one: its file is the form's file input).
 fn variable_labels(t: &WaTemplate) -> Vec<String> {
     let mut body_n = 0;
-    t.parameters
+    let schema = header::without_header(&t.parameters);
+    schema
         .variables
         .iter()
-        .take(t.parameters.count)
+        .take(schema.count)
         .map(|v| match (v.component, &v.name) {
             (_, Some(name)) => format!("Variable {{{{{name}}}}}"),
             (Slot::Body, None) => {
@@ -979,8 +993,9 @@ async fn again(r: &Posted<'_>, id: &str, next: &str, status: StatusCode, compose
     }
 }
 
-/// `POST /app/inbox/{id}/reply`: free text (`text`) inside the window, or a template
-/// (`template` = `name|language`, `var_1`…) any time — the API's own use cases.
+/// `POST /app/inbox/{id}/reply`: free text (`text`) or a file inside the window, or a template
+/// (`template` = `name|language`, `var_1`…, and for a media header its file) any time — the
+/// API's own use cases.
 async fn reply(
     State(state): State<AppState>,
     member: TenantMember,
@@ -994,12 +1009,10 @@ async fn reply(
     let scope = scope(&viewer);
     let values = form.values();
     let with_file = file.is_some();
-    let result = match (file, form.template.as_deref().filter(|t| !t.is_empty())) {
-        (Some(file), _) => {
-            let caption = form.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
-            send_file(&state, &viewer, &tenant_id, &id, file, caption, &scope).await
-        }
-        (None, Some(t)) => {
+    let template = form.template.as_deref().filter(|t| !t.is_empty());
+    let with_file = with_file && template.is_none();
+    let result = match (file, template) {
+        (file, Some(t)) => {
             let (name, language) = t.split_once('|').unwrap_or((t, ""));
             let send = TemplateSend {
                 name: Some(name.to_owned()),
@@ -1008,7 +1021,11 @@ async fn reply(
                 components: None,
                 header: None,
             };
-            inbox::reply::template(&state.ports, &tenant_id, &id, send, &scope).await
+            send_template(&state, &viewer, &tenant_id, &id, send, file, &scope).await
+        }
+        (Some(file), None) => {
+            let caption = form.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+            send_file(&state, &viewer, &tenant_id, &id, file, caption, &scope).await
         }
         (None, None) => {
             inbox::reply::text(&state.ports, &tenant_id, &id, form.text.as_deref().unwrap_or_default(), &scope).await
@@ -1033,7 +1050,10 @@ async fn reply(
             let errors = if with_file && e.details.is_empty() {
                 Errors::none().field("file", sentence(&e.message))
             } else {
-                Errors::from_error(&e, &["text", "template", "variables", "file", "media.caption"])
+                Errors::from_error(
+                    &header_on_its_field(e),
+                    &["text", "template", "variables", "header", "file", "media.caption"],
+                )
             };
             let composer = Composer {
                 text: form.text.clone().unwrap_or_default(),
@@ -1069,6 +1089,41 @@ async fn send_file(
         ..MediaSend::default()
     };
     inbox::reply::media(&state.ports, tenant_id, id, send, scope).await
+}
+
+/// A template reply, with the file chosen for its media header (stored as `POST /media` stores
+/// it, given as `header` by its id: `POST /messages`'s rules then check it against the template).
+async fn send_template(
+    state: &AppState,
+    viewer: &Viewer,
+    tenant_id: &str,
+    id: &str,
+    mut send: TemplateSend,
+    file: Option<Result<Upload, Error>>,
+    scope: &Scope,
+) -> Result<MessageView, Error> {
+    if let Some(file) = file {
+        // The conversation first: a file is not stored for one the viewer may not see.
+        inbox::require(&state.ports, tenant_id, id, scope).await?;
+        let item = super::media::store(state, tenant_id, &viewer.user().id, file, "header").await?;
+        send.header = Some(HeaderInput {
+            kind: Some(item.kind.as_str().to_owned()),
+            media_id: Some(item.id),
+            ..HeaderInput::default()
+        });
+    }
+    inbox::reply::template(&state.ports, tenant_id, id, send, scope).await
+}
+
+/// `template.header…` details on the reply box's header file input, in its words when missing.
+fn header_on_its_field(mut e: Error) -> Error {
+    for d in e.details.iter_mut().filter(|d| d.field.starts_with("template.header") || d.field == "header") {
+        d.field = "header".into();
+        if d.code == "required" {
+            d.message = "choose the file this template's header sends".into();
+        }
+    }
+    e
 }
 
 /// The text with the canned reply in it: in place of a trailing `/shortcut` being typed, else

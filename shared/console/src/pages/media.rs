@@ -11,9 +11,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use miping::app::AppState;
-use miping::domain::Kind;
-use miping::domain::media::MediaKind;
-use miping::domain::media::service::{self, Download};
+use miping::domain::media::service::{self, Download, Upload};
+use miping::domain::media::{MediaItem, MediaKind};
+use miping::domain::{Error, FieldError, Kind};
 use miping::http::routes::media::content_disposition;
 use miping::ports::storage::MediaKey;
 
@@ -86,4 +86,37 @@ async fn file(State(state): State<AppState>, member: TenantMember, Path(id): Pat
         object.body,
     )
         .into_response()
+}
+
+/// A file a form chose for `field` (a template's sample, a campaign's or a template reply's media
+/// header), stored through `POST /media`'s use case (type, content and size checked before
+/// anything is kept). Its refusal (415, 413: no details of its own) is placed on `field`, with
+/// its status.
+pub async fn store(
+    state: &AppState,
+    tenant_id: &str,
+    user_id: &str,
+    file: Result<Upload, Error>,
+    field: &str,
+) -> Result<MediaItem, Error> {
+    let stored = match file {
+        Ok(upload) => service::upload(&state.ports, tenant_id, user_id, upload).await,
+        Err(e) => Err(e),
+    };
+    stored.map_err(|e| on_field(e, field))
+}
+
+/// `e` shown next to `field` when it names no field itself (a server failure stays as it is).
+pub fn on_field(mut e: Error, field: &str) -> Error {
+    if e.details.is_empty() && e.kind != Kind::Internal {
+        e.details.push(FieldError::new(field, e.code, e.message.clone()));
+    }
+    e
+}
+
+/// A file input's `accept` for media of `kind` (every type WhatsApp takes without one): the
+/// upload use case's own list.
+pub fn accept(kind: Option<MediaKind>) -> String {
+    let types = miping::domain::media::types::TYPES.iter().filter(|t| kind.is_none_or(|k| t.kind == k));
+    types.map(|t| t.mime).collect::<Vec<_>>().join(",")
 }

@@ -7,23 +7,25 @@ mod builder;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use miping::app::AppState;
 use miping::domain::audit;
+use miping::domain::media::service::Upload;
 use miping::domain::templates::{self, model::Template as Tpl};
 use miping::domain::{Error, Kind};
 use miping::http::audit::Audit;
+use miping::http::routes::media::UPLOAD_BODY_LIMIT;
 use miping::store::templates::Templates;
 use serde::Deserialize;
 
-use crate::forms::{CsrfForm, Errors, sentence, status_of};
+use crate::forms::{CsrfForm, CsrfUpload, Errors, sentence, status_of};
 use crate::page::{self, ConfirmForm, Hx, Shell};
 use crate::session::TenantAdmin;
 use crate::view::{When, humanize_code, template_status, when};
-use builder::{BUTTON_KINDS, Builder, CATEGORIES, Part, Preview};
+use builder::{BUTTON_KINDS, Builder, CATEGORIES, HEADER_FORMATS, Part, Preview};
 use chrono_tz::Tz;
 
 const LIST: &str = "/app/templates";
@@ -31,13 +33,14 @@ const PAGE_SIZE: usize = 25;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(list).post(create))
+        // The builder's form is multipart (a media header's sample file): up to WhatsApp's largest.
+        .route("/", get(list).post(create).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)))
         .route("/new", get(new_form))
-        .route("/preview", post(preview))
+        .route("/preview", post(preview).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)))
         .route("/sync", post(sync))
         .route("/library/install", post(install))
         .route("/{id}/row", get(row))
-        .route("/{id}/edit", get(edit_form).post(edit))
+        .route("/{id}/edit", get(edit_form).post(edit).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)))
         .route("/{id}/delete", post(delete))
 }
 
@@ -343,6 +346,7 @@ pub struct BuilderPage {
     /// Why the builder cannot edit this template, if it cannot.
     pub unsupported: Option<String>,
     pub kinds: &'static [(&'static str, &'static str)],
+    pub header_formats: &'static [(&'static str, &'static str)],
 }
 
 impl BuilderPage {
@@ -370,6 +374,7 @@ impl BuilderPage {
             oob: false,
             unsupported,
             kinds: &BUTTON_KINDS,
+            header_formats: &HEADER_FORMATS,
         };
         page.set_form(form);
         page
@@ -403,6 +408,10 @@ impl BuilderPage {
         example_rows(&self.form, &self.errors)
     }
 
+    pub fn accept(&self) -> String {
+        super::media::accept(self.form.media_kind())
+    }
+
     pub fn button_rows(&self) -> Vec<ButtonRow> {
         self.form
             .buttons
@@ -430,6 +439,22 @@ fn example_rows(form: &Builder, errors: &Errors) -> Vec<ExampleRow> {
         .into_iter()
         .map(|f| ExampleRow { invalid: refused && (!any_empty || f.value.trim().is_empty()), n: f.n, value: f.value })
         .collect()
+}
+
+/// The header's own fields alone (the preview's out-of-band answer when the header type changed):
+/// the text and its example's place, or the sample's file input.
+#[derive(Template)]
+#[template(path = "templates_header.html")]
+pub struct HeaderFragment<'a> {
+    pub form: &'a Builder,
+    pub errors: &'a Errors,
+    pub oob: bool,
+}
+
+impl HeaderFragment<'_> {
+    pub fn accept(&self) -> String {
+        super::media::accept(self.form.media_kind())
+    }
 }
 
 /// The example fields alone (the preview's out-of-band answer when the variables changed).
@@ -502,6 +527,24 @@ async fn refused(
     page::page_or_fragment(hx, status, &page, page.as_form())
 }
 
+/// A media header's sample, when a file was chosen: stored as `POST /media` stores it, then sent
+/// to Meta's Resumable Upload API (`sample::upload_for`, which refuses a file of another kind);
+/// the handle goes into the form, so the HEADER component carries it and a refusal elsewhere
+/// keeps it. Without a media header the file input is not there and a file is ignored.
+async fn attach_sample(
+    state: &AppState,
+    tenant_id: &str,
+    user_id: &str,
+    form: &mut Builder,
+    file: Option<Result<Upload, Error>>,
+) -> Result<(), Error> {
+    let (Some(kind), Some(file)) = (form.media_kind(), file) else { return Ok(()) };
+    let item = super::media::store(state, tenant_id, user_id, file, "sample").await?;
+    form.header_handle = templates::sample::upload_for(&state.ports, tenant_id, &item.id, kind, "sample").await?;
+    form.sample_name = item.filename.unwrap_or_default();
+    Ok(())
+}
+
 /// `POST /app/templates`: submitted for Meta's review.
 async fn create(
     State(state): State<AppState>,
@@ -509,9 +552,13 @@ async fn create(
     audit: Audit,
     headers: HeaderMap,
     hx: Hx,
-    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+    CsrfUpload { form: pairs, file }: CsrfUpload<Vec<(String, String)>>,
 ) -> Response {
-    let form = Builder::from_pairs(&pairs);
+    let mut form = Builder::from_pairs(&pairs);
+    if let Err(e) = attach_sample(&state, &tenant_id, &viewer.user().id, &mut form, file).await {
+        let parts = form.input().1;
+        return refused(&state, &viewer, &headers, hx, None, form, (e, parts)).await;
+    }
     let (input, parts) = form.input();
     match audit::create_template(&state.ports, &audit, &tenant_id, input).await {
         Ok(_) => hx.done(LIST, "Template submitted for review"),
@@ -527,7 +574,7 @@ async fn edit(
     headers: HeaderMap,
     hx: Hx,
     Path(id): Path<String>,
-    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+    CsrfUpload { form: pairs, file }: CsrfUpload<Vec<(String, String)>>,
 ) -> Response {
     let t = match templates::get(&state.ports, &tenant_id, &id).await {
         Ok(t) => t,
@@ -538,6 +585,10 @@ async fn edit(
     // The name and language are the template's own: shown, never changed.
     form.name = t.name.clone();
     form.language = t.language.clone();
+    if let Err(e) = attach_sample(&state, &tenant_id, &viewer.user().id, &mut form, file).await {
+        let parts = form.edit_input().1;
+        return refused(&state, &viewer, &headers, hx, Some(&t), form, (e, parts)).await;
+    }
     let (input, parts) = form.edit_input();
     match audit::edit_template(&state.ports, &audit, &tenant_id, &id, input).await {
         Ok(_) => hx.done(LIST, "Template resubmitted for review"),
@@ -546,14 +597,15 @@ async fn edit(
 }
 
 /// `POST /app/templates/preview`: the live preview as the person types (console.js: the preview
-/// fragment, plus the example fields out of band when the variables changed), or without
-/// JavaScript the whole builder with the preview updated.
+/// fragment, plus the example fields or the header's fields out of band when the variables or
+/// the header type changed), or without JavaScript the whole builder with the preview updated.
+/// A chosen sample file is not uploaded for a preview (the submit does that).
 async fn preview(
     State(state): State<AppState>,
     TenantAdmin(viewer, tenant_id): TenantAdmin,
     headers: HeaderMap,
     hx: Hx,
-    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+    CsrfUpload { form: pairs, .. }: CsrfUpload<Vec<(String, String)>>,
 ) -> Response {
     let field = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let edited = match field("id").filter(|id| !id.is_empty()) {
@@ -570,6 +622,7 @@ async fn preview(
         form.language = t.language.clone();
     }
     let changed = field("shown_vars") != Some(form.variables_signature().as_str());
+    let header_changed = field("shown_header").is_some_and(|shown| shown != form.header_signature());
     let mut page = BuilderPage::load(&state, &viewer, &headers, edited.as_ref()).await;
     page.set_form(form);
     if !hx.0 {
@@ -582,6 +635,12 @@ async fn preview(
     };
     if changed {
         match (ExamplesFragment { form: &page.form, errors: &page.errors, oob: true }).render() {
+            Ok(b) => body.push_str(&b),
+            Err(e) => return page::failed("templates page", Error::internal(e)),
+        }
+    }
+    if header_changed {
+        match (HeaderFragment { form: &page.form, errors: &page.errors, oob: true }).render() {
             Ok(b) => body.push_str(&b),
             Err(e) => return page::failed("templates page", Error::internal(e)),
         }

@@ -12,6 +12,7 @@ mod contacts;
 mod inbox;
 mod journey;
 mod media;
+mod media_headers;
 mod members;
 mod messages;
 mod scenarios;

@@ -276,3 +276,29 @@ async fn an_agent_sees_a_customers_photo_and_replies_with_a_pdf() {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// Issue 18's console part: an image-header template built with its sample, a campaign with an
+/// uploaded image, and a document-header template reply in the inbox (console-media-headers.mjs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_builds_an_image_template_sends_it_with_a_photo_and_replies_with_an_invoice() {
+    let tp = common::start().await;
+    let (t, connection) = common::ready_to_send(&tp).await;
+    let invoice = "Hi {{1}}, your invoice {{2}} is attached.";
+    super::media_headers::media_template(&tp, &t, "invoice_pdf", "DOCUMENT", invoice).await;
+    let customer = "14155550877";
+    let conversation = super::media_headers::closed_conversation(&tp, &t, &connection, customer).await;
+    let sim = common::simulator(&tp).base_url();
+    browser::run_scenario(
+        "console-media-headers",
+        &[
+            ("BASE_URL", tp.base.as_str()),
+            ("OWNER_EMAIL", t.email.as_str()),
+            ("OWNER_PASSWORD", t.password.as_str()),
+            ("SIM_URL", sim.as_str()),
+            ("CUSTOMER", customer),
+            ("CONVERSATION", conversation.as_str()),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}

@@ -71,7 +71,7 @@ async fn a_template_is_submitted_from_the_builder_and_its_row_polls_until_approv
     let (t, mut c) = signed_in_owner(&tp).await;
     let new = c.get("/app/templates/new").await;
     assert_eq!(new.status, StatusCode::OK);
-    new.assert_shows("Image, video and document headers are not in the builder yet");
+    new.assert_shows("A text line above the body, or an image, a video or a document sent with each message.");
     assert!(new.body.contains("class=\"phone\""), "the preview is on the page");
 
     let r = c.post("/app/templates", &with_name("order_update", GOOD)).await;

@@ -1,9 +1,10 @@
-//! The template builder's form: what a person types (name, language, category, a text header,
-//! the body with `{{1}}` variables and one example each, a footer, a few buttons) turned into the
+//! The template builder's form: what a person types (name, language, category, a header —
+//! text, or an image, video or document with its sample for Meta's review —, the body with `{{1}}` variables and one example each, a footer, a few buttons) turned into the
 //! API's `components`, the domain's `details` on `components[k]...` put back next to the form's
 //! fields, and the WhatsApp-style preview. The rules themselves stay in the domain
 //! (`miping::domain::templates::validate`); nothing here re-checks them.
 
+use miping::domain::media::MediaKind;
 use miping::domain::templates::model::{Template, TemplateEditInput, TemplateInput};
 use miping::domain::templates::validate::{self, placeholders};
 use miping::domain::{Error, FieldError};
@@ -24,13 +25,19 @@ pub const BUTTON_KINDS: [(&str, &str); 4] =
 /// button, no text), which this form does not build.
 pub const CATEGORIES: [(&str, &str); 2] = [("MARKETING", "Marketing"), ("UTILITY", "Utility")];
 
+/// The header types the builder offers, as (Meta's `format`, label); "" is no header.
+pub const HEADER_FORMATS: [(&str, &str); 5] =
+    [("", "None"), ("TEXT", "Text"), ("IMAGE", "Image"), ("VIDEO", "Video"), ("DOCUMENT", "Document")];
+
 /// Every field the form shows, for [`Errors::from_error`] (anything else becomes the alert).
 pub const FIELDS: &[&str] = &[
     "name",
     "language",
     "category",
+    "header_format",
     "header",
     "header_example",
+    "sample",
     "body",
     "examples",
     "footer",
@@ -61,8 +68,15 @@ pub struct Builder {
     pub name: String,
     pub language: String,
     pub category: String,
+    /// `TEXT`, `IMAGE`, `VIDEO`, `DOCUMENT`, or empty for no header.
+    pub header_format: String,
     pub header: String,
     pub header_example: String,
+    /// A media header's sample as Meta's upload handle (`example.header_handle`), once uploaded:
+    /// kept in the form so a refusal elsewhere does not ask for the file again.
+    pub header_handle: String,
+    /// The sample's file name, to say which file that handle is.
+    pub sample_name: String,
     pub body: String,
     /// `examples[i]` is the example for `{{i+1}}`.
     pub examples: Vec<String>,
@@ -76,8 +90,11 @@ impl Default for Builder {
             name: String::new(),
             language: "en".into(),
             category: "UTILITY".into(),
+            header_format: String::new(),
             header: String::new(),
             header_example: String::new(),
+            header_handle: String::new(),
+            sample_name: String::new(),
             body: String::new(),
             examples: Vec::new(),
             footer: String::new(),
@@ -91,6 +108,8 @@ impl Default for Builder {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Part {
     Header,
+    /// An image, video or document header: its sample is the file input's.
+    MediaHeader,
     Body,
     Footer,
     /// The slot (0-based) of each submitted button, in order.
@@ -105,16 +124,21 @@ pub struct ExampleField {
 }
 
 impl Builder {
-    /// From the posted fields (unknown ones ignored: `_csrf`, `id`, `shown_vars`).
+    /// From the posted fields (unknown ones ignored: `_csrf`, `id`, `shown_vars`). Without a
+    /// `header_format` (a form from before the header type), a typed header is a text one.
     pub fn from_pairs(pairs: &[(String, String)]) -> Self {
         let mut b = Builder { language: String::new(), category: String::new(), ..Builder::default() };
+        let mut format = None;
         for (k, v) in pairs {
             match k.as_str() {
                 "name" => b.name = v.trim().to_owned(),
                 "language" => b.language = v.clone(),
                 "category" => b.category = v.clone(),
+                "header_format" => format = Some(v.trim().to_ascii_uppercase()),
                 "header" => b.header = v.clone(),
                 "header_example" => b.header_example = v.clone(),
+                "header_handle" => b.header_handle = v.trim().to_owned(),
+                "sample_name" => b.sample_name = v.clone(),
                 "body" => b.body = v.replace("\r\n", "\n"),
                 "footer" => b.footer = v.clone(),
                 other => {
@@ -136,7 +160,22 @@ impl Builder {
                 }
             }
         }
+        b.header_format = format.unwrap_or_else(|| if b.header.trim().is_empty() { "" } else { "TEXT" }.to_owned());
         b
+    }
+
+    /// The media header's kind, when the header is an image, video or document.
+    pub fn media_kind(&self) -> Option<MediaKind> {
+        match self.header_format.as_str() {
+            "IMAGE" => Some(MediaKind::Image),
+            "VIDEO" => Some(MediaKind::Video),
+            "DOCUMENT" => Some(MediaKind::Document),
+            _ => None,
+        }
+    }
+
+    pub fn text_header(&self) -> bool {
+        self.header_format == "TEXT"
     }
 
     /// The form for editing `t`, or why the builder cannot show it faithfully (editing it here
@@ -160,10 +199,17 @@ impl Builder {
             };
             match upper(c, "type").as_str() {
                 "HEADER" if upper(c, "format") == "TEXT" => {
+                    b.header_format = "TEXT".into();
                     b.header = str_at(c, &["text"]);
                     b.header_example = c.pointer("/example/header_text/0").and_then(Value::as_str).unwrap_or("").into();
                 }
-                "HEADER" => return Err("This template has a media header".into()),
+                // Its sample stays Meta's handle unless another file is chosen.
+                "HEADER" if matches!(upper(c, "format").as_str(), "IMAGE" | "VIDEO" | "DOCUMENT") => {
+                    b.header_format = upper(c, "format");
+                    b.header_handle =
+                        c.pointer("/example/header_handle/0").and_then(Value::as_str).unwrap_or("").into();
+                }
+                "HEADER" => return Err("This template has a location header".into()),
                 "BODY" => {
                     b.body = str_at(c, &["text"]);
                     b.examples = c
@@ -206,7 +252,13 @@ impl Builder {
     }
 
     pub fn header_has_variable(&self) -> bool {
-        !placeholders(&self.header).is_empty()
+        self.text_header() && !placeholders(&self.header).is_empty()
+    }
+
+    /// Which header fields are shown (`shown_header`): the preview re-renders them when the
+    /// header type changes (a text input, or the sample's file input).
+    pub fn header_signature(&self) -> &str {
+        &self.header_format
     }
 
     /// Which example fields are shown (`shown_vars`): the preview re-renders them only when
@@ -225,13 +277,22 @@ impl Builder {
     pub fn components(&self) -> (Value, Vec<Part>) {
         let mut list = Vec::new();
         let mut parts = Vec::new();
-        if !self.header.trim().is_empty() {
+        if self.text_header() {
+            // Chosen but empty: the domain says the text is required.
             let mut h = json!({"type": "HEADER", "format": "TEXT", "text": self.header});
             if self.header_has_variable() && !self.header_example.trim().is_empty() {
                 h["example"] = json!({"header_text": [self.header_example]});
             }
             list.push(h);
             parts.push(Part::Header);
+        } else if self.media_kind().is_some() {
+            // Without a sample yet: the domain says one is required.
+            let mut h = json!({"type": "HEADER", "format": self.header_format});
+            if !self.header_handle.is_empty() {
+                h["example"] = json!({"header_handle": [self.header_handle]});
+            }
+            list.push(h);
+            parts.push(Part::MediaHeader);
         }
         let mut body = json!({"type": "BODY", "text": self.body});
         // Only the examples given: the domain then says how many are missing.
@@ -296,7 +357,8 @@ impl Builder {
     }
 
     /// The domain's rules on what is typed so far, as (field label, message), for the preview.
-    /// Nothing until the body has text; the name, language and category wait for the submit.
+    /// Nothing until the body has text; the name, language, category and the sample (a file,
+    /// uploaded with the submit) wait for the submit.
     pub fn issues(&self) -> Vec<(String, String)> {
         if self.body.trim().is_empty() {
             return Vec::new();
@@ -306,20 +368,22 @@ impl Builder {
         details
             .into_iter()
             .filter(|d| d.field.starts_with("components"))
-            .map(|d| {
-                let field = form_field(&d.field, &parts);
-                (label(&field), d.message)
-            })
+            .map(|d| (form_field(&d.field, &parts), d.message))
+            .filter(|(field, _)| field != "sample")
+            .map(|(field, message)| (label(&field), message))
             .collect()
     }
 
     /// The preview of the message, variables filled with their examples.
     pub fn preview(&self) -> Preview {
-        let header = if self.header.trim().is_empty() {
+        let header = if !self.text_header() || self.header.trim().is_empty() {
             Vec::new()
         } else {
             segments(&self.header, |_| Some(self.header_example.as_str()))
         };
+        let media = self
+            .media_kind()
+            .map(|k| MediaPreview { label: crate::view::media_label(k), sample: self.sample_name.trim().to_owned() });
         let body = segments(&self.body, |token| {
             token.parse::<usize>().ok().filter(|n| *n >= 1).and_then(|n| self.examples.get(n - 1)).map(String::as_str)
         });
@@ -329,7 +393,7 @@ impl Builder {
             .filter(|b| !b.kind.is_empty() && !b.text.trim().is_empty())
             .map(|b| PreviewButton { text: b.text.clone(), kind: b.kind.clone() })
             .collect();
-        Preview { header, body, footer: self.footer.trim().to_owned(), buttons }
+        Preview { header, media, body, footer: self.footer.trim().to_owned(), buttons }
     }
 }
 
@@ -358,6 +422,8 @@ pub fn form_field(path: &str, parts: &[Part]) -> String {
     match part {
         Part::Header if rest.starts_with(".example") => "header_example".into(),
         Part::Header => "header".into(),
+        Part::MediaHeader if rest.starts_with(".example") => "sample".into(),
+        Part::MediaHeader => "header_format".into(),
         Part::Body if rest.starts_with(".example") => "examples".into(),
         Part::Body => "body".into(),
         Part::Footer => "footer".into(),
@@ -378,7 +444,9 @@ pub fn form_field(path: &str, parts: &[Part]) -> String {
 /// A form field's label, for messages outside the form (the preview's checks).
 pub fn label(field: &str) -> String {
     match field {
+        "header_format" => "Header type".into(),
         "header" => "Header".into(),
+        "sample" => "Sample file".into(),
         "header_example" => "Header example".into(),
         "body" => "Body".into(),
         "examples" => "Examples".into(),
@@ -399,7 +467,20 @@ pub fn errors(e: &Error, parts: &[Part]) -> Errors {
         return Errors::none().field("name", e.message.clone());
     }
     let mut placed = e.clone();
-    placed.details = e.details.iter().map(|d| FieldError { field: form_field(&d.field, parts), ..d.clone() }).collect();
+    placed.details = e
+        .details
+        .iter()
+        .map(|d| {
+            let field = form_field(&d.field, parts);
+            // The API's words name its JSON; the form's, the file input.
+            let message = if field == "sample" && d.code == "example_required" {
+                "choose a sample file: Meta reviews the template with it".to_owned()
+            } else {
+                d.message.clone()
+            };
+            FieldError { field, message, ..d.clone() }
+        })
+        .collect();
     Errors::from_error(&placed, FIELDS)
 }
 
@@ -429,9 +510,17 @@ impl PreviewButton {
     }
 }
 
+/// A media header in the preview: a box naming its kind (the sample itself is Meta's to show).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaPreview {
+    pub label: &'static str,
+    pub sample: String,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Preview {
     pub header: Vec<Segment>,
+    pub media: Option<MediaPreview>,
     pub body: Vec<Segment>,
     pub footer: String,
     pub buttons: Vec<PreviewButton>,
@@ -439,7 +528,7 @@ pub struct Preview {
 
 impl Preview {
     pub fn is_empty(&self) -> bool {
-        self.body.is_empty() && self.header.is_empty()
+        self.body.is_empty() && self.header.is_empty() && self.media.is_none()
     }
 }
 
@@ -488,6 +577,7 @@ mod tests {
             ("button_2_value", "https://acme.test/track"),
         ]));
         assert_eq!(b.name, "order_update");
+        assert_eq!(b.header_format, "TEXT", "a typed header without a type is text");
         let (c, parts) = b.components();
         assert_eq!(
             c,
@@ -585,7 +675,46 @@ mod tests {
         };
         assert_eq!(Builder::from_template(&t).unwrap(), b);
         let mut media = t.clone();
-        media.components = json!([{"type": "HEADER", "format": "IMAGE"}, {"type": "BODY", "text": "x"}]);
-        assert_eq!(Builder::from_template(&media).unwrap_err(), "This template has a media header");
+        media.components = json!([
+            {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::aW1n"]}},
+            {"type": "BODY", "text": "x"}
+        ]);
+        let m = Builder::from_template(&media).unwrap();
+        assert_eq!((m.header_format.as_str(), m.header_handle.as_str()), ("IMAGE", "4::aW1n"));
+        assert_eq!(m.components().0[0], media.components[0], "the sample kept when no other file is chosen");
+        media.components = json!([{"type": "HEADER", "format": "LOCATION"}, {"type": "BODY", "text": "x"}]);
+        assert_eq!(Builder::from_template(&media).unwrap_err(), "This template has a location header");
+    }
+
+    #[test]
+    fn a_media_header_needs_its_sample_next_to_the_file_input() {
+        let fields = [
+            ("name", "invoice"),
+            ("language", "en"),
+            ("category", "UTILITY"),
+            ("header_format", "document"),
+            ("header", "ignored for a document"),
+            ("body", "Your invoice is attached."),
+        ];
+        let b = Builder::from_pairs(&pairs(&fields));
+        assert_eq!(b.media_kind(), Some(MediaKind::Document));
+        let (input, parts) = b.input();
+        assert_eq!(input.components.as_ref().unwrap()[0], json!({"type": "HEADER", "format": "DOCUMENT"}));
+        assert!(b.issues().is_empty(), "the sample goes with the submit, not a live issue: {:?}", b.issues());
+        let e = Error::validation(validate::validate(&input).unwrap_err());
+        let errors = errors(&e, &parts);
+        assert_eq!(errors.get("sample"), Some("choose a sample file: Meta reviews the template with it"));
+        assert_eq!(errors.alert, None);
+        let preview = b.preview();
+        assert_eq!(preview.media.as_ref().map(|m| m.label), Some("Document"));
+        assert!(preview.header.is_empty());
+
+        let mut with_sample = fields.to_vec();
+        with_sample.push(("header_handle", "4::ZG9j"));
+        let b = Builder::from_pairs(&pairs(&with_sample));
+        assert!(validate::validate(&b.input().0).is_ok());
+        // "None" drops a typed header.
+        let b = Builder::from_pairs(&pairs(&[("header_format", ""), ("header", "Hi"), ("body", "x y")]));
+        assert_eq!(b.components().1, vec![Part::Body]);
     }
 }
