@@ -65,13 +65,12 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     let (addr, sim_addr) = (free_addr()?, free_addr()?);
     let stages_file = dir.path().join("stages.json");
     // The dumps outlive the run (the data directory does not), for `callgrind_annotate`.
-    let profile = match callgrind {
-        true => {
-            let keep = std::env::temp_dir().join(format!("miping-intake-callgrind-{}", std::process::id()));
-            std::fs::create_dir_all(&keep).map_err(err)?;
-            Some(Callgrind { out: keep.join("callgrind.out") })
-        }
-        false => None,
+    let profile = if callgrind {
+        let keep = std::env::temp_dir().join(format!("miping-intake-callgrind-{}", std::process::id()));
+        std::fs::create_dir_all(&keep).map_err(err)?;
+        Some(Callgrind { out: keep.join("callgrind.out") })
+    } else {
+        None
     };
     let mut child = spawn(&bin, dir.path(), &addr, &sim_addr, &stages_file, profile.as_ref())?;
     let base = format!("http://{addr}");
