@@ -80,10 +80,12 @@ case "${1:-coldstart}" in
     ;;
   intake)
     # POST /messages, trigger-message and webhooks at 16 connections on the release `miping`
-    # process; then SIGKILL, restart on the same data and count what survived.
+    # process; then SIGKILL, restart on the same data and count what survived. With --callgrind:
+    # instructions per request under valgrind instead (build with CARGO_PROFILE_RELEASE_STRIP=false
+    # to annotate them by function).
     shift || true
     nice -n 19 cargo build --release --quiet -p miping-local -p miping-bench
     "${CARGO_TARGET_DIR:-target}/release/miping-bench" intake "$@"
     ;;
-  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...] | fanout [--recipients N] | login [--seconds N] [--logins N] | console [--seconds N] [--users N] | inbox [--messages N] [--customers N] | hotkeys [--rate R] [--messages N] | media [--images N] [--document-mb N] | intake [--seconds N] [--connections C]"; exit 2 ;;
+  *) echo "usage: infra/bench.sh coldstart [--runs N] [FUNCTION...] | webhooks [--seconds N] [--clients N] | import [--rows N] | sending [pacing|fairness ...] | fanout [--recipients N] | login [--seconds N] [--logins N] | console [--seconds N] [--users N] | inbox [--messages N] [--customers N] | hotkeys [--rate R] [--messages N] | media [--images N] [--document-mb N] | intake [--seconds N] [--connections C] [--callgrind [--requests N]]"; exit 2 ;;
 esac

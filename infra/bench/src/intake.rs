@@ -1,4 +1,4 @@
-//! `miping-bench intake [--seconds N] [--connections C] [--bin PATH]`
+//! `miping-bench intake [--seconds N] [--connections C] [--bin PATH] [--callgrind [--requests N]]`
 //!
 //! Intake throughput of the local process as a user runs it: the release `miping` binary started
 //! as its own process on a fresh data directory (in-process simulator and queue consumers on, as
@@ -14,11 +14,22 @@
 //! `MIPING_STAGE_TIMINGS`). Then it kills the process with SIGKILL, starts it again on the same
 //! data directory and counts that every 202 (each message readable) and every 200 (each webhook's
 //! inbound message recorded once the restarted process has drained its queue) survived.
+//!
+//! `--callgrind` measures what the machine's load cannot blur: the process runs under valgrind's
+//! callgrind, each route gets a fixed `--requests N` (default 2,000), and the bench zeroes the
+//! process's instruction counters before a route and dumps them after it, printing instructions
+//! per request (all of the process's threads: the HTTP request, its table and queue work, and
+//! the consumers' work that the requests caused in the meantime). The idle process's own
+//! instructions per second (pollers, timers) are measured too, to show they do not matter. Each
+//! dump stays in `$TMPDIR/miping-intake-callgrind-<pid>/` for `callgrind_annotate` (the binary
+//! needs its symbols: build with `CARGO_PROFILE_RELEASE_STRIP=false`). No durability check in
+//! this mode.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -30,6 +41,7 @@ use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
 use crate::api::{ADMIN_EMAIL, ADMIN_PASSWORD, Api, R, err};
+use crate::http1;
 
 const APP_SECRET: &str = "intake-bench-app-secret";
 /// Distinct recipients (and webhook senders): after the first round they are existing contacts.
@@ -38,8 +50,11 @@ const RECIPIENTS: usize = 1000;
 pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     let (mut seconds, mut connections) = (10u64, 16usize);
     let mut bin = default_bin();
+    let (mut callgrind, mut requests) = (false, 2000usize);
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--callgrind" => callgrind = true,
+            "--requests" => requests = args.next().and_then(|n| n.parse().ok()).ok_or("--requests N")?,
             "--seconds" => seconds = args.next().and_then(|n| n.parse().ok()).ok_or("--seconds N")?,
             "--connections" => connections = args.next().and_then(|n| n.parse().ok()).ok_or("--connections C")?,
             "--bin" => bin = args.next().map(PathBuf::from).ok_or("--bin PATH")?,
@@ -49,7 +64,15 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     let dir = tempfile::tempdir().map_err(err)?;
     let (addr, sim_addr) = (free_addr()?, free_addr()?);
     let stages_file = dir.path().join("stages.json");
-    let mut child = spawn(&bin, dir.path(), &addr, &sim_addr, &stages_file)?;
+    // The dumps outlive the run (the data directory does not), for `callgrind_annotate`.
+    let profile = if callgrind {
+        let keep = std::env::temp_dir().join(format!("miping-intake-callgrind-{}", std::process::id()));
+        std::fs::create_dir_all(&keep).map_err(err)?;
+        Some(Callgrind { out: keep.join("callgrind.out") })
+    } else {
+        None
+    };
+    let mut child = spawn(&bin, dir.path(), &addr, &sim_addr, &stages_file, profile.as_ref())?;
     let base = format!("http://{addr}");
     wait_ready(&base).await?;
 
@@ -63,34 +86,41 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     let (_, connection) = api.call(reqwest::Method::GET, "/whatsapp/status", &token, None).await?;
     let phone_number_id = connection["phone_number_id"].as_str().ok_or(format!("no phone_number_id: {connection}"))?;
 
-    let load = Load { http: client(connections)?, connections, span: Duration::from_secs(seconds) };
-    println!(
-        "intake on the local process ({}; release build), {connections} connections on loopback, {seconds} s per route",
-        bin.display()
-    );
+    let pid = child.id().unwrap_or(0);
+    let counted = profile.as_ref().map(|p| (p, requests));
+    let http = client(connections)?;
+    let load = Load { addr: addr.clone(), connections, span: Duration::from_secs(seconds), pid, counted };
+    match counted {
+        Some(_) => println!(
+            "intake on the local process ({}; release build) under callgrind, {connections} connections, {requests} requests per route",
+            bin.display()
+        ),
+        None => println!(
+            "intake on the local process ({}; release build), {connections} connections on loopback, {seconds} s per route",
+            bin.display()
+        ),
+    }
     println!("  machine load before: {}", uptime());
 
     // POST /messages: a template, scheduled a month ahead.
     let schedule_at = (Utc::now() + chrono::Duration::days(30)).to_rfc3339();
-    let url = format!("{base}/messages");
-    let bearer = token.clone();
+    let bearer = format!("Bearer {token}");
     let messages = load
-        .run("POST /messages (template, scheduled +30 d)", &stages_file, move |http, i| {
+        .run("POST /messages (template, scheduled +30 d)", &stages_file, move |host, i| {
             let body = json!({"to": format!("+1415555{:04}", i % RECIPIENTS),
                 "template": {"name": "order_update", "language": "en_US", "variables": ["Ana", format!("A-{i}")]},
                 "schedule_at": schedule_at});
-            http.post(&url).bearer_auth(&bearer).json(&body)
+            (http1::post(host, "/messages", &[("authorization", &bearer)], body.to_string().as_bytes()), None)
         })
         .await?;
     let message_ids: Vec<String> = messages.iter().filter_map(|v| v["id"].as_str().map(str::to_owned)).collect();
 
     // POST /api/v1/trigger-message: queued now (the send worker sends them to the simulator meanwhile).
-    let url = format!("{base}/api/v1/trigger-message");
     let triggered = load
-        .run("POST /api/v1/trigger-message", &stages_file, move |http, i| {
+        .run("POST /api/v1/trigger-message", &stages_file, move |host, i| {
             let body = json!({"phone": format!("+1415555{:04}", i % RECIPIENTS), "template_name": "order_update",
                 "language": "en_US", "variables": ["Ana", format!("T-{i}")]});
-            http.post(&url).header("x-api-key", &key).json(&body)
+            (http1::post(host, "/api/v1/trigger-message", &[("x-api-key", &key)], body.to_string().as_bytes()), None)
         })
         .await?;
     let trigger_ids: Vec<String> =
@@ -105,36 +135,50 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
             .1,
     )
     .map_err(err)?;
-    let fixture: Value = serde_json::from_str(&fixture).map_err(err)?;
+    let mut fixture: Value = serde_json::from_str(&fixture).map_err(err)?;
     let secret = SecretString::from(APP_SECRET);
-    let url = format!("{base}/webhook/meta");
-    let pnid = phone_number_id.to_owned();
+    // The fixture with markers where each request's own values go (cheaper than editing JSON).
+    let value = &mut fixture["entry"][0]["changes"][0]["value"];
+    value["metadata"]["phone_number_id"] = json!(phone_number_id);
+    value["contacts"][0]["wa_id"] = json!("@FROM@");
+    value["messages"][0]["from"] = json!("@FROM@");
+    value["messages"][0]["id"] = json!("@WAMID@");
+    value["messages"][0]["timestamp"] = json!("@TS@");
+    let template = fixture.to_string();
     let run_id = Utc::now().timestamp_millis();
     let webhooks = load
-        .run("POST /webhook/meta (signed inbound text)", &stages_file, move |http, i| {
+        .run("POST /webhook/meta (signed inbound text)", &stages_file, move |host, i| {
             let wamid = format!("wamid.bench{run_id}.{i}");
             let from = format!("1415556{:04}", i % RECIPIENTS);
-            let mut body = fixture.clone();
-            let value = &mut body["entry"][0]["changes"][0]["value"];
-            value["metadata"]["phone_number_id"] = json!(pnid);
-            value["contacts"][0]["wa_id"] = json!(from);
-            value["messages"][0]["from"] = json!(from);
-            value["messages"][0]["id"] = json!(wamid);
-            value["messages"][0]["timestamp"] = json!(Utc::now().timestamp().to_string());
-            let bytes = body.to_string().into_bytes();
-            let sig = miping::domain::webhooks::signature::sign(&secret, &bytes);
-            http.post(&url).header("content-type", "application/json").header("x-hub-signature-256", sig).body(bytes)
+            let body = template
+                .replace("@FROM@", &from)
+                .replace("@WAMID@", &wamid)
+                .replace("@TS@", &Utc::now().timestamp().to_string());
+            let sig = miping::domain::webhooks::signature::sign(&secret, body.as_bytes());
+            (http1::post(host, "/webhook/meta", &[("x-hub-signature-256", &sig)], body.as_bytes()), Some(wamid))
         })
         .await?;
     let wamids: Vec<String> = webhooks.iter().filter_map(|v| v["wamid"].as_str().map(str::to_owned)).collect();
+
+    if let Some((profile, _)) = counted {
+        // What the process does with no requests at all (pollers, timers), for comparison.
+        profile.zero(pid).await?;
+        let idle = Duration::from_secs(10);
+        tokio::time::sleep(idle).await;
+        let (instructions, file) = profile.dump(pid).await?;
+        println!("idle: {:.0} instructions per second ({})", instructions as f64 / idle.as_secs_f64(), file.display());
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+        return Ok(());
+    }
 
     // Crash it: SIGKILL, no shutdown of any kind; then the same data directory again.
     child.start_kill().map_err(err)?;
     let status = child.wait().await.map_err(err)?;
     println!("killed (SIGKILL: {status}); restarting on the same data directory");
-    let mut child = spawn(&bin, dir.path(), &addr, &sim_addr, &stages_file)?;
+    let mut child = spawn(&bin, dir.path(), &addr, &sim_addr, &stages_file, None)?;
     wait_ready(&base).await?;
-    let found = readable(&load.http, &base, &token, message_ids.iter().chain(&trigger_ids), connections).await;
+    let found = readable(&http, &base, &token, message_ids.iter().chain(&trigger_ids), connections).await;
     println!(
         "  durable: {found} of {} accepted messages readable after the restart ({} POST /messages, {} trigger-message)",
         message_ids.len() + trigger_ids.len(),
@@ -162,9 +206,17 @@ fn free_addr() -> R<String> {
     Ok(l.local_addr().map_err(err)?.to_string())
 }
 
-fn spawn(bin: &Path, dir: &Path, addr: &str, sim_addr: &str, stages: &Path) -> R<Child> {
+fn spawn(bin: &Path, dir: &Path, addr: &str, sim_addr: &str, stages: &Path, profile: Option<&Callgrind>) -> R<Child> {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("miping.log")).map_err(err)?;
-    Command::new(bin)
+    let mut command = match profile {
+        Some(p) => {
+            let mut c = Command::new("valgrind");
+            c.arg("--tool=callgrind").arg(format!("--callgrind-out-file={}", p.out.display())).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    command
         .env("MIPING_ADDR", addr)
         .env("MIPING_SIM_ADDR", sim_addr)
         .env("MIPING_DATA_DIR", dir)
@@ -186,18 +238,30 @@ fn spawn(bin: &Path, dir: &Path, addr: &str, sim_addr: &str, stages: &Path) -> R
 
 async fn wait_ready(base: &str) -> R<()> {
     let http = reqwest::Client::new();
-    for _ in 0..300 {
+    // Under callgrind the start takes far longer than the usual 15 s.
+    for _ in 0..2400 {
         if http.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Err(format!("{base}/health not ready in 15 s"))
+    Err(format!("{base}/health not ready in 120 s"))
 }
 
 fn client(connections: usize) -> R<reqwest::Client> {
     reqwest::Client::builder().pool_max_idle_per_host(connections).tcp_nodelay(true).build().map_err(err)
 }
+
+/// A process's (user, system) CPU time so far, in clock ticks (`/proc/<pid>/stat` fields 14, 15).
+fn cpu_ticks(pid: u32) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let mut rest = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    Some((rest.next()?.parse().ok()?, rest.next()?.parse().ok()?))
+}
+
+/// Clock ticks per second of `/proc/<pid>/stat` (USER_HZ: 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
 
 fn uptime() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -205,58 +269,143 @@ fn uptime() -> String {
         .unwrap_or_else(|_| "load average unknown".into())
 }
 
-struct Load {
-    http: reqwest::Client,
+struct Load<'a> {
+    /// The server's address (host:port).
+    addr: String,
     connections: usize,
     span: Duration,
+    /// The server's process id (its CPU time is read from /proc).
+    pid: u32,
+    /// Under callgrind: the profile and the requests per route.
+    counted: Option<(&'a Callgrind, usize)>,
 }
 
-impl Load {
-    /// `connections` loops sending `request(http, i)` back to back for `span`; prints the figures
-    /// and returns each 2xx answer's JSON (for a webhook, `{"wamid"}` of the body sent).
+/// The process runs under `valgrind --tool=callgrind`, its counters zeroed and dumped by
+/// `callgrind_control` around each route.
+struct Callgrind {
+    /// `--callgrind-out-file`: each dump is this path with `.<n>` appended.
+    out: PathBuf,
+}
+
+impl Callgrind {
+    async fn control(&self, flag: &str, pid: u32) -> R<()> {
+        let status = Command::new("callgrind_control")
+            .arg(flag)
+            .arg(pid.to_string())
+            .stdout(Stdio::null())
+            .status()
+            .await
+            .map_err(err)?;
+        if status.success() { Ok(()) } else { Err(format!("callgrind_control {flag} {pid}: {status}")) }
+    }
+
+    async fn zero(&self, pid: u32) -> R<()> {
+        self.control("-z", pid).await
+    }
+
+    /// Dumps the counters since the last zero; the instructions they hold and the dump's file.
+    async fn dump(&self, pid: u32) -> R<(u64, PathBuf)> {
+        let before = self.dumps();
+        self.control("-d", pid).await?;
+        // callgrind writes the dump at its next scheduling point: wait for the new file.
+        for _ in 0..600 {
+            if let Some(file) = self.dumps().into_iter().find(|f| !before.contains(f)) {
+                let text = tokio::fs::read_to_string(&file).await.unwrap_or_default();
+                if let Some(total) = text.lines().find_map(|l| l.strip_prefix("totals: ")) {
+                    let ir = total.split_whitespace().next().and_then(|n| n.parse().ok()).ok_or("totals line")?;
+                    return Ok((ir, file));
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err("no callgrind dump appeared in 60 s".into())
+    }
+
+    fn dumps(&self) -> Vec<PathBuf> {
+        let (Some(dir), Some(name)) = (self.out.parent(), self.out.file_name().and_then(|n| n.to_str())) else {
+            return Vec::new();
+        };
+        std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| {
+                        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(name) && n != name)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A 2xx answer as the run keeps it.
+enum Answer {
+    /// The webhook's wamid (its answer has no body).
+    Wamid(String),
+    Body(Vec<u8>),
+}
+
+impl Answer {
+    fn json(self) -> Value {
+        match self {
+            Answer::Wamid(w) => json!({"wamid": w}),
+            Answer::Body(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
+        }
+    }
+}
+
+impl Load<'_> {
+    /// `connections` loops sending `request(http, i)` back to back for `span` (under callgrind:
+    /// until the route's fixed number of requests is sent); prints the figures and returns each
+    /// 2xx answer's JSON (for a webhook, `{"wamid"}` of the body sent).
     async fn run<F>(&self, what: &str, stages_file: &Path, request: F) -> R<Vec<Value>>
     where
-        F: Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+        F: Fn(&str, usize) -> (Vec<u8>, Option<String>) + Send + Sync + 'static,
     {
         let request = Arc::new(request);
         let before = stage_totals(stages_file).await;
+        if let Some((profile, _)) = self.counted {
+            profile.zero(self.pid).await?;
+        }
+        let cpu_before = (cpu_ticks(self.pid), cpu_ticks(std::process::id()));
+        let budget = Arc::new(AtomicUsize::new(self.counted.map_or(usize::MAX, |(_, n)| n)));
         let started = Instant::now();
-        let deadline = started + self.span;
+        let deadline = started + if self.counted.is_some() { Duration::from_secs(3600) } else { self.span };
         let tasks: Vec<_> = (0..self.connections)
             .map(|c| {
-                let (http, request, connections) = (self.http.clone(), request.clone(), self.connections);
+                let (addr, request, connections) = (self.addr.clone(), request.clone(), self.connections);
+                let budget = budget.clone();
                 tokio::spawn(async move {
                     let (mut latencies, mut answers, mut failures) = (Vec::new(), Vec::new(), HashMap::new());
                     let mut i = c;
-                    while Instant::now() < deadline {
-                        let req = request(&http, i).build().expect("request");
-                        let wamid = req
-                            .body()
-                            .and_then(|b| b.as_bytes())
-                            .and_then(|b| serde_json::from_slice::<Value>(b).ok())
-                            .and_then(|v| {
-                                v["entry"][0]["changes"][0]["value"]["messages"][0]["id"].as_str().map(str::to_owned)
-                            });
+                    let more =
+                        || budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok();
+                    let mut conn = None;
+                    while Instant::now() < deadline && more() {
+                        let (req, wamid) = request(&addr, i);
                         i += connections;
                         let t = Instant::now();
-                        let answer = match http.execute(req).await {
-                            Ok(r) => {
-                                let status = r.status();
-                                let bytes = r.bytes().await.unwrap_or_default();
-                                (status, bytes)
+                        if conn.is_none() {
+                            match http1::Conn::connect(&addr).await {
+                                Ok(c) => conn = Some(c),
+                                Err(e) => {
+                                    *failures.entry(format!("connect: {e}")).or_insert(0u64) += 1;
+                                    continue;
+                                }
                             }
+                        }
+                        let Some(c) = conn.as_mut() else { continue };
+                        let (status, bytes) = match c.send(&req).await {
+                            Ok(answer) => answer,
                             Err(e) => {
+                                conn = None;
                                 *failures.entry(format!("{e}")).or_insert(0u64) += 1;
                                 continue;
                             }
                         };
                         latencies.push(t.elapsed());
-                        let (status, bytes) = answer;
-                        if status.is_success() {
-                            answers.push(match wamid {
-                                Some(w) => json!({"wamid": w}),
-                                None => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-                            });
+                        if (200..300).contains(&status) {
+                            // Parsed after the run: the generator's time belongs to the server.
+                            answers.push(wamid.map_or(Answer::Body(bytes), Answer::Wamid));
                         } else {
                             let body = String::from_utf8_lossy(&bytes).chars().take(120).collect::<String>();
                             *failures.entry(format!("{status} {body}")).or_insert(0u64) += 1;
@@ -276,6 +425,22 @@ impl Load {
             }
         }
         let elapsed = started.elapsed().as_secs_f64();
+        let cpu_after = (cpu_ticks(self.pid), cpu_ticks(std::process::id()));
+        if let Some((profile, _)) = self.counted {
+            let (instructions, file) = profile.dump(self.pid).await?;
+            println!("{what}");
+            println!(
+                "  {:.0} instructions per request ({} answers, {} 2xx; {instructions} in all; {})",
+                instructions as f64 / all.len().max(1) as f64,
+                all.len(),
+                answers.len(),
+                file.display()
+            );
+            for (failure, n) in &failures {
+                println!("  {n} × {failure}");
+            }
+            return Ok(answers.into_iter().map(Answer::json).collect());
+        }
         // The process writes its counters every 200 ms.
         tokio::time::sleep(Duration::from_millis(450)).await;
         let after = stage_totals(stages_file).await;
@@ -284,7 +449,7 @@ impl Load {
         println!("{what}");
         if all.is_empty() {
             println!("  no answers: {failures:?}");
-            return Ok(answers);
+            return Ok(answers.into_iter().map(Answer::json).collect());
         }
         println!(
             "  {:.0} req/s ({} answers, {} 2xx in {elapsed:.1} s); latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
@@ -298,9 +463,23 @@ impl Load {
         for (failure, n) in &failures {
             println!("  {n} × {failure}");
         }
+        // CPU time per answer (user + system, from /proc): what each request costs whatever the
+        // machine's load, where req/s also measures what the other processes left over.
+        let per = |(b, a): (Option<(u64, u64)>, Option<(u64, u64)>)| match (b, a) {
+            (Some((u0, s0)), Some((u1, s1))) => {
+                let ms = |ticks: u64| ticks as f64 * 1e3 / TICKS_PER_SECOND / all.len() as f64;
+                format!("{:.3} ms (user {:.3}, system {:.3})", ms(u1 + s1 - u0 - s0), ms(u1 - u0), ms(s1 - s0))
+            }
+            _ => "unknown".into(),
+        };
+        println!(
+            "  CPU per request: server {}, load generator {}",
+            per((cpu_before.0, cpu_after.0)),
+            per((cpu_before.1, cpu_after.1))
+        );
         print_stages(&before, &after);
         println!("  machine load: {}", uptime());
-        Ok(answers)
+        Ok(answers.into_iter().map(Answer::json).collect())
     }
 }
 

@@ -20,6 +20,7 @@ mod coldstart;
 mod console;
 mod fanout;
 mod hotkeys;
+mod http1;
 mod import;
 mod inbox;
 mod intake;

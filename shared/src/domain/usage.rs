@@ -53,16 +53,27 @@ pub fn adjust_op(tenant_id: &str, period: &str, n: i64) -> TxOp {
 
 pub async fn current(ports: &Ports, tenant_id: &str, starts_at: DateTime<Utc>) -> Result<Usage, TableError> {
     let period = period_start(starts_at, ports.clock.now());
+    let messages_sent = sent_in(ports, tenant_id, period).await?;
+    let contacts =
+        ports.table.get(&keys::contact_count(tenant_id)).await?.and_then(|i| i.get_i64("count")).unwrap_or(0).max(0)
+            as u64;
+    Ok(Usage { period_start: period, messages_sent, contacts })
+}
+
+/// Business-initiated messages sent in the current period: [`current`]'s `messages_sent`
+/// without its contact count (what a send checks against the plan, one read fewer).
+pub async fn messages_sent(ports: &Ports, tenant_id: &str, starts_at: DateTime<Utc>) -> Result<u64, TableError> {
+    sent_in(ports, tenant_id, period_start(starts_at, ports.clock.now())).await
+}
+
+/// The sum of the period's counter shards.
+async fn sent_in(ports: &Ports, tenant_id: &str, period: DateTime<Utc>) -> Result<u64, TableError> {
     let pk = keys::usage_counter(tenant_id, "", 0).pk;
     let page = ports
         .table
         .query(Query::table(pk).begins_with(keys::usage_prefix(&period_key(period))).limit(keys::USAGE_SHARDS as usize))
         .await?;
-    let messages_sent = page.items.iter().filter_map(|i| i.get_i64("count")).sum::<i64>().max(0) as u64;
-    let contacts =
-        ports.table.get(&keys::contact_count(tenant_id)).await?.and_then(|i| i.get_i64("count")).unwrap_or(0).max(0)
-            as u64;
-    Ok(Usage { period_start: period, messages_sent, contacts })
+    Ok(page.items.iter().filter_map(|i| i.get_i64("count")).sum::<i64>().max(0) as u64)
 }
 
 /// Counts `n` messages sent in the period containing now (for the send worker: one call per

@@ -71,6 +71,12 @@ pub fn sqlite_table() -> std::sync::Arc<dyn crate::ports::Table> {
     )
 }
 
+/// A fresh embedded table behind the local process's read cache, caching every key (see
+/// `CachedTable::caching_every_key`).
+pub fn cached_sqlite_table() -> std::sync::Arc<dyn crate::ports::Table> {
+    std::sync::Arc::new(crate::adapters::embedded::cached_table::CachedTable::caching_every_key(sqlite_table()))
+}
+
 /// A fresh single-table on the moto server (`infra/test.sh` starts it).
 #[cfg(feature = "aws")]
 pub async fn dynamodb_table() -> std::sync::Arc<dyn crate::ports::Table> {

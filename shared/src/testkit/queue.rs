@@ -308,6 +308,45 @@ pub async fn groups_share_receives_fairly(make: impl MakeQueue) {
     assert_eq!(small_seen, 3, "the small group's messages do not wait behind the backlog");
 }
 
+/// Handlers settling together (the local queue's acks and retries share group commits): of 30
+/// deliveries settled at once, the 20 acked never come back, the 10 retried now all do, each
+/// once, and stale receipts acked among them change nothing.
+pub async fn concurrent_acks_and_retries(make: impl MakeQueue) {
+    let (q, name) = make(5, LONG).await;
+    q.send_batch(name, (0..30).map(|i| OutMessage::new(format!("s{i}"))).collect()).await.expect("send_batch");
+    let got = receive_n(&*q, name, 30).await;
+    assert_eq!(got.len(), 30);
+    let settles: Vec<_> = got
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let (q, receipt) = (q.clone(), d.receipt.clone());
+            tokio::spawn(async move {
+                if i % 3 == 0 {
+                    q.retry_after(name, &receipt, Duration::ZERO).await.expect("retry");
+                } else {
+                    q.ack(name, &receipt).await.expect("ack");
+                    q.ack(name, &format!("{receipt}stale")).await.expect("stale ack");
+                }
+            })
+        })
+        .collect();
+    for s in settles {
+        s.await.expect("settle task");
+    }
+    let again = receive_n(&*q, name, 10).await;
+    let mut bodies: Vec<String> = again.iter().map(|d| d.body.clone()).collect();
+    bodies.sort();
+    let mut expected: Vec<String> = got.iter().step_by(3).map(|d| d.body.clone()).collect();
+    expected.sort();
+    assert_eq!(bodies, expected, "exactly the retried ones come back");
+    assert!(again.iter().all(|d| d.receive_count == 2));
+    for d in &again {
+        q.ack(name, &d.receipt).await.expect("ack");
+    }
+    assert_empty(&*q, name, SECOND, "every delivery is settled").await;
+}
+
 /// One `#[tokio::test]` per conformance case. `$make` is evaluated afresh in each test and must
 /// be callable as `make(max_receives: u32, visibility: Duration)`, returning a future of
 /// `(Arc<dyn Queue>, QueueName)` for a new, empty queue.
@@ -327,6 +366,7 @@ macro_rules! queue_conformance {
             concurrent_receivers_get_distinct_messages,
             stale_receipt_ack_is_harmless,
             grouped_messages_are_delivered,
+            concurrent_acks_and_retries,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -36,7 +36,8 @@ macro_rules! table_conformance {
             transactions_all_or_nothing, transaction_limits, item_size_limit);
         $crate::table_conformance!(@by_arc $make;
             concurrent_puts_one_wins, concurrent_conditional_decrements, concurrent_transactions,
-            concurrent_mixed_outcomes, concurrent_transactions_all_or_nothing);
+            concurrent_mixed_outcomes, concurrent_transactions_all_or_nothing,
+            concurrent_reads_see_completed_writes);
     };
     (@by_ref $make:expr; $($case:ident),* $(,)?) => {
         $(
@@ -889,5 +890,39 @@ pub async fn concurrent_transactions_all_or_nothing(table: Arc<dyn Table>) {
         }
         let c = table.get(&key("c", i)).await.expect("get").expect("c");
         assert_eq!(c.get_i64("v"), Some(i as i64));
+    }
+}
+
+/// Reads race a run of writes to the same item: every read sees a value that was written, and
+/// once a write has answered, the next read sees it (or a later one) — a read that started
+/// before the write and finished after it never brings the old value back (a cache in front of
+/// the table must not keep it).
+pub async fn concurrent_reads_see_completed_writes(table: Arc<dyn Table>) {
+    let key = new_key("rw");
+    table.put(Item::new(key.clone()).with("v", 0), None).await.expect("seed");
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (table, key, done) = (table.clone(), key.clone(), done.clone());
+            tokio::spawn(async move {
+                let mut reads = 0u32;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let v = table.get(&key).await.expect("get").and_then(|i| i.get_i64("v"));
+                    assert!(v.is_some_and(|v| (0..=40).contains(&v)), "read {v:?}, never written");
+                    reads += 1;
+                    tokio::task::yield_now().await;
+                }
+                reads
+            })
+        })
+        .collect();
+    for n in 1..=40 {
+        table.update(&key, Update::new().set("v", n), Some(Cond::eq("v", n - 1))).await.expect("update");
+        let seen = table.get(&key).await.expect("get").and_then(|i| i.get_i64("v"));
+        assert_eq!(seen, Some(n), "a read after write {n} answered");
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        r.await.expect("reader");
     }
 }

@@ -1,20 +1,29 @@
 //! One SQLite database file shared by an embedded adapter's operations.
 //!
-//! rusqlite is synchronous, so every call runs on tokio's blocking pool while holding the
-//! connection; a single connection per database makes every read-modify-write (conditional
-//! writes, transactions, queue receives) trivially atomic. WAL with `synchronous=NORMAL`:
-//! a committed write survives a crash of the process (not of the machine's power), and
-//! commits stay in the tens of microseconds.
+//! **One writer thread.** The database's read-write connection belongs to a thread of its own;
+//! every write (and every operation that needs the connection: a queue's receive, ack, retry)
+//! is a job handed to it over a channel, answered through a oneshot. One connection, used by
+//! one thread in arrival order, makes every read-modify-write (conditional writes, transactions,
+//! queue receives) trivially atomic — and, unlike a connection behind a mutex taken by a
+//! blocking-pool task per write, it costs no task spawn and no lock convoy per write: under
+//! load the thread drains whatever is queued without sleeping in between. WAL with
+//! `synchronous=NORMAL`: a committed write survives a crash of the process (not of the
+//! machine's power), and commits stay in the tens of microseconds.
 //!
-//! Writes go through [`Sqlite::grouped`]: group commit. Writes that arrive while the connection
-//! is busy queue up, then run together in ONE immediate transaction with one COMMIT, in arrival
-//! order, each inside its own SAVEPOINT: a write that fails is rolled back to its savepoint and
-//! fails alone, the others keep their effects and each sees the ones before it — as if they had
-//! run one after the other. A caller's future resolves only after the shared COMMIT.
+//! **Group commit.** Writes that are queued when the thread takes its next job run together in
+//! ONE immediate transaction with one COMMIT, in arrival order, each inside its own SAVEPOINT:
+//! a write that fails is rolled back to its savepoint and fails alone, the others keep their
+//! effects and each sees the ones before it — as if they had run one after the other. A
+//! caller's future resolves only after the shared COMMIT (a 2xx still means on disk).
+//!
+//! **Reads** run on read-only connections beside the writer (WAL: a reader never waits for the
+//! writer and sees every COMMIT that finished before it began), or on the writer's thread when
+//! there are none.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -26,17 +35,24 @@ pub const MAX_GROUP: usize = 512;
 
 #[derive(Clone)]
 pub struct Sqlite {
-    conn: Arc<Mutex<Connection>>,
-    /// Writes waiting for the next group commit.
-    pending: Arc<Mutex<Vec<Box<dyn GroupedWrite>>>>,
+    /// The writer thread's queue. When the last clone is dropped the thread finishes what is
+    /// queued and closes the connection.
+    jobs: mpsc::Sender<Job>,
     /// Group commits so far (each one transaction and one COMMIT).
     commits: Arc<AtomicU64>,
     /// At most this many writes per group; 1: every write its own transaction.
     max_group: Arc<AtomicUsize>,
-    /// Read-only connections for [`Sqlite::read`] (WAL: readers never wait for the writer, and
-    /// each read sees every COMMIT that finished before it began). Empty: reads use the writer.
+    /// Read-only connections for [`Sqlite::read`]. Empty: reads run on the writer's thread.
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: Arc<AtomicUsize>,
+}
+
+/// What the writer thread runs.
+enum Job {
+    /// One write of a group commit.
+    Grouped(Box<dyn GroupedWrite>),
+    /// Runs alone with the connection (in its own transaction, or in none).
+    Alone(Box<dyn FnOnce(&mut Connection) + Send>),
 }
 
 impl Sqlite {
@@ -63,18 +79,41 @@ impl Sqlite {
                 Ok(Mutex::new(r))
             })
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-            pending: Arc::default(),
-            commits: Arc::default(),
-            max_group: Arc::new(AtomicUsize::new(MAX_GROUP)),
-            readers: Arc::new(readers),
-            next_reader: Arc::default(),
-        })
+        let (jobs, queue) = mpsc::channel();
+        let (commits, max_group) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicUsize::new(MAX_GROUP)));
+        let writer = Writer { conn, queue, commits: commits.clone(), max_group: max_group.clone() };
+        std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || writer.run()).map_err(|e| {
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                Some(format!("cannot start the writer thread: {e}")),
+            )
+        })?;
+        Ok(Self { jobs, commits, max_group, readers: Arc::new(readers), next_reader: Arc::default() })
+    }
+
+    /// Runs a SHORT read-only `f` (a point read, a page of a few rows: tens of microseconds) on
+    /// the calling thread with a free reader connection, or as [`Sqlite::read`] when none is free
+    /// (or there are none). A hand-off to the blocking pool (a task, two thread wake-ups) costs
+    /// more than such a read itself; a read that may take long belongs in [`Sqlite::read`], never
+    /// here, as it would hold up the async worker it runs on.
+    pub async fn read_short<R, F>(&self, f: F) -> R
+    where
+        F: FnOnce(&Connection) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let f = {
+            let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+            let n = self.readers.len();
+            match (0..n).find_map(|i| self.readers[(start + i) % n].try_lock().ok()) {
+                Some(reader) => return f(&reader),
+                None => f,
+            }
+        };
+        self.read(f).await
     }
 
     /// Runs the read-only `f` on the blocking pool with a reader connection (a free one if any),
-    /// or with the writer's connection when there are no readers.
+    /// or on the writer's thread when there are no readers.
     pub async fn read<R, F>(&self, f: F) -> R
     where
         F: FnOnce(&Connection) -> R + Send + 'static,
@@ -112,35 +151,112 @@ impl Sqlite {
         R: Send + 'static,
         E: Send + 'static,
     {
-        let started = stages::start();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let write = Write { f: Some(f), out: None, sql_err, tx };
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(write));
-        let this = self.clone();
-        // This task runs whatever is queued when it gets the connection: its own write, unless an
-        // earlier task's group took it already (then it finds later writes, or nothing).
-        self.call(move |conn| this.commit_group(conn, started)).await;
+        let write = Write { f: Some(f), out: None, sql_err, tx, queued: stages::start() };
+        self.submit(Job::Grouped(Box::new(write)));
+        // No answer: the writer thread is gone (a write panicked in it); nothing was committed.
         rx.await.unwrap_or_else(|_| Err(sql_err(rusqlite::Error::InvalidQuery)))
     }
 
-    fn commit_group(&self, conn: &mut Connection, started: Option<Instant>) {
-        let mut group = {
-            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            let take = pending.len().min(self.max_group.load(Ordering::Relaxed));
-            pending.drain(..take).collect::<Vec<_>>()
-        };
-        if group.is_empty() {
-            return;
-        }
-        stages::finish(Stage::WriteWait, started);
-        let outcome = (|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for w in &mut group {
-                tx.prepare_cached("SAVEPOINT w")?.execute([])?;
-                if !w.run(&tx) {
-                    tx.prepare_cached("ROLLBACK TO w")?.execute([])?;
+    /// Runs `f` with the connection on the writer's thread, alone (between group commits).
+    pub async fn call<R, F>(&self, f: F) -> R
+    where
+        F: FnOnce(&mut Connection) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(Job::Alone(Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        })));
+        rx.await.expect("sqlite task panicked")
+    }
+
+    /// [`Sqlite::call`] from synchronous code, waiting on the current thread: for start-up work
+    /// (migrations) only.
+    pub fn blocking<R, F>(&self, f: F) -> R
+    where
+        F: FnOnce(&mut Connection) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.submit(Job::Alone(Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        })));
+        rx.recv().expect("sqlite task panicked")
+    }
+
+    fn submit(&self, job: Job) {
+        // The thread lives as long as a sender does, so a send can fail only if it panicked
+        // outside a job; the job's answer channel is dropped with it and its caller sees that.
+        let _ = self.jobs.send(job);
+    }
+}
+
+/// The writer thread: the connection and the jobs queued for it.
+struct Writer {
+    conn: Connection,
+    queue: mpsc::Receiver<Job>,
+    commits: Arc<AtomicU64>,
+    max_group: Arc<AtomicUsize>,
+}
+
+impl Writer {
+    /// Runs jobs in arrival order until every [`Sqlite`] handle is gone. Consecutive grouped
+    /// writes that are already queued form one group commit; a job that panics loses its own
+    /// answer (its caller sees that), not the thread.
+    fn run(mut self) {
+        let mut next = None;
+        loop {
+            let job = match next.take() {
+                Some(job) => job,
+                None => match self.queue.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                },
+            };
+            match job {
+                Job::Alone(f) => {
+                    let _ = catch_unwind(AssertUnwindSafe(|| f(&mut self.conn)));
                 }
-                tx.prepare_cached("RELEASE w")?.execute([])?;
+                Job::Grouped(first) => {
+                    let max = self.max_group.load(Ordering::Relaxed).max(1);
+                    let mut group = vec![first];
+                    while group.len() < max {
+                        match self.queue.try_recv() {
+                            Ok(Job::Grouped(w)) => group.push(w),
+                            Ok(other) => {
+                                next = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    let _ = catch_unwind(AssertUnwindSafe(|| self.commit_group(group)));
+                }
+            }
+        }
+    }
+
+    fn commit_group(&mut self, mut group: Vec<Box<dyn GroupedWrite>>) {
+        for w in &mut group {
+            w.started();
+        }
+        let alone = group.len() == 1;
+        let outcome = (|| {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if alone {
+                // Its own transaction: a failure rolls back the whole of it, no savepoint needed.
+                if !group[0].run(&tx) {
+                    return tx.rollback();
+                }
+            } else {
+                for w in &mut group {
+                    tx.prepare_cached("SAVEPOINT w")?.execute([])?;
+                    if !w.run(&tx) {
+                        tx.prepare_cached("ROLLBACK TO w")?.execute([])?;
+                    }
+                    tx.prepare_cached("RELEASE w")?.execute([])?;
+                }
             }
             let committing = stages::start();
             tx.commit()?;
@@ -152,33 +268,12 @@ impl Sqlite {
             w.deliver(outcome.as_ref().err());
         }
     }
-
-    /// Runs `f` with the connection on the current thread: for start-up work (migrations) only.
-    pub fn blocking<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
-        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut guard)
-    }
-
-    /// Runs `f` with the connection on the blocking pool.
-    pub async fn call<R, F>(&self, f: F) -> R
-    where
-        F: FnOnce(&mut Connection) -> R + Send + 'static,
-        R: Send + 'static,
-    {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock poisons it; the connection itself is still sound
-            // (SQLite rolls back the open transaction when the Transaction guard drops).
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .expect("sqlite task panicked")
-    }
 }
 
 /// One write of a group commit, type-erased.
 trait GroupedWrite: Send {
+    /// The writer thread took it: the end of its wait.
+    fn started(&mut self);
     /// Runs the write inside the group's transaction; false when it failed (to be rolled back).
     fn run(&mut self, conn: &Connection) -> bool;
     /// Answers the caller once the group's COMMIT is done (or failed).
@@ -190,9 +285,15 @@ struct Write<R, E, F> {
     out: Option<Result<R, E>>,
     sql_err: fn(rusqlite::Error) -> E,
     tx: tokio::sync::oneshot::Sender<Result<R, E>>,
+    /// When it was queued (with stage timings on).
+    queued: Option<Instant>,
 }
 
 impl<R: Send, E: Send, F: FnOnce(&Connection) -> Result<R, E> + Send> GroupedWrite for Write<R, E, F> {
+    fn started(&mut self) {
+        stages::finish(Stage::WriteWait, self.queued.take());
+    }
+
     fn run(&mut self, conn: &Connection) -> bool {
         let Some(f) = self.f.take() else { return false };
         let out = f(conn);

@@ -178,13 +178,17 @@ impl Queue for SqliteQueue {
     async fn ack(&self, queue: QueueName, receipt: &str) -> Result<(), QueueError> {
         let Some(id) = receipt_id(receipt) else { return Ok(()) };
         let (id, receipt) = (id.to_owned(), receipt.to_owned());
+        // Acks of handlers that finish together share a group commit, as sends do.
         self.db
-            .call(move |conn| {
-                conn.execute(
-                    "DELETE FROM queue_messages WHERE id = ?1 AND queue = ?2 AND receipt = ?3 AND dead = 0",
-                    params![id, queue.as_str(), receipt],
-                )
-            })
+            .grouped(
+                move |conn| {
+                    conn.prepare_cached(
+                        "DELETE FROM queue_messages WHERE id = ?1 AND queue = ?2 AND receipt = ?3 AND dead = 0",
+                    )?
+                    .execute(params![id, queue.as_str(), receipt])
+                },
+                |e| e,
+            )
             .await
             .map_err(unavailable)?;
         Ok(())
@@ -195,13 +199,16 @@ impl Queue for SqliteQueue {
         let (id, receipt) = (id.to_owned(), receipt.to_owned());
         let visible_at = now_ms() + millis(delay.min(MAX_DELAY));
         self.db
-            .call(move |conn| {
-                conn.execute(
-                    "UPDATE queue_messages SET visible_at = ?4
-                     WHERE id = ?1 AND queue = ?2 AND receipt = ?3 AND dead = 0",
-                    params![id, queue.as_str(), receipt, visible_at],
-                )
-            })
+            .grouped(
+                move |conn| {
+                    conn.prepare_cached(
+                        "UPDATE queue_messages SET visible_at = ?4
+                         WHERE id = ?1 AND queue = ?2 AND receipt = ?3 AND dead = 0",
+                    )?
+                    .execute(params![id, queue.as_str(), receipt, visible_at])
+                },
+                |e| e,
+            )
             .await
             .map_err(unavailable)?;
         if delay.is_zero() {

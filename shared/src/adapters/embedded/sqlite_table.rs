@@ -2,9 +2,9 @@
 //!
 //! One `items` table keyed by (pk, sk) holds each item as JSON text, with the index key
 //! attributes and the TTL copied into columns so queries run on SQLite indexes. Conditions and
-//! updates are evaluated in Rust: [`Sqlite::call`] holds the only connection, so reading the
-//! item, evaluating the condition and writing the result inside one SQLite transaction is
-//! atomic, as DynamoDB's conditional writes are.
+//! updates are evaluated in Rust: every write runs on the one writer thread that holds the only
+//! read-write connection ([`Sqlite::grouped`]), so reading the item, evaluating the condition and
+//! writing the result inside one SQLite transaction is atomic, as DynamoDB's conditional writes are.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -52,6 +52,9 @@ pub use super::sqlite::MAX_GROUP;
 
 /// Read-only connections by default: gets and queries run beside the writer's group commits.
 pub const READERS: usize = 2;
+
+/// The largest page (without a filter) read on the calling thread rather than the blocking pool.
+const SHORT_QUERY_LIMIT: usize = 16;
 
 impl SqliteTable {
     /// Opens (creating if needed) the table database at `path`.
@@ -311,7 +314,12 @@ fn build_query(q: &Query, after: Option<&CursorKey>, now: i64) -> QuerySql {
     let mut s = QuerySql { sql: String::new(), params: Vec::new() };
     let p = s.bind(q.pk.clone());
     let t = s.bind(now);
-    let mut sql = format!("SELECT data FROM items WHERE {pcol} = {p} AND (ttl IS NULL OR ttl > {t})");
+    // `CAST(? AS TEXT)`, not a bare parameter: with a bare `col = ?` SQLite's planner looks at the
+    // bound value while it checks the partial indexes, and a statement planned with a bound
+    // value is compiled again on every use (sqlite3_stmt_status REPREPARE) — which cost more than
+    // running the query. The cast changes nothing else: the column is TEXT, and the index on it
+    // still serves the equality (see `tests::queries_are_compiled_once`).
+    let mut sql = format!("SELECT data FROM items WHERE {pcol} = CAST({p} AS TEXT) AND (ttl IS NULL OR ttl > {t})");
     match &q.sk {
         SkCond::Any => {}
         SkCond::Eq(v) => sql += &format!(" AND {scol} = {}", s.bind(v.clone())),
@@ -342,8 +350,11 @@ fn build_query(q: &Query, after: Option<&CursorKey>, now: i64) -> QuerySql {
         Some(_) => format!(" ORDER BY {scol} {dir}, pk {dir}, sk {dir}"),
     };
     if q.filter.is_none() {
-        // One more than the page tells whether another page exists.
-        sql += &format!(" LIMIT {}", s.bind(i64::try_from(q.limit).unwrap_or(i64::MAX).saturating_add(1)));
+        // One more than the page tells whether another page exists. A literal, not a bound
+        // parameter: SQLite plans with a bound LIMIT's value, and a statement planned with a
+        // bound value is compiled again on every use (sqlite3_stmt_status REPREPARE), which
+        // cost more than the query itself. An integer, so nothing of the caller's reaches SQL.
+        sql += &format!(" LIMIT {}", i64::try_from(q.limit).unwrap_or(i64::MAX).saturating_add(1));
     }
     s.sql = sql;
     s
@@ -415,7 +426,8 @@ impl Table for SqliteTable {
         cursor::validate_key(key)?;
         let key = key.clone();
         let now = now_epoch();
-        let item = stages::timed(Stage::TableRead, self.db.read(move |conn| load(conn, &key))).await?;
+        // A point read: on the calling thread (see `Sqlite::read_short`).
+        let item = stages::timed(Stage::TableRead, self.db.read_short(move |conn| load(conn, &key))).await?;
         Ok(item.filter(|i| !i.is_expired(now)))
     }
 
@@ -463,7 +475,12 @@ impl Table for SqliteTable {
         cursor::validate_query(&query)?;
         let after = query.cursor.as_deref().map(|c| CursorKey::decode(c, &query)).transpose()?;
         let now = now_epoch();
-        stages::timed(Stage::TableRead, self.db.read(move |conn| run_query(conn, &query, after.as_ref(), now))).await
+        // A page of a few rows without a filter reads at most that many: short enough to run on
+        // the calling thread. A filter may scan any number of rows, a big page parses many items.
+        let short = query.filter.is_none() && query.limit <= SHORT_QUERY_LIMIT;
+        let run = move |conn: &Connection| run_query(conn, &query, after.as_ref(), now);
+        let read = async { if short { self.db.read_short(run).await } else { self.db.read(run).await } };
+        stages::timed(Stage::TableRead, read).await
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
@@ -532,6 +549,34 @@ mod tests {
             } else {
                 assert_eq!(commits, 200);
             }
+        }
+    }
+
+    /// The queries every request makes (a page of a partition, of an index) are compiled once and
+    /// then reused, and an index query still runs on its index.
+    #[test]
+    fn queries_are_compiled_once() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(SCHEMA).expect("schema");
+        for i in 0..5 {
+            let item = item(json!({"PK": "p", "SK": format!("s{i}"), "GSI1PK": "g", "GSI1SK": format!("x{i}")}));
+            store(&conn, &item).expect("store");
+        }
+        let queries = [Query::table("p").begins_with("s").limit(8), Query::index(Index::Gsi1, "g").limit(8)];
+        for q in &queries {
+            for _ in 0..5 {
+                assert_eq!(run_query(&conn, q, None, 0).expect("query").items.len(), 5);
+            }
+            let QuerySql { sql, .. } = build_query(q, None, 0);
+            let stmt = conn.prepare_cached(&sql).expect("cached");
+            assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0, "{sql}");
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .and_then(|mut s| {
+                    s.query_map(params_from_iter(build_query(q, None, 0).params), |r| r.get(3))?.collect()
+                })
+                .expect("plan");
+            assert!(plan.iter().all(|step| !step.starts_with("SCAN")), "{sql}: {plan:?}");
         }
     }
 

@@ -124,7 +124,7 @@ pub async fn create(
     }
 
     if let Some(limit) = limits::monthly_message_limit(&*ports.table, tenant_id).await? {
-        let used = usage::current(ports, tenant_id, tenant.starts_at).await?.messages_sent;
+        let used = usage::messages_sent(ports, tenant_id, tenant.starts_at).await?;
         let left = limit.saturating_sub(used);
         if total as u64 > left {
             return Err(Error::limit(

@@ -97,7 +97,7 @@ pub async fn budget(
     let quota_left = match limits::monthly_message_limit(&*ports.table, tenant_id).await? {
         Some(limit) => {
             let tenant = tenants::get(ports, tenant_id).await?;
-            let used = usage::current(ports, tenant_id, tenant.starts_at).await?.messages_sent;
+            let used = usage::messages_sent(ports, tenant_id, tenant.starts_at).await?;
             Some(limit.saturating_sub(used))
         }
         None => None,

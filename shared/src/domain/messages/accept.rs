@@ -229,7 +229,7 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
     let counts = kind == "template";
     let limit = if counts { limits::monthly_message_limit(&*ports.table, tenant_id).await? } else { None };
     if let Some(limit) = limit {
-        let used = usage::current(ports, tenant_id, tenant.starts_at).await?.messages_sent;
+        let used = usage::messages_sent(ports, tenant_id, tenant.starts_at).await?;
         if used >= limit {
             return Err(Error::limit(
                 "quota_exceeded",
