@@ -77,11 +77,20 @@ MEDIA_ACCESS = {
         "s3:PutObject": {"tenants/*/inbound/*"},
         "s3:PutObjectTagging": {"tenants/*/inbound/*"},
     },
-    # The brand logo: uploaded (outbound) and served by the console itself.
+    # The brand logo: uploaded (outbound) and served by the console itself; a campaign's
+    # recipients export written (exports) and presigned (GetObject on tenants/* covers it).
     "console-web": {
-        "s3:PutObject": {"tenants/*/outbound/*"},
-        "s3:PutObjectTagging": {"tenants/*/outbound/*"},
+        "s3:PutObject": {"tenants/*/outbound/*", "tenants/*/exports/*"},
+        "s3:PutObjectTagging": {"tenants/*/outbound/*", "tenants/*/exports/*"},
+        "s3:AbortMultipartUpload": {"tenants/*/exports/*"},
         "s3:GetObject": {"tenants/*"},
+    },
+    # GET /campaigns/{id}/recipients.csv: written part by part, answered with a presigned GET.
+    "campaigns-api": {
+        "s3:PutObject": {"tenants/*/exports/*"},
+        "s3:PutObjectTagging": {"tenants/*/exports/*"},
+        "s3:AbortMultipartUpload": {"tenants/*/exports/*"},
+        "s3:GetObject": {"tenants/*/exports/*"},
     },
 }
 
