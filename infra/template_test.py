@@ -77,11 +77,20 @@ MEDIA_ACCESS = {
         "s3:PutObject": {"tenants/*/inbound/*"},
         "s3:PutObjectTagging": {"tenants/*/inbound/*"},
     },
-    # The brand logo: uploaded (outbound) and served by the console itself.
+    # The brand logo: uploaded (outbound) and served by the console itself; a campaign's
+    # recipients export written (exports) and presigned (GetObject on tenants/* covers it).
     "console-web": {
-        "s3:PutObject": {"tenants/*/outbound/*"},
-        "s3:PutObjectTagging": {"tenants/*/outbound/*"},
+        "s3:PutObject": {"tenants/*/outbound/*", "tenants/*/exports/*"},
+        "s3:PutObjectTagging": {"tenants/*/outbound/*", "tenants/*/exports/*"},
+        "s3:AbortMultipartUpload": {"tenants/*/exports/*"},
         "s3:GetObject": {"tenants/*"},
+    },
+    # GET /campaigns/{id}/recipients.csv: written part by part, answered with a presigned GET.
+    "campaigns-api": {
+        "s3:PutObject": {"tenants/*/exports/*"},
+        "s3:PutObjectTagging": {"tenants/*/exports/*"},
+        "s3:AbortMultipartUpload": {"tenants/*/exports/*"},
+        "s3:GetObject": {"tenants/*/exports/*"},
     },
 }
 
@@ -457,6 +466,27 @@ class TemplateTest(unittest.TestCase):
             props = self.sam["Resources"][Stack(self.sam).functions[binary]]["Properties"]
             schedules = [e for e in props["Events"].values() if e["Type"] == "Schedule"]
             self.assertEqual([e["Properties"]["Schedule"] for e in schedules], [rate], binary)
+
+    def test_balance_writers_cover_every_process_that_writes_a_balance(self):
+        """billing::gate lets each process write a tenant's balance item at most 500 /
+        MIPING_BALANCE_WRITERS times a second: the figure must count every environment that can
+        write one at once, so the item stays under SPEC's 500 writes/s by construction. Queue
+        consumers: the send worker (debits, owed refunds) and the webhook processor (refunds of
+        failures), at their mappings' maximum concurrency; then the reconciler (owed refunds,
+        every 5 minutes) and a reserve for the API's human-driven writes (credits, corrections,
+        a cancelled campaign's refunds)."""
+        stack = Stack(self.sam)
+        writers = int(stack.env("send-worker")["MIPING_BALANCE_WRITERS"])
+        for binary in stack.functions:
+            self.assertEqual(int(stack.env(binary)["MIPING_BALANCE_WRITERS"]), writers, binary)
+        consumers = sum(
+            m["ScalingConfig"]["MaximumConcurrency"] for b in ("send-worker", "webhook-processor") for m in stack.mappings(b)
+        )
+        reconciler, api_reserve = 1, 4
+        self.assertGreaterEqual(writers, consumers + reconciler + api_reserve)
+        per_process = 500 // writers  # writes a second each (billing::gate::interval_for)
+        self.assertGreaterEqual(per_process, 1)
+        self.assertLessEqual(writers * per_process, 500)
 
     def test_the_reconciler_reads_only_its_indexes_and_requeues_only_its_lanes(self):
         """domain::reconciler finds stranded work through sparse GSI2 entries (HANDOFF#, REFUND#,

@@ -4,8 +4,12 @@
 //! - every change reads it, then commits ONE transaction: the balance update conditioned on
 //!   `seq` being unchanged + the new entries (each with its exact `balance_after`) + for debits
 //!   and refunds a per-message marker put with `attribute_not_exists` (idempotency);
-//! - debits come in batches (a whole SQS batch of the send worker, up to [`MAX_DEBIT_BATCH`]
-//!   messages per transaction), so the balance item takes one write per batch, not per message;
+//! - every such transaction is attempted in the tenant's turn ([`gate`]): one at a time per
+//!   process and at least an interval apart, which bounds the balance item's writes per second
+//!   by construction;
+//! - debits and refunds come in batches (what arrived in this process while the gate was
+//!   closed, [`group`]; up to [`MAX_DEBIT_BATCH`] messages per transaction), so the balance item
+//!   takes one write per batch, not per message;
 //! - a conflict (someone else wrote the balance) retries with jittered backoff; a message
 //!   already debited is dropped from the batch (the cancellation reasons name it); when the
 //!   balance cannot cover the whole batch, the prefix that fits is debited and the rest is
@@ -24,14 +28,16 @@ use crate::domain::analytics::counters as analytics;
 use crate::domain::money::{MAX_BALANCE, MAX_UNITS, Money};
 use crate::domain::{Error, FieldError};
 use crate::ports::Ports;
-use crate::ports::table::{TableError, TxOp};
+use crate::ports::table::TableError;
 
+pub mod gate;
+pub mod group;
 pub mod model;
 use crate::store::ledger::{BalanceState, DebitMarker, Ledger};
 pub use model::{EntryKind, LedgerEntry, Reference, ReferenceType};
 
-/// Messages per debit transaction: 1 balance update + 2 items (marker, entry) per message + 1
-/// daily analytics counter must fit DynamoDB's 100 operations per transaction.
+/// Messages per debit (refund) transaction: 1 balance update + 2 items (marker, entry) per
+/// message + 1 daily analytics counter must fit DynamoDB's 100 operations per transaction.
 pub const MAX_DEBIT_BATCH: usize = 45;
 /// Optimistic attempts before giving up with [`BillingError::Contended`] (the caller's queue
 /// message is then retried later).
@@ -132,6 +138,7 @@ async fn manual_entry(
     let ledger = Ledger::new(&*ports.table);
     let id = ports.ids.new_id("led");
     for attempt in 0..MAX_ATTEMPTS {
+        let turn = gate::turn(tenant_id).await;
         let read = ledger.balance(tenant_id).await?;
         let balance_after = if kind == EntryKind::Adjustment {
             match read.balance.checked_sub(amount) {
@@ -156,7 +163,9 @@ async fn manual_entry(
             at: ports.clock.now(),
         };
         let ops = vec![Ledger::balance_op(tenant_id, read, balance_after, 1)?, Ledger::entry_op(tenant_id, &entry)?];
-        match ports.table.transact(ops).await {
+        let result = ports.table.transact(ops).await;
+        drop(turn);
+        match result {
             Ok(()) => return Ok(entry),
             Err(e) if is_conflict(&e) => backoff(attempt).await,
             Err(e) => return Err(e.into()),
@@ -245,6 +254,7 @@ async fn debit_chunk(
         if attempt >= MAX_ATTEMPTS {
             return Err(BillingError::Contended);
         }
+        let turn = gate::turn(tenant_id).await;
         let read = ledger.balance(tenant_id).await?;
         // The prefix the balance covers (in order: a later message never overtakes an earlier one).
         let mut balance = read.balance;
@@ -311,7 +321,9 @@ async fn debit_chunk(
         let costs: Vec<(&str, Money)> =
             batch.iter().map(|&i| (requests[i].category.as_str(), requests[i].amount)).collect();
         ops.extend(analytics::debited_op(tenant_id, &entries[0].id, &analytics::local_date(zone, now), &costs));
-        match ports.table.transact(ops).await {
+        let result = ports.table.transact(ops).await;
+        drop(turn);
+        match result {
             Ok(()) => {
                 for (&i, e) in batch.iter().zip(entries) {
                     done.push((i, DebitOutcome::Debited { entry_id: e.id, balance_after: e.balance_after }));
@@ -357,6 +369,14 @@ pub enum RefundOutcome {
     NotDebited,
 }
 
+/// One message's refund, as a batch takes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundRequest {
+    pub message_id: String,
+    /// What the entry says (the failure).
+    pub description: Option<String>,
+}
+
 /// Gives back exactly what the message was debited, once.
 pub async fn refund(
     ports: &Ports,
@@ -364,53 +384,143 @@ pub async fn refund(
     message_id: &str,
     description: Option<String>,
 ) -> Result<RefundOutcome, BillingError> {
+    let request = RefundRequest { message_id: message_id.to_owned(), description };
+    let mut outcomes = refund_batch(ports, tenant_id, std::slice::from_ref(&request)).await?;
+    Ok(outcomes.pop().expect("one outcome per request"))
+}
+
+/// Refunds a batch of messages, one outcome per request, in order: each gives back exactly what
+/// its debit marker recorded, once. Committed [`MAX_DEBIT_BATCH`] at a time, each one balance
+/// write; a message id given twice is refunded once (the second is `AlreadyRefunded`, or
+/// `NotDebited` like the first).
+pub async fn refund_batch(
+    ports: &Ports,
+    tenant_id: &str,
+    requests: &[RefundRequest],
+) -> Result<Vec<RefundOutcome>, BillingError> {
     let ledger = Ledger::new(&*ports.table);
-    let Some(debit) = ledger.debit_marker(tenant_id, message_id).await? else {
-        return Ok(RefundOutcome::NotDebited);
-    };
-    let id = ports.ids.new_id("led");
-    for attempt in 0..MAX_ATTEMPTS {
-        if ledger.is_refunded(tenant_id, message_id).await? {
-            zero_cost(ports, tenant_id, message_id).await?;
-            return Ok(RefundOutcome::AlreadyRefunded);
+    let mut outcomes: Vec<Option<RefundOutcome>> = vec![None; requests.len()];
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    // (request index, its debit marker) of the first occurrence of each debited message.
+    let mut debited = Vec::new();
+    for (i, r) in requests.iter().enumerate() {
+        if let Some(&first) = first_of.get(r.message_id.as_str()) {
+            outcomes[i] = Some(match outcomes[first] {
+                Some(RefundOutcome::NotDebited) => RefundOutcome::NotDebited,
+                _ => RefundOutcome::AlreadyRefunded,
+            });
+            continue;
+        }
+        first_of.insert(&r.message_id, i);
+        match ledger.debit_marker(tenant_id, &r.message_id).await? {
+            None => outcomes[i] = Some(RefundOutcome::NotDebited),
+            Some(marker) => debited.push((i, marker)),
+        }
+    }
+    for chunk in debited.chunks(MAX_DEBIT_BATCH) {
+        for (i, outcome) in refund_chunk(ports, tenant_id, requests, chunk).await? {
+            outcomes[i] = Some(outcome);
+        }
+    }
+    Ok(outcomes.into_iter().map(|o| o.expect("every request answered")).collect())
+}
+
+/// One transaction's worth of refunds (distinct, debited messages).
+async fn refund_chunk(
+    ports: &Ports,
+    tenant_id: &str,
+    requests: &[RefundRequest],
+    chunk: &[(usize, DebitMarker)],
+) -> Result<Vec<(usize, RefundOutcome)>, BillingError> {
+    let ledger = Ledger::new(&*ports.table);
+    let zone = analytics::time_zone(ports, tenant_id).await?;
+    // Each refund keeps its entry id across attempts.
+    let ids: HashMap<usize, String> = chunk.iter().map(|(i, _)| (*i, ports.ids.new_id("led"))).collect();
+    let mut done = Vec::with_capacity(chunk.len());
+    let mut pending: Vec<&(usize, DebitMarker)> = chunk.iter().collect();
+    let mut attempt = 0;
+    while !pending.is_empty() {
+        if attempt >= MAX_ATTEMPTS {
+            return Err(BillingError::Contended);
+        }
+        let turn = gate::turn(tenant_id).await;
+        let mut open = Vec::with_capacity(pending.len());
+        for &p in &pending {
+            if ledger.is_refunded(tenant_id, &requests[p.0].message_id).await? {
+                done.push((p.0, RefundOutcome::AlreadyRefunded));
+            } else {
+                open.push(p);
+            }
+        }
+        pending = open;
+        if pending.is_empty() {
+            break;
         }
         let read: BalanceState = ledger.balance(tenant_id).await?;
-        let balance_after = read.balance.checked_add(debit.amount).ok_or(BillingError::InvalidAmount)?;
-        if balance_after.units() > MAX_UNITS {
-            // Never store an entry that cannot be read back (see `MAX_BALANCE`).
-            return Err(BillingError::InvalidAmount);
+        let at = ports.clock.now();
+        let day = analytics::local_date(zone, at);
+        let mut running = read.balance;
+        let mut entries = Vec::with_capacity(pending.len());
+        let mut ops = Vec::with_capacity(2 + 2 * pending.len());
+        for (n, (i, marker)) in pending.iter().map(|p| (&p.0, &p.1)).enumerate() {
+            running = running.checked_add(marker.amount).ok_or(BillingError::InvalidAmount)?;
+            if running.units() > MAX_UNITS {
+                // Never store an entry that cannot be read back (see `MAX_BALANCE`).
+                return Err(BillingError::InvalidAmount);
+            }
+            let message_id = &requests[*i].message_id;
+            let entry = LedgerEntry {
+                id: ids[i].clone(),
+                seq: read.seq + 1 + n as u64,
+                kind: EntryKind::Refund,
+                amount: marker.amount,
+                balance_after: running,
+                reference: Some(Reference::message(message_id)),
+                description: requests[*i].description.clone(),
+                at,
+            };
+            ops.push(Ledger::refund_marker_op(tenant_id, message_id, &entry.id));
+            ops.push(Ledger::entry_op(tenant_id, &entry)?);
+            entries.push(entry);
         }
-        let entry = LedgerEntry {
-            id: id.clone(),
-            seq: read.seq + 1,
-            kind: EntryKind::Refund,
-            amount: debit.amount,
-            balance_after,
-            reference: Some(Reference::message(message_id)),
-            description: description.clone(),
-            at: ports.clock.now(),
-        };
-        let day = analytics::local_date(analytics::time_zone(ports, tenant_id).await?, entry.at);
-        let ops: Vec<TxOp> = vec![
-            Ledger::balance_op(tenant_id, read, balance_after, 1)?,
-            Ledger::refund_marker_op(tenant_id, message_id, &id),
-            Ledger::entry_op(tenant_id, &entry)?,
-            analytics::refunded_op(tenant_id, &id, &day, debit.category.as_deref(), debit.amount),
-        ];
-        match ports.table.transact(ops).await {
+        ops.insert(0, Ledger::balance_op(tenant_id, read, running, pending.len() as u64)?);
+        // The day's refunded credits and costs, after the markers (whose positions the
+        // cancellation reasons are read by; it has no condition of its own).
+        let refunds: Vec<(Option<&str>, Money)> =
+            pending.iter().map(|p| (p.1.category.as_deref(), p.1.amount)).collect();
+        ops.push(analytics::refunded_op(tenant_id, &entries[0].id, &day, &refunds));
+        let result = ports.table.transact(ops).await;
+        drop(turn);
+        match result {
             Ok(()) => {
-                zero_cost(ports, tenant_id, message_id).await?;
-                return Ok(RefundOutcome::Refunded { entry_id: entry.id, balance_after });
+                for (p, e) in pending.iter().zip(entries) {
+                    zero_cost(ports, tenant_id, &requests[p.0].message_id).await?;
+                    done.push((p.0, RefundOutcome::Refunded { entry_id: e.id, balance_after: e.balance_after }));
+                }
+                pending.clear();
             }
-            Err(TableError::TransactionCanceled { failed_conditions }) if failed_conditions.contains(&1) => {
-                zero_cost(ports, tenant_id, message_id).await?;
-                return Ok(RefundOutcome::AlreadyRefunded);
+            Err(TableError::TransactionCanceled { failed_conditions })
+                if failed_conditions.iter().any(|&op| op >= 1 && (op - 1) % 2 == 0) =>
+            {
+                // Op 1 + 2n is message n's refund marker: refunded meanwhile. The next attempt
+                // finds it so (and zeroes its cost); the rest is retried at once.
+                attempt += 1;
             }
-            Err(e) if is_conflict(&e) => backoff(attempt).await,
+            Err(e) if is_conflict(&e) => {
+                backoff(attempt).await;
+                attempt += 1;
+            }
             Err(e) => return Err(e.into()),
         }
     }
-    Err(BillingError::Contended)
+    // A message refunded earlier (or meanwhile) costs nothing either: after a crash between the
+    // refund and its `cost` write, a redelivery lands here and finishes it.
+    for (i, outcome) in &done {
+        if *outcome == RefundOutcome::AlreadyRefunded {
+            zero_cost(ports, tenant_id, &requests[*i].message_id).await?;
+        }
+    }
+    Ok(done)
 }
 
 /// A refunded message costs nothing: its stored `cost` (what lists show) says so. After the

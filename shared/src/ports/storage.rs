@@ -1,7 +1,7 @@
 //! The media storage port: tenants' files (inbound media fetched from Meta, uploads to send), by key.
 //! AWS: S3 (`MEDIA_BUCKET`). Embedded: files under `<data_dir>/media/`, with signed local URLs.
 //!
-//! Keys are always `tenants/{tenant_id}/{inbound|outbound}/{name…}` ([`MediaKey`]): a key that
+//! Keys are always `tenants/{tenant_id}/{inbound|outbound|exports}/{name…}` ([`MediaKey`]): a key that
 //! could leave its tenant's prefix (`..`, an absolute path, a backslash, an empty segment) cannot
 //! be made, so no adapter has to defend against one and no URL can name another tenant's file
 //! once the caller checked the tenant part.
@@ -9,6 +9,9 @@
 //! Presigned requests let a browser or Meta-free client move bytes without passing them through
 //! a Lambda: a GET URL valid at most [`MAX_GET_URL_TTL`] (SPEC: ≤ 5 minutes) and a PUT URL for a
 //! direct upload bound to one content type and one exact size.
+//!
+//! A large object the platform produces itself (a campaign's recipients export) is written part
+//! by part through an [`Upload`], in constant memory whatever its size.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -39,13 +42,20 @@ pub enum Direction {
     Inbound,
     /// Files the tenant uploads to send.
     Outbound,
+    /// Files the platform writes for the tenant to download (a campaign's recipients CSV),
+    /// kept a day ([`EXPORT_RETENTION_DAYS`]).
+    Exports,
 }
+
+/// How long an export stays downloadable (a lifecycle rule on S3, template.yaml).
+pub const EXPORT_RETENTION_DAYS: u32 = 1;
 
 impl Direction {
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Inbound => "inbound",
             Direction::Outbound => "outbound",
+            Direction::Exports => "exports",
         }
     }
 
@@ -53,6 +63,7 @@ impl Direction {
         match segment {
             "inbound" => Some(Direction::Inbound),
             "outbound" => Some(Direction::Outbound),
+            "exports" => Some(Direction::Exports),
             _ => None,
         }
     }
@@ -62,7 +73,7 @@ impl Direction {
 #[error("invalid media key: {0}")]
 pub struct KeyError(String);
 
-/// A valid storage key: `tenants/{tenant_id}/{inbound|outbound}/{name}` where every segment is
+/// A valid storage key: `tenants/{tenant_id}/{inbound|outbound|exports}/{name}` where every segment is
 /// 1–255 of `A-Z a-z 0-9 . _ -`, does not start with a dot (no `.`, `..` or hidden files) and
 /// the whole key is at most 1,024 bytes. `name` may have several segments (`med_…/photo.jpg`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -91,10 +102,10 @@ impl MediaKey {
         match segments.as_slice() {
             ["tenants", tenant, direction, _name, ..] => {
                 let direction = Direction::parse(direction)
-                    .ok_or_else(|| KeyError(format!("{direction:?} is neither inbound nor outbound")))?;
+                    .ok_or_else(|| KeyError(format!("{direction:?} is not inbound, outbound or exports")))?;
                 Ok(Self { key: key.to_owned(), tenant_len: tenant.len(), direction })
             }
-            _ => Err(KeyError("not tenants/{tenant_id}/{inbound|outbound}/{name}".into())),
+            _ => Err(KeyError("not tenants/{tenant_id}/{inbound|outbound|exports}/{name}".into())),
         }
     }
 
@@ -163,7 +174,7 @@ pub struct ObjectInfo {
     pub content_type: String,
     pub size: u64,
     /// Lowercase hex SHA-256 of the bytes, recorded by `put`. Objects uploaded through a
-    /// presigned PUT have none until someone hashes them.
+    /// presigned PUT or written through an [`Upload`] have none until someone hashes them.
     pub sha256: Option<String>,
     /// The caller's metadata (without [`SHA256_METADATA`]).
     pub metadata: Metadata,
@@ -256,7 +267,33 @@ pub trait Storage: Send + Sync + 'static {
     /// Every object under `prefix`, in key order (for retention sweeps on the embedded store;
     /// S3 expires objects with a lifecycle rule instead).
     async fn list(&self, prefix: &MediaPrefix) -> Result<Vec<ObjectSummary>, StorageError>;
+
+    /// Starts writing an object of unknown size part by part (see [`Upload`]). Nothing is
+    /// visible under `key` until [`Upload::finish`], which replaces what was there.
+    async fn upload(
+        &self,
+        key: &MediaKey,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<Box<dyn Upload>, StorageError>;
 }
+
+/// An object being written in parts, in constant memory: an adapter holds at most one part
+/// ([`UPLOAD_PART_SIZE`]) before sending it on (S3: a multipart upload; embedded: a hidden
+/// temporary file renamed into place). Dropped or aborted before `finish`, it leaves nothing
+/// readable (S3's lifecycle rule also aborts incomplete uploads after a day).
+#[async_trait]
+pub trait Upload: Send {
+    /// Appends `bytes`.
+    async fn write(&mut self, bytes: Bytes) -> Result<(), StorageError>;
+    /// Completes the object and answers its info (`sha256` only if an adapter hashed it).
+    async fn finish(self: Box<Self>) -> Result<ObjectInfo, StorageError>;
+    /// Discards what was written.
+    async fn abort(self: Box<Self>) -> Result<(), StorageError>;
+}
+
+/// The most an [`Upload`] holds in memory: S3's smallest part (every part but the last).
+pub const UPLOAD_PART_SIZE: usize = 5 * 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectSummary {
@@ -297,6 +334,9 @@ impl Storage for NoStorage {
         self.fail()
     }
     async fn list(&self, _: &MediaPrefix) -> Result<Vec<ObjectSummary>, StorageError> {
+        self.fail()
+    }
+    async fn upload(&self, _: &MediaKey, _: &str, _: &Metadata) -> Result<Box<dyn Upload>, StorageError> {
         self.fail()
     }
 }

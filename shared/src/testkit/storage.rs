@@ -237,6 +237,66 @@ pub async fn header_breaking_values_are_refused(t: &StorageUnderTest) {
     assert!(matches!(t.storage.head(&key).await, Err(StorageError::NotFound(_))));
 }
 
+/// An upload of more than two parts, written in uneven pieces: the object reads back whole, with
+/// its type and metadata, and is invisible until finished; a small one (under a part) too.
+pub async fn upload_writes_a_large_object_part_by_part(t: &StorageUnderTest) {
+    use crate::ports::storage::UPLOAD_PART_SIZE;
+    let tenant = tenant();
+    let big = key(&tenant, Direction::Exports, "cmp_1/recipients.csv");
+    let metadata: Metadata = [("filename".to_string(), "cmp_1-recipients.csv".to_string())].into();
+    let mut upload = t.storage.upload(&big, "text/csv; charset=utf-8", &metadata).await.expect("upload");
+    let mut expected = Vec::new();
+    let mut n = 0u32;
+    while expected.len() < 2 * UPLOAD_PART_SIZE + 1234 {
+        // Rows of every length, so parts split them anywhere.
+        let row = format!("{n},+1555{n:07},{}\n", "x".repeat((n % 97) as usize));
+        expected.extend_from_slice(row.as_bytes());
+        upload.write(Bytes::from(row)).await.expect("write");
+        n += 1;
+    }
+    assert!(matches!(t.storage.head(&big).await, Err(StorageError::NotFound(_))), "visible before finish");
+    let info = upload.finish().await.expect("finish");
+    assert_eq!((info.size, info.content_type.as_str()), (expected.len() as u64, "text/csv; charset=utf-8"));
+    let got = t.storage.get(&big).await.expect("get");
+    assert_eq!(got.info.size, expected.len() as u64);
+    assert!(got.body == expected, "the bytes come back as written");
+    assert_eq!(got.info.metadata, metadata);
+    assert_eq!(got.info.content_type, "text/csv; charset=utf-8");
+    assert_eq!(big.tenant_id(), tenant);
+
+    let small = key(&tenant, Direction::Exports, "cmp_2/recipients.csv");
+    let mut upload = t.storage.upload(&small, "text/csv", &Metadata::new()).await.expect("upload");
+    upload.write(Bytes::from_static(b"a,b\n")).await.expect("write");
+    upload.write(Bytes::from_static(b"1,2\n")).await.expect("write");
+    upload.finish().await.expect("finish");
+    assert_eq!(&t.storage.get(&small).await.expect("get").body[..], b"a,b\n1,2\n");
+    let listed = t.storage.list(&MediaPrefix::direction(&tenant, Direction::Exports).unwrap()).await.expect("list");
+    assert_eq!(listed.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), [big.as_str(), small.as_str()]);
+}
+
+/// An aborted upload (after a part was sent) and a dropped one leave nothing readable, and the
+/// object an upload replaces stays as it was until the upload finishes.
+pub async fn aborted_uploads_leave_nothing(t: &StorageUnderTest) {
+    use crate::ports::storage::UPLOAD_PART_SIZE;
+    let tenant = tenant();
+    let kept = key(&tenant, Direction::Exports, "cmp_3/recipients.csv");
+    t.storage.put(&kept, Bytes::from_static(b"old"), "text/csv", &Metadata::new()).await.expect("put");
+    let mut upload = t.storage.upload(&kept, "text/csv", &Metadata::new()).await.expect("upload");
+    upload.write(Bytes::from(vec![b'x'; UPLOAD_PART_SIZE + 10])).await.expect("write");
+    assert_eq!(&t.storage.get(&kept).await.expect("get").body[..], b"old", "replaced before finish");
+    upload.abort().await.expect("abort");
+    assert_eq!(&t.storage.get(&kept).await.expect("get").body[..], b"old");
+    let other = key(&tenant, Direction::Exports, "cmp_4/recipients.csv");
+    let mut dropped = t.storage.upload(&other, "text/csv", &Metadata::new()).await.expect("upload");
+    dropped.write(Bytes::from_static(b"half")).await.expect("write");
+    drop(dropped);
+    assert!(matches!(t.storage.head(&other).await, Err(StorageError::NotFound(_))));
+    let listed = t.storage.list(&MediaPrefix::tenant(&tenant).unwrap()).await.expect("list");
+    assert_eq!(listed.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), [kept.as_str()]);
+    let bad = t.storage.upload(&other, "text/csv\r\nx: y", &Metadata::new()).await;
+    assert!(matches!(bad, Err(StorageError::Invalid(_))), "a header-breaking type");
+}
+
 /// One `#[tokio::test]` per case. `$make` is a closure `Fn(Arc<ManualClock>) -> impl Future<Output
 /// = StorageUnderTest>` called afresh for each test. The calling crate needs `tokio`.
 #[macro_export]
@@ -253,6 +313,8 @@ macro_rules! storage_conformance {
             presigned_put_refuses_tampering,
             list_finds_a_prefix_only,
             header_breaking_values_are_refused,
+            upload_writes_a_large_object_part_by_part,
+            aborted_uploads_leave_nothing,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use miping::ports::Ports;
-use miping::ports::table::Table;
+use miping::ports::table::{Cond, Item, Key, Page, Query, Table, TableError, TxOp, Update};
 
 /// Embedded ports for everything but the table under test; their directory is kept for the
 /// test process.
@@ -12,6 +12,47 @@ async fn ports_with(table: impl std::future::Future<Output = Arc<dyn Table>>) ->
     let (ports, dir) = crate::common::ports_with(table.await);
     std::mem::forget(dir);
     ports
+}
+
+/// The table with the time span of every transaction that writes a balance item (any tenant's:
+/// each test has its own tenant), for the gate's bound.
+struct BalanceWrites {
+    inner: Arc<dyn Table>,
+    spans: std::sync::Mutex<Vec<(String, tokio::time::Instant, tokio::time::Instant)>>,
+}
+
+impl BalanceWrites {
+    fn new(inner: Arc<dyn Table>) -> Self {
+        Self { inner, spans: std::sync::Mutex::new(Vec::new()) }
+    }
+}
+
+#[async_trait::async_trait]
+impl Table for BalanceWrites {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        self.inner.get(key).await
+    }
+    async fn put(&self, item: Item, cond: Option<Cond>) -> Result<(), TableError> {
+        self.inner.put(item, cond).await
+    }
+    async fn update(&self, key: &Key, update: Update, cond: Option<Cond>) -> Result<Item, TableError> {
+        self.inner.update(key, update, cond).await
+    }
+    async fn delete(&self, key: &Key, cond: Option<Cond>) -> Result<Option<Item>, TableError> {
+        self.inner.delete(key, cond).await
+    }
+    async fn query(&self, query: Query) -> Result<Page, TableError> {
+        self.inner.query(query).await
+    }
+    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
+        let balance = ops.iter().filter_map(|op| op.key()).find(|k| k.sk == "BALANCE").map(|k| k.pk);
+        let start = tokio::time::Instant::now();
+        let result = self.inner.transact(ops).await;
+        if let Some(pk) = balance {
+            self.spans.lock().unwrap().push((pk, start, tokio::time::Instant::now()));
+        }
+        result
+    }
 }
 
 macro_rules! admin_store_suite {
@@ -54,6 +95,23 @@ macro_rules! admin_store_suite {
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn concurrent_send_debits_share_balance_writes() {
             super::cases::grouped_debits(ports().await).await;
+        }
+        #[tokio::test]
+        async fn refund_batches_give_back_each_debit_once() {
+            super::cases::refund_batches(ports().await).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn concurrent_refunds_share_balance_writes() {
+            super::cases::grouped_refunds(ports().await).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn balance_transactions_of_one_process_are_an_interval_apart() {
+            let table = std::sync::Arc::new(super::BalanceWrites::new($make.await));
+            super::cases::gated_balance_writes(
+                super::ports_with(async { table.clone() as std::sync::Arc<dyn miping::ports::table::Table> }).await,
+                table,
+            )
+            .await;
         }
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn adjustments_never_take_the_balance_below_zero() {
@@ -463,6 +521,129 @@ mod cases {
         assert_eq!(entries.iter().filter(|e| e.kind == EntryKind::Debit).count(), 60);
         let commits = debits::commits() - before;
         assert!(commits <= 20, "80 concurrent debits took {commits} balance commits");
+    }
+
+    /// A batch of refunds: each debited message gets exactly its debit back, once, in one
+    /// balance write; a message never debited gets nothing, a repeat nothing more.
+    pub async fn refund_batches(ports: Ports) {
+        use billing::RefundRequest;
+        let t = new_tenant(&ports).await;
+        billing::credit(&ports, &t, m("10.00"), None).await.unwrap();
+        billing::debit(&ports, &t, &[req("ra", "1.00"), req("rb", "0.80"), req("rc", "0.12")]).await.unwrap();
+        let seq_before = Ledger::new(&*ports.table).balance(&t).await.unwrap().seq;
+        let ask = |ids: &[&str]| -> Vec<RefundRequest> {
+            ids.iter()
+                .map(|id| RefundRequest { message_id: id.to_string(), description: Some("failed".into()) })
+                .collect()
+        };
+        let out = billing::refund_batch(&ports, &t, &ask(&["ra", "rx", "rb", "ra", "rx"])).await.unwrap();
+        assert!(
+            matches!(out[0], RefundOutcome::Refunded { balance_after, .. } if balance_after == m("9.08")),
+            "{out:?}"
+        );
+        assert!(
+            matches!(out[2], RefundOutcome::Refunded { balance_after, .. } if balance_after == m("9.88")),
+            "{out:?}"
+        );
+        assert_eq!(
+            (&out[1], &out[3], &out[4]),
+            (&RefundOutcome::NotDebited, &RefundOutcome::AlreadyRefunded, &RefundOutcome::NotDebited)
+        );
+        let state = Ledger::new(&*ports.table).balance(&t).await.unwrap();
+        assert_eq!((state.balance, state.seq), (m("9.88"), seq_before + 2), "two entries, one balance write");
+        // A redelivery of the same batch, with one more: only the new one is given back.
+        let out = billing::refund_batch(&ports, &t, &ask(&["rb", "rc", "ra"])).await.unwrap();
+        assert_eq!(out[0], RefundOutcome::AlreadyRefunded);
+        assert!(matches!(out[1], RefundOutcome::Refunded { balance_after, .. } if balance_after == m("10.00")));
+        assert_eq!(out[2], RefundOutcome::AlreadyRefunded);
+        assert_eq!(billing::refund(&ports, &t, "rc", None).await.unwrap(), RefundOutcome::AlreadyRefunded);
+        let entries = assert_ledger_consistent(&ports, &t).await;
+        let refunds: Vec<(&str, Money)> = entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Refund)
+            .map(|e| (e.reference.as_ref().map(|r| r.id.as_str()).unwrap_or_default(), e.amount))
+            .collect();
+        assert_eq!(refunds, [("ra", m("1.00")), ("rb", m("0.80")), ("rc", m("0.12"))]);
+        // A refunded message is still debited: a redelivered send is not charged again.
+        assert_eq!(billing::debit(&ports, &t, &[req("ra", "1.00")]).await.unwrap(), [DebitOutcome::AlreadyDebited]);
+    }
+
+    /// Failures reported at once (a webhook batch; some reported twice, some for messages never
+    /// debited) are refunded in groups: each debited message gets its credits back exactly once,
+    /// in far fewer balance writes than refunds, and the ledger chains.
+    pub async fn grouped_refunds(ports: Ports) {
+        use billing::group;
+        let t = new_tenant(&ports).await;
+        billing::credit(&ports, &t, m("50"), None).await.unwrap();
+        let batch: Vec<DebitRequest> = (0..40).map(|i| req(&format!("f{i}"), "1")).collect();
+        billing::debit(&ports, &t, &batch).await.unwrap();
+        assert_eq!(billing::balance(&ports, &t).await.unwrap(), m("10"));
+        let before = group::refund_commits();
+        let mut refunds = Vec::new();
+        for i in 0..70 {
+            // f0..f39, the first twenty twice; f40..f49 were never debited.
+            let id = format!("f{}", if i < 60 { i % 40 } else { i - 20 });
+            let (ports, t) = (ports.clone(), t.clone());
+            refunds.push(tokio::spawn(async move {
+                let out = group::refund(&ports, &t, &id, Some("Meta reported failure 131026".into())).await.unwrap();
+                (id, out)
+            }));
+        }
+        let mut refunded = HashSet::new();
+        let mut not_debited = 0;
+        for r in refunds {
+            match r.await.unwrap() {
+                (id, RefundOutcome::Refunded { .. }) => assert!(refunded.insert(id.clone()), "{id} refunded twice"),
+                (_, RefundOutcome::NotDebited) => not_debited += 1,
+                (_, RefundOutcome::AlreadyRefunded) => {}
+            }
+        }
+        assert_eq!((refunded.len(), not_debited), (40, 10));
+        assert_eq!(billing::balance(&ports, &t).await.unwrap(), m("50"), "every debit given back, once");
+        let entries = assert_ledger_consistent(&ports, &t).await;
+        assert_eq!(entries.iter().filter(|e| e.kind == EntryKind::Refund).count(), 40);
+        let commits = group::refund_commits() - before;
+        assert!(commits <= 20, "70 concurrent refunds took {commits} group commits");
+    }
+
+    /// The gate (billing::gate): however many debits, refunds and credits race, this process
+    /// never has two transactions on one balance item in flight, and each starts at least an
+    /// interval after the previous one ended — the bound on the item's writes per second holds
+    /// whatever the message rate, and the money stays exact.
+    pub async fn gated_balance_writes(ports: Ports, table: std::sync::Arc<super::BalanceWrites>) {
+        use billing::{gate, group};
+        use miping::domain::sending::debits;
+        let t = new_tenant(&ports).await;
+        billing::credit(&ports, &t, m("30"), None).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..60 {
+            let (ports, t) = (ports.clone(), t.clone());
+            tasks.push(tokio::spawn(async move {
+                let id = format!("w{}", i % 45);
+                if i % 10 == 9 {
+                    billing::credit(&ports, &t, m("1"), None).await.unwrap();
+                } else {
+                    debits::debit(&ports, &t, req(&id, "1")).await.unwrap();
+                }
+                if i % 4 == 0 {
+                    group::refund(&ports, &t, &id, None).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let pk = miping::store::keys::balance(&t).pk;
+        let mut spans: Vec<_> =
+            table.spans.lock().unwrap().iter().filter(|s| s.0 == pk).map(|s| (s.1, s.2)).collect::<Vec<_>>();
+        spans.sort();
+        assert!(spans.len() >= 2, "{spans:?}");
+        for pair in spans.windows(2) {
+            let gap = pair[1].0.saturating_duration_since(pair[0].1);
+            assert!(pair[1].0 >= pair[0].1 + gate::interval(), "two balance transactions {gap:?} apart");
+        }
+        let entries = assert_ledger_consistent(&ports, &t).await;
+        assert!(spans.len() < entries.len(), "{} balance transactions for {} entries", spans.len(), entries.len());
     }
 
     pub async fn parallel_adjustments(ports: Ports) {

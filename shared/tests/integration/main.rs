@@ -8,6 +8,7 @@ mod common;
 mod admin_store;
 mod audit_store;
 mod campaign_counters;
+mod campaign_export;
 mod consumer_runtime;
 mod contacts_store;
 mod daily_counters;

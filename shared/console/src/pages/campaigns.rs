@@ -981,15 +981,19 @@ async fn retry_failed(
     }
 }
 
-/// `GET /app/campaigns/{id}/recipients.csv`: the API's export, streamed the same way.
+/// `GET /app/campaigns/{id}/recipients.csv`: the API's export, handed out the same way
+/// (streamed locally, a redirect to the stored file's presigned download on AWS).
 async fn export(
     State(state): State<AppState>,
     TenantAdmin(_, tenant_id): TenantAdmin,
     Path(id): Path<String>,
 ) -> Response {
     use futures_util::StreamExt;
-    let walk = match report::start_export(&state.ports, &tenant_id, &id).await {
-        Ok(w) => w,
+    let walk = match report::export(&state.ports, &tenant_id, &id).await {
+        Ok(report::Export::Stream(w)) => *w,
+        Ok(report::Export::Download(url)) => {
+            return axum::response::IntoResponse::into_response(axum::response::Redirect::to(&url.url));
+        }
         Err(e) if e.kind == miping::domain::Kind::NotFound => return page::not_found_page(),
         Err(e) => return page::failed("campaign export", &e),
     };
@@ -1002,7 +1006,7 @@ async fn export(
     let disposition = format!("attachment; filename=\"{id}-recipients.csv\"");
     let mut r = Response::new(body);
     let h = r.headers_mut();
-    h.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/csv; charset=utf-8"));
+    h.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static(report::CSV_CONTENT_TYPE));
     if let Ok(v) = axum::http::HeaderValue::from_str(&disposition) {
         h.insert(axum::http::header::CONTENT_DISPOSITION, v);
     }

@@ -5,6 +5,11 @@
 //! `content-length`, so S3 refuses an upload of another type or size (SignatureDoesNotMatch).
 //! moto does not check presigned signatures or expiry, so the tests that need that run on the
 //! embedded store; on moto they check what the URL signs.
+//!
+//! An [`Upload`] holds one part (5 MiB) at a time: an object that stays under one part is one
+//! PutObject at `finish`; a larger one becomes a multipart upload when its first part is full
+//! (CreateMultipartUpload, an UploadPart per 5 MiB, CompleteMultipartUpload). One that is never
+//! finished is aborted by `abort`, else by the bucket's lifecycle rule after a day.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -19,7 +24,7 @@ use chrono::{DateTime, Utc};
 use crate::ports::clock::Clock;
 use crate::ports::storage::{
     self, MAX_GET_URL_TTL, MAX_PUT_URL_TTL, MediaKey, MediaPrefix, Metadata, ObjectInfo, ObjectReader, ObjectSummary,
-    PresignedRequest, SHA256_METADATA, Storage, StorageError,
+    PresignedRequest, SHA256_METADATA, Storage, StorageError, UPLOAD_PART_SIZE, Upload,
 };
 
 #[derive(Clone)]
@@ -96,8 +101,7 @@ impl Storage for S3Storage {
             .key(key.as_str())
             .content_type(content_type)
             .set_metadata(Some(all.into_iter().collect()))
-            // The lifecycle rule for the plan's retention (rules match tags, not metadata).
-            .set_tagging(metadata.get(storage::RETENTION_TAG).map(|days| format!("{}={days}", storage::RETENTION_TAG)))
+            .set_tagging(tagging(metadata))
             .body(ByteStream::from(body))
             .send()
             .await
@@ -186,6 +190,145 @@ impl Storage for S3Storage {
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
+    }
+
+    async fn upload(
+        &self,
+        key: &MediaKey,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<Box<dyn Upload>, StorageError> {
+        storage::check_content_type(content_type)?;
+        storage::check_metadata(metadata)?;
+        Ok(Box::new(S3Upload {
+            store: self.clone(),
+            key: key.clone(),
+            content_type: content_type.to_owned(),
+            metadata: metadata.clone(),
+            buffer: bytes::BytesMut::new(),
+            upload_id: None,
+            parts: Vec::new(),
+            size: 0,
+        }))
+    }
+}
+
+/// The lifecycle rule for the plan's retention (rules match tags, not metadata).
+fn tagging(metadata: &Metadata) -> Option<String> {
+    metadata.get(storage::RETENTION_TAG).map(|days| format!("{}={days}", storage::RETENTION_TAG))
+}
+
+/// See the module docs.
+struct S3Upload {
+    store: S3Storage,
+    key: MediaKey,
+    content_type: String,
+    metadata: Metadata,
+    /// Less than a part, except between a write and the part it completes being sent.
+    buffer: bytes::BytesMut,
+    /// Set once the first full part is sent.
+    upload_id: Option<String>,
+    parts: Vec<aws_sdk_s3::types::CompletedPart>,
+    size: u64,
+}
+
+impl S3Upload {
+    async fn send_part(&mut self, bytes: Bytes) -> Result<(), StorageError> {
+        let (client, bucket, key) = (&self.store.client, &self.store.bucket, &self.key);
+        let upload_id = match &self.upload_id {
+            Some(id) => id.clone(),
+            None => {
+                let out = client
+                    .create_multipart_upload()
+                    .bucket(bucket)
+                    .key(key.as_str())
+                    .content_type(&self.content_type)
+                    .set_metadata(Some(self.metadata.clone().into_iter().collect()))
+                    .set_tagging(tagging(&self.metadata))
+                    .send()
+                    .await
+                    .map_err(|e| error(key, e))?;
+                let id = out.upload_id.ok_or_else(|| StorageError::Unavailable(format!("S3 {key}: no upload id")))?;
+                self.upload_id = Some(id.clone());
+                id
+            }
+        };
+        let number = self.parts.len() as i32 + 1;
+        let out = client
+            .upload_part()
+            .bucket(bucket)
+            .key(key.as_str())
+            .upload_id(&upload_id)
+            .part_number(number)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| error(key, e))?;
+        self.parts.push(aws_sdk_s3::types::CompletedPart::builder().set_e_tag(out.e_tag).part_number(number).build());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Upload for S3Upload {
+    async fn write(&mut self, bytes: Bytes) -> Result<(), StorageError> {
+        self.size += bytes.len() as u64;
+        self.buffer.extend_from_slice(&bytes);
+        while self.buffer.len() >= UPLOAD_PART_SIZE {
+            let part = self.buffer.split_to(UPLOAD_PART_SIZE).freeze();
+            self.send_part(part).await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>) -> Result<ObjectInfo, StorageError> {
+        let rest = std::mem::take(&mut self.buffer).freeze();
+        let key = self.key.clone();
+        match self.upload_id.clone() {
+            // Under one part: a plain PutObject.
+            None => return self.store.put(&key, rest, &self.content_type, &self.metadata).await,
+            Some(upload_id) => {
+                if !rest.is_empty() {
+                    self.send_part(rest).await?;
+                }
+                let parts = aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                    .set_parts(Some(std::mem::take(&mut self.parts)))
+                    .build();
+                self.store
+                    .client
+                    .complete_multipart_upload()
+                    .bucket(&self.store.bucket)
+                    .key(key.as_str())
+                    .upload_id(upload_id)
+                    .multipart_upload(parts)
+                    .send()
+                    .await
+                    .map_err(|e| error(&key, e))?;
+            }
+        }
+        Ok(ObjectInfo {
+            key,
+            content_type: self.content_type.clone(),
+            size: self.size,
+            sha256: None,
+            metadata: self.metadata.clone(),
+            last_modified: self.store.clock.now(),
+        })
+    }
+
+    async fn abort(self: Box<Self>) -> Result<(), StorageError> {
+        if let Some(upload_id) = &self.upload_id {
+            self.store
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.store.bucket)
+                .key(self.key.as_str())
+                .upload_id(upload_id)
+                .send()
+                .await
+                .map_err(|e| error(&self.key, e))?;
+        }
+        Ok(())
     }
 }
 

@@ -10,6 +10,8 @@
 //! Both files are written under a hidden temporary name and renamed into place, the metadata
 //! first: a visible data file always has its metadata (a crash between the renames leaves a
 //! metadata file without data, which reads as missing). Presigned requests are [`MediaUrls`].
+//! An [`Upload`] streams into the same kind of hidden temporary file, renamed into place (after
+//! its metadata) by `finish` and removed by `abort` or when dropped unfinished.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -25,7 +27,7 @@ use super::media_urls::MediaUrls;
 use crate::ports::clock::Clock;
 use crate::ports::storage::{
     self, MAX_GET_URL_TTL, MAX_PUT_URL_TTL, MediaKey, MediaPrefix, Metadata, ObjectInfo, ObjectReader, ObjectSummary,
-    PresignedRequest, Storage, StorageError,
+    PresignedRequest, Storage, StorageError, Upload,
 };
 
 const META_DIR: &str = ".meta";
@@ -197,6 +199,34 @@ impl Storage for FileStorage {
         })
     }
 
+    async fn upload(
+        &self,
+        key: &MediaKey,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<Box<dyn Upload>, StorageError> {
+        storage::check_content_type(content_type)?;
+        storage::check_metadata(metadata)?;
+        let data = self.data_path(key);
+        let tmp = temporary(&data);
+        let opened = tmp.clone();
+        let file = blocking(move || {
+            let dir = opened.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir).map_err(|e| io_error(dir, &e))?;
+            private_file().open(&opened).map_err(|e| io_error(&opened, &e))
+        })
+        .await?;
+        Ok(Box::new(FileUpload {
+            store: self.clone(),
+            key: key.clone(),
+            content_type: content_type.to_owned(),
+            metadata: metadata.clone(),
+            file: Some(tokio::fs::File::from_std(file)),
+            tmp,
+            size: 0,
+        }))
+    }
+
     async fn list(&self, prefix: &MediaPrefix) -> Result<Vec<ObjectSummary>, StorageError> {
         let root = self.root.clone();
         let prefix = prefix.clone();
@@ -217,6 +247,86 @@ impl Storage for FileStorage {
             }
         }
         Ok(out)
+    }
+}
+
+/// See the module docs. `file` is `None` once finished or aborted.
+struct FileUpload {
+    store: FileStorage,
+    key: MediaKey,
+    content_type: String,
+    metadata: Metadata,
+    file: Option<tokio::fs::File>,
+    tmp: PathBuf,
+    size: u64,
+}
+
+impl FileUpload {
+    fn file(&mut self) -> Result<&mut tokio::fs::File, StorageError> {
+        self.file.as_mut().ok_or_else(|| StorageError::Invalid("the upload is over".into()))
+    }
+}
+
+#[async_trait]
+impl Upload for FileUpload {
+    async fn write(&mut self, bytes: Bytes) -> Result<(), StorageError> {
+        use tokio::io::AsyncWriteExt;
+        let tmp = self.tmp.clone();
+        self.file()?.write_all(&bytes).await.map_err(|e| io_error(&tmp, &e))?;
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>) -> Result<ObjectInfo, StorageError> {
+        use tokio::io::AsyncWriteExt;
+        let tmp = self.tmp.clone();
+        let mut file = self.file.take().ok_or_else(|| StorageError::Invalid("the upload is over".into()))?;
+        let synced = async {
+            file.flush().await?;
+            file.sync_all().await
+        };
+        if let Err(e) = synced.await {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io_error(&tmp, &e));
+        }
+        drop(file);
+        let sidecar = Sidecar {
+            content_type: self.content_type.clone(),
+            size: self.size,
+            sha256: None,
+            metadata: self.metadata.clone(),
+            last_modified: self.store.clock.now(),
+        };
+        let json = serde_json::to_vec(&sidecar).map_err(|e| StorageError::Unavailable(e.to_string()))?;
+        let (data, meta) = (self.store.data_path(&self.key), self.store.meta_path(&self.key));
+        blocking(move || {
+            write_atomically(&meta, &json)?;
+            std::fs::rename(&tmp, &data).map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                io_error(&data, &e)
+            })
+        })
+        .await?;
+        Ok(info(self.key.clone(), sidecar))
+    }
+
+    async fn abort(mut self: Box<Self>) -> Result<(), StorageError> {
+        self.file = None;
+        let tmp = self.tmp.clone();
+        blocking(move || match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(&tmp, &e)),
+            _ => Ok(()),
+        })
+        .await
+    }
+}
+
+impl Drop for FileUpload {
+    fn drop(&mut self) {
+        // Unfinished: nothing of it stays (finish and abort took the file first).
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
 }
 
@@ -251,13 +361,8 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<MediaKey>) -> Result<(), Storag
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, &e))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
-    let tmp = dir.join(format!(".{name}.{}.tmp", ulid::Ulid::new()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options
+    let tmp = temporary(path);
+    let written = private_file()
         .open(&tmp)
         .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
         .and_then(|()| std::fs::rename(&tmp, path));
@@ -265,6 +370,22 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
         let _ = std::fs::remove_file(&tmp);
         io_error(path, &e)
     })
+}
+
+/// A hidden temporary name next to `path` (never a valid key, so never listed).
+fn temporary(path: &Path) -> PathBuf {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+    dir.join(format!(".{name}.{}.tmp", ulid::Ulid::new()))
+}
+
+/// A new file readable by the owner only.
+fn private_file() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
 }
 
 async fn blocking<T: Send + 'static>(

@@ -152,34 +152,40 @@ pub fn inbound_op(tenant_id: &str, message_id: &str, day: &str) -> TxOp {
 /// Debits on `day` (one op for a whole debit transaction): each `(category, amount)` adds to
 /// its category's cost and to `credits_debited`. `seed` picks the shard (an entry id).
 pub fn debited_op(tenant_id: &str, seed: &str, day: &str, debits: &[(&str, Money)]) -> Option<TxOp> {
-    let mut by_attr: Vec<(String, i64)> = Vec::new();
-    let mut total = 0i64;
-    for (category, amount) in debits {
-        let attr = cost_attr(category);
-        total += amount.units();
-        match by_attr.iter_mut().find(|(a, _)| *a == attr) {
-            Some((_, n)) => *n += amount.units(),
-            None => by_attr.push((attr, amount.units())),
-        }
-    }
     if debits.is_empty() {
         return None;
     }
+    let total = debits.iter().map(|(_, a)| a.units()).sum::<i64>();
     let mut update = Update::new().add("credits_debited", total);
-    for (attr, n) in by_attr {
+    for (attr, n) in per_cost_attr(debits.iter().map(|(category, a)| (*category, a.units()))) {
         update = update.add(attr, n);
     }
     let shard = keys::shard_of(seed, keys::DAILY_SHARDS);
     Some(TxOp::Update { key: keys::daily_counter(tenant_id, shard, day), update, cond: None })
 }
 
-/// A refund of `amount` on `day`: `credits_refunded` up, the category's cost down (a debit made
-/// before the counters existed has no category: its cost was never counted).
-pub fn refunded_op(tenant_id: &str, seed: &str, day: &str, category: Option<&str>, amount: Money) -> TxOp {
+/// The cost attributes' deltas: `(category, units)` summed per attribute.
+fn per_cost_attr<'a>(amounts: impl Iterator<Item = (&'a str, i64)>) -> Vec<(String, i64)> {
+    let mut by_attr: Vec<(String, i64)> = Vec::new();
+    for (category, units) in amounts {
+        let attr = cost_attr(category);
+        match by_attr.iter_mut().find(|(a, _)| *a == attr) {
+            Some((_, n)) => *n += units,
+            None => by_attr.push((attr, units)),
+        }
+    }
+    by_attr
+}
+
+/// A batch of refunds on `day` (one op for the transaction): `credits_refunded` up by their
+/// total, each category's cost down by its share (a debit made before the counters existed has
+/// no category: its cost was never counted).
+pub fn refunded_op(tenant_id: &str, seed: &str, day: &str, refunds: &[(Option<&str>, Money)]) -> TxOp {
     let shard = keys::shard_of(seed, keys::DAILY_SHARDS);
-    let mut update = Update::new().add("credits_refunded", amount.units());
-    if let Some(category) = category {
-        update = update.add(cost_attr(category), -amount.units());
+    let mut update = Update::new().add("credits_refunded", refunds.iter().map(|(_, a)| a.units()).sum::<i64>());
+    let costs = refunds.iter().filter_map(|(category, a)| Some(((*category)?, -a.units())));
+    for (attr, n) in per_cost_attr(costs) {
+        update = update.add(attr, n);
     }
     TxOp::Update { key: keys::daily_counter(tenant_id, shard, day), update, cond: None }
 }

@@ -4,7 +4,10 @@
 //! The report reads only the counter shards (`counters`): the funnel and the failures grouped by
 //! error are moved with every status transition, so a 100,000-recipient campaign's report is 16
 //! reads. The export walks the campaign's audience page by page ([`Walk`]), one page in memory
-//! at a time.
+//! at a time, and is handed out as the deployment hands out files ([`export`]): the local
+//! process streams it in its answer; on AWS, where API Gateway buffers a Lambda's answer and caps
+//! it at 6 MB, it is written to the media bucket through an upload (one page and at most one
+//! 5 MiB part in memory) and the answer is a presigned download.
 
 use serde::Serialize;
 
@@ -13,6 +16,9 @@ use crate::domain::messages::{MessageError, MessageStatus};
 use crate::ports::Ports;
 use futures_util::future::try_join_all;
 
+use crate::ports::storage::{
+    Direction, EXPORT_RETENTION_DAYS, MediaKey, Metadata, ObjectInfo, PresignedRequest, RETENTION_TAG,
+};
 use crate::ports::table::{Item, TableError};
 use crate::store::{campaigns, keys, messages};
 
@@ -126,6 +132,56 @@ pub async fn next_messages(ports: &Ports, walk: &mut Walk) -> Result<Option<Vec<
     });
     let items = try_join_all(gets).await?.into_iter().flatten().collect();
     Ok(Some(items))
+}
+
+/// The export's content type (the streamed answer's and the stored object's).
+pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
+/// How long the presigned download of a stored export is valid: the client follows the
+/// redirect at once.
+pub const EXPORT_URL_TTL: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// How a recipients export reaches the client.
+pub enum Export {
+    /// The answer carries the CSV ([`csv_stream`]): the local process, whose files are served
+    /// by the process itself (`Storage::redirects_downloads` is false).
+    Stream(Box<Walk>),
+    /// The CSV was written to storage: the answer redirects to this presigned GET.
+    Download(PresignedRequest),
+}
+
+/// Checks the campaign exists (404 otherwise) and hands its export out as the storage hands
+/// out files: streamed, or written under the tenant's `exports/` prefix and presigned.
+pub async fn export(ports: &Ports, tenant_id: &str, campaign_id: &str) -> Result<Export, Error> {
+    let walk = start_export(ports, tenant_id, campaign_id).await?;
+    if !ports.storage.redirects_downloads() {
+        return Ok(Export::Stream(Box::new(walk)));
+    }
+    let name = format!("{}/{campaign_id}-recipients.csv", ports.ids.new_id("exp"));
+    let key = MediaKey::new(tenant_id, Direction::Exports, &name).map_err(Error::internal)?;
+    store_export(ports, walk, &key).await?;
+    Ok(Export::Download(ports.storage.presign_get(&key, EXPORT_URL_TTL).await?))
+}
+
+/// Writes the whole export (the same bytes as [`csv_stream`]) to `key`, a page at a time; on
+/// an error the upload is abandoned and nothing is stored.
+pub async fn store_export(ports: &Ports, walk: Walk, key: &MediaKey) -> Result<ObjectInfo, Error> {
+    use futures_util::StreamExt;
+    let metadata: Metadata = [(RETENTION_TAG.to_owned(), EXPORT_RETENTION_DAYS.to_string())].into();
+    let mut upload = ports.storage.upload(key, CSV_CONTENT_TYPE, &metadata).await?;
+    let mut chunks = std::pin::pin!(csv_stream(ports.clone(), walk));
+    while let Some(chunk) = chunks.next().await {
+        let written = match chunk {
+            Ok(text) => upload.write(bytes::Bytes::from(text)).await.map_err(Error::from),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = written {
+            if let Err(abort) = upload.abort().await {
+                tracing::warn!(error = %abort, %key, "abandoned export upload not aborted (the bucket's lifecycle rule will)");
+            }
+            return Err(e);
+        }
+    }
+    Ok(upload.finish().await?)
 }
 
 /// Checks the campaign exists (404 otherwise) and gives the export's start.

@@ -13,7 +13,8 @@
 //!   safety net, by the reconciler, which finds marked messages through the index.
 //!
 //! Refunds are idempotent per message (the ledger's refund marker), so resolving twice, or
-//! concurrently, gives back once.
+//! concurrently, gives back once. They are committed in groups per tenant (`billing::group`):
+//! a burst of failures writes the balance item once per gate interval, not once per message.
 
 use serde_json::Value;
 
@@ -34,7 +35,7 @@ pub async fn refund_if_failed(ports: &Ports, tenant_id: &str, message_id: &str, 
         .await?
         .is_some_and(|m| m.get_str("status") == Some(MessageStatus::Failed.as_str()));
     if failed {
-        billing::refund(ports, tenant_id, message_id, Some(reason)).await?;
+        billing::group::refund(ports, tenant_id, message_id, Some(reason)).await?;
     }
     Ok(())
 }
@@ -68,7 +69,7 @@ pub async fn resolve(ports: &Ports, item: &Item) -> Result<(), Error> {
         Some(MessageStatus::Failed | MessageStatus::Cancelled)
     );
     if ends_unsent {
-        billing::refund(ports, tenant_id, message_id, Some(reason.to_owned())).await?;
+        billing::group::refund(ports, tenant_id, message_id, Some(reason.to_owned())).await?;
     }
     // Off the index, only if it is still this mark (never an index entry written since).
     let clear = Update::new().remove(REFUND_PENDING).remove(keys::REFUND.pk_attr()).remove(keys::REFUND.sk_attr());

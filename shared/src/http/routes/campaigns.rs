@@ -166,16 +166,22 @@ async fn campaign_report(
     Ok(ApiJson(report::report(&state.ports, p.tenant_id()?, &id).await?))
 }
 
-/// Streamed page by page: memory stays one page (500 messages) whatever the campaign's size.
+/// Page by page: memory stays one page (500 messages) whatever the campaign's size, streamed in
+/// the answer or written to storage and redirected to (`report::export`).
 #[utoipa::path(get, path = "/campaigns/{id}/recipients.csv", tag = tags::CAMPAIGNS, operation_id = "export_campaign_recipients",
-    summary = "Every recipient of a campaign with its message's status, as CSV (streamed)",
+    summary = "Every recipient of a campaign with its message's status, as CSV (streamed, or a redirect to a download)",
     description = "Columns: `contact_id,phone,status,error_code,error_title,sent_at,delivered_at,read_at` (times \
         RFC 3339, UTC; empty when not reached). One row per message of the campaign (skipped contacts have \
-        none, nor contacts deleted since), in the audience's order. Fields that a spreadsheet would run as a formula are prefixed with `'`.",
+        none, nor contacts deleted since), in the audience's order. Fields that a spreadsheet would run as a formula are prefixed with `'`. \
+        The local process streams the CSV in its answer (200, chunked). On AWS, where an answer is capped at 6 MB, \
+        the CSV is written to storage and the answer is a 303 to a presigned GET of it, valid 2 minutes: the same \
+        bytes (follow the redirect without the `Authorization` header, as HTTP clients do across origins).",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Campaign id (`cmp_…`)")),
     responses(
-        (status = 200, description = "The CSV", content_type = "text/csv", body = String),
+        (status = 200, description = "The CSV, streamed", content_type = "text/csv", body = String),
+        (status = 303, description = "The CSV was written to storage: `Location` is a presigned GET of it, valid 2 minutes",
+            headers(("Location" = String, description = "The presigned download URL"))),
         (status = 404, description = "No such campaign", body = ErrorBody),
     ))]
 async fn recipients_csv(
@@ -186,7 +192,17 @@ async fn recipients_csv(
     use axum::http::header;
     use futures_util::StreamExt;
 
-    let start = report::start_export(&state.ports, p.tenant_id()?, &id).await?;
+    let start = match report::export(&state.ports, p.tenant_id()?, &id).await? {
+        report::Export::Stream(walk) => *walk,
+        report::Export::Download(url) => {
+            return axum::response::Response::builder()
+                .status(StatusCode::SEE_OTHER)
+                .header(header::LOCATION, url.url)
+                .header(header::CACHE_CONTROL, "no-store")
+                .body(axum::body::Body::empty())
+                .map_err(|e| ApiError::from(crate::domain::Error::internal(e)));
+        }
+    };
     let filename = format!("attachment; filename=\"{id}-recipients.csv\"");
     let body = axum::body::Body::from_stream(report::csv_stream(state.ports.clone(), start).map(|chunk| {
         chunk.map_err(|e| {
@@ -195,7 +211,7 @@ async fn recipients_csv(
         })
     }));
     axum::response::Response::builder()
-        .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+        .header(header::CONTENT_TYPE, report::CSV_CONTENT_TYPE)
         .header(header::CONTENT_DISPOSITION, filename)
         .header(header::CACHE_CONTROL, "no-store")
         .body(body)
