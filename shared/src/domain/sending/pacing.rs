@@ -37,12 +37,9 @@
 //! **Late sends.** A process can be stalled past a permit's instant (a busy machine, a paused
 //! Lambda), and the sends it held then leave together. One that leaves more than the headroom's
 //! 5 ms late would share a rolling second with the permit `rate` after its own. That permit is a
-//! second ahead, not reserved yet, so the late send marks the counter items of the permits due up
-//! to a second after it left with `not_before = left + 1 s` ([`sent`]); a reservation returns the
-//! mark with its permit and the send waits for it. Nothing is lost (the permits are still used, a
-//! moment later, and the 0.5% spacing absorbs the shift within a few seconds) and no rolling
-//! second sees `rate + 1`. A send that is late only because every send is (a machine that cannot
-//! keep up) marks nothing its followers would not already be later than.
+//! second ahead, not reserved yet, so the late send takes it out, with any others due up to a
+//! second after it left ([`sent`]): the stall costs its length of the rate, as it would at Meta,
+//! but no 130429.
 //!
 //! **Slow-down.** When Meta answers 130429 (throughput) for a number anyway, its rate drops for a
 //! cool-down (an item `PACEADJ#<phone>` with the factor and an expiry), read by every worker —
@@ -124,9 +121,6 @@ pub const HORIZON: Duration = Duration::from_millis(250);
 /// The soonest a reserved permit is due: the claim and debit that come before the send fit in
 /// it, so a send is not late for a permit it reserved just now.
 pub const LEAD: Duration = Duration::from_millis(5);
-/// The most a late send's mark may delay a permit past its instant; a permit it would delay
-/// more is given up (see [`reserve`]).
-pub const MAX_SHIFT: Duration = Duration::from_millis(25);
 /// Length of a pacing slot: the counters of one 100 ms of a number's grid share a partition key.
 pub const SLOT_MS: i64 = 100;
 const SLOT_US: i128 = SLOT_MS as i128 * 1000;
@@ -189,9 +183,8 @@ impl Grid {
 /// A number's permit for one send.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reservation {
-    /// The permit due at `due`: send at `at` (not before, and as close to it as the sender
-    /// can), which is `due` unless a late send a second before moved it on.
-    Due { due: DateTime<Utc>, at: DateTime<Utc> },
+    /// Send at this instant (not before, and as close to it as the sender can).
+    Due(DateTime<Utc>),
     /// Every permit within [`HORIZON`] is taken: the first one that may be free is due then.
     Full(DateTime<Utc>),
 }
@@ -213,24 +206,22 @@ pub async fn reserve(ports: &Ports, phone: &str, rate: u32, horizon: Duration) -
             return Ok(Reservation::Full(from_micros(due)));
         }
         let c = grid.counter(n);
+        // Only this run's permits within the horizon.
+        let bound = c.stop.min(grid.first_from(limit + 1));
         let key = slot_key(phone, c.slot, c.sub as u32);
         let ttl = c.slot * SLOT_MS / 1000 + 60;
-        match take(ports, &key, (n - c.start) as i64, (c.stop - c.start) as i64, ttl).await? {
+        match take(ports, &key, (n - c.start) as i64, (bound - c.start) as i64, ttl).await? {
             Some((i, item)) => {
                 let due = grid.due(c.start + i128::from(i));
                 taken::note(phone, due + 1, now);
-                // A late send a second before may have moved this run's instants on: by a little,
-                // the send waits; by more, this permit is given up for one due closer to the mark,
-                // so a process that keeps being late sends less instead of ever later.
-                let not_before = item.get_i64(NOT_BEFORE).map_or(due, i128::from);
-                let shift = MAX_SHIFT.as_micros() as i128;
-                if not_before - due <= shift {
-                    return Ok(Reservation::Due { due: from_micros(due), at: from_micros(due.max(not_before)) });
+                // Taken out by a late send a second before (see `sent`): look past them.
+                match (item.get_i64(SKIP_FROM), item.get_i64(SKIP_TO)) {
+                    (Some(from), Some(to)) if (from..to).contains(&i) => n = c.start + i128::from(to),
+                    _ => return Ok(Reservation::Due(from_micros(due))),
                 }
-                n = grid.first_from(not_before - shift);
             }
             None => {
-                n = c.stop;
+                n = bound;
                 taken::note(phone, grid.due(n), now);
             }
         }
@@ -239,14 +230,14 @@ pub async fn reserve(ports: &Ports, phone: &str, rate: u32, horizon: Duration) -
 
 /// A send on the permit due at `due` that left for Meta at `left`: if it left later than the
 /// headroom allows, the permits from the `rate`-th after its own that are due up to a second
-/// after `left` are marked not to leave before `left + 1 s` (at most a second's worth), so no
-/// rolling second holds it and `rate` more.
+/// after `left` are taken out (at most a second's worth), so no rolling second holds it and
+/// `rate` more.
 ///
 /// Meta counts a second from when it took the message (never before `left`). Permits `rate`
 /// apart are `1.005 s` apart, so a send up to 5 ms late is absorbed; one later than that would
 /// share a second with the permit `rate` after its own. That permit is a second ahead, beyond
-/// [`HORIZON`], so not reserved yet: its counter item gets `not_before` (only ever raised), which
-/// the reservation returns with the permit. The time the request then takes to reach Meta is
+/// [`HORIZON`], so not reserved yet: its counter item records the range taken out, and a
+/// reservation that lands in it looks past it. The time the request then takes to reach Meta is
 /// what the headroom is left for.
 pub async fn sent(
     ports: &Ports,
@@ -257,27 +248,50 @@ pub async fn sent(
 ) -> Result<(), TableError> {
     let grid = Grid::new(rate);
     let due = i128::from(due.timestamp_micros());
-    let not_before = i128::from(left.timestamp_micros()).min(due + 1_000_000) + 1_000_000;
+    let until = i128::from(left.timestamp_micros()).min(due + 1_000_000) + 1_000_000;
     // The `rate`-th permit after this one is the first a second from `left` may not hold.
     let mut n = grid.first_from(due) + i128::from(rate.max(1));
-    while grid.due(n) < not_before {
+    let end = grid.first_from(until);
+    while n < end {
         let c = grid.counter(n);
-        let mark = Update::new().set(NOT_BEFORE, not_before as i64).set("ttl", c.slot * SLOT_MS / 1000 + 60);
-        let raises = Cond::Or(vec![Cond::AttrNotExists(NOT_BEFORE.into()), Cond::lt(NOT_BEFORE, not_before as i64)]);
-        match ports.table.update(&slot_key(phone, c.slot, c.sub as u32), mark, Some(raises)).await {
-            Ok(_) | Err(TableError::ConditionFailed { .. }) => {}
-            Err(e) => return Err(e),
-        }
+        let range = ((n - c.start) as i64, (end.min(c.stop) - c.start) as i64);
+        skip(ports, &slot_key(phone, c.slot, c.sub as u32), range, c.slot * SLOT_MS / 1000 + 60).await?;
         n = c.stop;
     }
     Ok(())
 }
 
-/// A counter item's earliest instant for its permits (µs), set by a late send a second before.
-const NOT_BEFORE: &str = "not_before_us";
+/// A counter item's permits `[SKIP_FROM, SKIP_TO)` are taken out (by late sends a second before).
+const SKIP_FROM: &str = "skip_from";
+const SKIP_TO: &str = "skip_to";
+
+/// Takes out permits `[from, to)` of a counter item: one range per item, widened to cover an
+/// earlier one (two late sends whose followers share an item are rare; the permits between
+/// them are taken out too). Each write is conditional on the range it read.
+async fn skip(ports: &Ports, key: &Key, (from, to): (i64, i64), ttl: i64) -> Result<(), TableError> {
+    let mut current: Option<(i64, i64)> = None;
+    for _ in 0..4 {
+        let (f, t, cond) = match current {
+            None => (from, to, Cond::AttrNotExists(SKIP_TO.into())),
+            Some((f0, t0)) if f0 <= from && to <= t0 => return Ok(()),
+            Some((f0, t0)) => {
+                (f0.min(from), t0.max(to), Cond::And(vec![Cond::eq(SKIP_FROM, f0), Cond::eq(SKIP_TO, t0)]))
+            }
+        };
+        let update = Update::new().set(SKIP_FROM, f).set(SKIP_TO, t).set("ttl", ttl);
+        match ports.table.update(key, update, Some(cond)).await {
+            Ok(_) => return Ok(()),
+            Err(TableError::ConditionFailed { current: item }) => {
+                current = item.and_then(|i| i.get_i64(SKIP_FROM).zip(i.get_i64(SKIP_TO)));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
 
 /// The first free permit at index `from` or later of a counter item holding `cap` (its `count`
-/// is the next index not yet handed out), or `None` when it is full. The common case is one
+/// is the next index not yet handed out), with the item as written, or `None` when it is full. The common case is one
 /// write: `ADD count 1` while `from ≤ count < cap` (a missing item counts 0: `ADD` creates it).
 /// A counter behind `from` has permits whose time has passed: `SET count = from + 1` skips them.
 /// A failed condition returns the current count, so each retry knows which of the two to do;

@@ -180,8 +180,8 @@ impl SendWorker {
         // 6. Pacing: the number, then the pair.
         let allowed = conn.throughput.as_ref().map(|t| t.messages_per_second).unwrap_or(80);
         let rate = pacing::effective_rate(ports, &phone, allowed).await?;
-        let (due, send_at) = match pacing::reserve(ports, &phone, rate, pacing::HORIZON).await? {
-            Reservation::Due { due, at } => (due, at),
+        let due = match pacing::reserve(ports, &phone, rate, pacing::HORIZON).await? {
+            Reservation::Due(due) => due,
             Reservation::Full(at) => {
                 // Handed back, not slept on: this worker goes on serving other numbers meanwhile.
                 let at = pacing::spread(&phone, rate, at);
@@ -266,7 +266,7 @@ impl SendWorker {
         };
         let payload = payload(&message, &to, &job.message_id, meta_media_id.as_deref());
         // The permit's instant: not before it (Meta counts its rolling second from there).
-        if let Ok(wait) = (send_at - ports.clock.now()).to_std() {
+        if let Ok(wait) = (due - ports.clock.now()).to_std() {
             tokio::time::sleep(wait).await;
         }
         let left = ports.clock.now();
@@ -281,7 +281,7 @@ impl SendWorker {
                 status::apply(ports, &key, &report).await?;
                 // Best effort: the message is sent and recorded whatever this does.
                 if let Err(e) = pacing::sent(ports, &phone, rate, due, left).await {
-                    tracing::warn!(error = %e, "could not hold back the permits a second after a late send");
+                    tracing::warn!(error = %e, "could not take out the permits a second after a late send");
                 }
                 Ok(Attempt::Sent { wamid: accepted.wamid })
             }
