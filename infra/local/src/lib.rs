@@ -235,6 +235,9 @@ pub fn write_stage_timings_from_env() {
     });
 }
 
+/// Handlers at once per send lane (the other queues have [`PollerOptions::default`]'s 8).
+const SEND_CONCURRENCY: usize = 16;
+
 /// The queue consumers that are separate Lambdas on AWS, as in-process pollers.
 fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<JoinHandle<()>> {
     let send_worker: Arc<dyn Consumer> = Arc::new(miping::domain::sending::worker::SendWorker {
@@ -264,9 +267,16 @@ fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<Join
     ];
     // Short long-poll waits: locally a message should move within a fraction of a second.
     let options = PollerOptions { wait: Duration::from_millis(200), ..PollerOptions::default() };
+    // A send lane's handlers mostly wait (for the table, for Meta, for their permit's instant):
+    // at 1,000 msg/s with several ms each, 8 would leave permits unused. Not many more: a number
+    // at 80 msg/s has 20 permits within the 250 ms a send may reserve ahead, and handlers beyond
+    // that only hand jobs back.
+    let send_options = PollerOptions { concurrency: SEND_CONCURRENCY, ..options };
     let mut handles: Vec<JoinHandle<()>> = consumers
         .into_iter()
         .map(|(queue, consumer)| {
+            let options =
+                if [miping::queues::SEND, miping::queues::SEND_BULK].contains(&queue) { send_options } else { options };
             tokio::spawn(run_poller(state.ports.queue.clone(), queue, consumer, options, shutdown.subscribe()))
         })
         .collect();

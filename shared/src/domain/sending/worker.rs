@@ -12,8 +12,9 @@
 //!    (`hold`), it is never dropped nor left cycling through the queue towards its DLQ;
 //! 5. the connection is usable (token opened from the vault only here); a connection being
 //!    changed with no working one in service parks the message too;
-//! 6. pacing: the number's rate (time-slotted counters) and the pair rate to this recipient —
-//!    a full slot re-queues the job for the next one;
+//! 6. pacing: a permit of the number's grid (due within the next 250 ms; the send waits for its
+//!    instant just before calling Meta) and the pair rate to this recipient — when every permit
+//!    within reach is taken the job is re-queued for about its turn;
 //! 7. the claim: only one attempt at a time goes to Meta;
 //! 8. credits: debited once per message (a redelivery finds it `AlreadyDebited`), **after** the
 //!    claim, so nothing can cancel a message between its debit and its send;
@@ -46,7 +47,7 @@ use crate::util::backoff;
 
 use super::debits;
 use super::hold;
-use super::pacing::{self, Permit};
+use super::pacing::{self, Permit, Reservation};
 use super::prices::PriceTable;
 
 /// How long a message left `sending` by an ambiguous failure waits for Meta's webhook.
@@ -179,12 +180,15 @@ impl SendWorker {
         // 6. Pacing: the number, then the pair.
         let allowed = conn.throughput.as_ref().map(|t| t.messages_per_second).unwrap_or(80);
         let rate = pacing::effective_rate(ports, &phone, allowed).await?;
-        if let Permit::NotBefore(at) = pacing::acquire(ports, &phone, rate, pacing::DEFAULT_SHARDS).await? {
-            // Handed back, not slept on: this worker goes on serving other numbers meanwhile.
-            let at = pacing::spread(&phone, rate, at);
-            tracing::debug!(message_id = %job.message_id, receive_count, rate, "number at its rate; handed back");
-            return Ok(Attempt::Later { after: until(at, now), reason: "number rate".into() });
-        }
+        let due = match pacing::reserve(ports, &phone, rate, pacing::HORIZON).await? {
+            Reservation::Due(due) => due,
+            Reservation::Full(at) => {
+                // Handed back, not slept on: this worker goes on serving other numbers meanwhile.
+                let at = pacing::spread(&phone, rate, at);
+                tracing::debug!(message_id = %job.message_id, receive_count, rate, "number at its rate; handed back");
+                return Ok(Attempt::Later { after: until(at, now), reason: "number rate".into() });
+            }
+        };
         if let Permit::NotBefore(at) = pacing::acquire_pair(ports, &phone, &to, pacing::PAIR_INTERVAL).await? {
             return Ok(Attempt::Later { after: until(at, now), reason: "pair rate".into() });
         }
@@ -261,6 +265,11 @@ impl SendWorker {
             None => None,
         };
         let payload = payload(&message, &to, &job.message_id, meta_media_id.as_deref());
+        // The permit's instant: not before it (Meta counts its rolling second from there).
+        if let Ok(wait) = (due - ports.clock.now()).to_std() {
+            tokio::time::sleep(wait).await;
+        }
+        let left = ports.clock.now();
         match ports.meta.send_message(&token, &phone, &payload).await {
             Ok(accepted) => {
                 // What it cost goes on the message with its wamid (the lists show it, no read).
@@ -270,6 +279,10 @@ impl SendWorker {
                 let report =
                     StatusReport { status: MessageStatus::Sent, at: ports.clock.now(), error: None, pricing: None };
                 status::apply(ports, &key, &report).await?;
+                // Best effort: the message is sent and recorded whatever this does.
+                if let Err(e) = pacing::sent(ports, &phone, rate, due, left).await {
+                    tracing::warn!(error = %e, "could not take out the permits a second after a late send");
+                }
                 Ok(Attempt::Sent { wamid: accepted.wamid })
             }
             Err(e) => self.meta_failed(job, &phone, &to, e, attempts).await,
