@@ -465,7 +465,8 @@ impl Load<'_> {
         }
         // CPU time per answer (user + system, from /proc): what each request costs whatever the
         // machine's load, where req/s also measures what the other processes left over.
-        let per = |(b, a): (Option<(u64, u64)>, Option<(u64, u64)>)| match (b, a) {
+        type Ticks = Option<(u64, u64)>; // (user, system) clock ticks of one process
+        let per = |(b, a): (Ticks, Ticks)| match (b, a) {
             (Some((u0, s0)), Some((u1, s1))) => {
                 let ms = |ticks: u64| ticks as f64 * 1e3 / TICKS_PER_SECOND / all.len() as f64;
                 format!("{:.3} ms (user {:.3}, system {:.3})", ms(u1 + s1 - u0 - s0), ms(u1 - u0), ms(s1 - s0))
