@@ -108,6 +108,12 @@ pub fn env_bool(name: &str, default: bool) -> bool {
     }
 }
 
+/// `MIPING_BALANCE_WRITERS`: how many processes may write one tenant's credit balance at once
+/// (`domain::billing::gate`; default 1, the local process; template.yaml sets AWS's).
+pub fn balance_writers_from_env() -> u32 {
+    env("MIPING_BALANCE_WRITERS").and_then(|v| v.trim().parse().ok()).filter(|&n| n > 0).unwrap_or(1)
+}
+
 impl Config {
     pub fn api_key_rate_limit_from_env() -> u32 {
         env("MIPING_API_KEY_RATE_LIMIT")

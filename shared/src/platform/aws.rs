@@ -155,7 +155,7 @@ pub async fn config(sdk: &aws_config::SdkConfig) -> Result<Config, AwsSetupError
         (Some(email), Some(password)) => Some(SuperAdminBootstrap { email, password, generated: false }),
         _ => None,
     };
-    Ok(Config {
+    let config = Config {
         public_url: config::env("MIPING_PUBLIC_URL").unwrap_or_default(),
         jwt_secret,
         jwt_ttl: Config::jwt_ttl_from_env(),
@@ -178,5 +178,7 @@ pub async fn config(sdk: &aws_config::SdkConfig) -> Result<Config, AwsSetupError
         trust_forwarded_for: crate::config::env_bool("MIPING_TRUST_X_FORWARDED_FOR", false),
         reconcile: crate::config::reconcile_from_env(),
         send_timing: Default::default(),
-    })
+    };
+    crate::domain::billing::gate::set_writers(crate::config::balance_writers_from_env());
+    Ok(config)
 }

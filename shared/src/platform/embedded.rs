@@ -267,5 +267,6 @@ pub fn local_config(data_dir: &Path) -> Result<crate::config::Config, EmbeddedEr
         reconcile: crate::config::reconcile_from_env(),
         send_timing: Default::default(),
     };
+    crate::domain::billing::gate::set_writers(cfg::balance_writers_from_env());
     Ok(config)
 }

@@ -11,7 +11,7 @@
 //! groups, not the more writes.
 //!
 //! The interval follows from how many processes can write one balance at the same time,
-//! `MIPING_BALANCE_WRITERS` (default 1: the local process). On AWS that is the most concurrent
+//! `MIPING_BALANCE_WRITERS` (default 1: the local process; read by the platform, [`set_writers`]). On AWS that is the most concurrent
 //! environments of the functions that write balances, per `template.yaml` (the send worker's
 //! and the webhook processor's event source mappings' `MaximumConcurrency`, the reconciler, and
 //! a reserve for the API's human-driven credits, corrections and cancels), which checks that
@@ -19,6 +19,7 @@
 //! `writers × (1 s / interval) ≤ 500`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -28,12 +29,19 @@ use tokio::time::Instant;
 /// SPEC: no item written more than 500 times a second.
 pub const ITEM_WRITES_PER_SECOND: u32 = 500;
 
-/// How many processes may write one tenant's balance at the same time (`MIPING_BALANCE_WRITERS`).
+/// How many processes may write one tenant's balance at the same time: 1 (the local process)
+/// until the platform sets it from `MIPING_BALANCE_WRITERS` at start-up ([`set_writers`]).
+static WRITERS: AtomicU32 = AtomicU32::new(1);
+
+/// Sets [`writers`]; the platform calls it once, before any balance is written (the domain reads
+/// no environment: `config::balance_writers_from_env`).
+pub fn set_writers(n: u32) {
+    WRITERS.store(n.max(1), Ordering::Relaxed);
+}
+
+/// How many processes may write one tenant's balance at the same time.
 pub fn writers() -> u32 {
-    static WRITERS: LazyLock<u32> = LazyLock::new(|| {
-        std::env::var("MIPING_BALANCE_WRITERS").ok().and_then(|v| v.trim().parse().ok()).filter(|&n| n > 0).unwrap_or(1)
-    });
-    *WRITERS
+    WRITERS.load(Ordering::Relaxed)
 }
 
 /// The least time between two balance transactions of one tenant from this process: one second
