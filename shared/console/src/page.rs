@@ -6,13 +6,13 @@
 use askama::Template;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono_tz::Tz;
 use miping::app::AppState;
 use miping::domain::tenants::settings as tenant_settings;
 use miping::domain::tenants::{Tenant, TenantSettings};
 use miping::domain::user::Role;
 use miping::domain::whatsapp::connect;
 use miping::domain::whatsapp::model::{ConnectionStatus, ConnectionView};
+use miping::domain::zone::Zone;
 
 use crate::assets::ASSETS;
 use crate::nav::{self, NavSection};
@@ -242,7 +242,7 @@ pub struct Shell {
     /// `/brand/<rrggbb>.css`: the tenant's brand colour, the kit's own for the platform.
     pub brand_css: String,
     /// The zone the page's dates are in: the tenant's, UTC on the platform's pages.
-    pub tz: Tz,
+    pub tz: Zone,
     pub user_name: String,
     pub user_email: String,
     pub initials: String,
@@ -341,17 +341,17 @@ impl Shell {
     }
 }
 
-fn zone(settings: &TenantSettings) -> Tz {
-    settings.time_zone.parse().unwrap_or(Tz::UTC)
+fn zone(settings: &TenantSettings) -> Zone {
+    Zone::or_utc(&settings.time_zone)
 }
 
 /// The tenant's time zone, for a fragment answered without the chrome (UTC when unreadable).
-pub async fn time_zone(state: &AppState, tenant_id: &str) -> Tz {
+pub async fn time_zone(state: &AppState, tenant_id: &str) -> Zone {
     match tenant_settings::get(&state.ports, tenant_id).await {
         Ok(s) => zone(&s),
         Err(e) => {
             tracing::error!(error = %e.message, "tenant settings failed to load");
-            Tz::UTC
+            Zone::UTC
         }
     }
 }

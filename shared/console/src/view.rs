@@ -1,10 +1,10 @@
 //! How values read on a page: numbers with separators, percentages, status words and colours
 //! (the same word and colour everywhere: CONSOLE.md → Status).
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, FixedOffset, Utc};
 use miping::domain::money::Money;
 use miping::domain::whatsapp::model::ConnectionStatus;
+use miping::domain::zone::Zone;
 
 /// 1234567 → "1,234,567"
 pub fn number(n: u64) -> String {
@@ -120,24 +120,28 @@ pub struct When {
     pub text: String,
     /// "6 Dec 2026" (the day it was there)
     pub date: String,
-    local: DateTime<Tz>,
+    local: DateTime<FixedOffset>,
+    /// The zone's abbreviation then ("IST").
+    zone: String,
 }
 
 impl When {
     /// The exact text to the second ("6 Dec 2026, 14:35:07 IST"), for a status history.
     pub fn to_the_second(self) -> Self {
-        Self { text: self.local.format("%-d %b %Y, %H:%M:%S %Z").to_string(), ..self }
+        Self { text: format!("{} {}", self.local.format("%-d %b %Y, %H:%M:%S"), self.zone), ..self }
     }
 }
 
 /// `at` as it reads in `tz`.
-pub fn when(at: DateTime<Utc>, tz: Tz) -> When {
-    let local = at.with_timezone(&tz);
+pub fn when(at: DateTime<Utc>, tz: &Zone) -> When {
+    let local = tz.local(at);
+    let zone = tz.abbreviation_at(at);
     When {
         iso: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        text: local.format("%-d %b %Y, %H:%M %Z").to_string(),
+        text: format!("{} {zone}", local.format("%-d %b %Y, %H:%M")),
         date: local.format("%-d %b %Y").to_string(),
         local,
+        zone,
     }
 }
 
@@ -183,11 +187,11 @@ mod tests {
     #[test]
     fn moments_and_money_read_exactly() {
         let at = DateTime::parse_from_rfc3339("2026-12-06T09:05:00Z").unwrap().with_timezone(&Utc);
-        let w = when(at, Tz::UTC);
+        let w = when(at, &Zone::UTC);
         assert_eq!((w.iso.as_str(), w.text.as_str()), ("2026-12-06T09:05:00Z", "6 Dec 2026, 09:05 UTC"));
         // Late evening in UTC is already the next day in Kolkata (+05:30); the instant is the same.
         let late = DateTime::parse_from_rfc3339("2026-12-06T20:05:07Z").unwrap().with_timezone(&Utc);
-        let w = when(late, chrono_tz::Asia::Kolkata);
+        let w = when(late, &Zone::parse("Asia/Kolkata").unwrap());
         assert_eq!((w.iso.as_str(), w.text.as_str()), ("2026-12-06T20:05:07Z", "7 Dec 2026, 01:35 IST"));
         assert_eq!(w.date, "7 Dec 2026");
         assert_eq!(w.to_the_second().text, "7 Dec 2026, 01:35:07 IST");

@@ -320,7 +320,7 @@ async fn debit_chunk(
         // positions the cancellation reasons are read by; it has no condition of its own).
         let costs: Vec<(&str, Money)> =
             batch.iter().map(|&i| (requests[i].category.as_str(), requests[i].amount)).collect();
-        ops.extend(analytics::debited_op(tenant_id, &entries[0].id, &analytics::local_date(zone, now), &costs));
+        ops.extend(analytics::debited_op(tenant_id, &entries[0].id, &analytics::local_date(&zone, now), &costs));
         let result = ports.table.transact(ops).await;
         drop(turn);
         match result {
@@ -458,7 +458,7 @@ async fn refund_chunk(
         }
         let read: BalanceState = ledger.balance(tenant_id).await?;
         let at = ports.clock.now();
-        let day = analytics::local_date(zone, at);
+        let day = analytics::local_date(&zone, at);
         let mut running = read.balance;
         let mut entries = Vec::with_capacity(pending.len());
         let mut ops = Vec::with_capacity(2 + 2 * pending.len());

@@ -157,7 +157,7 @@ pub async fn record_inbound(
     };
     // Counted on the day the customer sent it, in the same transaction (a redelivery, stopped by
     // the wamid's uniqueness item, counts nothing).
-    let day = analytics::local_date(analytics::time_zone(ports, tenant_id).await?, at);
+    let day = analytics::local_date(&analytics::time_zone(ports, tenant_id).await?, at);
     // The window only moves forward: the newest inbound message sets it (condition: no later one
     // recorded), a late one only counts as unread (condition: a later one is recorded). One of
     // the two holds; a race between them is retried.

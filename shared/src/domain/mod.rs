@@ -35,3 +35,4 @@ pub mod user;
 pub mod webhooks;
 pub mod welcome_mail;
 pub mod whatsapp;
+pub mod zone;

@@ -9,11 +9,11 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, NaiveDate, Utc};
 use miping::app::AppState;
 use miping::domain::audit::{self, ActorType, Entry, Filter, Scope};
 use miping::domain::user::Role;
+use miping::domain::zone::Zone;
 use miping::domain::{Kind, tenants};
 use serde::Deserialize;
 use serde_json::Value;
@@ -86,7 +86,7 @@ fn shown(v: &Value) -> String {
 }
 
 impl Row {
-    fn of(e: Entry, tz: Tz) -> Self {
+    fn of(e: Entry, tz: &Zone) -> Self {
         let actor_badge = match e.actor.kind {
             ActorType::User => ("", "user"),
             ActorType::SuperAdmin => ("badge--warning", "super admin"),
@@ -155,10 +155,10 @@ impl ListPage {
 }
 
 /// The first (`end` false) or last instant of `day` in `tz`.
-fn day_bound(day: &str, tz: Tz, end: bool) -> Option<DateTime<Utc>> {
+fn day_bound(day: &str, tz: &Zone, end: bool) -> Option<DateTime<Utc>> {
     let date = NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").ok()?;
     let time = if end { date.and_hms_milli_opt(23, 59, 59, 999)? } else { date.and_hms_opt(0, 0, 0)? };
-    tz.from_local_datetime(&time).earliest().map(|t| t.with_timezone(&Utc))
+    tz.earliest(time)
 }
 
 /// `GET /app/audit[?action=&actor_id=&from=&to=&tenant_id=&cursor=]`.
@@ -179,7 +179,7 @@ pub async fn list(
         Err(r) => return r,
     };
     let shell = Shell::load(&state, &viewer, &headers, "Audit log", "/app/audit").await;
-    let tz = shell.tz;
+    let tz = &shell.tz;
     let mut errors = Errors::none();
     let mut day = |field: &str, value: &str, end: bool| {
         if value.trim().is_empty() {
@@ -246,7 +246,7 @@ mod tests {
 
     #[test]
     fn days_are_bounded_in_the_time_zone() {
-        let tz: Tz = "Asia/Kolkata".parse().unwrap();
+        let tz = &Zone::parse("Asia/Kolkata").unwrap();
         assert_eq!(day_bound("2026-12-06", tz, false).unwrap().to_rfc3339(), "2026-12-05T18:30:00+00:00");
         assert_eq!(day_bound("2026-12-06", tz, true).unwrap().to_rfc3339(), "2026-12-06T18:29:59.999+00:00");
         assert_eq!(day_bound("06/12/2026", tz, false), None);

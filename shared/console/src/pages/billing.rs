@@ -16,7 +16,7 @@ use crate::page::{self, Hx, Shell};
 use crate::paging::{self, CursorQuery};
 use crate::session::TenantAdmin;
 use crate::view::{When, money, when};
-use chrono_tz::Tz;
+use miping::domain::zone::Zone;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(show))
@@ -33,7 +33,7 @@ pub struct EntryRow {
     pub balance_after: String,
 }
 
-fn row(e: LedgerEntry, currency: &str, tz: Tz) -> EntryRow {
+fn row(e: LedgerEntry, currency: &str, tz: &Zone) -> EntryRow {
     let kind = match e.kind {
         EntryKind::Credit => ("badge--success", "credit"),
         EntryKind::Debit => ("badge", "debit"),
@@ -101,7 +101,7 @@ pub async fn show(
     };
     let page = BillingPage {
         balance: money(balance, &currency),
-        entries: entries.into_iter().map(|e| row(e, &currency, shell.tz)).collect(),
+        entries: entries.into_iter().map(|e| row(e, &currency, &shell.tz)).collect(),
         shell,
         next: next.map(|c| paging::seal(&c)),
     };

@@ -33,7 +33,7 @@ use crate::forms::{CsrfForm, CsrfUpload, Errors, status_of};
 use crate::page::{self, ConfirmForm, Hx, Shell};
 use crate::session::TenantAdmin;
 use crate::view::{When, campaign_badge, number, when};
-use chrono_tz::Tz;
+use miping::domain::zone::Zone;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -66,7 +66,7 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn of(c: &Campaign, n: &StatusCounts, tz: Tz) -> Self {
+    pub fn of(c: &Campaign, n: &StatusCounts, tz: &Zone) -> Self {
         let total = u64::try_from(c.total).unwrap_or(0);
         let done =
             u64::try_from(n.sent + n.delivered + n.read + n.failed + c.skipped_opted_out + c.skipped_missing_data)
@@ -128,7 +128,7 @@ async fn list(
     };
     let shell = Shell::load(&state, &viewer, &headers, "Campaigns", "/app/campaigns").await;
     let page = ListPage {
-        rows: items.iter().map(|(c, n)| Row::of(c, n, shell.tz)).collect(),
+        rows: items.iter().map(|(c, n)| Row::of(c, n, &shell.tz)).collect(),
         shell,
         next: next.as_deref().map(crate::paging::seal),
     };
@@ -269,7 +269,7 @@ impl Draft {
 
     /// The body of `POST /campaigns`, so the domain's own checks (and their `details`) apply.
     /// `header`: the chosen template's media header, if it has one.
-    fn input(&self, tz: Tz, header: Option<MediaKind>) -> CreateInput {
+    fn input(&self, tz: &Zone, header: Option<MediaKind>) -> CreateInput {
         let audience = match self.audience.as_str() {
             "all" => Some(AudienceInput { all: Some(true), ..AudienceInput::default() }),
             "tags" => Some(AudienceInput { tags: Some(self.tags.clone()), ..AudienceInput::default() }),
@@ -284,8 +284,8 @@ impl Draft {
             let t = self.schedule_at.trim();
             chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M")
                 .ok()
-                .and_then(|local| local.and_local_timezone(tz).earliest())
-                .map_or_else(|| t.to_owned(), |at| at.to_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .and_then(|local| tz.earliest(local))
+                .map_or_else(|| t.to_owned(), |at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         });
         CreateInput {
             name: Some(self.name.clone()),
@@ -763,7 +763,7 @@ async fn create(
         };
     }
     let tz = page::time_zone(&state, &tenant_id).await;
-    match audit::create_campaign(&state.ports, &audit, &state.prices, &tenant_id, draft.input(tz, kind)).await {
+    match audit::create_campaign(&state.ports, &audit, &state.prices, &tenant_id, draft.input(&tz, kind)).await {
         Ok(c) => {
             let toast = if c.status == CampaignStatus::Scheduled { "Campaign scheduled" } else { "Campaign started" };
             hx.done(&format!("/app/campaigns/{}", c.id), toast)
@@ -857,7 +857,7 @@ async fn load_show(
     } else {
         format!("{} chosen contacts", number(c.audience.contact_ids.len() as u64))
     };
-    let tz = shell.tz;
+    let tz = &shell.tz.clone();
     Ok(Some(ShowPage {
         shell,
         row: Row::of(&c, &n, tz),

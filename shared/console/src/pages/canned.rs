@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use miping::app::AppState;
 use miping::domain::Error;
 use miping::domain::inbox::canned::{self, CannedInput, CannedReply};
+use miping::domain::zone::Zone;
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, Errors, status_of};
@@ -42,7 +43,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn of(r: CannedReply, tz: chrono_tz::Tz) -> Self {
+    fn of(r: CannedReply, tz: &Zone) -> Self {
         Self {
             updated: when(r.updated_at, tz),
             confirm: question(&r.shortcut),
@@ -111,7 +112,7 @@ async fn list_page(
     let (items, next) = canned::list(&state.ports, tenant_id, Some(q).filter(|q| !q.is_empty()), PAGE_SIZE, cursor)
         .await
         .map_err(|e| paging::list_failed(&e))?;
-    let tz = shell.tz;
+    let tz = &shell.tz.clone();
     Ok(ListPage {
         shell,
         q: query.q.clone(),

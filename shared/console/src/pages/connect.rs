@@ -24,7 +24,7 @@ use crate::forms::{CsrfForm, sentence};
 use crate::page::{self, ConfirmForm, Hx, Shell, StatusChip};
 use crate::session::TenantAdmin;
 use crate::view::{When, when};
-use chrono_tz::Tz;
+use miping::domain::zone::Zone;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -95,7 +95,7 @@ fn step_title(name: &str) -> &'static str {
     STEP_TITLES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).unwrap_or("Another onboarding step")
 }
 
-fn steps(view: &ConnectionView, tz: Tz) -> Vec<StepRow> {
+fn steps(view: &ConnectionView, tz: &Zone) -> Vec<StepRow> {
     let running = view.status == ConnectionStatus::Connecting;
     let any_failed = view.steps.iter().any(|s| s.status == StepStatus::Failed);
     let current = view.steps.iter().position(|s| s.status == StepStatus::Pending);
@@ -120,7 +120,7 @@ fn steps(view: &ConnectionView, tz: Tz) -> Vec<StepRow> {
         .collect()
 }
 
-fn panel_of(connection: ConnectionView, csrf: &str, tz: Tz) -> Panel {
+fn panel_of(connection: ConnectionView, csrf: &str, tz: &Zone) -> Panel {
     use ConnectionStatus::*;
     let failed = connection.steps.iter().any(|s| s.status == StepStatus::Failed);
     let exchanged = connection.steps.iter().any(|s| s.name == "exchange_code" && s.status == StepStatus::Done);
@@ -197,7 +197,7 @@ pub async fn show(
         Err(r) => return r,
     };
     let page = ConnectPage {
-        panel: panel_of(connection, &viewer.csrf, shell.tz),
+        panel: panel_of(connection, &viewer.csrf, &shell.tz),
         shell,
         signup: signup_of(&state),
         script: ASSETS.connect.url(),
@@ -219,7 +219,7 @@ pub async fn panel(
     };
     let shell = Shell::load(&state, &viewer, &headers, "Connect WhatsApp", "/app/connect").await;
     let page = ConnectPage {
-        panel: panel_of(connection, &viewer.csrf, shell.tz),
+        panel: panel_of(connection, &viewer.csrf, &shell.tz),
         shell,
         signup: signup_of(&state),
         script: ASSETS.connect.url(),

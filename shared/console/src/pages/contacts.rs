@@ -28,7 +28,7 @@ use crate::page::{self, ConfirmForm, Hx, Shell};
 use crate::paging;
 use crate::session::{TenantAdmin, TenantMember};
 use crate::view::{When, number, when};
-use chrono_tz::Tz;
+use miping::domain::zone::Zone;
 
 const PAGE_SIZE: usize = 50;
 /// The form's fields, named as the API's so `details[].field` marks them.
@@ -72,7 +72,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn of(c: ContactView, tz: Tz) -> Self {
+    fn of(c: ContactView, tz: &Zone) -> Self {
         Row {
             phone: c.phone.or(c.username).or(c.wa_user_id).unwrap_or_default(),
             name: c.name.unwrap_or_default(),
@@ -170,7 +170,7 @@ async fn list(
     };
     match service::list(&state.ports, &tenant_id, &filter, PAGE_SIZE, cursor).await {
         Ok((items, next)) => {
-            let tz = page.shell.tz;
+            let tz = &page.shell.tz;
             page.rows = items.into_iter().map(|c| Row::of(c, tz)).collect();
             page.more = next.map(|c| {
                 paging::href(

@@ -14,7 +14,7 @@ use crate::page::{self, Shell, TenantReads};
 use crate::pages::campaigns::{Row, rows};
 use crate::session::Viewer;
 use crate::view::{number, percent_of, when};
-use chrono_tz::Tz;
+use miping::domain::zone::Zone;
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
@@ -51,7 +51,7 @@ pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Res
             plans::get(&state.ports, &tenant.plan_id),
             usage::current(&state.ports, tenant_id, tenant.starts_at),
             billing::balance(&state.ports, tenant_id),
-            live_campaigns(state, tenant_id, shell.tz),
+            live_campaigns(state, tenant_id, &shell.tz),
             chart(state, tenant_id),
         );
         Ok::<_, miping::domain::Error>((plan?, used?, balance?, connection, campaigns?, chart?))
@@ -65,7 +65,7 @@ pub async fn show(state: &AppState, viewer: &Viewer, headers: &HeaderMap) -> Res
     };
     let connection_badge = crate::view::connection_badge(connection.status);
     let page = DashboardPage {
-        period_start: when(used.period_start, shell.tz).date,
+        period_start: when(used.period_start, &shell.tz).date,
         shell,
         connection,
         connection_badge,
@@ -94,7 +94,7 @@ const CAMPAIGN_SCAN: usize = 50;
 const RECENT_HOURS: i64 = 24;
 
 /// Running and scheduled campaigns, then those completed in the last day.
-async fn live_campaigns(state: &AppState, tenant_id: &str, tz: Tz) -> Result<Vec<Row>, miping::domain::Error> {
+async fn live_campaigns(state: &AppState, tenant_id: &str, tz: &Zone) -> Result<Vec<Row>, miping::domain::Error> {
     use miping::domain::campaigns::CampaignStatus::*;
     let (items, _) = rows(state, tenant_id, CAMPAIGN_SCAN, None).await?;
     let since = state.ports.clock.now() - chrono::Duration::hours(RECENT_HOURS);

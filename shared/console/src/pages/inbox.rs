@@ -17,7 +17,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use miping::app::AppState;
 use miping::domain::inbox::canned::{self, CannedReply};
 use miping::domain::inbox::{self, ConversationStatus, ConversationView, ListFilter, Scope};
@@ -29,6 +28,7 @@ use miping::domain::messages::{Author, Direction, MessageStatus, MessageView};
 use miping::domain::templates::model::Template as WaTemplate;
 use miping::domain::templates::schema::Slot;
 use miping::domain::user::{MemberStatus, Role};
+use miping::domain::zone::Zone;
 use miping::domain::{Error, Kind, members};
 use miping::http::routes::media::UPLOAD_BODY_LIMIT;
 use miping::store::contacts::Contacts;
@@ -236,8 +236,8 @@ fn contact_sub(v: &ConversationView) -> String {
 }
 
 /// "14:35" today, "6 Dec" before.
-fn short_time(at: DateTime<Utc>, now: DateTime<Utc>, tz: Tz) -> String {
-    let (local, today) = (at.with_timezone(&tz), now.with_timezone(&tz));
+fn short_time(at: DateTime<Utc>, now: DateTime<Utc>, tz: &Zone) -> String {
+    let (local, today) = (tz.local(at), tz.local(now));
     if local.date_naive() == today.date_naive() {
         local.format("%H:%M").to_string()
     } else {
@@ -245,7 +245,7 @@ fn short_time(at: DateTime<Utc>, now: DateTime<Utc>, tz: Tz) -> String {
     }
 }
 
-fn row(v: &ConversationView, href: String, current: bool, now: DateTime<Utc>, tz: Tz) -> Row {
+fn row(v: &ConversationView, href: String, current: bool, now: DateTime<Utc>, tz: &Zone) -> Row {
     let name = contact_name(v);
     let last = v.last_message.as_ref();
     let preview = last
@@ -386,7 +386,7 @@ fn entries(
     files: &HashMap<String, MediaItem>,
     contact: &str,
     now: DateTime<Utc>,
-    tz: Tz,
+    tz: &Zone,
 ) -> Vec<Entry> {
     newest_first.reverse();
     let today = when(now, tz).date;
@@ -406,7 +406,7 @@ fn entries(
                     at.date.clone()
                 }
             });
-            let time = m.created_at.with_timezone(&tz).format("%H:%M").to_string();
+            let time = tz.local(m.created_at).format("%H:%M").to_string();
             let media = m.media.as_ref().map(|media| {
                 // An inbound document without a caption carries its file name as its text.
                 let caption = m.text.as_deref().filter(|t| Some(*t) != media.filename.as_deref());
@@ -451,7 +451,7 @@ pub struct Window {
     pub expires: Option<When>,
 }
 
-fn window(v: &ConversationView, now: DateTime<Utc>, tz: Tz) -> Window {
+fn window(v: &ConversationView, now: DateTime<Utc>, tz: &Zone) -> Window {
     match v.window_expires_at {
         Some(at) if v.window_open => {
             let left = (at - now).num_minutes().max(0);
@@ -634,7 +634,7 @@ async fn load(
         .iter()
         .map(|v| {
             let href = f.href(role, &format!("/app/inbox/{}", v.conversation.id));
-            row(v, href, current == Some(v.conversation.id.as_str()), now, shell.tz)
+            row(v, href, current == Some(v.conversation.id.as_str()), now, &shell.tz)
         })
         .collect();
     match rows.iter().position(|r| r.current) {
@@ -777,7 +777,7 @@ async fn convo(
     tenant_id: &str,
     id: &str,
     f: &Filters,
-    tz: Tz,
+    tz: &Zone,
     composer: Composer,
 ) -> Result<Convo, Response> {
     let scope = scope(viewer);
@@ -848,7 +848,7 @@ async fn conversation_page(
     mut composer: Composer,
 ) -> Result<InboxPage, Response> {
     let mut page = load(state, viewer, tenant_id, headers, f, Some(id)).await?;
-    let tz = page.shell.tz;
+    let tz = &page.shell.tz;
     let canned = canned::list(&state.ports, tenant_id, None, 100, None).await;
     composer.canned = canned.map(|(c, _)| c).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "canned replies failed to load");
@@ -912,7 +912,7 @@ async fn live(
     };
     if let Some(id) = &current {
         // Gone (assigned to another agent): only the list updates.
-        if let Ok(c) = convo(&state, &viewer, &tenant_id, id, &f, p.shell.tz, Composer::default()).await {
+        if let Ok(c) = convo(&state, &viewer, &tenant_id, id, &f, &p.shell.tz, Composer::default()).await {
             p.shell.title = format!("{} · {}", p.shell.title, c.name);
             p.convo = Some(c);
             p.oob = true;

@@ -12,6 +12,7 @@ use miping::app::AppState;
 use miping::domain::Error;
 use miping::domain::templates::library;
 use miping::domain::templates::model::TemplateInput;
+use miping::domain::zone::Zone;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -61,7 +62,7 @@ async fn list(
         .map(|t| Row {
             body: body_text(&t.components),
             // The platform's pages are in UTC.
-            created: when(t.created_at, chrono_tz::Tz::UTC),
+            created: when(t.created_at, &Zone::UTC),
             name: t.name,
             language: t.language,
             category: t.category,

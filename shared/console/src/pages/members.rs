@@ -15,6 +15,7 @@ use miping::domain::Error;
 use miping::domain::audit;
 use miping::domain::members::{self, InviteInput, MemberPatch, MemberView};
 use miping::domain::user::{MemberStatus, Role};
+use miping::domain::zone::Zone;
 use miping::http::audit::Audit;
 use serde::Deserialize;
 
@@ -46,7 +47,7 @@ pub struct MemberRow {
 }
 
 impl MemberRow {
-    fn new(m: MemberView, me: &str, tz: chrono_tz::Tz) -> Self {
+    fn new(m: MemberView, me: &str, tz: &Zone) -> Self {
         Self {
             is_me: m.id == me,
             is_admin: m.role == Role::TenantAdmin,
@@ -91,7 +92,7 @@ async fn members_page(
     let (shell, members) =
         tokio::join!(Shell::load(state, viewer, headers, "Members", "/app/members"), list(state, tenant_id));
     let me = viewer.user().id.clone();
-    let tz = shell.tz;
+    let tz = &shell.tz.clone();
     Ok(MembersPage {
         shell,
         csrf: viewer.csrf.clone(),

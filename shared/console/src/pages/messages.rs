@@ -18,7 +18,7 @@ use crate::page::{self, Hx, Shell};
 use crate::paging;
 use crate::session::TenantAdmin;
 use crate::view::{When, message_status, when};
-use chrono_tz::Tz;
+use miping::domain::zone::Zone;
 
 const PAGE_SIZE: usize = 50;
 /// Longest text shown in a row of the log.
@@ -104,7 +104,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn of(m: MessageView, tz: Tz) -> Self {
+    fn of(m: MessageView, tz: &Zone) -> Self {
         Row {
             party: party(&m),
             preview: preview(&m),
@@ -189,7 +189,7 @@ async fn list(
         chips,
         campaign,
         status: query.status.clone(),
-        rows: items.into_iter().map(|m| Row::of(m, shell.tz)).collect(),
+        rows: items.into_iter().map(|m| Row::of(m, &shell.tz)).collect(),
         more,
         continued: cursor.is_some(),
         shell,
@@ -248,7 +248,7 @@ async fn show(
             badge: message_status(e.status),
             failed: e.status == MessageStatus::Failed,
             // Exact to the second, not relative: statuses often follow each other within seconds.
-            at: when(e.at, shell.tz).to_the_second(),
+            at: when(e.at, &shell.tz).to_the_second(),
         })
         .collect();
     // Meta's shape (`{"code": "en_US"}`) as stored for sending, or a plain code.
@@ -262,8 +262,8 @@ async fn show(
         party: party(&m),
         preview: preview(&m),
         status: Status::of(m.status, m.error.as_ref()),
-        created: when(m.created_at, shell.tz),
-        scheduled: m.schedule_at.map(|at| when(at, shell.tz)),
+        created: when(m.created_at, &shell.tz),
+        scheduled: m.schedule_at.map(|at| when(at, &shell.tz)),
         history,
         template_language,
         m,

@@ -9,10 +9,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use chrono_tz::Tz;
 use miping::app::AppState;
 use miping::domain::Kind;
 use miping::domain::webhooks::quarantine::{self, QuarantineEntry, Reason};
+use miping::domain::zone::Zone;
 
 use crate::page::{self, Hx, Shell};
 use crate::paging::{self, CursorQuery};
@@ -44,7 +44,7 @@ pub struct Row {
 
 impl Row {
     fn of(e: QuarantineEntry) -> Self {
-        Row { badge: reason(e.reason), at: when(e.at, Tz::UTC), id: e.id, detail: e.detail }
+        Row { badge: reason(e.reason), at: when(e.at, &Zone::UTC), id: e.id, detail: e.detail }
     }
 }
 

@@ -31,7 +31,7 @@ use crate::page::{self, ConfirmForm, Hx, Shell, Toast};
 use crate::paging::{self, CursorQuery};
 use crate::session::TenantAdmin;
 use crate::view::{When, when};
-use chrono_tz::Tz;
+use miping::domain::zone::Zone;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -60,7 +60,7 @@ pub struct KeyRow {
 }
 
 impl KeyRow {
-    fn of(k: ApiKeyView, tz: Tz) -> Self {
+    fn of(k: ApiKeyView, tz: &Zone) -> Self {
         Self {
             created: when(k.created_at, tz),
             last_used: k.last_used_at.map(|at| when(at, tz)),
@@ -82,7 +82,7 @@ pub struct DeliveryRow {
 }
 
 impl DeliveryRow {
-    fn of(d: DeliveryView, tz: Tz) -> Self {
+    fn of(d: DeliveryView, tz: &Zone) -> Self {
         let class = match d.status.as_str() {
             "delivered" => "badge--success",
             "pending" => "badge--warning",
@@ -180,7 +180,7 @@ async fn settings_page(
     let (shell, loaded) =
         tokio::join!(Shell::load(state, viewer, headers, "Settings", "/app/settings"), load(state, tenant_id, cursor));
     let loaded = loaded?;
-    let tz = shell.tz;
+    let tz = &shell.tz.clone();
     Ok(SettingsPage {
         shell,
         csrf: viewer.csrf.clone(),

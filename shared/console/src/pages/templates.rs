@@ -26,7 +26,7 @@ use crate::page::{self, ConfirmForm, Hx, Shell};
 use crate::session::TenantAdmin;
 use crate::view::{When, humanize_code, template_status, when};
 use builder::{BUTTON_KINDS, Builder, CATEGORIES, HEADER_FORMATS, Part, Preview};
-use chrono_tz::Tz;
+use miping::domain::zone::Zone;
 
 const LIST: &str = "/app/templates";
 const PAGE_SIZE: usize = 25;
@@ -62,7 +62,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn of(t: &Tpl, tz: Tz) -> Self {
+    fn of(t: &Tpl, tz: &Zone) -> Self {
         let (badge, word) = template_status(&t.status);
         Row {
             id: t.id.clone(),
@@ -190,7 +190,7 @@ async fn list(
     let shell = Shell::load(&state, &viewer, &headers, "Templates", LIST).await;
     let page = ListPage {
         csrf: shell.csrf.clone(),
-        rows: items.iter().map(|t| Row::of(t, shell.tz)).collect(),
+        rows: items.iter().map(|t| Row::of(t, &shell.tz)).collect(),
         chips,
         filter: (!filter.is_empty()).then_some(filter),
         next,
@@ -213,7 +213,7 @@ async fn row(
     let (template, tz) =
         tokio::join!(templates::get(&state.ports, &tenant_id, &id), page::time_zone(&state, &tenant_id));
     match template {
-        Ok(t) => page::html(StatusCode::OK, &RowFragment { csrf: viewer.csrf.clone(), t: Row::of(&t, tz) }),
+        Ok(t) => page::html(StatusCode::OK, &RowFragment { csrf: viewer.csrf.clone(), t: Row::of(&t, &tz) }),
         Err(e) if e.kind == Kind::NotFound => StatusCode::from_u16(286).unwrap_or(StatusCode::OK).into_response(),
         Err(e) => page::failed("templates page", e),
     }

@@ -2,6 +2,7 @@
 //! page (plan and subscription, usage, balance, suspension, credits, the welcome email, the
 //! ledger). Each form calls the use case its `/admin/tenants*` route calls.
 
+use miping::domain::zone::Zone;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -29,7 +30,7 @@ use crate::session::SuperAdmin;
 use crate::view::{When, number, tenant_status, when};
 
 /// The platform's pages are in UTC.
-const UTC: chrono_tz::Tz = chrono_tz::Tz::UTC;
+const UTC: &Zone = &Zone::UTC;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

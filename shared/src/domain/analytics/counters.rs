@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::domain::zone::Zone;
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use serde_json::Value;
 
 use crate::domain::messages::MessageStatus;
@@ -63,18 +63,18 @@ pub fn cost_attr(category: &str) -> String {
     format!("cost_{bucket}")
 }
 
-static ZONES: LazyLock<Mutex<HashMap<String, (Instant, Tz)>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+static ZONES: LazyLock<Mutex<HashMap<String, (Instant, Zone)>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// The tenant's time zone (UTC when unset or unreadable), cached for [`ZONE_TTL`].
-pub async fn time_zone(ports: &Ports, tenant_id: &str) -> Result<Tz, TableError> {
+pub async fn time_zone(ports: &Ports, tenant_id: &str) -> Result<Zone, TableError> {
     if let Some((at, tz)) = ZONES.lock().unwrap_or_else(|p| p.into_inner()).get(tenant_id)
         && at.elapsed() < ZONE_TTL
     {
-        return Ok(*tz);
+        return Ok(tz.clone());
     }
     let settings = TenantSettingsStore::new(&*ports.table).get(tenant_id).await?.settings;
-    let tz = settings.time_zone.parse::<Tz>().unwrap_or(Tz::UTC);
-    ZONES.lock().unwrap_or_else(|p| p.into_inner()).insert(tenant_id.to_owned(), (Instant::now(), tz));
+    let tz = Zone::or_utc(&settings.time_zone);
+    ZONES.lock().unwrap_or_else(|p| p.into_inner()).insert(tenant_id.to_owned(), (Instant::now(), tz.clone()));
     Ok(tz)
 }
 
@@ -84,8 +84,8 @@ pub fn forget_time_zone(tenant_id: &str) {
 }
 
 /// `at` as a local date, `YYYY-MM-DD`.
-pub fn local_date(tz: Tz, at: DateTime<Utc>) -> String {
-    at.with_timezone(&tz).format("%Y-%m-%d").to_string()
+pub fn local_date(tz: &Zone, at: DateTime<Utc>) -> String {
+    tz.date(at).format("%Y-%m-%d").to_string()
 }
 
 /// The day a message's funnel counts on: pinned on the message ([`DAY_ATTR`]) or, before its
@@ -99,7 +99,7 @@ pub async fn message_day(ports: &Ports, tenant_id: &str, item: &Item) -> Result<
         item.get_str(name).and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc))
     };
     let at = time("schedule_at").or_else(|| time("created_at")).unwrap_or_else(|| ports.clock.now());
-    Ok(local_date(time_zone(ports, tenant_id).await?, at))
+    Ok(local_date(&time_zone(ports, tenant_id).await?, at))
 }
 
 /// The template a message sends, as (name, language), if it is a template message.
@@ -222,11 +222,11 @@ mod tests {
 
     #[test]
     fn local_dates_and_categories() {
-        let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
+        let kolkata = Zone::parse("Asia/Kolkata").unwrap();
         // 18:29:59 UTC is 23:59:59 in Kolkata; a second later it is the next day there.
         let before = Utc.with_ymd_and_hms(2026, 3, 1, 18, 29, 59).unwrap();
-        assert_eq!(local_date(kolkata, before), "2026-03-01");
-        assert_eq!(local_date(kolkata, before + chrono::Duration::seconds(1)), "2026-03-02");
+        assert_eq!(local_date(&kolkata, before), "2026-03-01");
+        assert_eq!(local_date(&kolkata, before + chrono::Duration::seconds(1)), "2026-03-02");
         assert_eq!(cost_attr("MARKETING"), "cost_marketing");
         assert_eq!(cost_attr("authentication_international"), "cost_authentication");
         assert_eq!(cost_attr("referral_conversion"), "cost_marketing");

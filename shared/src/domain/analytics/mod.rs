@@ -219,7 +219,7 @@ pub async fn daily(ports: &Ports, tenant_id: &str, range: Range) -> Result<Daily
 /// Today in the tenant's time zone.
 pub async fn today(ports: &Ports, tenant_id: &str) -> Result<NaiveDate, Error> {
     let tz = counters::time_zone(ports, tenant_id).await?;
-    Ok(ports.clock.now().with_timezone(&tz).date_naive())
+    Ok(tz.date(ports.clock.now()))
 }
 
 /// `GET /analytics/daily`.

@@ -3,7 +3,7 @@
 //! its brand. A PATCH merges into what is stored: a field left out is kept, `null` puts the
 //! default back; everything wrong is reported at once, one detail per field.
 
-use chrono_tz::Tz;
+use crate::domain::zone::Zone;
 use serde::Deserialize;
 
 use super::double_option;
@@ -108,8 +108,8 @@ pub fn apply(current: &TenantSettings, patch: &SettingsPatch) -> Result<TenantSe
         None => {}
     }
     match &patch.time_zone {
-        Some(Some(name)) => match name.trim().parse::<Tz>() {
-            Ok(tz) => next.time_zone = tz.name().to_owned(),
+        Some(Some(name)) => match Zone::parse(name.trim()) {
+            Ok(zone) => next.time_zone = zone.name().to_owned(),
             Err(_) => errors.push(FieldError::new(
                 "time_zone",
                 "invalid_time_zone",
