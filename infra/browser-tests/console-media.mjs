@@ -85,6 +85,13 @@ await scenario("console-media", async ({ newPage }) => {
   assert.ok(await pane.evaluate((el) => el.classList.contains("is-dropping")), "the drop target is marked");
   await pane.dispatchEvent("drop", { dataTransfer: dropped });
   await inbox.getByRole("status").getByText("price-list.pdf attached: press Send").waitFor();
+  // The toast asks for Send: it must not lie on top of it (toasts sit at the top on the inbox).
+  const uncovered = await inbox.getByRole("button", { name: "Send", exact: true }).evaluate((b) => {
+    const r = b.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+    return b === hit || b.contains(hit) || hit?.outerHTML.slice(0, 80);
+  });
+  assert.equal(uncovered, true, "the Send button is the element under its own centre while the toast shows");
   assert.equal(await inbox.getByLabel(/Attach a file/).evaluate((input) => input.files[0]?.name), "price-list.pdf");
   assert.ok(!(await pane.evaluate((el) => el.classList.contains("is-dropping"))));
   await inbox.getByLabel(/Attach a file/).setInputFiles([]);
