@@ -7,6 +7,7 @@
 use chrono::{Duration, Utc};
 use miping::domain::media::retention;
 use miping::ports::storage::MediaKey;
+use miping::ports::table::Update;
 use miping::store::media::MediaStore;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -79,4 +80,76 @@ async fn media_past_the_plans_retention_is_deleted_and_shows_expired() {
     assert_eq!(error_code(r, StatusCode::GONE).await, "media_expired");
     // Nothing left to do.
     assert_eq!(retention::sweep(ports, now + Duration::days(400)).await.unwrap(), 0);
+}
+
+/// An outbound file is one stored file however many messages sent it (a campaign's header), and
+/// on S3 the bucket's lifecycle deletes it without telling anyone: every message that sent it
+/// reads `expired` once it is past the plan's retention, before and after any sweep.
+#[tokio::test]
+async fn every_message_that_sent_a_file_shows_it_expired_past_the_retention() {
+    let tp = common::start().await;
+    let admin = tp.admin_token().await;
+    let t = provision_and_activate(&tp).await;
+    let r = tp
+        .http
+        .patch(tp.url(&format!("/plans/{}", t.plan_id)))
+        .bearer_auth(&admin)
+        .json(&json!({"media_retention_days": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let connection = common::connect_new(&tp, &t).await;
+    let upload = uploaded(&tp, &t.token, "menu.png", "image/png", PNG).await;
+    let media_id = upload["id"].as_str().unwrap().to_owned();
+    let mut sent = Vec::new();
+    for customer in ["919876500071", "919876500072"] {
+        common::customer_writes(&tp, &connection, customer, "The menu, please").await;
+        let body = json!({"to": format!("+{customer}"), "media": {"kind": "image", "media_id": media_id}});
+        let r = common::eventually(20, "the window is open", || async {
+            let r = post(&tp, &t.token, "/messages", &body).await;
+            (r.status() == StatusCode::ACCEPTED).then_some(r)
+        })
+        .await;
+        sent.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+    }
+    let status = |m: &Value| m["media"]["status"].as_str().unwrap_or_default().to_owned();
+    for id in &sent {
+        assert_eq!(status(&common::get_ok(&tp, &t.token, &format!("/messages/{id}")).await), "ready");
+    }
+
+    // Stored 8 days ago, as S3 sees it after its lifecycle rule ran: the item still says `ready`.
+    let ports = tp.ports();
+    let eight_days_ago = (Utc::now() - Duration::days(8)).to_rfc3339();
+    ports
+        .table
+        .update(&miping::store::keys::media(&t.id, &media_id), Update::new().set("created_at", eight_days_ago), None)
+        .await
+        .unwrap();
+    let item = MediaStore::new(&*ports.table).get(&t.id, &media_id).await.unwrap().unwrap();
+    assert_eq!(item.status.as_str(), "ready", "no sweep ran");
+    for id in &sent {
+        assert_eq!(status(&common::get_ok(&tp, &t.token, &format!("/messages/{id}")).await), "expired", "{id}");
+    }
+    let list = common::get_ok(&tp, &t.token, "/messages").await;
+    let listed: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| sent.contains(&m["id"].as_str().unwrap().to_owned()))
+        .map(status)
+        .collect();
+    assert_eq!(listed, ["expired", "expired"]);
+    let first = common::get_ok(&tp, &t.token, &format!("/messages/{}", sent[0])).await;
+    let conversation = first["conversation_id"].as_str().expect("a sent message is in its conversation");
+    let thread = common::get_ok(&tp, &t.token, &format!("/conversations/{conversation}/messages")).await;
+    let in_thread = thread["items"].as_array().unwrap().iter().find(|m| m["id"] == sent[0].as_str()).unwrap();
+    assert_eq!(status(in_thread), "expired");
+
+    // The sweep deletes the file; the messages still say so.
+    assert_eq!(retention::sweep(ports, Utc::now()).await.unwrap(), 1);
+    assert_eq!(error_code(media_answer(&tp, &t.token, &media_id).await, StatusCode::GONE).await, "media_expired");
+    for id in &sent {
+        assert_eq!(status(&common::get_ok(&tp, &t.token, &format!("/messages/{id}")).await), "expired", "{id}");
+    }
 }

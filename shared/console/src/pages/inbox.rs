@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use miping::app::AppState;
 use miping::domain::inbox::canned::{self, CannedReply};
 use miping::domain::inbox::{self, ConversationStatus, ConversationView, ListFilter, Scope};
+use miping::domain::media::retention;
 use miping::domain::media::service::{self as media_service, Upload};
 use miping::domain::media::{MediaItem, MediaKind, MediaStatus, MessageMedia};
 use miping::domain::messages::accept::{MediaSend, TemplateSend};
@@ -332,7 +333,10 @@ fn attachment(
     inbound: bool,
     contact: &str,
 ) -> Attachment {
-    let status = item.map_or(media.status, |i| i.status);
+    // Past its retention a message's file reads `expired` while its item may still say `ready`
+    // (S3's lifecycle deletes without telling: retention::messages_as_seen).
+    let status =
+        if media.status == MediaStatus::Expired { media.status } else { item.map_or(media.status, |i| i.status) };
     let word = kind_word(media.kind);
     let reason =
         item.and_then(|i| i.error.clone()).or_else(|| media.error.clone()).unwrap_or_else(|| "no reason given".into());
@@ -793,7 +797,10 @@ async fn convo(
         contacts.get(tenant_id, &v.conversation.contact_id),
         members::page(&state.ports, tenant_id, 100, None),
     );
-    let thread = thread.map_err(|e| page::failed("a conversation's thread", e))?.0;
+    let mut thread = thread.map_err(|e| page::failed("a conversation's thread", e))?.0;
+    if let Err(e) = retention::messages_as_seen(&state.ports, tenant_id, &mut thread).await {
+        tracing::warn!(error = %e, "a thread's files' retention failed to load");
+    }
     let files = files(state, tenant_id, &thread).await;
     let contact = contact.map_err(|e| page::failed("a conversation's contact", e))?;
     let team = team.map_err(|e| page::failed("the members", e))?.0;

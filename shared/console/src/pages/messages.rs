@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use miping::app::AppState;
+use miping::domain::media::retention;
 use miping::domain::messages::{Direction, MessageError, MessageStatus, MessageView};
 use miping::store::campaigns::Campaigns;
 use miping::store::messages::{ListFilter, Messages};
@@ -240,6 +241,11 @@ async fn show(
         Ok(None) => return page::not_found_page(),
         Err(e) => return page::failed("a message", e),
     };
+    let mut views = [m];
+    if let Err(e) = retention::messages_as_seen(&state.ports, &tenant_id, &mut views).await {
+        tracing::warn!(error = %e, "a message's file's retention failed to load");
+    }
+    let [m] = views;
     let shell = Shell::load(&state, &viewer, &headers, "Message", "/app/messages").await;
     let history = m
         .status_history

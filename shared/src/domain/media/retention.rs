@@ -11,10 +11,13 @@
 //! - on S3 the object carries the `retention-days` tag ([`tag`]) the bucket's lifecycle rules in
 //!   template.yaml match (7, 30, 90 or 365 days, rounded up; longer plans fall to the 400-day rule).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 
 use super::inbound::{message_id_of, set_message_media};
-use super::model::{MediaDirection, MediaItem, MediaStatus};
+use super::model::{MediaDirection, MediaItem, MediaStatus, MessageMedia};
+use crate::domain::messages::model::MessageView;
 use crate::domain::{Error, limits};
 use crate::ports::Ports;
 use crate::ports::storage::{MediaKey, MediaPrefix, Metadata, RETENTION_TAG};
@@ -41,6 +44,38 @@ pub async fn seen_at(ports: &Ports, mut item: MediaItem, now: DateTime<Utc>) -> 
         item.status = MediaStatus::Expired;
     }
     Ok(item)
+}
+
+/// Messages' files as readers see them. A message records its file's status when the file is
+/// sent or fetched, and the sweep marks an inbound file's message when it deletes the file; but an
+/// outbound file may be in any number of messages (a campaign's header), and on S3 the bucket's
+/// lifecycle deletes files without telling anyone. So each `ready` file is looked up (once per
+/// file) and shown `expired` once its item is, or once it is past the plan's retention.
+pub async fn messages_as_seen(ports: &Ports, tenant_id: &str, messages: &mut [MessageView]) -> Result<(), Error> {
+    let mut ready: Vec<&mut MessageMedia> =
+        messages.iter_mut().filter_map(|m| m.media.as_mut()).filter(|f| f.status == MediaStatus::Ready).collect();
+    if ready.is_empty() {
+        return Ok(());
+    }
+    let days = limits::media_retention_days(&*ports.table, tenant_id).await?;
+    let (store, now) = (MediaStore::new(&*ports.table), ports.clock.now());
+    let mut gone: HashMap<String, bool> = HashMap::new();
+    for media in ready.iter_mut() {
+        let expired = match gone.get(&media.id) {
+            Some(expired) => *expired,
+            None => {
+                let expired = store.get(tenant_id, &media.id).await?.is_some_and(|item| {
+                    item.status == MediaStatus::Expired || (item.status == MediaStatus::Ready && due(&item, days, now))
+                });
+                gone.insert(media.id.clone(), expired);
+                expired
+            }
+        };
+        if expired {
+            media.status = MediaStatus::Expired;
+        }
+    }
+    Ok(())
 }
 
 /// The storage metadata that tags a new object of `tenant_id` with its plan's retention (the

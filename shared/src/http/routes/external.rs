@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::audit::{Changes, Target};
+use crate::domain::media;
 use crate::domain::messages::accept::{self, SendInput, TemplateSend};
 use crate::domain::messages::header::HeaderInput;
 use crate::domain::messages::{MessageStatus, MessageView};
@@ -268,5 +269,8 @@ async fn show(
         .view(&key.tenant_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("message"))?;
+    let mut views = [view];
+    media::retention::messages_as_seen(&state.ports, &key.tenant_id, &mut views).await?;
+    let [view] = views;
     Ok(ApiJson(view))
 }

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::inbox::canned::{self, CannedInput, CannedReply};
 use crate::domain::inbox::{self, ConversationStatus, ConversationView, ListFilter, Scope};
+use crate::domain::media;
 use crate::domain::messages::Author;
 use crate::domain::messages::MessageView;
 use crate::domain::messages::accept::{MediaSend, TemplateSend};
@@ -162,10 +163,11 @@ async fn list_messages(
     let tenant = p.tenant_id()?;
     inbox::require(&state.ports, tenant, &id, &scope(&p)).await?;
     let (limit, cursor) = (page.limit()?, page.cursor()?);
-    let (items, next_cursor) = messages::Messages::new(&*state.ports.table)
+    let (mut items, next_cursor) = messages::Messages::new(&*state.ports.table)
         .conversation_page(tenant, &id, limit, cursor)
         .await
         .map_err(super::list_error)?;
+    media::retention::messages_as_seen(&state.ports, tenant, &mut items).await?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
 }
 

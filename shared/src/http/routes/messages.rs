@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::media;
 use crate::domain::messages::accept::{self, Accepted, SendInput};
 use crate::domain::messages::{MessageStatus, MessageView};
 use crate::http::auth::{PasswordGate, Principal, authenticated};
@@ -101,10 +102,11 @@ async fn list(
     }
     filter.campaign_id = q.campaign_id.filter(|c| !c.is_empty());
     let (limit, cursor) = (page.limit()?, page.cursor()?);
-    let (items, next_cursor) = messages::Messages::new(&*state.ports.table)
+    let (mut items, next_cursor) = messages::Messages::new(&*state.ports.table)
         .list(tenant, &filter, limit, cursor)
         .await
         .map_err(super::list_error)?;
+    media::retention::messages_as_seen(&state.ports, tenant, &mut items).await?;
     Ok(ApiJson(ListResponse { items, next_cursor }))
 }
 
@@ -117,9 +119,13 @@ async fn list(
         (status = 404, description = "No such message", body = ErrorBody),
     ))]
 async fn show(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<ApiJson<MessageView>> {
+    let tenant = p.tenant_id()?;
     let view = messages::Messages::new(&*state.ports.table)
-        .view(p.tenant_id()?, &id)
+        .view(tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("message"))?;
+    let mut views = [view];
+    media::retention::messages_as_seen(&state.ports, tenant, &mut views).await?;
+    let [view] = views;
     Ok(ApiJson(view))
 }
