@@ -47,5 +47,10 @@ pub fn platform_router(state: AppState) -> Router {
 }
 
 fn with_headers(routes: Router<AppState>, state: AppState) -> Router {
-    routes.layer(axum::middleware::from_fn(security::headers)).with_state(state)
+    let policy = security::csp(state.ports.storage.download_origin());
+    // An origin that is no header value (it never is: scheme and authority) falls back to the
+    // strict policy, and previews are then refused by the browser rather than the page.
+    let policy = axum::http::HeaderValue::from_str(&policy)
+        .unwrap_or_else(|_| axum::http::HeaderValue::from_static(security::CSP));
+    routes.layer(axum::middleware::from_fn_with_state(policy, security::headers)).with_state(state)
 }

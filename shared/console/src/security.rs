@@ -2,13 +2,24 @@
 //! styles (the kit needs neither), no framing, no sniffing, no caching of pages (they hold
 //! personal data), and the one-time toast cookie cleared once a page has shown it.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
     connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+
+/// The policy of every page of a console whose files are downloaded straight from storage at
+/// `files` (S3's presigned URLs: a Lambda cannot answer more than 6 MB, so the inbox's photo,
+/// video and voice-note previews are redirected there): [`CSP`] with that origin allowed for
+/// images and media, nothing else.
+pub fn csp(files: Option<&str>) -> String {
+    match files {
+        None => CSP.to_owned(),
+        Some(origin) => CSP.replacen("img-src 'self' data:;", &format!("img-src 'self' data: {origin}; media-src 'self' {origin};"), 1),
+    }
+}
 
 /// The strict policy widened for one page: `script`, `frame` and `connect` origins added to
 /// their directives (e.g. the Facebook SDK's), everything else as [`CSP`].
@@ -25,7 +36,7 @@ pub fn widened_csp(script: &[&str], frame: &[&str], connect: &[&str]) -> String 
     )
 }
 
-pub async fn headers(req: Request, next: Next) -> Response {
+pub async fn headers(State(csp): State<HeaderValue>, req: Request, next: Next) -> Response {
     let had_flash = crate::session::cookie(req.headers(), crate::page::FLASH_COOKIE).is_some();
     let hx = crate::page::Hx::from_headers(req.headers()).0;
     let mut res = next.run(req).await;
@@ -38,7 +49,7 @@ pub async fn headers(req: Request, next: Next) -> Response {
     // A page that loads a third party's script (the connect page's Facebook SDK) sets a wider
     // policy itself; every other answer gets the strict one.
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -53,4 +64,19 @@ pub async fn headers(req: Request, next: Next) -> Response {
         );
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_storage_origin_is_allowed_for_images_and_media_only() {
+        assert_eq!(csp(None), CSP);
+        let p = csp(Some("https://media-1.s3.eu-west-1.amazonaws.com"));
+        assert!(p.contains("img-src 'self' data: https://media-1.s3.eu-west-1.amazonaws.com;"), "{p}");
+        assert!(p.contains("media-src 'self' https://media-1.s3.eu-west-1.amazonaws.com;"), "{p}");
+        assert_eq!(p.matches("amazonaws").count(), 2, "nowhere else: {p}");
+        assert!(p.contains("script-src 'self';") && p.contains("connect-src 'self';"), "{p}");
+    }
 }

@@ -53,7 +53,7 @@ pub async fn ports(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Ports
         vault: Arc::new(vault),
         mailer: mailer(sdk),
         meta: super::meta_graph(&config.meta).map_err(AwsSetupError::Adapter)?,
-        storage: media_storage(sdk, clock.clone()),
+        storage: media_storage(sdk, clock.clone()).await,
         clock,
         ids: Arc::new(UlidGen::default()),
     })
@@ -63,16 +63,16 @@ pub async fn ports(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Ports
 /// fails with the reason (functions that handle no media are neither given the bucket nor linked
 /// against aws-sdk-s3).
 #[cfg(feature = "s3")]
-fn media_storage(sdk: &aws_config::SdkConfig, clock: Arc<dyn Clock>) -> Arc<dyn Storage> {
+async fn media_storage(sdk: &aws_config::SdkConfig, clock: Arc<dyn Clock>) -> Arc<dyn Storage> {
     use crate::adapters::aws::s3::S3Storage;
     match config::env("MEDIA_BUCKET") {
-        Some(bucket) => Arc::new(S3Storage::new(S3Storage::client(sdk), bucket, clock)),
+        Some(bucket) => Arc::new(S3Storage::new(S3Storage::client(sdk), bucket, clock).with_download_origin().await),
         None => Arc::new(crate::ports::storage::NoStorage("MEDIA_BUCKET is not set for this function".into())),
     }
 }
 
 #[cfg(not(feature = "s3"))]
-fn media_storage(_: &aws_config::SdkConfig, _: Arc<dyn Clock>) -> Arc<dyn Storage> {
+async fn media_storage(_: &aws_config::SdkConfig, _: Arc<dyn Clock>) -> Arc<dyn Storage> {
     Arc::new(crate::ports::storage::NoStorage(
         "this function is built without media storage (miping feature `s3`)".into(),
     ))

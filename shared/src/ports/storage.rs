@@ -215,6 +215,12 @@ pub enum StorageError {
     Unavailable(String),
 }
 
+/// `scheme://host[:port]` of an absolute URL (`None` for anything else).
+pub fn url_origin(url: &str) -> Option<String> {
+    let uri: http::Uri = url.parse().ok()?;
+    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
+}
+
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
     /// Stores `body` under `key` (replacing what was there) with its content type and metadata;
@@ -262,6 +268,14 @@ pub trait Storage: Send + Sync + 'static {
     /// itself (the embedded store, served by the same local process anyway).
     fn redirects_downloads(&self) -> bool {
         true
+    }
+
+    /// The origin (`scheme://host[:port]`) of the URLs [`Storage::presign_get`] hands out, when
+    /// they are not the platform's own: a console page that shows files straight from storage
+    /// (previews in the inbox) allows it in its Content-Security-Policy. `None`: not known, or
+    /// the platform's own origin (the embedded store), and the console serves previews itself.
+    fn download_origin(&self) -> Option<&str> {
+        None
     }
 
     /// Every object under `prefix`, in key order (for retention sweeps on the embedded store;

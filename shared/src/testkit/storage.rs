@@ -135,6 +135,12 @@ pub async fn presigned_get_is_fetchable(t: &StorageUnderTest) {
     let request = t.storage.presign_get(&key, MAX_GET_URL_TTL).await.expect("presign");
     assert_eq!(request.method, http::Method::GET);
     assert_eq!(request.expires_at.timestamp(), t.clock.now().timestamp() + 300);
+    // A store that redirects downloads names the origin its URLs are on (a console page allows it
+    // in its Content-Security-Policy); one that serves them itself is the platform's own origin.
+    assert_eq!(t.storage.download_origin().is_some(), t.storage.redirects_downloads());
+    if let Some(origin) = t.storage.download_origin() {
+        assert_eq!(crate::ports::storage::url_origin(&request.url).as_deref(), Some(origin), "{}", request.url);
+    }
     let response = send(&request, None).await;
     assert_eq!(response.status(), 200, "GET {}", request.url);
     let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -361,6 +367,6 @@ pub async fn moto_s3_storage(clock: Arc<ManualClock>) -> StorageUnderTest {
     let client = S3Storage::client(&super::moto::sdk_config().await);
     let bucket = unique("media");
     client.create_bucket().bucket(&bucket).send().await.expect("CreateBucket on moto");
-    let storage = Arc::new(S3Storage::new(client, bucket, clock.clone()));
+    let storage = Arc::new(S3Storage::new(client, bucket, clock.clone()).with_download_origin().await);
     StorageUnderTest { storage, clock, enforces_presigned: false, guard: Box::new(()) }
 }

@@ -1,9 +1,10 @@
 //! `GET /app/media/{id}`: a file of the tenant for its signed-in team — the images, videos and
 //! voice notes the inbox thread previews and the documents it links. The API's use case and rule
 //! ([`service::download`], the inbox scope: an agent sees a customer's file only if they see its
-//! conversation; another tenant's id is not found → the 404 page). Previews are served from the
-//! console's own origin (its Content-Security-Policy allows `img-src`/`media-src 'self'` only);
-//! a document goes as a download, straight from storage where storage hands out URLs (S3).
+//! conversation; another tenant's id is not found → the 404 page). Where storage hands out URLs
+//! (S3) every file goes straight from there: a document as a download, a preview allowed by the
+//! pages' Content-Security-Policy (`security::csp` adds the store's origin). The embedded store's
+//! files are served by the console itself.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -57,12 +58,16 @@ async fn file(State(state): State<AppState>, member: TenantMember, Path(id): Pat
         }
     };
     let document = item.kind == MediaKind::Document;
+    // Straight from storage where it hands out URLs: a Lambda cannot answer more than 6 MB (a
+    // 16 MB video, a 5 MB photo once base64-encoded). A document as a download; a preview where
+    // the pages' Content-Security-Policy allows the store's origin (`security::csp`).
+    let straight = document || state.ports.storage.download_origin().is_some();
     let object = match download {
-        Download::Redirect(request) if document => {
+        Download::Redirect(request) if straight => {
             return (StatusCode::FOUND, [(header::LOCATION, request.url)]).into_response();
         }
         Download::File(object) => object,
-        // A preview from a store that hands out URLs: through the console, as CSP wants.
+        // A preview from a store whose origin the pages do not allow: through the console.
         Download::Redirect(_) => {
             let key = match MediaKey::parse(&item.storage_key) {
                 Ok(key) => key,

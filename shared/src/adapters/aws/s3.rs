@@ -32,6 +32,9 @@ pub struct S3Storage {
     client: aws_sdk_s3::Client,
     bucket: String,
     clock: Arc<dyn Clock>,
+    /// Where presigned GETs point ([`Storage::download_origin`]), from one presigned by
+    /// [`S3Storage::with_download_origin`]: exact whatever the region, partition or endpoint.
+    origin: Option<String>,
 }
 
 impl std::fmt::Debug for S3Storage {
@@ -43,7 +46,22 @@ impl std::fmt::Debug for S3Storage {
 impl S3Storage {
     /// Presigned URLs start at `clock`'s time (tests move it; the SDK's own clock otherwise).
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
-        Self { client, bucket: bucket.into(), clock }
+        Self { client, bucket: bucket.into(), clock, origin: None }
+    }
+
+    /// The store with its [`Storage::download_origin`] known: the origin of a presigned GET
+    /// (signing is local: no request is made). Without it (signing failed: no credentials yet)
+    /// the console keeps serving previews itself.
+    pub async fn with_download_origin(mut self) -> Self {
+        let probe = MediaKey::new("origin", storage::Direction::Outbound, "probe");
+        match probe {
+            Ok(key) => match self.presign_get(&key, Duration::from_secs(60)).await {
+                Ok(request) => self.origin = storage::url_origin(&request.url),
+                Err(e) => tracing::warn!(error = %e, "the media bucket's download origin is unknown"),
+            },
+            Err(e) => tracing::warn!(error = %e, "the origin probe's key"),
+        }
+        self
     }
 
     /// A client for `sdk`. An endpoint override (moto, a MinIO) gets path-style addressing:
@@ -147,6 +165,10 @@ impl Storage for S3Storage {
             .await
             .map_err(|e| error(key, e))?;
         self.presigned(http::Method::GET, request, ttl)
+    }
+
+    fn download_origin(&self) -> Option<&str> {
+        self.origin.as_deref()
     }
 
     async fn presign_put(
