@@ -17,7 +17,11 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 pub fn csp(files: Option<&str>) -> String {
     match files {
         None => CSP.to_owned(),
-        Some(origin) => CSP.replacen("img-src 'self' data:;", &format!("img-src 'self' data: {origin}; media-src 'self' {origin};"), 1),
+        Some(origin) => CSP.replacen(
+            "img-src 'self' data:;",
+            &format!("img-src 'self' data: {origin}; media-src 'self' {origin};"),
+            1,
+        ),
     }
 }
 
