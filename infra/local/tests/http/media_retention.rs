@@ -30,16 +30,8 @@ async fn media_past_the_plans_retention_is_deleted_and_shows_expired() {
         assert_eq!(body["error"]["details"][0]["field"], "media_retention_days");
     }
     let t = provision_and_activate(&tp).await;
-    let r = tp
-        .http
-        .patch(tp.url(&format!("/plans/{}", t.plan_id)))
-        .bearer_auth(&admin)
-        .json(&json!({"media_retention_days": 30}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.json::<Value>().await.unwrap()["media_retention_days"], 30);
+    let plan = common::set_plan(&tp, &admin, &t.plan_id, json!({"media_retention_days": 30})).await;
+    assert_eq!(plan["media_retention_days"], 30);
 
     let connection = common::connect_new(&tp, &t).await;
     let upload = uploaded(&tp, &t.token, "menu.png", "image/png", PNG).await;
@@ -90,15 +82,7 @@ async fn every_message_that_sent_a_file_shows_it_expired_past_the_retention() {
     let tp = common::start().await;
     let admin = tp.admin_token().await;
     let t = provision_and_activate(&tp).await;
-    let r = tp
-        .http
-        .patch(tp.url(&format!("/plans/{}", t.plan_id)))
-        .bearer_auth(&admin)
-        .json(&json!({"media_retention_days": 7}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    common::set_plan(&tp, &admin, &t.plan_id, json!({"media_retention_days": 7})).await;
     let connection = common::connect_new(&tp, &t).await;
     let upload = uploaded(&tp, &t.token, "menu.png", "image/png", PNG).await;
     let media_id = upload["id"].as_str().unwrap().to_owned();

@@ -209,29 +209,13 @@ async fn quota_subscription_and_connection() {
     let admin = tp.admin_token().await;
 
     // Quota: the plan allows 2 per month.
-    let r = tp
-        .http
-        .patch(tp.url(&format!("/plans/{}", t.plan_id)))
-        .bearer_auth(&admin)
-        .json(&json!({"monthly_message_limit": 2}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    set_plan(&tp, &admin, &t.plan_id, json!({"monthly_message_limit": 2})).await;
     for to in ["+14155550106", "+14155550107"] {
         assert_eq!(post(&tp, &t.token, "/messages", &send_template(to)).await.status(), StatusCode::ACCEPTED);
     }
     let r = post(&tp, &t.token, "/messages", &send_template("+14155550108")).await;
     assert_eq!(error_code(r, StatusCode::TOO_MANY_REQUESTS).await, "quota_exceeded");
-    let r = tp
-        .http
-        .patch(tp.url(&format!("/plans/{}", t.plan_id)))
-        .bearer_auth(&admin)
-        .json(&json!({"monthly_message_limit": 1000}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    set_plan(&tp, &admin, &t.plan_id, json!({"monthly_message_limit": 1000})).await;
 
     // Subscription ended.
     let ports = tp.ports();

@@ -239,15 +239,7 @@ async fn plan_limit_is_exact_and_tenants_are_isolated() {
     let tp = start().await;
     let admin = tp.admin_token().await;
     let t = provision_and_activate(&tp).await;
-    let r = tp
-        .http
-        .patch(tp.url(&format!("/plans/{}", t.plan_id)))
-        .bearer_auth(&admin)
-        .json(&json!({"template_limit": 2}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    set_plan(&tp, &admin, &t.plan_id, json!({"template_limit": 2})).await;
     connect(&tp, &t, "limit-code").await;
     let first = create(&tp, &t.token, &utility("first_one")).await;
     create(&tp, &t.token, &utility("second_one")).await;

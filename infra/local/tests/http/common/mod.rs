@@ -344,6 +344,13 @@ pub async fn post(tp: &TestPlatform, token: &str, path: &str, body: &Value) -> R
     tp.http.post(tp.url(path)).bearer_auth(token).json(body).send().await.unwrap()
 }
 
+/// The super admin changes the tenant's plan (`PATCH /plans/{id}` with `patch`): 200, the plan.
+pub async fn set_plan(tp: &TestPlatform, admin: &str, plan_id: &str, patch: Value) -> Value {
+    let r = tp.http.patch(tp.url(&format!("/plans/{plan_id}"))).bearer_auth(admin).json(&patch).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "PATCH /plans/{plan_id} {patch}");
+    r.json().await.unwrap()
+}
+
 /// GET with the status and the JSON body (`null` when the body is not JSON).
 pub async fn get_json(tp: &TestPlatform, token: &str, path: &str) -> (StatusCode, Value) {
     let r = tp.http.get(tp.url(path)).bearer_auth(token).send().await.unwrap();
