@@ -431,7 +431,10 @@ fn entries(
             let (kind, author, ticks, reason) = match (m.direction, m.kind.as_str()) {
                 (Direction::Inbound, _) => ("in", String::new(), None, None),
                 (Direction::Outbound, _) => {
-                    let reason = m.error.as_ref().map(|e| {
+                    // Only a failed message is shown failed: a status report writes its error a
+                    // moment before it moves the status (messages::status::apply_with).
+                    let error = m.error.as_ref().filter(|_| m.status == MessageStatus::Failed);
+                    let reason = error.map(|e| {
                         let why = e.detail.clone().or_else(|| e.title.clone()).unwrap_or_default();
                         format!("{} · {why}", e.code)
                     });
