@@ -236,16 +236,14 @@ async fn show(
     Path(id): Path<String>,
 ) -> Response {
     // Read under the viewer's tenant: another tenant's id is simply not found.
-    let m = match Messages::new(&*state.ports.table).view(&tenant_id, &id).await {
+    let mut m = match Messages::new(&*state.ports.table).view(&tenant_id, &id).await {
         Ok(Some(m)) => m,
         Ok(None) => return page::not_found_page(),
         Err(e) => return page::failed("a message", e),
     };
-    let mut views = [m];
-    if let Err(e) = retention::messages_as_seen(&state.ports, &tenant_id, &mut views).await {
+    if let Err(e) = retention::messages_as_seen(&state.ports, &tenant_id, std::slice::from_mut(&mut m)).await {
         tracing::warn!(error = %e, "a message's file's retention failed to load");
     }
-    let [m] = views;
     let shell = Shell::load(&state, &viewer, &headers, "Message", "/app/messages").await;
     let history = m
         .status_history

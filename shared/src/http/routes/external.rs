@@ -265,12 +265,10 @@ async fn show(
     key: ApiKeyPrincipal,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<MessageView>> {
-    let view = messages::Messages::new(&*state.ports.table)
+    let mut view = messages::Messages::new(&*state.ports.table)
         .view(&key.tenant_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("message"))?;
-    let mut views = [view];
-    media::retention::messages_as_seen(&state.ports, &key.tenant_id, &mut views).await?;
-    let [view] = views;
+    media::retention::messages_as_seen(&state.ports, &key.tenant_id, std::slice::from_mut(&mut view)).await?;
     Ok(ApiJson(view))
 }

@@ -120,12 +120,10 @@ async fn list(
     ))]
 async fn show(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<ApiJson<MessageView>> {
     let tenant = p.tenant_id()?;
-    let view = messages::Messages::new(&*state.ports.table)
+    let mut view = messages::Messages::new(&*state.ports.table)
         .view(tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("message"))?;
-    let mut views = [view];
-    media::retention::messages_as_seen(&state.ports, tenant, &mut views).await?;
-    let [view] = views;
+    media::retention::messages_as_seen(&state.ports, tenant, std::slice::from_mut(&mut view)).await?;
     Ok(ApiJson(view))
 }
