@@ -1381,6 +1381,53 @@ async fn reopen(
 mod tests {
     use super::*;
 
+    fn reply(status: MessageStatus) -> MessageView {
+        let at = DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z").unwrap().with_timezone(&Utc);
+        MessageView {
+            id: "msg_1".into(),
+            direction: Direction::Outbound,
+            to: Some("+14155550202".into()),
+            from: None,
+            contact_id: Some("con_1".into()),
+            conversation_id: Some("cnv_1".into()),
+            campaign_id: None,
+            kind: "text".into(),
+            template: None,
+            text: Some("Sunday, 10 to 1".into()),
+            status,
+            wamid: None,
+            error: Some(miping::domain::messages::MessageError {
+                code: 131026,
+                title: Some("Message undeliverable".into()),
+                detail: Some("Unable to deliver".into()),
+            }),
+            cost: None,
+            pricing: None,
+            schedule_at: None,
+            held: None,
+            author: None,
+            media: None,
+            interactive: None,
+            reaction: None,
+            location: None,
+            contacts: None,
+            created_at: at,
+            status_history: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_reply_reads_failed_only_once_its_status_is_failed() {
+        let now = DateTime::parse_from_rfc3339("2026-12-07T10:01:00Z").unwrap().with_timezone(&Utc);
+        let shown = |status| entries(vec![reply(status)], &HashMap::new(), "Ravi", now, &Zone::UTC).remove(0);
+        // A status report writes the error a moment before it moves the status.
+        let queued = shown(MessageStatus::Queued);
+        assert_eq!((queued.ticks, queued.reason), (Some(("ticks--queued", "queued")), None));
+        let failed = shown(MessageStatus::Failed);
+        assert_eq!(failed.ticks, Some(("ticks--failed", "failed")));
+        assert_eq!(failed.reason.as_deref(), Some("131026 · Unable to deliver"));
+    }
+
     #[test]
     fn a_canned_reply_replaces_the_shortcut_being_typed() {
         assert_eq!(with_inserted("", "Hi Asha"), "Hi Asha");
