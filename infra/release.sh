@@ -60,7 +60,7 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 echo "==> cargo lambda build --release --arm64 (${#functions[@]} functions, target dir $target_dir)"
 # One build per function, as `sam build` does: cargo unifies a package's features across every
 # package of one invocation, so building them together would link each function with the union
-# of all their `miping` features (aws-sdk-s3 and aws-sdk-sesv2 into functions that use neither,
+# of all their `miping` features (the S3 client and aws-sdk-sesv2 into functions that use neither,
 # ~1 MB each). Dependencies are still compiled once per distinct feature set.
 # --locked: a release is built from exactly the committed Cargo.lock.
 for p in "${functions[@]}"; do

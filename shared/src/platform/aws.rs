@@ -61,12 +61,15 @@ pub async fn ports(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Ports
 
 /// S3 on `MEDIA_BUCKET` when the build has the `s3` feature; otherwise a store whose every call
 /// fails with the reason (functions that handle no media are neither given the bucket nor linked
-/// against aws-sdk-s3).
+/// against an S3 client).
 #[cfg(feature = "s3")]
 async fn media_storage(sdk: &aws_config::SdkConfig, clock: Arc<dyn Clock>) -> Arc<dyn Storage> {
     use crate::adapters::aws::s3::S3Storage;
     match config::env("MEDIA_BUCKET") {
-        Some(bucket) => Arc::new(S3Storage::new(S3Storage::client(sdk), bucket, clock).with_download_origin().await),
+        Some(bucket) => match S3Storage::new(sdk, bucket, clock) {
+            Ok(store) => Arc::new(store.with_download_origin().await),
+            Err(e) => Arc::new(crate::ports::storage::NoStorage(format!("MEDIA_BUCKET: {e}"))),
+        },
         None => Arc::new(crate::ports::storage::NoStorage("MEDIA_BUCKET is not set for this function".into())),
     }
 }

@@ -364,9 +364,8 @@ pub async fn served_file_storage(clock: Arc<ManualClock>) -> StorageUnderTest {
 #[cfg(feature = "s3")]
 pub async fn moto_s3_storage(clock: Arc<ManualClock>) -> StorageUnderTest {
     use crate::adapters::aws::s3::S3Storage;
-    let client = S3Storage::client(&super::moto::sdk_config().await);
-    let bucket = unique("media");
-    client.create_bucket().bucket(&bucket).send().await.expect("CreateBucket on moto");
-    let storage = Arc::new(S3Storage::new(client, bucket, clock.clone()).with_download_origin().await);
+    let store = S3Storage::new(&super::moto::sdk_config().await, unique("media"), clock.clone()).expect("S3 store");
+    store.create_bucket().await.expect("CreateBucket on moto");
+    let storage = Arc::new(store.with_download_origin().await);
     StorageUnderTest { storage, clock, enforces_presigned: false, guard: Box::new(()) }
 }

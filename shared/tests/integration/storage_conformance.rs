@@ -56,8 +56,8 @@ async fn s3_presigned_urls_sign_the_expiry_and_the_upload_constraints() {
 async fn s3_missing_bucket_is_unavailable_not_not_found() {
     use miping::adapters::aws::s3::S3Storage;
     use miping::ports::storage::MediaPrefix;
-    let client = S3Storage::client(&miping::testkit::moto::sdk_config().await);
-    let storage = S3Storage::new(client, unique("no-such-bucket"), clock_at_now());
+    let sdk = miping::testkit::moto::sdk_config().await;
+    let storage = S3Storage::new(&sdk, unique("no-such-bucket"), clock_at_now()).expect("S3 store");
     let err = storage.get(&key("x")).await.expect_err("get in a missing bucket");
     assert!(matches!(err, StorageError::Unavailable(_)), "{err:?}");
     let err = storage.list(&MediaPrefix::tenant("ten_1").unwrap()).await.expect_err("list in a missing bucket");
@@ -70,10 +70,12 @@ async fn s3_missing_bucket_is_unavailable_not_not_found() {
 async fn s3_retention_metadata_becomes_the_objects_tag() {
     use miping::adapters::aws::s3::S3Storage;
     use miping::ports::storage::RETENTION_TAG;
-    let client = S3Storage::client(&miping::testkit::moto::sdk_config().await);
+    let sdk = miping::testkit::moto::sdk_config().await;
     let bucket = unique("media");
-    client.create_bucket().bucket(&bucket).send().await.expect("CreateBucket on moto");
-    let storage = S3Storage::new(client.clone(), bucket.clone(), clock_at_now());
+    let storage = S3Storage::new(&sdk, bucket.clone(), clock_at_now()).expect("S3 store");
+    storage.create_bucket().await.expect("CreateBucket on moto");
+    // Read back through AWS's own SDK, independently of the adapter.
+    let client = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
     let (tagged, plain) = (key("a.png"), key("b.png"));
     let metadata: Metadata = [(RETENTION_TAG.to_owned(), "30".to_owned())].into();
     storage.put(&tagged, Bytes::from_static(b"x"), "image/png", &metadata).await.expect("put");
