@@ -10,8 +10,9 @@ case "${1:-coldstart}" in
     # Each function alone, as deployed (infra/release.sh, sam build): cargo unifies a package's
     # features across one invocation, so built together each would get the union of their
     # `miping` features (and with the bench, its `miping/embedded`).
+    # Each from its own folder, so that its .cargo/config.toml applies (as infra/release.sh).
     for d in functions/*/; do
-      cargo build --release --quiet -p "$(basename "$d")"
+      (cd "$d" && cargo build --release --quiet -p "$(basename "$d")")
     done
     cargo build --release --quiet -p miping-bench
     target="${CARGO_TARGET_DIR:-target}"

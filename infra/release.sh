@@ -62,9 +62,11 @@ echo "==> cargo lambda build --release --arm64 (${#functions[@]} functions, targ
 # package of one invocation, so building them together would link each function with the union
 # of all their `miping` features (the S3 client and aws-sdk-sesv2 into functions that use neither,
 # ~1 MB each). Dependencies are still compiled once per distinct feature set.
-# --locked: a release is built from exactly the committed Cargo.lock.
+# --locked: a release is built from exactly the committed Cargo.lock. Each from its own folder, as
+# SAM does for the ones whose CodeUri is theirs: cargo then reads that folder's .cargo/config.toml
+# (the console's functions abort on panic; the workspace's release profile unwinds).
 for p in "${functions[@]}"; do
-  cargo lambda build --release --arm64 --locked --output-format zip -p "$p"
+  (cd "functions/$p" && cargo lambda build --release --arm64 --locked --output-format zip -p "$p")
 done
 
 # --- collect zips --------------------------------------------------------------------------

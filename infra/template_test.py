@@ -298,8 +298,18 @@ def violations(sam):
         if stack.globals.get("LoggingConfig", {}).get("LogFormat") != "JSON":
             problems.append(f"{p} logs not JSON")
         sam_fn = sam["Resources"][lid]
-        if sam_fn["Properties"].get("CodeUri") != "." or sam_fn["Metadata"].get("BuildMethod") != "rust-cargolambda":
-            problems.append(f"{p} not built by cargo-lambda from the workspace (CodeUri: ., rust-cargolambda)")
+        code_uri = sam_fn["Properties"].get("CodeUri")
+        if code_uri not in (".", f"functions/{binary}") or sam_fn["Metadata"].get("BuildMethod") != "rust-cargolambda":
+            problems.append(f"{p} not built by cargo-lambda from the workspace or its own folder (rust-cargolambda)")
+        # cargo reads .cargo/config.toml from the folder it runs in: a function's own config only
+        # applies when SAM builds it from that folder, and one that aborts on panic must not
+        # consume a queue (a panic would fail its whole batch instead of one message).
+        own_config = ROOT / "functions" / binary / ".cargo" / "config.toml"
+        if own_config.exists() and code_uri != f"functions/{binary}":
+            problems.append(f"{p} has its own cargo config, which SAM ignores from CodeUri {code_uri}")
+        aborts = own_config.exists() and tomllib.loads(own_config.read_text()).get("profile", {}).get("release", {}).get("panic") == "abort"
+        if aborts and list(stack.mappings(binary)):
+            problems.append(f"{p} aborts on panic but consumes a queue")
         timeout = stack.prop(binary, "Timeout", 3)
         for m in stack.mappings(binary):
             q = ref(m["EventSourceArn"]).split(".")[0]
