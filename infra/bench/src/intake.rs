@@ -92,11 +92,11 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> R<()> {
     let load = Load { addr: addr.clone(), connections, span: Duration::from_secs(seconds), pid, counted };
     match counted {
         Some(_) => println!(
-            "intake on the local process ({}; release build) under callgrind, {connections} connections, {requests} requests per route",
+            "intake on the local process ({}; `local` profile build) under callgrind, {connections} connections, {requests} requests per route",
             bin.display()
         ),
         None => println!(
-            "intake on the local process ({}; release build), {connections} connections on loopback, {seconds} s per route",
+            "intake on the local process ({}; `local` profile build), {connections} connections on loopback, {seconds} s per route",
             bin.display()
         ),
     }
@@ -233,7 +233,7 @@ fn spawn(bin: &Path, dir: &Path, addr: &str, sim_addr: &str, stages: &Path, prof
         .stderr(log)
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("{}: {e} (build it: cargo build --release -p miping-local)", bin.display()))
+        .map_err(|e| format!("{}: {e} (build it: cargo build --profile local -p miping-local)", bin.display()))
 }
 
 async fn wait_ready(base: &str) -> R<()> {
