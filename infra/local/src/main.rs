@@ -16,6 +16,10 @@ async fn main() -> ExitCode {
         }
     };
     miping_local::write_stage_timings_from_env();
+    // libphonenumber builds its metadata on the first parse (~1.3 G instructions, a second or
+    // more): here, beside the start-up, rather than inside the first request that names a phone.
+    // Only this long-running process: a Lambda's cold start must not pay for it.
+    tokio::task::spawn_blocking(miping::domain::phone::warm);
     let data_dir = options.data_dir.clone();
     let platform = match miping_local::start(options).await {
         Ok(p) => p,

@@ -92,15 +92,43 @@ fn table_key_attrs() -> [&'static str; 2] {
     [PK, SK]
 }
 
-/// The JSON length of the item, the size measure both adapters use for [`MAX_ITEM_BYTES`].
+/// The JSON length of the item, the size measure both adapters use for [`MAX_ITEM_BYTES`]
+/// (counted as it is written out, without building the text).
 pub fn check_item_size(item: &Item) -> Result<(), TableError> {
-    let len = serde_json::to_vec(&item.0).map_err(|e| TableError::Invalid(e.to_string()))?.len();
+    let mut len = ByteCount(0);
+    serde_json::to_writer(&mut len, &item.0).map_err(|e| TableError::Invalid(e.to_string()))?;
+    check_size(len.0)
+}
+
+/// [`check_item_size`] for an item's JSON already written out: `len` is its length in bytes.
+pub fn check_size(len: usize) -> Result<(), TableError> {
     if len > MAX_ITEM_BYTES { Err(TableError::ItemTooLarge) } else { Ok(()) }
+}
+
+/// A writer that only counts the bytes written to it.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// An item to put: a non-empty string key, index key attributes (when present) non-empty
 /// strings, at most [`MAX_ITEM_BYTES`]. DynamoDB rejects the first two server-side.
 pub fn validate_item(item: &Item) -> Result<(), TableError> {
+    validate_item_attrs(item)?;
+    check_item_size(item)
+}
+
+/// [`validate_item`] but the size: for an adapter that writes the item's JSON out anyway and
+/// checks its length with [`check_size`].
+pub fn validate_item_attrs(item: &Item) -> Result<(), TableError> {
     for name in table_key_attrs() {
         match item.get(name) {
             Some(Value::String(s)) if !s.is_empty() => {}
@@ -116,7 +144,7 @@ pub fn validate_item(item: &Item) -> Result<(), TableError> {
             }
         }
     }
-    check_item_size(item)
+    Ok(())
 }
 
 /// Key values must be non-empty (DynamoDB rejects an empty key string).

@@ -15,13 +15,18 @@
 //! also accepts the country code written without `+`), and only when that is not a valid number
 //! as international digits, as without a country.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use phonenumber::Mode;
 
 /// Longest input considered at all (a real number with separators is far shorter); keeps junk
 /// cells in a 100k-row import from costing anything.
 const MAX_RAW_LEN: usize = 64;
+
+/// Answers the memo keeps at most (see [`Memo`]): a few thousand recipients, well under 1 MB.
+const MEMO_CAPACITY: usize = 4096;
 
 /// A valid phone number in E.164 (`+` and up to 15 digits).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,7 +80,15 @@ impl E164 {
     }
 
     /// As [`E164::parse`], reading national numbers (`098765 43210`) as `country`'s when given.
+    ///
+    /// The libphonenumber part (~200 k instructions a number) is remembered per process: the
+    /// same recipient written the same way is parsed once (see [`Memo`]).
     pub fn parse_in(raw: &str, country: Option<Country>) -> Result<Self, PhoneError> {
+        static MEMO: LazyLock<Memo> = LazyLock::new(|| Memo::new(MEMO_CAPACITY));
+        Self::parse_with(raw, country, Some(&MEMO))
+    }
+
+    fn parse_with(raw: &str, country: Option<Country>, memo: Option<&Memo>) -> Result<Self, PhoneError> {
         let raw = raw.trim();
         if raw.is_empty() {
             return Err(PhoneError::Empty);
@@ -84,13 +97,12 @@ impl E164 {
             return Err(PhoneError::Invalid);
         }
         let compact = compact(raw)?;
-        if let Some(country) = country
-            && is_national(raw)
-            && let Some(national) = valid(phonenumber::parse(Some(country.0), &compact[1..]))
-        {
-            return Ok(national);
+        // What the answer depends on: the digits, and the country only when it is read in one.
+        let country = country.filter(|_| is_national(raw));
+        match memo {
+            Some(memo) => memo.get_or_parse(compact, country),
+            None => libphonenumber(&compact, country),
         }
-        valid(phonenumber::parse(None, &compact)).ok_or(PhoneError::Invalid)
     }
 
     pub fn as_str(&self) -> &str {
@@ -99,6 +111,63 @@ impl E164 {
 
     pub fn into_string(self) -> String {
         self.0
+    }
+}
+
+/// `compact` (`+` and digits) read as `country`'s national number first when given, then as
+/// international digits.
+fn libphonenumber(compact: &str, country: Option<Country>) -> Result<E164, PhoneError> {
+    if let Some(country) = country
+        && let Some(national) = valid(phonenumber::parse(Some(country.0), &compact[1..]))
+    {
+        return Ok(national);
+    }
+    valid(phonenumber::parse(None, compact)).ok_or(PhoneError::Invalid)
+}
+
+/// Loads libphonenumber's metadata (~1.3 G instructions, built lazily on the first parse) and
+/// compiles the regexes of a common number, so that the first request does not pay for them. For
+/// long-running processes only (the local process calls it on a blocking thread at start); a
+/// Lambda's cold start must not.
+pub fn warm() {
+    let _ = libphonenumber("+14155552671", None);
+}
+
+/// Parsed answers by (compact number, country it is read in). Parsing is pure, so an entry never
+/// goes stale; when the map is full it is emptied and fills again (a 100k-row import of distinct
+/// numbers costs a clear every few thousand rows, nothing more). The lock is held for the lookup
+/// and the insert only, never while parsing: two requests for a new number may both parse it,
+/// and both get the same answer.
+struct Memo {
+    capacity: usize,
+    answers: Mutex<HashMap<MemoKey, Result<E164, PhoneError>>>,
+}
+
+/// The compact number (`+` and digits) and the country it is read in, if any.
+type MemoKey = (String, Option<Country>);
+
+impl Memo {
+    fn new(capacity: usize) -> Self {
+        Memo { capacity, answers: Mutex::new(HashMap::new()) }
+    }
+
+    fn get_or_parse(&self, compact: String, country: Option<Country>) -> Result<E164, PhoneError> {
+        let key = (compact, country);
+        if let Some(answer) = self.answers.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            return answer.clone();
+        }
+        let answer = libphonenumber(&key.0, country);
+        let mut answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
+        if answers.len() >= self.capacity {
+            answers.clear();
+        }
+        answers.insert(key, answer.clone());
+        answer
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.answers.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 }
 
@@ -225,5 +294,91 @@ mod tests {
         for bad in ["", "I", "IND", "ZZ", "1N", "EU"] {
             assert_eq!(Country::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_memo_answers_as_the_uncached_parse_does() {
+        let memo = Memo::new(MEMO_CAPACITY);
+        let (india, us) = (Country::parse("IN"), Country::parse("US"));
+        let inputs = [
+            "+91 98765-43210",
+            "919876543210",
+            "0091 98765 43210",
+            "098765 43210",
+            "98765 43210",
+            "(415) 555-2671",
+            "+1 (415) 555-2671",
+            "+44 20 7946 0958",
+            "0044 20 7946 0958",
+            "12345",
+            "09876543210",
+            "+999 123456789",
+            "+1 011 555 2671",
+            "0 12",
+            "call me",
+            "+",
+            "",
+            "   ",
+        ];
+        // Twice: the first round fills the memo, the second answers from it.
+        for _ in 0..2 {
+            for raw in inputs {
+                for country in [None, india, us] {
+                    assert_eq!(
+                        E164::parse_with(raw, country, Some(&memo)),
+                        E164::parse_with(raw, country, None),
+                        "{raw} in {country:?}"
+                    );
+                }
+            }
+        }
+        // The same digits read with and without a country are different entries.
+        assert_eq!(
+            E164::parse_with("98765 43210", india, Some(&memo)).map(E164::into_string).as_deref(),
+            Ok("+919876543210")
+        );
+        assert_eq!(E164::parse_with("98765 43210", None, Some(&memo)), Err(PhoneError::Invalid));
+        // An international number does not depend on the country: one entry for all of them.
+        let before = memo.len();
+        for country in [None, india, us] {
+            assert_eq!(
+                E164::parse_with("+33 6 12 34 56 78", country, Some(&memo)).map(E164::into_string).as_deref(),
+                Ok("+33612345678")
+            );
+        }
+        assert_eq!(memo.len(), before + 1);
+    }
+
+    #[test]
+    fn the_memo_stays_within_its_capacity() {
+        let memo = Memo::new(8);
+        for n in 0..100 {
+            let raw = format!("+1 415 555 {:04}", 2600 + n);
+            let parsed = E164::parse_with(&raw, None, Some(&memo));
+            assert_eq!(parsed, E164::parse_with(&raw, None, None), "{raw}");
+            assert!(memo.len() <= 8, "{} entries after {raw}", memo.len());
+        }
+        // Full of other numbers, it still answers right for the first.
+        assert_eq!(
+            E164::parse_with("+1 415 555 2600", None, Some(&memo)).map(E164::into_string).as_deref(),
+            Ok("+14155552600")
+        );
+    }
+
+    #[test]
+    fn the_memo_is_shared_by_threads() {
+        let memo = Memo::new(16);
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let memo = &memo;
+                s.spawn(move || {
+                    for n in 0..50 {
+                        let raw = format!("+1 415 555 {:04}", 2600 + (n + t) % 20);
+                        assert_eq!(E164::parse_with(&raw, None, Some(memo)), E164::parse_with(&raw, None, None));
+                    }
+                });
+            }
+        });
+        assert!(memo.len() <= 16);
     }
 }

@@ -109,9 +109,11 @@ impl Item {
         }
     }
 
-    /// Deserialize the entity back; key and index attributes are ignored by serde.
+    /// Deserialize the entity back; key and index attributes are ignored by serde. Read from the
+    /// map in place (serde_json's `&Map` deserializer), not from a clone of it: only the fields
+    /// the entity keeps are copied.
     pub fn to_entity<T: DeserializeOwned>(&self) -> Result<T, TableError> {
-        serde_json::from_value(Value::Object(self.0.clone())).map_err(|e| TableError::Corrupt(e.to_string()))
+        T::deserialize(&self.0).map_err(|e| TableError::Corrupt(e.to_string()))
     }
 
     pub fn with_index(mut self, index: Index, pk: impl Into<String>, sk: impl Into<String>) -> Self {

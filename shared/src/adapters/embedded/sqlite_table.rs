@@ -21,6 +21,13 @@ use crate::adapters::cursor::{self, CursorKey};
 use crate::ports::table::{Cond, Index, Item, Key, Page, Query, SkCond, Table, TableError, TxOp, Update};
 use crate::telemetry::stages::{self, Stage};
 
+/// A rowid table with (pk, sk) as its unique key, not a `WITHOUT ROWID` table: there the whole
+/// row is the B-tree's key, so a message item's kilobyte or two of JSON sits in the B-tree's
+/// cells, spills to overflow pages, and every seek by (pk, sk) read each cell it compared with
+/// in full into a fresh buffer (`sqlite3BtreeIndexMoveto` → `accessPayload` + malloc: ~750 k
+/// instructions per `trigger-message`, ~280 k per `POST /messages`). Now the (pk, sk) index
+/// holds the short keys and the rows live in the rowid B-tree. [`migrate`] moves a table of
+/// the old shape over once.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
     pk TEXT NOT NULL,
@@ -31,12 +38,43 @@ CREATE TABLE IF NOT EXISTS items (
     gsi3pk TEXT, gsi3sk TEXT,
     ttl INTEGER,
     PRIMARY KEY (pk, sk)
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gsi2pk IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_gsi3 ON items (gsi3pk, gsi3sk, pk, sk) WHERE gsi3pk IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
 ";
+
+/// Moves a `WITHOUT ROWID` `items` table (data directories from before the rowid table, see
+/// [`SCHEMA`]) into a rowid table of the same columns and rows, in one transaction; the indexes
+/// go with the old table and [`SCHEMA`] creates them again. Nothing to do otherwise.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let without_rowid: Option<bool> = conn
+        .query_row("SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = 'items'", [], |r| r.get(0))
+        .optional()?;
+    if without_rowid != Some(true) {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE items_rowid (
+             pk TEXT NOT NULL,
+             sk TEXT NOT NULL,
+             data TEXT NOT NULL,
+             gsi1pk TEXT, gsi1sk TEXT,
+             gsi2pk TEXT, gsi2sk TEXT,
+             gsi3pk TEXT, gsi3sk TEXT,
+             ttl INTEGER,
+             PRIMARY KEY (pk, sk)
+         );
+         INSERT INTO items_rowid (pk, sk, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, ttl)
+             SELECT pk, sk, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, ttl FROM items ORDER BY pk, sk;
+         DROP TABLE items;
+         ALTER TABLE items_rowid RENAME TO items;",
+    )?;
+    tx.commit()
+}
 
 /// How often (seconds) a write also deletes expired rows; reads hide them in the meantime.
 const PURGE_INTERVAL_SECS: i64 = 60;
@@ -65,6 +103,9 @@ impl SqliteTable {
     /// [`SqliteTable::open`] with `readers` read-only connections for gets and queries (0: they
     /// share the writer's connection).
     pub fn open_with_readers(path: &Path, readers: usize) -> Result<Self, TableError> {
+        if path.exists() {
+            migrate(&mut Connection::open(path).map_err(sql_err)?).map_err(sql_err)?;
+        }
         let db = Sqlite::open_with_readers(path, SCHEMA, readers).map_err(sql_err)?;
         Ok(Self { db, last_purge: Arc::new(AtomicI64::new(0)) })
     }
@@ -152,18 +193,27 @@ fn index_columns(item: &Item, index: Index) -> (Option<&str>, Option<&str>) {
     }
 }
 
-fn store(conn: &Connection, item: &Item) -> Result<(), TableError> {
-    let key = item.key().ok_or_else(|| TableError::Invalid("item without a key".into()))?;
+const STORE_SQL: &str =
+    "INSERT OR REPLACE INTO items (pk, sk, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, ttl)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+/// The item's JSON as stored, checked as [`cursor::validate_item`] checks an item: written out
+/// once, its length is the size measure (it used to be written out twice: once to measure it,
+/// once to store it).
+fn encode(item: &Item) -> Result<String, TableError> {
+    cursor::validate_item_attrs(item)?;
     let data = serde_json::to_string(&item.0).map_err(|e| TableError::Invalid(e.to_string()))?;
+    cursor::check_size(data.len())?;
+    Ok(data)
+}
+
+/// Stores `item` as `data`, its JSON from [`encode`].
+fn store(conn: &Connection, item: &Item, data: &str) -> Result<(), TableError> {
+    let key = item.key().ok_or_else(|| TableError::Invalid("item without a key".into()))?;
     let (g1p, g1s) = index_columns(item, Index::Gsi1);
     let (g2p, g2s) = index_columns(item, Index::Gsi2);
     let (g3p, g3s) = index_columns(item, Index::Gsi3);
-    let mut stmt = conn
-        .prepare_cached(
-            "INSERT OR REPLACE INTO items (pk, sk, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, ttl)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
-        .map_err(sql_err)?;
+    let mut stmt = conn.prepare_cached(STORE_SQL).map_err(sql_err)?;
     stmt.execute(params![key.pk, key.sk, data, g1p, g1s, g2p, g2s, g3p, g3s, item.ttl()]).map_err(sql_err)?;
     Ok(())
 }
@@ -280,7 +330,7 @@ pub(crate) fn apply_update(current: Option<Item>, key: &Key, update: &Update) ->
     for n in &update.remove {
         item.0.remove(n);
     }
-    cursor::validate_item(&item)?;
+    // Checked (`encode`) when it is stored.
     Ok(item)
 }
 
@@ -400,7 +450,10 @@ fn run_transaction(conn: &Connection, ops: &[TxOp]) -> Result<(), TableError> {
     let mut failed = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let key = op.key().ok_or_else(|| TableError::Invalid("transaction put without a key".into()))?;
-        let current = load(conn, &key)?;
+        // The stored item matters to a condition and to an update; a plain put or delete does
+        // not need it read and parsed.
+        let needed = op_cond(op).is_some() || matches!(op, TxOp::Update { .. });
+        let current = if needed { load(conn, &key)? } else { None };
         if op_cond(op).is_some_and(|c| !eval(c, current.as_ref())) {
             failed.push(i);
         }
@@ -411,8 +464,11 @@ fn run_transaction(conn: &Connection, ops: &[TxOp]) -> Result<(), TableError> {
     }
     for (op, (key, current)) in ops.iter().zip(currents) {
         match op {
-            TxOp::Put { item, .. } => store(conn, item)?,
-            TxOp::Update { update, .. } => store(conn, &apply_update(current, &key, update)?)?,
+            TxOp::Put { item, .. } => store(conn, item, &encode(item)?)?,
+            TxOp::Update { update, .. } => {
+                let item = apply_update(current, &key, update)?;
+                store(conn, &item, &encode(&item)?)?
+            }
             TxOp::Delete { .. } => remove(conn, &key)?,
             TxOp::Check { .. } => {}
         }
@@ -432,12 +488,16 @@ impl Table for SqliteTable {
     }
 
     async fn put(&self, item: Item, cond: Option<Cond>) -> Result<(), TableError> {
-        cursor::validate_item(&item)?;
+        // Written out here, on the caller's thread, not on the one writer thread.
+        let data = encode(&item)?;
         cond.as_ref().map_or(Ok(()), cursor::validate_cond)?;
         let key = item.key().ok_or_else(|| TableError::Invalid("item without a key".into()))?;
         self.write(move |conn, _| {
-            check(cond.as_ref(), &load(conn, &key)?)?;
-            store(conn, &item)
+            // Read (and parse) the stored item only for a condition to check.
+            if cond.is_some() {
+                check(cond.as_ref(), &load(conn, &key)?)?;
+            }
+            store(conn, &item, &data)
         })
         .await
     }
@@ -451,7 +511,7 @@ impl Table for SqliteTable {
             let current = load(conn, &key)?;
             check(cond.as_ref(), &current)?;
             let item = apply_update(current, &key, &update)?;
-            store(conn, &item)?;
+            store(conn, &item, &encode(&item)?)?;
             Ok(item)
         })
         .await
@@ -560,7 +620,7 @@ mod tests {
         conn.execute_batch(SCHEMA).expect("schema");
         for i in 0..5 {
             let item = item(json!({"PK": "p", "SK": format!("s{i}"), "GSI1PK": "g", "GSI1SK": format!("x{i}")}));
-            store(&conn, &item).expect("store");
+            store(&conn, &item, &encode(&item).expect("encode")).expect("store");
         }
         let queries = [Query::table("p").begins_with("s").limit(8), Query::index(Index::Gsi1, "g").limit(8)];
         for q in &queries {
@@ -578,6 +638,90 @@ mod tests {
                 .expect("plan");
             assert!(plan.iter().all(|step| !step.starts_with("SCAN")), "{sql}: {plan:?}");
         }
+    }
+
+    #[test]
+    fn statements_are_compiled_once_whatever_is_bound() {
+        // Each statement's REPREPARE count after 20 uses with 20 different values, on a
+        // connection with or without the planner's stability guarantee (`Sqlite::open` sets it).
+        const LIMITED: &str = "SELECT data FROM items WHERE gsi1pk = CAST(?1 AS TEXT) ORDER BY gsi1sk LIMIT ?2";
+        let reprepares = |stable: bool| -> Vec<(&'static str, i32)> {
+            let conn = Connection::open_in_memory().expect("open");
+            if stable {
+                crate::adapters::embedded::sqlite::plan_without_values(&conn).expect("qpsg");
+            }
+            conn.execute_batch(SCHEMA).expect("schema");
+            for i in 0..20 {
+                let item = item(json!({"PK": format!("p{i}"), "SK": "s", "GSI1PK": "g", "GSI1SK": format!("x{i}")}));
+                store(&conn, &item, &encode(&item).expect("encode")).expect("store");
+                assert!(load(&conn, &Key::new(format!("p{i}"), "s")).expect("load").is_some());
+                conn.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", params![i]).expect("purge");
+                let mut page = conn.prepare_cached(LIMITED).expect("page");
+                let _ = page
+                    .query_map(params!["g", if i % 2 == 0 { 1 } else { 10 }], |r| r.get::<_, String>(0))
+                    .expect("page")
+                    .count();
+            }
+            ["SELECT data FROM items WHERE pk = ?1 AND sk = ?2", STORE_SQL, LIMITED]
+                .into_iter()
+                .map(|sql| {
+                    (sql, conn.prepare_cached(sql).expect("cached").get_status(rusqlite::StatementStatus::RePrepare))
+                })
+                .collect()
+        };
+        for (sql, n) in reprepares(true) {
+            assert_eq!(n, 0, "{sql}");
+        }
+        // What the guarantee prevents: a `LIMIT ?` bound 1, then 10 (as the queue's receives
+        // with different batch sizes do) compiles the statement again at each change.
+        let without = reprepares(false);
+        assert!(without.iter().any(|(sql, n)| *sql == LIMITED && *n >= 19), "{without:?}");
+    }
+
+    #[tokio::test]
+    async fn a_without_rowid_table_is_moved_to_a_rowid_table() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("table.db");
+        {
+            // The table as it was created before, with two items (one in an index).
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(&SCHEMA.replacen("PRIMARY KEY (pk, sk)\n)", "PRIMARY KEY (pk, sk)\n) WITHOUT ROWID", 1))
+                .expect("old schema");
+            let wr: bool =
+                conn.query_row("SELECT wr FROM pragma_table_list WHERE name = 'items'", [], |r| r.get(0)).expect("wr");
+            assert!(wr, "the old shape");
+            for (i, v) in [
+                json!({"PK": "p", "SK": "a", "GSI1PK": "g", "GSI1SK": "1", "v": 1}),
+                json!({"PK": "p", "SK": "b", "v": 2}),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let it = item(v);
+                store(&conn, &it, &encode(&it).expect("encode")).unwrap_or_else(|e| panic!("{i}: {e}"));
+            }
+        }
+        let table = SqliteTable::open(&path).expect("migrated");
+        let a = table.get(&Key::new("p", "a")).await.expect("get").expect("a");
+        assert_eq!(a.get("v"), Some(&json!(1)));
+        assert_eq!(table.query(Query::table("p")).await.expect("query").items.len(), 2);
+        assert_eq!(table.query(Query::index(Index::Gsi1, "g")).await.expect("index").items.len(), 1);
+        table.put(item(json!({"PK": "p", "SK": "a", "v": 3})), None).await.expect("replace");
+        assert_eq!(table.query(Query::table("p")).await.expect("query").items.len(), 2);
+        assert_eq!(table.query(Query::index(Index::Gsi1, "g")).await.expect("index").items.len(), 0);
+        let conn = Connection::open(&path).expect("open");
+        let wr: bool =
+            conn.query_row("SELECT wr FROM pragma_table_list WHERE name = 'items'", [], |r| r.get(0)).expect("wr");
+        assert!(!wr, "a rowid table now");
+        let indexes: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name LIKE 'items_%'", [], |r| {
+                r.get(0)
+            })
+            .expect("indexes");
+        assert_eq!(indexes, 4, "the four indexes again");
+        // Opening it again leaves it as it is.
+        drop(table);
+        SqliteTable::open(&path).expect("again");
     }
 
     #[test]
