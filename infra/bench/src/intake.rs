@@ -1,6 +1,6 @@
 //! `miping-bench intake [--seconds N] [--connections C] [--bin PATH] [--callgrind [--requests N]]`
 //!
-//! Intake throughput of the local process as a user runs it: the release `miping` binary started
+//! Intake throughput of the local process as a user runs it: the `miping` binary (`local` profile) started
 //! as its own process on a fresh data directory (in-process simulator and queue consumers on, as
 //! always), and a load generator here — C keep-alive HTTP/1.1 connections on loopback (default
 //! 16), each sending its next request as soon as the last is answered (what wrk does) — for N
@@ -22,7 +22,7 @@
 //! the consumers' work that the requests caused in the meantime). The idle process's own
 //! instructions per second (pollers, timers) are measured too, to show they do not matter. Each
 //! dump stays in `$TMPDIR/miping-intake-callgrind-<pid>/` for `callgrind_annotate` (the binary
-//! needs its symbols: build with `CARGO_PROFILE_RELEASE_STRIP=false`). No durability check in
+//! needs its symbols: build with `CARGO_PROFILE_LOCAL_STRIP=false`). No durability check in
 //! this mode.
 
 use std::collections::HashMap;
