@@ -1382,38 +1382,24 @@ mod tests {
     use super::*;
 
     fn reply(status: MessageStatus) -> MessageView {
+        use miping::domain::messages::{Message, MessageError};
+        use miping::ports::table::{Item, Key};
         let at = DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z").unwrap().with_timezone(&Utc);
-        MessageView {
-            id: "msg_1".into(),
-            direction: Direction::Outbound,
+        let error = MessageError {
+            code: 131026,
+            title: Some("Message undeliverable".into()),
+            detail: Some("Unable to deliver".into()),
+        };
+        let message = Message {
             to: Some("+14155550202".into()),
-            from: None,
             contact_id: Some("con_1".into()),
             conversation_id: Some("cnv_1".into()),
-            campaign_id: None,
-            kind: "text".into(),
-            template: None,
             text: Some("Sunday, 10 to 1".into()),
-            status,
-            wamid: None,
-            error: Some(miping::domain::messages::MessageError {
-                code: 131026,
-                title: Some("Message undeliverable".into()),
-                detail: Some("Unable to deliver".into()),
-            }),
-            cost: None,
-            pricing: None,
-            schedule_at: None,
-            held: None,
-            author: None,
-            media: None,
-            interactive: None,
-            reaction: None,
-            location: None,
-            contacts: None,
-            created_at: at,
-            status_history: Vec::new(),
-        }
+            error: Some(error),
+            ..Message::new("msg_1", "ten_1", Direction::Outbound, "text", status, at)
+        };
+        let item = Item::from_entity(Key::new("TENANT#ten_1", "MSG#msg_1"), &message).unwrap();
+        MessageView::from_item(&item).unwrap()
     }
 
     #[test]
