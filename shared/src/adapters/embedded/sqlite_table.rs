@@ -21,6 +21,20 @@ use crate::adapters::cursor::{self, CursorKey};
 use crate::ports::table::{Cond, Index, Item, Key, Page, Query, SkCond, Table, TableError, TxOp, Update};
 use crate::telemetry::stages::{self, Stage};
 
+/// The `items` table's columns and key: one definition for [`SCHEMA`] and [`migrate`].
+macro_rules! items_columns {
+    () => {
+        "pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    data TEXT NOT NULL,
+    gsi1pk TEXT, gsi1sk TEXT,
+    gsi2pk TEXT, gsi2sk TEXT,
+    gsi3pk TEXT, gsi3sk TEXT,
+    ttl INTEGER,
+    PRIMARY KEY (pk, sk)"
+    };
+}
+
 /// A rowid table with (pk, sk) as its unique key, not a `WITHOUT ROWID` table: there the whole
 /// row is the B-tree's key, so a message item's kilobyte or two of JSON sits in the B-tree's
 /// cells, spills to overflow pages, and every seek by (pk, sk) read each cell it compared with
@@ -28,22 +42,16 @@ use crate::telemetry::stages::{self, Stage};
 /// instructions per `trigger-message`, ~280 k per `POST /messages`). Now the (pk, sk) index
 /// holds the short keys and the rows live in the rowid B-tree. [`migrate`] moves a table of
 /// the old shape over once.
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS items (
-    pk TEXT NOT NULL,
-    sk TEXT NOT NULL,
-    data TEXT NOT NULL,
-    gsi1pk TEXT, gsi1sk TEXT,
-    gsi2pk TEXT, gsi2sk TEXT,
-    gsi3pk TEXT, gsi3sk TEXT,
-    ttl INTEGER,
-    PRIMARY KEY (pk, sk)
-);
+const SCHEMA: &str = concat!(
+    "CREATE TABLE IF NOT EXISTS items (",
+    items_columns!(),
+    ");
 CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gsi2pk IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_gsi3 ON items (gsi3pk, gsi3sk, pk, sk) WHERE gsi3pk IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
-";
+"
+);
 
 /// Moves a `WITHOUT ROWID` `items` table (data directories from before the rowid table, see
 /// [`SCHEMA`]) into a rowid table of the same columns and rows, in one transaction; the indexes
@@ -57,22 +65,15 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    tx.execute_batch(
-        "CREATE TABLE items_rowid (
-             pk TEXT NOT NULL,
-             sk TEXT NOT NULL,
-             data TEXT NOT NULL,
-             gsi1pk TEXT, gsi1sk TEXT,
-             gsi2pk TEXT, gsi2sk TEXT,
-             gsi3pk TEXT, gsi3sk TEXT,
-             ttl INTEGER,
-             PRIMARY KEY (pk, sk)
-         );
+    tx.execute_batch(concat!(
+        "CREATE TABLE items_rowid (",
+        items_columns!(),
+        ");
          INSERT INTO items_rowid (pk, sk, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, ttl)
              SELECT pk, sk, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, ttl FROM items ORDER BY pk, sk;
          DROP TABLE items;
-         ALTER TABLE items_rowid RENAME TO items;",
-    )?;
+         ALTER TABLE items_rowid RENAME TO items;"
+    ))?;
     tx.commit()
 }
 
@@ -685,7 +686,7 @@ mod tests {
         {
             // The table as it was created before, with two items (one in an index).
             let conn = Connection::open(&path).expect("open");
-            conn.execute_batch(&SCHEMA.replacen("PRIMARY KEY (pk, sk)\n)", "PRIMARY KEY (pk, sk)\n) WITHOUT ROWID", 1))
+            conn.execute_batch(&SCHEMA.replacen("PRIMARY KEY (pk, sk));", "PRIMARY KEY (pk, sk)) WITHOUT ROWID;", 1))
                 .expect("old schema");
             let wr: bool =
                 conn.query_row("SELECT wr FROM pragma_table_list WHERE name = 'items'", [], |r| r.get(0)).expect("wr");
