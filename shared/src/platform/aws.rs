@@ -1,11 +1,23 @@
 //! The AWS platform, from the environment the SAM template sets. Clients are built once per
-//! cold start; `AWS_ENDPOINT_URL` (moto in tests) is honoured by aws-config itself.
+//! cold start from one `SdkConfig` (`sdk_config`); `AWS_ENDPOINT_URL` (moto in tests) points
+//! every client elsewhere.
 
 use std::sync::Arc;
 
 use secrecy::SecretString;
 
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
+use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource};
+use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+
 use crate::adapters::aws::dynamodb::DynamoTable;
+use crate::adapters::aws::http_client::{CONNECT_TIMEOUT, ReqwestHttpClient};
 use crate::adapters::aws::kms_vault::KmsVault;
 use crate::adapters::aws::sqs::SqsQueue;
 use crate::config::{self, Config, MetaConfig, SuperAdminBootstrap};
@@ -26,13 +38,56 @@ fn required(name: &'static str) -> Result<String, AwsSetupError> {
     config::env(name).ok_or(AwsSetupError::Missing(name))
 }
 
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+/// The SDK configuration of a Lambda function, from what Lambda puts in every function's
+/// environment: the execution role's keys (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`) and `AWS_REGION`; `AWS_ENDPOINT_URL` when set. The SDK's standard retries
+/// (3 attempts) and connect timeout (3.1 s), as aws-config's defaults were. Built by hand rather
+/// than by aws-config: its provider chain (profile files, SSO, STS, ECS, IMDS) can never be
+/// reached on Lambda, and it was linked into every function (see the workspace `Cargo.toml`).
+pub fn sdk_config() -> Result<SdkConfig, AwsSetupError> {
+    sdk_config_with(RetryConfig::standard())
+}
+
+/// [`sdk_config`] with its own retry policy (the moto tests retry more).
+pub fn sdk_config_with(retry: RetryConfig) -> Result<SdkConfig, AwsSetupError> {
+    let credentials = Credentials::new(
+        required("AWS_ACCESS_KEY_ID")?,
+        required("AWS_SECRET_ACCESS_KEY")?,
+        config::env("AWS_SESSION_TOKEN"),
+        None,
+        "Environment",
+    );
+    let region = config::env("AWS_REGION").or_else(|| config::env("AWS_DEFAULT_REGION"));
+    let region = region.ok_or(AwsSetupError::Missing("AWS_REGION"))?;
+    assemble(credentials, region, config::env("AWS_ENDPOINT_URL"), retry)
+}
+
+/// The SDK configuration from its parts: what [`sdk_config_with`] read from the environment.
+pub fn assemble(
+    credentials: Credentials,
+    region: String,
+    endpoint: Option<String>,
+    retry: RetryConfig,
+) -> Result<SdkConfig, AwsSetupError> {
+    let http = ReqwestHttpClient::new().map_err(|e| AwsSetupError::Adapter(format!("HTTP client: {e}")))?;
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(http)
+        .retry_config(retry)
+        .timeout_config(TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).build())
+        .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
+        .time_source(SharedTimeSource::new(SystemTimeSource::new()));
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    Ok(builder.build())
 }
 
 /// Ports on AWS. A function only needs the resources its role grants; the optional ones
 /// (queues, key, sender) fall back to adapters that fail loudly if used without configuration.
-pub async fn ports(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Ports, AwsSetupError> {
+pub async fn ports(sdk: &SdkConfig, config: &Config) -> Result<Ports, AwsSetupError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let table_name = required("TABLE_NAME")?;
     // MIPING_WARM_UP=0 skips it (the cold-start benchmark's A/B switch).
@@ -63,7 +118,7 @@ pub async fn ports(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Ports
 /// fails with the reason (functions that handle no media are neither given the bucket nor linked
 /// against an S3 client).
 #[cfg(feature = "s3")]
-async fn media_storage(sdk: &aws_config::SdkConfig, clock: Arc<dyn Clock>) -> Arc<dyn Storage> {
+async fn media_storage(sdk: &SdkConfig, clock: Arc<dyn Clock>) -> Arc<dyn Storage> {
     use crate::adapters::aws::s3::S3Storage;
     match config::env("MEDIA_BUCKET") {
         Some(bucket) => match S3Storage::new(sdk, bucket, clock) {
@@ -75,7 +130,7 @@ async fn media_storage(sdk: &aws_config::SdkConfig, clock: Arc<dyn Clock>) -> Ar
 }
 
 #[cfg(not(feature = "s3"))]
-async fn media_storage(_: &aws_config::SdkConfig, _: Arc<dyn Clock>) -> Arc<dyn Storage> {
+async fn media_storage(_: &SdkConfig, _: Arc<dyn Clock>) -> Arc<dyn Storage> {
     Arc::new(crate::ports::storage::NoStorage(
         "this function is built without media storage (miping feature `s3`)".into(),
     ))
@@ -85,22 +140,21 @@ async fn media_storage(_: &aws_config::SdkConfig, _: Arc<dyn Clock>) -> Arc<dyn 
 /// mailer whose every send fails with the reason: the other functions queue mail jobs instead
 /// of sending, and linking aws-sdk-sesv2 into each of them cost every binary its size.
 #[cfg(feature = "ses")]
-fn mailer(sdk: &aws_config::SdkConfig) -> Arc<dyn Mailer> {
+fn mailer(sdk: &SdkConfig) -> Arc<dyn Mailer> {
     use crate::adapters::aws::ses::SesMailer;
     Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(sdk), config::env("SES_FROM").unwrap_or_default()))
 }
 
 #[cfg(not(feature = "ses"))]
-fn mailer(_: &aws_config::SdkConfig) -> Arc<dyn Mailer> {
+fn mailer(_: &SdkConfig) -> Arc<dyn Mailer> {
     Arc::new(crate::ports::mailer::NoMailer(
         "this function is built without a mailer (miping feature `ses`): mail goes through the mail queue".into(),
     ))
 }
 
 /// Moves the HTTPS client's one-time costs out of the first request and into init (which Lambda
-/// runs at full CPU before any caller waits): the SDK builds its connector (root certificates,
-/// rustls config, aws-lc's RNG) and resolves credentials lazily, then pays DNS and a TLS handshake
-/// to DynamoDB. One GetItem of a key nothing writes does all of it; the connection stays pooled
+/// runs at full CPU before any caller waits): the SDK resolves its identity, endpoint and signer
+/// lazily, and the first call pays DNS and a TLS handshake to DynamoDB. One GetItem of a key nothing writes does all of it; the connection stays pooled
 /// for the first request (every client shares the SdkConfig's HTTP client). No retries and a
 /// short timeout: a failed warm-up only means the first request pays as before.
 async fn warm_up(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
@@ -132,7 +186,7 @@ async fn warm_up(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
 
 /// A secret from `NAME` itself, or from Secrets Manager when `NAME_ARN` is set (how SAM passes
 /// them: the value never sits in the function's configuration).
-pub async fn secret(sdk: &aws_config::SdkConfig, name: &'static str) -> Result<Option<SecretString>, AwsSetupError> {
+pub async fn secret(sdk: &SdkConfig, name: &'static str) -> Result<Option<SecretString>, AwsSetupError> {
     if let Some(value) = config::env_secret(name) {
         return Ok(Some(value));
     }
@@ -147,7 +201,7 @@ pub async fn secret(sdk: &aws_config::SdkConfig, name: &'static str) -> Result<O
 }
 
 /// The configuration of a Lambda function.
-pub async fn config(sdk: &aws_config::SdkConfig) -> Result<Config, AwsSetupError> {
+pub async fn config(sdk: &SdkConfig) -> Result<Config, AwsSetupError> {
     // Functions that serve no signed-in user (webhook receiver, workers) are not given the session
     // key: a random one makes every bearer token fail there instead of failing the cold start.
     let jwt_secret = match secret(sdk, "JWT_SECRET").await? {

@@ -12,7 +12,7 @@ use crate::platform;
 /// embedded store under `MIPING_DATA_DIR` otherwise (`cargo lambda watch` on a laptop).
 pub async fn state() -> Result<AppState, lambda_http::Error> {
     if crate::config::env("TABLE_NAME").is_some() {
-        let sdk = platform::aws::sdk_config().await;
+        let sdk = platform::aws::sdk_config()?;
         let config = platform::aws::config(&sdk).await?;
         let ports = platform::aws::ports(&sdk, &config).await?;
         Ok(AppState::new(ports, config))

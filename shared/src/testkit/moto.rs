@@ -3,7 +3,7 @@
 /// SDK configuration pointing at moto through the standard `AWS_ENDPOINT_URL`.
 /// Panics with instructions when it is not set: an AWS adapter test that cannot reach its
 /// emulator must fail, not pass silently.
-pub async fn sdk_config() -> aws_config::SdkConfig {
+pub async fn sdk_config() -> aws_types::SdkConfig {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(
         endpoint.starts_with("http://127.0.0.1") || endpoint.starts_with("http://localhost"),
@@ -19,8 +19,8 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     }
     // moto answers an occasional 500 when many requests race (its state is not fully
     // thread-safe); the production default of 3 attempts is too few for parallel test runs.
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
-        .load()
-        .await
+    // Through the platform's own builder, so the tests exercise the HTTP client and the
+    // environment the Lambdas use.
+    crate::platform::aws::sdk_config_with(aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(10))
+        .expect("SDK configuration for moto")
 }

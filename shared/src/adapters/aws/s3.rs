@@ -96,7 +96,7 @@ impl S3Storage {
     /// Presigned URLs start at `clock`'s time (tests move it); the platform's own calls are
     /// signed at the real time.
     pub fn new(
-        sdk: &aws_config::SdkConfig,
+        sdk: &aws_types::SdkConfig,
         bucket: impl Into<String>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StorageError> {
