@@ -40,6 +40,9 @@ pub struct Options {
     pub simulator: Option<SocketAddr>,
     /// Run the queue consumers in-process (tests that inspect raw queue contents turn them off).
     pub consumers: bool,
+    /// The consumers' threads' nice value (see [`Background`]): `MIPING_BACKGROUND_NICE`,
+    /// [`DEFAULT_BACKGROUND_NICE`] unless set; 0 runs them at the server's priority (the tests).
+    pub background_nice: i32,
     /// The HTTP server's timeouts (slow or idle clients are disconnected).
     pub timeouts: server::Timeouts,
     /// Wraps the queue port (fault tests put a queue that fails or stalls chosen sends in front
@@ -70,6 +73,10 @@ impl Options {
                 }
             },
             consumers: true,
+            background_nice: match miping::config::env("MIPING_BACKGROUND_NICE") {
+                Some(v) => v.parse().map_err(|e| format!("MIPING_BACKGROUND_NICE={v}: {e}"))?,
+                None => DEFAULT_BACKGROUND_NICE,
+            },
             timeouts: server::Timeouts::default(),
             wrap_queue: None,
             wrap_table: None,
@@ -93,6 +100,8 @@ pub struct Platform {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     consumers: Vec<JoinHandle<()>>,
+    /// Where the consumers run; dropped (its threads stopped) with the platform.
+    _background: Option<Background>,
 }
 
 impl Platform {
@@ -144,6 +153,8 @@ pub enum StartError {
     Listen(SocketAddr, std::io::Error),
     #[error("cannot start the Meta simulator on {0}: {1}")]
     Simulator(SocketAddr, std::io::Error),
+    #[error("cannot start the consumers' runtime: {0}")]
+    Background(std::io::Error),
 }
 
 pub async fn start(options: Options) -> Result<Platform, StartError> {
@@ -200,7 +211,13 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
     }
 
     let (shutdown, _) = watch::channel(false);
-    let consumers = if options.consumers { spawn_consumers(&state, &shutdown) } else { Vec::new() };
+    let (background, consumers) = if options.consumers {
+        let background = Background::start(options.background_nice).map_err(StartError::Background)?;
+        let consumers = spawn_consumers(background.handle(), &state, &shutdown);
+        (Some(background), consumers)
+    } else {
+        (None, Vec::new())
+    };
     // The API's route groups and the console's pages on one port, as API Gateway routes them on AWS.
     let app = miping::http::layers::with_common_layers(
         routes::api(state.clone())
@@ -209,7 +226,7 @@ pub async fn start(options: Options) -> Result<Platform, StartError> {
     )
     .layer(axum::middleware::from_fn(timed_request));
     let server = tokio::spawn(server::serve(listener, app, options.timeouts, shutdown.subscribe()));
-    Ok(Platform { addr, state, created_admin, simulator, shutdown, server, consumers })
+    Ok(Platform { addr, state, created_admin, simulator, shutdown, server, consumers, _background: background })
 }
 
 /// A whole request's time, for the intake benchmark's stage timings (nothing unless enabled).
@@ -238,8 +255,13 @@ pub fn write_stage_timings_from_env() {
 /// Handlers at once per send lane (the other queues have [`PollerOptions::default`]'s 8).
 const SEND_CONCURRENCY: usize = 16;
 
-/// The queue consumers that are separate Lambdas on AWS, as in-process pollers.
-fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<JoinHandle<()>> {
+/// The queue consumers that are separate Lambdas on AWS, as in-process pollers: the send lanes
+/// and the scheduler beside the server, the others on `background` (see [`Background`]).
+fn spawn_consumers(
+    background: &tokio::runtime::Handle,
+    state: &AppState,
+    shutdown: &watch::Sender<bool>,
+) -> Vec<JoinHandle<()>> {
     let send_worker: Arc<dyn Consumer> = Arc::new(miping::domain::sending::worker::SendWorker {
         ports: state.ports.clone(),
         prices: (*state.prices).clone(),
@@ -275,15 +297,94 @@ fn spawn_consumers(state: &AppState, shutdown: &watch::Sender<bool>) -> Vec<Join
     let mut handles: Vec<JoinHandle<()>> = consumers
         .into_iter()
         .map(|(queue, consumer)| {
-            let options =
-                if [miping::queues::SEND, miping::queues::SEND_BULK].contains(&queue) { send_options } else { options };
-            tokio::spawn(run_poller(state.ports.queue.clone(), queue, consumer, options, shutdown.subscribe()))
+            let poller =
+                |options| run_poller(state.ports.queue.clone(), queue, consumer, options, shutdown.subscribe());
+            // Sending keeps the server's priority: a send's moment is its permit's, and Meta's
+            // rate window does not wait for a lower-priority thread to be scheduled.
+            if [miping::queues::SEND, miping::queues::SEND_BULK].contains(&queue) {
+                tokio::spawn(poller(send_options))
+            } else {
+                background.spawn(poller(options))
+            }
         })
         .collect();
+    // Releasing due messages is sending's first step: the server's priority too.
     handles.push(tokio::spawn(run_scheduler(state.ports.clone(), SCHEDULER_TICK, shutdown.subscribe())));
-    handles.push(tokio::spawn(run_reconciler(state.ports.clone(), state.config.reconcile, shutdown.subscribe())));
+    handles.push(background.spawn(run_reconciler(state.ports.clone(), state.config.reconcile, shutdown.subscribe())));
     handles
 }
+
+/// The consumers' nice value in the local process: under contention Linux gives a nice-10
+/// thread about a tenth of the CPU share of a nice-0 one, and all of it when nothing else wants it.
+pub const DEFAULT_BACKGROUND_NICE: i32 = 10;
+
+/// The runtime the consumers that can wait run on — webhook processing, callbacks, campaign
+/// fan-out, media, mail, the reconciler — apart from the one that serves requests and sends,
+/// with its threads at a lower CPU priority (a higher nice value).
+///
+/// Why: on AWS the receivers and the workers are separate Lambdas, each with its own CPU; here
+/// they share the machine's few cores. Under a burst — Meta's status webhooks for a campaign at
+/// 1,000 msg/s, an inbound storm — processing each webhook (the message, the contact, the
+/// conversation, the callbacks it triggers) competed with the next deliveries for the cores, and
+/// the receiver slowed to the pace of that work, when Meta only waits for a 200. Every body is
+/// durable on its queue before the 200, so its processing can wait: deliveries are answered
+/// first and the queues drain with whatever CPU is left, at full speed once the burst is over
+/// (and with all of it whenever a core is idle). Sending is not here: pacing needs its thread
+/// when its permit's moment comes. The nice value is the whole host's, so a busy neighbour
+/// process delays these queues too, never the requests or the sends.
+///
+/// The nice value applies to each thread the runtime starts (its workers and its blocking pool:
+/// on Linux a thread's nice value is its own). Raising it needs no privilege; elsewhere than on
+/// Linux it is left as is.
+pub struct Background {
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Background {
+    pub fn start(nice: i32) -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("miping-background")
+            .enable_all()
+            .on_thread_start(move || lower_priority(nice))
+            .build()?;
+        Ok(Self { runtime: Some(runtime) })
+    }
+
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        self.runtime.as_ref().expect("running").handle()
+    }
+}
+
+impl Drop for Background {
+    /// Without waiting for the tasks (a runtime cannot block inside another one's task):
+    /// `Platform::stop` has already waited for them to finish.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Adds `nice` to the calling thread's nice value (at most 19), so a process already started
+/// with `nice` keeps its consumers below its server.
+#[cfg(target_os = "linux")]
+fn lower_priority(nice: i32) {
+    if nice <= 0 {
+        return;
+    }
+    // SAFETY: plain system calls about the calling thread, no memory handed over.
+    let done = unsafe {
+        let thread = libc::gettid() as libc::id_t;
+        let current = libc::getpriority(libc::PRIO_PROCESS, thread);
+        libc::setpriority(libc::PRIO_PROCESS, thread, (current + nice).min(19))
+    };
+    if done != 0 {
+        tracing::warn!(nice, error = %std::io::Error::last_os_error(), "the consumers' thread keeps its priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority(_: i32) {}
 
 /// The reconciler's EventBridge schedule of AWS, as an in-process timer (every
 /// `options.interval`; `MIPING_RECONCILE_INTERVAL_SECONDS`).
@@ -341,5 +442,32 @@ pub async fn run_scheduler(ports: miping::ports::Ports, tick: Duration, mut shut
         if let Err(e) = miping::domain::scheduler::release_due(&ports).await {
             tracing::warn!(error = %e, "scheduler tick failed; next tick retries");
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::Background;
+
+    fn own_nice() -> i32 {
+        // SAFETY: a plain system call about the calling thread.
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+    }
+
+    #[test]
+    fn the_background_threads_run_below_the_caller() {
+        let caller = own_nice();
+        let background = Background::start(7).expect("runtime");
+        let (worker, blocking) = background.handle().block_on(async {
+            let worker = tokio::spawn(async { own_nice() }).await.unwrap();
+            let blocking = tokio::task::spawn_blocking(own_nice).await.unwrap();
+            (worker, blocking)
+        });
+        let expected = (caller + 7).min(19);
+        assert_eq!((worker, blocking), (expected, expected));
+        assert_eq!(own_nice(), caller, "the calling thread keeps its own");
+
+        let same = Background::start(0).expect("runtime");
+        assert_eq!(same.handle().block_on(async { tokio::spawn(async { own_nice() }).await.unwrap() }), caller);
     }
 }
