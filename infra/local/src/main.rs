@@ -5,6 +5,15 @@ use std::process::ExitCode;
 
 use secrecy::ExposeSecret;
 
+/// mimalloc rather than glibc's malloc: a request allocates and frees many small blocks on
+/// whichever worker thread runs it, and other threads (the SQLite writer, the consumers) free
+/// some of them; with glibc malloc/free were ~15% of the instructions per accepted message.
+/// Measured side by side (README → Intake): 8-17% more requests per second on the three intake
+/// routes, 10-18% less user CPU per request. Only this long-running binary: the Lambdas serve one
+/// request at a time and keep the system allocator (no C allocator in their build).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     miping::telemetry::init_local_logs(!std::io::stdout().is_terminal());
