@@ -68,13 +68,20 @@ async fn every_fixture_has_its_effect() {
     assert!(convs.len() >= 2, "the phone customer and the username-only customer");
     assert!(convs.iter().all(|c| c["window_open"].is_boolean()));
 
-    // The username-only customer is a contact without a phone.
-    let r = tp.http.get(tp.url("/contacts?limit=100")).bearer_auth(&t.token).send().await.unwrap();
-    let contacts: Value = r.json().await.unwrap();
-    let contacts = contacts["items"].as_array().unwrap();
+    // The username-only customer is a contact without a phone, and the marketing preference
+    // fixture (resume) recorded an explicit opt-in for its number. The preference is a delivery
+    // of its own, processed in any order with the others (and posted last): wait for it too.
+    let contacts = eventually(15, "the username-only and the preference's contacts", || async {
+        let r = tp.http.get(tp.url("/contacts?limit=100")).bearer_auth(&t.token).send().await.unwrap();
+        let contacts: Value = r.json().await.unwrap();
+        let contacts = contacts["items"].as_array().unwrap().clone();
+        let both = contacts.iter().any(|c| c["wa_user_id"] == "user.93737...")
+            && contacts.iter().any(|c| c["phone"] == "+16505551234");
+        both.then_some(contacts)
+    })
+    .await;
     let username_only = contacts.iter().find(|c| c["wa_user_id"] == "user.93737...").expect("username-only contact");
     assert_eq!(username_only["phone"], Value::Null);
-    // The marketing preference fixture (resume) recorded an explicit opt-in for its number.
     let resumed = contacts.iter().find(|c| c["phone"] == "+16505551234").expect("the preference's contact");
     assert_eq!(resumed["opted_out"], false);
 
