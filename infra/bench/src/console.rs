@@ -79,7 +79,7 @@ pub(crate) async fn platform(dir: &std::path::Path) -> R<miping_local::Platform>
         })),
         simulator: Some("127.0.0.1:0".parse().map_err(err)?),
         consumers: true,
-        background_nice: miping_local::DEFAULT_BACKGROUND_NICE,
+        background_nice: miping_local::background_nice_from_env()?,
         timeouts: Default::default(),
         wrap_queue: None,
         wrap_table: None,

@@ -25,7 +25,7 @@ pub async fn run(mut args: impl Iterator<Item = String>) -> std::process::ExitCo
         configure: Some(Box::new(|c| c.login_throttle.address_limit = u32::MAX)),
         simulator: None,
         consumers: false,
-        background_nice: miping_local::DEFAULT_BACKGROUND_NICE,
+        background_nice: miping_local::background_nice_from_env().expect("MIPING_BACKGROUND_NICE"),
         timeouts: Default::default(),
         wrap_queue: None,
         wrap_table: None,

@@ -74,7 +74,7 @@ impl Env {
             })),
             simulator: Some("127.0.0.1:0".parse().map_err(err)?),
             consumers: true,
-            background_nice: miping_local::DEFAULT_BACKGROUND_NICE,
+            background_nice: miping_local::background_nice_from_env()?,
             timeouts: Default::default(),
             wrap_queue: None,
             wrap_table,

@@ -73,14 +73,20 @@ impl Options {
                 }
             },
             consumers: true,
-            background_nice: match miping::config::env("MIPING_BACKGROUND_NICE") {
-                Some(v) => v.parse().map_err(|e| format!("MIPING_BACKGROUND_NICE={v}: {e}"))?,
-                None => DEFAULT_BACKGROUND_NICE,
-            },
+            background_nice: background_nice_from_env()?,
             timeouts: server::Timeouts::default(),
             wrap_queue: None,
             wrap_table: None,
         })
+    }
+}
+
+/// `MIPING_BACKGROUND_NICE`, or [`DEFAULT_BACKGROUND_NICE`] unless set (the run command and the
+/// benches, so a bench can compare priorities on the same build).
+pub fn background_nice_from_env() -> Result<i32, String> {
+    match miping::config::env("MIPING_BACKGROUND_NICE") {
+        Some(v) => v.parse().map_err(|e| format!("MIPING_BACKGROUND_NICE={v}: {e}")),
+        None => Ok(DEFAULT_BACKGROUND_NICE),
     }
 }
 
