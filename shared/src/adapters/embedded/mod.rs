@@ -3,6 +3,7 @@
 //! lives under `MIPING_DATA_DIR`.
 
 pub mod cached_table;
+pub mod checkpointer;
 pub mod file_storage;
 pub mod file_vault;
 pub mod media_urls;
