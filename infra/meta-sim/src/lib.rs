@@ -124,6 +124,9 @@ pub struct Faults {
     /// so a client must fetch a new URL with `GET /{media-id}`. (Downloads also get the three
     /// generic faults above.)
     pub media_url_expired_ratio: f64,
+    /// `POST /messages` only: the answer comes this long after the message was accepted (and
+    /// counted against the number's rate), as Meta's does on a slow day or a busy network.
+    pub send_answer_delay: Duration,
 }
 
 #[derive(Debug, Clone)]

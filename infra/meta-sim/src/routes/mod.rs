@@ -222,6 +222,10 @@ async fn edge(
         }
         .await,
     );
+    let answer_delay = sim.config().faults.send_answer_delay;
+    if method == Method::POST && edge == "messages" && !answer_delay.is_zero() {
+        tokio::time::sleep(answer_delay).await;
+    }
     if matches!(send_fault, Some(faults::SendFault::LostResponse)) && response.status().is_success() {
         // Sent, but the client never hears so (held until it gives up).
         tokio::time::sleep(faults::TIMEOUT_HOLD).await;

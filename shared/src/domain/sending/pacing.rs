@@ -35,11 +35,12 @@
 //! starts its next reservation there: one write per send in the common case.
 //!
 //! **Late sends.** A process can be stalled past a permit's instant (a busy machine, a paused
-//! Lambda), and the sends it held then leave together. One that leaves more than the headroom's
-//! 5 ms late would share a rolling second with the permit `rate` after its own. That permit is a
-//! second ahead, not reserved yet, so the late send takes it out, with any others due up to a
-//! second after it left ([`sent`]): the stall costs its length of the rate, as it would at Meta,
-//! but no 130429.
+//! Lambda), and the sends it held then leave together; a request can also take a while to
+//! reach Meta. One that Meta takes more than the headroom's 5 ms late would share a rolling
+//! second with the permit `rate` after its own. That permit is a second ahead, not reserved
+//! yet, so the late send takes it out, with any others due up to a second after Meta answered
+//! it ([`sent`]; Meta took it at the latest then): the stall costs its length of the rate, as
+//! it would at Meta, but no 130429.
 //!
 //! **Slow-down.** When Meta answers 130429 (throughput) for a number anyway, its rate drops for a
 //! cool-down (an item `PACEADJ#<phone>` with the factor and an expiry), read by every worker —
@@ -228,28 +229,29 @@ pub async fn reserve(ports: &Ports, phone: &str, rate: u32, horizon: Duration) -
     }
 }
 
-/// A send on the permit due at `due` that left for Meta at `left`: if it left later than the
-/// headroom allows, the permits from the `rate`-th after its own that are due up to a second
-/// after `left` are taken out (at most a second's worth), so no rolling second holds it and
+/// A send on the permit due at `due` that Meta answered at `answered`: if that is later than
+/// the headroom allows, the permits from the `rate`-th after its own that are due up to a second
+/// after `answered` are taken out (at most a second's worth), so no rolling second holds it and
 /// `rate` more.
 ///
-/// Meta counts a second from when it took the message (never before `left`). Permits `rate`
-/// apart are `1.005 s` apart, so a send up to 5 ms late is absorbed; one later than that would
-/// share a second with the permit `rate` after its own. That permit is a second ahead, beyond
-/// [`HORIZON`], so not reserved yet: its counter item records the range taken out, and a
-/// reservation that lands in it looks past it. The time the request then takes to reach Meta is
-/// what the headroom is left for.
+/// Meta counts a second from when it took the message: somewhere between the request leaving
+/// and its answer, so the answer is the bound that is always safe (a stall between the two,
+/// on a busy machine, made the occasional 130429 when this counted from the request leaving).
+/// Permits `rate` apart are `1.005 s` apart, so a send up to 5 ms late is absorbed; one later
+/// than that would share a second with the permit `rate` after its own. That permit is a second
+/// ahead, beyond [`HORIZON`], so not reserved yet: its counter item records the range taken
+/// out, and a reservation that lands in it looks past it.
 pub async fn sent(
     ports: &Ports,
     phone: &str,
     rate: u32,
     due: DateTime<Utc>,
-    left: DateTime<Utc>,
+    answered: DateTime<Utc>,
 ) -> Result<(), TableError> {
     let grid = Grid::new(rate);
     let due = i128::from(due.timestamp_micros());
-    let until = i128::from(left.timestamp_micros()).min(due + 1_000_000) + 1_000_000;
-    // The `rate`-th permit after this one is the first a second from `left` may not hold.
+    let until = i128::from(answered.timestamp_micros()).min(due + 1_000_000) + 1_000_000;
+    // The `rate`-th permit after this one is the first a second from `answered` may not hold.
     let mut n = grid.first_from(due) + i128::from(rate.max(1));
     let end = grid.first_from(until);
     while n < end {

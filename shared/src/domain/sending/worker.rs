@@ -269,9 +269,16 @@ impl SendWorker {
         if let Ok(wait) = (due - ports.clock.now()).to_std() {
             tokio::time::sleep(wait).await;
         }
-        let left = ports.clock.now();
         match ports.meta.send_message(&token, &phone, &payload).await {
             Ok(accepted) => {
+                // Meta took it at the latest when it answered: a late answer takes out the
+                // permits a second on (a rolling second from there must not hold `rate` more),
+                // before the writes below, so it lands long before those permits are reserved.
+                // Best effort: the message is sent and is recorded whatever this does.
+                let answered = ports.clock.now();
+                if let Err(e) = pacing::sent(ports, &phone, rate, due, answered).await {
+                    tracing::warn!(error = %e, "could not take out the permits a second after a late send");
+                }
                 // What it cost goes on the message with its wamid (the lists show it, no read).
                 status::record_wamid(ports, &job.tenant_id, &job.message_id, &accepted.wamid, Some(cost)).await?;
                 // A campaign message joins its contact's conversation now that it is sent.
@@ -279,10 +286,6 @@ impl SendWorker {
                 let report =
                     StatusReport { status: MessageStatus::Sent, at: ports.clock.now(), error: None, pricing: None };
                 status::apply(ports, &key, &report).await?;
-                // Best effort: the message is sent and recorded whatever this does.
-                if let Err(e) = pacing::sent(ports, &phone, rate, due, left).await {
-                    tracing::warn!(error = %e, "could not take out the permits a second after a late send");
-                }
                 Ok(Attempt::Sent { wamid: accepted.wamid })
             }
             Err(e) => self.meta_failed(job, &phone, &to, e, attempts).await,
