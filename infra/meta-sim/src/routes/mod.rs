@@ -189,8 +189,9 @@ async fn edge(
         Ok(g) => g,
         Err(r) => return r,
     };
-    let send_fault =
-        if method == Method::POST && edge == "messages" { faults::draw_send(&sim.config().faults) } else { None };
+    // `POST /messages` only: the faults drawn per send, and how long its answer waits.
+    let send_faults = (method == Method::POST && edge == "messages").then(|| sim.config().faults);
+    let send_fault = send_faults.as_ref().and_then(faults::draw_send);
     if matches!(send_fault, Some(faults::SendFault::Throttled)) {
         return messages::throughput_error().into_response();
     }
@@ -222,9 +223,8 @@ async fn edge(
         }
         .await,
     );
-    let answer_delay = sim.config().faults.send_answer_delay;
-    if method == Method::POST && edge == "messages" && !answer_delay.is_zero() {
-        tokio::time::sleep(answer_delay).await;
+    if let Some(delay) = send_faults.map(|f| f.send_answer_delay).filter(|d| !d.is_zero()) {
+        tokio::time::sleep(delay).await;
     }
     if matches!(send_fault, Some(faults::SendFault::LostResponse)) && response.status().is_success() {
         // Sent, but the client never hears so (held until it gives up).

@@ -78,6 +78,10 @@ impl Checkpoints {
         background_at: c_int,
         writer_at: c_int,
     ) -> rusqlite::Result<Self> {
+        // After a burst that outran the checkpoints, the WAL file is cut back to the writer's
+        // bound (in bytes: the database's own page size, 4 KiB unless it was created otherwise).
+        let page_bytes: i64 = writer.pragma_query_value(None, "page_size", |r| r.get(0))?;
+        writer.pragma_update(None, "journal_size_limit", i64::from(writer_at).saturating_mul(page_bytes))?;
         let own = Connection::open(path)?;
         own.busy_timeout(std::time::Duration::from_secs(5))?;
         // A connection opens the WAL when it first reads the database: until then a checkpoint

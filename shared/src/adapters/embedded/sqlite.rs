@@ -28,7 +28,7 @@ use std::time::Instant;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::checkpointer::{self, Checkpoints};
+use super::checkpointer::Checkpoints;
 use crate::telemetry::stages::{self, Stage};
 
 /// The default most writes one group commit takes (bounds one group's time).
@@ -46,8 +46,6 @@ pub struct Sqlite {
     /// Read-only connections for [`Sqlite::read`]. Empty: reads run on the writer's thread.
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: Arc<AtomicUsize>,
-    /// The WAL's checkpoints, on their own thread (see [`checkpointer`]).
-    checkpoints: Checkpoints,
 }
 
 /// What the writer thread runs.
@@ -86,10 +84,9 @@ impl Sqlite {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "busy_timeout", 5000)?;
-        // After a burst that outran the checkpoints, the WAL file is cut back to their bound.
-        conn.pragma_update(None, "journal_size_limit", i64::from(checkpointer::WRITER_CHECKPOINT_PAGES) * 4096)?;
         conn.execute_batch(schema)?;
-        let checkpoints = Checkpoints::start(path, &mut conn)?;
+        // Checkpoints on a thread of their own (see `checkpointer`); it ends with `conn`.
+        Checkpoints::start(path, &mut conn)?;
         let readers = (0..readers)
             .map(|_| {
                 let r = Connection::open(path)?;
@@ -108,7 +105,7 @@ impl Sqlite {
                 Some(format!("cannot start the writer thread: {e}")),
             )
         })?;
-        Ok(Self { jobs, commits, max_group, readers: Arc::new(readers), next_reader: Arc::default(), checkpoints })
+        Ok(Self { jobs, commits, max_group, readers: Arc::new(readers), next_reader: Arc::default() })
     }
 
     /// Runs a SHORT read-only `f` (a point read, a page of a few rows: tens of microseconds) on
@@ -161,11 +158,6 @@ impl Sqlite {
     /// How many group commits ran.
     pub fn group_commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
-    }
-
-    /// The WAL's checkpoints so far.
-    pub fn checkpoints(&self) -> &Checkpoints {
-        &self.checkpoints
     }
 
     /// Runs `f` as one write of a group commit (see the module docs); `sql_err` turns a failed

@@ -88,7 +88,8 @@ pub enum Permit {
     NotBefore(DateTime<Utc>),
 }
 
-fn slot_key(phone: &str, slot: i64, shard: u32) -> Key {
+/// The counter item of a number's permits in one 100 ms slot (`shard`: its run of at most 16).
+pub fn slot_key(phone: &str, slot: i64, shard: u32) -> Key {
     Key::new(format!("PACE#{phone}#{slot}"), format!("SHARD#{shard}"))
 }
 
