@@ -15,12 +15,23 @@ venv="$root/.venv"
 max_examples="${MIPING_FUZZ_MAX_EXAMPLES:-50}"
 
 echo "==> API fuzz: building the local process"
-cargo build --workspace --all-features --bin miping --quiet
-target_dir="${CARGO_TARGET_DIR:-$root/target}"
+# The binary the test suite already built: `cargo test --no-run` with the suite's own arguments is
+# a no-op after infra/test.sh's run. A plain `cargo build --bin miping` would resolve features
+# without the dev-dependencies (the test kit, aws-sdk-s3's defaults) and so compile most of the
+# dependency graph a second time, several GB of disk for nothing.
+miping_bin=$(cargo test --workspace --all-features --no-run --quiet --message-format=json-render-diagnostics | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line) if line.startswith("{") else {}
+    t = m.get("target", {})
+    if m.get("reason") == "compiler-artifact" and t.get("name") == "miping" and "bin" in t.get("kind", []):
+        print(m["executable"])
+')
+[ -n "$miping_bin" ] && [ -x "$miping_bin" ] || { echo "API fuzz: the miping binary was not built"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/miping-fuzz.XXXXXX")
 # A private copy: a shared target dir may be rebuilt by another build while this runs.
-cp "$target_dir/debug/miping" "$work/miping"
+cp "$miping_bin" "$work/miping"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 sim_port=$(free_port)

@@ -57,6 +57,9 @@ fi
 # --- (END browser-tests block) ---------------------------------------------------------------
 
 # --- Rust tests ---------------------------------------------------------------------------
+# A whole-suite run compiles each workspace crate once; incremental caches would only add
+# several GB to the target dir (a clean CI checkout has no use for them). Set it to 1 to keep them.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 if [ -f infra/test-setup.sh ]; then source infra/test-setup.sh; fi
 if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --all-features --no-fail-fast "$@"
