@@ -4,6 +4,7 @@
 
 pub mod cached_table;
 pub mod checkpointer;
+pub mod coalesced_wal;
 pub mod file_storage;
 pub mod file_vault;
 pub mod media_urls;

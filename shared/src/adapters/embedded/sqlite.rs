@@ -26,9 +26,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::checkpointer::Checkpoints;
+use super::coalesced_wal;
 use crate::telemetry::stages::{self, Stage};
 
 /// The default most writes one group commit takes (bounds one group's time).
@@ -79,7 +80,8 @@ impl Sqlite {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let mut conn = Connection::open(path)?;
+        // The writer's WAL writes go out one run per commit (see `coalesced_wal`).
+        let mut conn = Connection::open_with_flags_and_vfs(path, OpenFlags::default(), coalesced_wal::name()?)?;
         plan_without_values(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
