@@ -77,14 +77,12 @@ async fn sent_in(ports: &Ports, tenant_id: &str, period: DateTime<Utc>) -> Resul
 }
 
 /// Counts `n` messages sent in the period containing now (for the send worker: one call per
-/// batch, on a random shard, so no counter item takes more than rate / batch / shards writes).
-pub async fn record_sent(ports: &Ports, tenant_id: &str, starts_at: DateTime<Utc>, n: u64) -> Result<(), TableError> {
+/// batch, on a random shard, so no counter item takes more than rate / batch / shards writes);
+/// a negative `n` gives back counts of messages that were not accepted after all.
+pub async fn record_sent(ports: &Ports, tenant_id: &str, starts_at: DateTime<Utc>, n: i64) -> Result<(), TableError> {
     let period = period_key(period_start(starts_at, ports.clock.now()));
     let shard = rand::thread_rng().gen_range(0..keys::USAGE_SHARDS);
-    ports
-        .table
-        .update(&keys::usage_counter(tenant_id, &period, shard), Update::new().add("count", n as i64), None)
-        .await?;
+    ports.table.update(&keys::usage_counter(tenant_id, &period, shard), Update::new().add("count", n), None).await?;
     Ok(())
 }
 

@@ -406,3 +406,22 @@ async fn work_stranded_by_a_crash_is_requeued_by_the_reconciler() {
         assert_eq!(sends.get(&id), Some(&1), "{id} sent once: {sends:?}");
     }
 }
+
+/// A message whose send job cannot be queued is answered 503 and does not count against the
+/// plan: its count, taken beside the message's own writes, is given back. The next one counts.
+#[tokio::test]
+async fn a_message_that_cannot_be_queued_is_not_counted() {
+    let env = Env::start(|_| {}).await;
+    let t = ready(&env.tp, 1000).await;
+    let body = json!({"to": "+14155500301", "template": {"name": "city_news", "language": "en_US", "variables": ["Ana", "Pune"]}});
+    env.faults.set(SEND, Some(SendFault::Fail));
+    let r = post(&env.tp, &t.token, "/messages", &body).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let (_, tenant) = get_json(&env.tp, &t.token, "/tenant").await;
+    assert_eq!(tenant["usage"]["messages_sent"], 0);
+
+    env.faults.set(SEND, None);
+    send(&env.tp, &t, "+14155500301").await;
+    let (_, tenant) = get_json(&env.tp, &t.token, "/tenant").await;
+    assert_eq!(tenant["usage"]["messages_sent"], 1);
+}

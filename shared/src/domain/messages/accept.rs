@@ -274,16 +274,26 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
         schedule_at: shape.schedule_at,
         ..Message::new(ports.ids.new_id("msg"), tenant_id, Direction::Outbound, kind, status, now)
     };
-    dispatch::accept(ports, &message, &preview).await?;
-    if counts {
-        // Counted at acceptance (queued or scheduled), after the message is durable. The counter
-        // is sharded and not transactional with the check above, so concurrent sends can pass the
-        // check together and overshoot the limit by at most their number. A failed count is
-        // logged, not returned: answering 5xx for a message already queued would invite a retry
-        // that sends it twice.
-        if let Err(e) = usage::record_sent(ports, tenant_id, tenant.starts_at, 1).await {
+    // Counted at acceptance (queued or scheduled), beside the message's own writes rather than
+    // after them: one round trip to the table instead of two in every send's latency. A message
+    // that is not accepted after all gives its count back. The counter is sharded and not
+    // transactional with the check above, so concurrent sends can pass the check together and
+    // overshoot the limit by at most their number. A failed count is logged, not returned:
+    // answering 5xx for a message already queued would invite a retry that sends it twice.
+    let count =
+        async { if counts { Some(usage::record_sent(ports, tenant_id, tenant.starts_at, 1).await) } else { None } };
+    let (accepted, counted) = tokio::join!(dispatch::accept(ports, &message, &preview), count);
+    match (accepted, counted) {
+        (Ok(()), Some(Err(e))) => {
             tracing::warn!(error = %e, tenant_id, message_id = %message.id, "message not counted in usage");
         }
+        (Err(refused), Some(Ok(()))) => {
+            if let Err(e) = usage::record_sent(ports, tenant_id, tenant.starts_at, -1).await {
+                tracing::warn!(error = %e, tenant_id, message_id = %message.id, "count of a refused message kept");
+            }
+            return Err(refused);
+        }
+        (accepted, _) => accepted?,
     }
     Ok(Accepted { id: message.id, status, to: phone, created_at: now })
 }
