@@ -128,6 +128,10 @@ unsafe extern "C" fn open(
     unsafe {
         let base = BASE.load(Ordering::Acquire);
         let base_open = (*base).xOpen.expect("a VFS opens files");
+        #[cfg(test)]
+        if flags & ffi::SQLITE_OPEN_SUBJOURNAL != 0 {
+            counts::SUBJOURNAL_FILES.with(|c| c.set(c.get() + 1));
+        }
         if flags & ffi::SQLITE_OPEN_WAL == 0 {
             // The database file itself (and anything else): the base VFS's file, unchanged.
             return base_open(base, name, file, flags, out_flags);
@@ -275,7 +279,8 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
     }
 }
 
-/// Writes SQLite asked for and writes that reached the base file, on this thread (tests only).
+/// Writes SQLite asked for and writes that reached the base file, and statement journals that
+/// became files, on this thread (tests only).
 #[cfg(test)]
 pub(crate) mod counts {
     use std::cell::Cell;
@@ -283,6 +288,7 @@ pub(crate) mod counts {
     thread_local! {
         pub(crate) static WRITES: Cell<u64> = const { Cell::new(0) };
         pub(crate) static INNER_WRITES: Cell<u64> = const { Cell::new(0) };
+        pub(crate) static SUBJOURNAL_FILES: Cell<u64> = const { Cell::new(0) };
     }
 
     /// (asked, written) since the thread started.

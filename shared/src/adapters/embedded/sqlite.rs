@@ -86,6 +86,12 @@ impl Sqlite {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "busy_timeout", 5000)?;
+        // Each write of a group commit runs in a SAVEPOINT, so every page it changes first has
+        // its old content saved in the statement journal (to roll that write back alone). SQLite
+        // keeps that journal in memory only up to 64 KiB per transaction and then in a temporary
+        // file, two `pwrite` calls per page: most of a busy writer's system calls. In memory it
+        // is truncated at each RELEASE and never larger than one write's pages.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.execute_batch(schema)?;
         // Checkpoints on a thread of their own (see `checkpointer`); it ends with `conn`.
         Checkpoints::start(path, &mut conn)?;
@@ -342,5 +348,51 @@ fn copy_err(e: &rusqlite::Error) -> rusqlite::Error {
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
             Some(other.to_string()),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::adapters::embedded::coalesced_wal::counts;
+
+    /// Writes of a group commit, each changing more pages than SQLite keeps in memory for a
+    /// savepoint by default (64 KiB), never put their statement journal in a file.
+    #[tokio::test]
+    async fn a_group_of_large_writes_journals_its_savepoints_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Sqlite::open(&dir.path().join("t.db"), "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT);").unwrap();
+        // ~200 pages of rows: the writes below change pages that exist (new pages need no journal).
+        db.call(|c| {
+            let tx = c.transaction()?;
+            for k in 0..400 {
+                tx.execute("INSERT INTO t (k, v) VALUES (?1, ?2)", (k, "x".repeat(2000)))?;
+            }
+            tx.commit()
+        })
+        .await
+        .unwrap();
+        // The writer busy for a moment, so the writes queue up and run as one group (savepoints).
+        let hold = db.call(|_| std::thread::sleep(Duration::from_millis(200)));
+        let writes = (0..4).map(|w| {
+            db.grouped(
+                // ~30 existing pages each, ~120 KiB of old content to keep for a rollback.
+                move |c: &Connection| c.execute("UPDATE t SET v = 'y' WHERE k >= ?1 AND k < ?1 + 60", [w * 100]),
+                |e| e,
+            )
+        });
+        let before = db.commits.load(Ordering::Relaxed);
+        let (_, written) = tokio::join!(hold, futures_util::future::join_all(writes));
+        assert!(written.iter().all(Result::is_ok));
+        assert_eq!(db.commits.load(Ordering::Relaxed) - before, 1, "one group commit");
+        let files = db.call(|_| counts::SUBJOURNAL_FILES.with(std::cell::Cell::get)).await;
+        assert_eq!(files, 0, "statement journals written to a file");
+        let rows: i64 = db.call(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))).await.unwrap();
+        assert_eq!(rows, 400);
+        let changed: i64 =
+            db.call(|c| c.query_row("SELECT count(*) FROM t WHERE v = 'y'", [], |r| r.get(0))).await.unwrap();
+        assert_eq!(changed, 240);
     }
 }
