@@ -65,6 +65,25 @@ async fn all_messages(ports: &Ports, tenant: &str) -> BTreeMap<String, MessageVi
     }
 }
 
+/// What a wait last saw, printed if the test fails while this is alive.
+#[derive(Default)]
+struct ShowOnPanic(std::sync::Mutex<Vec<String>>);
+
+impl ShowOnPanic {
+    fn set(&self, seen: Vec<String>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = seen;
+    }
+}
+
+impl Drop for ShowOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            eprintln!("last seen before the failure ({}): {seen:#?}", seen.len());
+        }
+    }
+}
+
 fn is_final(s: MessageStatus) -> bool {
     matches!(s, MessageStatus::Read | MessageStatus::Failed | MessageStatus::Cancelled)
 }
@@ -160,8 +179,17 @@ async fn faults_crashes_a_suspension_and_a_cancel_end_every_message_once() {
     // after the 30 s visibility timeout, the stranded ones through the reconciler), and from
     // then on nothing cycles through the send lanes, however long the suspension lasts.
     patch_tenant(&tp, &t.id, &json!({"status": "suspended"})).await;
+    // This wait has timed out once in ~10 full runs (the test running last); if it does again,
+    // the messages still open are printed with it.
+    let still_open = ShowOnPanic::default();
     let held = eventually(120, "every open message parked or final", || async {
         let all = all_messages(&ports, &t.id).await;
+        still_open.set(
+            all.values()
+                .filter(|m| !is_final(m.status) && m.held.is_none())
+                .map(|m| format!("{} {:?} campaign={:?}", m.id, m.status, m.campaign_id))
+                .collect(),
+        );
         let campaign_messages = all.values().filter(|m| m.campaign_id.is_some()).count();
         let done = campaign_messages == 80 && all.values().all(|m| is_final(m.status) || m.held.is_some());
         done.then(|| all.values().filter(|m| m.held.is_some()).count())
