@@ -166,15 +166,21 @@ unsafe fn parts<'a>(file: *mut ffi::sqlite3_file) -> (&'a mut WalFile, &'a ffi::
     }
 }
 
+/// One write on the base file (the only place that writes it).
+unsafe fn base_write(f: &WalFile, m: &ffi::sqlite3_io_methods, bytes: &[u8], offset: i64) -> c_int {
+    #[cfg(test)]
+    counts::INNER_WRITES.with(|c| c.set(c.get() + 1));
+    // SAFETY: the base file's own write, with `bytes` alive through the call.
+    unsafe { m.xWrite.expect("xWrite")(f.inner, bytes.as_ptr().cast(), bytes.len() as c_int, offset) }
+}
+
 /// Writes the buffered run, if any: one call per [`MAX_WRITE`] bytes.
 unsafe fn write_run(f: &mut WalFile, m: &ffi::sqlite3_io_methods) -> c_int {
     let mut rc = ffi::SQLITE_OK;
     let mut at = f.start;
     for chunk in f.run.chunks(MAX_WRITE) {
-        #[cfg(test)]
-        counts::INNER_WRITES.with(|c| c.set(c.get() + 1));
-        // SAFETY: the base file's write, with a buffer that lives through the call.
-        rc = unsafe { m.xWrite.expect("xWrite")(f.inner, chunk.as_ptr().cast(), chunk.len() as c_int, at) };
+        // SAFETY: a buffer that lives through the call.
+        rc = unsafe { base_write(f, m, chunk, at) };
         if rc != ffi::SQLITE_OK {
             break;
         }
@@ -211,9 +217,7 @@ unsafe extern "C" fn write(file: *mut ffi::sqlite3_file, data: *const c_void, am
             let starts_run =
                 (bytes.len() == FRAME_HEADER && !is_commit_header) || (offset == 0 && bytes.len() == WAL_HEADER);
             if !starts_run {
-                #[cfg(test)]
-                counts::INNER_WRITES.with(|c| c.set(c.get() + 1));
-                return m.xWrite.expect("xWrite")(f.inner, data, amt, offset);
+                return base_write(f, m, bytes, offset);
             }
             f.start = offset;
         }
