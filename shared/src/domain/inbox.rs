@@ -135,6 +135,7 @@ pub async fn record_inbound(
     let at = Utc.timestamp_opt(inbound.timestamp, 0).single().unwrap_or_else(|| ports.clock.now());
     let conversation_id = conversation_id(contact_id);
     let rich = crate::domain::messages::rich::of(ports, tenant_id, inbound).await?;
+    let message_id = ports.ids.new_id("msg");
     let message = Message {
         contact_id: Some(contact_id.into()),
         conversation_id: Some(conversation_id.clone()),
@@ -146,8 +147,9 @@ pub async fn record_inbound(
         contacts: rich.contacts,
         content: Some(inbound.raw.clone()),
         wamid: Some(inbound.wamid.clone()),
+        media: crate::domain::media::inbound::pending_view(&message_id, inbound),
         ..Message::new(
-            ports.ids.new_id("msg"),
+            message_id.clone(),
             tenant_id,
             Direction::Inbound,
             inbound.kind.clone(),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use miping::domain::inbox::canned::CannedReply;
 use miping::domain::inbox::{self, ConversationStatus, ListFilter, Scope};
+use miping::domain::media::MediaStatus;
 use miping::domain::messages::{Direction, Message, MessageStatus};
 use miping::domain::user::{MemberStatus, Role, User};
 use miping::ports::Ports;
@@ -182,6 +183,28 @@ async fn canned_shortcuts_are_unique_per_tenant(table: Arc<dyn Table>) {
     repo.create(&CannedReply { tenant_id: unique("ten"), ..reply("fees") }).await.unwrap();
 }
 
+/// A customer's photo is written with its file `pending` in the message's own transaction: no
+/// reader (the thread, `GET /messages/{id}`) sees the media message without its file's state
+/// before the webhook processor records the media item.
+async fn an_inbound_media_message_is_written_with_its_file_pending(table: Arc<dyn Table>) {
+    let (ports, _dir) = crate::common::ports_with(table);
+    let (t, c) = (unique("ten"), unique("con"));
+    let mut photo = crate::common::inbound_text(&unique("wamid"), Utc::now());
+    photo.kind = "image".into();
+    photo.text = None;
+    photo.media_id = Some("1013859600285441".into());
+    photo.raw = json!({"type": "image", "image": {"id": "1013859600285441", "mime_type": "image/jpeg"}});
+    let id = inbox::record_inbound(&ports, &t, &c, &photo).await.unwrap().expect("recorded");
+    let view = messages::Messages::new(&*ports.table).view(&t, &id).await.unwrap().expect("the message");
+    let media = view.media.expect("the file's state, with the message");
+    assert_eq!(media.id, miping::domain::media::inbound::media_id_of(&id));
+    assert_eq!((media.status, media.mime_type.as_deref()), (MediaStatus::Pending, Some("image/jpeg")));
+    // A text message has none.
+    let text = crate::common::inbound_text(&unique("wamid"), Utc::now());
+    let id = inbox::record_inbound(&ports, &t, &c, &text).await.unwrap().unwrap();
+    assert!(messages::Messages::new(&*ports.table).view(&t, &id).await.unwrap().unwrap().media.is_none());
+}
+
 macro_rules! inbox_store_suite {
     ($make:expr) => {
         #[tokio::test]
@@ -191,6 +214,10 @@ macro_rules! inbox_store_suite {
         #[tokio::test]
         async fn system_entries_and_sent_campaign_messages_join_the_thread_once() {
             super::thread_entries_join_once($make.await).await;
+        }
+        #[tokio::test]
+        async fn an_inbound_media_message_is_written_with_its_file_pending() {
+            super::an_inbound_media_message_is_written_with_its_file_pending($make.await).await;
         }
         #[tokio::test]
         async fn canned_reply_shortcuts_are_unique_per_tenant() {

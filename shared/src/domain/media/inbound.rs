@@ -38,8 +38,47 @@ pub fn media_id_of(message_id: &str) -> String {
     format!("med_{}", message_id.strip_prefix("msg_").unwrap_or(message_id))
 }
 
-/// Records a media message's file as `pending` (once), shows it on the message, and queues its
-/// fetch while it is pending. Not a media message: nothing. Safe to repeat.
+/// What the webhook says about a media message's file (`None`: not a media message).
+struct Announced<'a> {
+    meta_media_id: &'a str,
+    kind: MediaKind,
+    mime_type: String,
+    filename: Option<String>,
+    sha256: Option<String>,
+}
+
+fn announced(message: &InboundMessage) -> Option<Announced<'_>> {
+    let (Some(meta_media_id), Some(kind)) = (message.media_id.as_deref(), MediaKind::parse(&message.kind)) else {
+        return None;
+    };
+    let body = message.raw.get(&message.kind);
+    let field = |name: &str| body.and_then(|b| b.get(name)).and_then(|v| v.as_str()).map(str::to_owned);
+    Some(Announced {
+        meta_media_id,
+        kind,
+        mime_type: field("mime_type").unwrap_or_default(),
+        filename: super::service::clean_filename(field("filename").as_deref()),
+        sha256: field("sha256"),
+    })
+}
+
+/// How an inbound media message shows its file before the fetch: `pending`. The message is
+/// written with it, so no reader ever sees a media message without its file's state.
+pub fn pending_view(message_id: &str, message: &InboundMessage) -> Option<MessageMedia> {
+    let a = announced(message)?;
+    Some(MessageMedia {
+        id: media_id_of(message_id),
+        kind: a.kind,
+        status: MediaStatus::Pending,
+        mime_type: Some(a.mime_type).filter(|m| !m.is_empty()),
+        filename: a.filename,
+        error: None,
+    })
+}
+
+/// Records a media message's file as `pending` (once), shows its state on the message (a
+/// redelivery finds the item made before, maybe fetched by now), and queues its fetch while it is
+/// pending. Not a media message: nothing. Safe to repeat.
 pub async fn record_pending(
     ports: &Ports,
     tenant_id: &str,
@@ -47,24 +86,20 @@ pub async fn record_pending(
     conversation_id: Option<&str>,
     message: &InboundMessage,
 ) -> Result<(), Error> {
-    let (Some(meta_media_id), Some(kind)) = (message.media_id.as_deref(), MediaKind::parse(&message.kind)) else {
+    let Some(a) = announced(message) else {
         return Ok(());
     };
-    let body = message.raw.get(&message.kind);
-    let field = |name: &str| body.and_then(|b| b.get(name)).and_then(|v| v.as_str()).map(str::to_owned);
-    let mime_type = field("mime_type").unwrap_or_default();
-    let filename = super::service::clean_filename(field("filename").as_deref());
     let id = media_id_of(message_id);
-    let extension = types::by_mime(&mime_type).map_or("bin", |t| t.extension);
+    let extension = types::by_mime(&a.mime_type).map_or("bin", |t| t.extension);
     let key = MediaKey::new(tenant_id, Direction::Inbound, &format!("{id}.{extension}")).map_err(Error::internal)?;
     let item = MediaItem {
         id: id.clone(),
         tenant_id: tenant_id.to_owned(),
-        kind,
-        mime_type: mime_type.clone(),
+        kind: a.kind,
+        mime_type: a.mime_type,
         size: 0,
-        sha256: field("sha256"),
-        filename: filename.clone(),
+        sha256: a.sha256,
+        filename: a.filename,
         direction: MediaDirection::Inbound,
         status: MediaStatus::Pending,
         storage_key: key.to_string(),
@@ -80,7 +115,11 @@ pub async fn record_pending(
     if created {
         ports
             .table
-            .update(&keys::media(tenant_id, &id), Update::new().set("meta_media_id", meta_media_id), Some(Cond::Exists))
+            .update(
+                &keys::media(tenant_id, &id),
+                Update::new().set("meta_media_id", a.meta_media_id),
+                Some(Cond::Exists),
+            )
             .await?;
     }
     set_message_media(ports, tenant_id, message_id, &item).await?;
@@ -98,15 +137,7 @@ pub(crate) async fn set_message_media(
     message_id: &str,
     item: &MediaItem,
 ) -> Result<(), Error> {
-    let media = MessageMedia {
-        id: item.id.clone(),
-        kind: item.kind,
-        status: item.status,
-        mime_type: Some(item.mime_type.clone()).filter(|m| !m.is_empty()),
-        filename: item.filename.clone(),
-        error: item.error.clone(),
-    };
-    let value = serde_json::to_value(&media).map_err(Error::internal)?;
+    let value = serde_json::to_value(MessageMedia::from(item)).map_err(Error::internal)?;
     match ports
         .table
         .update(&keys::message(tenant_id, message_id), Update::new().set("media", value), Some(Cond::Exists))

@@ -120,3 +120,16 @@ pub struct MessageMedia {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
+
+impl From<&MediaItem> for MessageMedia {
+    fn from(item: &MediaItem) -> Self {
+        MessageMedia {
+            id: item.id.clone(),
+            kind: item.kind,
+            status: item.status,
+            mime_type: Some(item.mime_type.clone()).filter(|m| !m.is_empty()),
+            filename: item.filename.clone(),
+            error: item.error.clone(),
+        }
+    }
+}
