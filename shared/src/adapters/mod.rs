@@ -11,6 +11,7 @@ pub mod meta_graph;
 pub mod sealing;
 #[cfg(feature = "smtp")]
 pub mod smtp;
+pub mod table_limiter;
 
 #[cfg(feature = "aws")]
 pub mod aws;

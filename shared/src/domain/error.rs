@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+use crate::ports::limiter::LimiterError;
 use crate::ports::mailer::MailError;
 use crate::ports::queue::QueueError;
 use crate::ports::storage::StorageError;
@@ -190,6 +191,18 @@ impl From<TableError> for Error {
             }
             TableError::ItemTooLarge => {
                 Error::new(Kind::TooLarge, "payload_too_large", "the resource is too large to store")
+            }
+            other => Error::internal(other),
+        }
+    }
+}
+
+impl From<LimiterError> for Error {
+    fn from(e: LimiterError) -> Self {
+        match e {
+            LimiterError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "rate limit counters unavailable");
+                Error::unavailable("the store is unavailable, retry shortly")
             }
             other => Error::internal(other),
         }

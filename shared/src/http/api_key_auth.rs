@@ -2,8 +2,8 @@
 //! (see `docs/external-api.md` for why not a Lambda authorizer):
 //! - missing, malformed, unknown and revoked keys all get the same 401 (nothing to probe);
 //! - a suspended tenant's keys get 403 `tenant_suspended`;
-//! - each key is rate limited (`MIPING_API_KEY_RATE_LIMIT` requests per second, sharded
-//!   one-second slots shared by every instance) → 429 `rate_limited` with `Retry-After`;
+//! - each key is rate limited (`MIPING_API_KEY_RATE_LIMIT` requests per second, counted by the
+//!   `RateLimiter` port: shared by every instance on AWS) → 429 `rate_limited` with `Retry-After`;
 //! - the request gets an [`ApiKeyPrincipal`] (a key only ever acts for its own tenant) and an
 //!   Idempotency-Key scope of its own key.
 //!
@@ -20,7 +20,6 @@ use serde_json::Value;
 
 use crate::app::AppState;
 use crate::domain::api_keys;
-use crate::domain::sending::pacing::{self, Permit};
 use crate::store::keys;
 use crate::telemetry::stages::{self, Stage};
 
@@ -30,8 +29,6 @@ use super::idempotency::{IDEMPOTENCY_KEY, IdempotencyScope, MAX_KEY_LEN};
 pub const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
 /// Largest external request body (a trigger is a few hundred bytes).
 pub const MAX_BODY: usize = 256 * 1024;
-/// Counter shards of a key's one-second slot (see `sending::pacing`).
-const RATE_SHARDS: u32 = 4;
 
 /// The API key a request was made with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,15 +73,14 @@ pub async fn api_key_authenticated(
         None => return Err(unauthorized()),
     }
     let rate = state.config.api_key_rate_limit.max(1);
-    if let Permit::NotBefore(at) =
-        pacing::acquire_in_slots(&state.ports, &keys::api_key_rate(&key.key_id), rate, RATE_SHARDS.min(rate), 1000)
-            .await?
-    {
-        let wait_ms = (at - state.ports.clock.now()).num_milliseconds().max(0) as u64;
+    let second = state.ports.clock.epoch_seconds();
+    let limiter = &state.ports.limiter;
+    if !limiter.take(&keys::api_key_rate(&key.key_id), second, rate).await.map_err(crate::domain::Error::from)? {
+        // This second's permits are taken: the next second has its own (at most 1 s away).
         return Err(ApiError::too_many(
             "rate_limited",
             format!("this API key may make {rate} requests per second; retry after the Retry-After seconds"),
-            wait_ms.div_ceil(1000),
+            1,
         ));
     }
     req.extensions_mut().insert(IdempotencyScope(format!("{}#APIKEY#{}", key.tenant_id, key.key_id)));

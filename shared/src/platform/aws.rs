@@ -94,7 +94,7 @@ pub async fn ports(sdk: &SdkConfig, config: &Config) -> Result<Ports, AwsSetupEr
     if config::env("MIPING_WARM_UP").as_deref() != Some("0") {
         warm_up(&dynamodb, &table_name).await;
     }
-    let table = DynamoTable::new(dynamodb, table_name);
+    let table: Arc<dyn crate::ports::table::Table> = Arc::new(DynamoTable::new(dynamodb, table_name));
     // Each function's environment names only the queues its role may use; using another one is
     // an `UnknownQueue` error at that call, not a start-up failure.
     let configured: Vec<_> = crate::queues::ALL.into_iter().filter(|q| config::env(&q.url_env()).is_some()).collect();
@@ -103,7 +103,9 @@ pub async fn ports(sdk: &SdkConfig, config: &Config) -> Result<Ports, AwsSetupEr
     let vault = KmsVault::new(aws_sdk_kms::Client::new(sdk), config::env("KMS_KEY_ID").unwrap_or_default());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(Ports {
-        table: Arc::new(table),
+        // Every instance counts against the same items.
+        limiter: Arc::new(crate::adapters::table_limiter::TableRateLimiter::new(table.clone())),
+        table,
         queue: Arc::new(queue),
         vault: Arc::new(vault),
         mailer: mailer(sdk),

@@ -112,6 +112,8 @@ pub fn ports(data_dir: &Path, meta: &crate::config::MetaConfig) -> Result<Ports,
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let storage = file_storage(data_dir, &local_public_url(), clock.clone())?;
     Ok(Ports {
+        // This process serves every request: its own counters are exact.
+        limiter: Arc::new(crate::adapters::embedded::memory_limiter::MemoryRateLimiter::new()),
         table: {
             let sqlite: Arc<dyn crate::ports::table::Table> = Arc::new(
                 SqliteTable::open_with_readers(&table_path, readers_from_env())

@@ -2,6 +2,7 @@
 //! traits; `adapters` implements each one twice (AWS and embedded).
 
 pub mod clock;
+pub mod limiter;
 pub mod mailer;
 pub mod meta;
 pub mod queue;
@@ -12,6 +13,7 @@ pub mod vault;
 use std::sync::Arc;
 
 pub use clock::{Clock, IdGen};
+pub use limiter::RateLimiter;
 pub use mailer::Mailer;
 pub use meta::MetaGraph;
 pub use queue::Queue;
@@ -28,6 +30,8 @@ pub struct Ports {
     pub mailer: Arc<dyn Mailer>,
     pub meta: Arc<dyn MetaGraph>,
     pub storage: Arc<dyn Storage>,
+    /// Request rate limits (API keys).
+    pub limiter: Arc<dyn RateLimiter>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
 }

@@ -428,8 +428,7 @@ pub fn api_key(tenant_id: &str, key_id: &str) -> Key {
 pub fn api_key_count(tenant_id: &str) -> Key {
     Key::new(format!("TENANT#{tenant_id}"), "COUNT#APIKEYS")
 }
-/// The pacing "phone" under which an API key's request rate is counted (`sending::pacing`'s
-/// sharded one-second slots, so a busy key has no hot item).
+/// The caller under which an API key's requests are counted (the `RateLimiter` port).
 pub fn api_key_rate(key_id: &str) -> String {
     format!("APIKEY:{key_id}")
 }

@@ -15,6 +15,7 @@ mod daily_counters;
 mod graph_client;
 mod http_layers;
 mod inbox_store;
+mod limiter_conformance;
 mod list_shards;
 mod login_throttle;
 mod mailer_conformance;

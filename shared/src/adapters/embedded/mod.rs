@@ -8,6 +8,7 @@ pub mod coalesced_wal;
 pub mod file_storage;
 pub mod file_vault;
 pub mod media_urls;
+pub mod memory_limiter;
 pub mod outbox;
 pub mod sqlite;
 pub mod sqlite_queue;

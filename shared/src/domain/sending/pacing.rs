@@ -59,8 +59,7 @@
 //! **Pair rate.** Meta allows about one message every 6 s from a number to the same recipient:
 //! `PAIR#<phone>#<recipient>` holds the earliest next send, claimed with a conditional update.
 //!
-//! **Request windows.** [`acquire_in_slots`] is the plain counter per fixed window (whole
-//! seconds for API keys): a burst of `rate` at once is what a request rate limit allows.
+//! (An API key's request rate is not paced but limited per second: the `RateLimiter` port.)
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
@@ -357,49 +356,6 @@ mod taken {
     }
 }
 
-/// A request window's share of `rate` when a second holds `slots_per_second` windows.
-fn capacity_in(rate: u32, slot: i64, slots_per_second: i64) -> u32 {
-    let r = i64::from(rate);
-    let within = slot.rem_euclid(slots_per_second);
-    ((within + 1) * r / slots_per_second - within * r / slots_per_second) as u32
-}
-
-/// The same counters with slots of `slot_ms` (a divisor of 1,000). Whole-second slots
-/// (`slot_ms = 1000`) are a plain per-second window that allows a burst of `rate` at once: what
-/// a request rate limit (API keys) wants, unlike a number's even pacing towards Meta.
-pub async fn acquire_in_slots(
-    ports: &Ports,
-    id: &str,
-    rate: u32,
-    shards: u32,
-    slot_ms: i64,
-) -> Result<Permit, TableError> {
-    let now = ports.clock.now();
-    let slot = now.timestamp_millis().div_euclid(slot_ms);
-    let capacity = capacity_in(rate.max(1), slot, 1000 / slot_ms);
-    if capacity > 0 {
-        let shards = capacity.div_ceil(PER_ITEM as u32).clamp(1, shards.max(1));
-        let per_shard = capacity_per_shard(capacity, shards);
-        let start = rand::thread_rng().gen_range(0..shards);
-        for i in 0..shards {
-            let shard = (start + i) % shards;
-            let key = slot_key(id, slot, shard);
-            if take(ports, &key, 0, per_shard[shard as usize], slot * slot_ms / 1000 + 60).await?.is_some() {
-                return Ok(Permit::Granted);
-            }
-        }
-    }
-    // This slot is full: try from the next one.
-    Ok(Permit::NotBefore(DateTime::<Utc>::from_timestamp_millis((slot + 1) * slot_ms).unwrap_or(now)))
-}
-
-/// `rate` split over `shards` as evenly as possible (the first `rate % shards` get one more).
-pub fn capacity_per_shard(rate: u32, shards: u32) -> Vec<i64> {
-    let base = rate / shards;
-    let extra = rate % shards;
-    (0..shards).map(|i| i64::from(base + u32::from(i < extra))).collect()
-}
-
 /// Per number, the future slot this process is booking deferred sends into, and how many it
 /// booked there.
 static BOOKINGS: LazyLock<Mutex<HashMap<String, (i64, u32)>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -613,22 +569,5 @@ mod tests {
         // Once time has moved past the bookings, they start again from there.
         let later = t0 + chrono::Duration::seconds(10);
         assert_eq!(spread(&phone, 20, later).timestamp_millis() / SLOT_MS, t + 100);
-    }
-
-    #[test]
-    fn request_windows_hold_exactly_the_rate_each_second() {
-        for rate in [1, 7, 20, 25, 80, 999, 1000] {
-            assert_eq!(capacity_in(rate, 17, 1), rate);
-            let per_second: u32 = (0..10).map(|slot| capacity_in(rate, 17_000_000_000 + slot, 10)).sum();
-            assert_eq!(per_second, rate, "rate {rate}");
-        }
-    }
-
-    #[test]
-    fn capacity_is_split_exactly() {
-        assert_eq!(capacity_per_shard(80, 8), vec![10; 8]);
-        assert_eq!(capacity_per_shard(20, 8), vec![3, 3, 3, 3, 2, 2, 2, 2]);
-        assert_eq!(capacity_per_shard(1000, 8).iter().sum::<i64>(), 1000);
-        assert_eq!(capacity_per_shard(3, 3).iter().sum::<i64>(), 3);
     }
 }
