@@ -103,7 +103,9 @@ async fn every_listed_action_is_recorded_with_its_actor_and_never_a_secret() {
     secrets.push(key_secret.clone());
     let trigger = json!({"phone": "+14155550111", "template_name": "order_update", "language": "en_US",
         "variables": ["Ana", "A-1"]});
-    send(tp.http.post(tp.url("/api/v1/trigger-message")).header("x-api-key", &key_secret).json(&trigger)).await;
+    let triggered =
+        send(tp.http.post(tp.url("/api/v1/trigger-message")).header("x-api-key", &key_secret).json(&trigger)).await;
+    let triggered_id = triggered["message_id"].as_str().unwrap().to_owned();
     let r = tp.http.delete(tp.url(&format!("/api-keys/{key_id}"))).bearer_auth(&t.token).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
 
@@ -233,6 +235,10 @@ async fn every_listed_action_is_recorded_with_its_actor_and_never_a_secret() {
     let triggered = entry(&log, "message.triggered", "api_key");
     assert_eq!(triggered["actor"]["id"], key_id.as_str());
     assert_eq!(triggered["actor"]["name"], "ERP");
+    // Written with the message, in its transaction: its id, template and status.
+    assert_eq!(triggered["target"], json!({"type": "message", "id": triggered_id}));
+    let changes = json!({"template_name": [null, "order_update"], "status": [null, "queued"]});
+    assert_eq!(triggered["changes"], changes, "{triggered}");
     let prefix = triggered["actor"]["key_prefix"].as_str().unwrap();
     assert!(key_secret.starts_with(prefix) && prefix.len() < key_secret.len() / 2, "{prefix}");
     assert_eq!(entry(&log, "whatsapp.disconnected", "system")["actor"]["id"], "system");

@@ -130,8 +130,23 @@ struct Shape {
     schedule_at: Option<DateTime<Utc>>,
 }
 
+/// The audit entry of an accepted message (its id and status), written in the message's own
+/// transaction: recorded exactly when the message is.
+pub type AuditEntryFor<'a> = &'a (dyn Fn(&str, MessageStatus) -> crate::domain::audit::Entry + Send + Sync);
+
 /// Checks, stores and dispatches one message for `tenant_id`.
 pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<Accepted, Error> {
+    accept_audited(ports, tenant_id, input, None).await
+}
+
+/// [`accept`], with the audit entry `audit` makes stored in the message's transaction (no
+/// write of its own after the message's, and no message without its entry or the reverse).
+pub async fn accept_audited(
+    ports: &Ports,
+    tenant_id: &str,
+    input: SendInput,
+    audit: Option<AuditEntryFor<'_>>,
+) -> Result<Accepted, Error> {
     let now = ports.clock.now();
     let country = crate::domain::tenants::settings::default_country(ports, tenant_id).await?;
     let shape = shape(input, now, country)?;
@@ -282,7 +297,8 @@ pub async fn accept(ports: &Ports, tenant_id: &str, input: SendInput) -> Result<
     // answering 5xx for a message already queued would invite a retry that sends it twice.
     let count =
         async { if counts { Some(usage::record_sent(ports, tenant_id, tenant.starts_at, 1).await) } else { None } };
-    let (accepted, counted) = tokio::join!(dispatch::accept(ports, &message, &preview), count);
+    let entry = audit.map(|make| crate::store::audit::AuditLog::item(&make(&message.id, status))).transpose()?;
+    let (accepted, counted) = tokio::join!(dispatch::accept_with(ports, &message, &preview, entry), count);
     match (accepted, counted) {
         (Ok(()), Some(Err(e))) => {
             tracing::warn!(error = %e, tenant_id, message_id = %message.id, "message not counted in usage");

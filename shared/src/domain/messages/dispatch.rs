@@ -26,19 +26,23 @@ pub struct SendJob {
 /// Accepts a new outbound message: the row and its conversation's update in one transaction,
 /// then the send job unless it is scheduled (the scheduler queues those when due).
 pub async fn accept(ports: &Ports, message: &Message, preview: &str) -> Result<(), Error> {
+    accept_with(ports, message, preview, None).await
+}
+
+/// [`accept`] with one more item put in the same transaction (the request's audit entry).
+pub async fn accept_with(ports: &Ports, message: &Message, preview: &str, also: Option<Item>) -> Result<(), Error> {
     let contact_id =
         message.contact_id.as_deref().ok_or_else(|| Error::internal("outbound message without a contact"))?;
     let mut item = messages::item(message)?;
     if message.status == MessageStatus::Queued {
         item = in_handoff(item, ports.clock.now().timestamp_millis());
     }
-    ports
-        .table
-        .transact(vec![
-            TxOp::Put { item, cond: Some(Cond::NotExists) },
-            inbox::touch_outbound(&message.tenant_id, contact_id, message.created_at, Some(preview), &message.kind),
-        ])
-        .await?;
+    let mut ops = vec![
+        TxOp::Put { item, cond: Some(Cond::NotExists) },
+        inbox::touch_outbound(&message.tenant_id, contact_id, message.created_at, Some(preview), &message.kind),
+    ];
+    ops.extend(also.map(|item| TxOp::Put { item, cond: Some(Cond::NotExists) }));
+    ports.table.transact(ops).await?;
     if message.status == MessageStatus::Queued {
         enqueue(ports, &SendJob { tenant_id: message.tenant_id.clone(), message_id: message.id.clone() }).await?;
     }

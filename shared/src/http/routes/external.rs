@@ -187,11 +187,14 @@ async fn trigger(
         }),
         ..SendInput::default()
     };
-    let accepted = accept::accept(&state.ports, tenant_id, send).await.map_err(in_trigger_terms)?;
-    let changes = Changes::default().set("template_name", name).set("status", accepted.status);
-    audit
-        .record(&state.ports, Some(tenant_id), "message.triggered", Target::new("message", &accepted.id), changes)
-        .await?;
+    // The entry is written with the message: a 202 always has its entry, and an entry's write
+    // failing after the message was queued cannot answer 5xx and invite a duplicate.
+    let entry = |id: &str, status: MessageStatus| {
+        let changes = Changes::default().set("template_name", name).set("status", status);
+        audit.entry(&state.ports, Some(tenant_id), "message.triggered", Target::new("message", id)).changes(changes)
+    };
+    let accepted =
+        accept::accept_audited(&state.ports, tenant_id, send, Some(&entry)).await.map_err(in_trigger_terms)?;
     Ok((StatusCode::ACCEPTED, ApiJson(TriggerAccepted { message_id: accepted.id, status: accepted.status })))
 }
 
