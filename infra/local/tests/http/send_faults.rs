@@ -184,14 +184,15 @@ async fn faults_crashes_a_suspension_and_a_cancel_end_every_message_once() {
     let still_open = ShowOnPanic::default();
     let held = eventually(120, "every open message parked or final", || async {
         let all = all_messages(&ports, &t.id).await;
-        still_open.set(
-            all.values()
-                .filter(|m| !is_final(m.status) && m.held.is_none())
-                .map(|m| format!("{} {:?} campaign={:?}", m.id, m.status, m.campaign_id))
-                .collect(),
-        );
+        let open: Vec<String> = all
+            .values()
+            .filter(|m| !is_final(m.status) && m.held.is_none())
+            .map(|m| format!("{} {:?} campaign={:?}", m.id, m.status, m.campaign_id))
+            .collect();
         let campaign_messages = all.values().filter(|m| m.campaign_id.is_some()).count();
-        let done = campaign_messages == 80 && all.values().all(|m| is_final(m.status) || m.held.is_some());
+        // Every message parked or final: none open.
+        let done = campaign_messages == 80 && open.is_empty();
+        still_open.set(open);
         done.then(|| all.values().filter(|m| m.held.is_some()).count())
     })
     .await;
